@@ -1,0 +1,102 @@
+// The public engine API, shared by the page (through the worker), the CLI
+// and the tests. Shaped after the OpenAI chat API: messages in, an async
+// iterator of token events out, an AbortSignal to cancel.
+
+import type { SerializedClawError } from '../errors';
+
+export interface LoadOptions {
+  /** Context length; default: the model's, capped by the budget. */
+  ctxSize?: number;
+  /** VRAM budget: a fraction of what the adapter allows (0..1] or bytes. */
+  vramLimit?: { fraction: number } | { bytes: number };
+  /** Resident layers: 'auto' or a count. */
+  nGpuLayers?: 'auto' | number;
+  /** Activation precision: 'auto' picks f16 where shader-f16 exists. */
+  dtype?: 'auto' | 'f32' | 'f16';
+  /** Grow the KV cache in chunks (CLAW_KV_CACHE_DYNAMIC). Default true. */
+  kvCacheDynamic?: boolean;
+  /** Prefill chunk size in tokens. */
+  batchSize?: number;
+}
+
+export interface LoadProgress {
+  phase: 'parse' | 'plan' | 'upload' | 'ready';
+  /** 0..1 */
+  fraction: number;
+  loadedBytes?: number;
+  totalBytes?: number;
+  message?: string;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SamplingOptions {
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  seed?: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Max tokens to generate. Default 256. */
+  maxTokens?: number;
+  stop?: string[];
+  signal?: AbortSignal;
+  /** Raw prompt only: add BOS per the model's tokenizer settings (default true). */
+  addBos?: boolean;
+}
+
+export type GenerateEvent =
+  | { type: 'prompt'; tokenIds: number[] }
+  | { type: 'token'; tokenId: number; text: string }
+  | { type: 'warning'; code: 'clw-ctx-overflow' | 'clw-feature-missing'; message: string }
+  | { type: 'done'; reason: 'stop' | 'length' | 'abort'; stats: GenerateStats };
+
+export interface GenerateStats {
+  nPrompt: number;
+  nGenerated: number;
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokPerS: number;
+  decodeTokPerS: number;
+}
+
+export interface CompatibilityReport {
+  fileName?: string;
+  fileBytes: number;
+  architecture: string;
+  architectureSupported: boolean;
+  supportedArchitectures: string[];
+  modelName?: string;
+  parameterCount: number;
+  contextLength?: number;
+  /** Per tensor type: how many tensors, how many bytes, whether the GPU path runs it. */
+  tensorTypes: { type: string; count: number; bytes: number; supported: boolean }[];
+  /** Errors and warnings, each with its code. Empty => it runs. */
+  issues: { code: string; severity: 'error' | 'warning'; message: string }[];
+  verdict: 'runs' | 'runs-with-warnings' | 'will-not-run';
+  /** Present once an adapter is known: the memory plan text. */
+  plan?: string;
+}
+
+export interface ModelInfo {
+  architecture: string;
+  nLayers: number;
+  nEmbd: number;
+  nVocab: number;
+  ctxSize: number;
+  adapter: string;
+  gpuBytesPeak: number;
+  loadMs: number;
+}
+
+export type SerializedError = SerializedClawError;

@@ -1,0 +1,104 @@
+// The contract between the forward pass (src/model/) and the GPU kernels
+// (src/gpu/, shaders/). The forward pass reads like the math and calls these
+// by name; bind groups, pipelines, uniforms and encoders stay behind them.
+//
+// Conventions
+// - Activations are f32, row-major: a batch of `n` tokens of width `d` is n*d
+//   floats, token-major. (An f16 activation path may be added behind the same
+//   interface where `shader-f16` exists.)
+// - Weights keep their GGUF block layout. A weight matrix has `rows` output
+//   features of `cols` inputs each (GGUF shape [cols, rows]); each row is
+//   cols/blockSize blocks. A matrix larger than the binding limit is split by
+//   rows across several parts.
+// - Calls record into the current command encoder; nothing runs until
+//   `submit()`. Reads wait for the queue.
+
+import type { GgmlType } from '../gguf/types';
+
+export interface ActBuffer {
+  readonly buffer: GPUBuffer;
+  /** Capacity in f32 elements. */
+  readonly length: number;
+}
+
+export interface WeightPart {
+  readonly buffer: GPUBuffer;
+  readonly firstRow: number;
+  readonly rowCount: number;
+}
+
+export interface WeightMatrix {
+  readonly name: string;
+  readonly type: GgmlType;
+  readonly rows: number;
+  readonly cols: number;
+  readonly parts: readonly WeightPart[];
+}
+
+export interface RopeParams {
+  nHeads: number;
+  headDim: number;
+  /** Rotated dimensions per head (<= headDim); the rest pass through. */
+  nRot: number;
+  /** Position of the first token of the batch. */
+  startPos: number;
+  freqBase: number;
+  /** Linear scaling: positions are multiplied by freqScale. */
+  freqScale: number;
+  /** false: llama/GPT-J style adjacent pairs (x[2i], x[2i+1]); true: NeoX halves (x[i], x[i+nRot/2]). */
+  neox: boolean;
+  /** Optional per-pair frequency divisors (llama3 rope scaling, rope_freqs.weight): nRot/2 floats. */
+  freqFactors?: GPUBuffer;
+}
+
+export interface AttentionParams {
+  nTokens: number;
+  /** Position of the first query token; query i sees keys 0..startPos+i (causal). */
+  startPos: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** Usually 1/sqrt(headDim). */
+  scale: number;
+  /** Sliding window (gemma2/3 local layers): query at p sees keys > p - window. 0 = none. */
+  slidingWindow?: number;
+  /** Attention logit soft-capping (gemma2): c*tanh(x/c). 0 = none. */
+  softcap?: number;
+}
+
+export interface GpuOps {
+  readonly device: GPUDevice;
+
+  /** Start recording (idempotent). */
+  begin(): void;
+  /** Finish and submit everything recorded since begin(). */
+  submit(): void;
+
+  /** out[t, :] = dequant(table row ids[t]) for t < n. ids: u32 buffer. */
+  embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void;
+  /** out[r, :] = x[r, :] / sqrt(mean(x[r,:]^2) + eps) * weight[:] for r < nRows; weight has `dim` f32 (or null: no scale). */
+  rmsNorm(x: ActBuffer, weight: GPUBuffer | null, out: ActBuffer, nRows: number, dim: number, eps: number): void;
+  /** out[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]); n = 1 uses the matrix-vector kernel. */
+  matmul(w: WeightMatrix, x: ActBuffer, out: ActBuffer, n: number, bias?: GPUBuffer): void;
+  /** In-place rotary embedding on x (n tokens of nHeads*headDim). */
+  rope(x: ActBuffer, n: number, p: RopeParams): void;
+  /** Copy n rows of width `width` from src into cache rows startPos.. (the KV cache holds f32 rows). */
+  writeCacheRows(src: ActBuffer, cache: GPUBuffer, startPos: number, n: number, width: number): void;
+  /** Causal grouped-query attention of q (n x nHeads*headDim) over caches of nKvHeads*headDim rows. */
+  attention(q: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: AttentionParams): void;
+  /** out = silu(gate) * up, elementwise over count. */
+  siluMul(gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void;
+  /** out = gelu_tanh(gate) * up, elementwise over count. */
+  geluMul(gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void;
+  /** out = a + b, elementwise over count (out may be a). */
+  add(a: ActBuffer, b: ActBuffer, out: ActBuffer, count: number): void;
+  /** x *= s, elementwise over count. */
+  scale(x: ActBuffer, s: number, count: number): void;
+  /** x = c * tanh(x / c), elementwise over count (final logit soft-capping). */
+  softcap(x: ActBuffer, c: number, count: number): void;
+  /** Copy `count` floats from src[srcOffset..] to dst[dstOffset..]. */
+  copy(src: ActBuffer, srcOffset: number, dst: ActBuffer, dstOffset: number, count: number): void;
+
+  /** Read `count` floats from src[offset..] (submits pending work first). */
+  read(src: ActBuffer, offset: number, count: number): Promise<Float32Array>;
+}
