@@ -1,0 +1,146 @@
+// The worker's logic, free of comlink and of the real engine so it can be
+// tested in Node with a fake engine. worker.ts wires it to ClawEngine,
+// BlobSource and comlink's expose().
+
+import { toClawError } from '../errors';
+import type { ByteSource } from '../gguf/types';
+import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
+import type { ModelLibrary, ModelRecord } from './library';
+import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
+import { SerialQueue } from './serial-queue';
+
+/** The part of ClawEngine the worker uses. */
+export interface WorkerEngine {
+  inspect(source: ByteSource): Promise<CompatibilityReport>;
+  load(source: ByteSource, options?: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  generate(input: GenerateInput, options?: WorkerGenerateOptions & { signal?: AbortSignal }): AsyncGenerator<GenerateEvent>;
+  unload(): Promise<void>;
+}
+
+export interface WorkerServiceDeps {
+  library: Pick<ModelLibrary, 'list' | 'get'>;
+  /** Creates the engine on first need (it needs a GPU device). */
+  createEngine: () => Promise<WorkerEngine>;
+  openSource: (file: Blob, record: ModelRecord) => ByteSource;
+}
+
+export class WorkerService implements WorkerApi {
+  private readonly queue = new SerialQueue();
+  private engine: Promise<WorkerEngine> | undefined;
+  private currentGeneration: AbortController | undefined;
+  private loadedSource: ByteSource | undefined;
+
+  constructor(private readonly deps: WorkerServiceDeps) {}
+
+  listModels(): Promise<Outcome<ModelRecord[]>> {
+    return settle(() => this.deps.library.list());
+  }
+
+  inspect(modelId: string): Promise<Outcome<CompatibilityReport>> {
+    return settle(() =>
+      this.queue.run(async () => {
+        const engine = await this.getEngine();
+        const source = await this.openStored(modelId);
+        try {
+          return await engine.inspect(source);
+        } finally {
+          await source.close?.();
+        }
+      }),
+    );
+  }
+
+  load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<Outcome<ModelInfo>> {
+    return settle(() =>
+      this.queue.run(async () => {
+        const engine = await this.getEngine();
+        const source = await this.openStored(modelId);
+        await this.releaseSource();
+        // The source stays open while the model is loaded: layers that do not
+        // fit the budget stream from it.
+        this.loadedSource = source;
+        return engine.load(source, options, (p) => notify(onProgress, p));
+      }),
+    );
+  }
+
+  generate(input: GenerateInput, options: WorkerGenerateOptions, onEvent: (e: GenerateEvent) => void): Promise<Outcome<GenerateSummary>> {
+    return settle(() =>
+      this.queue.run(async () => {
+        const engine = await this.getEngine();
+        const controller = new AbortController();
+        this.currentGeneration = controller;
+        const summary: GenerateSummary = {};
+        try {
+          for await (const event of engine.generate(input, { ...options, signal: controller.signal })) {
+            if (event.type === 'done') {
+              summary.stats = event.stats;
+              summary.reason = event.reason;
+            }
+            notify(onEvent, event);
+          }
+        } finally {
+          if (this.currentGeneration === controller) this.currentGeneration = undefined;
+        }
+        return summary;
+      }),
+    );
+  }
+
+  async abort(): Promise<void> {
+    this.currentGeneration?.abort();
+  }
+
+  unload(): Promise<Outcome<void>> {
+    return settle(() =>
+      this.queue.run(async () => {
+        if (this.engine) await (await this.engine).unload();
+        await this.releaseSource();
+      }),
+    );
+  }
+
+  private getEngine(): Promise<WorkerEngine> {
+    if (!this.engine) {
+      const creating = this.deps.createEngine();
+      this.engine = creating;
+      // A failed start (no WebGPU) is not cached: the next request tries again.
+      creating.catch(() => {
+        if (this.engine === creating) this.engine = undefined;
+      });
+    }
+    return this.engine;
+  }
+
+  private async openStored(modelId: string): Promise<ByteSource> {
+    const { record, file } = await this.deps.library.get(modelId);
+    return this.deps.openSource(file, record);
+  }
+
+  private async releaseSource(): Promise<void> {
+    const source = this.loadedSource;
+    this.loadedSource = undefined;
+    await source?.close?.();
+  }
+}
+
+async function settle<T>(action: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await action() };
+  } catch (e) {
+    return { ok: false, error: toClawError(e).toJSON() };
+  }
+}
+
+/**
+ * Calls a page callback without waiting for it: over comlink each call is a
+ * message, and messages arrive in order, so the page sees every event before
+ * the final answer. A page that went away must not break the generation.
+ */
+function notify<T>(callback: (value: T) => unknown, value: T): void {
+  try {
+    void Promise.resolve(callback(value)).catch(() => undefined);
+  } catch {
+    // Same: a failing listener is the page's problem, not the engine's.
+  }
+}
