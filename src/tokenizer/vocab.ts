@@ -1,0 +1,206 @@
+// The vocabulary a tokenizer works from, read out of GGUF metadata
+// (`tokenizer.ggml.*`) into one typed record. Defaults and the text-based
+// detection of end-of-generation tokens follow llama.cpp's vocabulary loader,
+// so that a file tokenizes here exactly as it does there.
+
+import { modelInvalid } from '../errors';
+import type { GgufArray, GgufFile, GgufValue } from '../gguf/types';
+
+export type TokenizerModel = 'spm' | 'bpe';
+
+/** llama.cpp's token types (the `tokenizer.ggml.token_type` values). */
+export enum TokenType {
+  Undefined = 0,
+  Normal = 1,
+  Unknown = 2,
+  Control = 3,
+  UserDefined = 4,
+  Unused = 5,
+  Byte = 6,
+}
+
+export interface Vocab {
+  readonly model: TokenizerModel;
+  /** `tokenizer.ggml.pre` (BPE pre-tokenizer name); 'default' when absent. */
+  readonly pre: string;
+  readonly tokens: readonly string[];
+  readonly scores: Float32Array;
+  readonly types: Uint8Array;
+  /** Text -> id; where two ids share a text the later one wins, as in llama.cpp. */
+  readonly tokenToId: ReadonlyMap<string, number>;
+  /** BPE merges: "left right" -> rank (empty for SPM). */
+  readonly mergeRanks: ReadonlyMap<string, number>;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly unkId: number | null;
+  readonly padId: number | null;
+  readonly eotId: number | null;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  readonly addSpacePrefix: boolean;
+  readonly eogIds: ReadonlySet<number>;
+}
+
+const KEY = 'tokenizer.ggml';
+
+/**
+ * Token texts that end a turn in common chat formats. llama.cpp treats them
+ * as end-of-generation (and as control tokens) whatever their declared type.
+ */
+const EOG_TEXTS = new Set([
+  '<|eot_id|>',
+  '<|im_end|>',
+  '<|end|>',
+  '<|return|>',
+  '<|call|>',
+  '<end_of_turn>',
+  '<|endoftext|>',
+  '<|eom_id|>',
+  '<EOT>',
+  '_<EOT>',
+  '<|end_of_text|>',
+  '<end_of_utterance>',
+]);
+
+function get(file: GgufFile, key: string): GgufValue | undefined {
+  return file.metadata.get(key)?.value;
+}
+
+function isArray(v: GgufValue | undefined): v is GgufArray {
+  return typeof v === 'object' && v !== null && 'values' in v;
+}
+
+function stringArray(file: GgufFile, key: string): string[] {
+  const v = get(file, key);
+  if (!isArray(v)) throw modelInvalid(key, 0, v === undefined ? 'required metadata key is missing' : 'expected an array of strings');
+  const out = new Array<string>(v.values.length);
+  for (let i = 0; i < v.values.length; i++) {
+    const s = v.values[i];
+    if (typeof s !== 'string') throw modelInvalid(key, 0, `element ${i} is not a string`);
+    out[i] = s;
+  }
+  return out;
+}
+
+function numberArray(file: GgufFile, key: string, expectedLength: number): number[] | undefined {
+  const v = get(file, key);
+  if (v === undefined) return undefined;
+  if (!isArray(v)) throw modelInvalid(key, 0, 'expected an array of numbers');
+  if (v.values.length !== expectedLength) {
+    throw modelInvalid(key, 0, `has ${v.values.length} entries but tokenizer.ggml.tokens has ${expectedLength}`);
+  }
+  return v.values.map((x, i) => {
+    const n = typeof x === 'bigint' ? Number(x) : x;
+    if (typeof n !== 'number' || Number.isNaN(n)) throw modelInvalid(key, 0, `element ${i} is not a number`);
+    return n;
+  });
+}
+
+function bool(file: GgufFile, key: string, fallback: boolean): boolean {
+  const v = get(file, key);
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw modelInvalid(key, 0, `expected a boolean, found ${typeof v}`);
+  return v;
+}
+
+/**
+ * A special token id: absent keeps the model's default; -1 / 0xFFFFFFFF mean
+ * "none" (that is how converters write it); anything else must name a token.
+ */
+function tokenId(file: GgufFile, key: string, fallback: number | null, nTokens: number): number | null {
+  const v = get(file, key);
+  if (v === undefined) return fallback !== null && fallback < nTokens ? fallback : null;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw modelInvalid(key, 0, 'expected an integer token id');
+  if (n === -1 || n === 0xffffffff) return null;
+  if (n < 0 || n >= nTokens) throw modelInvalid(key, 0, `token id ${n} is outside the vocabulary (0..${nTokens - 1})`);
+  return n;
+}
+
+function modelKind(file: GgufFile): TokenizerModel {
+  const key = `${KEY}.model`;
+  const v = get(file, key);
+  if (v === undefined) throw modelInvalid(key, 0, 'required metadata key is missing');
+  if (v === 'llama') return 'spm';
+  if (v === 'gpt2') return 'bpe';
+  throw modelInvalid(key, 0, `tokenizer "${String(v)}" is not supported (supported: llama, gpt2)`);
+}
+
+function readMerges(file: GgufFile): Map<string, number> {
+  const ranks = new Map<string, number>();
+  const key = `${KEY}.merges`;
+  const merges = stringArray(file, key);
+  for (let i = 0; i < merges.length; i++) {
+    const m = merges[i];
+    // The separator is the first space after the first character: a merge's
+    // left side may itself start with a space-like character but never
+    // contains a plain space (byte-level BPE maps spaces to U+0120).
+    if (m.indexOf(' ', 1) < 0) throw modelInvalid(key, 0, `merge ${i} ("${m}") has no separating space`);
+    if (!ranks.has(m)) ranks.set(m, i);
+  }
+  return ranks;
+}
+
+export function readVocab(file: GgufFile): Vocab {
+  const model = modelKind(file);
+  const tokens = stringArray(file, `${KEY}.tokens`);
+  const n = tokens.length;
+  if (n === 0) throw modelInvalid(`${KEY}.tokens`, 0, 'the vocabulary is empty');
+
+  const scores = new Float32Array(n);
+  const scoreValues = numberArray(file, `${KEY}.scores`, n);
+  if (scoreValues) scores.set(scoreValues);
+
+  const types = new Uint8Array(n).fill(TokenType.Normal);
+  const typeValues = numberArray(file, `${KEY}.token_type`, n);
+  if (typeValues) {
+    for (let i = 0; i < n; i++) {
+      const t = typeValues[i];
+      if (!Number.isInteger(t) || t < 0 || t > TokenType.Byte) {
+        throw modelInvalid(`${KEY}.token_type`, 0, `token ${i} has unknown type ${t}`);
+      }
+      types[i] = t;
+    }
+  }
+
+  const tokenToId = new Map<string, number>();
+  for (let i = 0; i < n; i++) tokenToId.set(tokens[i], i);
+
+  // llama.cpp's defaults per tokenizer family; metadata overrides them.
+  const spm = model === 'spm';
+  const bosId = tokenId(file, `${KEY}.bos_token_id`, spm ? 1 : 11, n);
+  const eosId = tokenId(file, `${KEY}.eos_token_id`, spm ? 2 : 11, n);
+  const unkId = tokenId(file, `${KEY}.unknown_token_id`, spm ? 0 : null, n);
+  const padId = tokenId(file, `${KEY}.padding_token_id`, null, n);
+  const eotId = tokenId(file, `${KEY}.eot_token_id`, null, n);
+  const eomId = tokenId(file, `${KEY}.eom_token_id`, null, n);
+
+  const addBos = bool(file, `${KEY}.add_bos_token`, spm || bpeAddsBosByDefault(file));
+  const addEos = bool(file, `${KEY}.add_eos_token`, false);
+  const addSpacePrefix = bool(file, `${KEY}.add_space_prefix`, spm);
+  if (addBos && bosId === null) throw modelInvalid(`${KEY}.add_bos_token`, 0, 'is true but the model has no BOS token');
+  if (addEos && eosId === null) throw modelInvalid(`${KEY}.add_eos_token`, 0, 'is true but the model has no EOS token');
+
+  const eogIds = new Set<number>();
+  for (const [text, id] of tokenToId) {
+    if (!EOG_TEXTS.has(text)) continue;
+    eogIds.add(id);
+    types[id] = TokenType.Control;
+  }
+  for (const id of [eosId, eotId, eomId]) if (id !== null) eogIds.add(id);
+
+  const mergeRanks = model === 'bpe' ? readMerges(file) : new Map<string, number>();
+  const preValue = get(file, `${KEY}.pre`);
+  const pre = typeof preValue === 'string' ? preValue : 'default';
+
+  return {
+    model, pre, tokens, scores, types, tokenToId, mergeRanks,
+    bosId, eosId, unkId, padId, eotId, addBos, addEos, addSpacePrefix, eogIds,
+  };
+}
+
+/** llama 3 style vocabularies expect BOS even when the file does not say so. */
+function bpeAddsBosByDefault(file: GgufFile): boolean {
+  const pre = get(file, `${KEY}.pre`);
+  return pre === 'llama3' || pre === 'llama-v3' || pre === 'llama-bpe' || pre === 'falcon3' || pre === 'pixtral';
+}
