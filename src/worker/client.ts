@@ -35,8 +35,8 @@ export class WorkerClient {
     return this.call(this.remote.listModels());
   }
 
-  inspect(modelId: string): Promise<CompatibilityReport> {
-    return this.call(this.remote.inspect(modelId));
+  inspect(modelId: string, options: LoadOptions = {}): Promise<CompatibilityReport> {
+    return this.call(this.remote.inspect(modelId, options));
   }
 
   // Callbacks travel as comlink proxies; the worker releases its end when

@@ -32,7 +32,7 @@ export interface GenerateSummary {
 export interface WorkerApi {
   listModels(): Promise<Outcome<ModelRecord[]>>;
   /** Reads the header of a stored model and reports whether it will run; loads nothing. */
-  inspect(modelId: string): Promise<Outcome<CompatibilityReport>>;
+  inspect(modelId: string, options?: LoadOptions): Promise<Outcome<CompatibilityReport>>;
   load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<Outcome<ModelInfo>>;
   /** Streams events to onEvent and resolves when the generation is over. Requests queue. */
   generate(input: GenerateInput, options: WorkerGenerateOptions, onEvent: (e: GenerateEvent) => void): Promise<Outcome<GenerateSummary>>;

@@ -11,7 +11,8 @@ import { SerialQueue } from './serial-queue';
 
 /** The part of ClawEngine the worker uses. */
 export interface WorkerEngine {
-  inspect(source: ByteSource): Promise<CompatibilityReport>;
+  /** Options give the plan its budget and context size. */
+  inspect(source: ByteSource, options?: LoadOptions): Promise<CompatibilityReport>;
   load(source: ByteSource, options?: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   generate(input: GenerateInput, options?: WorkerGenerateOptions & { signal?: AbortSignal }): AsyncGenerator<GenerateEvent>;
   unload(): Promise<void>;
@@ -36,13 +37,13 @@ export class WorkerService implements WorkerApi {
     return settle(() => this.deps.library.list());
   }
 
-  inspect(modelId: string): Promise<Outcome<CompatibilityReport>> {
+  inspect(modelId: string, options: LoadOptions = {}): Promise<Outcome<CompatibilityReport>> {
     return settle(() =>
       this.queue.run(async () => {
         const engine = await this.getEngine();
         const source = await this.openStored(modelId);
         try {
-          return await engine.inspect(source);
+          return await engine.inspect(source, options);
         } finally {
           await source.close?.();
         }
