@@ -155,6 +155,7 @@ class ByteWriter {
   private view = new DataView(this.buf.buffer);
   length = 0;
 
+  /** Makes room for n bytes and returns where they go. It may replace buf and view, so call it before touching them. */
   private reserve(n: number): number {
     if (this.length + n > this.buf.length) {
       const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
@@ -167,21 +168,52 @@ class ByteWriter {
     return at;
   }
 
-  u8(v: number): void { this.view.setUint8(this.reserve(1), v); }
-  i8(v: number): void { this.view.setInt8(this.reserve(1), v); }
-  u16(v: number): void { this.view.setUint16(this.reserve(2), v, true); }
-  i16(v: number): void { this.view.setInt16(this.reserve(2), v, true); }
-  u32(v: number): void { this.view.setUint32(this.reserve(4), v, true); }
-  i32(v: number): void { this.view.setInt32(this.reserve(4), v, true); }
-  f32(v: number): void { this.view.setFloat32(this.reserve(4), v, true); }
-  f64(v: number): void { this.view.setFloat64(this.reserve(8), v, true); }
-  u64(v: bigint): void { this.view.setBigUint64(this.reserve(8), v, true); }
-  i64(v: bigint): void { this.view.setBigInt64(this.reserve(8), v, true); }
+  u8(v: number): void {
+    const at = this.reserve(1);
+    this.view.setUint8(at, v);
+  }
+  i8(v: number): void {
+    const at = this.reserve(1);
+    this.view.setInt8(at, v);
+  }
+  u16(v: number): void {
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, true);
+  }
+  i16(v: number): void {
+    const at = this.reserve(2);
+    this.view.setInt16(at, v, true);
+  }
+  u32(v: number): void {
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
+  }
+  i32(v: number): void {
+    const at = this.reserve(4);
+    this.view.setInt32(at, v, true);
+  }
+  f32(v: number): void {
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v, true);
+  }
+  f64(v: number): void {
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v, true);
+  }
+  u64(v: bigint): void {
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, v, true);
+  }
+  i64(v: bigint): void {
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, v, true);
+  }
 
   string(s: string): void {
     const bytes = utf8.encode(s);
     this.u64(BigInt(bytes.length));
-    this.buf.set(bytes, this.reserve(bytes.length));
+    const at = this.reserve(bytes.length);
+    this.buf.set(bytes, at);
   }
 
   bytes(): Uint8Array {
