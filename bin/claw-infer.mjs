@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// claw-infer: WebClaw's command-line tool (Node.js + Dawn). The TypeScript
+// sources are bundled into dist/cli.mjs by `npm install` (prepare); when a
+// source file is newer than the bundle (a developer's checkout), it is
+// rebuilt first so the CLI always runs the code in the tree.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bundle = path.join(root, 'dist/cli.mjs');
+
+function newestMtime(dir) {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+const stale = !existsSync(bundle) || Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'shaders'))) > statSync(bundle).mtimeMs;
+if (stale && existsSync(path.join(root, 'scripts/build-cli.mjs'))) {
+  await import(pathToFileURL(path.join(root, 'scripts/build-cli.mjs')).href);
+}
+const { main } = await import(pathToFileURL(bundle).href);
+// Dawn keeps handles open; exit explicitly once the command is done.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,202 @@
+// claw-infer for Node.js: the same engine as the page, on Dawn.
+//   claw-infer run --model FILE --prompt TEXT [options]   the continuation on stdout, stats on stderr
+//   claw-infer inspect FILE [--json]                       metadata, tensors, compatibility verdict
+
+import { ClawError, toClawError } from '../errors';
+import { ClawEngine } from '../engine/engine';
+import type { GenerateOptions, LoadOptions } from '../engine/types';
+import { openFileSource } from '../gguf/source-node';
+import { readGguf } from '../gguf/reader';
+import { formatGgufDump } from '../gguf/dump';
+import { formatCompatibilityReport } from '../engine/compat';
+import { getNodeGpu, ensureSwiftShaderFallback } from '../gpu/gpu-node';
+import { parseVramLimit } from '../model/vram';
+import { parseArgs, type FlagKind } from './args';
+
+const USAGE = `usage:
+  claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
+                 [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
+                 [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
+                 [--system TEXT] [--chat] [--json]
+  claw-infer inspect FILE [--json]
+
+environment: CLAW_VRAM_LIMIT (like --vram-limit), CLAW_KV_CACHE_DYNAMIC=0|1
+errors are printed as "clw-<code>: <cause>" on stderr, with a non-zero exit status.`;
+
+const RUN_FLAGS: Record<string, FlagKind> = {
+  model: 'string',
+  prompt: 'string',
+  system: 'string',
+  chat: 'bool',
+  'n-predict': 'int',
+  'ctx-size': 'int',
+  temp: 'float',
+  'top-k': 'int',
+  'top-p': 'float',
+  'min-p': 'float',
+  'repeat-penalty': 'float',
+  'repeat-last-n': 'int',
+  'frequency-penalty': 'float',
+  'presence-penalty': 'float',
+  seed: 'int',
+  'vram-limit': 'string',
+  'n-gpu-layers': 'string',
+  'batch-size': 'int',
+  json: 'bool',
+  help: 'bool',
+};
+
+function fail(e: unknown): number {
+  const err = toClawError(e);
+  process.stderr.write(`${err.code}: ${err.message}\n`);
+  if (err.fix) process.stderr.write(`  fix: ${err.fix}\n`);
+  if (err.code === 'clw-llm-crash' && err.details.stack) process.stderr.write(`${String(err.details.stack)}\n`);
+  return err.code === 'clw-bad-request' ? 2 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv, RUN_FLAGS);
+    if (!args.command || args.flags.get('help') || args.command === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return args.command || args.flags.get('help') ? 0 : 2;
+    }
+    if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), !!args.flags.get('json'));
+    if (args.command === 'run') return await run(args.flags);
+    throw new ClawError('clw-bad-request', `unknown command "${args.command}"`, { fix: USAGE });
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+async function createEngine(): Promise<ClawEngine> {
+  ensureSwiftShaderFallback();
+  return ClawEngine.create({ gpu: getNodeGpu() });
+}
+
+async function inspect(path: string | undefined, json: boolean): Promise<number> {
+  if (!path) throw new ClawError('clw-bad-request', 'inspect needs a GGUF file', { fix: USAGE });
+  const source = await openFileSource(path);
+  try {
+    const file = await readGguf(source);
+    let report;
+    let engine: ClawEngine | null = null;
+    try {
+      engine = await createEngine();
+      report = await engine.inspect(source);
+    } catch (e) {
+      // Without a GPU the verdict still comes from the header alone.
+      const { buildCompatibilityReport } = await import('../engine/compat');
+      report = buildCompatibilityReport(file, { fileName: path, fileBytes: source.size });
+      report.issues.push({ code: toClawError(e).code, severity: 'warning', message: `no GPU plan: ${toClawError(e).message}` });
+    } finally {
+      await engine?.destroy();
+    }
+    if (json) {
+      const metadata = Object.fromEntries([...file.metadata.values()].map((m) => [m.key, jsonValue(m.value)]));
+      const tensors = file.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, offset: t.fileOffset, bytes: t.byteSize }));
+      process.stdout.write(`${JSON.stringify({ version: file.version, metadata, tensors, report })}\n`);
+    } else {
+      process.stdout.write(`${formatGgufDump(file)}\n\n${formatCompatibilityReport(report)}\n`);
+    }
+    return report.verdict === 'will-not-run' ? 3 : 0;
+  } finally {
+    await source.close?.();
+  }
+}
+
+function jsonValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v && typeof v === 'object' && 'values' in v) {
+    const values = (v as { values: unknown[] }).values;
+    return values.map(jsonValue);
+  }
+  return v;
+}
+
+async function run(flags: Map<string, string | number | boolean>): Promise<number> {
+  const modelPath = flags.get('model') as string | undefined;
+  const prompt = flags.get('prompt') as string | undefined;
+  if (!modelPath) throw new ClawError('clw-bad-request', 'run needs --model FILE', { fix: USAGE });
+  if (prompt === undefined) throw new ClawError('clw-bad-request', 'run needs --prompt TEXT', { fix: USAGE });
+  const json = !!flags.get('json');
+
+  const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
+  const nglText = flags.get('n-gpu-layers') as string | undefined;
+  let nGpuLayers: LoadOptions['nGpuLayers'] = 'auto';
+  if (nglText !== undefined && nglText !== 'auto') {
+    const n = Number(nglText);
+    if (!Number.isInteger(n) || n < 0) throw new ClawError('clw-bad-request', `--n-gpu-layers expects auto or a whole number, got "${nglText}"`);
+    nGpuLayers = n;
+  }
+  const loadOptions: LoadOptions = {
+    ctxSize: flags.get('ctx-size') as number | undefined,
+    vramLimit: vramText ? parseVramLimit(vramText) : undefined,
+    nGpuLayers,
+    batchSize: flags.get('batch-size') as number | undefined,
+    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
+  };
+  const genOptions: GenerateOptions = {
+    maxTokens: (flags.get('n-predict') as number | undefined) ?? 128,
+    temperature: (flags.get('temp') as number | undefined) ?? 0.8,
+    topK: flags.get('top-k') as number | undefined,
+    topP: flags.get('top-p') as number | undefined,
+    minP: flags.get('min-p') as number | undefined,
+    repeatPenalty: flags.get('repeat-penalty') as number | undefined,
+    repeatLastN: flags.get('repeat-last-n') as number | undefined,
+    frequencyPenalty: flags.get('frequency-penalty') as number | undefined,
+    presencePenalty: flags.get('presence-penalty') as number | undefined,
+    seed: flags.get('seed') as number | undefined,
+  };
+
+  const source = await openFileSource(modelPath);
+  const engine = await createEngine();
+  try {
+    const info = await engine.load(source, loadOptions);
+    const system = flags.get('system') as string | undefined;
+    const input = flags.get('chat') || system !== undefined
+      ? [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: prompt }]
+      : prompt;
+    let text = '';
+    let promptIds: number[] = [];
+    const generated: number[] = [];
+    const warnings: string[] = [];
+    let stats = null;
+    for await (const e of engine.generate(input, genOptions)) {
+      if (e.type === 'prompt') promptIds = e.tokenIds;
+      else if (e.type === 'token') {
+        if (e.tokenId >= 0) generated.push(e.tokenId);
+        text += e.text;
+        if (!json) process.stdout.write(e.text);
+      } else if (e.type === 'warning') {
+        warnings.push(`${e.code}: ${e.message}`);
+        process.stderr.write(`${e.code}: ${e.message}\n`);
+      } else if (e.type === 'done') stats = e.stats;
+    }
+    const result = {
+      text,
+      prompt_token_ids: promptIds,
+      generated_token_ids: generated,
+      n_prompt: promptIds.length,
+      n_generated: generated.length,
+      prefill_tok_s: stats?.prefillTokPerS ?? 0,
+      decode_tok_s: stats?.decodeTokPerS ?? 0,
+      load_ms: info.loadMs,
+      gpu_bytes_peak: engine.gpuBytesPeak,
+      adapter: info.adapter,
+      ctx_size: info.ctxSize,
+      warnings,
+    };
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      process.stdout.write('\n');
+      process.stderr.write(
+        `prompt ${result.n_prompt} tokens, ${result.prefill_tok_s.toFixed(1)} tok/s; generated ${result.n_generated} tokens, ${result.decode_tok_s.toFixed(1)} tok/s; load ${result.load_ms.toFixed(0)} ms; GPU peak ${(result.gpu_bytes_peak / 2 ** 20).toFixed(1)} MiB; ${result.adapter}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await engine.destroy();
+    await source.close?.();
+  }
+}

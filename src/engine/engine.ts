@@ -1,0 +1,364 @@
+// The public engine: load a GGUF model from a byte source, generate tokens
+// as an async iterator, abort, unload. One request runs at a time; others
+// queue behind it. Every failure is a ClawError.
+
+import { ClawError, toClawError } from '../errors';
+import type { ByteSource, GgufFile } from '../gguf/types';
+import { readGguf } from '../gguf/reader';
+import { createGpuContext, type GpuContext } from '../gpu/device';
+import { GpuAllocator } from '../gpu/allocator';
+import { createGpuOps, createWeightUploader } from '../gpu/ops';
+import type { GpuOps } from '../gpu/ops-api';
+import { readHyperparams, type Hyperparams } from '../model/hparams';
+import { loadLlamaWeights } from '../model/weights';
+import { LlamaModel, createKvCache, createScratch } from '../model/model';
+import { planMemory } from '../model/plan';
+import { resolveBudget } from '../model/vram';
+import { dequantize } from '../quant';
+import { createTokenizer, type Tokenizer } from '../tokenizer';
+import { buildCompatibilityReport } from './compat';
+import { chatFormatterFor, type ChatFormatter } from './chat';
+import { createSampler } from './sampler';
+import { StopMatcher } from './stop';
+import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, LoadOptions, LoadProgress, ModelInfo } from './types';
+
+export interface EngineOptions {
+  /** The WebGPU entry point; navigator.gpu by default. */
+  gpu?: GPU;
+}
+
+interface Session {
+  file: GgufFile;
+  hp: Hyperparams;
+  model: LlamaModel;
+  tokenizer: Tokenizer;
+  chat: ChatFormatter;
+  ctxSize: number;
+  /** Tokens whose keys and values are in the KV cache, position by position. */
+  cached: number[];
+  info: ModelInfo;
+}
+
+const DEFAULT_BATCH = 128;
+
+export class ClawEngine {
+  private session: Session | null = null;
+  private tail: Promise<void> = Promise.resolve();
+  private readonly ops: GpuOps;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly allocator: GpuAllocator,
+  ) {
+    this.ops = createGpuOps(ctx);
+  }
+
+  static async create(options: EngineOptions = {}): Promise<ClawEngine> {
+    const gpu = options.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) {
+      throw new ClawError('clw-init-fail', 'WebGPU is not available here', {
+        fix: 'Use a recent Chrome or Edge (or Firefox/Safari with WebGPU enabled), over https or localhost; on Linux enable chrome://flags/#enable-unsafe-webgpu.',
+      });
+    }
+    const ctx = await createGpuContext(gpu);
+    return new ClawEngine(ctx, new GpuAllocator(ctx.device));
+  }
+
+  get adapterDescription(): string {
+    return this.ctx.adapterDescription;
+  }
+
+  /** Runs `fn` after every earlier request has finished (the request queue). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private adapterFacts() {
+    const l = this.ctx.device.limits;
+    return {
+      description: this.ctx.adapterDescription,
+      features: this.ctx.features,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+    };
+  }
+
+  /** The compatibility report, from the header alone (no tensor data is read). */
+  async inspect(source: ByteSource, options: LoadOptions = {}): Promise<CompatibilityReport> {
+    try {
+      const file = await readGguf(source);
+      const adapter = this.adapterFacts();
+      return buildCompatibilityReport(file, {
+        fileName: source.name,
+        fileBytes: source.size,
+        adapter,
+        budgetBytes: resolveBudget(options.vramLimit, adapter),
+        ctxSize: options.ctxSize,
+      });
+    } catch (e) {
+      throw toClawError(e);
+    }
+  }
+
+  load(source: ByteSource, options: LoadOptions = {}, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    return this.exclusive(async () => {
+      try {
+        return await this.loadNow(source, options, onProgress);
+      } catch (e) {
+        this.releaseSession();
+        throw toClawError(e);
+      }
+    });
+  }
+
+  private async loadNow(source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    const t0 = performance.now();
+    this.releaseSession();
+    onProgress?.({ phase: 'parse', fraction: 0 });
+    const file = await readGguf(source);
+    const hp = readHyperparams(file);
+    const tokenizer = createTokenizer(file);
+
+    onProgress?.({ phase: 'plan', fraction: 0 });
+    const adapter = this.adapterFacts();
+    const budgetBytes = resolveBudget(options.vramLimit, adapter);
+    const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
+    const plan = planMemory(file, { budgetBytes, ctxSize: options.ctxSize, nGpuLayers: options.nGpuLayers, kvBytesPerElement: 4, batchSize: batch });
+    if (!plan.fits) {
+      throw new ClawError('clw-gpu-oom', `the model does not fit the VRAM budget: ${plan.text}`, {
+        fix: 'Raise the VRAM budget, lower the context size, or pick a smaller or more quantized model.',
+        details: { plan },
+      });
+    }
+    this.allocator.budgetBytes = budgetBytes;
+
+    const uploader = createWeightUploader(this.ctx, this.allocator);
+    const weights = await loadLlamaWeights(file, source, hp, uploader, dequantize, {
+      onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
+    });
+    const ctxSize = plan.ctxSize;
+    const kv = await createKvCache(this.allocator, hp, ctxSize);
+    const scratch = await createScratch(this.allocator, hp, Math.min(batch, ctxSize));
+    const model = new LlamaModel(this.ops, hp, weights, kv, scratch);
+    const info: ModelInfo = {
+      architecture: hp.arch,
+      nLayers: hp.nLayers,
+      nEmbd: hp.nEmbd,
+      nVocab: hp.nVocab,
+      ctxSize,
+      adapter: this.ctx.adapterDescription,
+      gpuBytesPeak: this.allocator.peakBytes,
+      loadMs: performance.now() - t0,
+    };
+    this.session = { file, hp, model, tokenizer, chat: chatFormatterFor(file), ctxSize, cached: [], info };
+    onProgress?.({ phase: 'ready', fraction: 1 });
+    return info;
+  }
+
+  /** The tokenizer of the loaded model (for tests and the CLI). */
+  get tokenizer(): Tokenizer | null {
+    return this.session?.tokenizer ?? null;
+  }
+
+  get gpuBytesPeak(): number {
+    return this.allocator.peakBytes;
+  }
+
+  /** Streams a continuation of a raw prompt, or an assistant reply to chat messages. */
+  generate(input: string | ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    // The generator body runs inside the request queue: a second generate()
+    // waits until the first one has finished or was abandoned.
+    const events: GenerateEvent[] = [];
+    let wake: (() => void) | null = null;
+    let finished = false;
+    let failure: unknown = null;
+    let consumerGone = false;
+    let resumeProducer: (() => void) | null = null;
+
+    const push = async (e: GenerateEvent) => {
+      events.push(e);
+      wake?.();
+      // Back-pressure: wait until the consumer took it.
+      while (events.length > 0 && !consumerGone) await new Promise<void>((r) => (resumeProducer = r));
+    };
+    void this.exclusive(async () => {
+      try {
+        await this.generateNow(input, options, push, () => consumerGone);
+      } catch (e) {
+        failure = toClawError(e);
+      } finally {
+        finished = true;
+        wake?.();
+      }
+    });
+
+    const self = async function* (): AsyncGenerator<GenerateEvent> {
+      try {
+        for (;;) {
+          if (events.length > 0) {
+            const e = events.shift()!;
+            const r = resumeProducer;
+            resumeProducer = null;
+            r?.();
+            yield e;
+            continue;
+          }
+          if (finished) {
+            if (failure) throw failure;
+            return;
+          }
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
+      } finally {
+        consumerGone = true;
+        const r = resumeProducer;
+        resumeProducer = null;
+        r?.();
+      }
+    };
+    return self();
+  }
+
+  private promptTokens(s: Session, input: string | ChatMessage[], options: GenerateOptions): number[] {
+    if (typeof input === 'string') {
+      return s.tokenizer.encode(input, { addSpecial: options.addBos ?? true });
+    }
+    const tk = s.tokenizer;
+    const text = s.chat.render(input, {
+      bosToken: tk.bosId !== null ? tk.tokenText(tk.bosId) : '',
+      eosToken: tk.eosId !== null ? tk.tokenText(tk.eosId) : '',
+    });
+    // Templates write BOS themselves where the model wants it; avoid a double BOS.
+    const ids = tk.encode(text, { addSpecial: true, parseSpecial: true });
+    if (ids.length >= 2 && tk.bosId !== null && ids[0] === tk.bosId && ids[1] === tk.bosId) ids.shift();
+    return ids;
+  }
+
+  private async generateNow(
+    input: string | ChatMessage[],
+    options: GenerateOptions,
+    emit: (e: GenerateEvent) => Promise<void>,
+    abandoned: () => boolean,
+  ): Promise<void> {
+    const s = this.session;
+    if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
+    const signal = options.signal;
+    const maxTokens = options.maxTokens ?? 256;
+    let tokens = this.promptTokens(s, input, options);
+    if (tokens.length === 0) throw new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt.' });
+    for (const id of tokens) {
+      if (id < 0 || id >= s.hp.nVocab) throw new ClawError('clw-model-invalid', `token id ${id} is outside the vocabulary of ${s.hp.nVocab}`);
+    }
+    const nKeep = s.tokenizer.addBos && tokens[0] === s.tokenizer.bosId ? 1 : 0;
+    // A prompt longer than the context keeps its start (BOS) and its end.
+    const room = Math.max(1, s.ctxSize - Math.min(maxTokens, Math.floor(s.ctxSize / 4)));
+    if (tokens.length > room) {
+      const dropped = tokens.length - room;
+      tokens = [...tokens.slice(0, nKeep), ...tokens.slice(nKeep + dropped)];
+      await emit({ type: 'warning', code: 'clw-ctx-overflow', message: `the prompt has ${tokens.length + dropped} tokens but the context holds ${s.ctxSize}: dropped ${dropped} tokens after the start` });
+    }
+    await emit({ type: 'prompt', tokenIds: tokens.slice() });
+
+    // Reuse the KV cache of the common prefix (earlier turns of a conversation).
+    let reuse = 0;
+    while (reuse < s.cached.length && reuse < tokens.length && s.cached[reuse] === tokens[reuse]) reuse++;
+    if (reuse === tokens.length) reuse--; // the last prompt token must run to give logits
+    s.cached.length = reuse;
+
+    const t0 = performance.now();
+    let logits = await this.evalChunked(s, tokens.slice(reuse), reuse, signal);
+    s.cached.push(...tokens.slice(reuse));
+    const t1 = performance.now();
+
+    const sampler = createSampler(options);
+    const history = tokens.slice();
+    const decoder = s.tokenizer.createDecoder();
+    const stops = new StopMatcher(options.stop ?? []);
+    let nGenerated = 0;
+    let reason: 'stop' | 'length' | 'abort' = 'length';
+    while (nGenerated < maxTokens) {
+      if (signal?.aborted || abandoned()) {
+        reason = 'abort';
+        break;
+      }
+      const id = sampler.sample(logits, history);
+      if (s.tokenizer.eogIds.has(id)) {
+        reason = 'stop';
+        break;
+      }
+      history.push(id);
+      nGenerated++;
+      const { emit: text, stopped } = stops.push(decoder.push(id));
+      await emit({ type: 'token', tokenId: id, text });
+      if (stopped) {
+        reason = 'stop';
+        break;
+      }
+      if (nGenerated >= maxTokens) break;
+      if (s.cached.length >= s.ctxSize) await this.shiftContext(s, nKeep, emit);
+      logits = await s.model.eval([id], s.cached.length);
+      s.cached.push(id);
+    }
+    const tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
+    if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
+    const t2 = performance.now();
+    const nPrompt = tokens.length - reuse;
+    await emit({
+      type: 'done',
+      reason,
+      stats: {
+        nPrompt: tokens.length,
+        nGenerated,
+        prefillMs: t1 - t0,
+        decodeMs: t2 - t1,
+        prefillTokPerS: nPrompt > 0 ? (nPrompt * 1000) / Math.max(1e-3, t1 - t0) : 0,
+        decodeTokPerS: nGenerated > 1 ? ((nGenerated - 1) * 1000) / Math.max(1e-3, t2 - t1) : 0,
+      },
+    });
+  }
+
+  private async evalChunked(s: Session, tokens: number[], startPos: number, signal?: AbortSignal): Promise<Float32Array> {
+    const B = s.model.scratch.capacity;
+    let logits: Float32Array | null = null;
+    for (let i = 0; i < tokens.length; i += B) {
+      signal?.throwIfAborted();
+      logits = await s.model.eval(tokens.slice(i, i + B), startPos + i);
+    }
+    return logits!;
+  }
+
+  /**
+   * The context is full: keep the first nKeep tokens and the newer half of
+   * the rest, and rebuild the cache from them (llama.cpp's context shift).
+   */
+  private async shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
+    const rest = s.cached.length - nKeep;
+    const drop = Math.max(1, Math.floor(rest / 2));
+    const kept = [...s.cached.slice(0, nKeep), ...s.cached.slice(nKeep + drop)];
+    await emit({ type: 'warning', code: 'clw-ctx-overflow', message: `context full (${s.ctxSize} tokens): dropped ${drop} older tokens and continued` });
+    s.cached.length = 0;
+    await this.evalChunked(s, kept, 0);
+    s.cached.push(...kept);
+  }
+
+  unload(): Promise<void> {
+    return this.exclusive(async () => this.releaseSession());
+  }
+
+  private releaseSession(): void {
+    this.session = null;
+    this.allocator.freeAll();
+  }
+
+  /** Frees everything, including the device. */
+  async destroy(): Promise<void> {
+    await this.unload();
+    this.ctx.device.destroy();
+  }
+}

@@ -1,0 +1,73 @@
+// llama.cpp (node-llama-cpp 3.21.1, CPU) as the reference engine: the same
+// GGUF file in, token ids and next-token probabilities out.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const sharedModels = path.resolve(repoRoot, '../shared/models');
+export const haveSharedModels = existsSync(path.join(sharedModels, 'stories260K.gguf'));
+
+export interface ReferenceRun {
+  promptIds: number[];
+  /** Greedy continuation. */
+  tokens: number[];
+  /** Per generated position: the top probabilities (softmax of the logits), highest first. */
+  top: { id: number; p: number }[][];
+  text: string;
+}
+
+type Llama = Awaited<ReturnType<typeof import('node-llama-cpp')['getLlama']>>;
+let llamaPromise: Promise<Llama> | null = null;
+
+export function getReferenceLlama(): Promise<Llama> {
+  llamaPromise ??= import('node-llama-cpp').then(({ getLlama }) => getLlama({ gpu: false, build: 'never', logLevel: 'error' as never }));
+  return llamaPromise;
+}
+
+/**
+ * Greedy generation with llama.cpp, recording the full next-token
+ * distribution at each step (temperature 1, no truncation: the softmax of
+ * the logits) while feeding back the greedy token.
+ */
+export async function referenceRun(modelPath: string, prompt: string, nPredict: number, topN = 10): Promise<ReferenceRun> {
+  const llama = await getReferenceLlama();
+  const model = await llama.loadModel({ modelPath });
+  try {
+    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1 });
+    try {
+      const seq = context.getSequence();
+      const bos = model.tokens.bos;
+      const promptIds = [...(bos !== null && model.fileInfo.metadata?.tokenizer?.ggml?.add_bos_token !== false ? [bos] : []), ...model.tokenize(prompt, false)];
+      const tokens: number[] = [];
+      const top: { id: number; p: number }[][] = [];
+      const it = seq.evaluateWithMetadata(promptIds, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
+      let r = await it.next();
+      while (!r.done) {
+        const probs = r.value.probabilities;
+        let best = -1;
+        let bestP = -1;
+        const list: { id: number; p: number }[] = [];
+        for (const [id, p] of probs) {
+          list.push({ id: id as number, p });
+          if (p > bestP || (p === bestP && (id as number) < best)) {
+            best = id as number;
+            bestP = p;
+          }
+        }
+        list.sort((a, b) => b.p - a.p || a.id - b.id);
+        top.push(list.slice(0, topN));
+        tokens.push(best);
+        if (tokens.length >= nPredict || model.isEogToken(best)) break;
+        r = await it.next(best);
+      }
+      await it.return();
+      return { promptIds, tokens, top, text: model.detokenize(tokens) };
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
