@@ -1,0 +1,42 @@
+// embed_rows: out[t, :] = decoded row ids[t] of a weight matrix, for the
+// tokens whose id falls in this part's rows [row_offset, row_offset + rows).
+//
+// Layout: W as in matvec (GGUF blocks); ids: n_tokens u32; out: n_tokens x
+// cols f32, token-major.
+// Dispatch: one thread per (token, 4 columns): n_tokens * cols / 4 threads,
+// WG per workgroup, over a 2D grid when needed. Run once per weight part.
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  row_bytes: u32,
+  row_offset: u32,
+  n_tokens: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> weights: array<u32>;
+@group(0) @binding(2) var<storage, read> ids: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+
+//#include decode
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let index = (wid.y * nwg.x + wid.x) * WG + lid;
+  let k4_count = params.cols / 4u;
+  let t = index / k4_count;
+  if (t >= params.n_tokens) {
+    return;
+  }
+  let id = ids[t];
+  if (id < params.row_offset || id >= params.row_offset + params.rows) {
+    return;
+  }
+  let k4 = index % k4_count;
+  out[t * k4_count + k4] = decode4((id - params.row_offset) * params.row_bytes, k4);
+}

@@ -1,0 +1,149 @@
+// The one owner of GPU buffers. Every buffer is created here, counted by
+// purpose, and checked against a budget before the driver is asked, so the
+// planner can trust the numbers and an allocation failure is a clw-gpu-oom
+// that names what was being allocated, never a lost device or a crash.
+
+import { ClawError } from '../errors';
+
+export type BufferPurpose = 'weights' | 'kv' | 'activations' | 'staging' | 'uniforms';
+
+export const BUFFER_PURPOSES: readonly BufferPurpose[] = ['weights', 'kv', 'activations', 'staging', 'uniforms'];
+
+export type ByPurpose = Record<BufferPurpose, number>;
+
+/** Test hook: return true to make an allocation fail as if the GPU were out of memory. */
+export type FailurePredicate = (purpose: BufferPurpose, size: number, label: string, index: number) => boolean;
+
+interface LiveBuffer {
+  purpose: BufferPurpose;
+  size: number;
+}
+
+/** What alloc needs from the device's limits. */
+export interface AllocatorLimits {
+  maxBufferSize: number;
+}
+
+function zeroByPurpose(): ByPurpose {
+  return { weights: 0, kv: 0, activations: 0, staging: 0, uniforms: 0 };
+}
+
+export class GpuAllocator {
+  /** Refuse allocations that would take live bytes past this. */
+  budgetBytes = Infinity;
+  private readonly live = new Map<GPUBuffer, LiveBuffer>();
+  private readonly liveBy = zeroByPurpose();
+  private readonly peakBy = zeroByPurpose();
+  private liveTotal = 0;
+  private peakTotal = 0;
+  private allocations = 0;
+  private failure: FailurePredicate | undefined;
+
+  private readonly limits: AllocatorLimits;
+
+  constructor(
+    private readonly device: GPUDevice,
+    limits?: AllocatorLimits,
+  ) {
+    this.limits = limits ?? { maxBufferSize: device.limits.maxBufferSize };
+  }
+
+  /** Creates a buffer inside error scopes; any failure becomes clw-gpu-oom. */
+  async alloc(purpose: BufferPurpose, size: number, usage: GPUBufferUsageFlags, label: string): Promise<GPUBuffer> {
+    const bytes = this.checkRequest(purpose, size, label);
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const buffer = this.device.createBuffer({ size: bytes, usage, label });
+    const validation = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    const error = oom ?? validation;
+    if (error) {
+      buffer.destroy();
+      throw this.oomError(purpose, bytes, label, `the GPU refused the buffer: ${error.message}`);
+    }
+    this.track(buffer, purpose, bytes);
+    return buffer;
+  }
+
+  /**
+   * Same accounting and budget checks, without waiting on error scopes: for
+   * small buffers created while recording (uniform ring, staging). A driver
+   * failure then shows up as an uncaptured error, not here.
+   */
+  allocSync(purpose: BufferPurpose, size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    const bytes = this.checkRequest(purpose, size, label);
+    const buffer = this.device.createBuffer({ size: bytes, usage, label });
+    this.track(buffer, purpose, bytes);
+    return buffer;
+  }
+
+  /** Destroys a buffer this allocator made; unknown buffers are ignored. */
+  free(buffer: GPUBuffer): void {
+    const entry = this.live.get(buffer);
+    if (!entry) return;
+    this.live.delete(buffer);
+    this.liveBy[entry.purpose] -= entry.size;
+    this.liveTotal -= entry.size;
+    buffer.destroy();
+  }
+
+  freeAll(): void {
+    for (const buffer of [...this.live.keys()]) this.free(buffer);
+  }
+
+  liveBytes(): number {
+    return this.liveTotal;
+  }
+
+  liveBytesByPurpose(): ByPurpose {
+    return { ...this.liveBy };
+  }
+
+  get peakBytes(): number {
+    return this.peakTotal;
+  }
+
+  /** The highest live bytes each purpose has reached. */
+  peakBytesByPurpose(): ByPurpose {
+    return { ...this.peakBy };
+  }
+
+  /** Test hook: matching allocations fail as clw-gpu-oom (pass undefined to clear). */
+  injectFailure(predicate: FailurePredicate | undefined): void {
+    this.failure = predicate;
+  }
+
+  /** Validates a request and returns its size rounded to 4 bytes (what WebGPU copies need). */
+  private checkRequest(purpose: BufferPurpose, size: number, label: string): number {
+    const index = this.allocations++;
+    if (!Number.isFinite(size) || size <= 0) {
+      throw new ClawError('clw-bad-request', `buffer "${label}" has an invalid size ${size}`, { details: { purpose, size, label } });
+    }
+    const bytes = Math.ceil(size / 4) * 4;
+    if (this.failure?.(purpose, bytes, label, index)) {
+      throw this.oomError(purpose, bytes, label, 'injected failure');
+    }
+    if (bytes > this.limits.maxBufferSize) {
+      throw this.oomError(purpose, bytes, label, `larger than the device's maxBufferSize (${this.limits.maxBufferSize})`);
+    }
+    if (this.liveTotal + bytes > this.budgetBytes) {
+      throw this.oomError(purpose, bytes, label, `over the VRAM budget (${this.liveTotal} live + ${bytes} > ${this.budgetBytes})`);
+    }
+    return bytes;
+  }
+
+  private track(buffer: GPUBuffer, purpose: BufferPurpose, bytes: number): void {
+    this.live.set(buffer, { purpose, size: bytes });
+    this.liveBy[purpose] += bytes;
+    this.liveTotal += bytes;
+    this.peakBy[purpose] = Math.max(this.peakBy[purpose], this.liveBy[purpose]);
+    this.peakTotal = Math.max(this.peakTotal, this.liveTotal);
+  }
+
+  private oomError(purpose: BufferPurpose, size: number, label: string, why: string): ClawError {
+    return new ClawError('clw-gpu-oom', `could not allocate ${size} bytes for ${purpose} ("${label}"): ${why}`, {
+      fix: 'Lower the VRAM budget use: fewer GPU layers, a shorter context, or a smaller model.',
+      details: { purpose, size, label, liveBytes: this.liveTotal, budgetBytes: this.budgetBytes },
+    });
+  }
+}

@@ -1,0 +1,160 @@
+// Adapter and device: asks for the adapter's own maxima (never more than it
+// allows), turns every way of not getting a device into clw-init-fail, and
+// turns device loss into a clw-device-lost error the engine can wait on.
+
+import { ClawError } from '../errors';
+import { GpuAllocator } from './allocator';
+
+/** The limits the kernels and the planner care about, as a plain record (survives structured clone). */
+export interface GpuLimits {
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupsPerDimension: number;
+  maxUniformBufferBindingSize: number;
+  minUniformBufferOffsetAlignment: number;
+  minStorageBufferOffsetAlignment: number;
+}
+
+export interface GpuFeatures {
+  f16: boolean;
+  subgroups: boolean;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly features: GpuFeatures;
+  readonly limits: GpuLimits;
+  /** "vendor architecture description", whatever the adapter tells. */
+  readonly adapterDescription: string;
+  /** Resolves (never rejects) when the device is lost, including on destroy(). */
+  readonly lost: Promise<ClawError>;
+  /** The one buffer allocator of this device. */
+  readonly allocator: GpuAllocator;
+  /** The last uncaptured GPU errors (bounded), for tests and bug reports. */
+  readonly uncapturedErrors: readonly string[];
+  destroy(): void;
+}
+
+export interface GpuContextOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Fail with clw-feature-missing when the adapter has no shader-f16. */
+  requireF16?: boolean;
+}
+
+/** Limits requested at the adapter's maximum: big models need big bindings. */
+const REQUESTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+const ENABLE_WEBGPU_FIX =
+  'Use a browser with WebGPU enabled: Chrome or Edge 113+ (chrome://flags/#enable-unsafe-webgpu on Linux), ' +
+  'Safari 26+, or Firefox 141+ on Windows; make sure hardware acceleration is on and the GPU driver is up to date.';
+
+const MAX_KEPT_ERRORS = 20;
+
+export async function createGpuContext(gpu: GPU | undefined | null, options: GpuContextOptions = {}): Promise<GpuContext> {
+  if (!gpu) {
+    throw new ClawError('clw-init-fail', 'WebGPU is not available (navigator.gpu is missing)', { fix: ENABLE_WEBGPU_FIX });
+  }
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+  } catch (e) {
+    throw new ClawError('clw-init-fail', `requesting a GPU adapter failed: ${String(e)}`, { fix: ENABLE_WEBGPU_FIX, cause: e });
+  }
+  if (!adapter) {
+    throw new ClawError('clw-init-fail', 'no GPU adapter is available', { fix: ENABLE_WEBGPU_FIX });
+  }
+
+  const hasF16 = adapter.features.has('shader-f16');
+  const hasSubgroups = adapter.features.has('subgroups');
+  if (options.requireF16 && !hasF16) {
+    throw new ClawError('clw-feature-missing', 'the GPU adapter lacks shader-f16', {
+      fix: 'Choose f32 activations (dtype: "f32"), or use a GPU/browser that supports shader-f16.',
+      details: { feature: 'shader-f16' },
+    });
+  }
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (hasF16) requiredFeatures.push('shader-f16');
+  if (hasSubgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'webclaw' });
+  } catch (e) {
+    throw new ClawError('clw-init-fail', `the GPU device could not be created: ${String(e)}`, {
+      fix: ENABLE_WEBGPU_FIX,
+      details: { requiredFeatures, requiredLimits },
+      cause: e,
+    });
+  }
+
+  const uncapturedErrors: string[] = [];
+  device.addEventListener('uncapturederror', (event) => {
+    const message = (event as GPUUncapturedErrorEvent).error?.message ?? String(event);
+    uncapturedErrors.push(message);
+    if (uncapturedErrors.length > MAX_KEPT_ERRORS) uncapturedErrors.shift();
+    console.warn(`webclaw: uncaptured GPU error: ${message}`);
+  });
+
+  const lost = device.lost.then(
+    (info) =>
+      new ClawError('clw-device-lost', `the GPU device was lost (${info.reason}): ${info.message}`, {
+        fix: 'The engine rebuilds the device and reloads the model; if it repeats, close other GPU-heavy tabs or update the GPU driver.',
+        details: { reason: info.reason, message: info.message },
+      }),
+  );
+
+  const limits = readLimits(device.limits);
+  return {
+    device,
+    adapter,
+    features: { f16: hasF16, subgroups: hasSubgroups },
+    limits,
+    adapterDescription: await describeAdapter(adapter),
+    lost,
+    allocator: new GpuAllocator(device, limits),
+    uncapturedErrors,
+    destroy: () => device.destroy(),
+  };
+}
+
+function readLimits(l: GPUSupportedLimits): GpuLimits {
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxUniformBufferBindingSize: l.maxUniformBufferBindingSize,
+    minUniformBufferOffsetAlignment: l.minUniformBufferOffsetAlignment,
+    minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+  };
+}
+
+async function describeAdapter(adapter: GPUAdapter): Promise<string> {
+  // adapter.info is the standard; requestAdapterInfo() is what older browsers had.
+  let info: Partial<GPUAdapterInfo> | undefined = adapter.info;
+  const legacy = adapter as unknown as { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
+  if (!info && legacy.requestAdapterInfo) {
+    try {
+      info = await legacy.requestAdapterInfo();
+    } catch {
+      info = undefined;
+    }
+  }
+  const parts = [info?.vendor, info?.architecture, info?.description].filter((s): s is string => !!s);
+  return parts.length > 0 ? parts.join(' ') : 'unknown GPU adapter';
+}

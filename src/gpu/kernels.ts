@@ -1,0 +1,26 @@
+// The kernel sources (one WGSL file per operation, see shaders/ and
+// docs/gpu-kernels.md), imported as text.
+
+import matvec from '../../shaders/matvec.wgsl?raw';
+import matmul from '../../shaders/matmul.wgsl?raw';
+import embedRows from '../../shaders/embed_rows.wgsl?raw';
+import rmsNorm from '../../shaders/rms_norm.wgsl?raw';
+import rope from '../../shaders/rope.wgsl?raw';
+import attention from '../../shaders/attention.wgsl?raw';
+import siluMul from '../../shaders/silu_mul.wgsl?raw';
+import geluMul from '../../shaders/gelu_mul.wgsl?raw';
+import add from '../../shaders/add.wgsl?raw';
+import scale from '../../shaders/scale.wgsl?raw';
+import softcap from '../../shaders/softcap.wgsl?raw';
+
+export const KERNELS = { matvec, matmul, embedRows, rmsNorm, rope, attention, siluMul, geluMul, add, scale, softcap } as const;
+
+export type KernelName = keyof typeof KERNELS;
+
+/** Workgroup shapes the TypeScript side must agree with (dispatch counts). */
+export const MATVEC_WG = 64;
+export const MATVEC_ROWS = 4;
+export const MATMUL_TILE = 32;
+export const ELEMENTWISE_WG = 256;
+export const ROW_WG = 256;
+export const ATTENTION_WG = 64;

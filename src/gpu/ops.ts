@@ -1,0 +1,328 @@
+// GpuOps over WebGPU: each call assembles (once) its kernel, fills a uniform
+// slot, binds its buffers and records a dispatch into the current encoder.
+// Kernels that write a buffer they also read run in place, because WebGPU
+// forbids binding one buffer twice when one binding is writable; when the
+// output is a third buffer the input is copied there first.
+
+import { ClawError } from '../errors';
+import type { GgmlType } from '../gguf/types';
+import type { GpuAllocator } from './allocator';
+import type { GpuContext } from './device';
+import {
+  ATTENTION_WG,
+  ELEMENTWISE_WG,
+  KERNELS,
+  MATMUL_TILE,
+  MATVEC_ROWS,
+  MATVEC_WG,
+  ROW_WG,
+  type KernelName,
+} from './kernels';
+import type { ActBuffer, AttentionParams, GpuOps, RopeParams, WeightMatrix } from './ops-api';
+import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
+import { StagingPool } from './staging';
+import { UniformRing, type ParamField } from './uniforms';
+import { weightRowBytes } from './weights';
+
+export { uploadWeight, uploadF32, createWeightUploader, type UploadWeightOptions } from './weights';
+
+const STORAGE_USAGE = 0x80 | 0x08 | 0x04; // GPUBufferUsage.STORAGE | COPY_DST | COPY_SRC
+
+const u32 = (v: number): ParamField => ({ u32: v });
+const f32 = (v: number): ParamField => ({ f32: v });
+
+/** An f32 activation buffer from the allocator (capacity rounded up to whole vec4s). */
+export async function allocActivations(allocator: GpuAllocator, length: number, label: string): Promise<ActBuffer> {
+  const buffer = await allocator.alloc('activations', Math.max(16, Math.ceil(length / 4) * 16), STORAGE_USAGE, label);
+  return { buffer, length };
+}
+
+export function createGpuOps(ctx: GpuContext, allocator: GpuAllocator = ctx.allocator): GpuOps {
+  return new WebGpuOps(ctx, allocator);
+}
+
+class WebGpuOps implements GpuOps {
+  readonly device: GPUDevice;
+  private readonly pipelines: PipelineCache;
+  private readonly uniforms: UniformRing;
+  private readonly staging: StagingPool;
+  /** Bound where a kernel's optional input (bias, norm weight, freq factors) is absent. */
+  private readonly placeholder: GPUBuffer;
+  private readonly maxGroupsPerDim: number;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+
+  constructor(ctx: GpuContext, allocator: GpuAllocator) {
+    this.device = ctx.device;
+    this.pipelines = new PipelineCache(ctx.device);
+    this.uniforms = new UniformRing(ctx.device, allocator);
+    this.staging = new StagingPool(allocator);
+    this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
+    this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  }
+
+  begin(): void {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'webclaw ops' });
+  }
+
+  submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    this.uniforms.flush();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+  }
+
+  embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void {
+    requireCapacity(out, n * table.cols, 'embedRows out');
+    const rowBytes = weightRowBytes(table.type, table.cols);
+    const threads = (n * table.cols) / 4;
+    for (const part of table.parts) {
+      this.dispatch(
+        'embedRows',
+        { weightType: table.type, defines: { WG: ELEMENTWISE_WG } },
+        [u32(part.rowCount), u32(table.cols), u32(rowBytes), u32(part.firstRow), u32(n)],
+        [part.buffer, ids, out.buffer],
+        this.grid(Math.ceil(threads / ELEMENTWISE_WG)),
+      );
+    }
+  }
+
+  rmsNorm(x: ActBuffer, weight: GPUBuffer | null, out: ActBuffer, nRows: number, dim: number, eps: number): void {
+    requireCapacity(x, nRows * dim, 'rmsNorm x');
+    requireCapacity(out, nRows * dim, 'rmsNorm out');
+    if (weight === out.buffer) throw badRequest('rmsNorm: the weight must not be the output buffer');
+    if (out.buffer !== x.buffer) this.copy(x, 0, out, 0, nRows * dim);
+    this.dispatch(
+      'rmsNorm',
+      { defines: { WG: ROW_WG } },
+      [u32(dim), f32(eps), u32(weight ? 1 : 0)],
+      [out.buffer, weight ?? this.placeholder],
+      [nRows, 1],
+    );
+  }
+
+  matmul(w: WeightMatrix, x: ActBuffer, out: ActBuffer, n: number, bias?: GPUBuffer): void {
+    requireCapacity(x, n * w.cols, `matmul ${w.name} x`);
+    requireCapacity(out, n * w.rows, `matmul ${w.name} out`);
+    if (x.buffer === out.buffer || bias === out.buffer) throw badRequest(`matmul ${w.name}: the output must be a separate buffer`);
+    const rowBytes = weightRowBytes(w.type, w.cols);
+    for (const part of w.parts) {
+      const common = [u32(part.rowCount), u32(w.cols), u32(rowBytes), u32(part.firstRow), u32(bias ? 1 : 0)];
+      const buffers = [part.buffer, x.buffer, out.buffer, bias ?? this.placeholder];
+      if (n === 1) {
+        this.dispatch(
+          'matvec',
+          { weightType: w.type, defines: { WG: MATVEC_WG, ROWS: MATVEC_ROWS } },
+          common,
+          buffers,
+          this.grid(Math.ceil(part.rowCount / MATVEC_ROWS)),
+        );
+      } else {
+        this.dispatch('matmul', { weightType: w.type }, [...common, u32(n), u32(w.rows)], buffers, [
+          Math.ceil(part.rowCount / MATMUL_TILE),
+          Math.ceil(n / MATMUL_TILE),
+        ]);
+      }
+    }
+  }
+
+  rope(x: ActBuffer, n: number, p: RopeParams): void {
+    requireCapacity(x, n * p.nHeads * p.headDim, 'rope x');
+    if (p.nRot % 2 !== 0 || p.nRot > p.headDim || p.nRot <= 0) throw badRequest(`rope: nRot ${p.nRot} must be even and <= headDim ${p.headDim}`);
+    const threads = n * p.nHeads * (p.nRot / 2);
+    this.dispatch(
+      'rope',
+      { defines: { WG: ELEMENTWISE_WG } },
+      [
+        u32(n),
+        u32(p.nHeads),
+        u32(p.headDim),
+        u32(p.nRot),
+        u32(p.startPos),
+        f32(p.freqBase),
+        f32(p.freqScale),
+        u32(p.neox ? 1 : 0),
+        u32(p.freqFactors ? 1 : 0),
+      ],
+      [x.buffer, p.freqFactors ?? this.placeholder],
+      this.grid(Math.ceil(threads / ELEMENTWISE_WG)),
+    );
+  }
+
+  writeCacheRows(src: ActBuffer, cache: GPUBuffer, startPos: number, n: number, width: number): void {
+    requireCapacity(src, n * width, 'writeCacheRows src');
+    const bytes = n * width * 4;
+    const offset = startPos * width * 4;
+    if (offset + bytes > cache.size) {
+      throw new ClawError('clw-ctx-overflow', `KV cache rows ${startPos}..${startPos + n} exceed its capacity`, {
+        details: { startPos, n, width, cacheBytes: cache.size },
+      });
+    }
+    this.copyBytes(src.buffer, 0, cache, offset, bytes);
+  }
+
+  attention(q: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: AttentionParams): void {
+    const qWidth = p.nHeads * p.headDim;
+    requireCapacity(q, p.nTokens * qWidth, 'attention q');
+    requireCapacity(out, p.nTokens * qWidth, 'attention out');
+    if (p.headDim % 4 !== 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads !== 0) {
+      throw badRequest(`attention: headDim ${p.headDim} must be a multiple of 4 and nHeads ${p.nHeads} a multiple of nKvHeads ${p.nKvHeads}`);
+    }
+    const needed = (p.startPos + p.nTokens) * p.nKvHeads * p.headDim * 4;
+    if (needed > kCache.size || needed > vCache.size) {
+      throw new ClawError('clw-ctx-overflow', `attention reads KV rows up to ${p.startPos + p.nTokens}, past the cache`, {
+        details: { startPos: p.startPos, nTokens: p.nTokens },
+      });
+    }
+    if (out.buffer === q.buffer) throw badRequest('attention: the output must be a separate buffer');
+    this.dispatch(
+      'attention',
+      { defines: { WG: ATTENTION_WG, HEAD_DIM: p.headDim } },
+      [u32(p.nTokens), u32(p.startPos), u32(p.nHeads), u32(p.nKvHeads), f32(p.scale), u32(p.slidingWindow ?? 0), f32(p.softcap ?? 0)],
+      [q.buffer, kCache, vCache, out.buffer],
+      [p.nHeads, p.nTokens],
+    );
+  }
+
+  siluMul(gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void {
+    this.gatedUnit('siluMul', gate, up, out, count);
+  }
+
+  geluMul(gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void {
+    this.gatedUnit('geluMul', gate, up, out, count);
+  }
+
+  add(a: ActBuffer, b: ActBuffer, out: ActBuffer, count: number): void {
+    for (const [buf, what] of [[a, 'a'], [b, 'b'], [out, 'out']] as const) requireCapacity(buf, count, `add ${what}`);
+    if (a.buffer === b.buffer) {
+      // x + x: one binding only, so double it.
+      if (out.buffer !== a.buffer) this.copy(a, 0, out, 0, count);
+      this.scale(out, 2, count);
+      return;
+    }
+    let acc = out;
+    let other = b;
+    if (out.buffer === b.buffer) other = a;
+    else if (out.buffer !== a.buffer) this.copy(a, 0, out, 0, count);
+    else acc = a;
+    this.elementwise('add', [u32(count)], [acc.buffer, other.buffer], count);
+  }
+
+  scale(x: ActBuffer, s: number, count: number): void {
+    requireCapacity(x, count, 'scale x');
+    this.elementwise('scale', [u32(count), f32(s)], [x.buffer], count);
+  }
+
+  softcap(x: ActBuffer, c: number, count: number): void {
+    requireCapacity(x, count, 'softcap x');
+    if (!(c > 0)) throw badRequest(`softcap: c must be > 0, got ${c}`);
+    this.elementwise('softcap', [u32(count), f32(c)], [x.buffer], count);
+  }
+
+  copy(src: ActBuffer, srcOffset: number, dst: ActBuffer, dstOffset: number, count: number): void {
+    requireCapacity(src, srcOffset + count, 'copy src');
+    requireCapacity(dst, dstOffset + count, 'copy dst');
+    if (src.buffer === dst.buffer) throw badRequest('copy: source and destination must be different buffers');
+    this.copyBytes(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
+
+  async read(src: ActBuffer, offset: number, count: number): Promise<Float32Array> {
+    requireCapacity(src, offset + count, 'read src');
+    const staging = this.staging.take(count * 4);
+    try {
+      this.copyBytes(src.buffer, offset * 4, staging, 0, count * 4);
+      this.submit();
+      await staging.mapAsync(GPUMapMode.READ, 0, count * 4);
+      const result = new Float32Array(staging.getMappedRange(0, count * 4).slice(0));
+      staging.unmap();
+      this.staging.give(staging);
+      return result;
+    } catch (e) {
+      // A failed map leaves the buffer in an unknown state: drop it rather than reuse it.
+      this.staging.discard(staging);
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private gatedUnit(kernel: 'siluMul' | 'geluMul', gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void {
+    for (const [buf, what] of [[gate, 'gate'], [up, 'up'], [out, 'out']] as const) requireCapacity(buf, count, `${kernel} ${what}`);
+    if (gate.buffer === up.buffer) throw badRequest(`${kernel}: gate and up must be different buffers`);
+    let target = out;
+    let other = up;
+    let gateIsTarget = true;
+    if (out.buffer === up.buffer) {
+      other = gate;
+      gateIsTarget = false;
+    } else if (out.buffer !== gate.buffer) {
+      this.copy(gate, 0, out, 0, count);
+    } else {
+      target = gate;
+    }
+    this.elementwise(kernel, [u32(count)], [target.buffer, other.buffer], count, { GATE_IS_TARGET: gateIsTarget });
+  }
+
+  private elementwise(kernel: KernelName, params: ParamField[], buffers: GPUBuffer[], count: number, defines: ShaderDefines = {}): void {
+    if (count <= 0) return;
+    this.dispatch(kernel, { defines: { WG: ELEMENTWISE_WG, ...defines } }, params, buffers, this.grid(Math.ceil(count / ELEMENTWISE_WG)));
+  }
+
+  /** Records one dispatch: binding 0 is the params slot, bindings 1.. are `buffers` in order. */
+  private dispatch(
+    kernel: KernelName,
+    opts: { weightType?: GgmlType; defines?: ShaderDefines },
+    params: ParamField[],
+    buffers: GPUBuffer[],
+    groups: [number, number],
+  ): void {
+    if (groups[0] === 0 || groups[1] === 0) return;
+    const pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
+    const slot = this.uniforms.push(params);
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: slot.buffer, offset: slot.offset, size: slot.size } },
+        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+      ],
+    });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(groups[0], groups[1]);
+  }
+
+  /** A 1D workgroup count spread over x and y when it passes the per-dimension limit. */
+  private grid(workgroups: number): [number, number] {
+    if (workgroups <= this.maxGroupsPerDim) return [workgroups, 1];
+    const y = Math.ceil(workgroups / this.maxGroupsPerDim);
+    return [Math.ceil(workgroups / y), y];
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.begin();
+    this.pass ??= this.encoder!.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private copyBytes(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes <= 0) return;
+    this.begin();
+    this.endPass();
+    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+}
+
+function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
+  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
+}
+
+function badRequest(message: string): ClawError {
+  return new ClawError('clw-bad-request', message);
+}

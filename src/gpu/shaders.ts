@@ -1,0 +1,104 @@
+// The one shader assembler and the pipeline cache. A kernel is a WGSL file
+// in shaders/; a matrix kernel says `//#include decode` where the weight
+// type's decoding piece (shaders/decode/<type>.wgsl) goes, and constants
+// (workgroup sizes, head size, flags) are injected as WGSL `const`s.
+// Adding a weight type = one decode piece + one entry in DECODE_PIECES.
+
+import { ClawError } from '../errors';
+import { GgmlType, ggmlTypeName } from '../gguf/types';
+import bytesPiece from '../../shaders/decode/bytes.wgsl?raw';
+import f32Piece from '../../shaders/decode/f32.wgsl?raw';
+import f16Piece from '../../shaders/decode/f16.wgsl?raw';
+import q8_0Piece from '../../shaders/decode/q8_0.wgsl?raw';
+import q4_0Piece from '../../shaders/decode/q4_0.wgsl?raw';
+
+/**
+ * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
+ * elements 4*k4 .. 4*k4+3 of the row whose GGUF bytes start at byte
+ * `row_byte_base` of `weights: array<u32>` (see docs/gpu-kernels.md).
+ */
+const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
+  [GgmlType.F32, f32Piece],
+  [GgmlType.F16, f16Piece],
+  [GgmlType.Q8_0, q8_0Piece],
+  [GgmlType.Q4_0, q4_0Piece],
+]);
+
+const DECODE_MARKER = '//#include decode';
+
+export type ShaderDefines = Record<string, number | boolean>;
+
+export interface AssembleOptions {
+  /** Weight type whose decode piece replaces `//#include decode`. */
+  weightType?: GgmlType;
+  /** Injected as `const NAME: u32 = value;` (numbers must be non-negative integers) or `const NAME: bool`. */
+  defines?: ShaderDefines;
+}
+
+export function hasGpuDecoder(type: GgmlType): boolean {
+  return DECODE_PIECES.has(type);
+}
+
+export function assembleKernel(kernel: string, opts: AssembleOptions = {}): string {
+  let body = kernel;
+  if (kernel.includes(DECODE_MARKER)) {
+    if (opts.weightType === undefined) {
+      throw new ClawError('clw-llm-crash', 'a matrix kernel was assembled without a weight type');
+    }
+    const piece = DECODE_PIECES.get(opts.weightType);
+    if (!piece) {
+      throw new ClawError('clw-quant-unsupported', `no GPU decoder for tensor type ${ggmlTypeName(opts.weightType)}`, {
+        details: { type: opts.weightType, typeName: ggmlTypeName(opts.weightType) },
+      });
+    }
+    body = body.replace(DECODE_MARKER, `${bytesPiece}\n${piece}`);
+  }
+  const consts = Object.entries(opts.defines ?? {}).map(([name, value]) => defineLine(name, value));
+  return consts.length > 0 ? `${consts.join('\n')}\n\n${body}` : body;
+}
+
+function defineLine(name: string, value: number | boolean): string {
+  if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
+    throw new ClawError('clw-llm-crash', `shader define "${name}" is not an UPPER_CASE identifier`);
+  }
+  if (typeof value === 'boolean') return `const ${name}: bool = ${value};`;
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new ClawError('clw-llm-crash', `shader define ${name} = ${value} is not a u32`);
+  }
+  return `const ${name}: u32 = ${value}u;`;
+}
+
+/** Compute pipelines built once per assembled text (operation, type, variant). */
+export class PipelineCache {
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get(code: string, label: string): GPUComputePipeline {
+    let pipeline = this.pipelines.get(code);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ code, label });
+      reportCompileErrors(module, label);
+      pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
+      this.pipelines.set(code, pipeline);
+    }
+    return pipeline;
+  }
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+}
+
+/** WGSL errors otherwise only surface as an opaque invalid pipeline; log them with line numbers. */
+function reportCompileErrors(module: GPUShaderModule, label: string): void {
+  if (typeof module.getCompilationInfo !== 'function') return;
+  module.getCompilationInfo().then(
+    (info) => {
+      for (const m of info.messages) {
+        if (m.type === 'error') console.error(`webclaw: WGSL error in ${label} at ${m.lineNum}:${m.linePos}: ${m.message}`);
+      }
+    },
+    () => undefined,
+  );
+}

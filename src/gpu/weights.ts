@@ -1,0 +1,105 @@
+// Weight upload: GGUF tensor bytes go to the GPU unchanged (the kernels read
+// the block layout directly, so GPU bytes = file bytes rounded up to 4), split
+// by rows into parts no larger than one storage binding may be.
+
+import { ClawError } from '../errors';
+import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../gguf/types';
+import type { WeightMatrix, WeightPart } from './ops-api';
+import type { GpuAllocator } from './allocator';
+import type { GpuContext } from './device';
+import { hasGpuDecoder } from './shaders';
+
+const WEIGHT_USAGE = 0x80 | 0x08; // GPUBufferUsage.STORAGE | COPY_DST
+
+export interface UploadWeightOptions {
+  /** Split into parts of at most this many bytes (tests; default: the binding limit). */
+  maxPartBytes?: number;
+}
+
+/** Bytes of one row of `cols` elements of `type` (cols must be a whole number of blocks). */
+export function weightRowBytes(type: GgmlType, cols: number): number {
+  const info = ggmlTypeInfo(type);
+  if (!info) throw new ClawError('clw-quant-unsupported', `unknown tensor type ${type}`, { details: { type } });
+  return (cols / info.blockSize) * info.blockBytes;
+}
+
+export async function uploadWeight(
+  ctx: GpuContext,
+  name: string,
+  type: GgmlType,
+  rows: number,
+  cols: number,
+  bytes: Uint8Array,
+  allocator: GpuAllocator,
+  options: UploadWeightOptions = {},
+): Promise<WeightMatrix> {
+  const info = ggmlTypeInfo(type);
+  if (!info || !hasGpuDecoder(type)) {
+    throw new ClawError('clw-quant-unsupported', `tensor ${name} has type ${ggmlTypeName(type)}, which the GPU path cannot run`, {
+      details: { tensor: name, type, typeName: ggmlTypeName(type) },
+    });
+  }
+  // Kernels decode 4 elements at a time; every GGUF block type has 4 | blockSize.
+  if (!(rows > 0 && cols > 0 && cols % info.blockSize === 0 && cols % 4 === 0)) {
+    throw new ClawError('clw-model-invalid', `tensor ${name}: shape ${cols} x ${rows} does not fit ${info.name} blocks of ${info.blockSize}`, {
+      details: { tensor: name, rows, cols, type: info.name },
+    });
+  }
+  const rowBytes = weightRowBytes(type, cols);
+  if (bytes.byteLength < rows * rowBytes) {
+    throw new ClawError('clw-model-invalid', `tensor ${name}: ${bytes.byteLength} bytes given, ${rows * rowBytes} needed`, {
+      details: { tensor: name, bytes: bytes.byteLength, needed: rows * rowBytes },
+    });
+  }
+  const maxPartBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, options.maxPartBytes ?? Infinity);
+  // Keep 4 bytes of slack: a part's size is rounded up to whole words.
+  const rowsPerPart = Math.floor((maxPartBytes - 4) / rowBytes);
+  if (rowsPerPart < 1) {
+    throw new ClawError('clw-feature-missing', `tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's storage binding limit`, {
+      details: { tensor: name, rowBytes, maxPartBytes },
+    });
+  }
+
+  const parts: WeightPart[] = [];
+  try {
+    for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPart) {
+      const rowCount = Math.min(rowsPerPart, rows - firstRow);
+      const label = rows > rowsPerPart ? `${name} [rows ${firstRow}..${firstRow + rowCount})` : name;
+      const partBytes = bytes.subarray(firstRow * rowBytes, (firstRow + rowCount) * rowBytes);
+      const buffer = await allocator.alloc('weights', partBytes.byteLength, WEIGHT_USAGE, label);
+      parts.push({ buffer, firstRow, rowCount });
+      writeWordPadded(ctx.device, buffer, partBytes);
+    }
+  } catch (e) {
+    for (const p of parts) allocator.free(p.buffer);
+    throw e;
+  }
+  return { name, type, rows, cols, parts };
+}
+
+/** An f32 vector (norm weights, biases, rope frequency factors). */
+export async function uploadF32(ctx: GpuContext, name: string, values: Float32Array, allocator: GpuAllocator): Promise<GPUBuffer> {
+  const buffer = await allocator.alloc('weights', Math.max(4, values.byteLength), WEIGHT_USAGE, name);
+  writeWordPadded(ctx.device, buffer, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  return buffer;
+}
+
+/** queue.writeBuffer wants a multiple of 4 bytes; a ragged tail goes through a small padded copy. */
+function writeWordPadded(device: GPUDevice, buffer: GPUBuffer, bytes: Uint8Array): void {
+  const whole = bytes.byteLength & ~3;
+  if (whole > 0) device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, whole);
+  if (whole < bytes.byteLength) {
+    const tail = new Uint8Array(4);
+    tail.set(bytes.subarray(whole));
+    device.queue.writeBuffer(buffer, whole, tail);
+  }
+}
+
+/** The weight-upload interface src/model uses, over one context and allocator. */
+export function createWeightUploader(ctx: GpuContext, allocator: GpuAllocator = ctx.allocator) {
+  return {
+    matrix: (name: string, type: GgmlType, rows: number, cols: number, bytes: Uint8Array) =>
+      uploadWeight(ctx, name, type, rows, cols, bytes, allocator),
+    vector: (name: string, values: Float32Array) => uploadF32(ctx, name, values, allocator),
+  };
+}
