@@ -2,6 +2,7 @@
 // GGUF file in, token ids and next-token probabilities out.
 
 import { existsSync } from 'node:fs';
+import type { Token } from 'node-llama-cpp';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,7 +43,7 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
       const promptIds = [...(bos !== null && model.fileInfo.metadata?.tokenizer?.ggml?.add_bos_token !== false ? [bos] : []), ...model.tokenize(prompt, false)];
       const tokens: number[] = [];
       const top: { id: number; p: number }[][] = [];
-      const it = seq.evaluateWithMetadata(promptIds, { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
+      const it = seq.evaluateWithMetadata(promptIds as Token[], { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
       let r = await it.next();
       while (!r.done) {
         const probs = r.value.probabilities;
@@ -59,11 +60,11 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
         list.sort((a, b) => b.p - a.p || a.id - b.id);
         top.push(list.slice(0, topN));
         tokens.push(best);
-        if (tokens.length >= nPredict || model.isEogToken(best)) break;
-        r = await it.next(best);
+        if (tokens.length >= nPredict || model.isEogToken(best as Token)) break;
+        r = await it.next(best as Token);
       }
       await it.return();
-      return { promptIds, tokens, top, text: model.detokenize(tokens) };
+      return { promptIds, tokens, top, text: model.detokenize(tokens as Token[]) };
     } finally {
       await context.dispose();
     }
