@@ -1,0 +1,153 @@
+import { describe, expect, test } from 'vitest';
+import { buildCompatibilityReport, formatCompatibilityReport, type CompatAdapter } from '../../src/engine/compat';
+import { GGML_TYPES, GgmlType, GgufValueType } from '../../src/gguf/types';
+import { LLAMA_31_70B_Q4_K_M, LLAMA_32_1B_Q8_0, fullFileBytes, realShapeFile, type HeaderSpec } from '../fixtures/real-shapes';
+
+const GiB = 2 ** 30;
+
+const BIG_GPU: CompatAdapter = {
+  description: 'NVIDIA GeForce RTX 4070',
+  features: { f16: true, subgroups: true },
+  maxStorageBufferBindingSize: 2 * GiB,
+  maxBufferSize: 4 * GiB,
+};
+
+function withoutKey(key: string) {
+  return (spec: HeaderSpec): HeaderSpec => ({ ...spec, metadata: spec.metadata.filter((m) => m.key !== key) });
+}
+
+function withMeta(key: string, value: string) {
+  return (spec: HeaderSpec): HeaderSpec => ({
+    ...spec,
+    metadata: spec.metadata.map((m) => (m.key === key ? { key, type: GgufValueType.STRING, value } : m)),
+  });
+}
+
+describe('buildCompatibilityReport', () => {
+  test('a supported model that fits the budget runs with no issues', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0);
+    const report = buildCompatibilityReport(file, { fileName: 'Llama-3.2-1B-Instruct-Q8_0.gguf', fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB });
+    expect(report.issues).toEqual([]);
+    expect(report.verdict).toBe('runs');
+    expect(report.architecture).toBe('llama');
+    expect(report.architectureSupported).toBe(true);
+    expect(report.modelName).toBe('Llama 3.2 1B Instruct');
+    expect(report.contextLength).toBe(131072);
+    // 1.24 B parameters: 128256*2048 embeddings + 16 layers of 60.8 M + norms and rope factors.
+    expect(report.parameterCount).toBe(1_235_814_432);
+    expect(report.tensorTypes).toEqual([
+      { type: 'Q8_0', count: 113, bytes: 1_313_251_456 - (16 * 2 * 2048 + 2048 + 32) * 4, supported: true },
+      { type: 'F32', count: 34, bytes: (16 * 2 * 2048 + 2048 + 32) * 4, supported: true },
+    ]);
+    expect(report.plan).toMatch(/^16 of 16 layers resident, 0 streamed, context \d+: fits in /);
+  });
+
+  test('names an unsupported type (IQ2_XXS) with its tensor count and share of the model bytes', async () => {
+    expect(GGML_TYPES.get(GgmlType.IQ2_XXS)?.gpuSupported).toBe(false);
+    const toIq2 = (spec: HeaderSpec): HeaderSpec => ({
+      ...spec,
+      tensors: spec.tensors.map((t) => (/ffn_(gate|up)\.weight$/.test(t.name) ? { ...t, type: GgmlType.IQ2_XXS } : t)),
+    });
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, toIq2);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file) });
+    const iq2Bytes = 32 * (2048 * 8192 / 256) * 66; // 32 tensors of 65536 blocks of 66 bytes
+    const total = file.tensors.reduce((a, t) => a + t.byteSize, 0);
+    const share = ((100 * iq2Bytes) / total).toFixed(1);
+    expect(report.tensorTypes.find((t) => t.type === 'IQ2_XXS')).toEqual({ type: 'IQ2_XXS', count: 32, bytes: iq2Bytes, supported: false });
+    const issue = report.issues.find((i) => i.code === 'clw-quant-unsupported');
+    expect(issue?.severity).toBe('error');
+    expect(issue?.message).toContain('IQ2_XXS: 32 tensor(s)');
+    expect(issue?.message).toContain(`${share}% of the model's bytes`);
+    expect(report.verdict).toBe('will-not-run');
+  });
+
+  test('an unknown architecture gives clw-arch-unsupported listing the supported ones', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, withMeta('general.architecture', 'mamba'));
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU });
+    expect(report.architecture).toBe('mamba');
+    expect(report.architectureSupported).toBe(false);
+    expect(report.supportedArchitectures).toContain('llama');
+    const issue = report.issues.find((i) => i.code === 'clw-arch-unsupported');
+    expect(issue?.message).toBe('architecture "mamba" is not supported; supported architectures: llama');
+    expect(report.plan).toBeUndefined();
+    expect(report.verdict).toBe('will-not-run');
+  });
+
+  test('a missing required key is a clw-model-invalid issue naming the key, not an exception', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, withoutKey('llama.embedding_length'));
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), budgetBytes: 8 * GiB });
+    const issue = report.issues.find((i) => i.code === 'clw-model-invalid');
+    expect(issue?.message).toContain('llama.embedding_length');
+    expect(issue?.message).toContain('missing');
+    expect(report.verdict).toBe('will-not-run');
+  });
+
+  test('a missing general.architecture is reported, not thrown', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, withoutKey('general.architecture'));
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file) });
+    expect(report.architecture).toBe('unknown');
+    expect(report.issues.map((i) => i.code)).toContain('clw-model-invalid');
+    expect(report.issues.find((i) => i.code === 'clw-model-invalid')?.message).toContain('general.architecture');
+  });
+
+  test('without shader-f16 the f32 path is chosen and said so, as a warning', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, features: { f16: false, subgroups: true } }, budgetBytes: 8 * GiB });
+    expect(report.issues).toEqual([
+      { code: 'clw-feature-missing', severity: 'warning', message: 'the GPU lacks shader-f16: activations run in f32 (correct, somewhat slower and larger)' },
+    ]);
+    expect(report.verdict).toBe('runs-with-warnings');
+  });
+
+  test('tensors over the binding limit are a warning naming the largest', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, maxStorageBufferBindingSize: 128 * 2 ** 20 }, budgetBytes: 8 * GiB });
+    const issue = report.issues.find((i) => i.code === 'clw-feature-missing');
+    expect(issue?.severity).toBe('warning');
+    expect(issue?.message).toContain('token_embd.weight');
+  });
+
+  test('a model that does not fit the budget is a clw-gpu-oom error with the plan text', async () => {
+    const file = await realShapeFile(LLAMA_31_70B_Q4_K_M);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), budgetBytes: 1 * GiB });
+    expect(report.plan).toMatch(/does not fit/);
+    const oom = report.issues.find((i) => i.code === 'clw-gpu-oom');
+    expect(oom?.severity).toBe('error');
+    expect(oom?.message).toContain('1.0 GiB VRAM budget');
+    expect(report.verdict).toBe('will-not-run');
+  });
+
+  test('streamed layers are a clw-gpu-oom warning', async () => {
+    const file = await realShapeFile(LLAMA_31_70B_Q4_K_M);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), budgetBytes: 4 * GiB });
+    const oom = report.issues.find((i) => i.code === 'clw-gpu-oom');
+    expect(oom).toEqual({ code: 'clw-gpu-oom', severity: 'warning', message: '80 of 80 layers do not fit the budget and stream for every token (slower)' });
+  });
+
+  test('a matrix whose rows are not a multiple of 4 is flagged for the kernels', async () => {
+    const addOdd = (spec: HeaderSpec): HeaderSpec => ({ ...spec, tensors: [...spec.tensors, { name: 'blk.0.odd.weight', shape: [6, 2], type: GgmlType.F32 }] });
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, addOdd);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file) });
+    const issue = report.issues.find((i) => i.message.includes('multiple of 4'));
+    expect(issue?.code).toBe('clw-quant-unsupported');
+    expect(issue?.message).toContain('blk.0.odd.weight (6 per row)');
+  });
+});
+
+describe('formatCompatibilityReport', () => {
+  test('prints the model, its types, the plan, the issues and the verdict', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, withMeta('general.architecture', 'mamba'));
+    const text = formatCompatibilityReport(buildCompatibilityReport(file, { fileName: 'm.gguf', fileBytes: 1_321_000_000 }));
+    expect(text.split('\n')).toEqual([
+      'Llama 3.2 1B Instruct (m.gguf, 1.2 GiB)',
+      'architecture: mamba (not supported; supported: llama)',
+      'parameters: 1.24 B',
+      'tensor types:',
+      '  Q8_0    113 tensors     1.2 GiB  supported',
+      '  F32      34 tensors   264.1 KiB  supported',
+      'issues:',
+      '  error clw-arch-unsupported: architecture "mamba" is not supported; supported architectures: llama',
+      'verdict: will-not-run',
+    ]);
+  });
+});
