@@ -6,7 +6,6 @@ import { ClawError, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
 import { createGpuContext, type GpuContext } from '../gpu/device';
-import { GpuAllocator } from '../gpu/allocator';
 import { createGpuOps, createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
@@ -48,7 +47,7 @@ export class ClawEngine {
 
   private constructor(
     readonly ctx: GpuContext,
-    readonly allocator: GpuAllocator,
+    readonly allocator: GpuContext["allocator"],
   ) {
     this.ops = createGpuOps(ctx);
   }
@@ -61,7 +60,7 @@ export class ClawEngine {
       });
     }
     const ctx = await createGpuContext(gpu);
-    return new ClawEngine(ctx, new GpuAllocator(ctx.device));
+    return new ClawEngine(ctx, ctx.allocator);
   }
 
   get adapterDescription(): string {

@@ -27,9 +27,24 @@ export function getNodeGpu(): GPU {
 export function ensureSwiftShaderFallback(): boolean {
   if (process.env.VK_ICD_FILENAMES) return false;
   if (!existsSync(SWIFTSHADER_ICD)) return false;
-  if (SYSTEM_ICD_DIRS.some(hasIcdFiles)) return false;
+  // Mesa's ICD files are installed alongside chromium even where no GPU
+  // exists; what tells a real GPU apart is a device node for it.
+  if (SYSTEM_ICD_DIRS.some(hasIcdFiles) && hasGpuDeviceNode()) return false;
   process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   return true;
+}
+
+function hasGpuDeviceNode(): boolean {
+  try {
+    if (readdirSync('/dev/dri').some((f) => f.startsWith('renderD') || f.startsWith('card'))) return true;
+  } catch {
+    // no DRM devices
+  }
+  try {
+    return readdirSync('/dev').some((f) => /^nvidia\d/.test(f));
+  } catch {
+    return false;
+  }
 }
 
 function hasIcdFiles(dir: string): boolean {

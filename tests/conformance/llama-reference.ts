@@ -72,3 +72,28 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
     await model.dispose();
   }
 }
+
+/** Plain greedy generation (temperature 0), as llama.cpp's own sampler does it. */
+export async function referenceGreedy(modelPath: string, prompt: string, nPredict: number): Promise<{ promptIds: number[]; tokens: number[]; text: string }> {
+  const llama = await getReferenceLlama();
+  const model = await llama.loadModel({ modelPath });
+  try {
+    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1 });
+    try {
+      const seq = context.getSequence();
+      const bos = model.tokens.bos;
+      const promptIds = [...(bos !== null ? [bos] : []), ...model.tokenize(prompt, false)];
+      const tokens: number[] = [];
+      for await (const t of seq.evaluate(promptIds as Token[], { temperature: 0 })) {
+        if (model.isEogToken(t)) break;
+        tokens.push(t);
+        if (tokens.length >= nPredict) break;
+      }
+      return { promptIds, tokens, text: model.detokenize(tokens as Token[]) };
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}

@@ -1,0 +1,43 @@
+// The CLI against llama.cpp on the shared real models (and Q4_0 / F16
+// versions of stories260K written by WebClaw's own quantizer and writer):
+// prompt "Once upon a time", greedy, 40 tokens, token ids equal.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GgmlType } from '../../src/gguf/types';
+import { convertModel, weightsAs } from '../fixtures/convert-model';
+import { runCliJson } from './cli-helpers';
+import { haveSharedModels, referenceGreedy, sharedModels } from './llama-reference';
+
+const PROMPT = 'Once upon a time';
+const N = 40;
+
+describe.skipIf(!haveSharedModels)('CLI greedy output equals llama.cpp on the shared models', () => {
+  const files: Record<string, string> = {};
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'claw-conf-'));
+    files['stories260K F32'] = path.join(sharedModels, 'stories260K.gguf');
+    files['TinyStories-656K Q8_0'] = path.join(sharedModels, 'TinyStories-656K-Q8_0.gguf');
+    for (const [label, type] of [['Q4_0', GgmlType.Q4_0], ['F16', GgmlType.F16]] as const) {
+      const p = path.join(dir, `stories260K-${label}.gguf`);
+      writeFileSync(p, await convertModel(files['stories260K F32'], weightsAs(type), type));
+      files[`stories260K ${label} (written by WebClaw)`] = p;
+    }
+  });
+
+  for (const label of ['stories260K F32', 'TinyStories-656K Q8_0', 'stories260K Q4_0 (written by WebClaw)', 'stories260K F16 (written by WebClaw)']) {
+    it(`${label}: prompt ids and ${N} greedy tokens equal llama.cpp's`, async () => {
+      const ref = await referenceGreedy(files[label], PROMPT, N);
+      const ours = runCliJson(['run', '--model', files[label], '--prompt', PROMPT, '--n-predict', String(N), '--temp', '0']);
+      expect(ours.prompt_token_ids).toEqual(ref.promptIds);
+      expect(ours.generated_token_ids).toEqual(ref.tokens);
+      expect(ours.text).toBe(ref.text);
+      expect(ours.n_generated).toBe(ref.tokens.length);
+      expect(ours.gpu_bytes_peak).toBeGreaterThan(0);
+    });
+  }
+});
+
+if (!haveSharedModels) console.warn(`skipping shared-model conformance: ${sharedModels} not found`);
