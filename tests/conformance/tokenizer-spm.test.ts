@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getLlama, type LlamaModel, type Token } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type LlamaModel, type Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
@@ -47,7 +47,7 @@ describe.skipIf(!available).each(MODELS)('SPM tokenizer matches llama.cpp on %s'
   let corpus: string[];
 
   beforeAll(async () => {
-    const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
+    const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
     model = await llama.loadModel({ modelPath });
     tok = await loadTokenizer(modelPath);
     corpus = TOKENIZER_CORPUS.filter((t) => safeForLlamaCpp(tok, t));
