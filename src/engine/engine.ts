@@ -346,6 +346,25 @@ export class ClawEngine {
     s.cached.push(...kept);
   }
 
+  /**
+   * The next-token logits after `tokens` (reusing the KV cache of a common
+   * prefix). For conformance tests and scoring; not streamed.
+   */
+  nextTokenLogits(tokens: readonly number[]): Promise<Float32Array> {
+    return this.exclusive(async () => {
+      const s = this.session;
+      if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
+      if (tokens.length === 0 || tokens.length > s.ctxSize) throw new ClawError('clw-bad-request', `expected 1..${s.ctxSize} tokens, got ${tokens.length}`);
+      let reuse = 0;
+      while (reuse < s.cached.length && reuse < tokens.length && s.cached[reuse] === tokens[reuse]) reuse++;
+      if (reuse === tokens.length) reuse--;
+      s.cached.length = reuse;
+      const logits = await this.evalChunked(s, tokens.slice(reuse), reuse);
+      s.cached.push(...tokens.slice(reuse));
+      return logits;
+    });
+  }
+
   unload(): Promise<void> {
     return this.exclusive(async () => this.releaseSession());
   }

@@ -2,6 +2,7 @@
 // one operation the engine needs: evaluate tokens at positions, get the
 // logits of the last one.
 
+import { ClawError } from '../errors';
 import type { GpuAllocator } from '../gpu/allocator';
 import type { ActBuffer, GpuOps } from '../gpu/ops-api';
 import type { Hyperparams } from './hparams';
@@ -59,13 +60,28 @@ export class LlamaModel {
     if (tokens.length === 0) throw new Error('eval needs at least one token');
     if (startPos + tokens.length > this.kv.capacity) throw new Error(`eval past the KV cache: ${startPos + tokens.length} > ${this.kv.capacity}`);
     const B = this.scratch.capacity;
-    for (let i = 0; i < tokens.length; i += B) {
-      const chunk = tokens.slice(i, i + B);
-      this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
-      this.ops.begin();
-      recordForward(this.ops, this.hp, this.weights, this.kv, this.scratch, chunk.length, startPos + i);
-      this.ops.submit();
+    const device = this.ops.device;
+    // Any GPU error inside a forward pass is a bug or a lost device: surface
+    // it as a typed error instead of returning garbage logits.
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    device.pushErrorScope('internal');
+    let logits: Float32Array | null = null;
+    try {
+      for (let i = 0; i < tokens.length; i += B) {
+        const chunk = tokens.slice(i, i + B);
+        device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
+        this.ops.begin();
+        recordForward(this.ops, this.hp, this.weights, this.kv, this.scratch, chunk.length, startPos + i);
+        this.ops.submit();
+      }
+      logits = await this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
+    } finally {
+      const [internal, validation, oom] = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
+      if (oom) throw new ClawError('clw-gpu-oom', `GPU out of memory during a forward pass: ${oom.message}`);
+      const err = validation ?? internal;
+      if (err) throw new ClawError('clw-llm-crash', `GPU error during a forward pass: ${err.message.split('\n')[0]}`, { details: { gpuMessage: err.message } });
     }
-    return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
+    return logits!;
   }
 }
