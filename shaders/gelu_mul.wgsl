@@ -1,6 +1,6 @@
 // gelu_mul: out[i] = gelu(gate[i]) * up[i] with ggml's tanh approximation
 // gelu(g) = 0.5 g (1 + tanh(sqrt(2/pi) g (1 + 0.044715 g^2))).
-// In place: `target` is the output and holds either the gate (GATE_IS_TARGET)
+// In place: `dst` is the output and holds either the gate (GATE_IS_TARGET)
 // or the up values; `other` holds the rest. WebGPU forbids binding one buffer
 // twice when one binding is writable, so the caller copies first when the
 // output is a third buffer.
@@ -12,7 +12,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> target: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read> other: array<f32>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
@@ -28,11 +28,11 @@ fn main(
   if (i >= params.count) {
     return;
   }
-  let t = target[i];
+  let t = dst[i];
   let o = other[i];
   let g = select(o, t, GATE_IS_TARGET);
   let u = select(t, o, GATE_IS_TARGET);
   // Clamped: some tanh implementations return NaN for huge arguments.
   let inner = clamp(SQRT_2_OVER_PI * g * (1.0 + GELU_COEF_A * g * g), -15.0, 15.0);
-  target[i] = 0.5 * g * (1.0 + tanh(inner)) * u;
+  dst[i] = 0.5 * g * (1.0 + tanh(inner)) * u;
 }

@@ -1,9 +1,12 @@
-// rope: in-place rotary position embedding, as ggml computes it (no YaRN):
-// for pair i < n_rot / 2 of every head of token t at position p = start_pos + t,
-//   theta = p * freq_scale * freq_base^(-2i / n_rot) / freq_factor[i]
-// rotates (a, b) to (a cos - b sin, a sin + b cos), where (a, b) are
-// x[2i], x[2i + 1] (adjacent mode) or x[i], x[i + n_rot / 2] (NeoX mode).
-// Dimensions n_rot..head_dim pass through.
+// rope: in-place rotary position embedding, computed the way ggml does it
+// (no YaRN): for pair i < n_rot / 2 of every head of token t at position
+// p = start_pos + t,
+//   theta = freq_scale * (p * theta_scale^i) / freq_factor[i],
+//   theta_scale = freq_base^(-2 / n_rot)   (computed on the CPU, in f32)
+// with theta_scale^i by repeated f32 multiplication as ggml does, and rotates
+// (a, b) to (a cos - b sin, a sin + b cos), where (a, b) are x[2i], x[2i + 1]
+// (adjacent mode) or x[i], x[i + n_rot / 2] (NeoX mode). Dimensions
+// n_rot..head_dim pass through.
 //
 // Layout: x is n_tokens x (n_heads * head_dim) f32; freq_factors: n_rot / 2 f32.
 // Dispatch: one thread per (token, head, pair), WG per workgroup, 2D grid
@@ -15,7 +18,7 @@ struct Params {
   head_dim: u32,
   n_rot: u32,
   start_pos: u32,
-  freq_base: f32,
+  theta_scale: f32,
   freq_scale: f32,
   neox: u32,
   has_freq_factors: u32,
@@ -24,6 +27,29 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(2) var<storage, read> freq_factors: array<f32>;
+
+// pi/2 in three parts (Cody-Waite): q * PIO2_HI is exact for |q| < 2^16.
+const PIO2_HI: f32 = 1.5703125;
+const PIO2_MID: f32 = 0.0004838705062866211;
+const PIO2_LO: f32 = -4.371138828673793e-08;
+const TWO_OVER_PI: f32 = 0.6366197723675814;
+
+// (sin, cos) to ~1e-7: built-in sin/cos may be far coarser (Vulkan allows
+// 2^-11 absolute error), which shows in the logits.
+fn sin_cos(theta: f32) -> vec2<f32> {
+  let q = round(theta * TWO_OVER_PI);
+  let r = ((theta - q * PIO2_HI) - q * PIO2_MID) - q * PIO2_LO;
+  let r2 = r * r;
+  let s = r + r * r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 * (1.0 / 362880.0))));
+  let c = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 * (1.0 / 40320.0))));
+  let quadrant = u32(i32(q) & 3);
+  switch quadrant {
+    case 0u: { return vec2<f32>(s, c); }
+    case 1u: { return vec2<f32>(c, -s); }
+    case 2u: { return vec2<f32>(-s, -c); }
+    default: { return vec2<f32>(-c, s); }
+  }
+}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -41,13 +67,14 @@ fn main(
   let head = (index % pairs_per_token) / half_rot;
   let i = index % half_rot;
 
-  let pos = f32(params.start_pos + t);
-  var theta = params.freq_scale * pos * pow(params.freq_base, -2.0 * f32(i) / f32(params.n_rot));
+  var theta = f32(params.start_pos + t);
+  for (var k = 0u; k < i; k++) {
+    theta *= params.theta_scale;
+  }
   if (params.has_freq_factors != 0u) {
     theta /= freq_factors[i];
   }
-  let c = cos(theta);
-  let s = sin(theta);
+  let sc = sin_cos(params.freq_scale * theta);
 
   let head_base = t * params.n_heads * params.head_dim + head * params.head_dim;
   var ia = head_base + 2u * i;
@@ -58,6 +85,6 @@ fn main(
   }
   let a = x[ia];
   let b = x[ib];
-  x[ia] = a * c - b * s;
-  x[ib] = a * s + b * c;
+  x[ia] = a * sc.y - b * sc.x;
+  x[ib] = a * sc.x + b * sc.y;
 }

@@ -1,5 +1,5 @@
 // silu_mul: out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)).
-// In place: `target` is the output and holds either the gate (GATE_IS_TARGET)
+// In place: `dst` is the output and holds either the gate (GATE_IS_TARGET)
 // or the up values; `other` holds the rest. WebGPU forbids binding one buffer
 // twice when one binding is writable, so the caller copies first when the
 // output is a third buffer.
@@ -11,7 +11,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> target: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<storage, read> other: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -24,9 +24,9 @@ fn main(
   if (i >= params.count) {
     return;
   }
-  let t = target[i];
+  let t = dst[i];
   let o = other[i];
   let g = select(o, t, GATE_IS_TARGET);
   let u = select(t, o, GATE_IS_TARGET);
-  target[i] = g / (1.0 + exp(-g)) * u;
+  dst[i] = g / (1.0 + exp(-g)) * u;
 }

@@ -34,8 +34,8 @@ export interface GpuContext {
   readonly lost: Promise<ClawError>;
   /** The one buffer allocator of this device. */
   readonly allocator: GpuAllocator;
-  /** The last uncaptured GPU errors (bounded), for tests and bug reports. */
-  readonly uncapturedErrors: readonly string[];
+  /** Returns and forgets the uncaptured GPU errors seen so far (the last 20), for tests and bug reports. */
+  takeUncapturedErrors(): string[];
   destroy(): void;
 }
 
@@ -125,7 +125,7 @@ export async function createGpuContext(gpu: GPU | undefined | null, options: Gpu
     adapterDescription: await describeAdapter(adapter),
     lost,
     allocator: new GpuAllocator(device, limits),
-    uncapturedErrors,
+    takeUncapturedErrors: () => uncapturedErrors.splice(0),
     destroy: () => device.destroy(),
   };
 }

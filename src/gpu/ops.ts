@@ -140,7 +140,7 @@ class WebGpuOps implements GpuOps {
         u32(p.headDim),
         u32(p.nRot),
         u32(p.startPos),
-        f32(p.freqBase),
+        f32(Math.fround(p.freqBase ** (-2 / p.nRot))),
         f32(p.freqScale),
         u32(p.neox ? 1 : 0),
         u32(p.freqFactors ? 1 : 0),

@@ -31,7 +31,7 @@ afterEach(async () => {
   if (!shared) return;
   const t = await shared;
   await t.ctx.device.queue.onSubmittedWorkDone();
-  expect(t.ctx.uncapturedErrors).toEqual([]);
+  expect(t.ctx.takeUncapturedErrors()).toEqual([]);
 });
 
 afterAll(async () => {
