@@ -264,15 +264,8 @@ export class ClawEngine {
     }
     await emit({ type: 'prompt', tokenIds: tokens.slice() });
 
-    // Reuse the KV cache of the common prefix (earlier turns of a conversation).
-    let reuse = 0;
-    while (reuse < s.cached.length && reuse < tokens.length && s.cached[reuse] === tokens[reuse]) reuse++;
-    if (reuse === tokens.length) reuse--; // the last prompt token must run to give logits
-    s.cached.length = reuse;
-
     const t0 = performance.now();
-    let logits = await this.evalChunked(s, tokens.slice(reuse), reuse, signal);
-    s.cached.push(...tokens.slice(reuse));
+    let { logits, reused: reuse } = await this.evalReusingCache(s, tokens, signal);
     const t1 = performance.now();
 
     const sampler = createSampler(options);
@@ -322,6 +315,21 @@ export class ClawEngine {
     });
   }
 
+  /**
+   * Evaluates `tokens`, reusing the KV cache of the prefix they share with
+   * what is cached (earlier turns of a conversation). The last token always
+   * runs, since its logits are the result.
+   */
+  private async evalReusingCache(s: Session, tokens: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; reused: number }> {
+    let reused = 0;
+    while (reused < s.cached.length && reused < tokens.length && s.cached[reused] === tokens[reused]) reused++;
+    if (reused === tokens.length) reused--;
+    s.cached.length = reused;
+    const logits = await this.evalChunked(s, tokens.slice(reused), reused, signal);
+    s.cached.push(...tokens.slice(reused));
+    return { logits, reused };
+  }
+
   private async evalChunked(s: Session, tokens: number[], startPos: number, signal?: AbortSignal): Promise<Float32Array> {
     const B = s.model.scratch.capacity;
     let logits: Float32Array | null = null;
@@ -355,13 +363,7 @@ export class ClawEngine {
       const s = this.session;
       if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
       if (tokens.length === 0 || tokens.length > s.ctxSize) throw new ClawError('clw-bad-request', `expected 1..${s.ctxSize} tokens, got ${tokens.length}`);
-      let reuse = 0;
-      while (reuse < s.cached.length && reuse < tokens.length && s.cached[reuse] === tokens[reuse]) reuse++;
-      if (reuse === tokens.length) reuse--;
-      s.cached.length = reuse;
-      const logits = await this.evalChunked(s, tokens.slice(reuse), reuse);
-      s.cached.push(...tokens.slice(reuse));
-      return logits;
+      return (await this.evalReusingCache(s, tokens)).logits;
     });
   }
 
