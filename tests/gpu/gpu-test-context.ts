@@ -58,7 +58,7 @@ async function create(): Promise<GpuTestContext> {
     async act(values) {
       const length = typeof values === 'number' ? values : values.length;
       const buf = await allocActivations(ctx.allocator, length, 'test act');
-      if (typeof values !== 'number') ctx.device.queue.writeBuffer(buf.buffer, 0, values);
+      if (typeof values !== 'number') ctx.device.queue.writeBuffer(buf.buffer, 0, values.buffer, values.byteOffset, values.byteLength);
       return buf;
     },
     u32: (values) => storage(values, 'test u32'),

@@ -1,0 +1,141 @@
+// The buffer allocator: accounting by purpose, peaks, budget refusal,
+// injected failures, and weight uploads that cost what the file says.
+
+import { describe, expect, it } from 'vitest';
+import { ClawError } from '../../src/errors';
+import { GgmlType } from '../../src/gguf/types';
+import { GpuAllocator } from '../../src/gpu/allocator';
+import { uploadWeight } from '../../src/gpu/ops';
+import { quantize } from '../../src/quant';
+import { gpuTestContext } from './gpu-test-context';
+import { randomFloats } from './helpers/reference';
+
+const STORAGE = 0x80 | 0x08;
+
+async function freshAllocator(): Promise<GpuAllocator> {
+  const t = await gpuTestContext();
+  return new GpuAllocator(t.ctx.device, t.ctx.limits);
+}
+
+async function expectClawError(p: Promise<unknown>, code: string): Promise<ClawError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(ClawError);
+  expect((e as ClawError).code).toBe(code);
+  return e as ClawError;
+}
+
+describe('GpuAllocator', () => {
+  it('counts live and peak bytes per purpose, and free returns them', async () => {
+    const a = await freshAllocator();
+    const w = await a.alloc('weights', 1000, STORAGE, 'w');
+    const kv = await a.alloc('kv', 2048, STORAGE, 'kv');
+    const s = a.allocSync('activations', 6, STORAGE, 'act'); // rounded up to 8
+    expect(a.liveBytes()).toBe(1000 + 2048 + 8);
+    expect(a.liveBytesByPurpose()).toEqual({ weights: 1000, kv: 2048, activations: 8, staging: 0, uniforms: 0 });
+    a.free(kv);
+    expect(a.liveBytes()).toBe(1008);
+    expect(a.peakBytes).toBe(3056);
+    expect(a.peakBytesByPurpose().kv).toBe(2048);
+    expect(a.liveBytesByPurpose().kv).toBe(0);
+    a.free(w);
+    a.free(s);
+    a.free(s); // freeing twice is harmless
+    expect(a.liveBytes()).toBe(0);
+  });
+
+  it('refuses up front when the budget would be exceeded, naming purpose, size and label', async () => {
+    const a = await freshAllocator();
+    a.budgetBytes = 4096;
+    await a.alloc('weights', 4000, STORAGE, 'first');
+    const e = await expectClawError(a.alloc('kv', 100, STORAGE, 'k cache 0'), 'clw-gpu-oom');
+    expect(e.details).toMatchObject({ purpose: 'kv', size: 100, label: 'k cache 0' });
+    expect(() => a.allocSync('staging', 100, STORAGE, 'staging')).toThrow(expect.objectContaining({ code: 'clw-gpu-oom' }));
+    expect(a.liveBytes()).toBe(4000);
+    a.freeAll();
+  });
+
+  it('turns an injected failure into clw-gpu-oom and leaves the accounting untouched', async () => {
+    const a = await freshAllocator();
+    const seen: number[] = [];
+    a.injectFailure((purpose, size, label, index) => {
+      seen.push(index);
+      return purpose === 'kv' && label.endsWith('1');
+    });
+    await a.alloc('kv', 64, STORAGE, 'k cache 0');
+    await expectClawError(a.alloc('kv', 64, STORAGE, 'k cache 1'), 'clw-gpu-oom');
+    expect(a.liveBytes()).toBe(64);
+    expect(seen).toEqual([0, 1]);
+    a.injectFailure(undefined);
+    await a.alloc('kv', 64, STORAGE, 'k cache 1');
+    a.freeAll();
+  });
+
+  it('reports a buffer larger than the device allows as clw-gpu-oom', async () => {
+    const t = await gpuTestContext();
+    const a = await freshAllocator();
+    await expectClawError(a.alloc('weights', t.ctx.limits.maxBufferSize + 4, STORAGE, 'huge'), 'clw-gpu-oom');
+    expect(a.liveBytes()).toBe(0);
+  });
+
+  it('rejects nonsensical sizes as clw-bad-request', async () => {
+    const a = await freshAllocator();
+    await expectClawError(a.alloc('weights', -1, STORAGE, 'negative'), 'clw-bad-request');
+    await expectClawError(a.alloc('weights', NaN, STORAGE, 'nan'), 'clw-bad-request');
+  });
+
+  it('freeAll brings live bytes back to 0', async () => {
+    const a = await freshAllocator();
+    for (let i = 0; i < 5; i++) await a.alloc('activations', 256 * (i + 1), STORAGE, `act ${i}`);
+    a.allocSync('uniforms', 512, 0x40 | 0x08, 'uniforms');
+    a.freeAll();
+    expect(a.liveBytes()).toBe(0);
+    expect(Object.values(a.liveBytesByPurpose()).every((v) => v === 0)).toBe(true);
+    expect(a.peakBytes).toBe(256 * 15 + 512);
+  });
+});
+
+describe('uploadWeight', () => {
+  it.each([GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0])(
+    'keeps GPU bytes equal to the tensor bytes rounded to a word (type %s, split or not)',
+    async (type) => {
+      const t = await gpuTestContext();
+      const rows = 7;
+      const cols = 32;
+      const bytes = quantize(type, randomFloats(rows * cols, 5));
+      for (const maxPartBytes of [undefined, (bytes.byteLength / rows) * 2 + 4]) {
+        const a = new GpuAllocator(t.ctx.device, t.ctx.limits);
+        const m = await uploadWeight(t.ctx, 'w', type, rows, cols, bytes, a, { maxPartBytes });
+        const rowBytes = bytes.byteLength / rows;
+        const expected = m.parts.reduce((sum, p) => sum + Math.ceil((p.rowCount * rowBytes) / 4) * 4, 0);
+        expect(a.liveBytesByPurpose().weights).toBe(expected);
+        expect(a.liveBytesByPurpose().weights / bytes.byteLength).toBeLessThan(1.05);
+        expect(m.parts.map((p) => [p.firstRow, p.rowCount])).toEqual(maxPartBytes ? [[0, 2], [2, 2], [4, 2], [6, 1]] : [[0, 7]]);
+        a.freeAll();
+      }
+    },
+  );
+
+  it('refuses a type without a GPU decoder as clw-quant-unsupported', async () => {
+    const t = await gpuTestContext();
+    await expectClawError(uploadWeight(t.ctx, 'w', GgmlType.Q4_K, 2, 256, new Uint8Array(288), t.ctx.allocator), 'clw-quant-unsupported');
+  });
+
+  it('refuses bytes shorter than the shape as clw-model-invalid and allocates nothing', async () => {
+    const t = await gpuTestContext();
+    const a = new GpuAllocator(t.ctx.device, t.ctx.limits);
+    await expectClawError(uploadWeight(t.ctx, 'w', GgmlType.Q8_0, 4, 64, new Uint8Array(4 * 68 - 1), a), 'clw-model-invalid');
+    expect(a.liveBytes()).toBe(0);
+  });
+
+  it('frees the parts already uploaded when a later part fails', async () => {
+    const t = await gpuTestContext();
+    const a = new GpuAllocator(t.ctx.device, t.ctx.limits);
+    a.injectFailure((_p, _s, _l, index) => index === 2);
+    const bytes = quantize(GgmlType.F32, randomFloats(8 * 4, 1));
+    await expectClawError(uploadWeight(t.ctx, 'w', GgmlType.F32, 8, 4, bytes, a, { maxPartBytes: 36 }), 'clw-gpu-oom');
+    expect(a.liveBytes()).toBe(0);
+  });
+});
