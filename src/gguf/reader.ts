@@ -277,12 +277,24 @@ async function readArray(c: SourceCursor, field: string, depth: number): Promise
   return { elementType, values };
 }
 
+const INTEGER_TYPES: ReadonlySet<GgufValueType> = new Set([
+  GgufValueType.UINT8,
+  GgufValueType.INT8,
+  GgufValueType.UINT16,
+  GgufValueType.INT16,
+  GgufValueType.UINT32,
+  GgufValueType.INT32,
+  GgufValueType.UINT64,
+  GgufValueType.INT64,
+]);
+
+/** llama.cpp writes general.alignment as a u32; any integer type is accepted, floats and strings are not. */
 function alignmentOf(metadata: Map<string, GgufMetadataEntry>, valueOffset: number): number {
   const entry = metadata.get('general.alignment');
   if (!entry) return DEFAULT_ALIGNMENT;
   const v = entry.value;
   const n = typeof v === 'bigint' ? (v <= MAX_SAFE && v >= -MAX_SAFE ? Number(v) : NaN) : v;
-  if (typeof n !== 'number' || !FIXED_VALUE_BYTES[entry.type] || entry.type === GgufValueType.BOOL || !Number.isInteger(n)) {
+  if (typeof n !== 'number' || !INTEGER_TYPES.has(entry.type) || !Number.isInteger(n)) {
     throw modelInvalid('general.alignment', valueOffset, `must be an integer, found a ${GgufValueType[entry.type]}`);
   }
   if (n <= 0 || n > MAX_ALIGNMENT || (n & (n - 1)) !== 0) {

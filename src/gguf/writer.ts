@@ -34,7 +34,7 @@ export interface GgufWriteSpec {
 
 const utf8 = new TextEncoder();
 
-export function writeGguf(spec: GgufWriteSpec): Uint8Array {
+export function writeGguf(spec: GgufWriteSpec): Uint8Array<ArrayBuffer> {
   const version = spec.version ?? 3;
   const alignment = spec.alignment ?? alignmentFromMetadata(spec.metadata) ?? DEFAULT_ALIGNMENT;
   if (!Number.isSafeInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {

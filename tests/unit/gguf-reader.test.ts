@@ -241,6 +241,11 @@ describe('readGguf rejects malformed files, naming the field and its byte offset
 
     it('rejects an alignment that is not an integer', async () => {
       await expectModelInvalid(read(withMetadata(kv.str('general.alignment', '32'))), 'general.alignment', 53);
+      await expectModelInvalid(read(withMetadata(kv.f32('general.alignment', 32))), 'general.alignment', 53);
+    });
+
+    it('accepts an alignment stored as a u64', async () => {
+      expect((await read(withMetadata(kv.u64('general.alignment', 64)))).alignment).toBe(64);
     });
 
     it('defaults to 32 when the key is absent', async () => {
