@@ -42,6 +42,8 @@ const DEFAULT_BATCH = 128;
 
 export class ClawEngine {
   private session: Session | null = null;
+  /** The loaded model's buffers: freed together on unload or a failed load. */
+  private modelBuffers: GpuContext['allocator'] | null = null;
   private tail: Promise<void> = Promise.resolve();
   private readonly ops: GpuOps;
 
@@ -135,14 +137,16 @@ export class ClawEngine {
       });
     }
     this.allocator.budgetBytes = budgetBytes;
+    const buffers = this.allocator.scope();
+    this.modelBuffers = buffers;
 
-    const uploader = createWeightUploader(this.ctx, this.allocator);
+    const uploader = createWeightUploader(this.ctx, buffers);
     const weights = await loadLlamaWeights(file, source, hp, uploader, dequantize, {
       onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
     });
     const ctxSize = plan.ctxSize;
-    const kv = await createKvCache(this.allocator, hp, ctxSize);
-    const scratch = await createScratch(this.allocator, hp, Math.min(batch, ctxSize));
+    const kv = await createKvCache(buffers, hp, ctxSize);
+    const scratch = await createScratch(buffers, hp, Math.min(batch, ctxSize));
     const model = new LlamaModel(this.ops, hp, weights, kv, scratch);
     const info: ModelInfo = {
       architecture: hp.arch,
@@ -373,7 +377,8 @@ export class ClawEngine {
 
   private releaseSession(): void {
     this.session = null;
-    this.allocator.freeAll();
+    this.modelBuffers?.freeAll();
+    this.modelBuffers = null;
   }
 
   /** Frees everything, including the device. */

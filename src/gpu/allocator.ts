@@ -29,8 +29,7 @@ function zeroByPurpose(): ByPurpose {
 }
 
 export class GpuAllocator {
-  /** Refuse allocations that would take live bytes past this. */
-  budgetBytes = Infinity;
+  private budget = Infinity;
   private readonly live = new Map<GPUBuffer, LiveBuffer>();
   private readonly liveBy = zeroByPurpose();
   private readonly peakBy = zeroByPurpose();
@@ -40,16 +39,46 @@ export class GpuAllocator {
   private failure: FailurePredicate | undefined;
 
   private readonly limits: AllocatorLimits;
+  /** The allocator that keeps the books; `this` unless this is a scope. */
+  private readonly root: GpuAllocator;
+  /** A scope's own buffers (null for the root, which owns everything). */
+  private readonly owned: Set<GPUBuffer> | null;
 
   constructor(
     private readonly device: GPUDevice,
     limits?: AllocatorLimits,
+    root?: GpuAllocator,
   ) {
     this.limits = limits ?? { maxBufferSize: device.limits.maxBufferSize };
+    this.root = root ?? this;
+    this.owned = root ? new Set() : null;
+  }
+
+  /**
+   * A scope: allocates through this allocator's books (same budget, same
+   * live and peak counts) but its freeAll() frees only its own buffers. The
+   * engine loads each model in a scope so unloading leaves the kernels'
+   * own buffers (uniform ring, staging) alive.
+   */
+  scope(): GpuAllocator {
+    return new GpuAllocator(this.device, this.limits, this.root);
+  }
+
+  /** Refuse allocations that would take live bytes past this. */
+  get budgetBytes(): number {
+    return this.root.budget;
+  }
+  set budgetBytes(bytes: number) {
+    this.root.budget = bytes;
   }
 
   /** Creates a buffer inside error scopes; any failure becomes clw-gpu-oom. */
   async alloc(purpose: BufferPurpose, size: number, usage: GPUBufferUsageFlags, label: string): Promise<GPUBuffer> {
+    if (this.owned) {
+      const buffer = await this.root.alloc(purpose, size, usage, label);
+      this.owned.add(buffer);
+      return buffer;
+    }
     const bytes = this.checkRequest(purpose, size, label);
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
@@ -71,6 +100,11 @@ export class GpuAllocator {
    * failure then shows up as an uncaptured error, not here.
    */
   allocSync(purpose: BufferPurpose, size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    if (this.owned) {
+      const buffer = this.root.allocSync(purpose, size, usage, label);
+      this.owned.add(buffer);
+      return buffer;
+    }
     const bytes = this.checkRequest(purpose, size, label);
     const buffer = this.device.createBuffer({ size: bytes, usage, label });
     this.track(buffer, purpose, bytes);
@@ -79,6 +113,10 @@ export class GpuAllocator {
 
   /** Destroys a buffer this allocator made; unknown buffers are ignored. */
   free(buffer: GPUBuffer): void {
+    if (this.owned) {
+      if (this.owned.delete(buffer)) this.root.free(buffer);
+      return;
+    }
     const entry = this.live.get(buffer);
     if (!entry) return;
     this.live.delete(buffer);
@@ -87,30 +125,47 @@ export class GpuAllocator {
     buffer.destroy();
   }
 
+  /** Frees every buffer this allocator (or, for a scope, this scope) made. */
   freeAll(): void {
-    for (const buffer of [...this.live.keys()]) this.free(buffer);
+    for (const buffer of [...(this.owned ?? this.live.keys())]) this.free(buffer);
   }
 
+  /** Live bytes of the whole device (a scope reports its root's books). */
   liveBytes(): number {
-    return this.liveTotal;
+    return this.root.liveTotal;
+  }
+
+  /** Live bytes of this scope's own buffers (the whole device for the root). */
+  ownedBytes(): number {
+    if (!this.owned) return this.liveTotal;
+    let total = 0;
+    for (const b of this.owned) total += this.root.live.get(b)?.size ?? 0;
+    return total;
   }
 
   liveBytesByPurpose(): ByPurpose {
-    return { ...this.liveBy };
+    return { ...this.root.liveBy };
   }
 
   get peakBytes(): number {
-    return this.peakTotal;
+    return this.root.peakTotal;
   }
 
   /** The highest live bytes each purpose has reached. */
   peakBytesByPurpose(): ByPurpose {
-    return { ...this.peakBy };
+    return { ...this.root.peakBy };
+  }
+
+  /** Starts a new peak measurement from the current live bytes. */
+  resetPeak(): void {
+    const r = this.root;
+    r.peakTotal = r.liveTotal;
+    for (const p of BUFFER_PURPOSES) r.peakBy[p] = r.liveBy[p];
   }
 
   /** Test hook: matching allocations fail as clw-gpu-oom (pass undefined to clear). */
   injectFailure(predicate: FailurePredicate | undefined): void {
-    this.failure = predicate;
+    this.root.failure = predicate;
   }
 
   /** Validates a request and returns its size rounded to 4 bytes (what WebGPU copies need). */
