@@ -25,13 +25,26 @@ export function getNodeGpu(): GPU {
  * installed. Must run before getNodeGpu(). Returns whether it switched.
  */
 export function ensureSwiftShaderFallback(): boolean {
-  if (process.env.VK_ICD_FILENAMES) return false;
-  if (!existsSync(SWIFTSHADER_ICD)) return false;
+  const icd = swiftShaderFallbackIcd({ env: process.env, fileExists: existsSync, dirHasIcds: hasIcdFiles, hasGpuDeviceNode });
+  if (icd) process.env.VK_ICD_FILENAMES = icd;
+  return icd !== undefined;
+}
+
+export interface FallbackProbe {
+  env: Record<string, string | undefined>;
+  fileExists: (path: string) => boolean;
+  dirHasIcds: (dir: string) => boolean;
+  hasGpuDeviceNode: () => boolean;
+}
+
+/** The decision behind ensureSwiftShaderFallback, with the environment and file system passed in. */
+export function swiftShaderFallbackIcd(probe: FallbackProbe): string | undefined {
+  if (probe.env.VK_ICD_FILENAMES) return undefined;
+  if (!probe.fileExists(SWIFTSHADER_ICD)) return undefined;
   // Mesa's ICD files are installed alongside chromium even where no GPU
   // exists; what tells a real GPU apart is a device node for it.
-  if (SYSTEM_ICD_DIRS.some(hasIcdFiles) && hasGpuDeviceNode()) return false;
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  return true;
+  if (SYSTEM_ICD_DIRS.some(probe.dirHasIcds) && probe.hasGpuDeviceNode()) return undefined;
+  return SWIFTSHADER_ICD;
 }
 
 function hasGpuDeviceNode(): boolean {

@@ -4,7 +4,7 @@
 // forbids binding one buffer twice when one binding is writable; when the
 // output is a third buffer the input is copied there first.
 
-import { ClawError } from '../errors';
+import { ClawError, toClawError } from '../errors';
 import type { GgmlType } from '../gguf/types';
 import type { GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
@@ -49,8 +49,11 @@ class WebGpuOps implements GpuOps {
   /** Bound where a kernel's optional input (bias, norm weight, freq factors) is absent. */
   private readonly placeholder: GPUBuffer;
   private readonly maxGroupsPerDim: number;
+  /** Pipelines by (kernel, weight type, defines), so the hot path skips assembling text. */
+  private readonly pipelineByVariant = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private lostError: ClawError | undefined;
 
   constructor(ctx: GpuContext, allocator: GpuAllocator) {
     this.device = ctx.device;
@@ -59,6 +62,7 @@ class WebGpuOps implements GpuOps {
     this.staging = new StagingPool(allocator);
     this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    void ctx.lost.then((e) => (this.lostError = e));
   }
 
   begin(): void {
@@ -241,7 +245,7 @@ class WebGpuOps implements GpuOps {
     } catch (e) {
       // A failed map leaves the buffer in an unknown state: drop it rather than reuse it.
       this.staging.discard(staging);
-      throw e;
+      throw this.lostError ?? toClawError(e);
     }
   }
 
@@ -278,7 +282,7 @@ class WebGpuOps implements GpuOps {
     groups: [number, number],
   ): void {
     if (groups[0] === 0 || groups[1] === 0) return;
-    const pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
+    const pipeline = this.pipeline(kernel, opts);
     const slot = this.uniforms.push(params);
     const bindGroup = this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
@@ -291,6 +295,16 @@ class WebGpuOps implements GpuOps {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(groups[0], groups[1]);
+  }
+
+  private pipeline(kernel: KernelName, opts: { weightType?: GgmlType; defines?: ShaderDefines }): GPUComputePipeline {
+    const variant = `${kernel}|${opts.weightType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+    let pipeline = this.pipelineByVariant.get(variant);
+    if (!pipeline) {
+      pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
+      this.pipelineByVariant.set(variant, pipeline);
+    }
+    return pipeline;
   }
 
   /** A 1D workgroup count spread over x and y when it passes the per-dimension limit. */

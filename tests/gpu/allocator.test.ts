@@ -120,7 +120,7 @@ describe('uploadWeight', () => {
 
   it('refuses a type without a GPU decoder as clw-quant-unsupported', async () => {
     const t = await gpuTestContext();
-    await expectClawError(uploadWeight(t.ctx, 'w', GgmlType.Q4_K, 2, 256, new Uint8Array(288), t.ctx.allocator), 'clw-quant-unsupported');
+    await expectClawError(uploadWeight(t.ctx, 'w', GgmlType.I64, 2, 32, new Uint8Array(512), t.ctx.allocator), 'clw-quant-unsupported');
   });
 
   it('refuses bytes shorter than the shape as clw-model-invalid and allocates nothing', async () => {

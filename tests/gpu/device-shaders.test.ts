@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import { GgmlType } from '../../src/gguf/types';
 import { createGpuContext } from '../../src/gpu/device';
-import { getNodeGpu } from '../../src/gpu/gpu-node';
+import { getNodeGpu, swiftShaderFallbackIcd } from '../../src/gpu/gpu-node';
 import { assembleKernel, PipelineCache } from '../../src/gpu/shaders';
 import { KERNELS } from '../../src/gpu/kernels';
 import { gpuTestContext } from './gpu-test-context';
@@ -81,7 +81,7 @@ describe('assembleKernel', () => {
   });
 
   it('refuses a weight type without a decode piece as clw-quant-unsupported', () => {
-    expect(() => assembleKernel(KERNELS.matvec, { weightType: GgmlType.Q6_K })).toThrow(expect.objectContaining({ code: 'clw-quant-unsupported' }));
+    expect(() => assembleKernel(KERNELS.matvec, { weightType: GgmlType.I64 })).toThrow(expect.objectContaining({ code: 'clw-quant-unsupported' }));
   });
 
   it('refuses a define that is not a u32 or an UPPER_CASE name', () => {
@@ -98,5 +98,21 @@ describe('assembleKernel', () => {
     expect(cache.get(q8, 'matvec')).toBe(first);
     expect(cache.get(f16, 'matvec')).not.toBe(first);
     expect(cache.size).toBe(2);
+  });
+});
+
+describe('swiftShaderFallbackIcd', () => {
+  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  const probe = { env: {}, fileExists: (p: string) => p === swiftshader, dirHasIcds: () => true, hasGpuDeviceNode: () => false };
+
+  it('points at SwiftShader when no GPU device exists, even with Mesa ICD files installed', () => {
+    expect(swiftShaderFallbackIcd(probe)).toBe(swiftshader);
+    expect(swiftShaderFallbackIcd({ ...probe, dirHasIcds: () => false })).toBe(swiftshader);
+  });
+
+  it('leaves Vulkan alone when a driver is chosen, a GPU exists, or SwiftShader is absent', () => {
+    expect(swiftShaderFallbackIcd({ ...probe, env: { VK_ICD_FILENAMES: '/x.json' } })).toBeUndefined();
+    expect(swiftShaderFallbackIcd({ ...probe, hasGpuDeviceNode: () => true })).toBeUndefined();
+    expect(swiftShaderFallbackIcd({ ...probe, fileExists: () => false })).toBeUndefined();
   });
 });
