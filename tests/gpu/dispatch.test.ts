@@ -40,4 +40,16 @@ describe('dispatch', () => {
     t.ops.submit();
     expect(Array.from(await t.read(x))).toEqual([3, 6, 9, 12]);
   });
+
+  it('accepts activation buffers whose byte size is not a multiple of 16', async () => {
+    const t = await gpuTestContext();
+    const w = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]); // 2 rows x 4 cols
+    const matrix = await uploadWeight(t.ctx, 'w', GgmlType.F32, 2, 4, new Uint8Array(w.buffer), t.ctx.allocator);
+    const STORAGE = 0x80 | 0x08 | 0x04;
+    const xBuf = await t.ctx.allocator.alloc('activations', 24, STORAGE, 'x of 6 floats');
+    t.ctx.device.queue.writeBuffer(xBuf, 0, new Float32Array([1, 1, 1, 1, 9, 9]));
+    const outBuf = await t.ctx.allocator.alloc('activations', 12, STORAGE, 'out of 3 floats');
+    t.ops.matmul(matrix, { buffer: xBuf, length: 6 }, { buffer: outBuf, length: 3 }, 1);
+    expect(Array.from(await t.ops.read({ buffer: outBuf, length: 3 }, 0, 2))).toEqual([10, 26]);
+  });
 });
