@@ -5,6 +5,7 @@
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
+import { BpeTokenizer } from './bpe';
 import { collectSpecialTokens, splitOnSpecialTokens } from './special';
 import { SpmTokenizer } from './spm';
 import { readVocab, type Vocab } from './vocab';
@@ -57,12 +58,7 @@ export interface TokenizerAlgorithm {
 
 export function createTokenizer(file: GgufFile): Tokenizer {
   const vocab = readVocab(file);
-  if (vocab.model !== 'spm') {
-    throw new ClawError('clw-arch-unsupported', 'byte-level BPE tokenizers (tokenizer.ggml.model = "gpt2") are not supported yet', {
-      details: { field: 'tokenizer.ggml.model' },
-    });
-  }
-  const algorithm: TokenizerAlgorithm = new SpmTokenizer(vocab);
+  const algorithm: TokenizerAlgorithm = vocab.model === 'spm' ? new SpmTokenizer(vocab) : new BpeTokenizer(vocab);
   return new GgufTokenizer(vocab, algorithm);
 }
 

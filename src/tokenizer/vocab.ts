@@ -4,6 +4,7 @@
 // so that a file tokenizes here exactly as it does there.
 
 import { modelInvalid } from '../errors';
+import { bpePreset } from './bpe-pretokenize';
 import type { GgufArray, GgufFile, GgufValue } from '../gguf/types';
 
 export type TokenizerModel = 'spm' | 'bpe';
@@ -60,7 +61,25 @@ const EOG_TEXTS = new Set([
   '_<EOT>',
   '<|end_of_text|>',
   '<end_of_utterance>',
+  '</s>',
 ]);
+
+/** Only when the file names no EOT token: DeepSeek's end of sentence. */
+const EOT_ONLY_TEXTS = new Set(['<｜end▁of▁sentence｜>']);
+
+/**
+ * Fill-in-the-middle tokens, found by text when the file does not name them.
+ * All become control tokens; padding, repository and file separators also
+ * end generation.
+ */
+const FIM_ROLES: { key: string; texts: string[]; endsGeneration: boolean }[] = [
+  { key: 'fim_pre_token_id', texts: ['<|fim_prefix|>', '<fim-prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>'], endsGeneration: false },
+  { key: 'fim_suf_token_id', texts: ['<|fim_suffix|>', '<fim-suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>'], endsGeneration: false },
+  { key: 'fim_mid_token_id', texts: ['<|fim_middle|>', '<fim-middle>', '<｜fim▁end｜>', '<MID>', '▁<MID>', '<|code_middle|>'], endsGeneration: false },
+  { key: 'fim_pad_token_id', texts: ['<|fim_pad|>', '<fim-pad>', '<PAD>'], endsGeneration: true },
+  { key: 'fim_rep_token_id', texts: ['<|fim_repo|>', '<|repo_name|>', '<fim-repo>', '<REPO>'], endsGeneration: true },
+  { key: 'fim_sep_token_id', texts: ['<|file_sep|>', '<|file_separator|>', '<file_sep>'], endsGeneration: true },
+];
 
 function get(file: GgufFile, key: string): GgufValue | undefined {
   return file.metadata.get(key)?.value;
@@ -183,9 +202,16 @@ export function readVocab(file: GgufFile): Vocab {
 
   const eogIds = new Set<number>();
   for (const [text, id] of tokenToId) {
-    if (!EOG_TEXTS.has(text)) continue;
+    if (!EOG_TEXTS.has(text) && !(eotId === null && EOT_ONLY_TEXTS.has(text))) continue;
     eogIds.add(id);
     types[id] = TokenType.Control;
+  }
+  for (const role of FIM_ROLES) {
+    let id = tokenId(file, `${KEY}.${role.key}`, null, n);
+    for (const text of role.texts) id ??= tokenToId.get(text) ?? null;
+    if (id === null) continue;
+    types[id] = TokenType.Control;
+    if (role.endsGeneration) eogIds.add(id);
   }
   for (const id of [eosId, eotId, eomId]) if (id !== null) eogIds.add(id);
 
@@ -199,8 +225,8 @@ export function readVocab(file: GgufFile): Vocab {
   };
 }
 
-/** llama 3 style vocabularies expect BOS even when the file does not say so. */
+/** Some BPE families (llama 3) expect BOS even when the file does not say so. */
 function bpeAddsBosByDefault(file: GgufFile): boolean {
   const pre = get(file, `${KEY}.pre`);
-  return pre === 'llama3' || pre === 'llama-v3' || pre === 'llama-bpe' || pre === 'falcon3' || pre === 'pixtral';
+  return bpePreset(typeof pre === 'string' ? pre : 'default')?.addBos ?? false;
 }
