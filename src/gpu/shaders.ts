@@ -11,6 +11,19 @@ import f32Piece from '../../shaders/decode/f32.wgsl?raw';
 import f16Piece from '../../shaders/decode/f16.wgsl?raw';
 import q8_0Piece from '../../shaders/decode/q8_0.wgsl?raw';
 import q4_0Piece from '../../shaders/decode/q4_0.wgsl?raw';
+import bf16Piece from '../../shaders/decode/bf16.wgsl?raw';
+import nibblesHelpers from '../../shaders/decode/nibbles.wgsl?raw';
+import kScaleHelpers from '../../shaders/decode/kscale.wgsl?raw';
+import q4_1Piece from '../../shaders/decode/q4_1.wgsl?raw';
+import q5_0Piece from '../../shaders/decode/q5_0.wgsl?raw';
+import q5_1Piece from '../../shaders/decode/q5_1.wgsl?raw';
+import q2_kPiece from '../../shaders/decode/q2_k.wgsl?raw';
+import q3_kPiece from '../../shaders/decode/q3_k.wgsl?raw';
+import q4_kPiece from '../../shaders/decode/q4_k.wgsl?raw';
+import q5_kPiece from '../../shaders/decode/q5_k.wgsl?raw';
+import q6_kPiece from '../../shaders/decode/q6_k.wgsl?raw';
+import iq4_nlPiece from '../../shaders/decode/iq4_nl.wgsl?raw';
+import iq4_xsPiece from '../../shaders/decode/iq4_xs.wgsl?raw';
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -22,6 +35,18 @@ const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.F16, f16Piece],
   [GgmlType.Q8_0, q8_0Piece],
   [GgmlType.Q4_0, q4_0Piece],
+  // Pieces for the other types start with the shared byte/nibble helpers.
+  [GgmlType.BF16, bf16Piece],
+  [GgmlType.Q4_1, nibblesHelpers + q4_1Piece],
+  [GgmlType.Q5_0, nibblesHelpers + q5_0Piece],
+  [GgmlType.Q5_1, nibblesHelpers + q5_1Piece],
+  [GgmlType.Q2_K, nibblesHelpers + q2_kPiece],
+  [GgmlType.Q3_K, nibblesHelpers + q3_kPiece],
+  [GgmlType.Q4_K, nibblesHelpers + kScaleHelpers + q4_kPiece],
+  [GgmlType.Q5_K, nibblesHelpers + kScaleHelpers + q5_kPiece],
+  [GgmlType.Q6_K, nibblesHelpers + q6_kPiece],
+  [GgmlType.IQ4_NL, nibblesHelpers + iq4_nlPiece],
+  [GgmlType.IQ4_XS, nibblesHelpers + iq4_xsPiece],
 ]);
 
 const DECODE_MARKER = '//#include decode';

@@ -1,0 +1,74 @@
+// matvec (n = 1) and tiled matmul (n = 5) for every GPU weight type, at the
+// row lengths of real models' blocks (256 and 512 columns: one and two
+// K-quant super-blocks), whole and split into several parts, against a CPU
+// product over the CPU-dequantized weights. The decoding itself is checked
+// bit for bit in decode-exact.test.ts; here the tolerance only covers f32
+// summation order (the CPU sums in f64).
+
+import { describe, expect, it } from 'vitest';
+import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
+import { uploadWeight } from '../../src/gpu/ops';
+import { weightRowBytes } from '../../src/gpu/weights';
+import { dequantize, quantize } from '../../src/quant';
+import { gpuTestContext } from './gpu-test-context';
+import { DECODE_TYPES } from './helpers/random-blocks';
+import { maxRelError, randomFloats } from './helpers/reference';
+
+function cpuMatmul(w: Float32Array, rows: number, cols: number, x: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(n * rows);
+  for (let t = 0; t < n; t++) {
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += w[r * cols + c] * x[t * cols + c];
+      out[t * rows + r] = sum;
+    }
+  }
+  return out;
+}
+
+async function product(type: GgmlType, rows: number, cols: number, n: number, rowsPerPart?: number) {
+  const t = await gpuTestContext();
+  const seed = type * 1009 + rows * 31 + cols + n;
+  const bytes = quantize(type, randomFloats(rows * cols, seed));
+  const w = dequantize(type, bytes, rows * cols);
+  const x = randomFloats(n * cols, seed + 1);
+  const maxPartBytes = rowsPerPart ? rowsPerPart * weightRowBytes(type, cols) + 4 : undefined;
+  const matrix = await uploadWeight(t.ctx, 'w', type, rows, cols, bytes, t.ctx.allocator, { maxPartBytes });
+  const xBuf = await t.act(x);
+  const out = await t.act(n * rows);
+  t.ops.begin();
+  t.ops.matmul(matrix, xBuf, out, n);
+  const got = await t.read(out, 0, n * rows);
+  for (const p of matrix.parts) t.ctx.allocator.free(p.buffer);
+  t.ctx.allocator.free(xBuf.buffer);
+  t.ctx.allocator.free(out.buffer);
+  return { got, want: cpuMatmul(w, rows, cols, x, n), parts: matrix.parts.length };
+}
+
+// Weights are N(0, 1/3)-ish and x uniform in [-1, 1): sums of up to 512
+// products have magnitude ~10, so f32 accumulation error stays below 1e-5
+// relative; 1e-4 leaves room without hiding a wrong element (one wrong
+// weight moves a sum by ~0.1).
+const TOLERANCE = 1e-4;
+
+describe.each(DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] })))('matvec and matmul over $name weights', ({ type, name }) => {
+  it.each([
+    { cols: 256, n: 1 },
+    { cols: 512, n: 1 },
+    { cols: 256, n: 5 },
+    { cols: 512, n: 5 },
+  ])(`match the CPU product for 19 rows x $cols columns and $n token(s) (${name})`, async ({ cols, n }) => {
+    const { got, want } = await product(type, 19, cols, n);
+    expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
+  });
+
+  it.each([1, 5])(`give the same product with the weight split into parts of 4 rows (${name}, %i token(s))`, async (n) => {
+    const { got, want, parts } = await product(type, 19, 512, n, 4);
+    expect(parts).toBe(5);
+    expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
+  });
+
+  it(`is supported by the type table (${name})`, () => {
+    expect(GGML_TYPES.get(type)?.gpuSupported).toBe(true);
+  });
+});
