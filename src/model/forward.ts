@@ -5,7 +5,7 @@
 
 import type { ActBuffer, GpuOps } from '../gpu/ops-api';
 import type { Hyperparams } from './hparams';
-import type { ModelWeights } from './weights';
+import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
@@ -24,15 +24,10 @@ export interface Scratch {
   logits: ActBuffer; // [nVocab]
 }
 
-/**
- * Runs `tokens` (already in `scratch.ids`) at positions startPos.. through
- * the model, appends their keys and values to the cache, and records the
- * logits of the last token into scratch.logits. Nothing is read back here.
- */
-export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, n: number, startPos: number): void {
-  const { nEmbd, nHeads, nKvHeads, headDim, kvDim, nFf, rmsEps } = hp;
-  const rope = {
-    headDim,
+/** Static per-model settings the layer functions need, derived once. */
+function ropeParams(hp: Hyperparams, w: ModelWeights, startPos: number) {
+  return {
+    headDim: hp.headDim,
     nRot: hp.ropeDim,
     startPos,
     freqBase: hp.ropeFreqBase,
@@ -40,39 +35,58 @@ export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv:
     neox: false,
     freqFactors: w.ropeFreqs,
   };
+}
 
+/** x = embedding rows of the n token ids in scratch.ids. */
+export function recordEmbedding(ops: GpuOps, w: ModelWeights, s: Scratch, n: number): void {
   ops.embedRows(w.tokenEmbd, s.ids, s.x, n);
-  for (let l = 0; l < hp.nLayers; l++) {
-    const layer = w.layers[l];
-    // Attention block.
-    ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
-    ops.matmul(layer.wq, s.xb, s.q, n);
-    ops.matmul(layer.wk, s.xb, s.k, n);
-    ops.matmul(layer.wv, s.xb, s.v, n);
-    ops.rope(s.q, n, { ...rope, nHeads });
-    ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
-    ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim);
-    ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim);
-    ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, {
-      nTokens: n,
-      startPos,
-      nHeads,
-      nKvHeads,
-      headDim,
-      scale: 1 / Math.sqrt(headDim),
-    });
-    ops.matmul(layer.wo, s.attn, s.xb, n);
-    ops.add(s.x, s.xb, s.x, n * nEmbd);
-    // Feed-forward block (SwiGLU).
-    ops.rmsNorm(s.x, layer.ffnNorm, s.xb, n, nEmbd, rmsEps);
-    ops.matmul(layer.wGate, s.xb, s.gate, n);
-    ops.matmul(layer.wUp, s.xb, s.up, n);
-    ops.siluMul(s.gate, s.up, s.gate, n * nFf);
-    ops.matmul(layer.wDown, s.gate, s.xb, n);
-    ops.add(s.x, s.xb, s.x, n * nEmbd);
-  }
-  // Only the last token's logits are needed for sampling.
-  ops.copy(s.x, (n - 1) * nEmbd, s.last, 0, nEmbd);
-  ops.rmsNorm(s.last, w.outputNorm, s.last, 1, nEmbd, rmsEps);
+}
+
+/**
+ * One transformer block over n tokens at positions startPos..: appends their
+ * keys and values to layer l of the cache and updates the residual stream.
+ */
+export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
+  const { nEmbd, nHeads, nKvHeads, headDim, kvDim, nFf, rmsEps } = hp;
+  const rope = ropeParams(hp, w, startPos);
+  // Attention block.
+  ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
+  ops.matmul(layer.wq, s.xb, s.q, n);
+  ops.matmul(layer.wk, s.xb, s.k, n);
+  ops.matmul(layer.wv, s.xb, s.v, n);
+  ops.rope(s.q, n, { ...rope, nHeads });
+  ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
+  ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim);
+  ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim);
+  ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, {
+    nTokens: n,
+    startPos,
+    nHeads,
+    nKvHeads,
+    headDim,
+    scale: 1 / Math.sqrt(headDim),
+  });
+  ops.matmul(layer.wo, s.attn, s.xb, n);
+  ops.add(s.x, s.xb, s.x, n * nEmbd);
+  // Feed-forward block (SwiGLU).
+  ops.rmsNorm(s.x, layer.ffnNorm, s.xb, n, nEmbd, rmsEps);
+  ops.matmul(layer.wGate, s.xb, s.gate, n);
+  ops.matmul(layer.wUp, s.xb, s.up, n);
+  ops.siluMul(s.gate, s.up, s.gate, n * nFf);
+  ops.matmul(layer.wDown, s.gate, s.xb, n);
+  ops.add(s.x, s.xb, s.x, n * nEmbd);
+}
+
+/** The last token's logits into scratch.logits: final norm and classifier. */
+export function recordOutput(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
+  ops.copy(s.x, (n - 1) * hp.nEmbd, s.last, 0, hp.nEmbd);
+  ops.rmsNorm(s.last, w.outputNorm, s.last, 1, hp.nEmbd, hp.rmsEps);
   ops.matmul(w.output, s.last, s.logits, 1);
+}
+
+/** The whole forward pass of n tokens (all layers resident), recorded into one submission. */
+export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, n: number, startPos: number): void {
+  recordEmbedding(ops, w, s, n);
+  for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+  recordOutput(ops, hp, w, s, n);
 }

@@ -28,7 +28,7 @@ describe.skipIf(!haveSharedModels)('CLI greedy output equals llama.cpp on the sh
   });
 
   for (const label of ['stories260K F32', 'TinyStories-656K Q8_0', 'stories260K Q4_0 (written by WebClaw)', 'stories260K F16 (written by WebClaw)']) {
-    it(`${label}: prompt ids and ${N} greedy tokens equal llama.cpp's`, async () => {
+    it(`${label}: prompt ids and ${N} greedy tokens equal llama.cpp's`, { timeout: 300_000 }, async () => {
       const ref = await referenceGreedy(files[label], PROMPT, N);
       const ours = runCliJson(['run', '--model', files[label], '--prompt', PROMPT, '--n-predict', String(N), '--temp', '0']);
       expect(ours.prompt_token_ids).toEqual(ref.promptIds);
