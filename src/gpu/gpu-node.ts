@@ -1,7 +1,9 @@
 // Node only: a WebGPU implementation from Dawn (the `webgpu` package), for
 // the CLI, GPU tests and benchmarks.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -12,6 +14,9 @@ let nodeGpu: GPU | undefined;
 /** One Dawn GPU object per process; installs the WebGPU globals (GPUBufferUsage, ...) once. */
 export function getNodeGpu(): GPU {
   if (!nodeGpu) {
+    // The Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset
+    // (CI, containers); a private empty one silences it and changes nothing else.
+    if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'webclaw-xdg-'));
     Object.assign(globalThis, globals);
     nodeGpu = create([]);
   }
