@@ -16,6 +16,8 @@ import { TokenType, type Vocab } from './vocab';
  */
 const BYTE_TO_CHAR: string[] = [];
 const CHAR_TO_BYTE = new Map<string, number>();
+/** The character standing for each byte value. */
+export const BPE_BYTE_CHARS: readonly string[] = BYTE_TO_CHAR;
 {
   let extra = 0;
   for (let b = 0; b < 256; b++) {
