@@ -140,6 +140,13 @@ const HANDWRITTEN: string[] = [
   '<|endoftext|>',
   '<0x41>',
   '[INST] hi [/INST]',
+  // Spaces before punctuation and in contractions: llama.cpp cleans these when decoding some BPE families.
+  'a , b . c ! d ?',
+  "I 'm here , they 're there",
+  "we 've seen it 's fine",
+  "x ' y",
+  "don 't won 'd we 'll",
+  ' , . ! ?',
   'Lily and Tom played in the park. They were happy.',
   'One day, a big dog came. "Woof!" said the dog.',
   'The sun was shining and the birds were singing.',
