@@ -1,11 +1,14 @@
-// rope: in-place rotary position embedding, computed the way ggml does it
-// (no YaRN): for pair i < n_rot / 2 of every head of token t at position
-// p = start_pos + t,
-//   theta = freq_scale * (p * theta_scale^i) / freq_factor[i],
+// rope: in-place rotary position embedding, computed the way ggml does it:
+// for pair i < n_rot / 2 of every head of token t at position p = start_pos + t,
+//   theta_extrap = (p * theta_scale^i) / freq_factor[i],
 //   theta_scale = freq_base^(-2 / n_rot)   (computed on the CPU, in f32)
+//   theta = freq_scale * theta_extrap, or with YaRN (ext_factor != 0) a mix
+//     of the two by a ramp over pairs corr_low..corr_high,
 // with theta_scale^i by repeated f32 multiplication as ggml does, and rotates
-// (a, b) to (a cos - b sin, a sin + b cos), where (a, b) are x[2i], x[2i + 1]
-// (adjacent mode) or x[i], x[i + n_rot / 2] (NeoX mode). Dimensions
+// (a, b) to mscale * (a cos - b sin, a sin + b cos), where (a, b) are
+// x[2i], x[2i + 1] (adjacent mode) or x[i], x[i + n_rot / 2] (NeoX mode).
+// mscale is llama.cpp's attention factor (1 unless phi3 longrope or YaRN),
+// YaRN's magnitude correction already folded in on the CPU. Dimensions
 // n_rot..head_dim pass through.
 //
 // Layout: x is n_tokens x (n_heads * head_dim) f32; freq_factors: n_rot / 2 f32.
@@ -22,6 +25,10 @@ struct Params {
   freq_scale: f32,
   neox: u32,
   has_freq_factors: u32,
+  mscale: f32,
+  ext_factor: f32,
+  corr_low: f32,
+  corr_high: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -74,7 +81,13 @@ fn main(
   if (params.has_freq_factors != 0u) {
     theta /= freq_factors[i];
   }
-  let sc = sin_cos(params.freq_scale * theta);
+  var mixed = params.freq_scale * theta;
+  if (params.ext_factor != 0.0) {
+    let y = (f32(i) - params.corr_low) / max(0.001, params.corr_high - params.corr_low);
+    let ramp_mix = (1.0 - min(1.0, max(0.0, y))) * params.ext_factor;
+    mixed = mixed * (1.0 - ramp_mix) + theta * ramp_mix;
+  }
+  let sc = sin_cos(mixed) * params.mscale;
 
   let head_base = t * params.n_heads * params.head_dim + head * params.head_dim;
   var ia = head_base + 2u * i;

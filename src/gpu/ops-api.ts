@@ -49,6 +49,18 @@ export interface RopeParams {
   neox: boolean;
   /** Optional per-pair frequency divisors (llama3 rope scaling, rope_freqs.weight): nRot/2 floats. */
   freqFactors?: GPUBuffer;
+  /** Multiplies sin and cos (llama.cpp's attn_factor: phi3 longrope's `rope.scaling.attn_factor`). Default 1. */
+  attnFactor?: number;
+  /** YaRN: mixes interpolated and extrapolated frequencies over pairs corrLow..corrHigh (see ropeYarnParams). */
+  yarn?: RopeYarn;
+}
+
+export interface RopeYarn {
+  /** 1 for YaRN scaling (llama.cpp's ext_factor). */
+  extFactor: number;
+  /** Pair indices where the ramp from extrapolation to interpolation starts and ends. */
+  corrLow: number;
+  corrHigh: number;
 }
 
 export interface AttentionParams {

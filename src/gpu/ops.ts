@@ -148,6 +148,10 @@ class WebGpuOps implements GpuOps {
         f32(p.freqScale),
         u32(p.neox ? 1 : 0),
         u32(p.freqFactors ? 1 : 0),
+        f32(ropeMscale(p)),
+        f32(p.yarn?.extFactor ?? 0),
+        f32(p.yarn?.corrLow ?? 0),
+        f32(p.yarn?.corrHigh ?? 0),
       ],
       [x.buffer, p.freqFactors ?? this.placeholder],
       this.grid(Math.ceil(threads / ELEMENTWISE_WG)),
@@ -331,6 +335,14 @@ class WebGpuOps implements GpuOps {
     this.endPass();
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
+}
+
+/** sin/cos multiplier: the attention factor, times YaRN's magnitude correction as ggml applies it. */
+function ropeMscale(p: RopeParams): number {
+  const f = Math.fround;
+  let mscale = f(p.attnFactor ?? 1);
+  if (p.yarn && p.yarn.extFactor !== 0) mscale = f(mscale * f(1 + f(0.1 * f(Math.log(f(1 / p.freqScale))))));
+  return mscale;
 }
 
 function requireCapacity(buf: ActBuffer, needed: number, what: string): void {

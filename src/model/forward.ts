@@ -1,10 +1,12 @@
-// The llama forward pass. Reads like the math: per layer rmsnorm, q/k/v,
-// rope, attention, output projection, residual, rmsnorm, SwiGLU, residual;
-// then the final norm and the classifier. Kernels are named calls on GpuOps;
-// the GPU plumbing lives in src/gpu/.
+// The forward pass. Reads like the math: per layer rmsnorm, q/k/v, rope,
+// attention, output projection, residual, rmsnorm, gated feed-forward,
+// residual; then the final norm and the classifier. The architecture
+// variants are the optional steps (biases, q/k norms, post-norms, GELU,
+// soft-capping, sliding windows), each taken when the model has it.
+// Kernels are named calls on GpuOps; the GPU plumbing lives in src/gpu/.
 
-import type { ActBuffer, GpuOps } from '../gpu/ops-api';
-import type { Hyperparams } from './hparams';
+import type { ActBuffer, GpuOps, RopeParams, RopeYarn } from '../gpu/ops-api';
+import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
 
@@ -13,7 +15,7 @@ export interface Scratch {
   capacity: number;
   ids: GPUBuffer;
   x: ActBuffer; // residual stream [B, nEmbd]
-  xb: ActBuffer; // normed input / projection output [B, nEmbd]
+  xb: ActBuffer; // normed input / projection output [B, max(nEmbd, nHeads*headDim)]
   q: ActBuffer; // [B, nHeads*headDim]
   k: ActBuffer; // [B, kvDim]
   v: ActBuffer; // [B, kvDim]
@@ -24,22 +26,49 @@ export interface Scratch {
   logits: ActBuffer; // [nVocab]
 }
 
-/** Static per-model settings the layer functions need, derived once. */
-function ropeParams(hp: Hyperparams, w: ModelWeights, startPos: number) {
+/** Rope settings of layer l (its own base and scale where local layers differ). */
+function ropeParams(hp: Hyperparams, w: ModelWeights, l: number, startPos: number): Omit<RopeParams, 'nHeads'> {
+  const { freqBase, freqScale } = layerAttention(hp, l);
+  const yarn = hp.ropeScaling.type === 'yarn' ? yarnParams(hp, freqBase, freqScale) : undefined;
   return {
     headDim: hp.headDim,
     nRot: hp.ropeDim,
     startPos,
-    freqBase: hp.ropeFreqBase,
-    freqScale: hp.ropeScaling.type === 'linear' ? 1 / hp.ropeScaling.factor : 1,
-    neox: false,
+    freqBase,
+    freqScale,
+    neox: hp.traits.ropeNeox,
     freqFactors: w.ropeFreqs,
+    attnFactor: yarn ? yarn.attnFactor : hp.ropeScaling.attnFactor,
+    yarn,
   };
 }
 
-/** x = embedding rows of the n token ids in scratch.ids. */
-export function recordEmbedding(ops: GpuOps, w: ModelWeights, s: Scratch, n: number): void {
+/**
+ * YaRN as llama.cpp sets it up (llama-context.cpp, ggml_rope_yarn_corr_dims):
+ * extrapolate pairs that turn fewer than beta_fast = 32 times over the
+ * original context, interpolate those turning more than beta_slow = 1 times,
+ * ramp between; the attention factor cancels the kernel's magnitude
+ * correction except for `rope.scaling.attn_factor`.
+ */
+function yarnParams(hp: Hyperparams, freqBase: number, freqScale: number): RopeYarn & { attnFactor: number } {
+  const f = Math.fround;
+  const nDims = hp.ropeDim;
+  const nCtxOrig = hp.ropeScaling.originalContext;
+  const corrDim = (beta: number) => f((nDims * Math.log(nCtxOrig / (beta * 2 * Math.PI))) / (2 * Math.log(freqBase)));
+  const factor = f(1 / freqScale);
+  const mscale = factor <= 1 ? 1 : f(0.1 * Math.log(factor) + 1);
+  return {
+    extFactor: 1,
+    corrLow: Math.max(0, Math.floor(corrDim(32))),
+    corrHigh: Math.min(nDims - 1, Math.ceil(corrDim(1))),
+    attnFactor: f(f(mscale / f(1 + f(0.1 * Math.log(factor)))) * hp.ropeScaling.attnFactor),
+  };
+}
+
+/** x = embedding rows of the n token ids in scratch.ids (times sqrt(nEmbd) for gemma). */
+export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
   ops.embedRows(w.tokenEmbd, s.ids, s.x, n);
+  if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, n * hp.nEmbd);
 }
 
 /**
@@ -48,12 +77,16 @@ export function recordEmbedding(ops: GpuOps, w: ModelWeights, s: Scratch, n: num
  */
 export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
   const { nEmbd, nHeads, nKvHeads, headDim, kvDim, nFf, rmsEps } = hp;
-  const rope = ropeParams(hp, w, startPos);
+  const rope = ropeParams(hp, w, l, startPos);
   // Attention block.
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
-  ops.matmul(layer.wq, s.xb, s.q, n);
-  ops.matmul(layer.wk, s.xb, s.k, n);
-  ops.matmul(layer.wv, s.xb, s.v, n);
+  ops.matmul(layer.wq, s.xb, s.q, n, layer.bq);
+  ops.matmul(layer.wk, s.xb, s.k, n, layer.bk);
+  ops.matmul(layer.wv, s.xb, s.v, n, layer.bv);
+  if (layer.qNorm && layer.kNorm) {
+    ops.rmsNorm(s.q, layer.qNorm, s.q, n * nHeads, headDim, rmsEps);
+    ops.rmsNorm(s.k, layer.kNorm, s.k, n * nKvHeads, headDim, rmsEps);
+  }
   ops.rope(s.q, n, { ...rope, nHeads });
   ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
   ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim);
@@ -64,29 +97,35 @@ export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer
     nHeads,
     nKvHeads,
     headDim,
-    scale: 1 / Math.sqrt(headDim),
+    scale: hp.attnScale,
+    slidingWindow: layerAttention(hp, l).window,
+    softcap: hp.attnSoftcap,
   });
-  ops.matmul(layer.wo, s.attn, s.xb, n);
+  ops.matmul(layer.wo, s.attn, s.xb, n, layer.bo);
+  if (layer.attnPostNorm) ops.rmsNorm(s.xb, layer.attnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
-  // Feed-forward block (SwiGLU).
+  // Feed-forward block (SwiGLU, or GELU-gated for gemma).
   ops.rmsNorm(s.x, layer.ffnNorm, s.xb, n, nEmbd, rmsEps);
   ops.matmul(layer.wGate, s.xb, s.gate, n);
   ops.matmul(layer.wUp, s.xb, s.up, n);
-  ops.siluMul(s.gate, s.up, s.gate, n * nFf);
+  if (hp.traits.ffnActivation === 'gelu') ops.geluMul(s.gate, s.up, s.gate, n * nFf);
+  else ops.siluMul(s.gate, s.up, s.gate, n * nFf);
   ops.matmul(layer.wDown, s.gate, s.xb, n);
+  if (layer.ffnPostNorm) ops.rmsNorm(s.xb, layer.ffnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
 }
 
-/** The last token's logits into scratch.logits: final norm and classifier. */
+/** The last token's logits into scratch.logits: final norm, classifier, soft-capping (gemma2). */
 export function recordOutput(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
   ops.copy(s.x, (n - 1) * hp.nEmbd, s.last, 0, hp.nEmbd);
   ops.rmsNorm(s.last, w.outputNorm, s.last, 1, hp.nEmbd, hp.rmsEps);
-  ops.matmul(w.output, s.last, s.logits, 1);
+  ops.matmul(w.output, s.last, s.logits, 1, w.outputBias);
+  if (hp.finalSoftcap > 0) ops.softcap(s.logits, hp.finalSoftcap, hp.nVocab);
 }
 
 /** The whole forward pass of n tokens (all layers resident), recorded into one submission. */
 export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, n: number, startPos: number): void {
-  recordEmbedding(ops, w, s, n);
+  recordEmbedding(ops, hp, w, s, n);
   for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
   recordOutput(ops, hp, w, s, n);
 }

@@ -1,21 +1,32 @@
 // Hyperparameters of a model, read from its GGUF metadata. Each architecture
 // names its keys `<arch>.<name>`; missing or contradictory keys give
-// clw-model-invalid naming the key.
+// clw-model-invalid naming the key. Defaults and required keys follow
+// llama.cpp's loader (llama-model.cpp load_hparams and src/models/<arch>.cpp).
 
 import { ClawError, modelInvalid } from '../errors';
 import type { GgufFile, GgufMetadataEntry } from '../gguf/types';
+import { ARCHITECTURE_TRAITS, isSupportedArchitecture, SUPPORTED_ARCHITECTURES, type Architecture, type ArchitectureTraits } from './architectures';
 
-export const SUPPORTED_ARCHITECTURES = ['llama'] as const;
-export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
+export { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
 
 export interface RopeScaling {
-  type: 'none' | 'linear' | 'yarn' | 'llama3';
+  /**
+   * How positions are stretched: linear (positions / factor), yarn (mixed
+   * per frequency), longrope (phi3 long/short factor tensors), llama3 (the
+   * factors are in rope_freqs.weight), none.
+   */
+  type: 'none' | 'linear' | 'yarn' | 'longrope' | 'llama3';
+  /** `rope.scaling.factor` (1 when absent). */
   factor: number;
-  originalContext?: number;
+  /** The context the model was trained for before scaling (yarn, longrope factor choice). */
+  originalContext: number;
+  /** `rope.scaling.attn_factor`: multiplies sin and cos (phi3 longrope). */
+  attnFactor: number;
 }
 
 export interface Hyperparams {
   arch: Architecture;
+  traits: ArchitectureTraits;
   nLayers: number;
   nEmbd: number;
   nHeads: number;
@@ -30,85 +41,244 @@ export interface Hyperparams {
   rmsEps: number;
   ropeDim: number;
   ropeFreqBase: number;
+  /** Position multiplier of full-attention layers (1 / factor for linear and yarn scaling). */
+  ropeFreqScale: number;
   ropeScaling: RopeScaling;
-  /** true when output.weight is absent and the embedding matrix is reused. */
+  /** Rope base and scale of sliding-window layers (gemma3: a local base of 10000, no scaling). */
+  ropeFreqBaseSwa: number;
+  ropeFreqScaleSwa: number;
+  /** Multiplies q.k before the softmax. */
+  attnScale: number;
+  /** Attention logit soft-capping c*tanh(x/c) (gemma2); 0 = none. */
+  attnSoftcap: number;
+  /** Final logit soft-capping (gemma2, optional in gemma3); 0 = none. */
+  finalSoftcap: number;
+  /** Embedding rows are multiplied by this (gemma: sqrt(nEmbd)). */
+  embedScale: number;
+  /** Sliding window in tokens for the layers flagged in swaLayers; 0 = none. */
+  slidingWindow: number;
+  swaLayers: boolean[];
+  /** true when output.weight is absent (or ignored) and the embedding matrix is reused. */
   tiedEmbeddings: boolean;
 }
 
-function entry(file: GgufFile, key: string): GgufMetadataEntry | undefined {
-  return file.metadata.get(key);
+/** What one layer's attention uses: its window and its rope frequencies. */
+export interface LayerAttention {
+  window: number;
+  freqBase: number;
+  freqScale: number;
 }
 
-function num(file: GgufFile, key: string, fallback?: number): number {
-  const e = entry(file, key);
-  if (!e) {
-    if (fallback !== undefined) return fallback;
-    throw modelInvalid(key, 0, 'required metadata key is missing', { key });
+export function layerAttention(hp: Hyperparams, layer: number): LayerAttention {
+  const local = hp.slidingWindow > 0 && hp.swaLayers[layer] === true;
+  return local
+    ? { window: hp.slidingWindow, freqBase: hp.ropeFreqBaseSwa, freqScale: hp.ropeFreqScaleSwa }
+    : { window: 0, freqBase: hp.ropeFreqBase, freqScale: hp.ropeFreqScale };
+}
+
+// ---------------------------------------------------------------------------
+// Typed metadata getters: every failure names the key.
+
+class MetadataReader {
+  constructor(
+    readonly file: GgufFile,
+    readonly arch: string,
+  ) {}
+
+  key(name: string): string {
+    return `${this.arch}.${name}`;
   }
-  const v = typeof e.value === 'bigint' ? Number(e.value) : e.value;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw modelInvalid(key, 0, `expected a number, found ${typeof v}`, { key });
-  return v;
+
+  entry(name: string): GgufMetadataEntry | undefined {
+    return this.file.metadata.get(this.key(name));
+  }
+
+  /** A number, or `fallback` when absent (absent and no fallback: missing key). */
+  num(name: string, fallback?: number): number {
+    const key = this.key(name);
+    const e = this.entry(name);
+    if (!e) {
+      if (fallback !== undefined) return fallback;
+      throw modelInvalid(key, 0, 'required metadata key is missing', { key });
+    }
+    const v = typeof e.value === 'bigint' ? Number(e.value) : e.value;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw modelInvalid(key, 0, `expected a number, found ${describe(v)}`, { key });
+    return v;
+  }
+
+  positiveInt(name: string, fallback?: number): number {
+    const v = this.num(name, fallback);
+    if (!Number.isInteger(v) || v <= 0) throw modelInvalid(this.key(name), 0, `expected a positive integer, found ${v}`, { key: this.key(name) });
+    return v;
+  }
+
+  positive(name: string, fallback?: number): number {
+    const v = this.num(name, fallback);
+    if (!(v > 0)) throw modelInvalid(this.key(name), 0, `expected a positive number, found ${v}`, { key: this.key(name) });
+    return v;
+  }
+
+  str(name: string): string | undefined {
+    const e = this.entry(name);
+    if (!e) return undefined;
+    if (typeof e.value !== 'string') throw modelInvalid(this.key(name), 0, `expected a string, found ${describe(e.value)}`, { key: this.key(name) });
+    return e.value;
+  }
+
+  invalid(name: string, problem: string): ClawError {
+    return modelInvalid(this.key(name), 0, problem, { key: this.key(name) });
+  }
 }
 
-function positiveInt(file: GgufFile, key: string, fallback?: number): number {
-  const v = num(file, key, fallback);
-  if (!Number.isInteger(v) || v <= 0) throw modelInvalid(key, 0, `expected a positive integer, found ${v}`, { key });
-  return v;
+function describe(v: unknown): string {
+  if (typeof v === 'object' && v !== null && 'values' in v) return 'an array';
+  return typeof v;
 }
 
 export function architectureOf(file: GgufFile): string {
-  const e = entry(file, 'general.architecture');
+  const e = file.metadata.get('general.architecture');
   if (!e || typeof e.value !== 'string') throw modelInvalid('general.architecture', 0, 'required metadata key is missing', { key: 'general.architecture' });
   return e.value;
 }
 
+function tokenListLength(file: GgufFile): number {
+  const tokens = file.metadata.get('tokenizer.ggml.tokens')?.value;
+  return tokens && typeof tokens === 'object' && 'values' in tokens ? tokens.values.length : 0;
+}
+
+// ---------------------------------------------------------------------------
+
 export function readHyperparams(file: GgufFile): Hyperparams {
   const arch = architectureOf(file);
-  if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
+  if (!isSupportedArchitecture(arch)) {
     throw new ClawError('clw-arch-unsupported', `architecture "${arch}" is not supported`, {
       fix: `Supported architectures: ${SUPPORTED_ARCHITECTURES.join(', ')}.`,
-      details: { arch },
+      details: { arch, supported: [...SUPPORTED_ARCHITECTURES] },
     });
   }
-  const k = (name: string) => `${arch}.${name}`;
-  const nEmbd = positiveInt(file, k('embedding_length'));
-  const nHeads = positiveInt(file, k('attention.head_count'));
-  const nKvHeads = positiveInt(file, k('attention.head_count_kv'), nHeads);
-  if (nHeads % nKvHeads !== 0) {
-    throw modelInvalid(k('attention.head_count_kv'), 0, `${nKvHeads} does not divide head_count ${nHeads}`, { key: k('attention.head_count_kv') });
-  }
-  const headDim = positiveInt(file, k('attention.key_length'), nEmbd / nHeads);
-  const tokens = entry(file, 'tokenizer.ggml.tokens');
-  const tokenCount = tokens && typeof tokens.value === 'object' && 'values' in tokens.value ? tokens.value.values.length : 0;
-  const nVocab = positiveInt(file, k('vocab_size'), tokenCount || undefined);
-  const ropeDim = positiveInt(file, k('rope.dimension_count'), headDim);
-  if (ropeDim > headDim || ropeDim % 2 !== 0) throw modelInvalid(k('rope.dimension_count'), 0, `${ropeDim} must be even and at most the head size ${headDim}`, { key: k('rope.dimension_count') });
+  const traits = ARCHITECTURE_TRAITS[arch];
+  const m = new MetadataReader(file, arch);
 
-  const scalingType = entry(file, k('rope.scaling.type'))?.value;
-  const factor = num(file, k('rope.scaling.factor'), 1);
-  let ropeScaling: RopeScaling = { type: 'none', factor: 1 };
-  if (typeof scalingType === 'string' && scalingType !== 'none' && factor !== 1) {
-    if (scalingType !== 'linear' && scalingType !== 'yarn' && scalingType !== 'llama3') {
-      throw modelInvalid(k('rope.scaling.type'), 0, `unknown rope scaling "${scalingType}"`, { key: k('rope.scaling.type') });
-    }
-    ropeScaling = { type: scalingType, factor, originalContext: num(file, k('rope.scaling.original_context_length'), 0) || undefined };
-  }
+  const nLayers = m.positiveInt('block_count');
+  const nEmbd = m.positiveInt('embedding_length');
+  const nHeads = m.positiveInt('attention.head_count');
+  const nKvHeads = m.positiveInt('attention.head_count_kv', nHeads);
+  if (nHeads % nKvHeads !== 0) throw m.invalid('attention.head_count_kv', `${nKvHeads} does not divide head_count ${nHeads}`);
+  const defaultHead = Number.isInteger(nEmbd / nHeads) ? nEmbd / nHeads : undefined;
+  const headDim = m.positiveInt('attention.key_length', defaultHead);
+  const valueDim = m.positiveInt('attention.value_length', headDim);
+  if (valueDim !== headDim) throw m.invalid('attention.value_length', `${valueDim} differs from key_length ${headDim}; one head size is supported`);
+  const ropeDim = m.positiveInt('rope.dimension_count', headDim);
+  if (ropeDim > headDim || ropeDim % 2 !== 0) throw m.invalid('rope.dimension_count', `${ropeDim} must be even and at most the head size ${headDim}`);
+  if (traits.fullRotary && ropeDim !== headDim) throw m.invalid('rope.dimension_count', `${ropeDim} must equal the head size ${headDim} for ${arch}`);
+
+  const listed = tokenListLength(file);
+  const nVocab = m.positiveInt('vocab_size', listed || undefined);
+  if (listed > 0 && nVocab !== listed) throw m.invalid('vocab_size', `${nVocab} differs from the ${listed} tokens in tokenizer.ggml.tokens`);
+
+  const nCtxTrain = m.positiveInt('context_length');
+  const ropeFreqBase = m.positive('rope.freq_base', 10000);
+  const ropeScaling = readRopeScaling(m, nCtxTrain);
+  const ropeFreqScale = ropeScaling.type === 'none' || ropeScaling.type === 'llama3' ? 1 : 1 / ropeScaling.factor;
+  const swa = readSlidingWindow(m, traits, nLayers, ropeFreqBase, ropeFreqScale);
 
   return {
-    arch: arch as Architecture,
-    nLayers: positiveInt(file, k('block_count')),
+    arch,
+    traits,
+    nLayers,
     nEmbd,
     nHeads,
     nKvHeads,
     headDim,
     kvDim: nKvHeads * headDim,
-    nFf: positiveInt(file, k('feed_forward_length')),
+    nFf: m.positiveInt('feed_forward_length'),
     nVocab,
-    nCtxTrain: positiveInt(file, k('context_length'), 2048),
-    rmsEps: num(file, k('attention.layer_norm_rms_epsilon'), 1e-5),
+    nCtxTrain,
+    rmsEps: m.positive('attention.layer_norm_rms_epsilon'),
     ropeDim,
-    ropeFreqBase: num(file, k('rope.freq_base'), 10000),
+    ropeFreqBase,
+    ropeFreqScale,
     ropeScaling,
-    tiedEmbeddings: !file.tensors.some((t) => t.name === 'output.weight'),
+    ...swa,
+    attnScale: attentionScale(arch, nLayers, nEmbd, nHeads, headDim),
+    attnSoftcap: arch === 'gemma2' ? m.positive('attn_logit_softcapping', 50) : 0,
+    finalSoftcap: finalSoftcap(m, arch),
+    embedScale: traits.scaleEmbeddings ? Math.sqrt(nEmbd) : 1,
+    tiedEmbeddings: traits.alwaysTiedOutput || !file.tensors.some((t) => t.name === 'output.weight'),
   };
+}
+
+const ROPE_SCALING_TYPES = ['none', 'linear', 'yarn', 'longrope', 'llama3'] as const;
+
+function readRopeScaling(m: MetadataReader, nCtxTrain: number): RopeScaling {
+  // llama.cpp's default type is linear, which with no factor scales nothing.
+  const type = m.str('rope.scaling.type') ?? 'linear';
+  if (!(ROPE_SCALING_TYPES as readonly string[]).includes(type)) {
+    throw m.invalid('rope.scaling.type', `unknown rope scaling "${type}" (known: ${ROPE_SCALING_TYPES.join(', ')})`);
+  }
+  const factorKey = m.entry('rope.scaling.factor') ? 'rope.scaling.factor' : 'rope.scale_linear';
+  const factor = m.num(factorKey, 0);
+  if (factor < 0) throw m.invalid(factorKey, `expected a non-negative number, found ${factor}`);
+  return {
+    type: type as RopeScaling['type'],
+    factor: factor === 0 ? 1 : factor,
+    originalContext: m.positiveInt('rope.scaling.original_context_length', nCtxTrain),
+    attnFactor: m.positive('rope.scaling.attn_factor', 1),
+  };
+}
+
+type SlidingWindow = Pick<Hyperparams, 'slidingWindow' | 'swaLayers' | 'ropeFreqBaseSwa' | 'ropeFreqScaleSwa'>;
+
+/** Which layers see only a window of recent keys, as llama.cpp decides it per architecture. */
+function readSlidingWindow(m: MetadataReader, traits: ArchitectureTraits, nLayers: number, freqBase: number, freqScale: number): SlidingWindow {
+  const none: SlidingWindow = { slidingWindow: 0, swaLayers: new Array<boolean>(nLayers).fill(false), ropeFreqBaseSwa: freqBase, ropeFreqScaleSwa: freqScale };
+  // llama.cpp: layer l is local when l % period < period - 1 (period 0: every layer).
+  const pattern = (period: number) => Array.from({ length: nLayers }, (_, l) => period === 0 || l % period < period - 1);
+  const period = (fallback: number) => {
+    const p = m.num('attention.sliding_window_pattern', fallback);
+    if (!Number.isInteger(p) || p < 0) throw m.invalid('attention.sliding_window_pattern', `expected a non-negative integer, found ${p}`);
+    return p;
+  };
+  switch (traits.swa) {
+    case 'none':
+      return none;
+    case 'llama-metadata': {
+      const window = m.num('attention.sliding_window', 0);
+      if (!Number.isInteger(window) || window < 0) throw m.invalid('attention.sliding_window', `expected a non-negative integer, found ${window}`);
+      return { ...none, slidingWindow: window, swaLayers: pattern(0) };
+    }
+    case 'gemma2':
+      // Window 4096 unless stated; local layers keep the global rope unless freq_base_swa says otherwise.
+      return {
+        slidingWindow: m.positiveInt('attention.sliding_window', 4096),
+        swaLayers: pattern(period(2)),
+        ropeFreqBaseSwa: m.positive('rope.freq_base_swa', freqBase),
+        ropeFreqScaleSwa: freqScale,
+      };
+    case 'gemma3': {
+      const window = m.num('attention.sliding_window', 0);
+      if (!Number.isInteger(window) || window < 0) throw m.invalid('attention.sliding_window', `expected a non-negative integer, found ${window}`);
+      if (window === 0) return none;
+      // Local layers: rope base 10000 (or freq_base_swa) and no position scaling.
+      return { slidingWindow: window, swaLayers: pattern(period(6)), ropeFreqBaseSwa: m.positive('rope.freq_base_swa', 10000), ropeFreqScaleSwa: 1 };
+    }
+  }
+}
+
+function attentionScale(arch: Architecture, nLayers: number, nEmbd: number, nHeads: number, headDim: number): number {
+  // Gemma's 27B models scale queries by the model width per head rather than
+  // the head size (gemma_pytorch's query_pre_attn_scalar); llama.cpp tells
+  // them apart by layer count.
+  const gemma27b = (arch === 'gemma2' && nLayers === 46) || (arch === 'gemma3' && nLayers === 62);
+  return 1 / Math.sqrt(gemma27b ? nEmbd / nHeads : headDim);
+}
+
+function finalSoftcap(m: MetadataReader, arch: Architecture): number {
+  if (arch === 'gemma2') return m.positive('final_logit_softcapping', 30);
+  if (arch === 'gemma3') {
+    const c = m.num('final_logit_softcapping', 0);
+    if (c < 0) throw m.invalid('final_logit_softcapping', `expected a non-negative number, found ${c}`);
+    return c;
+  }
+  return 0;
 }

@@ -1,6 +1,8 @@
 // Model weights on the GPU: which GGUF tensor feeds which slot, shape checks,
 // and the upload itself (one tensor at a time, straight from the byte
-// source, so CPU memory holds at most one tensor).
+// source, so CPU memory holds at most one tensor). Fused tensors (phi3's
+// attn_qkv and gate-up ffn_up) are split by rows on upload, so the forward
+// pass sees the same q/k/v and gate/up matrices for every architecture.
 
 import { ClawError, modelInvalid } from '../errors';
 import type { ByteSource, GgufFile, GgufTensorInfo } from '../gguf/types';
@@ -14,10 +16,22 @@ export interface LayerWeights {
   wk: WeightMatrix;
   wv: WeightMatrix;
   wo: WeightMatrix;
+  /** Optional projection biases (qwen2 has q/k/v biases). */
+  bq?: GPUBuffer;
+  bk?: GPUBuffer;
+  bv?: GPUBuffer;
+  bo?: GPUBuffer;
+  /** Per-head RMSNorm weights of q and k (qwen3, gemma3): headDim floats. */
+  qNorm?: GPUBuffer;
+  kNorm?: GPUBuffer;
+  /** RMSNorm of the attention output before the residual add (gemma). */
+  attnPostNorm?: GPUBuffer;
   ffnNorm: GPUBuffer;
   wGate: WeightMatrix;
   wUp: WeightMatrix;
   wDown: WeightMatrix;
+  /** RMSNorm of the feed-forward output before the residual add (gemma). */
+  ffnPostNorm?: GPUBuffer;
 }
 
 export interface ModelWeights {
@@ -25,7 +39,11 @@ export interface ModelWeights {
   outputNorm: GPUBuffer;
   /** The classifier; the embedding matrix itself when tied. */
   output: WeightMatrix;
-  /** llama3 rope scaling: per-pair frequency divisors (rope_freqs.weight). */
+  outputBias?: GPUBuffer;
+  /**
+   * Per-pair rope frequency divisors: rope_freqs.weight (llama 3), or phi3's
+   * rope_factors_long / rope_factors_short, chosen for the context size.
+   */
   ropeFreqs?: GPUBuffer;
   layers: LayerWeights[];
 }
@@ -58,38 +76,102 @@ export class TensorTable {
   }
 }
 
-/** The names and shapes (GGUF order: [cols, rows]) of every tensor a llama model needs. */
-export function llamaTensorPlan(hp: Hyperparams): { name: string; shape: number[]; kind: 'matrix' | 'vector'; optional?: boolean }[] {
-  const { nEmbd, nHeads, headDim, kvDim, nFf, nVocab } = hp;
-  const plan: { name: string; shape: number[]; kind: 'matrix' | 'vector'; optional?: boolean }[] = [
+/** One tensor to load: GGUF name and shape ([cols, rows]); `pieces` splits it by rows into slots named like unfused tensors. */
+export interface PlannedTensor {
+  name: string;
+  shape: number[];
+  kind: 'matrix' | 'vector';
+  optional?: boolean;
+  pieces?: { slot: string; rows: number }[];
+}
+
+/** The tensors (names and shapes, GGUF order [cols, rows]) a model of this architecture needs, given what the file holds. */
+export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize?: number): PlannedTensor[] {
+  const { nEmbd, nHeads, headDim, kvDim, nFf, nVocab, traits } = hp;
+  const qDim = nHeads * headDim;
+  const plan: PlannedTensor[] = [
     { name: 'token_embd.weight', shape: [nEmbd, nVocab], kind: 'matrix' },
     { name: 'output_norm.weight', shape: [nEmbd], kind: 'vector' },
-    { name: 'output.weight', shape: [nEmbd, nVocab], kind: 'matrix', optional: true },
-    { name: 'rope_freqs.weight', shape: [hp.ropeDim / 2], kind: 'vector', optional: true },
+    { name: 'output.bias', shape: [nVocab], kind: 'vector', optional: true },
   ];
+  // gemma2 always reuses the embeddings, even when a file carries output.weight.
+  if (!traits.alwaysTiedOutput) plan.push({ name: 'output.weight', shape: [nEmbd, nVocab], kind: 'matrix', optional: true });
+  const factors = ropeFactorTensor(hp, table, contextSize);
+  if (factors) plan.push({ name: factors, shape: [hp.ropeDim / 2], kind: 'vector', optional: hp.ropeScaling.type !== 'llama3' });
+
   for (let l = 0; l < hp.nLayers; l++) {
     const b = `blk.${l}.`;
+    plan.push({ name: `${b}attn_norm.weight`, shape: [nEmbd], kind: 'vector' });
+    if (table.get(`${b}attn_qkv.weight`)) {
+      const pieces = [
+        { slot: `${b}attn_q`, rows: qDim },
+        { slot: `${b}attn_k`, rows: kvDim },
+        { slot: `${b}attn_v`, rows: kvDim },
+      ];
+      plan.push(
+        { name: `${b}attn_qkv.weight`, shape: [nEmbd, qDim + 2 * kvDim], kind: 'matrix', pieces: pieces.map((p) => ({ ...p, slot: `${p.slot}.weight` })) },
+        { name: `${b}attn_qkv.bias`, shape: [qDim + 2 * kvDim], kind: 'vector', optional: true, pieces: pieces.map((p) => ({ ...p, slot: `${p.slot}.bias` })) },
+      );
+    } else {
+      plan.push(
+        { name: `${b}attn_q.weight`, shape: [nEmbd, qDim], kind: 'matrix' },
+        { name: `${b}attn_k.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
+        { name: `${b}attn_v.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
+        { name: `${b}attn_q.bias`, shape: [qDim], kind: 'vector', optional: true },
+        { name: `${b}attn_k.bias`, shape: [kvDim], kind: 'vector', optional: true },
+        { name: `${b}attn_v.bias`, shape: [kvDim], kind: 'vector', optional: true },
+      );
+    }
     plan.push(
-      { name: `${b}attn_norm.weight`, shape: [nEmbd], kind: 'vector' },
-      { name: `${b}attn_q.weight`, shape: [nEmbd, nHeads * headDim], kind: 'matrix' },
-      { name: `${b}attn_k.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
-      { name: `${b}attn_v.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
-      { name: `${b}attn_output.weight`, shape: [nHeads * headDim, nEmbd], kind: 'matrix' },
+      { name: `${b}attn_output.weight`, shape: [qDim, nEmbd], kind: 'matrix' },
+      { name: `${b}attn_output.bias`, shape: [nEmbd], kind: 'vector', optional: true },
       { name: `${b}ffn_norm.weight`, shape: [nEmbd], kind: 'vector' },
-      { name: `${b}ffn_gate.weight`, shape: [nEmbd, nFf], kind: 'matrix' },
-      { name: `${b}ffn_up.weight`, shape: [nEmbd, nFf], kind: 'matrix' },
       { name: `${b}ffn_down.weight`, shape: [nFf, nEmbd], kind: 'matrix' },
     );
+    if (traits.qkNorm) {
+      plan.push({ name: `${b}attn_q_norm.weight`, shape: [headDim], kind: 'vector' }, { name: `${b}attn_k_norm.weight`, shape: [headDim], kind: 'vector' });
+    }
+    if (traits.postNorms) {
+      plan.push({ name: `${b}post_attention_norm.weight`, shape: [nEmbd], kind: 'vector' }, { name: `${b}post_ffw_norm.weight`, shape: [nEmbd], kind: 'vector' });
+    }
+    if (traits.fusedGateUp) {
+      // llama.cpp's swiglu on the fused output: the first half is the gate.
+      plan.push({
+        name: `${b}ffn_up.weight`,
+        shape: [nEmbd, 2 * nFf],
+        kind: 'matrix',
+        pieces: [
+          { slot: `${b}ffn_gate.weight`, rows: nFf },
+          { slot: `${b}ffn_up.weight`, rows: nFf },
+        ],
+      });
+    } else {
+      plan.push({ name: `${b}ffn_gate.weight`, shape: [nEmbd, nFf], kind: 'matrix' }, { name: `${b}ffn_up.weight`, shape: [nEmbd, nFf], kind: 'matrix' });
+    }
   }
   return plan;
+}
+
+/**
+ * Which rope factor tensor applies, as llama.cpp's get_rope_factors picks it:
+ * rope_freqs.weight when present; otherwise phi3-style long factors when the
+ * context exceeds the original training context, else the short ones.
+ */
+function ropeFactorTensor(hp: Hyperparams, table: TensorTable, contextSize?: number): string | undefined {
+  if (table.get('rope_freqs.weight') || hp.ropeScaling.type === 'llama3') return 'rope_freqs.weight';
+  const longRope = hp.arch === 'phi3' || hp.ropeScaling.type === 'longrope';
+  if (!longRope) return undefined;
+  return (contextSize ?? 0) > hp.ropeScaling.originalContext ? 'rope_factors_long.weight' : 'rope_factors_short.weight';
 }
 
 export interface LoadWeightsOptions {
   onBytes?: (loadedBytes: number, totalBytes: number) => void;
   signal?: AbortSignal;
+  /** The context the KV cache is made for: picks phi3's long or short rope factors (short when absent). */
+  contextSize?: number;
 }
 
-export async function loadLlamaWeights(
+export async function loadModelWeights(
   file: GgufFile,
   source: ByteSource,
   hp: Hyperparams,
@@ -98,8 +180,7 @@ export async function loadLlamaWeights(
   options: LoadWeightsOptions = {},
 ): Promise<ModelWeights> {
   const table = new TensorTable(file);
-  const plan = llamaTensorPlan(hp);
-  const present = plan.filter((p) => !p.optional || table.get(p.name));
+  const present = modelTensorPlan(hp, table, options.contextSize).filter((p) => !p.optional || table.get(p.name));
   const infos = present.map((p) => table.require(p.name, p.shape));
   for (const t of infos) {
     if (!GGML_TYPES.get(t.type)?.gpuSupported) {
@@ -114,40 +195,86 @@ export async function loadLlamaWeights(
   const slots = new Map<string, WeightMatrix | GPUBuffer>();
   for (let i = 0; i < present.length; i++) {
     options.signal?.throwIfAborted();
-    const p = present[i];
-    const t = infos[i];
-    const bytes = await source.read(t.fileOffset, t.byteSize);
-    if (p.kind === 'matrix') {
-      slots.set(p.name, await up.matrix(p.name, t.type, p.shape[1], p.shape[0], bytes));
-    } else {
-      slots.set(p.name, await up.vector(p.name, decodeVector(t.type, bytes, t.elements)));
-    }
-    loaded += t.byteSize;
+    const bytes = await source.read(infos[i].fileOffset, infos[i].byteSize);
+    await uploadPlanned(present[i], infos[i], bytes, up, decodeVector, slots);
+    loaded += infos[i].byteSize;
     options.onBytes?.(loaded, total);
   }
+  return assembleWeights(hp, slots);
+}
+
+/** The former name, kept for callers written before other architectures existed. */
+export const loadLlamaWeights = loadModelWeights;
+
+async function uploadPlanned(
+  p: PlannedTensor,
+  t: GgufTensorInfo,
+  bytes: Uint8Array,
+  up: WeightUploader,
+  decodeVector: VectorDecoder,
+  slots: Map<string, WeightMatrix | GPUBuffer>,
+): Promise<void> {
+  const cols = p.shape[0];
+  if (p.kind === 'vector') {
+    const values = decodeVector(t.type, bytes, t.elements);
+    if (!p.pieces) {
+      slots.set(p.name, await up.vector(p.name, values));
+      return;
+    }
+    let offset = 0;
+    for (const piece of p.pieces) {
+      slots.set(piece.slot, await up.vector(piece.slot, values.slice(offset, offset + piece.rows)));
+      offset += piece.rows;
+    }
+    return;
+  }
+  if (!p.pieces) {
+    slots.set(p.name, await up.matrix(p.name, t.type, p.shape[1], cols, bytes));
+    return;
+  }
+  const info = GGML_TYPES.get(t.type)!;
+  const rowBytes = (cols / info.blockSize) * info.blockBytes;
+  let row = 0;
+  for (const piece of p.pieces) {
+    slots.set(piece.slot, await up.matrix(piece.slot, t.type, piece.rows, cols, bytes.subarray(row * rowBytes, (row + piece.rows) * rowBytes)));
+    row += piece.rows;
+  }
+}
+
+function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUBuffer>): ModelWeights {
   const m = (name: string) => slots.get(name) as WeightMatrix;
-  const v = (name: string) => slots.get(name) as GPUBuffer;
+  const v = (name: string) => slots.get(name) as GPUBuffer | undefined;
+  const req = (name: string) => slots.get(name) as GPUBuffer;
   const layers: LayerWeights[] = [];
   for (let l = 0; l < hp.nLayers; l++) {
     const b = `blk.${l}.`;
     layers.push({
-      attnNorm: v(`${b}attn_norm.weight`),
+      attnNorm: req(`${b}attn_norm.weight`),
       wq: m(`${b}attn_q.weight`),
       wk: m(`${b}attn_k.weight`),
       wv: m(`${b}attn_v.weight`),
       wo: m(`${b}attn_output.weight`),
-      ffnNorm: v(`${b}ffn_norm.weight`),
+      bq: v(`${b}attn_q.bias`),
+      bk: v(`${b}attn_k.bias`),
+      bv: v(`${b}attn_v.bias`),
+      bo: v(`${b}attn_output.bias`),
+      qNorm: v(`${b}attn_q_norm.weight`),
+      kNorm: v(`${b}attn_k_norm.weight`),
+      attnPostNorm: v(`${b}post_attention_norm.weight`),
+      ffnNorm: req(`${b}ffn_norm.weight`),
       wGate: m(`${b}ffn_gate.weight`),
       wUp: m(`${b}ffn_up.weight`),
       wDown: m(`${b}ffn_down.weight`),
+      ffnPostNorm: v(`${b}post_ffw_norm.weight`),
     });
   }
   const tokenEmbd = m('token_embd.weight');
   return {
     tokenEmbd,
-    outputNorm: v('output_norm.weight'),
+    outputNorm: req('output_norm.weight'),
     output: slots.has('output.weight') ? m('output.weight') : tokenEmbd,
-    ropeFreqs: slots.has('rope_freqs.weight') ? v('rope_freqs.weight') : undefined,
+    outputBias: v('output.bias'),
+    ropeFreqs: v('rope_freqs.weight') ?? v('rope_factors_long.weight') ?? v('rope_factors_short.weight'),
     layers,
   };
 }
