@@ -10,8 +10,10 @@ import { createGpuOps, createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
 import { loadLlamaWeights } from '../model/weights';
-import { LlamaModel, createKvCache, createScratch } from '../model/model';
-import { planMemory } from '../model/plan';
+import { LlamaModel, createScratch } from '../model/model';
+import { KvCache } from '../model/kv-cache';
+import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
+import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
 import { resolveBudget } from '../model/vram';
 import { dequantize } from '../quant';
 import { createTokenizer, type Tokenizer } from '../tokenizer';
@@ -24,6 +26,8 @@ import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, 
 export interface EngineOptions {
   /** The WebGPU entry point; navigator.gpu by default. */
   gpu?: GPU;
+  /** CPU memory for the weights of streamed layers; beyond it they are read from the source on every pass. Default: defaultStreamCacheBytes(). */
+  streamCacheBytes?: number;
 }
 
 interface Session {
@@ -47,9 +51,13 @@ export class ClawEngine {
   private tail: Promise<void> = Promise.resolve();
   private readonly ops: GpuOps;
 
+  /** Context shifts done since the engine was created (for tests and stats). */
+  contextShifts = 0;
+
   private constructor(
     readonly ctx: GpuContext,
     readonly allocator: GpuContext["allocator"],
+    private readonly options: EngineOptions = {},
   ) {
     this.ops = createGpuOps(ctx);
   }
@@ -62,7 +70,7 @@ export class ClawEngine {
       });
     }
     const ctx = await createGpuContext(gpu);
-    return new ClawEngine(ctx, ctx.allocator);
+    return new ClawEngine(ctx, ctx.allocator, options);
   }
 
   get adapterDescription(): string {
@@ -125,42 +133,127 @@ export class ClawEngine {
     const hp = readHyperparams(file);
     const tokenizer = createTokenizer(file);
 
+    // Plan from the header before anything is allocated; the allocator then
+    // enforces the same budget on every buffer, the kernels' own included.
     onProgress?.({ phase: 'plan', fraction: 0 });
     const adapter = this.adapterFacts();
     const budgetBytes = resolveBudget(options.vramLimit, adapter);
     const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
-    const plan = planMemory(file, { budgetBytes, ctxSize: options.ctxSize, nGpuLayers: options.nGpuLayers, kvBytesPerElement: 4, batchSize: batch });
-    if (!plan.fits) {
-      throw new ClawError('clw-gpu-oom', `the model does not fit the VRAM budget: ${plan.text}`, {
+    const kvDynamic = options.kvCacheDynamic ?? true;
+    const memory: EnginePlanOptions = {
+      budgetBytes,
+      liveBytes: this.allocator.liveBytes(),
+      liveByPurpose: this.allocator.liveBytesByPurpose(),
+      ctxSize: options.ctxSize,
+      nGpuLayers: options.nGpuLayers,
+      batchSize: batch,
+      kvDynamic,
+      maxPartBytes: Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize),
+    };
+    let planned = planEngineMemory(file, hp, memory);
+    if (!planned.fits) {
+      throw new ClawError('clw-gpu-oom', `the model does not fit the VRAM budget: ${planned.text}${planned.plan.reason ? ` (${planned.plan.reason})` : ''}`, {
         fix: 'Raise the VRAM budget, lower the context size, or pick a smaller or more quantized model.',
-        details: { plan },
+        details: { plan: planned.plan, engineBytes: planned.bytes },
       });
     }
+    onProgress?.({ phase: 'plan', fraction: 1, message: planned.text });
     this.allocator.budgetBytes = budgetBytes;
-    const buffers = this.allocator.scope();
-    this.modelBuffers = buffers;
 
-    const uploader = createWeightUploader(this.ctx, buffers);
-    const weights = await loadLlamaWeights(file, source, hp, uploader, dequantize, {
-      onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
-    });
-    const ctxSize = plan.ctxSize;
-    const kv = await createKvCache(buffers, hp, ctxSize);
-    const scratch = await createScratch(buffers, hp, Math.min(batch, ctxSize));
-    const model = new LlamaModel(this.ops, hp, weights, kv, scratch);
+    // An allocation the GPU (or the budget) refuses shrinks the plan and
+    // retries; clw-gpu-oom only when even the smallest plan fails.
+    const retries: string[] = [];
+    let model: LlamaModel;
+    for (;;) {
+      try {
+        model = await this.allocateModel(file, source, hp, planned, batch, kvDynamic, onProgress);
+        break;
+      } catch (e) {
+        this.releaseSession();
+        const error = toClawError(e);
+        if (error.code !== 'clw-gpu-oom') throw error;
+        const smaller = shrinkEnginePlan(planned, file, hp, memory);
+        if (!smaller) {
+          throw new ClawError('clw-gpu-oom', `no plan fits: even ${planned.text} failed to allocate (${error.message})`, {
+            fix: 'Raise the VRAM budget, lower the context size, or pick a smaller or more quantized model.',
+            details: { plan: planned.plan, cause: error.message, retries },
+          });
+        }
+        retries.push(`allocation failed (${error.message}); retried with ${smaller.text}`);
+        planned = smaller;
+        onProgress?.({ phase: 'plan', fraction: 1, message: `retrying: ${planned.text}` });
+      }
+    }
     const info: ModelInfo = {
       architecture: hp.arch,
       nLayers: hp.nLayers,
       nEmbd: hp.nEmbd,
       nVocab: hp.nVocab,
-      ctxSize,
+      ctxSize: planned.plan.ctxSize,
       adapter: this.ctx.adapterDescription,
       gpuBytesPeak: this.allocator.peakBytes,
       loadMs: performance.now() - t0,
+      plan: planned.text,
+      planNotes: [...planned.notes, ...retries],
+      residentLayers: planned.plan.residentLayers,
+      budgetBytes,
+      kvCacheDynamic: kvDynamic,
     };
-    this.session = { file, hp, model, tokenizer, chat: chatFormatterFor(file), ctxSize, cached: [], info };
-    onProgress?.({ phase: 'ready', fraction: 1 });
+    const kv = model.kv;
+    this.session = {
+      file,
+      hp,
+      model,
+      tokenizer,
+      chat: chatFormatterFor(file),
+      // The context is what the KV cache may hold; it drops if growing the cache runs out of memory.
+      get ctxSize() {
+        return kv.maxCapacity;
+      },
+      cached: [],
+      info,
+    };
+    onProgress?.({ phase: 'ready', fraction: 1, message: planned.text });
     return info;
+  }
+
+  /** Allocates everything of one plan inside a fresh scope (freed by releaseSession on any failure). */
+  private async allocateModel(
+    file: GgufFile,
+    source: ByteSource,
+    hp: Hyperparams,
+    planned: EnginePlan,
+    batch: number,
+    kvDynamic: boolean,
+    onProgress?: (p: LoadProgress) => void,
+  ): Promise<LlamaModel> {
+    const buffers = this.allocator.scope();
+    this.modelBuffers = buffers;
+    const plan = planned.plan;
+    const streamer =
+      plan.residentLayers < hp.nLayers
+        ? new LayerStreamer(this.ctx.device, buffers, file, source, {
+            residentLayers: plan.residentLayers,
+            maxPartBytes: Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize),
+            cpuCacheBytes: this.options.streamCacheBytes ?? defaultStreamCacheBytes(),
+          })
+        : null;
+    const uploader = createWeightUploader(this.ctx, buffers);
+    const weights = await loadLlamaWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
+      contextSize: plan.ctxSize,
+      onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
+    });
+    await streamer?.allocateSlots();
+    const kv = await KvCache.create(buffers, this.ctx.device, {
+      nLayers: hp.nLayers,
+      kvDim: hp.kvDim,
+      maxCapacity: plan.ctxSize,
+      dynamic: kvDynamic,
+      initialPositions: planned.kvChunk,
+      growthChunk: planned.kvChunk,
+    });
+    const scratch = await createScratch(buffers, hp, Math.min(batch, plan.ctxSize));
+    return new LlamaModel(this.ops, hp, weights, kv, scratch, streamer?.hasStreamedLayers ? streamer : null);
   }
 
   /** The tokenizer of the loaded model (for tests and the CLI). */
@@ -259,6 +352,8 @@ export class ClawEngine {
       if (id < 0 || id >= s.hp.nVocab) throw new ClawError('clw-model-invalid', `token id ${id} is outside the vocabulary of ${s.hp.nVocab}`);
     }
     const nKeep = s.tokenizer.addBos && tokens[0] === s.tokenizer.bosId ? 1 : 0;
+    // Grow the KV cache for the prompt up front: if memory stops it short, the context is what it holds.
+    await s.model.reserve(Math.min(tokens.length, s.ctxSize));
     // A prompt longer than the context keeps its start (BOS) and its end.
     const room = Math.max(1, s.ctxSize - Math.min(maxTokens, Math.floor(s.ctxSize / 4)));
     if (tokens.length > room) {
@@ -297,7 +392,8 @@ export class ClawEngine {
         break;
       }
       if (nGenerated >= maxTokens) break;
-      if (s.cached.length >= s.ctxSize) await this.shiftContext(s, nKeep, emit);
+      // Grow the KV cache for the next token; when the context is full (or memory allows no more), shift it.
+      if (s.cached.length >= s.ctxSize || !(await s.model.reserve(s.cached.length + 1))) await this.shiftContext(s, nKeep, emit);
       logits = await s.model.eval([id], s.cached.length);
       s.cached.push(id);
     }
@@ -346,13 +442,27 @@ export class ClawEngine {
 
   /**
    * The context is full: keep the first nKeep tokens and the newer half of
-   * the rest, and rebuild the cache from them (llama.cpp's context shift).
+   * the rest (llama.cpp's context shift). The cache drops the old rows in
+   * place and re-rotates the surviving keys; where the rope cannot be
+   * re-applied (YaRN) the kept tokens are evaluated again.
    */
   private async shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
-    const rest = s.cached.length - nKeep;
+    const used = s.cached.length;
+    const rest = used - nKeep;
     const drop = Math.max(1, Math.floor(rest / 2));
+    const inPlace = s.model.canShiftInPlace;
+    await emit({
+      type: 'warning',
+      code: 'clw-ctx-overflow',
+      message: `context full (${s.ctxSize} tokens): dropped ${drop} older tokens after the first ${nKeep} and continued`,
+    });
+    this.contextShifts++;
+    if (inPlace) {
+      await s.model.shiftCache(nKeep, drop, used);
+      s.cached.splice(nKeep, drop);
+      return;
+    }
     const kept = [...s.cached.slice(0, nKeep), ...s.cached.slice(nKeep + drop)];
-    await emit({ type: 'warning', code: 'clw-ctx-overflow', message: `context full (${s.ctxSize} tokens): dropped ${drop} older tokens and continued` });
     s.cached.length = 0;
     await this.evalChunked(s, kept, 0);
     s.cached.push(...kept);

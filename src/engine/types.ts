@@ -97,6 +97,15 @@ export interface ModelInfo {
   adapter: string;
   gpuBytesPeak: number;
   loadMs: number;
+  /** The memory plan the model loaded with: "22 of 32 layers resident, 10 streamed, context 8192: fits in 3.1 of 3.2 GiB". */
+  plan?: string;
+  /** Why the plan is what it is (shrunk context, streamed layers, retries after allocation failures). */
+  planNotes?: string[];
+  residentLayers?: number;
+  /** The VRAM budget the load stayed within, in bytes. */
+  budgetBytes?: number;
+  /** Whether the KV cache grows in chunks (CLAW_KV_CACHE_DYNAMIC). */
+  kvCacheDynamic?: boolean;
 }
 
 export type SerializedError = SerializedClawError;

@@ -1,9 +1,175 @@
 // The KV cache: per layer, one buffer of keys and one of values, each a row
-// of kvDim f32 per position.
+// of kvDim f32 per position. Attention reads one K and one V buffer per
+// layer, so growing means a bigger buffer per layer with the old rows copied
+// in (one layer at a time, so the transient extra is one old buffer), never
+// a re-run of the prompt. A context shift drops rows in place and re-rotates
+// the surviving keys to their new positions (llama.cpp's K-shift).
 
-export interface KvCache {
+import { ClawError } from '../errors';
+import type { GpuAllocator } from '../gpu/allocator';
+import type { ActBuffer, GpuOps, RopeParams } from '../gpu/ops-api';
+
+const KV_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage, spelled out so Node needs no globals here)
+const F32 = 4;
+
+/** Positions the cache grows by at least (and rounds capacities to). */
+export const KV_GROWTH_CHUNK = 256;
+/** Positions a growth falls back to rounding to when a full chunk does not fit. */
+export const KV_MIN_GROWTH = 16;
+
+export interface KvCacheOptions {
+  nLayers: number;
+  kvDim: number;
+  /** The context: the most positions the cache may ever hold. */
+  maxCapacity: number;
+  /** Grow in chunks as positions are used (CLAW_KV_CACHE_DYNAMIC); false allocates maxCapacity at once. */
+  dynamic: boolean;
+  /** Positions to allocate up front when dynamic (rounded up to a chunk, capped at maxCapacity). */
+  initialPositions?: number;
+  /** Smallest growth step in positions (default KV_GROWTH_CHUNK). */
+  growthChunk?: number;
+}
+
+/** How a layer's keys were rotated, minus the position: what a K-shift needs to rotate them again (no magnitude terms). */
+export type KeyRope = Omit<RopeParams, 'nHeads' | 'startPos' | 'attnFactor' | 'yarn'>;
+
+export class KvCache {
+  readonly keys: GPUBuffer[] = [];
+  readonly values: GPUBuffer[] = [];
   /** Positions the buffers can hold now. */
-  capacity: number;
-  keys: GPUBuffer[];
-  values: GPUBuffer[];
+  capacity = 0;
+  /** The most positions the cache may hold: the context. Lowered when growing fails for lack of memory. */
+  maxCapacity: number;
+  /** How many times the buffers grew after creation. */
+  growths = 0;
+  private readonly chunk: number;
+
+  private constructor(
+    private readonly allocator: GpuAllocator,
+    private readonly device: GPUDevice,
+    readonly kvDim: number,
+    readonly nLayers: number,
+    maxCapacity: number,
+    chunk: number,
+  ) {
+    this.maxCapacity = maxCapacity;
+    this.chunk = chunk;
+  }
+
+  /** Allocates the cache: all of it, or (dynamic) a first chunk. Frees what it made if an allocation fails. */
+  static async create(allocator: GpuAllocator, device: GPUDevice, o: KvCacheOptions): Promise<KvCache> {
+    if (!(Number.isInteger(o.maxCapacity) && o.maxCapacity > 0)) throw new ClawError('clw-bad-request', `KV cache capacity ${o.maxCapacity} is not a positive integer`);
+    const chunk = Math.max(1, o.growthChunk ?? KV_GROWTH_CHUNK);
+    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk);
+    const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
+    try {
+      for (let l = 0; l < o.nLayers; l++) {
+        kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first), KV_USAGE, `k cache ${l}`));
+        kv.values.push(await allocator.alloc('kv', kv.bytesFor(first), KV_USAGE, `v cache ${l}`));
+      }
+    } catch (e) {
+      kv.free();
+      throw e;
+    }
+    kv.capacity = first;
+    return kv;
+  }
+
+  /** Bytes of one layer's K (or V) buffer at `positions`. */
+  bytesFor(positions: number): number {
+    return positions * this.kvDim * F32;
+  }
+
+  /**
+   * Makes room for `positions` positions. Grows by a chunk (or half the
+   * current capacity, whichever is more, so long contexts grow a few times,
+   * not hundreds); if that does not fit, by the smallest step that does.
+   * Returns false, and lowers maxCapacity to what the cache holds, when even
+   * that fails for lack of memory: the caller then shifts the context.
+   */
+  async reserve(positions: number): Promise<boolean> {
+    if (positions <= this.capacity) return true;
+    if (positions > this.maxCapacity) return false;
+    const generous = Math.min(this.maxCapacity, roundUp(Math.max(positions, this.capacity + Math.max(this.chunk, this.capacity / 2)), this.chunk));
+    const tight = Math.min(this.maxCapacity, roundUp(positions, KV_MIN_GROWTH));
+    for (const target of generous > tight ? [generous, tight] : [tight]) {
+      try {
+        await this.growTo(target);
+        return true;
+      } catch (e) {
+        if (!(e instanceof ClawError && e.code === 'clw-gpu-oom')) throw e;
+      }
+    }
+    this.maxCapacity = this.capacity;
+    return false;
+  }
+
+  /** Per layer: a bigger buffer, the old rows copied in, the old buffer freed. */
+  private async growTo(target: number): Promise<void> {
+    const oldBytes = this.bytesFor(this.capacity);
+    for (const list of [this.keys, this.values]) {
+      for (let l = 0; l < this.nLayers; l++) {
+        const old = list[l];
+        const bigger = await this.allocator.alloc('kv', this.bytesFor(target), KV_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
+        const encoder = this.device.createCommandEncoder({ label: 'kv cache growth' });
+        encoder.copyBufferToBuffer(old, 0, bigger, 0, oldBytes);
+        this.device.queue.submit([encoder.finish()]);
+        // Destroying a buffer that submitted work still reads is allowed: the copy completes first.
+        this.allocator.free(old);
+        list[l] = bigger;
+      }
+    }
+    // Layers already grown hold `target` positions; a failure above leaves a
+    // mix, which is harmless: capacity only moves once all of them grew.
+    this.capacity = target;
+    this.growths++;
+  }
+
+  /**
+   * Context shift: of the `used` positions, keep 0..nKeep-1, drop the `drop`
+   * after them, and move the rest down by `drop`. Keys are rotated back by
+   * `drop` positions with the same rope the forward pass applied (rotations
+   * compose, so rotating by -drop equals having roped at the new position,
+   * up to rounding). Needs one temporary buffer of the moved rows.
+   */
+  async shift(ops: GpuOps, ropeOf: (layer: number) => KeyRope, nKvHeads: number, nKeep: number, drop: number, used: number): Promise<void> {
+    const moved = used - nKeep - drop;
+    if (!(nKeep >= 0 && drop > 0 && moved >= 0 && used <= this.capacity)) {
+      throw new ClawError('clw-bad-request', `invalid context shift: keep ${nKeep}, drop ${drop}, used ${used}, capacity ${this.capacity}`);
+    }
+    if (moved === 0) return;
+    const width = this.kvDim;
+    const tmpBuffer = await this.allocator.alloc('kv', this.bytesFor(moved), KV_USAGE, 'kv shift rows');
+    const tmp: ActBuffer = { buffer: tmpBuffer, length: moved * width };
+    try {
+      ops.begin();
+      for (let l = 0; l < this.nLayers; l++) {
+        const k: ActBuffer = { buffer: this.keys[l], length: this.capacity * width };
+        const v: ActBuffer = { buffer: this.values[l], length: this.capacity * width };
+        ops.copy(k, (nKeep + drop) * width, tmp, 0, moved * width);
+        // Every moved key turns by the same angle: treat the rows as the heads of one token at position `drop`, rotated backwards.
+        const rope = ropeOf(l);
+        ops.rope(tmp, 1, { ...rope, nHeads: moved * nKvHeads, startPos: drop, freqScale: -rope.freqScale });
+        ops.copy(tmp, 0, k, nKeep * width, moved * width);
+        ops.copy(v, (nKeep + drop) * width, tmp, 0, moved * width);
+        ops.copy(tmp, 0, v, nKeep * width, moved * width);
+      }
+      ops.submit();
+    } finally {
+      // Queue order: the copies above complete before the buffer goes away.
+      this.allocator.free(tmpBuffer);
+    }
+  }
+
+  /** Frees every buffer of the cache. */
+  free(): void {
+    for (const b of [...this.keys, ...this.values]) this.allocator.free(b);
+    this.keys.length = 0;
+    this.values.length = 0;
+    this.capacity = 0;
+  }
+}
+
+function roundUp(n: number, step: number): number {
+  return Math.ceil(n / step) * step;
 }

@@ -1,49 +1,87 @@
-// A loaded model: weights, KV cache and scratch buffers on the GPU, and the
-// one operation the engine needs: evaluate tokens at positions, get the
-// logits of the last one.
+// A loaded model: weights (resident, or streamed through reusable buffers),
+// a KV cache that grows as positions are used, scratch buffers, and the one
+// operation the engine needs: evaluate tokens at positions, get the logits
+// of the last one.
 
 import { ClawError } from '../errors';
 import type { GpuAllocator } from '../gpu/allocator';
 import type { ActBuffer, GpuOps } from '../gpu/ops-api';
-import type { Hyperparams } from './hparams';
-import type { KvCache } from './kv-cache';
+import { layerAttention, type Hyperparams } from './hparams';
+import type { KeyRope, KvCache } from './kv-cache';
+import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
-import { recordForward, type Scratch } from './forward';
+import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forward';
 
 const STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage, spelled out so Node needs no globals here)
+/**
+ * Resident layers recorded into one submission. Bounds the dispatches per
+ * submit, and so the kernels' uniform ring (engine-memory.ts reserves two
+ * 64 KiB ring buffers for it).
+ */
+export const LAYERS_PER_SUBMIT = 8;
 
-async function act(allocator: GpuAllocator, length: number, label: string): Promise<ActBuffer> {
-  const buffer = await allocator.alloc('activations', Math.max(4, length * 4), STORAGE, label);
-  return { buffer, length };
+type ScratchField = Exclude<keyof Scratch, 'capacity' | 'ids'>;
+
+/** Every activation buffer of the scratch and its length in f32 (one place, for allocation and for the planner). */
+function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number][] {
+  const qDim = hp.nHeads * hp.headDim;
+  return [
+    ['x', capacity * hp.nEmbd],
+    ['xb', capacity * Math.max(hp.nEmbd, qDim)],
+    ['q', capacity * qDim],
+    ['k', capacity * hp.kvDim],
+    ['v', capacity * hp.kvDim],
+    ['attn', capacity * qDim],
+    ['gate', capacity * hp.nFf],
+    ['up', capacity * hp.nFf],
+    ['last', hp.nEmbd],
+    ['logits', hp.nVocab],
+  ];
+}
+
+function idsBytes(capacity: number): number {
+  return Math.max(16, capacity * 4);
+}
+
+function actBytes(length: number): number {
+  return Math.max(4, length * 4);
+}
+
+/** Bytes createScratch allocates for a batch of `capacity` tokens. */
+export function scratchBytes(hp: Hyperparams, capacity: number): number {
+  return idsBytes(capacity) + scratchLayout(hp, capacity).reduce((sum, [, length]) => sum + Math.ceil(actBytes(length) / 4) * 4, 0);
 }
 
 export async function createScratch(allocator: GpuAllocator, hp: Hyperparams, capacity: number): Promise<Scratch> {
-  const qDim = hp.nHeads * hp.headDim;
-  return {
-    capacity,
-    ids: await allocator.alloc('activations', Math.max(16, capacity * 4), STORAGE, 'token ids'),
-    x: await act(allocator, capacity * hp.nEmbd, 'x'),
-    xb: await act(allocator, capacity * Math.max(hp.nEmbd, qDim), 'xb'),
-    q: await act(allocator, capacity * qDim, 'q'),
-    k: await act(allocator, capacity * hp.kvDim, 'k'),
-    v: await act(allocator, capacity * hp.kvDim, 'v'),
-    attn: await act(allocator, capacity * qDim, 'attn'),
-    gate: await act(allocator, capacity * hp.nFf, 'gate'),
-    up: await act(allocator, capacity * hp.nFf, 'up'),
-    last: await act(allocator, hp.nEmbd, 'last'),
-    logits: await act(allocator, hp.nVocab, 'logits'),
-  };
+  const made: GPUBuffer[] = [];
+  try {
+    const ids = await allocator.alloc('activations', idsBytes(capacity), STORAGE, 'token ids');
+    made.push(ids);
+    const acts: Partial<Record<ScratchField, ActBuffer>> = {};
+    for (const [field, length] of scratchLayout(hp, capacity)) {
+      const buffer = await allocator.alloc('activations', actBytes(length), STORAGE, field);
+      made.push(buffer);
+      acts[field] = { buffer, length };
+    }
+    return { capacity, ids, ...(acts as Record<ScratchField, ActBuffer>) };
+  } catch (e) {
+    for (const b of made) allocator.free(b);
+    throw e;
+  }
 }
 
-export async function createKvCache(allocator: GpuAllocator, hp: Hyperparams, capacity: number): Promise<KvCache> {
-  const bytes = capacity * hp.kvDim * 4;
-  const keys: GPUBuffer[] = [];
-  const values: GPUBuffer[] = [];
-  for (let l = 0; l < hp.nLayers; l++) {
-    keys.push(await allocator.alloc('kv', bytes, STORAGE, `k cache ${l}`));
-    values.push(await allocator.alloc('kv', bytes, STORAGE, `v cache ${l}`));
-  }
-  return { capacity, keys, values };
+/**
+ * How layer l's keys were rotated, when a K-shift can rotate them again by
+ * adding positions; null otherwise (the engine then re-evaluates). Angles
+ * are linear in the position for every rope here except YaRN, whose
+ * magnitude correction the kernel derives from the (then negative) scale.
+ */
+export function keyRopeFor(hp: Hyperparams, w: ModelWeights): ((layer: number) => KeyRope) | null {
+  if (hp.ropeScaling.type === 'yarn') return null;
+  return (layer) => {
+    const { freqBase, freqScale } = layerAttention(hp, layer);
+    return { headDim: hp.headDim, nRot: hp.ropeDim, freqBase, freqScale, neox: hp.traits.ropeNeox, freqFactors: w.ropeFreqs };
+  };
 }
 
 export class LlamaModel {
@@ -53,35 +91,88 @@ export class LlamaModel {
     readonly weights: ModelWeights,
     readonly kv: KvCache,
     readonly scratch: Scratch,
+    /** Streams the non-resident layers; null when every layer is resident. */
+    readonly streamer: LayerStreamer | null = null,
   ) {}
+
+  /** Makes the KV cache hold `positions` positions; false when memory does not allow (the context is then what it holds). */
+  reserve(positions: number): Promise<boolean> {
+    return this.kv.reserve(positions);
+  }
+
+  /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */
+  get canShiftInPlace(): boolean {
+    return keyRopeFor(this.hp, this.weights) !== null;
+  }
+
+  /** Context shift in the cache: keep 0..nKeep-1, drop `drop` positions after them, move the rest down. */
+  async shiftCache(nKeep: number, drop: number, used: number): Promise<void> {
+    const rope = keyRopeFor(this.hp, this.weights);
+    if (!rope) throw new ClawError('clw-bad-request', `a ${this.hp.arch} model cannot shift its KV cache in place`);
+    await this.withGpuErrors('a context shift', () => this.kv.shift(this.ops, rope, this.hp.nKvHeads, nKeep, drop, used));
+  }
 
   /** Evaluates tokens at positions startPos.. in batches; returns the last token's logits. */
   async eval(tokens: readonly number[], startPos: number): Promise<Float32Array> {
     if (tokens.length === 0) throw new Error('eval needs at least one token');
-    if (startPos + tokens.length > this.kv.capacity) throw new Error(`eval past the KV cache: ${startPos + tokens.length} > ${this.kv.capacity}`);
+    const end = startPos + tokens.length;
+    if (!(await this.kv.reserve(end))) {
+      throw new ClawError('clw-gpu-oom', `the KV cache cannot hold ${end} positions (it holds ${this.kv.capacity} of a ${this.kv.maxCapacity}-token context)`, {
+        fix: 'Shorten the conversation or the context size, or raise the VRAM budget.',
+      });
+    }
     const B = this.scratch.capacity;
+    return this.withGpuErrors('a forward pass', async () => {
+      for (let i = 0; i < tokens.length; i += B) {
+        const chunk = tokens.slice(i, i + B);
+        this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
+        await this.recordPass(chunk.length, startPos + i);
+      }
+      return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
+    });
+  }
+
+  /**
+   * One forward pass of n tokens: resident layers in submissions of up to
+   * LAYERS_PER_SUBMIT layers; each streamed layer in its own submission,
+   * its weights written into the slots just before (queue order keeps the
+   * previous layer's reads first).
+   */
+  private async recordPass(n: number, startPos: number): Promise<void> {
+    const { ops, hp, weights: w, kv, scratch: s } = this;
+    ops.begin();
+    recordEmbedding(ops, hp, w, s, n);
+    let inSubmit = 0;
+    for (let l = 0; l < hp.nLayers; l++) {
+      const streamed = this.streamer?.isStreamed(l) ?? false;
+      if (streamed || inSubmit === LAYERS_PER_SUBMIT) {
+        ops.submit();
+        inSubmit = 0;
+        if (streamed) await this.streamer!.upload(l);
+        ops.begin();
+      }
+      recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+      inSubmit++;
+    }
+    recordOutput(ops, hp, w, s, n);
+    ops.submit();
+  }
+
+  /** Any GPU error inside `what` is a bug or a lost device: a typed error instead of garbage logits. */
+  private async withGpuErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const device = this.ops.device;
-    // Any GPU error inside a forward pass is a bug or a lost device: surface
-    // it as a typed error instead of returning garbage logits.
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     device.pushErrorScope('internal');
-    let logits: Float32Array | null = null;
+    let result: T;
     try {
-      for (let i = 0; i < tokens.length; i += B) {
-        const chunk = tokens.slice(i, i + B);
-        device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
-        this.ops.begin();
-        recordForward(this.ops, this.hp, this.weights, this.kv, this.scratch, chunk.length, startPos + i);
-        this.ops.submit();
-      }
-      logits = await this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
+      result = await fn();
     } finally {
       const [internal, validation, oom] = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
-      if (oom) throw new ClawError('clw-gpu-oom', `GPU out of memory during a forward pass: ${oom.message}`);
+      if (oom) throw new ClawError('clw-gpu-oom', `GPU out of memory during ${what}: ${oom.message}`);
       const err = validation ?? internal;
-      if (err) throw new ClawError('clw-llm-crash', `GPU error during a forward pass: ${err.message.split('\n')[0]}`, { details: { gpuMessage: err.message } });
+      if (err) throw new ClawError('clw-llm-crash', `GPU error during ${what}: ${err.message.split('\n')[0]}`, { details: { gpuMessage: err.message } });
     }
-    return logits!;
+    return result;
   }
 }

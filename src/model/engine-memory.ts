@@ -1,0 +1,171 @@
+// What the engine will really allocate for a load plan, byte for byte, and
+// the plan that keeps it inside the budget. The planner (plan.ts) models
+// memory from the header; this adds what only the engine knows: vectors
+// decoded to f32, one set of streaming slots (one per kind of matrix), the
+// exact scratch buffers, the KV cache's transient buffer (growth and context
+// shift), and the kernels' own uniform ring and read-back staging. The plan
+// is re-run with a lower planning budget until the engine's own total fits.
+
+import type { GgufFile } from '../gguf/types';
+import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
+import type { Hyperparams } from './hparams';
+import { formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
+import { scratchBytes } from './model';
+import { KV_GROWTH_CHUNK, KV_MIN_GROWTH } from './kv-cache';
+
+const F32 = 4;
+const LAYER_TENSOR = /^blk\.(\d+)\.(.+)$/;
+/** Uniform ring buffers of 64 KiB the kernels may hold: the model submits at most LAYERS_PER_SUBMIT layers at once, well under 2 rings. */
+export const UNIFORM_RESERVE_BYTES = 2 * 256 * 256;
+/** Smallest staging buffer the kernels allocate for a read-back. */
+const MIN_STAGING_BYTES = 4096;
+
+export interface EngineBytes {
+  /** Non-layer tensors, resident layers, and every layer's vectors (norms, biases) as f32. */
+  weightsResident: number;
+  /** One reusable buffer per kind of streamed matrix (0 when every layer is resident). */
+  streamSlots: number;
+  /** K and V of every layer at the full context. */
+  kvCache: number;
+  /** One layer's K buffer at the full context: the copy while the cache grows, or the rows moved by a context shift. */
+  kvTransient: number;
+  scratch: number;
+  /** What the kernels will still allocate for themselves (uniform ring, staging), beyond what is live now. */
+  kernels: number;
+  total: number;
+}
+
+export interface EnginePlanOptions {
+  /** The VRAM budget the allocator enforces. */
+  budgetBytes: number;
+  /** Bytes live before the model loads (the kernels' own buffers) and what they may still need. */
+  liveBytes: number;
+  liveByPurpose: ByPurpose;
+  ctxSize?: number;
+  nGpuLayers?: 'auto' | number;
+  batchSize: number;
+  kvDynamic: boolean;
+  maxPartBytes: number;
+}
+
+export interface EnginePlan {
+  plan: LoadPlan;
+  /** The options planMemory ran with (a planning budget below the real one). */
+  planOptions: PlanOptions;
+  bytes: EngineBytes;
+  /** Positions the KV cache grows by when dynamic. */
+  kvChunk: number;
+  fits: boolean;
+  /** "22 of 32 layers resident, 10 streamed, context 8192: fits in 3.1 of 3.2 GiB" with the engine's own total. */
+  text: string;
+  notes: string[];
+}
+
+function isVector(shape: readonly number[]): boolean {
+  return shape.filter((d) => d > 1).length <= 1;
+}
+
+/** Rounded up to whole words, split into parts no bigger than a binding. */
+function matrixGpuBytes(byteSize: number, maxPartBytes: number): number {
+  const parts = Math.max(1, Math.ceil(byteSize / Math.max(4, maxPartBytes - 4)));
+  // +16: fused tensors (qkv, gate-up) are uploaded as up to 3 pieces, each rounded to a word.
+  return byteSize + 4 * parts + 16;
+}
+
+/** The kernels' future allocations: a uniform ring of 2 buffers and a staging buffer for the logits. */
+export function kernelReserveBytes(hp: Hyperparams, live: ByPurpose): number {
+  const staging = Math.max(MIN_STAGING_BYTES, 2 ** Math.ceil(Math.log2(hp.nVocab * F32)));
+  return Math.max(0, UNIFORM_RESERVE_BYTES - live.uniforms) + Math.max(0, staging - live.staging);
+}
+
+/** Bytes the engine allocates for `plan`, by the same rules the loader, streamer, KV cache and scratch follow. */
+export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: Pick<EnginePlanOptions, 'batchSize' | 'maxPartBytes' | 'liveByPurpose'>): EngineBytes {
+  let weightsResident = 0;
+  const slotByRole = new Map<string, number>();
+  for (const t of file.tensors) {
+    const m = LAYER_TENSOR.exec(t.name);
+    const layer = m ? Number(m[1]) : -1;
+    if (isVector(t.shape)) {
+      weightsResident += Math.max(4, t.elements * F32);
+      continue;
+    }
+    const bytes = matrixGpuBytes(t.byteSize, o.maxPartBytes);
+    if (layer < 0 || layer < plan.residentLayers) weightsResident += bytes;
+    else slotByRole.set(m![2], Math.max(slotByRole.get(m![2]) ?? 0, bytes));
+  }
+  let streamSlots = 0;
+  for (const b of slotByRole.values()) streamSlots += b;
+  const layerBuffer = plan.ctxSize * hp.kvDim * F32;
+  const kvCache = 2 * hp.nLayers * layerBuffer;
+  const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
+  const kernels = kernelReserveBytes(hp, o.liveByPurpose);
+  const total = weightsResident + streamSlots + kvCache + layerBuffer + scratch + kernels;
+  return { weightsResident, streamSlots, kvCache, kvTransient: layerBuffer, scratch, kernels, total };
+}
+
+function describe(plan: LoadPlan, bytes: EngineBytes, budget: number): string {
+  const layers = `${plan.residentLayers} of ${plan.nLayers} layers resident, ${plan.streamedLayers} streamed, context ${plan.ctxSize}`;
+  const unit = budget >= 1024 ** 3 ? { name: 'GiB', scale: 1024 ** 3 } : budget >= 1024 ** 2 ? { name: 'MiB', scale: 1024 ** 2 } : { name: 'KiB', scale: 1024 };
+  const pair = `${(bytes.total / unit.scale).toFixed(1)} of ${(budget / unit.scale).toFixed(1)} ${unit.name}`;
+  return bytes.total <= budget ? `${layers}: fits in ${pair}` : `${layers}: does not fit, needs ${pair}`;
+}
+
+function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: PlanOptions, o: EnginePlanOptions, kvChunk: number, notes: string[]): EnginePlan {
+  const bytes = engineBytes(file, hp, plan, o);
+  const available = o.budgetBytes - o.liveBytes;
+  const fits = plan.fits && bytes.total <= available;
+  return {
+    plan,
+    planOptions,
+    bytes,
+    kvChunk,
+    fits,
+    text: describe(plan, { ...bytes, total: bytes.total + o.liveBytes }, o.budgetBytes),
+    notes: [...plan.notes, ...notes],
+  };
+}
+
+/**
+ * The plan for a load: planMemory with a planning budget lowered until the
+ * engine's exact total (plus what is live already) fits the real budget.
+ * A result with fits = false means not even the smallest plan fits.
+ */
+export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan {
+  const available = o.budgetBytes - o.liveBytes;
+  const base: PlanOptions = { budgetBytes: Math.max(1, available), ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: 4, batchSize: o.batchSize, maxBindingBytes: o.maxPartBytes };
+  let planOptions = base;
+  let plan = planMemory(file, planOptions);
+  // Each round moves the planning budget down by the engine's excess over the planner's model; a few rounds settle it.
+  for (let round = 0; round < 8 && plan.fits; round++) {
+    const bytes = engineBytes(file, hp, plan, o);
+    if (bytes.total <= available) break;
+    const excess = bytes.total - plan.bytes.total;
+    const lowered = Math.min(planOptions.budgetBytes - 1, available - Math.max(0, excess));
+    if (lowered <= 0) break;
+    planOptions = { ...base, budgetBytes: lowered };
+    plan = planMemory(file, planOptions);
+  }
+  return finish(file, hp, plan, planOptions, o, KV_GROWTH_CHUNK, []);
+}
+
+/**
+ * The next smaller plan after an allocation failed (fewer resident layers,
+ * then a shorter context; a smaller KV growth step each time), or null when
+ * none is smaller.
+ */
+export function shrinkEnginePlan(prev: EnginePlan, file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan | null {
+  let plan: LoadPlan | null = prev.plan;
+  const available = o.budgetBytes - o.liveBytes;
+  for (;;) {
+    plan = shrinkPlan(plan, file, prev.planOptions);
+    if (!plan) return null;
+    if (engineBytes(file, hp, plan, o).total <= available) break;
+  }
+  const kvChunk = Math.max(KV_MIN_GROWTH, Math.floor(prev.kvChunk / 2));
+  return finish(file, hp, plan, prev.planOptions, o, kvChunk, [`KV cache growth step ${prev.kvChunk} -> ${kvChunk} positions`]);
+}
+
+/** Live bytes per purpose as one line, for plan notes and error details. */
+export function formatByPurpose(by: ByPurpose): string {
+  return (Object.keys(by) as BufferPurpose[]).map((p) => `${p} ${formatBytes(by[p])}`).join(', ');
+}
