@@ -261,6 +261,12 @@ export class ClawEngine {
     return this.session?.tokenizer ?? null;
   }
 
+  /** The loaded model's KV cache: positions it holds now, the context, how often it grew (tests and stats). */
+  get kvCacheStats(): { capacity: number; maxCapacity: number; growths: number } | null {
+    const kv = this.session?.model.kv;
+    return kv ? { capacity: kv.capacity, maxCapacity: kv.maxCapacity, growths: kv.growths } : null;
+  }
+
   get gpuBytesPeak(): number {
     return this.allocator.peakBytes;
   }
@@ -361,6 +367,7 @@ export class ClawEngine {
       tokens = [...tokens.slice(0, nKeep), ...tokens.slice(nKeep + dropped)];
       await emit({ type: 'warning', code: 'clw-ctx-overflow', message: `the prompt has ${tokens.length + dropped} tokens but the context holds ${s.ctxSize}: dropped ${dropped} tokens after the start` });
     }
+    if (typeof input !== 'string' && s.chat.problem) await emit({ type: 'warning', code: 'clw-model-invalid', message: s.chat.problem });
     await emit({ type: 'prompt', tokenIds: tokens.slice() });
 
     const t0 = performance.now();

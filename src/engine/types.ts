@@ -2,7 +2,7 @@
 // and the tests. Shaped after the OpenAI chat API: messages in, an async
 // iterator of token events out, an AbortSignal to cancel.
 
-import type { SerializedClawError } from '../errors';
+import type { ClawErrorCode, SerializedClawError } from '../errors';
 
 export interface LoadOptions {
   /** Context length; default: the model's, capped by the budget. */
@@ -58,7 +58,7 @@ export interface GenerateOptions extends SamplingOptions {
 export type GenerateEvent =
   | { type: 'prompt'; tokenIds: number[] }
   | { type: 'token'; tokenId: number; text: string }
-  | { type: 'warning'; code: 'clw-ctx-overflow' | 'clw-feature-missing'; message: string }
+  | { type: 'warning'; code: ClawErrorCode; message: string }
   | { type: 'done'; reason: 'stop' | 'length' | 'abort'; stats: GenerateStats };
 
 export interface GenerateStats {
