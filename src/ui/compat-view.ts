@@ -26,7 +26,9 @@ export class CompatView {
   }
 
   show(report: CompatibilityReport): void {
-    const share = (bytes: number) => (report.fileBytes > 0 ? ` (${((100 * bytes) / report.fileBytes).toFixed(1)}%)` : '');
+    // Shares of the tensor bytes, as the engine's issues state them (the file also holds the header).
+    const tensorBytes = report.tensorTypes.reduce((sum, t) => sum + t.bytes, 0);
+    const share = (bytes: number) => (tensorBytes > 0 ? ` (${((100 * bytes) / tensorBytes).toFixed(1)}%)` : '');
     const typeRows = report.tensorTypes.map((t) =>
       h(
         'tr',
@@ -34,7 +36,7 @@ export class CompatView {
         h('th', { scope: 'row' }, t.type),
         h('td', { class: 'num' }, String(t.count)),
         h('td', { class: 'num' }, formatBytes(t.bytes) + share(t.bytes)),
-        h('td', {}, t.supported ? '✓ supported' : '✗ not supported · clw-quant-unsupported'),
+        t.supported ? h('td', {}, '✓ supported') : h('td', {}, '✗ not supported ', h('code', {}, 'clw-quant-unsupported')),
       ),
     );
     const arch = report.architectureSupported

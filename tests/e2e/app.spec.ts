@@ -17,12 +17,22 @@ const NO_MODELS = `the shared test models are not at ${modelsDir} (a fresh clone
 const PROMPT = 'Once upon a time';
 
 /**
- * Greedy continuations of PROMPT by llama.cpp, from ../shared/models/README.md.
- * `maxTokens` is the number of tokens llama.cpp's tokenizer gives the
- * reference text (57 and 25), so a correct engine stops exactly at its end:
- * the output is compared as a whole, not as a prefix. The text starts with
- * the comma: SentencePiece puts the space before words, not after them, and
- * the first generated token here is ",".
+ * Greedy continuations of PROMPT by llama.cpp (node-llama-cpp 3.21.1, CPU),
+ * for the prompt tokens llama.cpp's own tokenizer gives: BOS, then
+ * "Once upon a time" with SentencePiece's space prefix. `maxTokens` is the
+ * number of tokens llama.cpp generated for that text (57 and 25), so the
+ * output is compared as a whole, not as a prefix. The text starts with the
+ * comma: SentencePiece puts the space before a word, and the first generated
+ * token is ",".
+ *
+ * stories260K: the text in ../shared/models/README.md.
+ * TinyStories-656K: NOT the README's text. The README's continuation ("She
+ * loved to play with her toys...") comes from node-llama-cpp's
+ * LlamaCompletion, which tokenizes the prompt without the space prefix
+ * (ids 1,147,201,282,57 instead of 1,80,147,201,282,57; this vocabulary has a
+ * lone "▁" token, 80). With llama.cpp's default tokenization, which WebClaw's
+ * raw mode follows, llama.cpp itself continues with "She loved to eat yummy
+ * food..." (checked with tests/conformance/llama-reference.ts referenceRun).
  */
 const MODELS = [
   {
@@ -35,7 +45,8 @@ const MODELS = [
     file: 'TinyStories-656K-Q8_0.gguf',
     quant: 'Q8_0',
     maxTokens: 25,
-    reference: ', a little girl named Lily lived in a small house. She loved to play with her toys and make them look nice. One day, she saw a small bird on the ground.',
+    reference:
+      ', a little girl named Lily lived in a small house. She loved to eat yummy food. One day, she saw a small bird on the ground. The bird was sad because it could not eat it.\nLily ',
   },
 ] as const;
 
