@@ -413,6 +413,7 @@ export class ClawEngine {
       reason,
       stats: {
         nPrompt: tokens.length,
+        nCached: reuse,
         nGenerated,
         prefillMs: t1 - t0,
         decodeMs: t2 - t1,

@@ -63,6 +63,8 @@ export type GenerateEvent =
 
 export interface GenerateStats {
   nPrompt: number;
+  /** Prompt tokens whose KV cache was reused from the previous request (not evaluated again). */
+  nCached: number;
   nGenerated: number;
   prefillMs: number;
   decodeMs: number;
