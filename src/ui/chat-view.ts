@@ -35,9 +35,7 @@ export class ChatView {
         this.stats.textContent = `Prompt: ${event.tokenIds.length} tokens. Generating…`;
         break;
       case 'token':
-        this.reply += event.text;
-        // Text node append: tokens are text, never markup.
-        this.output.append(event.text);
+        this.appendToken(event.text);
         break;
       case 'warning':
         this.notices.append(h('li', {}, h('code', {}, event.code), ' ', event.message));
@@ -55,10 +53,20 @@ export class ChatView {
     if (note) this.stats.textContent = this.stats.textContent ? `${this.stats.textContent} ${note}` : note;
   }
 
+  private appendToken(text: string): void {
+    // Follow the reply as it grows, unless the person scrolled up to read.
+    const o = this.output;
+    const following = o.scrollHeight - o.scrollTop - o.clientHeight < 24;
+    this.reply += text;
+    // Text node append: tokens are text, never markup.
+    o.append(text);
+    if (following) o.scrollTop = o.scrollHeight;
+  }
+
   private showStats(s: GenerateStats, reason: 'stop' | 'length' | 'abort'): void {
     const why = { stop: 'end of text', length: 'max tokens reached', abort: 'stopped' }[reason];
     this.stats.replaceChildren(
-      stat('prefill', `${formatRate(s.prefillTokPerS)} (${s.nPrompt} prompt tokens)`, 'stat-prefill'),
+      stat('prefill', `${formatRate(s.prefillTokPerS)} (${s.nPrompt} prompt tokens${s.nCached ? `, ${s.nCached} reused from the cache` : ''})`, 'stat-prefill'),
       stat('decode', `${formatRate(s.decodeTokPerS)} (${s.nGenerated} tokens)`, 'stat-decode'),
       stat('finished', why, 'stat-reason'),
     );

@@ -159,7 +159,11 @@ function send(): Promise<void> {
     try {
       const summary = await requireWorker().generate(input, options, (event) => chat.onEvent(event));
       chat.end(summary.reason === 'abort' ? 'Stopped.' : undefined);
-      if (mode === 'chat') state.messages.push({ role: 'user', content: prompt }, { role: 'assistant', content: chat.text });
+      if (mode === 'chat') {
+        state.messages.push({ role: 'user', content: prompt }, { role: 'assistant', content: chat.text });
+        // A chat moves on to the next message; a raw prompt stays, to be tried again with other settings.
+        if (ui.promptInput.value === prompt) ui.promptInput.value = '';
+      }
     } catch (e) {
       const err = toClawError(e);
       // A stop during the prompt is not a failure.
