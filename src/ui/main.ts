@@ -205,6 +205,12 @@ function wireEvents(): void {
     ui.dropZone.classList.remove('dragging');
     void addFiles(e.dataTransfer?.files);
   });
+  // A file dropped beside the zone would make the browser open it and leave the page.
+  window.addEventListener('dragover', (e) => e.preventDefault());
+  window.addEventListener('drop', (e) => {
+    e.preventDefault();
+    if (!ui.dropZone.contains(e.target as Node)) void addFiles(e.dataTransfer?.files);
+  });
   ui.loadButton.addEventListener('click', () => void loadSelected());
   ui.promptForm.addEventListener('submit', (e) => {
     e.preventDefault();

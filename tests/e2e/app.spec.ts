@@ -3,7 +3,7 @@
 // load it, stream a reply, reload, stop, and the failure paths.
 
 import { expect, test, type Page } from '@playwright/test';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GgmlType } from '../../src/gguf/types';
@@ -225,6 +225,39 @@ test.describe('with the shared test models', () => {
     await loadModel(page);
     await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
     expect(await generate(page, PROMPT)).toBe(model.reference);
+  });
+
+  test('a file dropped on the drop zone is stored and inspected', async ({ page }) => {
+    await openApp(page);
+    const bytes = readFileSync(path.join(modelsDir, MODELS[1].file)).toString('base64');
+    const dataTransfer = await page.evaluateHandle((b64) => {
+      const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([raw], 'dropped.gguf'));
+      return transfer;
+    }, bytes);
+    await page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer });
+    await expect(page.getByTestId('model-library')).toContainText('dropped.gguf');
+    await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
+  });
+
+  test('chat mode sends the conversation and answers a second turn', async ({ page }) => {
+    await openApp(page);
+    await chooseFile(page, path.join(modelsDir, MODELS[0].file));
+    await loadModel(page);
+    await setGeneration(page, { temperature: 0, maxTokens: 16, mode: 'chat' });
+    const promptTokens = async () => Number(/\((\d+) prompt tokens/.exec((await page.getByTestId('stat-prefill').textContent()) ?? '')?.[1]);
+    const first = await generate(page, 'Tell me a story.');
+    expect(first.length).toBeGreaterThan(0);
+    const firstPromptTokens = await promptTokens();
+    await expect(page.getByTestId('new-chat-button')).toBeEnabled();
+    await expect(page.getByTestId('prompt-input')).toHaveValue('');
+    const second = await generate(page, 'And then?');
+    expect(second.length).toBeGreaterThan(0);
+    await expect(page.getByTestId('last-prompt')).toHaveText('And then?');
+    // The second request carries the whole conversation: both turns and the first reply.
+    expect(await promptTokens()).toBeGreaterThan(firstPromptTokens + 8);
+    await expectSpeedShown(page);
   });
 
   test('stop ends a long generation and the page is usable again', async ({ page }) => {
