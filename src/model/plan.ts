@@ -220,6 +220,8 @@ function unitFor(bytes: number): { unit: string; scale: number } {
 /** "3.1 of 3.2 GiB": both numbers in the budget's unit. */
 function formatPair(used: number, budget: number): string {
   const { unit, scale } = unitFor(budget);
+  // A small model in a large budget would read "0.0 of 1.0 GiB": name its own unit.
+  if (used > 0 && used / scale < 0.05) return `${formatBytes(used)} of ${(budget / scale).toFixed(1)} ${unit}`;
   return `${(used / scale).toFixed(1)} of ${(budget / scale).toFixed(1)} ${unit}`;
 }
 

@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { buildCompatibilityReport, formatCompatibilityReport, type CompatAdapter } from '../../src/engine/compat';
 import { GGML_TYPES, GgmlType, GgufValueType } from '../../src/gguf/types';
+import { SUPPORTED_ARCHITECTURES } from '../../src/model/hparams';
+
+const SUPPORTED = SUPPORTED_ARCHITECTURES.join(', ');
 import { LLAMA_31_70B_Q4_K_M, LLAMA_32_1B_Q8_0, fullFileBytes, realShapeFile, type HeaderSpec } from '../fixtures/real-shapes';
 
 const GiB = 2 ** 30;
@@ -68,7 +71,7 @@ describe('buildCompatibilityReport', () => {
     expect(report.architectureSupported).toBe(false);
     expect(report.supportedArchitectures).toContain('llama');
     const issue = report.issues.find((i) => i.code === 'clw-arch-unsupported');
-    expect(issue?.message).toBe('architecture "mamba" is not supported; supported architectures: llama');
+    expect(issue?.message).toBe(`architecture "mamba" is not supported; supported architectures: ${SUPPORTED}`);
     expect(report.plan).toBeUndefined();
     expect(report.verdict).toBe('will-not-run');
   });
@@ -140,13 +143,13 @@ describe('formatCompatibilityReport', () => {
     const text = formatCompatibilityReport(buildCompatibilityReport(file, { fileName: 'm.gguf', fileBytes: 1_321_000_000 }));
     expect(text.split('\n')).toEqual([
       'Llama 3.2 1B Instruct (m.gguf, 1.2 GiB)',
-      'architecture: mamba (not supported; supported: llama)',
+      `architecture: mamba (not supported; supported: ${SUPPORTED})`,
       'parameters: 1.24 B',
       'tensor types:',
       '  Q8_0    113 tensors     1.2 GiB  supported',
       '  F32      34 tensors   264.1 KiB  supported',
       'issues:',
-      '  error clw-arch-unsupported: architecture "mamba" is not supported; supported architectures: llama',
+      `  error clw-arch-unsupported: architecture "mamba" is not supported; supported architectures: ${SUPPORTED}`,
       'verdict: will-not-run',
     ]);
   });
