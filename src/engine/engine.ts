@@ -452,7 +452,7 @@ export class ClawEngine {
    * The context is full: keep the first nKeep tokens and the newer half of
    * the rest (llama.cpp's context shift). The cache drops the old rows in
    * place and re-rotates the surviving keys; where the rope cannot be
-   * re-applied (YaRN) the kept tokens are evaluated again.
+   * re-applied (YaRN), or memory is short, the kept tokens are evaluated again.
    */
   private async shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
     const used = s.cached.length;
@@ -466,9 +466,14 @@ export class ClawEngine {
     });
     this.contextShifts++;
     if (inPlace) {
-      await s.model.shiftCache(nKeep, drop, used);
-      s.cached.splice(nKeep, drop);
-      return;
+      try {
+        await s.model.shiftCache(nKeep, drop, used);
+        s.cached.splice(nKeep, drop);
+        return;
+      } catch (e) {
+        // The shift's temporary buffer did not fit: re-evaluating needs no memory.
+        if (toClawError(e).code !== 'clw-gpu-oom') throw e;
+      }
     }
     const kept = [...s.cached.slice(0, nKeep), ...s.cached.slice(nKeep + drop)];
     s.cached.length = 0;

@@ -1,0 +1,93 @@
+// Allocation failures never crash a load: a refused allocation (injected
+// here, as a GPU out-of-memory answer would be) shrinks the plan and
+// retries, and only when nothing smaller exists does load fail, with
+// clw-gpu-oom. Whatever happens, a model's buffers are all freed.
+
+import { describe, expect, it } from 'vitest';
+import { ClawError } from '../../src/errors';
+import type { LoadOptions } from '../../src/engine/types';
+import { GgmlType } from '../../src/gguf/types';
+import { bytesLimit, greedy, modelBytesLeft, syntheticSource, testEngine } from './budget-helpers';
+
+const SMALL = { nEmbd: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, nFf: 128, ctxLength: 1024, type: GgmlType.Q8_0, seed: 3 };
+const LIMIT = bytesLimit(64 * 2 ** 20);
+
+describe('allocation failures during load', () => {
+  for (const [label, options] of [
+    ['every layer resident', { ctxSize: 1024, batchSize: 32, vramLimit: LIMIT }],
+    ['streamed layers', { ctxSize: 1024, batchSize: 32, vramLimit: LIMIT, nGpuLayers: 1 }],
+  ] as [string, LoadOptions][]) {
+    it(`a failure at each allocation site gives a smaller plan or clw-gpu-oom, and frees every buffer (${label})`, async () => {
+      const model = await syntheticSource(SMALL);
+      const engine = await testEngine();
+      // A clean load, counting its allocations.
+      let sites = 0;
+      engine.allocator.injectFailure(() => (sites++, false));
+      const clean = await engine.load(model.source, options);
+      engine.allocator.injectFailure(undefined);
+      await engine.unload();
+      const activationsBefore = engine.allocator.liveBytesByPurpose().activations;
+      expect(sites).toBeGreaterThan(20);
+
+      let shrunk = 0;
+      for (let site = 0; site < sites; site++) {
+        let seen = 0;
+        engine.allocator.injectFailure(() => seen++ === site);
+        try {
+          const info = await engine.load(model.source, options);
+          shrunk++;
+          expect(info.planNotes?.some((n) => n.startsWith('allocation failed'))).toBe(true);
+          const smaller = info.residentLayers! < clean.residentLayers! || info.ctxSize < clean.ctxSize;
+          expect(smaller).toBe(true);
+          engine.allocator.injectFailure(undefined);
+          expect((await engine.nextTokenLogits([1, 300, 301])).every(Number.isFinite)).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ClawError);
+          expect((e as ClawError).code).toBe('clw-gpu-oom');
+        } finally {
+          engine.allocator.injectFailure(undefined);
+        }
+        await engine.unload();
+        expect(modelBytesLeft(engine, activationsBefore)).toBe(0);
+      }
+      // The model is small and has layers to shed: every failure found a smaller plan.
+      expect(shrunk).toBe(sites);
+    });
+  }
+
+  it('fails with clw-gpu-oom, before allocating anything, when even the smallest plan exceeds the budget', async () => {
+    const model = await syntheticSource(SMALL);
+    const engine = await testEngine();
+    const live = engine.allocator.liveBytes();
+    await expect(engine.load(model.source, { vramLimit: bytesLimit(64 * 1024) })).rejects.toMatchObject({ code: 'clw-gpu-oom' });
+    expect(engine.allocator.liveBytes()).toBe(live);
+  });
+
+  it('fails with clw-gpu-oom when every allocation is refused, and leaves nothing allocated', async () => {
+    const model = await syntheticSource(SMALL);
+    const engine = await testEngine();
+    const activationsBefore = engine.allocator.liveBytesByPurpose().activations;
+    engine.allocator.injectFailure((purpose) => purpose === 'weights' || purpose === 'kv');
+    await expect(engine.load(model.source, { ctxSize: 1024, vramLimit: LIMIT })).rejects.toMatchObject({ code: 'clw-gpu-oom', message: expect.stringContaining('no plan fits') });
+    engine.allocator.injectFailure(undefined);
+    expect(modelBytesLeft(engine, activationsBefore)).toBe(0);
+  });
+});
+
+describe('allocation failures while generating', () => {
+  it('a KV cache that cannot grow caps the context where it is: the prompt is truncated and the context shifts, nothing throws', async () => {
+    const model = await syntheticSource({ ...SMALL, nLayers: 1 });
+    const engine = await testEngine();
+    await engine.load(model.source, { ctxSize: 1024, batchSize: 64, vramLimit: LIMIT, kvCacheDynamic: true });
+    expect(engine.kvCacheStats).toMatchObject({ capacity: 256, maxCapacity: 1024 });
+    engine.allocator.injectFailure((purpose) => purpose === 'kv');
+    const prompt = ' Once upon a time the little girl went to the market.'.repeat(30);
+    const run = await greedy(engine, prompt, 80);
+    engine.allocator.injectFailure(undefined);
+    expect(run.tokens.length).toBe(80);
+    expect(engine.kvCacheStats).toMatchObject({ capacity: 256, maxCapacity: 256 });
+    expect(run.warnings.some((w) => /the context holds 256/.test(w))).toBe(true);
+    expect(run.warnings.some((w) => w.startsWith('clw-ctx-overflow: context full (256 tokens)'))).toBe(true);
+    await engine.unload();
+  });
+});
