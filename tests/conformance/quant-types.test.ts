@@ -1,0 +1,200 @@
+// Every GPU weight type against llama.cpp: a small synthetic llama model
+// (every 2-D weight, token_embd included, in the type under test; plus
+// Q4_K_M- and Q5_K_M-style mixes) run by llama.cpp's CPU path and by
+// WebClaw on the Dawn GPU, on the same file and the same token sequence
+// (llama.cpp's greedy continuation fed back to both). Per position we
+// compare the probabilities of llama.cpp's top-10 tokens and the top-1.
+// Measured numbers go to bench/results/quant-conformance.json.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClawEngine } from '../../src/engine/engine';
+import { BytesSource, readGguf } from '../../src/gguf';
+import { openFileSource } from '../../src/gguf/source-node';
+import { GgmlType, tensorBytes } from '../../src/gguf/types';
+import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import type { QuantMix } from '../fixtures/synthetic-mix';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
+import { getReferenceLlama, referenceRun, repoRoot } from './llama-reference';
+
+const PROMPT = 'Once upon a time the little girl';
+const POSITIONS = 32;
+/** Greedy tokens must agree wherever llama.cpp's top-1 beats its top-2 by more than this probability. */
+const CLEAR_MARGIN = 0.05;
+const SHAPE = { nEmbd: 256, nFf: 512, nHeads: 4, nKvHeads: 2, nLayers: 3, nVocab: 512 };
+/**
+ * The synthetic weights give logits of about unit spread: over 512 tokens
+ * the top probability stays near 0.05 and no greedy choice is clear. Scaling
+ * output_norm by this factor scales the logits alike (a peaked, model-like
+ * distribution), so greedy agreement is actually tested.
+ */
+const LOGIT_SHARPEN = 4;
+const EOS_ID = 2;
+
+interface Case {
+  label: string;
+  type?: GgmlType;
+  mix?: QuantMix;
+  /** Largest allowed |p_webclaw - p_llama.cpp| over the top-10 tokens of every position. */
+  tolerance: number;
+}
+
+// Tolerances: about 1.5x the differences measured on SwiftShader (see
+// bench/results/quant-conformance.json), with the sharpened logits above.
+// WebClaw decodes every type bit-exactly (tests/gpu/decode-exact.test.ts) and
+// keeps activations and the KV cache in f32; llama.cpp's CPU path does not:
+// - F32 and F16 (measured 2.9e-3, 3.1e-3): small logit differences, made
+//   larger in probability by the sharpening: without it the F32 difference
+//   over all 512 tokens was 5.7e-5 (a one-off check, which also gave the
+//   same number with llama.cpp's KV cache in F32 instead of F16, so the
+//   source is elsewhere in its CPU path; not isolated). F16 weights also
+//   make llama.cpp round activations to f16.
+// - BF16 (1.1e-2): activations are rounded to bf16 (8-bit significand).
+// - Quantized types (3.4e-2 .. 9.1e-2): activations are quantized to
+//   Q8_0/Q8_K before every quantized matmul. That error does not shrink
+//   with more weight bits, which is why Q8_0 sits near Q4_0 and Q5_K above
+//   Q4_K. The greedy check still demands agreement at every clear position.
+const CASES: Case[] = [
+  { label: 'F32', type: GgmlType.F32, tolerance: 5e-3 },
+  { label: 'F16', type: GgmlType.F16, tolerance: 5e-3 },
+  { label: 'BF16', type: GgmlType.BF16, tolerance: 2e-2 },
+  { label: 'Q4_0', type: GgmlType.Q4_0, tolerance: 0.07 },
+  { label: 'Q4_1', type: GgmlType.Q4_1, tolerance: 0.1 },
+  { label: 'Q5_0', type: GgmlType.Q5_0, tolerance: 0.07 },
+  { label: 'Q5_1', type: GgmlType.Q5_1, tolerance: 0.07 },
+  { label: 'Q8_0', type: GgmlType.Q8_0, tolerance: 0.05 },
+  { label: 'Q2_K', type: GgmlType.Q2_K, tolerance: 0.12 },
+  { label: 'Q3_K', type: GgmlType.Q3_K, tolerance: 0.09 },
+  { label: 'Q4_K', type: GgmlType.Q4_K, tolerance: 0.09 },
+  { label: 'Q5_K', type: GgmlType.Q5_K, tolerance: 0.14 },
+  { label: 'Q6_K', type: GgmlType.Q6_K, tolerance: 0.07 },
+  { label: 'IQ4_NL', type: GgmlType.IQ4_NL, tolerance: 0.06 },
+  { label: 'IQ4_XS', type: GgmlType.IQ4_XS, tolerance: 0.1 },
+  { label: 'Q4_K_M mix', mix: 'Q4_K_M', tolerance: 0.1 },
+  { label: 'Q5_K_M mix', mix: 'Q5_K_M', tolerance: 0.13 },
+];
+
+interface Measurement {
+  label: string;
+  positions: number;
+  maxTop10ProbDiff: number;
+  top1Agreement: number;
+  clearPositions: number;
+  clearDisagreements: number;
+  seconds: number;
+}
+
+/**
+ * The synthetic model of one case, with two edits for a meaningful run:
+ * output_norm scaled by LOGIT_SHARPEN, and the end-of-sequence row of
+ * output.weight zeroed (a zero block decodes to 0 in every type), so its
+ * logit sits mid-pack and llama.cpp's greedy run never stops early.
+ */
+async function caseModel(c: Case): Promise<Uint8Array> {
+  const bytes = makeSyntheticModel({ ...SHAPE, seed: 1234, ...(c.mix ? { mix: c.mix } : { type: c.type }) });
+  const file = await readGguf(new BytesSource(bytes));
+  const tensor = (name: string) => {
+    const t = file.tensors.find((x) => x.name === name);
+    if (!t) throw new Error(`synthetic model lacks ${name}`);
+    return t;
+  };
+  const norm = tensor('output_norm.weight');
+  if (norm.type !== GgmlType.F32) throw new Error('output_norm.weight is not F32');
+  const view = new DataView(bytes.buffer, bytes.byteOffset + norm.fileOffset, norm.byteSize);
+  for (let i = 0; i < norm.elements; i++) view.setFloat32(4 * i, view.getFloat32(4 * i, true) * LOGIT_SHARPEN, true);
+  const output = tensor('output.weight');
+  const rowBytes = tensorBytes(output.type, output.shape[0]);
+  bytes.fill(0, output.fileOffset + EOS_ID * rowBytes, output.fileOffset + (EOS_ID + 1) * rowBytes);
+  return bytes;
+}
+
+function softmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const p = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += p[i] = Math.exp(logits[i] - max);
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
+  return p;
+}
+
+function argmax(p: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+  return best;
+}
+
+describe('every GPU weight type against llama.cpp on a synthetic llama model', () => {
+  let dir = '';
+  let engine: ClawEngine;
+  const results: Measurement[] = [];
+
+  beforeAll(async () => {
+    ensureSwiftShaderFallback();
+    // llama.cpp's worker threads spin-wait for each other: on a busy shared
+    // machine two of them turn a 1 ms evaluation of these tiny models into
+    // seconds. One thread computes the same numbers (work splits by rows).
+    (await getReferenceLlama()).maxThreads = 1;
+    dir = mkdtempSync(path.join(os.tmpdir(), 'claw-quant-types-'));
+    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+  });
+
+  afterAll(async () => {
+    await engine?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (results.length === 0) return;
+    console.table(results.map((r) => ({ ...r, maxTop10ProbDiff: r.maxTop10ProbDiff.toExponential(2), seconds: r.seconds.toFixed(1) })));
+    // Only a full run replaces the recorded numbers.
+    if (results.length < CASES.length) return;
+    const out = path.join(repoRoot, 'bench/results');
+    mkdirSync(out, { recursive: true });
+    const record = {
+      description: "WebClaw (Dawn) vs llama.cpp CPU (node-llama-cpp 3.21.1) on synthetic llama models: max |p| difference over llama.cpp's top-10 tokens, greedy sequence fed back",
+      model: { ...SHAPE, logitSharpen: LOGIT_SHARPEN },
+      prompt: PROMPT,
+      clearMargin: CLEAR_MARGIN,
+      adapter: engine?.adapterDescription,
+      date: new Date().toISOString(),
+      results,
+    };
+    writeFileSync(path.join(out, 'quant-conformance.json'), `${JSON.stringify(record, null, 2)}\n`);
+  });
+
+  it.each(CASES)('$label: top-10 probabilities and greedy tokens match llama.cpp', async (c) => {
+    const t0 = performance.now();
+    const file = path.join(dir, `${c.label.replace(/\W+/g, '_')}.gguf`);
+    writeFileSync(file, await caseModel(c));
+    const ref = await referenceRun(file, PROMPT, POSITIONS);
+    expect(ref.top.length).toBe(POSITIONS);
+
+    const source = await openFileSource(file);
+    let maxDiff = 0;
+    let agree = 0;
+    let clear = 0;
+    let clearDisagree = 0;
+    try {
+      await engine.load(source, { ctxSize: 64 });
+      for (let i = 0; i < POSITIONS; i++) {
+        const p = softmax(await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]));
+        for (const { id, p: want } of ref.top[i]) maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
+        const same = argmax(p) === ref.tokens[i];
+        if (same) agree++;
+        if (ref.top[i][0].p - ref.top[i][1].p > CLEAR_MARGIN) {
+          clear++;
+          if (!same) clearDisagree++;
+        }
+      }
+    } finally {
+      await engine.unload();
+      await source.close?.();
+    }
+    results.push({
+      label: c.label, positions: POSITIONS, maxTop10ProbDiff: maxDiff, top1Agreement: agree / POSITIONS,
+      clearPositions: clear, clearDisagreements: clearDisagree, seconds: (performance.now() - t0) / 1000,
+    });
+    expect(clearDisagree).toBe(0);
+    expect(maxDiff).toBeLessThan(c.tolerance);
+  });
+});
