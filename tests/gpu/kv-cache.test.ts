@@ -68,13 +68,15 @@ describe('KV cache', () => {
     await engine.load(model.source, { ctxSize: 2048, batchSize: 128, vramLimit: LIMIT });
     const tk = engine.tokenizer!;
     const sentence = ' Once upon a time the little girl went to the market.';
-    const perSentence = tk.encode(sentence, { addSpecial: false }).length;
-    const userTurn = (tokens: number) => sentence.repeat(Math.ceil(tokens / perSentence));
+    // Tokens per sentence in running text (measured on 20 repeats), to size the turns.
+    const perSentence = tk.encode(sentence.repeat(20), { addSpecial: false }).length / 20;
+    const userTurn = (tokens: number) => sentence.repeat(Math.floor(tokens / perSentence));
 
     // Turn 1: a 1500-token prompt and 600 generated tokens cross 2048, so
     // the context shifts. Turn 2 adds to the whole conversation, which no
     // longer fits: the prompt is truncated, and generating shifts again.
-    let conversation = userTurn(1500);
+    let conversation = userTurn(1520);
+    expect(tk.encode(conversation, { addSpecial: true }).length).toBeGreaterThan(2048 - 600);
     const conversationTokens: number[] = [];
     const warnings: string[] = [];
     let generated = 0;
