@@ -153,6 +153,8 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
   const engine = await createEngine();
   try {
     const info = await engine.load(source, loadOptions);
+    // The memory plan goes to stderr so stdout stays the model's text (or JSON).
+    if (info.plan) process.stderr.write(`memory plan: ${info.plan}\n${(info.planNotes ?? []).map((n) => `  ${n}\n`).join('')}`);
     const system = flags.get('system') as string | undefined;
     const input = flags.get('chat') || system !== undefined
       ? [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: prompt }]
