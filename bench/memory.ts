@@ -147,7 +147,9 @@ async function main(): Promise<void> {
   const file = path.join(dir, 'llama-1b-shape-q4_k.gguf');
   try {
     const written = await writeModel(file);
-    const gguf = await readGguf(await openFileSource(file));
+    const header = await openFileSource(file);
+    const gguf = await readGguf(header);
+    await header.close?.();
     const elements = gguf.tensors.reduce((s, t) => s + t.elements, 0);
     const { ClawEngine: Engine } = await import('../src/engine/engine');
     ensureSwiftShaderFallback();
