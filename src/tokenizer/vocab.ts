@@ -47,6 +47,8 @@ const KEY = 'tokenizer.ggml';
 /**
  * Token texts that end a turn in common chat formats. llama.cpp treats them
  * as end-of-generation (and as control tokens) whatever their declared type.
+ * The list follows the llama.cpp that node-llama-cpp bundles (the
+ * conformance tests compare against it).
  */
 const EOG_TEXTS = new Set([
   '<|eot_id|>',
@@ -54,18 +56,26 @@ const EOG_TEXTS = new Set([
   '<|end|>',
   '<|return|>',
   '<|call|>',
+  '<|flush|>',
+  '<|calls|>',
   '<end_of_turn>',
   '<|endoftext|>',
+  '</s>',
   '<|eom_id|>',
   '<EOT>',
   '_<EOT>',
+  '[EOT]',
+  '[EOS]',
   '<|end_of_text|>',
   '<end_of_utterance>',
-  '</s>',
+  '<eos>',
+  '<turn|>',
+  '<|tool_response>',
+  '<｜end▁of▁sentence｜>',
+  '[e~[',
 ]);
 
-/** Only when the file names no EOT token: DeepSeek's end of sentence. */
-const EOT_ONLY_TEXTS = new Set(['<｜end▁of▁sentence｜>']);
+const ALWAYS_USER_DEFINED_TEXTS = ['<|channel|>', '<|message|>', '<|start|>', '<|constrain|>'];
 
 /**
  * Fill-in-the-middle tokens, found by text when the file does not name them.
@@ -73,12 +83,12 @@ const EOT_ONLY_TEXTS = new Set(['<｜end▁of▁sentence｜>']);
  * end generation.
  */
 const FIM_ROLES: { key: string; texts: string[]; endsGeneration: boolean }[] = [
-  { key: 'fim_pre_token_id', texts: ['<|fim_prefix|>', '<fim-prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>'], endsGeneration: false },
-  { key: 'fim_suf_token_id', texts: ['<|fim_suffix|>', '<fim-suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>'], endsGeneration: false },
-  { key: 'fim_mid_token_id', texts: ['<|fim_middle|>', '<fim-middle>', '<｜fim▁end｜>', '<MID>', '▁<MID>', '<|code_middle|>'], endsGeneration: false },
-  { key: 'fim_pad_token_id', texts: ['<|fim_pad|>', '<fim-pad>', '<PAD>'], endsGeneration: true },
-  { key: 'fim_rep_token_id', texts: ['<|fim_repo|>', '<|repo_name|>', '<fim-repo>', '<REPO>'], endsGeneration: true },
-  { key: 'fim_sep_token_id', texts: ['<|file_sep|>', '<|file_separator|>', '<file_sep>'], endsGeneration: true },
+  { key: 'fim_pre_token_id', texts: ['<|fim_prefix|>', '<fim-prefix>', '<fim_prefix>', '<｜fim▁begin｜>', '<PRE>', '▁<PRE>', '<|code_prefix|>', '<|prefix|>'], endsGeneration: false },
+  { key: 'fim_suf_token_id', texts: ['<|fim_suffix|>', '<fim-suffix>', '<fim_suffix>', '<｜fim▁hole｜>', '<SUF>', '▁<SUF>', '<|code_suffix|>', '<|suffix|>'], endsGeneration: false },
+  { key: 'fim_mid_token_id', texts: ['<|fim_middle|>', '<fim-middle>', '<fim_middle>', '<｜fim▁end｜>', '<MID>', '▁<MID>', '<|code_middle|>', '<|middle|>'], endsGeneration: false },
+  { key: 'fim_pad_token_id', texts: ['<|fim_pad|>', '<fim-pad>', '<fim_pad>', '<PAD>', '[PAD]'], endsGeneration: true },
+  { key: 'fim_rep_token_id', texts: ['<|fim_repo|>', '<|repo_name|>', '<fim-repo>', '<REPO>', '<reponame>'], endsGeneration: true },
+  { key: 'fim_sep_token_id', texts: ['<|file_sep|>'], endsGeneration: true },
 ];
 
 function get(file: GgufFile, key: string): GgufValue | undefined {
@@ -202,7 +212,7 @@ export function readVocab(file: GgufFile): Vocab {
 
   const eogIds = new Set<number>();
   for (const [text, id] of tokenToId) {
-    if (!EOG_TEXTS.has(text) && !(eotId === null && EOT_ONLY_TEXTS.has(text))) continue;
+    if (!EOG_TEXTS.has(text)) continue;
     eogIds.add(id);
     types[id] = TokenType.Control;
   }
@@ -213,7 +223,13 @@ export function readVocab(file: GgufFile): Vocab {
     types[id] = TokenType.Control;
     if (role.endsGeneration) eogIds.add(id);
   }
+  // llama.cpp always prints gpt-oss's message-framing tokens and cuts them out of text.
+  for (const text of ALWAYS_USER_DEFINED_TEXTS) {
+    const id = tokenToId.get(text);
+    if (id !== undefined) types[id] = TokenType.UserDefined;
+  }
   for (const id of [eosId, eotId, eomId]) if (id !== null) eogIds.add(id);
+  dropEogExceptions(tokens, types, eogIds);
 
   const mergeRanks = model === 'bpe' ? readMerges(file) : new Map<string, number>();
   const preValue = get(file, `${KEY}.pre`);
@@ -223,6 +239,29 @@ export function readVocab(file: GgufFile): Vocab {
     model, pre, tokens, scores, types, tokenToId, mergeRanks,
     bosId, eosId, unkId, padId, eotId, addBos, addEos, addSpacePrefix, eogIds,
   };
+}
+
+/**
+ * llama.cpp's two exceptions, applied last: in harmony-style vocabularies
+ * (gpt-oss, solar-open) <|end|> separates messages and becomes a
+ * user-defined token; in gemma 4-style ones (<|tool_response>) </s> is plain
+ * text.
+ */
+function dropEogExceptions(tokens: readonly string[], types: Uint8Array, eogIds: Set<number>): void {
+  const eogByText = new Map<string, number>();
+  for (const id of eogIds) eogByText.set(tokens[id], id);
+  const has = (text: string): boolean => eogByText.has(text);
+  const hasCall = has('<|call|>') || has('<|calls|>');
+  const end = eogByText.get('<|end|>');
+  if (end !== undefined && hasCall && (has('<|return|>') || has('<|flush|>'))) {
+    eogIds.delete(end);
+    types[end] = TokenType.UserDefined;
+  }
+  const slashS = eogByText.get('</s>');
+  if (slashS !== undefined && has('<|tool_response>')) {
+    eogIds.delete(slashS);
+    types[slashS] = TokenType.Normal;
+  }
 }
 
 /** Some BPE families (llama 3) expect BOS even when the file does not say so. */
