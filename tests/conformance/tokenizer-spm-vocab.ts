@@ -18,9 +18,11 @@
 //   runs of spaces); added tokens score -1000.
 // - scores: tokenizer.json has no scores (its model is "BPE" with byte
 //   fallback). SentencePiece's BPE trainer stores pieces sorted by score,
-//   and the merge lists of both files follow id order, so a NORMAL piece
-//   gets score -id: the same ranking as the original model. Byte pieces
-//   get 0, as SentencePiece gives them.
+//   and the merge lists of both files follow id order (llama 2: 104 of
+//   58,980 merges out of order; gemma 3: 30 of 514,906 after its leading
+//   whitespace merges), so a NORMAL piece gets score -id: the original
+//   model's ranking as far as these files show it. Byte pieces get 0, as
+//   SentencePiece gives them.
 //   (llama.cpp's own fallback for a tokenizer.json without tokenizer.model,
 //   LlamaHfVocab, writes -1000 for every piece, which would reduce the SPM
 //   merge order to "leftmost pair first" and test much less; for gemma 3 the
