@@ -19,7 +19,8 @@
 // - scores: tokenizer.json has no scores (its model is "BPE" with byte
 //   fallback). SentencePiece's BPE trainer stores pieces sorted by score,
 //   and the merge lists of both files follow id order (llama 2: 104 of
-//   58,980 merges out of order; gemma 3: 30 of 514,906 after its leading
+//   58,980 merges out of order; gemma 3: 30 out-of-order steps among the
+//   236,339 pieces its merges produce, taken in merge order, after its leading
 //   whitespace merges), so a NORMAL piece gets score -id: the original
 //   model's ranking as far as these files show it. Byte pieces get 0, as
 //   SentencePiece gives them.
