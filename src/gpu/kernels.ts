@@ -2,6 +2,7 @@
 // docs/gpu-kernels.md), imported as text.
 
 import matvec from '../../shaders/matvec.wgsl?raw';
+import matvecSubgroup from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import embedRows from '../../shaders/embed_rows.wgsl?raw';
 import rmsNorm from '../../shaders/rms_norm.wgsl?raw';
@@ -13,13 +14,18 @@ import add from '../../shaders/add.wgsl?raw';
 import scale from '../../shaders/scale.wgsl?raw';
 import softcap from '../../shaders/softcap.wgsl?raw';
 
-export const KERNELS = { matvec, matmul, embedRows, rmsNorm, rope, attention, siluMul, geluMul, add, scale, softcap } as const;
+export const KERNELS = {
+  matvec,
+  matvecSubgroup,
+  matmul, embedRows, rmsNorm, rope, attention, siluMul, geluMul, add, scale, softcap } as const;
 
 export type KernelName = keyof typeof KERNELS;
 
 /** Workgroup shapes the TypeScript side must agree with (dispatch counts). */
 export const MATVEC_WG = 64;
 export const MATVEC_ROWS = 4;
+/** Subgroup matvec: WG / LANES rows per workgroup, LANES = the adapter's smallest subgroup size. */
+export const MATVEC_SUBGROUP_WG = 64;
 export const MATMUL_TILE = 32;
 export const ELEMENTWISE_WG = 256;
 export const ROW_WG = 256;

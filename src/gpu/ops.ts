@@ -14,6 +14,7 @@ import {
   KERNELS,
   MATMUL_TILE,
   MATVEC_ROWS,
+  MATVEC_SUBGROUP_WG,
   MATVEC_WG,
   ROW_WG,
   type KernelName,
@@ -37,8 +38,32 @@ export async function allocActivations(allocator: GpuAllocator, length: number, 
   return { buffer, length };
 }
 
-export function createGpuOps(ctx: GpuContext, allocator: GpuAllocator = ctx.allocator): GpuOps {
-  return new WebGpuOps(ctx, allocator);
+export interface GpuOpsOptions {
+  /**
+   * Use the subgroup kernels (matvec, rmsNorm, decode attention) when the
+   * device has `subgroups` (default true). false forces the shared-memory
+   * kernels every device runs: for tests and before/after benchmarks.
+   */
+  subgroups?: boolean;
+  /**
+   * Lanes per row of the subgroup kernels (a power of two up to 64). Default:
+   * the adapter's smallest subgroup size. Tests set other values to run the
+   * kernels' paths for subgroups holding several rows or part of one.
+   */
+  subgroupLanes?: number;
+}
+
+/** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
+export type WebGpuOpsHandle = GpuOps & { readonly subgroups: boolean };
+
+export function createGpuOps(ctx: GpuContext, allocator: GpuAllocator = ctx.allocator, options: GpuOpsOptions = {}): WebGpuOpsHandle {
+  return new WebGpuOps(ctx, allocator, options);
+}
+
+/** The adapter's smallest subgroup size where it says (Dawn, Chrome 134+), else a common one; a power of two. */
+function minSubgroupSize(ctx: GpuContext): number {
+  const size = ctx.adapter.info?.subgroupMinSize;
+  return typeof size === 'number' && size >= 1 ? 2 ** Math.floor(Math.log2(size)) : 32;
 }
 
 class WebGpuOps implements GpuOps {
@@ -54,14 +79,21 @@ class WebGpuOps implements GpuOps {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private lostError: ClawError | undefined;
+  /** Whether the subgroup kernels run (device feature and option). */
+  readonly subgroups: boolean;
+  /** Lanes per row of the subgroup kernels: the adapter's smallest subgroup size, at most one workgroup. */
+  private readonly subgroupLanes: number;
 
-  constructor(ctx: GpuContext, allocator: GpuAllocator) {
+  constructor(ctx: GpuContext, allocator: GpuAllocator, options: GpuOpsOptions) {
     this.device = ctx.device;
     this.pipelines = new PipelineCache(ctx.device);
     this.uniforms = new UniformRing(ctx.device, allocator);
     this.staging = new StagingPool(allocator);
     this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    this.subgroups = ctx.features.subgroups && options.subgroups !== false;
+    this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
+    if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
     void ctx.lost.then((e) => (this.lostError = e));
   }
 
@@ -114,7 +146,16 @@ class WebGpuOps implements GpuOps {
     for (const part of w.parts) {
       const common = [u32(part.rowCount), u32(w.cols), u32(rowBytes), u32(part.firstRow), u32(bias ? 1 : 0)];
       const buffers = [part.buffer, x.buffer, out.buffer, bias ?? this.placeholder];
-      if (n === 1) {
+      if (n === 1 && this.subgroups) {
+        const rows = MATVEC_SUBGROUP_WG / this.subgroupLanes;
+        this.dispatch(
+          'matvecSubgroup',
+          { weightType: w.type, defines: { WG: MATVEC_SUBGROUP_WG, LANES: this.subgroupLanes } },
+          common,
+          buffers,
+          this.grid(Math.ceil(part.rowCount / rows)),
+        );
+      } else if (n === 1) {
         this.dispatch(
           'matvec',
           { weightType: w.type, defines: { WG: MATVEC_WG, ROWS: MATVEC_ROWS } },

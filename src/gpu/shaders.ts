@@ -79,8 +79,13 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     body = body.replace(DECODE_MARKER, `${bytesPiece}\n${piece}`);
   }
   const consts = Object.entries(opts.defines ?? {}).map(([name, value]) => defineLine(name, value));
-  return consts.length > 0 ? `${consts.join('\n')}\n\n${body}` : body;
+  if (consts.length === 0) return body;
+  // WGSL wants directives (`enable subgroups;`, `diagnostic(...)`) before any declaration.
+  const directives = body.match(DIRECTIVE_LINES) ?? [];
+  return [...directives, ...consts, '', body.replace(DIRECTIVE_LINES, '')].join('\n');
 }
+
+const DIRECTIVE_LINES = /^(?:enable|requires|diagnostic)\b[^\n]*;[ \t]*$/gm;
 
 function defineLine(name: string, value: number | boolean): string {
   if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
