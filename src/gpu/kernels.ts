@@ -6,6 +6,7 @@ import matvecSubgroup from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
 import embedRows from '../../shaders/embed_rows.wgsl?raw';
 import rmsNorm from '../../shaders/rms_norm.wgsl?raw';
+import rmsNormSubgroup from '../../shaders/rms_norm_subgroup.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
 import siluMul from '../../shaders/silu_mul.wgsl?raw';
@@ -17,7 +18,18 @@ import softcap from '../../shaders/softcap.wgsl?raw';
 export const KERNELS = {
   matvec,
   matvecSubgroup,
-  matmul, embedRows, rmsNorm, rope, attention, siluMul, geluMul, add, scale, softcap } as const;
+  matmul,
+  embedRows,
+  rmsNorm,
+  rmsNormSubgroup,
+  rope,
+  attention,
+  siluMul,
+  geluMul,
+  add,
+  scale,
+  softcap,
+} as const;
 
 export type KernelName = keyof typeof KERNELS;
 

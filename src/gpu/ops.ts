@@ -129,13 +129,10 @@ class WebGpuOps implements GpuOps {
     requireCapacity(out, nRows * dim, 'rmsNorm out');
     if (weight === out.buffer) throw badRequest('rmsNorm: the weight must not be the output buffer');
     if (out.buffer !== x.buffer) this.copy(x, 0, out, 0, nRows * dim);
-    this.dispatch(
-      'rmsNorm',
-      { defines: { WG: ROW_WG } },
-      [u32(dim), f32(eps), u32(weight ? 1 : 0)],
-      [out.buffer, weight ?? this.placeholder],
-      [nRows, 1],
-    );
+    const [kernel, defines]: [KernelName, ShaderDefines] = this.subgroups
+      ? ['rmsNormSubgroup', { LANES: this.subgroupLanes }]
+      : ['rmsNorm', { WG: ROW_WG }];
+    this.dispatch(kernel, { defines }, [u32(dim), f32(eps), u32(weight ? 1 : 0)], [out.buffer, weight ?? this.placeholder], [nRows, 1]);
   }
 
   matmul(w: WeightMatrix, x: ActBuffer, out: ActBuffer, n: number, bias?: GPUBuffer): void {

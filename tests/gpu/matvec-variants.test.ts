@@ -138,3 +138,35 @@ describe('subgroup matvec when rows and subgroups do not line up', () => {
     }
   });
 });
+
+function cpuRmsNorm(x: Float32Array, w: Float32Array | null, rows: number, dim: number, eps: number): Float32Array {
+  const out = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[r * dim + i] ** 2;
+    const inv = 1 / Math.sqrt(ss / dim + eps);
+    for (let i = 0; i < dim; i++) out[r * dim + i] = x[r * dim + i] * inv * (w ? w[i] : 1);
+  }
+  return out;
+}
+
+describe('rmsNorm kernels', () => {
+  const cases: [string, () => WebGpuOpsHandle][] = [
+    ['subgroup', variants.subgroup],
+    ['fallback', variants.fallback],
+    // 16 lanes per row: SwiftShader's 4-lane subgroups split each row, so its first lane works alone.
+    ['subgroup, row split over subgroups', () => createGpuOps(t.ctx, t.ctx.allocator, { subgroupLanes: 16 })],
+  ];
+  it.each(cases)('normalizes rows of odd, tiny and large widths (%s)', async (_name, make) => {
+    const ops = make();
+    for (const [rows, dim, withWeight] of [[1, 64, true], [3, 301, true], [2, 3, false], [1, 4096, true]] as const) {
+      const x = randomFloats(rows * dim, rows + dim, 3);
+      const w = withWeight ? randomFloats(dim, dim) : null;
+      const xb = await t.act(x);
+      const wb = w ? await t.f32(w) : null;
+      ops.rmsNorm(xb, wb, xb, rows, dim, 1e-5);
+      expect(maxRelError(await ops.read(xb, 0, rows * dim), cpuRmsNorm(x, w, rows, dim, 1e-5))).toBeLessThan(1e-5);
+      for (const b of [xb.buffer, wb]) if (b) t.ctx.allocator.free(b);
+    }
+  });
+});
