@@ -32,12 +32,13 @@ const POSITIONS = 32;
 const CLEAR_MARGIN = 0.05;
 /**
  * Largest allowed |p_webclaw - p_llama.cpp| over llama.cpp's top-10 tokens at
- * every position. llama.cpp rounds its KV cache, the queries and the softmax
- * weights to F16 in attention and looks GELU up in an F16 table, WebClaw stays
- * in F32: measured differences are a few 1e-4 (see the README); a missing
- * architecture feature gives differences of 1e-2 and more.
+ * every position. llama.cpp keeps its KV cache in F16 and rounds queries and
+ * softmax weights to F16 in attention, and looks GELU up in an F16 table;
+ * WebClaw stays in F32. Measured: at most 1.6e-4 over all cases (SwiftShader);
+ * leaving out any one architecture feature (NeoX pairs, q/k norms, windows,
+ * soft-caps, GELU, rope factors, YaRN) gave 1.1e-2 to 0.68.
  */
-const TOLERANCE = 2e-3;
+const TOLERANCE = 1e-3;
 
 const SHAPE = { nEmbd: 256, nFf: 512, nLayers: 3, nVocab: 512, seed: 4321 };
 
