@@ -19,6 +19,14 @@ export interface ReferenceRun {
   text: string;
 }
 
+/**
+ * llama.cpp's CPU threads spin while they wait; on a small shared machine
+ * (2 cores, Dawn's SwiftShader threads beside them) more than one thread
+ * makes a tiny model hundreds of times slower. One thread is also what
+ * makes its numbers reproducible here.
+ */
+export const REFERENCE_THREADS = 1;
+
 type Llama = Awaited<ReturnType<typeof import('node-llama-cpp')['getLlama']>>;
 let llamaPromise: Promise<Llama> | null = null;
 
@@ -36,7 +44,7 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath });
   try {
-    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1 });
+    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1, threads: REFERENCE_THREADS });
     try {
       const seq = context.getSequence();
       const bos = model.tokens.bos;
@@ -78,7 +86,7 @@ export async function referenceGreedy(modelPath: string, prompt: string, nPredic
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath });
   try {
-    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1 });
+    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1, threads: REFERENCE_THREADS });
     try {
       const seq = context.getSequence();
       const bos = model.tokens.bos;
