@@ -1,8 +1,10 @@
 // Per-op microbenchmark of the decode path (n = 1): every op at the shapes
 // of stories260K (dim 64, all F32) and of a 1B llama (nEmbd 2048, nFf 8192,
 // 32 heads / 8 KV heads of 64, vocab 32000, Q4_0 weights), each timed with
-// the shared-memory kernels (the fallback every device runs) and with the
-// subgroup kernels, in the same run on the same device. A timed run records
+// the shared-memory kernels (the fallback every device runs: the kernels as
+// they were before the subgroup work) and with the default kernels (subgroup
+// matvec and rmsNorm, split decode attention), in the same run on the same
+// device. A timed run records
 // `repeats` dispatches of the op in one submit and waits on
 // queue.onSubmittedWorkDone; the figure is the median of RUNS runs after one
 // warm-up run, divided by `repeats`. Big shapes get fewer repeats, so the
@@ -213,7 +215,7 @@ async function main() {
   const ctx = await createGpuContext(getNodeGpu());
   if (!ctx.features.subgroups) console.error('this adapter has no subgroups: both columns run the fallback kernels');
   const variants: [string, WebGpuOpsHandle][] = [
-    ['fallback', createGpuOps(ctx, ctx.allocator, { subgroups: false })],
+    ['fallback', createGpuOps(ctx, ctx.allocator, { subgroups: false, splitDecodeAttention: false })],
     ['subgroup', createGpuOps(ctx)],
   ];
   const results: OpResult[] = [];
@@ -232,7 +234,7 @@ async function main() {
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `decode-path ops, ms per dispatch: median of ${RUNS} runs (after 1 warm-up) of <repeats> dispatches in one submit; fallback = shared-memory kernels, subgroup = subgroup kernels, same device, same run`,
+    benchmark: `decode-path ops, ms per dispatch: median of ${RUNS} runs (after 1 warm-up) of <repeats> dispatches in one submit; fallback = the shared-memory kernels (before), subgroup = subgroup matvec/rmsNorm and split decode attention (after), same device, same run`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,

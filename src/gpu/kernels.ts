@@ -9,6 +9,9 @@ import rmsNorm from '../../shaders/rms_norm.wgsl?raw';
 import rmsNormSubgroup from '../../shaders/rms_norm_subgroup.wgsl?raw';
 import rope from '../../shaders/rope.wgsl?raw';
 import attention from '../../shaders/attention.wgsl?raw';
+import attentionDecodeScores from '../../shaders/attention_decode_scores.wgsl?raw';
+import attentionDecodeChunks from '../../shaders/attention_decode_chunks.wgsl?raw';
+import attentionDecodeCombine from '../../shaders/attention_decode_combine.wgsl?raw';
 import siluMul from '../../shaders/silu_mul.wgsl?raw';
 import geluMul from '../../shaders/gelu_mul.wgsl?raw';
 import add from '../../shaders/add.wgsl?raw';
@@ -24,6 +27,9 @@ export const KERNELS = {
   rmsNormSubgroup,
   rope,
   attention,
+  attentionDecodeScores,
+  attentionDecodeChunks,
+  attentionDecodeCombine,
   siluMul,
   geluMul,
   add,
@@ -42,3 +48,6 @@ export const MATMUL_TILE = 32;
 export const ELEMENTWISE_WG = 256;
 export const ROW_WG = 256;
 export const ATTENTION_WG = 64;
+/** Split decode attention: invocations per workgroup of its three passes, keys per chunk of pass 2. */
+export const ATTENTION_DECODE_WG = 64;
+export const ATTENTION_DECODE_CHUNK = 32;

@@ -9,6 +9,8 @@ import type { GgmlType } from '../gguf/types';
 import type { GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
 import {
+  ATTENTION_DECODE_CHUNK,
+  ATTENTION_DECODE_WG,
   ATTENTION_WG,
   ELEMENTWISE_WG,
   KERNELS,
@@ -51,6 +53,12 @@ export interface GpuOpsOptions {
    * kernels' paths for subgroups holding several rows or part of one.
    */
   subgroupLanes?: number;
+  /**
+   * Attention of one token (decode) as three barrier-free passes over key
+   * chunks (default true); false runs the one-workgroup-per-head kernel that
+   * prefill uses.
+   */
+  splitDecodeAttention?: boolean;
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
@@ -81,10 +89,19 @@ class WebGpuOps implements GpuOps {
   private lostError: ClawError | undefined;
   /** Whether the subgroup kernels run (device feature and option). */
   readonly subgroups: boolean;
+  private readonly splitDecodeAttention: boolean;
+  /** Scores and per-chunk partials of split decode attention; grows, never shrinks. */
+  private decodeScratch: GPUBuffer | null = null;
+  /** Outgrown scratch buffers still used by recorded work: freed after the next submit. */
+  private readonly retired: GPUBuffer[] = [];
   /** Lanes per row of the subgroup kernels: the adapter's smallest subgroup size, at most one workgroup. */
   private readonly subgroupLanes: number;
 
-  constructor(ctx: GpuContext, allocator: GpuAllocator, options: GpuOpsOptions) {
+  constructor(
+    ctx: GpuContext,
+    private readonly allocator: GpuAllocator,
+    options: GpuOpsOptions,
+  ) {
     this.device = ctx.device;
     this.pipelines = new PipelineCache(ctx.device);
     this.uniforms = new UniformRing(ctx.device, allocator);
@@ -92,6 +109,7 @@ class WebGpuOps implements GpuOps {
     this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
     this.subgroups = ctx.features.subgroups && options.subgroups !== false;
+    this.splitDecodeAttention = options.splitDecodeAttention !== false;
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
     void ctx.lost.then((e) => (this.lostError = e));
@@ -107,6 +125,8 @@ class WebGpuOps implements GpuOps {
     this.uniforms.flush();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
+    // destroy() after submit waits for the submitted work (WebGPU semantics).
+    for (const buffer of this.retired.splice(0)) this.allocator.free(buffer);
   }
 
   embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void {
@@ -222,6 +242,7 @@ class WebGpuOps implements GpuOps {
       });
     }
     if (out.buffer === q.buffer) throw badRequest('attention: the output must be a separate buffer');
+    if (p.nTokens === 1 && this.splitDecodeAttention && this.splitAttention(q, kCache, vCache, out, p)) return;
     this.dispatch(
       'attention',
       { defines: { WG: ATTENTION_WG, HEAD_DIM: p.headDim } },
@@ -292,6 +313,50 @@ class WebGpuOps implements GpuOps {
   }
 
   // ---------------------------------------------------------------------------
+
+  /** Decode attention in three passes (see shaders/attention_decode_*.wgsl); false when its scratch does not fit. */
+  private splitAttention(q: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: AttentionParams): boolean {
+    const window = p.slidingWindow ?? 0;
+    const firstKey = window > 0 ? Math.max(0, p.startPos + 1 - window) : 0;
+    const nKeys = p.startPos + 1 - firstKey;
+    const nChunks = Math.ceil(nKeys / ATTENTION_DECODE_CHUNK);
+    const partialsOffset = p.nHeads * nKeys;
+    const statsOffset = partialsOffset + p.nHeads * nChunks * p.headDim;
+    const scratch = this.scratch(statsOffset + p.nHeads * nChunks * 2);
+    if (!scratch) return false;
+    const params = [
+      u32(p.nHeads),
+      u32(p.nKvHeads),
+      u32(firstKey),
+      u32(nKeys),
+      u32(nChunks),
+      f32(p.scale),
+      f32(p.softcap ?? 0),
+      u32(partialsOffset),
+      u32(statsOffset),
+    ];
+    const opts = { defines: { WG: ATTENTION_DECODE_WG, HEAD_DIM: p.headDim, CHUNK: ATTENTION_DECODE_CHUNK } };
+    const groups = (threads: number) => this.grid(Math.ceil(threads / ATTENTION_DECODE_WG));
+    this.dispatch('attentionDecodeScores', opts, params, [q.buffer, kCache, scratch], groups(p.nHeads * nKeys));
+    this.dispatch('attentionDecodeChunks', opts, params, [vCache, scratch], groups(p.nHeads * nChunks * p.headDim));
+    this.dispatch('attentionDecodeCombine', opts, params, [scratch, out.buffer], groups(p.nHeads * p.headDim));
+    return true;
+  }
+
+  /** The decode-attention scratch, grown to hold `floats` (to a power of two); null if the budget refuses. */
+  private scratch(floats: number): GPUBuffer | null {
+    const bytes = floats * 4;
+    if (this.decodeScratch && this.decodeScratch.size >= bytes) return this.decodeScratch;
+    let grown: GPUBuffer;
+    try {
+      grown = this.allocator.allocSync('activations', 2 ** Math.ceil(Math.log2(Math.max(bytes, 4096))), STORAGE_USAGE, 'decode attention scratch');
+    } catch {
+      return null;
+    }
+    if (this.decodeScratch) this.retired.push(this.decodeScratch);
+    this.decodeScratch = grown;
+    return grown;
+  }
 
   private gatedUnit(kernel: 'siluMul' | 'geluMul', gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void {
     for (const [buf, what] of [[gate, 'gate'], [up, 'up'], [out, 'out']] as const) requireCapacity(buf, count, `${kernel} ${what}`);

@@ -1,0 +1,49 @@
+// attention_decode_combine: pass 3 of 3 of split decode attention (see
+// attention_decode_scores.wgsl): merges the chunks of pass 2,
+//   M = max_c m[h, c],  L = sum_c l[h, c] * exp(m[h, c] - M),
+//   out[h, d] = sum_c acc[h, c, d] * exp(m[h, c] - M) / L.
+//
+// Layout: scratch as in attention_decode_chunks.wgsl; out is
+// n_heads * HEAD_DIM f32.
+// Dispatch: grid of ceil(n_heads * HEAD_DIM / WG) workgroups, one
+// invocation per (head, dim).
+
+struct Params {
+  n_heads: u32,
+  n_kv_heads: u32,
+  first_key: u32,
+  n_keys: u32,
+  n_chunks: u32,
+  scale: f32,
+  softcap: f32,
+  partials_offset: u32,
+  stats_offset: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> scratch: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = gid.y * nwg.x * WG + gid.x;
+  if (g >= params.n_heads * HEAD_DIM) {
+    return;
+  }
+  let d = g % HEAD_DIM;
+  let h = g / HEAD_DIM;
+  let stats = params.stats_offset + h * params.n_chunks * 2u;
+  var big_m = scratch[stats];
+  for (var c = 1u; c < params.n_chunks; c++) {
+    big_m = max(big_m, scratch[stats + c * 2u]);
+  }
+  var big_l = 0.0;
+  var acc = 0.0;
+  let partials = params.partials_offset + h * params.n_chunks * HEAD_DIM + d;
+  for (var c = 0u; c < params.n_chunks; c++) {
+    let w = exp(scratch[stats + c * 2u] - big_m);
+    big_l += scratch[stats + c * 2u + 1u] * w;
+    acc += scratch[partials + c * HEAD_DIM] * w;
+  }
+  out[g] = acc / big_l;
+}
