@@ -122,7 +122,7 @@ async function main() {
       'bits/weight': r.bitsPerWeight,
       'MiB': r.weightMiB.toFixed(1),
       'ms': r.msPerMatvec.toFixed(2),
-      'GB/s': r.gbPerS.toFixed(2),
+      'GB/s': r.gbPerS.toPrecision(3),
       'speed vs F32': `${r.speedVsF32.toFixed(2)}x`,
     })),
   );

@@ -1,13 +1,15 @@
 // matvec (n = 1) and tiled matmul (n = 5) for every GPU weight type, at the
 // row lengths of real models' blocks (256 and 512 columns: one and two
-// K-quant super-blocks), whole and split into several parts, against a CPU
+// K-quant super-blocks), whole and split into several parts, with both
+// matvec kernel families (subgroup and shared-memory), against a CPU
 // product over the CPU-dequantized weights. The decoding itself is checked
 // bit for bit in decode-exact.test.ts; here the tolerance only covers f32
 // summation order (the CPU sums in f64).
 
 import { describe, expect, it } from 'vitest';
 import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
-import { uploadWeight } from '../../src/gpu/ops';
+import { createGpuOps, uploadWeight } from '../../src/gpu/ops';
+import type { GpuOps } from '../../src/gpu/ops-api';
 import { weightRowBytes } from '../../src/gpu/weights';
 import { dequantize, quantize } from '../../src/quant';
 import { gpuTestContext } from './gpu-test-context';
@@ -26,8 +28,12 @@ function cpuMatmul(w: Float32Array, rows: number, cols: number, x: Float32Array,
   return out;
 }
 
-async function product(type: GgmlType, rows: number, cols: number, n: number, rowsPerPart?: number) {
+/** Both matvec kernel families: the subgroup one (the default where the device has subgroups, as SwiftShader does) and the shared-memory fallback. */
+type MatvecFamily = 'default' | 'shared-memory';
+
+async function product(type: GgmlType, rows: number, cols: number, n: number, rowsPerPart?: number, family: MatvecFamily = 'default') {
   const t = await gpuTestContext();
+  const ops: GpuOps = family === 'default' ? t.ops : createGpuOps(t.ctx, t.ctx.allocator, { subgroups: false });
   const seed = type * 1009 + rows * 31 + cols + n;
   const bytes = quantize(type, randomFloats(rows * cols, seed));
   const w = dequantize(type, bytes, rows * cols);
@@ -36,9 +42,9 @@ async function product(type: GgmlType, rows: number, cols: number, n: number, ro
   const matrix = await uploadWeight(t.ctx, 'w', type, rows, cols, bytes, t.ctx.allocator, { maxPartBytes });
   const xBuf = await t.act(x);
   const out = await t.act(n * rows);
-  t.ops.begin();
-  t.ops.matmul(matrix, xBuf, out, n);
-  const got = await t.read(out, 0, n * rows);
+  ops.begin();
+  ops.matmul(matrix, xBuf, out, n);
+  const got = await ops.read(out, 0, n * rows);
   for (const p of matrix.parts) t.ctx.allocator.free(p.buffer);
   t.ctx.allocator.free(xBuf.buffer);
   t.ctx.allocator.free(out.buffer);
@@ -53,17 +59,23 @@ const TOLERANCE = 1e-4;
 
 describe.each(DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] })))('matvec and matmul over $name weights', ({ type, name }) => {
   it.each([
-    { cols: 256, n: 1 },
-    { cols: 512, n: 1 },
-    { cols: 256, n: 5 },
-    { cols: 512, n: 5 },
-  ])(`match the CPU product for 19 rows x $cols columns and $n token(s) (${name})`, async ({ cols, n }) => {
-    const { got, want } = await product(type, 19, cols, n);
+    { cols: 256, n: 1, family: 'default' },
+    { cols: 512, n: 1, family: 'default' },
+    { cols: 256, n: 1, family: 'shared-memory' },
+    { cols: 512, n: 1, family: 'shared-memory' },
+    { cols: 256, n: 5, family: 'default' },
+    { cols: 512, n: 5, family: 'default' },
+  ] as const)(`match the CPU product for 19 rows x $cols columns and $n token(s), $family kernels (${name})`, async ({ cols, n, family }) => {
+    const { got, want } = await product(type, 19, cols, n, undefined, family);
     expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
   });
 
-  it.each([1, 5])(`give the same product with the weight split into parts of 4 rows (${name}, %i token(s))`, async (n) => {
-    const { got, want, parts } = await product(type, 19, 512, n, 4);
+  it.each([
+    { n: 1, family: 'default' },
+    { n: 1, family: 'shared-memory' },
+    { n: 5, family: 'default' },
+  ] as const)(`give the same product with the weight split into parts of 4 rows (${name}, $n token(s), $family kernels)`, async ({ n, family }) => {
+    const { got, want, parts } = await product(type, 19, 512, n, 4, family);
     expect(parts).toBe(5);
     expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
   });
