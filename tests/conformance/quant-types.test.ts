@@ -17,7 +17,7 @@ import { GgmlType, tensorBytes } from '../../src/gguf/types';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import type { QuantMix } from '../fixtures/synthetic-mix';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { getReferenceLlama, referenceRun, repoRoot } from './llama-reference';
+import { referenceRun, repoRoot } from './llama-reference';
 
 const PROMPT = 'Once upon a time the little girl';
 const POSITIONS = 32;
@@ -133,10 +133,6 @@ describe('every GPU weight type against llama.cpp on a synthetic llama model', (
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    // llama.cpp's worker threads spin-wait for each other: on a busy shared
-    // machine two of them turn a 1 ms evaluation of these tiny models into
-    // seconds. One thread computes the same numbers (work splits by rows).
-    (await getReferenceLlama()).maxThreads = 1;
     dir = mkdtempSync(path.join(os.tmpdir(), 'claw-quant-types-'));
     engine = await ClawEngine.create({ gpu: getNodeGpu() });
   });
