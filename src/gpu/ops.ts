@@ -349,7 +349,8 @@ class WebGpuOps implements GpuOps {
     if (this.decodeScratch && this.decodeScratch.size >= bytes) return this.decodeScratch;
     let grown: GPUBuffer;
     try {
-      grown = this.allocator.allocSync('activations', 2 ** Math.ceil(Math.log2(Math.max(bytes, 4096))), STORAGE_USAGE, 'decode attention scratch');
+      // Booked with the read-back staging: working memory of the kernels, kept across models like it.
+      grown = this.allocator.allocSync('staging', 2 ** Math.ceil(Math.log2(Math.max(bytes, 4096))), STORAGE_USAGE, 'decode attention scratch');
     } catch {
       return null;
     }
