@@ -1,18 +1,23 @@
 // Benchmark (not a test): prefill and decode tokens/s of WebClaw (Node +
 // Dawn, on whatever Vulkan device this machine has) next to llama.cpp's CPU
 // path (node-llama-cpp 3.21.1) in the same run, on the same files.
-// Run: npm run ts -- bench/generate.ts   (writes bench/results/generate.json)
+// Run: npx tsx bench/generate.ts   (writes bench/results/generate.json)
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { register } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Token } from 'node-llama-cpp';
-import { ClawEngine } from '../src/engine/engine';
-import { openFileSource } from '../src/gguf/source-node';
-import { GgmlType } from '../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../src/gpu/gpu-node';
-import { getReferenceLlama, haveSharedModels, repoRoot, sharedModels } from '../tests/conformance/llama-reference';
-import { makeSyntheticModel } from '../tests/fixtures/synthetic-model';
+import type { ClawEngine } from '../src/engine/engine';
+
+// WGSL `?raw` imports outside Vite; the engine is imported after this.
+register('./raw-text-hooks.mjs', import.meta.url);
+const { ClawEngine: Engine } = await import('../src/engine/engine');
+const { openFileSource } = await import('../src/gguf/source-node');
+const { GgmlType } = await import('../src/gguf/types');
+const { ensureSwiftShaderFallback, getNodeGpu } = await import('../src/gpu/gpu-node');
+const { getReferenceLlama, haveSharedModels, repoRoot, sharedModels } = await import('../tests/conformance/llama-reference');
+const { makeSyntheticModel } = await import('../tests/fixtures/synthetic-model');
 
 const PROMPT = 'Once upon a time there was a little girl who lived in a house near the woods. Every day she';
 const N_DECODE = Number(process.env.BENCH_TOKENS ?? 48);
@@ -78,7 +83,7 @@ async function main() {
     files.push([`synthetic llama 512x4 (${label})`, p]);
   }
   ensureSwiftShaderFallback();
-  const engine = await ClawEngine.create({ gpu: getNodeGpu() });
+  const engine = await Engine.create({ gpu: getNodeGpu() });
   const rows: Row[] = [];
   for (const [label, file] of files) {
     const ours = await webclaw(engine, file);
