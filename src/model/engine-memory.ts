@@ -3,7 +3,8 @@
 // memory from the header; this adds what only the engine knows: vectors
 // decoded to f32, one set of streaming slots (one per kind of matrix), the
 // exact scratch buffers, the KV cache's transient buffer (growth and context
-// shift), and the kernels' own uniform ring and read-back staging. The plan
+// shift), and the kernels' own uniform ring, read-back staging and
+// decode-attention scratch. The plan
 // is re-run with a lower planning budget until the engine's own total fits.
 
 import type { GgufFile } from '../gguf/types';
@@ -12,6 +13,7 @@ import type { Hyperparams } from './hparams';
 import { formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { KV_GROWTH_CHUNK, KV_MIN_GROWTH } from './kv-cache';
+import { ATTENTION_DECODE_CHUNK } from '../gpu/kernels';
 
 const F32 = 4;
 const LAYER_TENSOR = /^blk\.(\d+)\.(.+)$/;
@@ -72,9 +74,30 @@ function matrixGpuBytes(byteSize: number, maxPartBytes: number): number {
   return byteSize + 4 * parts + 16;
 }
 
-/** The kernels' future allocations: a uniform ring of 2 buffers and a staging buffer for the logits. */
-export function kernelReserveBytes(hp: Hyperparams, live: ByPurpose): number {
-  const staging = Math.max(MIN_STAGING_BYTES, 2 ** Math.ceil(Math.log2(hp.nVocab * F32)));
+function powerOfTwoAtLeast(bytes: number): number {
+  return Math.max(MIN_STAGING_BYTES, 2 ** Math.ceil(Math.log2(bytes)));
+}
+
+/**
+ * The decode-attention kernel's working memory at a context of `ctx`: scores
+ * for every key, and per chunk of keys a partial output and two statistics,
+ * per head (see GpuOps' split attention), rounded up to a power of two. The
+ * buffer only grows; the outgrown one lives until the next submit, so half
+ * as much again.
+ */
+export function decodeAttentionScratchBytes(hp: Hyperparams, ctx: number): number {
+  const chunks = Math.ceil(ctx / ATTENTION_DECODE_CHUNK);
+  const floats = hp.nHeads * ctx + hp.nHeads * chunks * (hp.headDim + 2);
+  const bytes = powerOfTwoAtLeast(floats * F32);
+  return bytes + bytes / 2;
+}
+
+/**
+ * The kernels' future allocations: a uniform ring of 2 buffers, and (booked
+ * as staging) the logits' read-back buffer and the decode-attention scratch.
+ */
+export function kernelReserveBytes(hp: Hyperparams, ctx: number, live: ByPurpose): number {
+  const staging = powerOfTwoAtLeast(hp.nVocab * F32) + decodeAttentionScratchBytes(hp, ctx);
   return Math.max(0, UNIFORM_RESERVE_BYTES - live.uniforms) + Math.max(0, staging - live.staging);
 }
 
@@ -98,7 +121,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const layerBuffer = plan.ctxSize * hp.kvDim * F32;
   const kvCache = 2 * hp.nLayers * layerBuffer;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
-  const kernels = kernelReserveBytes(hp, o.liveByPurpose);
+  const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
   const total = weightsResident + streamSlots + kvCache + layerBuffer + scratch + kernels;
   return { weightsResident, streamSlots, kvCache, kvTransient: layerBuffer, scratch, kernels, total };
 }

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { GgmlType } from '../../src/gguf/types';
-import { engineBytes, planEngineMemory, shrinkEnginePlan, UNIFORM_RESERVE_BYTES, type EnginePlanOptions } from '../../src/model/engine-memory';
+import { decodeAttentionScratchBytes, engineBytes, planEngineMemory, shrinkEnginePlan, UNIFORM_RESERVE_BYTES, type EnginePlanOptions } from '../../src/model/engine-memory';
 import { readHyperparams } from '../../src/model/hparams';
 import { scratchBytes } from '../../src/model/model';
 import { LLAMA_31_70B_Q4_K_M, LLAMA_31_8B_Q4_K_M, LLAMA_32_1B_Q8_0, realShapeFile, type LlamaShape } from '../fixtures/real-shapes';
@@ -40,18 +40,20 @@ describe('planEngineMemory', () => {
     });
   }
 
-  it('counts scratch exactly, one KV layer buffer as transient, and the kernels\' ring and staging', async () => {
+  it('counts scratch exactly, one KV layer buffer as transient, and the kernels\' ring, staging and attention scratch', async () => {
     const { file, hp } = await load(LLAMA_32_1B_Q8_0);
     const p = planEngineMemory(file, hp, options(8 * GiB, { ctxSize: 4096 }));
     expect(p.plan.ctxSize).toBe(4096);
     expect(p.bytes.kvCache).toBe(2 * hp.nLayers * hp.kvDim * 4 * 4096);
     expect(p.bytes.kvTransient).toBe(hp.kvDim * 4 * 4096);
     expect(p.bytes.scratch).toBe(scratchBytes(hp, 128));
-    // Logits of 128256 floats need a 512 KiB staging buffer.
-    expect(p.bytes.kernels).toBe(UNIFORM_RESERVE_BYTES + 512 * 1024);
+    // Logits of 128256 floats need a 512 KiB staging buffer; decode attention at 4096 keys:
+    // 32 heads x (4096 scores + 128 chunks x (64 + 2)) floats = 1,605,632 bytes -> 2 MiB, and 1 MiB outgrown.
+    expect(decodeAttentionScratchBytes(hp, 4096)).toBe(3 * MiB);
+    expect(p.bytes.kernels).toBe(UNIFORM_RESERVE_BYTES + 512 * 1024 + 3 * MiB);
     expect(p.bytes.streamSlots).toBe(0);
-    const withRing = engineBytes(file, hp, p.plan, { ...options(8 * GiB), liveByPurpose: { ...NOTHING_LIVE, uniforms: UNIFORM_RESERVE_BYTES, staging: 512 * 1024 } });
-    expect(withRing.kernels).toBe(0);
+    const live = { ...NOTHING_LIVE, uniforms: UNIFORM_RESERVE_BYTES, staging: 512 * 1024 + 3 * MiB };
+    expect(engineBytes(file, hp, p.plan, { ...options(8 * GiB), liveByPurpose: live }).kernels).toBe(0);
   });
 
   it('pays for streaming slots, one per kind of streamed matrix, when layers stream', async () => {
