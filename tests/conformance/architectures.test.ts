@@ -16,13 +16,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
-import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
-import { getReferenceLlama, repoRoot, type ReferenceRun } from './llama-reference';
+import { compareWithReference } from './compare-engines';
+import { referenceRun, repoRoot } from './llama-reference';
 
 const PROMPT = 'Once upon a time the little girl';
 /** Both engines get this context: it decides phi3's short rope factors (below the original 4096). */
@@ -98,56 +97,6 @@ interface Measurement {
   seconds: number;
 }
 
-/**
- * llama.cpp's greedy run with the softmax of its logits at every step, as
- * referenceRun does it, but on one thread and with an explicit context:
- * ggml's thread pool spins on a loaded 2-core machine (one case took 74 s
- * with the default threads, 0.1 s with one).
- */
-async function referenceOnOneThread(modelPath: string): Promise<ReferenceRun> {
-  const llama = await getReferenceLlama();
-  const model = await llama.loadModel({ modelPath });
-  try {
-    const context = await model.createContext({ contextSize: CONTEXT, sequences: 1, threads: 1 });
-    try {
-      const promptIds = [model.tokens.bos!, ...model.tokenize(PROMPT, false)];
-      const tokens: number[] = [];
-      const top: { id: number; p: number }[][] = [];
-      const it = context.getSequence().evaluateWithMetadata(promptIds as Token[], { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
-      let r = await it.next();
-      while (!r.done) {
-        const list = [...r.value.probabilities].map(([id, p]) => ({ id: id as number, p })).sort((a, b) => b.p - a.p || a.id - b.id);
-        top.push(list.slice(0, 10));
-        tokens.push(list[0].id);
-        if (tokens.length >= POSITIONS) break;
-        r = await it.next(list[0].id as Token);
-      }
-      await it.return();
-      return { promptIds, tokens, top, text: model.detokenize(tokens as Token[]) };
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
-
-function softmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  const p = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += p[i] = Math.exp(logits[i] - max);
-  for (let i = 0; i < p.length; i++) p[i] /= sum;
-  return p;
-}
-
-function argmax(p: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-  return best;
-}
-
 describe('every supported architecture against llama.cpp on a synthetic model', () => {
   let dir = '';
   let engine: ClawEngine;
@@ -183,34 +132,11 @@ describe('every supported architecture against llama.cpp on a synthetic model', 
     const t0 = performance.now();
     const file = path.join(dir, `${c.label.split(' ')[0]}-${CASES.indexOf(c)}.gguf`);
     writeFileSync(file, makeSyntheticModel({ ...SHAPE, ...c.model }));
-    const ref = await referenceOnOneThread(file);
-    const source = await openFileSource(file);
-    try {
-      await engine.load(source, { ctxSize: CONTEXT });
-      let maxDiff = 0;
-      let agree = 0;
-      let clear = 0;
-      let clearDisagree = 0;
-      for (let i = 0; i < ref.top.length; i++) {
-        const p = softmax(await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]));
-        for (const { id, p: want } of ref.top[i]) maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
-        const same = argmax(p) === ref.tokens[i];
-        if (same) agree++;
-        if (ref.top[i][0].p - ref.top[i][1].p > CLEAR_MARGIN) {
-          clear++;
-          if (!same) clearDisagree++;
-        }
-      }
-      results.push({
-        label: c.label, positions: ref.top.length, maxTop10ProbDiff: maxDiff, top1Agreement: agree / ref.top.length,
-        clearPositions: clear, clearDisagreements: clearDisagree, seconds: (performance.now() - t0) / 1000,
-      });
-      expect(ref.top.length).toBe(POSITIONS);
-      expect(clearDisagree).toBe(0);
-      expect(maxDiff).toBeLessThan(TOLERANCE);
-    } finally {
-      await engine.unload();
-      await source.close?.();
-    }
+    const ref = await referenceRun(file, PROMPT, POSITIONS, 10, CONTEXT);
+    const m = await compareWithReference(engine, file, ref, { ctxSize: CONTEXT, clearMargin: CLEAR_MARGIN });
+    results.push({ label: c.label, ...m, seconds: (performance.now() - t0) / 1000 });
+    expect(m.positions).toBe(POSITIONS);
+    expect(m.clearDisagreements).toBe(0);
+    expect(m.maxTop10ProbDiff).toBeLessThan(TOLERANCE);
   });
 });

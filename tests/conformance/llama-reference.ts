@@ -40,11 +40,11 @@ export function getReferenceLlama(): Promise<Llama> {
  * distribution at each step (temperature 1, no truncation: the softmax of
  * the logits) while feeding back the greedy token.
  */
-export async function referenceRun(modelPath: string, prompt: string, nPredict: number, topN = 10): Promise<ReferenceRun> {
+export async function referenceRun(modelPath: string, prompt: string, nPredict: number, topN = 10, contextSize?: number): Promise<ReferenceRun> {
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath });
   try {
-    const context = await model.createContext({ contextSize: Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1, threads: REFERENCE_THREADS });
+    const context = await model.createContext({ contextSize: contextSize ?? Math.min(2048, 64 + nPredict + prompt.length * 2), sequences: 1, threads: REFERENCE_THREADS });
     try {
       const seq = context.getSequence();
       const bos = model.tokens.bos;

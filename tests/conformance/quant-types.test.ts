@@ -12,11 +12,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource, readGguf } from '../../src/gguf';
-import { openFileSource } from '../../src/gguf/source-node';
 import { GgmlType, tensorBytes } from '../../src/gguf/types';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import type { QuantMix } from '../fixtures/synthetic-mix';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
+import { compareWithReference } from './compare-engines';
 import { referenceRun, repoRoot } from './llama-reference';
 
 const PROMPT = 'Once upon a time the little girl';
@@ -110,22 +110,6 @@ async function caseModel(c: Case): Promise<Uint8Array> {
   return bytes;
 }
 
-function softmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  const p = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += p[i] = Math.exp(logits[i] - max);
-  for (let i = 0; i < p.length; i++) p[i] /= sum;
-  return p;
-}
-
-function argmax(p: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-  return best;
-}
-
 describe('every GPU weight type against llama.cpp on a synthetic llama model', () => {
   let dir = '';
   let engine: ClawEngine;
@@ -165,32 +149,9 @@ describe('every GPU weight type against llama.cpp on a synthetic llama model', (
     const ref = await referenceRun(file, PROMPT, POSITIONS);
     expect(ref.top.length).toBe(POSITIONS);
 
-    const source = await openFileSource(file);
-    let maxDiff = 0;
-    let agree = 0;
-    let clear = 0;
-    let clearDisagree = 0;
-    try {
-      await engine.load(source, { ctxSize: 64 });
-      for (let i = 0; i < POSITIONS; i++) {
-        const p = softmax(await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]));
-        for (const { id, p: want } of ref.top[i]) maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
-        const same = argmax(p) === ref.tokens[i];
-        if (same) agree++;
-        if (ref.top[i][0].p - ref.top[i][1].p > CLEAR_MARGIN) {
-          clear++;
-          if (!same) clearDisagree++;
-        }
-      }
-    } finally {
-      await engine.unload();
-      await source.close?.();
-    }
-    results.push({
-      label: c.label, positions: POSITIONS, maxTop10ProbDiff: maxDiff, top1Agreement: agree / POSITIONS,
-      clearPositions: clear, clearDisagreements: clearDisagree, seconds: (performance.now() - t0) / 1000,
-    });
-    expect(clearDisagree).toBe(0);
-    expect(maxDiff).toBeLessThan(c.tolerance);
+    const m = await compareWithReference(engine, file, ref, { ctxSize: 64, clearMargin: CLEAR_MARGIN });
+    results.push({ label: c.label, ...m, seconds: (performance.now() - t0) / 1000 });
+    expect(m.clearDisagreements).toBe(0);
+    expect(m.maxTop10ProbDiff).toBeLessThan(c.tolerance);
   });
 });

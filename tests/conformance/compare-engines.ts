@@ -1,0 +1,54 @@
+// WebClaw against a llama.cpp reference run on the same file: along
+// llama.cpp's greedy sequence, the largest difference over its top-10
+// next-token probabilities, and how often the top-1 tokens agree (overall,
+// and where llama.cpp's top-1/top-2 margin is clear).
+
+import type { ClawEngine } from '../../src/engine/engine';
+import { argmax, softmax } from '../../src/engine/sampler';
+import { openFileSource } from '../../src/gguf/source-node';
+import type { ReferenceRun } from './llama-reference';
+
+export interface Agreement {
+  positions: number;
+  maxTop10ProbDiff: number;
+  top1Agreement: number;
+  clearPositions: number;
+  clearDisagreements: number;
+}
+
+export async function compareWithReference(
+  engine: ClawEngine,
+  modelPath: string,
+  ref: ReferenceRun,
+  options: { ctxSize: number; clearMargin: number },
+): Promise<Agreement> {
+  const source = await openFileSource(modelPath);
+  let maxDiff = 0;
+  let agree = 0;
+  let clear = 0;
+  let clearDisagree = 0;
+  try {
+    await engine.load(source, { ctxSize: options.ctxSize });
+    for (let i = 0; i < ref.top.length; i++) {
+      const logits = await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]);
+      const p = softmax(logits);
+      for (const { id, p: want } of ref.top[i]) maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
+      const same = argmax(logits) === ref.tokens[i];
+      if (same) agree++;
+      if (ref.top[i][0].p - ref.top[i][1].p > options.clearMargin) {
+        clear++;
+        if (!same) clearDisagree++;
+      }
+    }
+  } finally {
+    await engine.unload();
+    await source.close?.();
+  }
+  return {
+    positions: ref.top.length,
+    maxTop10ProbDiff: maxDiff,
+    top1Agreement: ref.top.length ? agree / ref.top.length : 0,
+    clearPositions: clear,
+    clearDisagreements: clearDisagree,
+  };
+}
