@@ -49,17 +49,66 @@ export class ClawEngine {
   /** The loaded model's buffers: freed together on unload or a failed load. */
   private modelBuffers: GpuContext['allocator'] | null = null;
   private tail: Promise<void> = Promise.resolve();
-  private readonly ops: GpuOps;
+  private gpuContext: GpuContext;
+  private ops: GpuOps;
+  /** Set when the device was lost (driver reset, tab in background): the next request rebuilds it. */
+  private lostError: ClawError | null = null;
+  private destroyed = false;
+  /** What the loaded model came from, to load it again after a device loss. */
+  private lastLoad: { source: ByteSource; options: LoadOptions } | null = null;
 
   /** Context shifts done since the engine was created (for tests and stats). */
   contextShifts = 0;
+  /** Device losses the engine recovered from (for tests and stats). */
+  deviceRecoveries = 0;
 
   private constructor(
-    readonly ctx: GpuContext,
-    readonly allocator: GpuContext["allocator"],
+    ctx: GpuContext,
+    private readonly gpu: GPU,
     private readonly options: EngineOptions = {},
   ) {
+    this.gpuContext = ctx;
     this.ops = createGpuOps(ctx);
+    this.watchForLoss(ctx);
+  }
+
+  get ctx(): GpuContext {
+    return this.gpuContext;
+  }
+
+  /** The one buffer allocator of the current device. */
+  get allocator(): GpuContext['allocator'] {
+    return this.gpuContext.allocator;
+  }
+
+  private watchForLoss(ctx: GpuContext): void {
+    void ctx.lost.then((error) => {
+      if (this.gpuContext === ctx && !this.destroyed) this.lostError = error;
+    });
+  }
+
+  /**
+   * After a device loss: a new device, new kernels, and the model loaded
+   * again from the same source with the same options. The KV cache starts
+   * empty, so the next prompt (the whole conversation) is evaluated again.
+   * Returns a warning to pass on, or null when nothing was lost.
+   */
+  private async recoverFromLoss(reload: boolean): Promise<string | null> {
+    const lost = this.lostError;
+    if (!lost) return null;
+    this.session = null;
+    this.modelBuffers = null;
+    const ctx = await createGpuContext(this.gpu);
+    this.gpuContext = ctx;
+    this.ops = createGpuOps(ctx);
+    this.lostError = null;
+    this.watchForLoss(ctx);
+    this.deviceRecoveries++;
+    if (reload && this.lastLoad) {
+      await this.loadNow(this.lastLoad.source, this.lastLoad.options);
+      return `${lost.message}; the GPU device was recreated and the model loaded again (the conversation is kept)`;
+    }
+    return `${lost.message}; the GPU device was recreated`;
   }
 
   static async create(options: EngineOptions = {}): Promise<ClawEngine> {
@@ -70,7 +119,7 @@ export class ClawEngine {
       });
     }
     const ctx = await createGpuContext(gpu);
-    return new ClawEngine(ctx, ctx.allocator, options);
+    return new ClawEngine(ctx, gpu, options);
   }
 
   get adapterDescription(): string {
@@ -100,6 +149,7 @@ export class ClawEngine {
   /** The compatibility report, from the header alone (no tensor data is read). */
   async inspect(source: ByteSource, options: LoadOptions = {}): Promise<CompatibilityReport> {
     try {
+      await this.recoverFromLoss(false);
       const file = await readGguf(source);
       const adapter = this.adapterFacts();
       return buildCompatibilityReport(file, {
@@ -117,6 +167,7 @@ export class ClawEngine {
   load(source: ByteSource, options: LoadOptions = {}, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     return this.exclusive(async () => {
       try {
+        await this.recoverFromLoss(false);
         return await this.loadNow(source, options, onProgress);
       } catch (e) {
         this.releaseSession();
@@ -128,6 +179,7 @@ export class ClawEngine {
   private async loadNow(source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     const t0 = performance.now();
     this.releaseSession();
+    this.lastLoad = { source, options };
     onProgress?.({ phase: 'parse', fraction: 0 });
     const file = await readGguf(source);
     const hp = readHyperparams(file);
@@ -348,6 +400,8 @@ export class ClawEngine {
     emit: (e: GenerateEvent) => Promise<void>,
     abandoned: () => boolean,
   ): Promise<void> {
+    const recovered = await this.recoverFromLoss(true);
+    if (recovered) await emit({ type: 'warning', code: 'clw-device-lost', message: recovered });
     const s = this.session;
     if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
     const signal = options.signal;
@@ -487,6 +541,7 @@ export class ClawEngine {
    */
   nextTokenLogits(tokens: readonly number[]): Promise<Float32Array> {
     return this.exclusive(async () => {
+      await this.recoverFromLoss(true);
       const s = this.session;
       if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
       if (tokens.length === 0 || tokens.length > s.ctxSize) throw new ClawError('clw-bad-request', `expected 1..${s.ctxSize} tokens, got ${tokens.length}`);
@@ -495,7 +550,10 @@ export class ClawEngine {
   }
 
   unload(): Promise<void> {
-    return this.exclusive(async () => this.releaseSession());
+    return this.exclusive(async () => {
+      this.releaseSession();
+      this.lastLoad = null;
+    });
   }
 
   private releaseSession(): void {
@@ -507,6 +565,7 @@ export class ClawEngine {
   /** Frees everything, including the device. */
   async destroy(): Promise<void> {
     await this.unload();
+    this.destroyed = true;
     this.ctx.device.destroy();
   }
 }

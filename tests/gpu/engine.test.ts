@@ -127,4 +127,19 @@ describe('ClawEngine on a synthetic llama', () => {
     await expect(collect(engine.generate('Once', greedy))).rejects.toMatchObject({ code: 'clw-bad-request' });
     await engine.load(new BytesSource(model, 'synthetic.gguf'), { ctxSize: 256 });
   });
+
+  it('after the GPU device is lost, the next request rebuilds it, reloads the model and answers the same', async () => {
+    const before = await collect(engine.generate('Once upon a time', greedy));
+    engine.ctx.device.destroy(); // what a driver reset looks like to the page
+    await new Promise((r) => setTimeout(r, 50));
+    const warnings: string[] = [];
+    const tokens: number[] = [];
+    for await (const e of engine.generate('Once upon a time', greedy)) {
+      if (e.type === 'warning') warnings.push(e.code);
+      if (e.type === 'token' && e.tokenId >= 0) tokens.push(e.tokenId);
+    }
+    expect(warnings).toContain('clw-device-lost');
+    expect(engine.deviceRecoveries).toBe(1);
+    expect(tokens).toEqual(before.tokens);
+  });
 });
