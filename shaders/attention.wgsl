@@ -6,7 +6,8 @@
 // softcap(x) = c * tanh(x / c) when c > 0.
 //
 // Layout: q and out are n_tokens x (n_heads * HEAD_DIM) f32; the caches are
-// rows [pos][n_kv_heads * HEAD_DIM] f32.
+// rows [pos][n_kv_heads * HEAD_DIM] of f32 or packed f16 (the kv piece,
+// shaders/kv/*.wgsl, says which; reads go through kv_vec4 / kv_element).
 // Dispatch: (n_heads, n_tokens) workgroups of WG threads. Keys go in chunks
 // of WG, one key per thread for the scores; then each thread accumulates
 // the weighted values of its own DIMS_PER_THREAD output dimensions.
@@ -23,8 +24,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
+//#include kv
+@group(0) @binding(2) var<storage, read> k_cache: array<KvVec4>;
+@group(0) @binding(3) var<storage, read> v_cache: array<KvWord>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 const D4: u32 = HEAD_DIM / 4u;
@@ -69,7 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var dot_sum = 0.0;
       let k_base = j * kv_stride4 + kv_off4;
       for (var d = 0u; d < D4; d++) {
-        dot_sum += dot(q_shared[d], k_cache[k_base + d]);
+        dot_sum += dot(q_shared[d], kv_vec4(k_cache[k_base + d]));
       }
       if (params.softcap > 0.0) {
         dot_sum = params.softcap * safe_tanh(dot_sum / params.softcap);
@@ -111,7 +113,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (d < HEAD_DIM) {
         var a = acc[i] * alpha;
         for (var jj = 0u; jj < count; jj++) {
-          a += probs[jj] * v_cache[(chunk + jj) * params.n_kv_heads * HEAD_DIM + kv_head * HEAD_DIM + d];
+          let e = (chunk + jj) * params.n_kv_heads * HEAD_DIM + kv_head * HEAD_DIM + d;
+          a += probs[jj] * kv_element(v_cache[e / KV_PER_WORD], e);
         }
         acc[i] = a;
       }

@@ -7,7 +7,8 @@
 //
 // Layout (in `scratch`, f32 elements): scores n_heads x n_keys from 0;
 // acc n_heads x n_chunks x HEAD_DIM from partials_offset; (m, l) pairs
-// n_heads x n_chunks from stats_offset. V: rows [pos][n_kv_heads * HEAD_DIM].
+// n_heads x n_chunks from stats_offset. V: rows [pos][n_kv_heads * HEAD_DIM]
+// of f32 or packed f16 (read through the kv piece, shaders/kv/*.wgsl).
 // Dispatch: grid of ceil(n_heads * n_chunks * HEAD_DIM / WG) workgroups, one
 // invocation per (head, chunk, dim), dims fastest (neighbours read
 // neighbouring V elements). Each invocation redoes its chunk's max and sum
@@ -26,7 +27,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> v_cache: array<f32>;
+//#include kv
+@group(0) @binding(1) var<storage, read> v_cache: array<KvWord>;
 @group(0) @binding(2) var<storage, read_write> scratch: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -55,7 +57,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var j = first; j < end; j++) {
     let p = exp(scratch[scores + j] - m);
     l += p;
-    acc += p * v_cache[v_base + j * v_stride];
+    let e = v_base + j * v_stride;
+    acc += p * kv_element(v_cache[e / KV_PER_WORD], e);
   }
   scratch[params.partials_offset + hc * HEAD_DIM + d] = acc;
   if (d == 0u) {

@@ -8,7 +8,8 @@
 // makes long contexts fast on big GPUs and short ones fast on SwiftShader.
 //
 // Layout: q is n_heads * HEAD_DIM f32; the caches are rows
-// [pos][n_kv_heads * HEAD_DIM] f32; scores (in `scratch`) are
+// [pos][n_kv_heads * HEAD_DIM] of f32 or packed f16 (read through the kv
+// piece, shaders/kv/*.wgsl); scores (in `scratch`) are
 // n_heads x n_keys f32 from element 0.
 // Dispatch: grid of ceil(n_heads * n_keys / WG) workgroups, one invocation
 // per (key, head), heads fastest so neighbours share a key row.
@@ -27,7 +28,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;
+//#include kv
+@group(0) @binding(2) var<storage, read> k_cache: array<KvVec4>;
 @group(0) @binding(3) var<storage, read_write> scratch: array<f32>;
 
 const D4: u32 = HEAD_DIM / 4u;
@@ -45,7 +47,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let q_base = h * D4;
   var s = 0.0;
   for (var d = 0u; d < D4; d++) {
-    s += dot(q[q_base + d], k_cache[k_base + d]);
+    s += dot(q[q_base + d], kv_vec4(k_cache[k_base + d]));
   }
   s *= params.scale;
   if (params.softcap > 0.0) {

@@ -11,7 +11,7 @@ import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
 import { loadLlamaWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
-import { KvCache } from '../model/kv-cache';
+import { KvCache, kvTypeFor } from '../model/kv-cache';
 import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
 import { resolveBudget } from '../model/vram';
@@ -43,6 +43,8 @@ interface Session {
 }
 
 const DEFAULT_BATCH = 128;
+/** KV cache element type when LoadOptions.kvType is absent (llama.cpp's default too). */
+const DEFAULT_KV_TYPE = 'f32';
 
 export class ClawEngine {
   private session: Session | null = null;
@@ -192,6 +194,7 @@ export class ClawEngine {
     const budgetBytes = resolveBudget(options.vramLimit, adapter);
     const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
     const kvDynamic = options.kvCacheDynamic ?? true;
+    const kvType = kvTypeFor(options.kvType ?? DEFAULT_KV_TYPE, hp.kvDim);
     const memory: EnginePlanOptions = {
       budgetBytes,
       liveBytes: this.allocator.liveBytes(),
@@ -200,6 +203,7 @@ export class ClawEngine {
       nGpuLayers: options.nGpuLayers,
       batchSize: batch,
       kvDynamic,
+      kvType,
       maxPartBytes: Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize),
     };
     let planned = planEngineMemory(file, hp, memory);
@@ -303,6 +307,7 @@ export class ClawEngine {
       dynamic: kvDynamic,
       initialPositions: planned.kvChunk,
       growthChunk: planned.kvChunk,
+      kvType: planned.kvType,
     });
     const scratch = await createScratch(buffers, hp, Math.min(batch, plan.ctxSize));
     return new LlamaModel(this.ops, hp, weights, kv, scratch, streamer?.hasStreamedLayers ? streamer : null);

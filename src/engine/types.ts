@@ -13,6 +13,13 @@ export interface LoadOptions {
   nGpuLayers?: 'auto' | number;
   /** Activation precision: 'auto' picks f16 where shader-f16 exists. */
   dtype?: 'auto' | 'f32' | 'f16';
+  /**
+   * KV cache element type, separate from `dtype` (activations): 'f16' (the
+   * default, as llama.cpp) halves the cache and runs on every adapter (packed
+   * f16 pairs, no shader-f16 needed); 'f32' keeps full precision. A model
+   * whose K/V row width is odd gets f32.
+   */
+  kvType?: 'f32' | 'f16';
   /** Grow the KV cache in chunks (CLAW_KV_CACHE_DYNAMIC). Default true. */
   kvCacheDynamic?: boolean;
   /** Prefill chunk size in tokens. */

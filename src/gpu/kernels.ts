@@ -12,6 +12,8 @@ import attention from '../../shaders/attention.wgsl?raw';
 import attentionDecodeScores from '../../shaders/attention_decode_scores.wgsl?raw';
 import attentionDecodeChunks from '../../shaders/attention_decode_chunks.wgsl?raw';
 import attentionDecodeCombine from '../../shaders/attention_decode_combine.wgsl?raw';
+import kvWriteF16 from '../../shaders/kv_write_f16.wgsl?raw';
+import kvReadF16 from '../../shaders/kv_read_f16.wgsl?raw';
 import siluMul from '../../shaders/silu_mul.wgsl?raw';
 import geluMul from '../../shaders/gelu_mul.wgsl?raw';
 import add from '../../shaders/add.wgsl?raw';
@@ -30,6 +32,8 @@ export const KERNELS = {
   attentionDecodeScores,
   attentionDecodeChunks,
   attentionDecodeCombine,
+  kvWriteF16,
+  kvReadF16,
   siluMul,
   geluMul,
   add,

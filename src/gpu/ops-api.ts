@@ -55,6 +55,14 @@ export interface RopeParams {
   yarn?: RopeYarn;
 }
 
+/** Element type of KV cache rows: f32, or f16 pairs packed in u32 words (kvDim / 2 words a row; no `shader-f16` needed). */
+export type KvType = 'f32' | 'f16';
+
+/** Bytes of one KV cache element. */
+export function kvBytesPerElement(type: KvType): 4 | 2 {
+  return type === 'f16' ? 2 : 4;
+}
+
 export interface RopeYarn {
   /** 1 for YaRN scaling (llama.cpp's ext_factor). */
   extFactor: number;
@@ -76,6 +84,8 @@ export interface AttentionParams {
   slidingWindow?: number;
   /** Attention logit soft-capping (gemma2): c*tanh(x/c). 0 = none. */
   softcap?: number;
+  /** Element type of the caches (default f32). */
+  kvType?: KvType;
 }
 
 export interface GpuOps {
@@ -94,8 +104,10 @@ export interface GpuOps {
   matmul(w: WeightMatrix, x: ActBuffer, out: ActBuffer, n: number, bias?: GPUBuffer): void;
   /** In-place rotary embedding on x (n tokens of nHeads*headDim). */
   rope(x: ActBuffer, n: number, p: RopeParams): void;
-  /** Copy n rows of width `width` from src into cache rows startPos.. (the KV cache holds f32 rows). */
-  writeCacheRows(src: ActBuffer, cache: GPUBuffer, startPos: number, n: number, width: number): void;
+  /** Copy n rows of width `width` from src into cache rows startPos.., converted to the cache's kvType (default f32; f16 rounds to nearest even). */
+  writeCacheRows(src: ActBuffer, cache: GPUBuffer, startPos: number, n: number, width: number, kvType?: KvType): void;
+  /** The reverse: n cache rows from startPos, as f32, into out[0..n*width). */
+  readCacheRows(cache: GPUBuffer, startPos: number, n: number, width: number, out: ActBuffer, kvType?: KvType): void;
   /** Causal grouped-query attention of q (n x nHeads*headDim) over caches of nKvHeads*headDim rows. */
   attention(q: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: AttentionParams): void;
   /** out = silu(gate) * up, elementwise over count. */

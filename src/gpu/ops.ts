@@ -21,7 +21,7 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import type { ActBuffer, AttentionParams, GpuOps, RopeParams, WeightMatrix } from './ops-api';
+import { kvBytesPerElement, type ActBuffer, type AttentionParams, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
 import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
 import { UniformRing, type ParamField } from './uniforms';
@@ -216,16 +216,39 @@ class WebGpuOps implements GpuOps {
     );
   }
 
-  writeCacheRows(src: ActBuffer, cache: GPUBuffer, startPos: number, n: number, width: number): void {
+  writeCacheRows(src: ActBuffer, cache: GPUBuffer, startPos: number, n: number, width: number, kvType: KvType = 'f32'): void {
     requireCapacity(src, n * width, 'writeCacheRows src');
-    const bytes = n * width * 4;
-    const offset = startPos * width * 4;
-    if (offset + bytes > cache.size) {
+    const offset = this.cacheRowsOffset(cache, startPos, n, width, kvType);
+    if (kvType === 'f32') {
+      this.copyBytes(src.buffer, 0, cache, offset, n * width * 4);
+      return;
+    }
+    const words = (n * width) / 2;
+    this.dispatch('kvWriteF16', { defines: { WG: ELEMENTWISE_WG } }, [u32(words), u32(offset / 4)], [src.buffer, cache], this.grid(Math.ceil(words / ELEMENTWISE_WG)));
+  }
+
+  readCacheRows(cache: GPUBuffer, startPos: number, n: number, width: number, out: ActBuffer, kvType: KvType = 'f32'): void {
+    requireCapacity(out, n * width, 'readCacheRows out');
+    const offset = this.cacheRowsOffset(cache, startPos, n, width, kvType);
+    if (kvType === 'f32') {
+      this.copyBytes(cache, offset, out.buffer, 0, n * width * 4);
+      return;
+    }
+    const words = (n * width) / 2;
+    this.dispatch('kvReadF16', { defines: { WG: ELEMENTWISE_WG } }, [u32(words), u32(offset / 4)], [cache, out.buffer], this.grid(Math.ceil(words / ELEMENTWISE_WG)));
+  }
+
+  /** Byte offset of row startPos in a cache of `width`-element rows; throws when rows startPos..+n pass its end. */
+  private cacheRowsOffset(cache: GPUBuffer, startPos: number, n: number, width: number, kvType: KvType): number {
+    if (kvType === 'f16' && width % 2 !== 0) throw badRequest(`an f16 KV cache needs an even row width, got ${width}`);
+    const rowBytes = width * kvBytesPerElement(kvType);
+    const offset = startPos * rowBytes;
+    if (offset + n * rowBytes > cache.size) {
       throw new ClawError('clw-ctx-overflow', `KV cache rows ${startPos}..${startPos + n} exceed its capacity`, {
         details: { startPos, n, width, cacheBytes: cache.size },
       });
     }
-    this.copyBytes(src.buffer, 0, cache, offset, bytes);
+    return offset;
   }
 
   attention(q: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: AttentionParams): void {
@@ -235,7 +258,8 @@ class WebGpuOps implements GpuOps {
     if (p.headDim % 4 !== 0 || p.nKvHeads <= 0 || p.nHeads % p.nKvHeads !== 0) {
       throw badRequest(`attention: headDim ${p.headDim} must be a multiple of 4 and nHeads ${p.nHeads} a multiple of nKvHeads ${p.nKvHeads}`);
     }
-    const needed = (p.startPos + p.nTokens) * p.nKvHeads * p.headDim * 4;
+    const kvType = p.kvType ?? 'f32';
+    const needed = (p.startPos + p.nTokens) * p.nKvHeads * p.headDim * kvBytesPerElement(kvType);
     if (needed > kCache.size || needed > vCache.size) {
       throw new ClawError('clw-ctx-overflow', `attention reads KV rows up to ${p.startPos + p.nTokens}, past the cache`, {
         details: { startPos: p.startPos, nTokens: p.nTokens },
@@ -245,7 +269,7 @@ class WebGpuOps implements GpuOps {
     if (p.nTokens === 1 && this.splitDecodeAttention && this.splitAttention(q, kCache, vCache, out, p)) return;
     this.dispatch(
       'attention',
-      { defines: { WG: ATTENTION_WG, HEAD_DIM: p.headDim } },
+      { kvType, defines: { WG: ATTENTION_WG, HEAD_DIM: p.headDim } },
       [u32(p.nTokens), u32(p.startPos), u32(p.nHeads), u32(p.nKvHeads), f32(p.scale), u32(p.slidingWindow ?? 0), f32(p.softcap ?? 0)],
       [q.buffer, kCache, vCache, out.buffer],
       [p.nHeads, p.nTokens],
@@ -335,7 +359,7 @@ class WebGpuOps implements GpuOps {
       u32(partialsOffset),
       u32(statsOffset),
     ];
-    const opts = { defines: { WG: ATTENTION_DECODE_WG, HEAD_DIM: p.headDim, CHUNK: ATTENTION_DECODE_CHUNK } };
+    const opts = { kvType: p.kvType ?? 'f32', defines: { WG: ATTENTION_DECODE_WG, HEAD_DIM: p.headDim, CHUNK: ATTENTION_DECODE_CHUNK } };
     const groups = (threads: number) => this.grid(Math.ceil(threads / ATTENTION_DECODE_WG));
     this.dispatch('attentionDecodeScores', opts, params, [q.buffer, kCache, scratch], groups(p.nHeads * nKeys));
     this.dispatch('attentionDecodeChunks', opts, params, [vCache, scratch], groups(p.nHeads * nChunks * p.headDim));
@@ -384,7 +408,7 @@ class WebGpuOps implements GpuOps {
   /** Records one dispatch: binding 0 is the params slot, bindings 1.. are `buffers` in order. */
   private dispatch(
     kernel: KernelName,
-    opts: { weightType?: GgmlType; defines?: ShaderDefines },
+    opts: KernelVariant,
     params: ParamField[],
     buffers: GPUBuffer[],
     groups: [number, number],
@@ -405,8 +429,8 @@ class WebGpuOps implements GpuOps {
     pass.dispatchWorkgroups(groups[0], groups[1]);
   }
 
-  private pipeline(kernel: KernelName, opts: { weightType?: GgmlType; defines?: ShaderDefines }): GPUComputePipeline {
-    const variant = `${kernel}|${opts.weightType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+  private pipeline(kernel: KernelName, opts: KernelVariant): GPUComputePipeline {
+    const variant = `${kernel}|${opts.weightType ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
     let pipeline = this.pipelineByVariant.get(variant);
     if (!pipeline) {
       pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
@@ -439,6 +463,13 @@ class WebGpuOps implements GpuOps {
     this.endPass();
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
+}
+
+/** What selects one assembled text of a kernel. */
+interface KernelVariant {
+  weightType?: GgmlType;
+  kvType?: KvType;
+  defines?: ShaderDefines;
 }
 
 /** sin/cos multiplier: the attention factor, times YaRN's magnitude correction as ggml applies it. */

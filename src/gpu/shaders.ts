@@ -24,6 +24,8 @@ import q5_kPiece from '../../shaders/decode/q5_k.wgsl?raw';
 import q6_kPiece from '../../shaders/decode/q6_k.wgsl?raw';
 import iq4_nlPiece from '../../shaders/decode/iq4_nl.wgsl?raw';
 import iq4_xsPiece from '../../shaders/decode/iq4_xs.wgsl?raw';
+import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
+import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -51,6 +53,14 @@ const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
 
 const DECODE_MARKER = '//#include decode';
 
+/**
+ * Each piece defines the KV cache's storage types `KvWord` and `KvVec4`,
+ * `KV_PER_WORD`, and `kv_vec4` / `kv_element` that turn them into f32 (see
+ * shaders/kv/f32.wgsl): the attention kernels read K and V only through them.
+ */
+const KV_PIECES = { f32: kvF32Piece, f16: kvF16Piece } as const;
+const KV_MARKER = '//#include kv';
+
 export type ShaderDefines = Record<string, number | boolean>;
 
 export interface AssembleOptions {
@@ -58,6 +68,8 @@ export interface AssembleOptions {
   weightType?: GgmlType;
   /** Injected as `const NAME: u32 = value;` (numbers must be non-negative integers) or `const NAME: bool`. */
   defines?: ShaderDefines;
+  /** Element type of the KV cache whose access piece replaces `//#include kv` (default f32). */
+  kvType?: 'f32' | 'f16';
 }
 
 export function hasGpuDecoder(type: GgmlType): boolean {
@@ -78,6 +90,7 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     }
     body = body.replace(DECODE_MARKER, `${bytesPiece}\n${piece}`);
   }
+  if (body.includes(KV_MARKER)) body = body.replace(KV_MARKER, KV_PIECES[opts.kvType ?? 'f32']);
   const consts = Object.entries(opts.defines ?? {}).map(([name, value]) => defineLine(name, value));
   if (consts.length === 0) return body;
   // WGSL wants directives (`enable subgroups;`, `diagnostic(...)`) before any declaration.

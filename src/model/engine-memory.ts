@@ -12,7 +12,8 @@ import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
 import type { Hyperparams } from './hparams';
 import { formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
-import { KV_GROWTH_CHUNK, KV_MIN_GROWTH } from './kv-cache';
+import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor } from './kv-cache';
+import { kvBytesPerElement, type KvType } from '../gpu/ops-api';
 import { ATTENTION_DECODE_CHUNK } from '../gpu/kernels';
 
 const F32 = 4;
@@ -48,6 +49,8 @@ export interface EnginePlanOptions {
   batchSize: number;
   kvDynamic: boolean;
   maxPartBytes: number;
+  /** KV cache element type asked for (default f32); f16 falls back to f32 for an odd kvDim (kvTypeFor). */
+  kvType?: KvType;
 }
 
 export interface EnginePlan {
@@ -57,6 +60,8 @@ export interface EnginePlan {
   bytes: EngineBytes;
   /** Positions the KV cache grows by when dynamic. */
   kvChunk: number;
+  /** Element type of the KV cache this plan counts (what the engine creates). */
+  kvType: KvType;
   fits: boolean;
   /** "22 of 32 layers resident, 10 streamed, context 8192: fits in 3.1 of 3.2 GiB" with the engine's own total. */
   text: string;
@@ -102,7 +107,7 @@ export function kernelReserveBytes(hp: Hyperparams, ctx: number, live: ByPurpose
 }
 
 /** Bytes the engine allocates for `plan`, by the same rules the loader, streamer, KV cache and scratch follow. */
-export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: Pick<EnginePlanOptions, 'batchSize' | 'maxPartBytes' | 'liveByPurpose'>): EngineBytes {
+export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: Pick<EnginePlanOptions, 'batchSize' | 'maxPartBytes' | 'liveByPurpose' | 'kvType'>): EngineBytes {
   let weightsResident = 0;
   const slotByRole = new Map<string, number>();
   for (const t of file.tensors) {
@@ -118,32 +123,43 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   }
   let streamSlots = 0;
   for (const b of slotByRole.values()) streamSlots += b;
-  const layerBuffer = plan.ctxSize * hp.kvDim * F32;
-  const kvCache = 2 * hp.nLayers * layerBuffer;
+  const kvCache = 2 * hp.nLayers * plan.ctxSize * hp.kvDim * engineKvBytesPerElement(hp, o.kvType);
+  // The transient is f32 whatever the cache holds: a context shift rotates the moved keys as f32 rows (KvCache.shift),
+  // and that is at least the old buffer a growth copies from.
+  const kvTransient = plan.ctxSize * hp.kvDim * F32;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
-  const total = weightsResident + streamSlots + kvCache + layerBuffer + scratch + kernels;
-  return { weightsResident, streamSlots, kvCache, kvTransient: layerBuffer, scratch, kernels, total };
+  const total = weightsResident + streamSlots + kvCache + kvTransient + scratch + kernels;
+  return { weightsResident, streamSlots, kvCache, kvTransient, scratch, kernels, total };
 }
 
-function describe(plan: LoadPlan, bytes: EngineBytes, budget: number): string {
+/** Bytes per KV element of the cache the engine will really create for `kvType`. */
+export function engineKvBytesPerElement(hp: Hyperparams, kvType: KvType = 'f32'): 4 | 2 {
+  return kvBytesPerElement(kvTypeFor(kvType, hp.kvDim));
+}
+
+function describe(plan: LoadPlan, bytes: EngineBytes, budget: number, kvType: KvType | undefined): string {
   const layers = `${plan.residentLayers} of ${plan.nLayers} layers resident, ${plan.streamedLayers} streamed, context ${plan.ctxSize}`;
   const unit = budget >= 1024 ** 3 ? { name: 'GiB', scale: 1024 ** 3 } : budget >= 1024 ** 2 ? { name: 'MiB', scale: 1024 ** 2 } : { name: 'KiB', scale: 1024 };
   const pair = `${(bytes.total / unit.scale).toFixed(1)} of ${(budget / unit.scale).toFixed(1)} ${unit.name}`;
-  return bytes.total <= budget ? `${layers}: fits in ${pair}` : `${layers}: does not fit, needs ${pair}`;
+  const fit = bytes.total <= budget ? `${layers}: fits in ${pair}` : `${layers}: does not fit, needs ${pair}`;
+  return kvType ? `${fit} (KV cache ${kvType})` : fit;
 }
 
 function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: PlanOptions, o: EnginePlanOptions, kvChunk: number, notes: string[]): EnginePlan {
   const bytes = engineBytes(file, hp, plan, o);
   const available = o.budgetBytes - o.liveBytes;
   const fits = plan.fits && bytes.total <= available;
+  const kvType = kvTypeFor(o.kvType ?? 'f32', hp.kvDim);
   return {
     plan,
     planOptions,
     bytes,
     kvChunk,
+    kvType,
     fits,
-    text: describe(plan, { ...bytes, total: bytes.total + o.liveBytes }, o.budgetBytes),
+    // The KV type is named where the caller chose one (the engine always does).
+    text: describe(plan, { ...bytes, total: bytes.total + o.liveBytes }, o.budgetBytes, o.kvType === undefined ? undefined : kvType),
     notes: [...plan.notes, ...notes],
   };
 }
@@ -155,7 +171,7 @@ function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: Pl
  */
 export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan {
   const available = o.budgetBytes - o.liveBytes;
-  const base: PlanOptions = { budgetBytes: Math.max(1, available), ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: 4, batchSize: o.batchSize, maxBindingBytes: o.maxPartBytes };
+  const base: PlanOptions = { budgetBytes: Math.max(1, available), ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: engineKvBytesPerElement(hp, o.kvType), batchSize: o.batchSize, maxBindingBytes: o.maxPartBytes };
   let planOptions = base;
   let plan = planMemory(file, planOptions);
   // Each round moves the planning budget down by the engine's excess over the planner's model; a few rounds settle it.

@@ -89,8 +89,8 @@ export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer
   }
   ops.rope(s.q, n, { ...rope, nHeads });
   ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
-  ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim);
-  ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim);
+  ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim, kv.kvType);
+  ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim, kv.kvType);
   ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, {
     nTokens: n,
     startPos,
@@ -100,6 +100,7 @@ export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer
     scale: hp.attnScale,
     slidingWindow: layerAttention(hp, l).window,
     softcap: hp.attnSoftcap,
+    kvType: kv.kvType,
   });
   ops.matmul(layer.wo, s.attn, s.xb, n, layer.bo);
   if (layer.attnPostNorm) ops.rmsNorm(s.xb, layer.attnPostNorm, s.xb, n, nEmbd, rmsEps);

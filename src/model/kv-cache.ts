@@ -1,5 +1,7 @@
 // The KV cache: per layer, one buffer of keys and one of values, each a row
-// of kvDim f32 per position. Attention reads one K and one V buffer per
+// of kvDim elements per position: f32, or (kvType 'f16', llama.cpp's default
+// and half the memory) f16 pairs packed in u32 words, which every adapter
+// reads with unpack2x16float. Attention reads one K and one V buffer per
 // layer, so growing means a bigger buffer per layer with the old rows copied
 // in (one layer at a time, so the transient extra is one old buffer), never
 // a re-run of the prompt. A context shift drops rows in place and re-rotates
@@ -7,7 +9,7 @@
 
 import { ClawError } from '../errors';
 import type { GpuAllocator } from '../gpu/allocator';
-import type { ActBuffer, GpuOps, RopeParams } from '../gpu/ops-api';
+import { kvBytesPerElement, type ActBuffer, type GpuOps, type KvType, type RopeParams } from '../gpu/ops-api';
 
 const KV_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage, spelled out so Node needs no globals here)
 const F32 = 4;
@@ -28,6 +30,13 @@ export interface KvCacheOptions {
   initialPositions?: number;
   /** Smallest growth step in positions (default KV_GROWTH_CHUNK). */
   growthChunk?: number;
+  /** Element type of the rows (default f32). f16 needs an even kvDim: see kvTypeFor. */
+  kvType?: KvType;
+}
+
+/** The KV element type to use for `wanted`: f16 only where rows are whole u32 words (kvDim even), else f32. */
+export function kvTypeFor(wanted: KvType, kvDim: number): KvType {
+  return wanted === 'f16' && kvDim % 2 === 0 ? 'f16' : 'f32';
 }
 
 /** How a layer's keys were rotated, minus the position: what a K-shift needs to rotate them again (no magnitude terms). */
@@ -51,6 +60,8 @@ export class KvCache {
     readonly nLayers: number,
     maxCapacity: number,
     chunk: number,
+    /** Element type of every row: what writeCacheRows and attention must be told. */
+    readonly kvType: KvType,
   ) {
     this.maxCapacity = maxCapacity;
     this.chunk = chunk;
@@ -59,8 +70,10 @@ export class KvCache {
   /** Allocates the cache: all of it, or (dynamic) a first chunk. Frees what it made if an allocation fails. */
   static async create(allocator: GpuAllocator, device: GPUDevice, o: KvCacheOptions): Promise<KvCache> {
     if (!(Number.isInteger(o.maxCapacity) && o.maxCapacity > 0)) throw new ClawError('clw-bad-request', `KV cache capacity ${o.maxCapacity} is not a positive integer`);
+    const kvType = o.kvType ?? 'f32';
+    if (kvType === 'f16' && o.kvDim % 2 !== 0) throw new ClawError('clw-bad-request', `an f16 KV cache needs an even kvDim, got ${o.kvDim}`);
     const chunk = Math.max(1, o.growthChunk ?? KV_GROWTH_CHUNK);
-    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk);
+    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk, kvType);
     const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
     try {
       for (let l = 0; l < o.nLayers; l++) {
@@ -77,7 +90,7 @@ export class KvCache {
 
   /** Bytes of one layer's K (or V) buffer at `positions`. */
   bytesFor(positions: number): number {
-    return positions * this.kvDim * F32;
+    return positions * this.kvDim * kvBytesPerElement(this.kvType);
   }
 
   /**
@@ -139,20 +152,24 @@ export class KvCache {
     }
     if (moved === 0) return;
     const width = this.kvDim;
-    const tmpBuffer = await this.allocator.alloc('kv', this.bytesFor(moved), KV_USAGE, 'kv shift rows');
+    // f32 rows for the keys' rotation (an f16 cache unpacks into it and packs back), also the staging of the value move.
+    const tmpBuffer = await this.allocator.alloc('kv', moved * width * F32, KV_USAGE, 'kv shift rows');
     const tmp: ActBuffer = { buffer: tmpBuffer, length: moved * width };
     try {
       ops.begin();
       for (let l = 0; l < this.nLayers; l++) {
-        const k: ActBuffer = { buffer: this.keys[l], length: this.capacity * width };
-        const v: ActBuffer = { buffer: this.values[l], length: this.capacity * width };
-        ops.copy(k, (nKeep + drop) * width, tmp, 0, moved * width);
+        ops.readCacheRows(this.keys[l], nKeep + drop, moved, width, tmp, this.kvType);
         // Every moved key turns by the same angle: treat the rows as the heads of one token at position `drop`, rotated backwards.
         const rope = ropeOf(l);
         ops.rope(tmp, 1, { ...rope, nHeads: moved * nKvHeads, startPos: drop, freqScale: -rope.freqScale });
-        ops.copy(tmp, 0, k, nKeep * width, moved * width);
-        ops.copy(v, (nKeep + drop) * width, tmp, 0, moved * width);
-        ops.copy(tmp, 0, v, nKeep * width, moved * width);
+        ops.writeCacheRows(tmp, this.keys[l], nKeep, moved, width, this.kvType);
+        // Values only move: their words are copied as they are, whatever the element type.
+        const words = (moved * width * kvBytesPerElement(this.kvType)) / F32;
+        const fromWord = ((nKeep + drop) * width * kvBytesPerElement(this.kvType)) / F32;
+        const toWord = (nKeep * width * kvBytesPerElement(this.kvType)) / F32;
+        const v: ActBuffer = { buffer: this.values[l], length: this.bytesFor(this.capacity) / F32 };
+        ops.copy(v, fromWord, tmp, 0, words);
+        ops.copy(tmp, 0, v, toWord, words);
       }
       ops.submit();
     } finally {
