@@ -17,7 +17,7 @@ const USAGE = `usage:
   claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
-                 [--system TEXT] [--chat] [--json]
+                 [--kv-type f16|f32] [--system TEXT] [--chat] [--json]
   claw-infer inspect FILE [--json]
 
 environment: CLAW_VRAM_LIMIT (like --vram-limit), CLAW_KV_CACHE_DYNAMIC=0|1
@@ -42,6 +42,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   'vram-limit': 'string',
   'n-gpu-layers': 'string',
   'batch-size': 'int',
+  'kv-type': 'string',
   json: 'bool',
   help: 'bool',
 };
@@ -129,7 +130,10 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     if (!Number.isInteger(n) || n < 0) throw new ClawError('clw-bad-request', `--n-gpu-layers expects auto or a whole number, got "${nglText}"`);
     nGpuLayers = n;
   }
+  const kvType = flags.get('kv-type') as string | undefined;
+  if (kvType !== undefined && kvType !== 'f16' && kvType !== 'f32') throw new ClawError('clw-bad-request', `--kv-type expects f16 or f32, got "${kvType}"`);
   const loadOptions: LoadOptions = {
+    kvType,
     ctxSize: flags.get('ctx-size') as number | undefined,
     vramLimit: vramText ? parseVramLimit(vramText) : undefined,
     nGpuLayers,
