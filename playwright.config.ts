@@ -27,7 +27,7 @@ export default defineConfig({
   retries: 0,
   workers: 1,
   fullyParallel: false,
-  reporter: [['list']],
+  reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
   outputDir: 'test-results/e2e',
   use: {
     ...devices['Desktop Chrome'],
