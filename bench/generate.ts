@@ -21,6 +21,9 @@ const { makeSyntheticModel } = await import('../tests/fixtures/synthetic-model')
 
 const PROMPT = 'Once upon a time there was a little girl who lived in a house near the woods. Every day she';
 const N_DECODE = Number(process.env.BENCH_TOKENS ?? 48);
+// llama.cpp's worker threads spin while waiting; on a 2-core machine that
+// shares its cores with Dawn, one thread is its fastest and steadiest setting.
+const LLAMA_THREADS = Number(process.env.BENCH_LLAMA_THREADS ?? 1);
 
 interface Row {
   model: string;
@@ -49,7 +52,7 @@ async function webclaw(engine: ClawEngine, file: string) {
 async function llamacpp(file: string) {
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath: file });
-  const context = await model.createContext({ contextSize: 512, threads: os.availableParallelism() });
+  const context = await model.createContext({ contextSize: 512, threads: LLAMA_THREADS });
   try {
     const seq = context.getSequence();
     const ids = [model.tokens.bos!, ...model.tokenize(PROMPT, false)] as Token[];
@@ -92,10 +95,10 @@ async function main() {
     rows.push({ model: label, bytes: size, webclaw: ours, llamacpp: ref, decodeRatio: ours.decodeTokS / ref.decodeTokS });
   }
   await engine.destroy();
-  const result = { date: new Date().toISOString(), adapter: engine.adapterDescription, cpus: os.cpus().length, nDecode: N_DECODE, rows };
+  const result = { date: new Date().toISOString(), adapter: engine.adapterDescription, cpus: os.cpus().length, llamaThreads: LLAMA_THREADS, nDecode: N_DECODE, rows };
   mkdirSync(path.join(repoRoot, 'bench/results'), { recursive: true });
   writeFileSync(path.join(repoRoot, 'bench/results/generate.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`adapter: ${result.adapter}; ${result.cpus} CPUs; ${N_DECODE} decoded tokens`);
+  console.log(`adapter: ${result.adapter}; ${result.cpus} CPUs; llama.cpp threads ${LLAMA_THREADS}; ${N_DECODE} decoded tokens`);
   console.log('| model | file MiB | WebClaw prefill tok/s | WebClaw decode tok/s | llama.cpp prefill tok/s | llama.cpp decode tok/s | decode ratio |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
