@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
-import { compareWithReference } from './compare-engines';
+import { compareWithReference, type Agreement } from './compare-engines';
 import { referenceRun, repoRoot } from './llama-reference';
 
 const PROMPT = 'Once upon a time the little girl';
@@ -87,15 +87,7 @@ const CASES: Case[] = [
   },
 ];
 
-interface Measurement {
-  label: string;
-  positions: number;
-  maxTop10ProbDiff: number;
-  top1Agreement: number;
-  clearPositions: number;
-  clearDisagreements: number;
-  seconds: number;
-}
+type Measurement = Agreement & { label: string; seconds: number };
 
 describe('every supported architecture against llama.cpp on a synthetic model', () => {
   let dir = '';

@@ -16,7 +16,7 @@ import { GgmlType, tensorBytes } from '../../src/gguf/types';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import type { QuantMix } from '../fixtures/synthetic-mix';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { compareWithReference } from './compare-engines';
+import { compareWithReference, type Agreement } from './compare-engines';
 import { referenceRun, repoRoot } from './llama-reference';
 
 const PROMPT = 'Once upon a time the little girl';
@@ -76,15 +76,7 @@ const CASES: Case[] = [
   { label: 'Q5_K_M mix', mix: 'Q5_K_M', tolerance: 0.13 },
 ];
 
-interface Measurement {
-  label: string;
-  positions: number;
-  maxTop10ProbDiff: number;
-  top1Agreement: number;
-  clearPositions: number;
-  clearDisagreements: number;
-  seconds: number;
-}
+type Measurement = Agreement & { label: string; seconds: number };
 
 /**
  * The synthetic model of one case, with two edits for a meaningful run:
