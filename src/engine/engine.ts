@@ -44,7 +44,7 @@ interface Session {
 
 const DEFAULT_BATCH = 128;
 /** KV cache element type when LoadOptions.kvType is absent (llama.cpp's default too). */
-const DEFAULT_KV_TYPE = 'f32';
+const DEFAULT_KV_TYPE = 'f16';
 
 export class ClawEngine {
   private session: Session | null = null;
