@@ -25,6 +25,8 @@ export interface CompatOptions {
   /** VRAM budget; default: resolveBudget(undefined, adapter) when an adapter is given. */
   budgetBytes?: number;
   ctxSize?: number;
+  /** KV cache element type the engine will use (default f16, as the engine's). */
+  kvType?: 'f32' | 'f16';
 }
 
 type Issue = CompatibilityReport['issues'][number];
@@ -180,6 +182,7 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
       const p = planMemory(file, {
         budgetBytes,
         ctxSize: options.ctxSize,
+        kvBytesPerElement: options.kvType === 'f32' ? 4 : 2,
         maxBindingBytes: options.adapter?.maxStorageBufferBindingSize,
       });
       plan = p.text;

@@ -160,6 +160,7 @@ export class ClawEngine {
         adapter,
         budgetBytes: resolveBudget(options.vramLimit, adapter),
         ctxSize: options.ctxSize,
+        kvType: options.kvType,
       });
     } catch (e) {
       throw toClawError(e);
