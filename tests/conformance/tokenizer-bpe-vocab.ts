@@ -46,6 +46,24 @@ function looksSpecial(text: string): boolean {
   );
 }
 
+/**
+ * The model keys a vocabulary-only GGUF still needs: llama.cpp reads the
+ * hyperparameters even when it loads only the vocabulary.
+ */
+export function vocabOnlyModelMetadata(name: string): GgufMetadataEntry[] {
+  return [
+    kv.str('general.architecture', 'llama'),
+    kv.str('general.name', name),
+    kv.u32('llama.context_length', 512),
+    kv.u32('llama.embedding_length', 64),
+    kv.u32('llama.block_count', 1),
+    kv.u32('llama.feed_forward_length', 128),
+    kv.u32('llama.attention.head_count', 4),
+    kv.u32('llama.attention.head_count_kv', 4),
+    kv.f32('llama.attention.layer_norm_rms_epsilon', 1e-5),
+  ];
+}
+
 export function bpeVocabGguf(repoRoot: string, spec: BpeVocabSpec): Uint8Array {
   const json = JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', spec.pkg, 'models/tokenizer.json'), 'utf8')) as TokenizerJson;
   const added = new Map(json.added_tokens.map((t) => [t.id, t]));
@@ -78,16 +96,7 @@ export function bpeVocabGguf(repoRoot: string, spec: BpeVocabSpec): Uint8Array {
   };
 
   const metadata: GgufMetadataEntry[] = [
-    kv.str('general.architecture', 'llama'),
-    kv.str('general.name', `${spec.pkg} vocabulary`),
-    // llama.cpp reads the hyperparameters even for a vocabulary-only load.
-    kv.u32('llama.context_length', 512),
-    kv.u32('llama.embedding_length', 64),
-    kv.u32('llama.block_count', 1),
-    kv.u32('llama.feed_forward_length', 128),
-    kv.u32('llama.attention.head_count', 4),
-    kv.u32('llama.attention.head_count_kv', 4),
-    kv.f32('llama.attention.layer_norm_rms_epsilon', 1e-5),
+    ...vocabOnlyModelMetadata(`${spec.pkg} vocabulary`),
     kv.str('tokenizer.ggml.model', 'gpt2'),
     kv.str('tokenizer.ggml.pre', spec.pre),
     kv.strArr('tokenizer.ggml.tokens', tokens),

@@ -41,6 +41,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { kv, writeGguf } from '../../src/gguf';
 import type { GgufMetadataEntry } from '../../src/gguf/types';
+import { vocabOnlyModelMetadata } from './tokenizer-bpe-vocab';
 
 export interface SpmVocabSpec {
   /** Package folder under node_modules. */
@@ -148,15 +149,7 @@ export function spmVocabGguf(repoRoot: string, spec: SpmVocabSpec): Uint8Array {
   ];
 
   const metadata: GgufMetadataEntry[] = [
-    kv.str('general.architecture', 'llama'),
-    kv.str('general.name', `${spec.pkg} vocabulary`),
-    kv.u32('llama.context_length', 512),
-    kv.u32('llama.embedding_length', 64),
-    kv.u32('llama.block_count', 1),
-    kv.u32('llama.feed_forward_length', 128),
-    kv.u32('llama.attention.head_count', 4),
-    kv.u32('llama.attention.head_count_kv', 4),
-    kv.f32('llama.attention.layer_norm_rms_epsilon', 1e-5),
+    ...vocabOnlyModelMetadata(`${spec.pkg} vocabulary`),
     kv.str('tokenizer.ggml.model', 'llama'),
     kv.str('tokenizer.ggml.pre', 'default'),
     kv.strArr('tokenizer.ggml.tokens', tokens),
@@ -192,14 +185,7 @@ export function tinySpmVocabGguf(extra: readonly string[]): Uint8Array {
     types.push(TOKEN_TYPE.CONTROL);
   }
   const metadata: GgufMetadataEntry[] = [
-    kv.str('general.architecture', 'llama'),
-    kv.u32('llama.context_length', 512),
-    kv.u32('llama.embedding_length', 64),
-    kv.u32('llama.block_count', 1),
-    kv.u32('llama.feed_forward_length', 128),
-    kv.u32('llama.attention.head_count', 4),
-    kv.u32('llama.attention.head_count_kv', 4),
-    kv.f32('llama.attention.layer_norm_rms_epsilon', 1e-5),
+    ...vocabOnlyModelMetadata('tiny SPM vocabulary'),
     kv.str('tokenizer.ggml.model', 'llama'),
     kv.strArr('tokenizer.ggml.tokens', tokens),
     kv.f32Arr('tokenizer.ggml.scores', tokens.map((_, id) => -id)),
