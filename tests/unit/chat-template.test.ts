@@ -86,3 +86,39 @@ describe('chat template failures', () => {
     expect(() => formatter.render([{ role: 'user', content: 'Hi!' }], { bosToken: '', eosToken: '' })).toThrowError(expect.objectContaining({ code: 'clw-bad-request' }));
   });
 });
+
+// Families whose tokenizer configs no npm package ships: their published
+// chat templates are written out here (the text of `chat_template` in the
+// model's tokenizer_config.json, as GGUF files carry it).
+const PHI3_TEMPLATE =
+  "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}" +
+  "{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}" +
+  "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}";
+const SMOLLM2_TEMPLATE =
+  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
+  "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}" +
+  "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+describe('chat templates carried in GGUF files of other families', () => {
+  it('phi 3: <|system|>/<|user|>/<|assistant|> blocks closed by <|end|>', () => {
+    const formatter = chatFormatterFor(fileWithTemplate(PHI3_TEMPLATE));
+    expect(formatter.render(conversation, { bosToken: '<s>', eosToken: '<|endoftext|>', addGenerationPrompt: false })).toBe(
+      '<|system|>\nYou are terse.<|end|>\n<|user|>\nHi!<|end|>\n<|assistant|>\nHello.<|end|>\n<|endoftext|>',
+    );
+    expect(formatter.render(conversation.slice(0, 2), { bosToken: '<s>', eosToken: '<|endoftext|>' })).toBe(
+      '<|system|>\nYou are terse.<|end|>\n<|user|>\nHi!<|end|>\n<|assistant|>\n',
+    );
+  });
+
+  it('SmolLM 2: ChatML, with its default system prompt when none is given', () => {
+    const formatter = chatFormatterFor(fileWithTemplate(SMOLLM2_TEMPLATE));
+    expect(formatter.render(conversation, { bosToken: '<|im_start|>', eosToken: '<|im_end|>', addGenerationPrompt: false })).toBe(
+      '<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n',
+    );
+    expect(formatter.render([{ role: 'user', content: 'Hi!' }], { bosToken: '<|im_start|>', eosToken: '<|im_end|>' })).toBe(
+      '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n',
+    );
+  });
+});
