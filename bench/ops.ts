@@ -4,7 +4,8 @@
 // the shared-memory kernels (the fallback every device runs: the kernels as
 // they were before the subgroup work) and with the default kernels (subgroup
 // matvec and rmsNorm, split decode attention), in the same run on the same
-// device. A timed run records
+// device. "prefill" cases time the prefill matmul (n = 32 and 128 tokens),
+// simple tile kernel (fallback column) against the tiled one. A timed run records
 // `repeats` dispatches of the op in one submit and waits on
 // queue.onSubmittedWorkDone; the figure is the median of RUNS runs after one
 // warm-up run, divided by `repeats`. Big shapes get fewer repeats, so the
@@ -102,6 +103,40 @@ function matvecCase(m: ModelShape, what: string, rows: number, cols: number): Op
   };
 }
 
+/**
+ * Prefill: one matmul of n tokens (n > 1), simple 32 x 32 tile kernel in the
+ * fallback column, register-blocked tiled kernel in the default column.
+ * Repeats aim at ~2 G multiply-adds per timed submit (at least 1).
+ */
+function prefillCase(n: number, rows: number, cols: number, type: GgmlType): OpCase {
+  return {
+    name: `prefill matmul n=${n} ${rows}x${cols} ${GgmlType[type]}`,
+    repeats: Math.max(1, Math.min(16, Math.round(2e8 / (n * rows * cols)))),
+    async prepare(ctx) {
+      const w = await weight(ctx, type, rows, cols);
+      const x = await act(ctx, randomValues(n * cols, 11));
+      const out = await allocActivations(ctx.allocator, n * rows, 'bench out');
+      return (ops) => ops.matmul(w, x, out, n);
+    },
+  };
+}
+
+function prefillCases(): OpCase[] {
+  const shapes: [number, number][] = [
+    [512, 512],
+    [1536, 512],
+    [512, 1536],
+  ];
+  const result: OpCase[] = [];
+  for (const n of [32, 128]) {
+    for (const type of [GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_K]) {
+      for (const [rows, cols] of shapes) result.push(prefillCase(n, rows, cols, type));
+    }
+  }
+  result.push(prefillCase(32, 2048, 2048, GgmlType.Q4_K));
+  return result;
+}
+
 function attentionCase(m: ModelShape, positions: number): OpCase {
   const kvWidth = m.nKvHeads * m.headDim;
   return {
@@ -179,6 +214,7 @@ function cases(): OpCase[] {
     attentionCase(b, 512),
     attentionCase(b, 2048),
     ...rowOpCases(b),
+    ...prefillCases(),
   ].filter((c) => !ONLY || c.name.includes(ONLY));
 }
 
@@ -215,7 +251,7 @@ async function main() {
   const ctx = await createGpuContext(getNodeGpu());
   if (!ctx.features.subgroups) console.error('this adapter has no subgroups: both columns run the fallback kernels');
   const variants: [string, WebGpuOpsHandle][] = [
-    ['fallback', createGpuOps(ctx, ctx.allocator, { subgroups: false, splitDecodeAttention: false })],
+    ['fallback', createGpuOps(ctx, ctx.allocator, { subgroups: false, splitDecodeAttention: false, tiledMatmul: false })],
     ['subgroup', createGpuOps(ctx)],
   ];
   const results: OpResult[] = [];
@@ -234,7 +270,7 @@ async function main() {
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `decode-path ops, ms per dispatch: median of ${RUNS} runs (after 1 warm-up) of <repeats> dispatches in one submit; fallback = the shared-memory kernels (before), subgroup = subgroup matvec/rmsNorm and split decode attention (after), same device, same run`,
+    benchmark: `decode-path ops, ms per dispatch: median of ${RUNS} runs (after 1 warm-up) of <repeats> dispatches in one submit; fallback = the shared-memory kernels and the simple 32x32-tile prefill matmul (before), subgroup = subgroup matvec/rmsNorm, split decode attention and the register-blocked tiled prefill matmul (after), same device, same run`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,

@@ -4,6 +4,7 @@
 import matvec from '../../shaders/matvec.wgsl?raw';
 import matvecSubgroup from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmul from '../../shaders/matmul.wgsl?raw';
+import matmulTiled from '../../shaders/matmul_tiled.wgsl?raw';
 import embedRows from '../../shaders/embed_rows.wgsl?raw';
 import rmsNorm from '../../shaders/rms_norm.wgsl?raw';
 import rmsNormSubgroup from '../../shaders/rms_norm_subgroup.wgsl?raw';
@@ -24,6 +25,7 @@ export const KERNELS = {
   matvec,
   matvecSubgroup,
   matmul,
+  matmulTiled,
   embedRows,
   rmsNorm,
   rmsNormSubgroup,
@@ -48,7 +50,14 @@ export const MATVEC_WG = 64;
 export const MATVEC_ROWS = 4;
 /** Subgroup matvec: WG / LANES rows per workgroup, LANES = the adapter's smallest subgroup size. */
 export const MATVEC_SUBGROUP_WG = 64;
+/** matmul.wgsl (the simple prefill kernel): a 32 x 32 tile, 16 x 16 threads. */
 export const MATMUL_TILE = 32;
+/**
+ * matmul_tiled.wgsl: rows x tokens per workgroup and 4-column groups per
+ * step; each thread computes 4 rows x 4 tokens, so WG = ROWS/4 * TOKENS/4.
+ * Workgroup memory: (ROWS + TOKENS) * K4 * 16 bytes (12 KiB here).
+ */
+export const MATMUL_TILED = { ROWS: 64, TOKENS: 32, K4: 8 } as const;
 export const ELEMENTWISE_WG = 256;
 export const ROW_WG = 256;
 export const ATTENTION_WG = 64;

@@ -15,6 +15,7 @@ import {
   ELEMENTWISE_WG,
   KERNELS,
   MATMUL_TILE,
+  MATMUL_TILED,
   MATVEC_ROWS,
   MATVEC_SUBGROUP_WG,
   MATVEC_WG,
@@ -59,6 +60,12 @@ export interface GpuOpsOptions {
    * prefill uses.
    */
   splitDecodeAttention?: boolean;
+  /**
+   * Prefill (n > 1) with matmul_tiled.wgsl (default true): 4 x 4 outputs
+   * per thread from vec4 tiles in workgroup memory. false runs the simple
+   * 32 x 32 tile kernel (matmul.wgsl), for tests and before/after benchmarks.
+   */
+  tiledMatmul?: boolean;
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
@@ -90,6 +97,7 @@ class WebGpuOps implements GpuOps {
   /** Whether the subgroup kernels run (device feature and option). */
   readonly subgroups: boolean;
   private readonly splitDecodeAttention: boolean;
+  private readonly tiledMatmul: boolean;
   /** Scores and per-chunk partials of split decode attention; grows, never shrinks. */
   private decodeScratch: GPUBuffer | null = null;
   /** Outgrown scratch buffers still used by recorded work: freed after the next submit. */
@@ -110,6 +118,7 @@ class WebGpuOps implements GpuOps {
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
     this.subgroups = ctx.features.subgroups && options.subgroups !== false;
     this.splitDecodeAttention = options.splitDecodeAttention !== false;
+    this.tiledMatmul = options.tiledMatmul !== false;
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
     void ctx.lost.then((e) => (this.lostError = e));
@@ -179,6 +188,15 @@ class WebGpuOps implements GpuOps {
           common,
           buffers,
           this.grid(Math.ceil(part.rowCount / MATVEC_ROWS)),
+        );
+      } else if (this.tiledMatmul) {
+        const { ROWS, TOKENS, K4 } = MATMUL_TILED;
+        this.dispatch(
+          'matmulTiled',
+          { weightType: w.type, defines: { TM: ROWS, TN: TOKENS, TK4: K4, WG: (ROWS / 4) * (TOKENS / 4) } },
+          [...common, u32(n), u32(w.rows)],
+          buffers,
+          [Math.ceil(part.rowCount / ROWS), Math.ceil(n / TOKENS)],
         );
       } else {
         this.dispatch('matmul', { weightType: w.type }, [...common, u32(n), u32(w.rows)], buffers, [

@@ -1,0 +1,105 @@
+// Prefill (n > 1) has two matmul kernels: the register-blocked tiled one
+// (matmul_tiled.wgsl, the default) and the simple 32 x 32 tile kernel
+// (matmul.wgsl, `{ tiledMatmul: false }`). Both must give the CPU's product
+// for every GPU weight type at ragged shapes: rows and tokens that are not
+// multiples of either kernel's tile, a column count that ends mid-step, two
+// tokens only, a bias, and a weight split into parts.
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
+import { createGpuOps, uploadF32, uploadWeight, type WebGpuOpsHandle } from '../../src/gpu/ops';
+import { MATMUL_TILED } from '../../src/gpu/kernels';
+import { weightRowBytes } from '../../src/gpu/weights';
+import { dequantize, quantize } from '../../src/quant';
+import { gpuTestContext, type GpuTestContext } from './gpu-test-context';
+import { DECODE_TYPES } from './helpers/random-blocks';
+import { maxRelError, randomFloats } from './helpers/reference';
+
+let t: GpuTestContext;
+const variants: Record<'tiled' | 'simple', () => WebGpuOpsHandle> = {
+  tiled: () => createGpuOps(t.ctx),
+  simple: () => createGpuOps(t.ctx, t.ctx.allocator, { tiledMatmul: false }),
+};
+
+beforeAll(async () => {
+  t = await gpuTestContext();
+});
+
+function cpuMatmul(w: Float32Array, rows: number, cols: number, x: Float32Array, n: number, bias?: Float32Array): Float32Array {
+  const out = new Float32Array(n * rows);
+  for (let tok = 0; tok < n; tok++) {
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += w[r * cols + c] * x[tok * cols + c];
+      out[tok * rows + r] = sum + (bias ? bias[r] : 0);
+    }
+  }
+  return out;
+}
+
+interface MatmulCase {
+  type: GgmlType;
+  rows: number;
+  cols: number;
+  n: number;
+  bias?: boolean;
+  rowsPerPart?: number;
+}
+
+async function matmulCase(variant: keyof typeof variants, c: MatmulCase) {
+  const seed = c.type * 1009 + c.rows * 31 + c.cols + c.n;
+  const bytes = quantize(c.type, randomFloats(c.rows * c.cols, seed));
+  const w = dequantize(c.type, bytes, c.rows * c.cols);
+  const x = randomFloats(c.n * c.cols, seed + 1);
+  const biasValues = c.bias ? randomFloats(c.rows, seed + 2) : undefined;
+  const maxPartBytes = c.rowsPerPart ? c.rowsPerPart * weightRowBytes(c.type, c.cols) + 4 : undefined;
+  const ops = variants[variant]();
+  const matrix = await uploadWeight(t.ctx, 'w', c.type, c.rows, c.cols, bytes, t.ctx.allocator, { maxPartBytes });
+  const bias = biasValues ? await uploadF32(t.ctx, 'bias', biasValues, t.ctx.allocator) : undefined;
+  const xBuf = await t.act(x);
+  const out = await t.act(c.n * c.rows);
+  ops.matmul(matrix, xBuf, out, c.n, bias);
+  const got = await ops.read(out, 0, c.n * c.rows);
+  for (const p of matrix.parts) t.ctx.allocator.free(p.buffer);
+  for (const b of [xBuf.buffer, out.buffer, bias]) if (b) t.ctx.allocator.free(b);
+  return { got, want: cpuMatmul(w, c.rows, c.cols, x, c.n, biasValues), parts: matrix.parts.length };
+}
+
+/**
+ * Columns per type: 36 for the per-element types (ends mid-step: a step of
+ * the tiled kernel is 32 columns), 3 blocks for the 32-element quants, one
+ * super-block for the K-quants (their rows are always whole steps).
+ */
+function raggedCols(type: GgmlType): number {
+  const blockSize = GGML_TYPES.get(type)?.blockSize ?? 1;
+  return blockSize === 1 ? 36 : blockSize === 32 ? 96 : blockSize;
+}
+
+// Sums of up to 256 products of ~unit values: f32 summation order moves them
+// by ~1e-6 relative; one wrong weight or token would move them by ~1e-2.
+const TOLERANCE = 1e-4;
+
+describe('tiled matmul tile shape', () => {
+  it('computes 4 x 4 outputs per thread and fits the 16 KiB of workgroup memory every WebGPU device has', () => {
+    expect(MATMUL_TILED.ROWS % 4).toBe(0);
+    expect(MATMUL_TILED.TOKENS % 4).toBe(0);
+    expect((MATMUL_TILED.ROWS + MATMUL_TILED.TOKENS) * MATMUL_TILED.K4 * 16).toBeLessThanOrEqual(16384);
+    expect((MATMUL_TILED.ROWS / 4) * (MATMUL_TILED.TOKENS / 4)).toBeLessThanOrEqual(256);
+  });
+});
+
+describe.each(['tiled', 'simple'] as const)('prefill matmul (%s kernel)', (variant) => {
+  const types = DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] }));
+
+  it.each(types)('matches the CPU at rows and tokens past a tile edge ($name)', async ({ type }) => {
+    // 70 rows: one full 64-row tile + 6; 37 tokens: one full 32-token tile + 5.
+    const { got, want } = await matmulCase(variant, { type, rows: 70, cols: raggedCols(type), n: 37 });
+    expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
+  });
+
+  it.each(types)('matches the CPU for two tokens, with a bias, on a weight split into parts of 5 rows ($name)', async ({ type }) => {
+    const { got, want, parts } = await matmulCase(variant, { type, rows: 13, cols: raggedCols(type), n: 2, bias: true, rowsPerPart: 5 });
+    expect(parts).toBe(3);
+    expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
+  });
+});
