@@ -14,6 +14,7 @@ import { LlamaModel, createScratch } from '../model/model';
 import { KvCache, kvTypeFor } from '../model/kv-cache';
 import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
+import { DEFAULT_BATCH_SIZE } from '../model/plan';
 import { resolveBudget } from '../model/vram';
 import { dequantize } from '../quant';
 import { createTokenizer, type Tokenizer } from '../tokenizer';
@@ -42,7 +43,6 @@ interface Session {
   info: ModelInfo;
 }
 
-const DEFAULT_BATCH = 128;
 /** KV cache element type when LoadOptions.kvType is absent (llama.cpp's default too). */
 const DEFAULT_KV_TYPE = 'f16';
 
@@ -193,7 +193,7 @@ export class ClawEngine {
     onProgress?.({ phase: 'plan', fraction: 0 });
     const adapter = this.adapterFacts();
     const budgetBytes = resolveBudget(options.vramLimit, adapter);
-    const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
+    const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
     const kvDynamic = options.kvCacheDynamic ?? true;
     const kvType = kvTypeFor(options.kvType ?? DEFAULT_KV_TYPE, hp.kvDim);
     const memory: EnginePlanOptions = {

@@ -5,6 +5,15 @@
 
 import { ClawError } from '../errors';
 
+/**
+ * Usage of every storage buffer the engine makes (activations, weights, KV
+ * cache): STORAGE | COPY_DST | COPY_SRC, spelled out so code that runs in
+ * Node needs no GPUBufferUsage global.
+ */
+export const STORAGE_USAGE = 0x80 | 0x08 | 0x04;
+/** Weight buffers are only written (upload, streaming) and read by kernels: STORAGE | COPY_DST. */
+export const WEIGHT_USAGE = 0x80 | 0x08;
+
 export type BufferPurpose = 'weights' | 'kv' | 'activations' | 'staging' | 'uniforms';
 
 export const BUFFER_PURPOSES: readonly BufferPurpose[] = ['weights', 'kv', 'activations', 'staging', 'uniforms'];

@@ -6,7 +6,7 @@
 
 import { ClawError, toClawError } from '../errors';
 import type { GgmlType } from '../gguf/types';
-import type { GpuAllocator } from './allocator';
+import { STORAGE_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
 import {
   ATTENTION_DECODE_CHUNK,
@@ -30,7 +30,6 @@ import { weightRowBytes } from './weights';
 
 export { uploadWeight, uploadF32, createWeightUploader, type UploadWeightOptions } from './weights';
 
-const STORAGE_USAGE = 0x80 | 0x08 | 0x04; // GPUBufferUsage.STORAGE | COPY_DST | COPY_SRC
 
 const u32 = (v: number): ParamField => ({ u32: v });
 const f32 = (v: number): ParamField => ({ f32: v });

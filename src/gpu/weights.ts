@@ -5,11 +5,10 @@
 import { ClawError } from '../errors';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../gguf/types';
 import type { WeightMatrix, WeightPart } from './ops-api';
-import type { GpuAllocator } from './allocator';
+import { WEIGHT_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
 import { hasGpuDecoder } from './shaders';
 
-const WEIGHT_USAGE = 0x80 | 0x08; // GPUBufferUsage.STORAGE | COPY_DST
 
 export interface UploadWeightOptions {
   /** Split into parts of at most this many bytes (tests; default: the binding limit). */

@@ -8,10 +8,9 @@
 // the surviving keys to their new positions (llama.cpp's K-shift).
 
 import { ClawError } from '../errors';
-import type { GpuAllocator } from '../gpu/allocator';
+import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
 import { kvBytesPerElement, type ActBuffer, type GpuOps, type KvType, type RopeParams } from '../gpu/ops-api';
 
-const KV_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage, spelled out so Node needs no globals here)
 const F32 = 4;
 
 /** Positions the cache grows by at least (and rounds capacities to). */
@@ -77,8 +76,8 @@ export class KvCache {
     const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
     try {
       for (let l = 0; l < o.nLayers; l++) {
-        kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first), KV_USAGE, `k cache ${l}`));
-        kv.values.push(await allocator.alloc('kv', kv.bytesFor(first), KV_USAGE, `v cache ${l}`));
+        kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `k cache ${l}`));
+        kv.values.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `v cache ${l}`));
       }
     } catch (e) {
       kv.free();
@@ -123,7 +122,7 @@ export class KvCache {
     for (const list of [this.keys, this.values]) {
       for (let l = 0; l < this.nLayers; l++) {
         const old = list[l];
-        const bigger = await this.allocator.alloc('kv', this.bytesFor(target), KV_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
+        const bigger = await this.allocator.alloc('kv', this.bytesFor(target), STORAGE_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
         const encoder = this.device.createCommandEncoder({ label: 'kv cache growth' });
         encoder.copyBufferToBuffer(old, 0, bigger, 0, oldBytes);
         this.device.queue.submit([encoder.finish()]);
@@ -153,7 +152,7 @@ export class KvCache {
     if (moved === 0) return;
     const width = this.kvDim;
     // f32 rows for the keys' rotation (an f16 cache unpacks into it and packs back), also the staging of the value move.
-    const tmpBuffer = await this.allocator.alloc('kv', moved * width * F32, KV_USAGE, 'kv shift rows');
+    const tmpBuffer = await this.allocator.alloc('kv', moved * width * F32, STORAGE_USAGE, 'kv shift rows');
     const tmp: ActBuffer = { buffer: tmpBuffer, length: moved * width };
     try {
       ops.begin();

@@ -4,7 +4,7 @@
 // of the last one.
 
 import { ClawError } from '../errors';
-import type { GpuAllocator } from '../gpu/allocator';
+import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
 import type { ActBuffer, GpuOps } from '../gpu/ops-api';
 import { layerAttention, type Hyperparams } from './hparams';
 import type { KeyRope, KvCache } from './kv-cache';
@@ -12,7 +12,6 @@ import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
 import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forward';
 
-const STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage, spelled out so Node needs no globals here)
 /**
  * Resident layers recorded into one submission. Bounds the dispatches per
  * submit, and so the kernels' uniform ring (engine-memory.ts reserves two
@@ -55,11 +54,11 @@ export function scratchBytes(hp: Hyperparams, capacity: number): number {
 export async function createScratch(allocator: GpuAllocator, hp: Hyperparams, capacity: number): Promise<Scratch> {
   const made: GPUBuffer[] = [];
   try {
-    const ids = await allocator.alloc('activations', idsBytes(capacity), STORAGE, 'token ids');
+    const ids = await allocator.alloc('activations', idsBytes(capacity), STORAGE_USAGE, 'token ids');
     made.push(ids);
     const acts: Partial<Record<ScratchField, ActBuffer>> = {};
     for (const [field, length] of scratchLayout(hp, capacity)) {
-      const buffer = await allocator.alloc('activations', actBytes(length), STORAGE, field);
+      const buffer = await allocator.alloc('activations', actBytes(length), STORAGE_USAGE, field);
       made.push(buffer);
       acts[field] = { buffer, length };
     }

@@ -58,7 +58,7 @@ export interface LoadPlan {
   text: string;
 }
 
-export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_BATCH_SIZE = 128;
 /** Context kept ahead of resident layers when the user did not ask for one. */
 export const PREFERRED_MIN_CTX = 4096;
 /** Smallest context the planner will shrink to (or the model's, if smaller). */

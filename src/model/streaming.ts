@@ -15,12 +15,11 @@
 
 import { ClawError } from '../errors';
 import type { ByteSource, GgmlType, GgufFile } from '../gguf/types';
-import type { GpuAllocator } from '../gpu/allocator';
+import { WEIGHT_USAGE, type GpuAllocator } from '../gpu/allocator';
 import type { WeightMatrix, WeightPart } from '../gpu/ops-api';
 import { weightRowBytes } from '../gpu/weights';
 import type { WeightUploader } from './weights';
 
-const WEIGHT_USAGE = 0x80 | 0x08; // GPUBufferUsage.STORAGE | COPY_DST
 const LAYER_TENSOR = /^blk\.(\d+)\.(.+)$/;
 
 /** Where a streamed matrix's bytes come from on each pass. */
