@@ -9,7 +9,7 @@ import { createGpuContext, type GpuContext } from '../gpu/device';
 import { createGpuOps, createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
-import { loadLlamaWeights } from '../model/weights';
+import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache, kvTypeFor } from '../model/kv-cache';
 import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
@@ -296,7 +296,7 @@ export class ClawEngine {
           })
         : null;
     const uploader = createWeightUploader(this.ctx, buffers);
-    const weights = await loadLlamaWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
+    const weights = await loadModelWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
       contextSize: plan.ctxSize,
       onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
     });

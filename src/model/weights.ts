@@ -203,8 +203,6 @@ export async function loadModelWeights(
   return assembleWeights(hp, slots);
 }
 
-/** The former name, kept for callers written before other architectures existed. */
-export const loadLlamaWeights = loadModelWeights;
 
 async function uploadPlanned(
   p: PlannedTensor,
