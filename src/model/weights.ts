@@ -203,7 +203,6 @@ export async function loadModelWeights(
   return assembleWeights(hp, slots);
 }
 
-
 async function uploadPlanned(
   p: PlannedTensor,
   t: GgufTensorInfo,
