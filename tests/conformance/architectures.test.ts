@@ -124,7 +124,7 @@ describe('every supported architecture against llama.cpp on a synthetic model', 
     const t0 = performance.now();
     const file = path.join(dir, `${c.label.split(' ')[0]}-${CASES.indexOf(c)}.gguf`);
     writeFileSync(file, makeSyntheticModel({ ...SHAPE, ...c.model }));
-    const ref = await referenceRun(file, PROMPT, POSITIONS, 10, CONTEXT);
+    const ref = await referenceRun(file, PROMPT, POSITIONS, { contextSize: CONTEXT, stopAtEog: false });
     const m = await compareWithReference(engine, file, ref, { ctxSize: CONTEXT, clearMargin: CLEAR_MARGIN });
     results.push({ label: c.label, ...m, seconds: (performance.now() - t0) / 1000 });
     expect(m.positions).toBe(POSITIONS);

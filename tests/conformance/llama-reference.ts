@@ -40,7 +40,20 @@ export function getReferenceLlama(): Promise<Llama> {
  * distribution at each step (temperature 1, no truncation: the softmax of
  * the logits) while feeding back the greedy token.
  */
-export async function referenceRun(modelPath: string, prompt: string, nPredict: number, topN = 10, contextSize?: number): Promise<ReferenceRun> {
+export interface ReferenceRunOptions {
+  /** How many of the most likely tokens to record per step (default 10). */
+  topN?: number;
+  contextSize?: number;
+  /**
+   * Stop when llama.cpp's greedy token ends generation (default true). A
+   * random synthetic model has no meaningful end token: comparisons over a
+   * fixed number of positions keep going through it.
+   */
+  stopAtEog?: boolean;
+}
+
+export async function referenceRun(modelPath: string, prompt: string, nPredict: number, options: ReferenceRunOptions = {}): Promise<ReferenceRun> {
+  const { topN = 10, contextSize, stopAtEog = true } = options;
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath });
   try {
@@ -68,7 +81,7 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
         list.sort((a, b) => b.p - a.p || a.id - b.id);
         top.push(list.slice(0, topN));
         tokens.push(best);
-        if (tokens.length >= nPredict || model.isEogToken(best as Token)) break;
+        if (tokens.length >= nPredict || (stopAtEog && model.isEogToken(best as Token))) break;
         r = await it.next(best as Token);
       }
       await it.return();
