@@ -64,7 +64,17 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
       const promptIds = [...(bos !== null && model.fileInfo.metadata?.tokenizer?.ggml?.add_bos_token !== false ? [bos] : []), ...model.tokenize(prompt, false)];
       const tokens: number[] = [];
       const top: { id: number; p: number }[][] = [];
-      const it = seq.evaluateWithMetadata(promptIds as Token[], { probabilities: true }, { temperature: 1, topK: 0, topP: 1, minP: 0 });
+      const it = seq.evaluateWithMetadata(promptIds as Token[], { probabilities: true }, {
+        temperature: 1,
+        topK: 0,
+        topP: 1,
+        minP: 0,
+        // llama.cpp also draws its own token at temperature 1 (we feed back the
+        // greedy one instead). Without these, a draw of an end-of-generation
+        // token would end the run early at random.
+        yieldEogToken: true,
+        seed: 1,
+      });
       let r = await it.next();
       while (!r.done) {
         const probs = r.value.probabilities;
