@@ -26,6 +26,7 @@ import iq4_nlPiece from '../../shaders/decode/iq4_nl.wgsl?raw';
 import iq4_xsPiece from '../../shaders/decode/iq4_xs.wgsl?raw';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
+import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -54,6 +55,22 @@ const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
 const DECODE_MARKER = '//#include decode';
 
 /**
+ * Whole-block dot products: `fn dot32(row_byte_base: u32, b: u32) -> f32`,
+ * weights 32b..32b+31 of a row against the kernel's `act4(k4)`. Types
+ * without a piece of their own use the generic one over decode4.
+ */
+const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map();
+
+/**
+ * `//#include segments` expands to NSEG weight matrices in one kernel, each
+ * of its own type: bindings `weights_s<i>` at SEGMENT_BINDING + i, every
+ * name of its decode and dot pieces suffixed `_s<i>`, and
+ * `seg_dot32(seg, row_byte_base, b)` choosing among them.
+ */
+const SEGMENTS_MARKER = '//#include segments';
+export const SEGMENT_BINDING = 10;
+
+/**
  * Each piece defines the KV cache's storage types `KvWord` and `KvVec4`,
  * `KV_PER_WORD`, and `kv_vec4` / `kv_element` that turn them into f32 (see
  * shaders/kv/f32.wgsl): the attention kernels read K and V only through them.
@@ -66,6 +83,8 @@ export type ShaderDefines = Record<string, number | boolean>;
 export interface AssembleOptions {
   /** Weight type whose decode piece replaces `//#include decode`. */
   weightType?: GgmlType;
+  /** Types of the weight matrices of a `//#include segments` kernel, one per segment. */
+  segmentTypes?: readonly GgmlType[];
   /** Injected as `const NAME: u32 = value;` (numbers must be non-negative integers) or `const NAME: bool`. */
   defines?: ShaderDefines;
   /** Element type of the KV cache whose access piece replaces `//#include kv` (default f32). */
@@ -77,18 +96,18 @@ export function hasGpuDecoder(type: GgmlType): boolean {
 }
 
 export function assembleKernel(kernel: string, opts: AssembleOptions = {}): string {
-  let body = kernel;
-  if (kernel.includes(DECODE_MARKER)) {
+  let body = preprocess(kernel, opts.defines ?? {});
+  if (body.includes(DECODE_MARKER)) {
     if (opts.weightType === undefined) {
       throw new ClawError('clw-llm-crash', 'a matrix kernel was assembled without a weight type');
     }
-    const piece = DECODE_PIECES.get(opts.weightType);
-    if (!piece) {
-      throw new ClawError('clw-quant-unsupported', `no GPU decoder for tensor type ${ggmlTypeName(opts.weightType)}`, {
-        details: { type: opts.weightType, typeName: ggmlTypeName(opts.weightType) },
-      });
-    }
-    body = body.replace(DECODE_MARKER, `${bytesPiece}\n${piece}`);
+    const dot = body.includes('dot32(') ? `\n${dotPiece(opts.weightType)}` : '';
+    body = body.replace(DECODE_MARKER, `${decodePiece(opts.weightType)}${dot}`);
+  }
+  if (body.includes(SEGMENTS_MARKER)) {
+    const types = opts.segmentTypes ?? [];
+    if (types.length === 0) throw new ClawError('clw-llm-crash', 'a segment kernel was assembled without segment types');
+    body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i)).join('\n') + segmentDispatcher(types.length));
   }
   if (body.includes(KV_MARKER)) body = body.replace(KV_MARKER, KV_PIECES[opts.kvType ?? 'f32']);
   const consts = Object.entries(opts.defines ?? {}).map(([name, value]) => defineLine(name, value));
@@ -96,6 +115,80 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
   // WGSL wants directives (`enable subgroups;`, `diagnostic(...)`) before any declaration.
   const directives = body.match(DIRECTIVE_LINES) ?? [];
   return [...directives, ...consts, '', body.replace(DIRECTIVE_LINES, '')].join('\n');
+}
+
+/** The byte helpers and the decode piece of one weight type. */
+function decodePiece(type: GgmlType): string {
+  const piece = DECODE_PIECES.get(type);
+  if (!piece) {
+    throw new ClawError('clw-quant-unsupported', `no GPU decoder for tensor type ${ggmlTypeName(type)}`, {
+      details: { type, typeName: ggmlTypeName(type) },
+    });
+  }
+  return `${bytesPiece}\n${piece}`;
+}
+
+function dotPiece(type: GgmlType): string {
+  return DOT_PIECES.get(type) ?? dotGenericPiece;
+}
+
+/** Segment i: its binding and its type's pieces, every module-scope name suffixed `_s<i>`. */
+function segmentPiece(type: GgmlType, i: number): string {
+  const code = `${decodePiece(type)}\n${dotPiece(type)}`;
+  const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
+  names.add('weights');
+  const renamed = code.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (name) => (names.has(name) ? `${name}_s${i}` : name));
+  return `@group(0) @binding(${SEGMENT_BINDING + i}) var<storage, read> weights_s${i}: array<u32>;\n${renamed}`;
+}
+
+function segmentDispatcher(count: number): string {
+  const cases = Array.from({ length: count - 1 }, (_, i) => `    case ${i}u: { return dot32_s${i}(row_byte_base, b); }`);
+  return `
+fn seg_dot32(seg: u32, row_byte_base: u32, b: u32) -> f32 {
+  switch seg {
+${cases.join('\n')}
+    default: { return dot32_s${count - 1}(row_byte_base, b); }
+  }
+}
+`;
+}
+
+/**
+ * `//#if NAME`, `//#if !NAME`, `//#else`, `//#endif` over boolean defines
+ * (nestable): for code that differs in declarations, such as `enable
+ * subgroups;`, which a WGSL const cannot switch.
+ */
+function preprocess(code: string, defines: ShaderDefines): string {
+  if (!code.includes('//#if')) return code;
+  const out: string[] = [];
+  const stack: { active: boolean; parentActive: boolean }[] = [];
+  let active = true;
+  for (const line of code.split('\n')) {
+    const directive = /^\s*\/\/#(if|else|endif)\b\s*(!?)([A-Z0-9_]*)/.exec(line);
+    if (!directive) {
+      if (active) out.push(line);
+      continue;
+    }
+    const [, kind, negate, name] = directive;
+    if (kind === 'if') {
+      if (!(name in defines)) throw new ClawError('clw-llm-crash', `shader //#if on an undefined name ${name}`);
+      const value = Boolean(defines[name]) !== (negate === '!');
+      stack.push({ active: value, parentActive: active });
+      active = active && value;
+    } else {
+      const top = stack[stack.length - 1];
+      if (!top) throw new ClawError('clw-llm-crash', `shader //#${kind} without //#if`);
+      if (kind === 'else') {
+        top.active = !top.active;
+        active = top.parentActive && top.active;
+      } else {
+        stack.pop();
+        active = top.parentActive;
+      }
+    }
+  }
+  if (stack.length > 0) throw new ClawError('clw-llm-crash', 'shader //#if without //#endif');
+  return out.join('\n');
 }
 
 const DIRECTIVE_LINES = /^(?:enable|requires|diagnostic)\b[^\n]*;[ \t]*$/gm;
