@@ -27,6 +27,7 @@ import iq4_xsPiece from '../../shaders/decode/iq4_xs.wgsl?raw';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
+import stepPiece from '../../shaders/step.wgsl?raw';
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -70,6 +71,9 @@ const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map();
 const SEGMENTS_MARKER = '//#include segments';
 export const SEGMENT_BINDING = 10;
 
+/** Pieces any kernel may include by name: `//#include step` (the decode pass's per-token uniform struct). */
+const SHARED_PIECES: Readonly<Record<string, string>> = { step: stepPiece };
+
 /**
  * Each piece defines the KV cache's storage types `KvWord` and `KvVec4`,
  * `KV_PER_WORD`, and `kv_vec4` / `kv_element` that turn them into f32 (see
@@ -110,6 +114,7 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i)).join('\n') + segmentDispatcher(types.length));
   }
   if (body.includes(KV_MARKER)) body = body.replace(KV_MARKER, KV_PIECES[opts.kvType ?? 'f32']);
+  for (const [name, piece] of Object.entries(SHARED_PIECES)) body = body.replace(`//#include ${name}\n`, `${piece}\n`);
   const consts = Object.entries(opts.defines ?? {}).map(([name, value]) => defineLine(name, value));
   if (consts.length === 0) return body;
   // WGSL wants directives (`enable subgroups;`, `diagnostic(...)`) before any declaration.
