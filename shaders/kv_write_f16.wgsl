@@ -17,27 +17,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> src: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> cache: array<u32>;
 
-fn f16_bits(x: f32) -> u32 {
-  let b = bitcast<u32>(x);
-  let sign = (b >> 16u) & 0x8000u;
-  let abs_bits = b & 0x7fffffffu;
-  if (abs_bits > 0x7f800000u) {
-    return sign | 0x7e00u; // NaN stays NaN (quiet)
-  }
-  if (abs_bits >= 0x477ff000u) {
-    return sign | 0x7c00u; // rounds past 65504: infinity
-  }
-  if (abs_bits < 0x38800000u) {
-    // Below the smallest normal f16 (2^-14): a subnormal of 2^-24 steps.
-    // Adding 0.5 makes the f32 adder round the steps to nearest even.
-    let r = bitcast<u32>(bitcast<f32>(abs_bits) + 0.5) - 0x3f000000u;
-    return sign | r;
-  }
-  // Normal: rebias the exponent, drop 13 mantissa bits rounding to nearest even.
-  let odd = (abs_bits >> 13u) & 1u;
-  let rounded = abs_bits + 0xfffu + odd;
-  return sign | ((rounded - 0x38000000u) >> 13u);
-}
+//#include f16_bits
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -35,28 +35,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 @group(0) @binding(2) var<storage, read> freq_factors: array<f32>;
 
-// pi/2 in three parts (Cody-Waite): q * PIO2_HI is exact for |q| < 2^16.
-const PIO2_HI: f32 = 1.5703125;
-const PIO2_MID: f32 = 0.0004838705062866211;
-const PIO2_LO: f32 = -4.371138828673793e-08;
-const TWO_OVER_PI: f32 = 0.6366197723675814;
-
-// (sin, cos) to ~1e-7: built-in sin/cos may be far coarser (Vulkan allows
-// 2^-11 absolute error), which shows in the logits.
-fn sin_cos(theta: f32) -> vec2<f32> {
-  let q = round(theta * TWO_OVER_PI);
-  let r = ((theta - q * PIO2_HI) - q * PIO2_MID) - q * PIO2_LO;
-  let r2 = r * r;
-  let s = r + r * r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 * (1.0 / 362880.0))));
-  let c = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 * (1.0 / 40320.0))));
-  let quadrant = u32(i32(q) & 3);
-  switch quadrant {
-    case 0u: { return vec2<f32>(s, c); }
-    case 1u: { return vec2<f32>(c, -s); }
-    case 2u: { return vec2<f32>(-s, -c); }
-    default: { return vec2<f32>(-c, s); }
-  }
-}
+//#include rope_math
 
 @compute @workgroup_size(WG)
 fn main(
@@ -74,19 +53,11 @@ fn main(
   let head = (index % pairs_per_token) / half_rot;
   let i = index % half_rot;
 
-  var theta = f32(params.start_pos + t);
-  for (var k = 0u; k < i; k++) {
-    theta *= params.theta_scale;
-  }
+  var freq_factor = 1.0;
   if (params.has_freq_factors != 0u) {
-    theta /= freq_factors[i];
+    freq_factor = freq_factors[i];
   }
-  var mixed = params.freq_scale * theta;
-  if (params.ext_factor != 0.0) {
-    let y = (f32(i) - params.corr_low) / max(0.001, params.corr_high - params.corr_low);
-    let ramp_mix = (1.0 - min(1.0, max(0.0, y))) * params.ext_factor;
-    mixed = mixed * (1.0 - ramp_mix) + theta * ramp_mix;
-  }
+  let mixed = rope_theta(f32(params.start_pos + t), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
   let sc = sin_cos(mixed) * params.mscale;
 
   let head_base = t * params.n_heads * params.head_dim + head * params.head_dim;

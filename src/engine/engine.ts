@@ -29,6 +29,8 @@ export interface EngineOptions {
   gpu?: GPU;
   /** CPU memory for the weights of streamed layers; beyond it they are read from the source on every pass. Default: defaultStreamCacheBytes(). */
   streamCacheBytes?: number;
+  /** Decode one token through the recorded, fused decode pass where the model allows (default true); false runs the batch path (tests, before/after benchmarks). */
+  decodePass?: boolean;
 }
 
 interface Session {
@@ -311,7 +313,11 @@ export class ClawEngine {
       kvType: planned.kvType,
     });
     const scratch = await createScratch(buffers, hp, Math.min(batch, plan.ctxSize));
-    return new LlamaModel(this.ops, hp, weights, kv, scratch, streamer?.hasStreamedLayers ? streamer : null);
+    return new LlamaModel(this.ops, hp, weights, kv, scratch, {
+      streamer: streamer?.hasStreamedLayers ? streamer : null,
+      allocator: buffers,
+      decodePass: this.options.decodePass,
+    });
   }
 
   /** The tokenizer of the loaded model (for tests and the CLI). */
@@ -323,6 +329,11 @@ export class ClawEngine {
   get kvCacheStats(): { capacity: number; maxCapacity: number; growths: number } | null {
     const kv = this.session?.model.kv;
     return kv ? { capacity: kv.capacity, maxCapacity: kv.maxCapacity, growths: kv.growths } : null;
+  }
+
+  /** Whether the loaded model decodes through the recorded, fused decode pass (else the batch path). */
+  get usesDecodePass(): boolean {
+    return !!this.session?.model.decode;
   }
 
   get gpuBytesPeak(): number {

@@ -20,6 +20,11 @@ import geluMul from '../../shaders/gelu_mul.wgsl?raw';
 import add from '../../shaders/add.wgsl?raw';
 import scale from '../../shaders/scale.wgsl?raw';
 import softcap from '../../shaders/softcap.wgsl?raw';
+import matvecFused from '../../shaders/matvec_fused.wgsl?raw';
+import ropeKv from '../../shaders/rope_kv.wgsl?raw';
+import attentionDecodeSplit from '../../shaders/attention_decode_split.wgsl?raw';
+import attentionDecodeMerge from '../../shaders/attention_decode_merge.wgsl?raw';
+import rmsNormAdd from '../../shaders/rms_norm_add.wgsl?raw';
 
 export const KERNELS = {
   matvec,
@@ -41,6 +46,11 @@ export const KERNELS = {
   add,
   scale,
   softcap,
+  matvecFused,
+  ropeKv,
+  attentionDecodeSplit,
+  attentionDecodeMerge,
+  rmsNormAdd,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;
@@ -64,3 +74,9 @@ export const ATTENTION_WG = 64;
 /** Split decode attention: invocations per workgroup of its three passes, keys per chunk of pass 2. */
 export const ATTENTION_DECODE_WG = 64;
 export const ATTENTION_DECODE_CHUNK = 32;
+/**
+ * The decode pass's fused kernels (src/gpu/decode-ops.ts): matvec_fused
+ * rows per workgroup = WG / LANES; rope_kv and the merge pass use WG
+ * threads per head; attention_decode_split takes CHUNK keys per workgroup.
+ */
+export const DECODE_KERNELS = { MATVEC_WG: 64, MATVEC_LANES: 16, HEAD_WG: 64, ATTENTION_CHUNK: 64 } as const;

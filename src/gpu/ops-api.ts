@@ -55,6 +55,14 @@ export interface RopeParams {
   yarn?: RopeYarn;
 }
 
+/** sin/cos multiplier: the attention factor, times YaRN's magnitude correction as ggml applies it. */
+export function ropeMscale(p: Pick<RopeParams, 'attnFactor' | 'yarn' | 'freqScale'>): number {
+  const f = Math.fround;
+  let mscale = f(p.attnFactor ?? 1);
+  if (p.yarn && p.yarn.extFactor !== 0) mscale = f(mscale * f(1 + f(0.1 * f(Math.log(f(1 / p.freqScale))))));
+  return mscale;
+}
+
 /** Element type of KV cache rows: f32, or f16 pairs packed in u32 words (kvDim / 2 words a row; no `shader-f16` needed). */
 export type KvType = 'f32' | 'f16';
 
@@ -86,6 +94,56 @@ export interface AttentionParams {
   softcap?: number;
   /** Element type of the caches (default f32). */
   kvType?: KvType;
+}
+
+/** A matrix of a fused projection: its rows go to out[outOffset ..], plus its optional bias. */
+export interface Projection {
+  w: WeightMatrix;
+  outOffset: number;
+  bias?: GPUBuffer;
+}
+
+/** Rope of q and k and the KV-cache write of the decode step (position from the step buffer). */
+export interface RopeStoreParams extends Omit<RopeParams, 'nHeads' | 'startPos'> {
+  nHeads: number;
+  nKvHeads: number;
+  /** Per-head RMSNorm of q and k before the rotation (qwen3, gemma3): headDim floats each. */
+  qNorm?: GPUBuffer;
+  kNorm?: GPUBuffer;
+  eps: number;
+  kvType?: KvType;
+}
+
+export type DecodeAttentionParams = Omit<AttentionParams, 'nTokens' | 'startPos'>;
+
+/**
+ * The fused kernels of the one-token decode pass. Calls record dispatches
+ * once (bind groups, parameters and pipelines made now); the decode pass
+ * replays them every token, with the position read from its step buffer.
+ */
+export interface DecodeOps {
+  /** out[p.outOffset + r] (+)= W_p[r] . in (+ bias), in = x or rmsnorm(x) * norm.weight, for every projection p (several per dispatch). */
+  project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o?: { norm?: { weight: GPUBuffer; eps: number }; accumulate?: boolean; softcap?: number }): void;
+  /** out[r] = act(W_gate[r] . in) * (W_up[r] . in), in = rmsnorm(x) * norm.weight. */
+  gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void;
+  /** Per head of qkv = [q | k | v]: q/k norms, rope of q and k, k and v into the caches' row at the step's position. */
+  ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void;
+  /** Attention of the step's query (the start of qkv) over the cache rows up to the step's position, into out. */
+  attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams): void;
+  /** x += rmsnorm(y) * weight over one row of `dim`. */
+  addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void;
+  /** out = dequant(table row ids[0]). */
+  embed(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer): void;
+  /** x *= s over count. */
+  scale(x: ActBuffer, s: number, count: number): void;
+}
+
+/** A decode recording: DecodeOps, then the dispatch list and the buffers it made. */
+export interface DecodeRecording extends DecodeOps {
+  /** Attention windows in the order of their indirect records in the step buffer. */
+  readonly windows: readonly number[];
+  finish(): import('./recorded').RecordedDispatch[];
+  free(): void;
 }
 
 export interface GpuOps {
@@ -122,6 +180,13 @@ export interface GpuOps {
   softcap(x: ActBuffer, c: number, count: number): void;
   /** Copy `count` floats from src[srcOffset..] to dst[dstOffset..]. */
   copy(src: ActBuffer, srcOffset: number, dst: ActBuffer, dstOffset: number, count: number): void;
+
+  /**
+   * Starts recording a decode pass: its buffers come from `allocator` (the
+   * model's scope), `step` is its step buffer, `capacity` the KV cache's
+   * positions (sizes attention's scratch).
+   */
+  recordDecode(allocator: import('./allocator').GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }): DecodeRecording;
 
   /** Read `count` floats from src[offset..] (submits pending work first). */
   read(src: ActBuffer, offset: number, count: number): Promise<Float32Array>;

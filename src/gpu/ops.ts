@@ -22,7 +22,8 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import { kvBytesPerElement, type ActBuffer, type AttentionParams, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
+import { kvBytesPerElement, ropeMscale, type ActBuffer, type AttentionParams, type DecodeRecording, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
+import { DecodeRecorder } from './decode-ops';
 import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
 import { UniformRing, type ParamField } from './uniforms';
@@ -88,6 +89,7 @@ class WebGpuOps implements GpuOps {
   /** Bound where a kernel's optional input (bias, norm weight, freq factors) is absent. */
   private readonly placeholder: GPUBuffer;
   private readonly maxGroupsPerDim: number;
+  private readonly maxStorageBuffers: number;
   /** Pipelines by (kernel, weight type, defines), so the hot path skips assembling text. */
   private readonly pipelineByVariant = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
@@ -115,6 +117,7 @@ class WebGpuOps implements GpuOps {
     this.staging = new StagingPool(allocator);
     this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    this.maxStorageBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
     this.subgroups = ctx.features.subgroups && options.subgroups !== false;
     this.splitDecodeAttention = options.splitDecodeAttention !== false;
     this.tiledMatmul = options.tiledMatmul !== false;
@@ -335,6 +338,18 @@ class WebGpuOps implements GpuOps {
     this.copyBytes(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
   }
 
+  recordDecode(allocator: GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }): DecodeRecording {
+    const deps = {
+      device: this.device,
+      allocator,
+      pipeline: (kernel: KernelName, variant: KernelVariant) => this.pipeline(kernel, variant),
+      placeholder: this.placeholder,
+      maxStorageBuffers: this.maxStorageBuffers,
+      maxGroupsPerDim: this.maxGroupsPerDim,
+    };
+    return new DecodeRecorder(deps, step, capacity, attention);
+  }
+
   async read(src: ActBuffer, offset: number, count: number): Promise<Float32Array> {
     requireCapacity(src, offset + count, 'read src');
     const staging = this.staging.take(count * 4);
@@ -447,7 +462,7 @@ class WebGpuOps implements GpuOps {
   }
 
   private pipeline(kernel: KernelName, opts: KernelVariant): GPUComputePipeline {
-    const variant = `${kernel}|${opts.weightType ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+    const variant = `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
     let pipeline = this.pipelineByVariant.get(variant);
     if (!pipeline) {
       pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
@@ -485,16 +500,9 @@ class WebGpuOps implements GpuOps {
 /** What selects one assembled text of a kernel. */
 interface KernelVariant {
   weightType?: GgmlType;
+  segmentTypes?: readonly GgmlType[];
   kvType?: KvType;
   defines?: ShaderDefines;
-}
-
-/** sin/cos multiplier: the attention factor, times YaRN's magnitude correction as ggml applies it. */
-function ropeMscale(p: RopeParams): number {
-  const f = Math.fround;
-  let mscale = f(p.attnFactor ?? 1);
-  if (p.yarn && p.yarn.extFactor !== 0) mscale = f(mscale * f(1 + f(0.1 * f(Math.log(f(1 / p.freqScale))))));
-  return mscale;
 }
 
 function requireCapacity(buf: ActBuffer, needed: number, what: string): void {

@@ -28,6 +28,8 @@ import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
+import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
+import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -66,13 +68,18 @@ const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map();
  * `//#include segments` expands to NSEG weight matrices in one kernel, each
  * of its own type: bindings `weights_s<i>` at SEGMENT_BINDING + i, every
  * name of its decode and dot pieces suffixed `_s<i>`, and
- * `seg_dot32(seg, row_byte_base, b)` choosing among them.
+ * `seg_dot32(seg, row_byte_base, b)` (or `seg_dot4`, 4 elements) choosing
+ * among them.
  */
 const SEGMENTS_MARKER = '//#include segments';
 export const SEGMENT_BINDING = 10;
 
-/** Pieces any kernel may include by name: `//#include step` (the decode pass's per-token uniform struct). */
-const SHARED_PIECES: Readonly<Record<string, string>> = { step: stepPiece };
+/**
+ * Pieces any kernel may include by name: `//#include step` (the decode
+ * pass's per-token uniform struct), `rope_math` (rotary angles, sin/cos),
+ * `f16_bits` (ggml's f32 -> f16 rounding).
+ */
+const SHARED_PIECES: Readonly<Record<string, string>> = { step: stepPiece, rope_math: ropeMathPiece, f16_bits: f16BitsPiece };
 
 /**
  * Each piece defines the KV cache's storage types `KvWord` and `KvVec4`,
@@ -147,15 +154,22 @@ function segmentPiece(type: GgmlType, i: number): string {
 }
 
 function segmentDispatcher(count: number): string {
-  const cases = Array.from({ length: count - 1 }, (_, i) => `    case ${i}u: { return dot32_s${i}(row_byte_base, b); }`);
-  return `
-fn seg_dot32(seg: u32, row_byte_base: u32, b: u32) -> f32 {
+  const dispatch = (fn: string, call: (i: number) => string) => {
+    const cases = Array.from({ length: count - 1 }, (_, i) => `    case ${i}u: { return ${call(i)}; }`);
+    return `
+fn ${fn}(seg: u32, row_byte_base: u32, b: u32) -> f32 {
   switch seg {
 ${cases.join('\n')}
-    default: { return dot32_s${count - 1}(row_byte_base, b); }
+    default: { return ${call(count - 1)}; }
   }
 }
 `;
+  };
+  return (
+    dispatch('seg_dot32', (i) => `dot32_s${i}(row_byte_base, b)`) +
+    // Four elements at a time, for rows whose length is not a multiple of 32.
+    dispatch('seg_dot4', (i) => `dot(decode4_s${i}(row_byte_base, b), act4(b))`)
+  );
 }
 
 /**

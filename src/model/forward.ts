@@ -5,7 +5,7 @@
 // soft-capping, sliding windows), each taken when the model has it.
 // Kernels are named calls on GpuOps; the GPU plumbing lives in src/gpu/.
 
-import type { ActBuffer, GpuOps, RopeParams, RopeYarn } from '../gpu/ops-api';
+import type { ActBuffer, DecodeOps, GpuOps, RopeParams, RopeYarn } from '../gpu/ops-api';
 import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
@@ -24,6 +24,7 @@ export interface Scratch {
   up: ActBuffer; // [B, nFf]
   last: ActBuffer; // [nEmbd]: the last token's hidden state
   logits: ActBuffer; // [nVocab]
+  qkv: ActBuffer; // [nHeads*headDim + 2*kvDim]: one token's q, k, v side by side (the decode pass)
 }
 
 /** Rope settings of layer l (its own base and scale where local layers differ). */
@@ -129,4 +130,61 @@ export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv:
   recordEmbedding(ops, hp, w, s, n);
   for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
   recordOutput(ops, hp, w, s, n);
+}
+
+/**
+ * One token through the whole model as the decode pass records it (once,
+ * replayed every token): the same math as recordForward with n = 1, in
+ * fused kernels. The token id is read from scratch.ids[0], the position
+ * from the decode pass's step buffer; the logits land in scratch.logits.
+ */
+export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch): void {
+  const { nEmbd, nHeads, nKvHeads, headDim, kvDim, rmsEps: eps } = hp;
+  ops.embed(w.tokenEmbd, s.ids, s.x);
+  if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, nEmbd);
+  const qDim = nHeads * headDim;
+  for (let l = 0; l < hp.nLayers; l++) {
+    const layer = w.layers[l];
+    // Attention block: norm folded into the q/k/v projection, then rope and the cache write.
+    ops.project(
+      s.x,
+      [
+        { w: layer.wq, outOffset: 0, bias: layer.bq },
+        { w: layer.wk, outOffset: qDim, bias: layer.bk },
+        { w: layer.wv, outOffset: qDim + kvDim, bias: layer.bv },
+      ],
+      s.qkv,
+      { norm: { weight: layer.attnNorm, eps } },
+    );
+    const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
+    ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
+    ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, {
+      nHeads,
+      nKvHeads,
+      headDim,
+      scale: hp.attnScale,
+      slidingWindow: layerAttention(hp, l).window,
+      softcap: hp.attnSoftcap,
+      kvType: kv.kvType,
+    });
+    // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
+    residualProject(ops, hp, layer.wo, s.attn, s, layer.attnPostNorm, layer.bo);
+    // Feed-forward block: norm, gate, up and the activation in one kernel.
+    ops.gatedProject(s.x, { weight: layer.ffnNorm, eps }, layer.wGate, layer.wUp, s.gate, hp.traits.ffnActivation === 'gelu' ? 'gelu' : 'silu');
+    residualProject(ops, hp, layer.wDown, s.gate, s, layer.ffnPostNorm);
+  }
+  ops.project(s.x, [{ w: w.output, outOffset: 0, bias: w.outputBias }], s.logits, {
+    norm: { weight: w.outputNorm, eps },
+    softcap: hp.finalSoftcap > 0 ? hp.finalSoftcap : undefined,
+  });
+}
+
+/** x += W . input, or x += rmsnorm(W . input) * postNorm (gemma). */
+function residualProject(ops: DecodeOps, hp: Hyperparams, wm: LayerWeights['wo'], input: ActBuffer, s: Scratch, postNorm?: GPUBuffer, bias?: GPUBuffer): void {
+  if (!postNorm) {
+    ops.project(input, [{ w: wm, outOffset: 0, bias }], s.x, { accumulate: true });
+    return;
+  }
+  ops.project(input, [{ w: wm, outOffset: 0, bias }], s.xb);
+  ops.addNormed(s.x, s.xb, postNorm, hp.nEmbd, hp.rmsEps);
 }

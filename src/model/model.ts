@@ -11,6 +11,7 @@ import type { KeyRope, KvCache } from './kv-cache';
 import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
 import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forward';
+import { DecodePass, decodePassUnsupported } from './decode-pass';
 
 /**
  * Resident layers recorded into one submission. Bounds the dispatches per
@@ -35,6 +36,7 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['up', capacity * hp.nFf],
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
+    ['qkv', qDim + 2 * hp.kvDim],
   ];
 }
 
@@ -83,16 +85,34 @@ export function keyRopeFor(hp: Hyperparams, w: ModelWeights): ((layer: number) =
   };
 }
 
+export interface LlamaModelOptions {
+  /** Streams the non-resident layers; null when every layer is resident. */
+  streamer?: LayerStreamer | null;
+  /**
+   * Where the recorded decode pass allocates (the model's scope); without
+   * it, or with `decodePass: false`, one token runs through the batch path.
+   */
+  allocator?: GpuAllocator;
+  decodePass?: boolean;
+}
+
 export class LlamaModel {
+  readonly streamer: LayerStreamer | null;
+  /** The recorded one-token pass; null when the model decodes through the batch path (streamed layers, unsupported shapes, or switched off). */
+  readonly decode: DecodePass | null;
+
   constructor(
     readonly ops: GpuOps,
     readonly hp: Hyperparams,
     readonly weights: ModelWeights,
     readonly kv: KvCache,
     readonly scratch: Scratch,
-    /** Streams the non-resident layers; null when every layer is resident. */
-    readonly streamer: LayerStreamer | null = null,
-  ) {}
+    o: LlamaModelOptions = {},
+  ) {
+    this.streamer = o.streamer ?? null;
+    const fused = o.allocator && o.decodePass !== false && !this.streamer && decodePassUnsupported(hp, weights) === null;
+    this.decode = fused ? new DecodePass(ops, o.allocator!, hp, weights, kv, scratch) : null;
+  }
 
   /** Makes the KV cache hold `positions` positions; false when memory does not allow (the context is then what it holds). */
   reserve(positions: number): Promise<boolean> {
@@ -122,6 +142,11 @@ export class LlamaModel {
     }
     const B = this.scratch.capacity;
     return this.withGpuErrors('a forward pass', async () => {
+      if (tokens.length === 1 && this.decode) {
+        this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(tokens));
+        this.decode.run(startPos, 0);
+        return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
+      }
       for (let i = 0; i < tokens.length; i += B) {
         const chunk = tokens.slice(i, i + B);
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));

@@ -1,0 +1,46 @@
+// attention_decode_merge: pass 2 of 2 of decode attention: combines the
+// chunks of attention_decode_split for each head,
+//   out[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c,  M = max_c m_c.
+// Layout: scratch as pass 1 writes it; out: n_heads * HEAD_DIM f32.
+// Dispatch: n_heads workgroups of WG threads over the head's dimensions.
+
+//#include step
+
+struct Params {
+  n_heads: u32,
+  n_kv_heads: u32,
+  window: u32,
+  max_chunks: u32,
+  scale: f32,
+  softcap: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> scratch: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  var first_key = 0u;
+  if (params.window > 0u && step.pos + 1u > params.window) {
+    first_key = step.pos + 1u - params.window;
+  }
+  let n_chunks = (step.pos + 1u - first_key + CHUNK - 1u) / CHUNK;
+  let stats = params.n_heads * params.max_chunks * HEAD_DIM + h * params.max_chunks * 2u;
+  var big_m = scratch[stats];
+  for (var c = 1u; c < n_chunks; c++) {
+    big_m = max(big_m, scratch[stats + c * 2u]);
+  }
+  for (var d = lid; d < HEAD_DIM; d += WG) {
+    var big_l = 0.0;
+    var acc = 0.0;
+    for (var c = 0u; c < n_chunks; c++) {
+      let w = exp(scratch[stats + c * 2u] - big_m);
+      big_l += scratch[stats + c * 2u + 1u] * w;
+      acc += scratch[(h * params.max_chunks + c) * HEAD_DIM + d] * w;
+    }
+    out[h * HEAD_DIM + d] = acc / big_l;
+  }
+}

@@ -1,0 +1,39 @@
+// rms_norm_add: x[:] += y[:] / sqrt(mean(y^2) + eps) * weight[:] for one
+// row: gemma's post-norm of a block's output followed by the residual add,
+// in one dispatch of the decode step (the reference path runs rmsNorm and
+// add, with the same arithmetic per element).
+// Layout: x, y: dim f32; weight: dim f32.
+// Dispatch: one workgroup of WG threads.
+
+struct Params {
+  dim: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var sum = 0.0;
+  for (var i = lid; i < params.dim; i += WG) {
+    let v = y[i];
+    sum += v * v;
+  }
+  partial[lid] = sum;
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (lid < stride) {
+      partial[lid] += partial[lid + stride];
+    }
+  }
+  workgroupBarrier();
+  let inv = inverseSqrt(partial[0] / f32(params.dim) + params.eps);
+  for (var i = lid; i < params.dim; i += WG) {
+    x[i] += y[i] * inv * weight[i];
+  }
+}

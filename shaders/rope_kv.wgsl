@@ -1,0 +1,154 @@
+// rope_kv: the decode step between the q/k/v projection and attention, in
+// one dispatch: per head, the optional per-head RMSNorm of q and k (qwen3,
+// gemma3), the rotary embedding of q and k at position step.pos (rope.wgsl's
+// arithmetic, shared through rope_math), and the new key and value rows
+// written into the KV cache (f32, or f16 rounded as ggml does).
+//
+// Layout: qkv is [q: n_heads * HEAD_DIM | k: n_kv_heads * HEAD_DIM | v: same]
+// f32; q is rotated in place. Cache rows are [pos][n_kv_heads * HEAD_DIM]
+// f32 or packed f16 pairs (u32 words). q_norm / k_norm: HEAD_DIM f32;
+// freq_factors: n_rot / 2 f32.
+// Dispatch: n_heads + 2 * n_kv_heads workgroups (q heads, k heads, v heads)
+// of WG threads; the head is staged in workgroup memory so the norm and the
+// rotation can read any element.
+
+//#include step
+
+struct Params {
+  n_heads: u32,
+  n_kv_heads: u32,
+  n_rot: u32,
+  theta_scale: f32,
+  freq_scale: f32,
+  neox: u32,
+  has_freq_factors: u32,
+  mscale: f32,
+  ext_factor: f32,
+  corr_low: f32,
+  corr_high: f32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read_write> qkv: array<f32>;
+@group(0) @binding(3) var<storage, read> freq_factors: array<f32>;
+//#if QK_NORM
+@group(0) @binding(4) var<storage, read> q_norm: array<f32>;
+@group(0) @binding(5) var<storage, read> k_norm: array<f32>;
+//#endif
+//#if KV_F16
+@group(0) @binding(6) var<storage, read_write> k_cache: array<u32>;
+@group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
+//#include f16_bits
+//#else
+@group(0) @binding(6) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(7) var<storage, read_write> v_cache: array<f32>;
+//#endif
+
+//#include rope_math
+
+var<workgroup> head: array<f32, HEAD_DIM>;
+var<workgroup> partial: array<f32, WG>;
+
+fn store_row(is_key: bool, e: u32) {
+//#if KV_F16
+  let w = e / 2u;
+  let bits = f16_bits(head[(e % HEAD_DIM)]) | (f16_bits(head[(e % HEAD_DIM) + 1u]) << 16u);
+  if (is_key) {
+    k_cache[w] = bits;
+  } else {
+    v_cache[w] = bits;
+  }
+//#else
+  if (is_key) {
+    k_cache[e] = head[e % HEAD_DIM];
+  } else {
+    v_cache[e] = head[e % HEAD_DIM];
+  }
+//#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let slot = wid.x;
+  let is_q = slot < params.n_heads;
+  let is_k = !is_q && slot < params.n_heads + params.n_kv_heads;
+  let base = slot * HEAD_DIM;
+  for (var d = lid; d < HEAD_DIM; d += WG) {
+    head[d] = qkv[base + d];
+  }
+  workgroupBarrier();
+
+//#if QK_NORM
+  if (is_q || is_k) {
+    var sq = 0.0;
+    for (var d = lid; d < HEAD_DIM; d += WG) {
+      sq += head[d] * head[d];
+    }
+    partial[lid] = sq;
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+      workgroupBarrier();
+      if (lid < stride) {
+        partial[lid] += partial[lid + stride];
+      }
+    }
+    workgroupBarrier();
+    let inv = inverseSqrt(partial[0] / f32(HEAD_DIM) + params.eps);
+    for (var d = lid; d < HEAD_DIM; d += WG) {
+      if (is_q) {
+        head[d] = head[d] * inv * q_norm[d];
+      } else {
+        head[d] = head[d] * inv * k_norm[d];
+      }
+    }
+    workgroupBarrier();
+  }
+//#endif
+
+  if (is_q || is_k) {
+    let half_rot = params.n_rot / 2u;
+    // Each thread reads its own pair and writes it back: no hazards across threads.
+    for (var i = lid; i < half_rot; i += WG) {
+      var freq_factor = 1.0;
+      if (params.has_freq_factors != 0u) {
+        freq_factor = freq_factors[i];
+      }
+      let theta = rope_theta(f32(step.pos), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
+      let sc = sin_cos(theta) * params.mscale;
+      var ia = 2u * i;
+      var ib = ia + 1u;
+      if (params.neox != 0u) {
+        ia = i;
+        ib = i + half_rot;
+      }
+      let a = head[ia];
+      let b = head[ib];
+      head[ia] = a * sc.y - b * sc.x;
+      head[ib] = a * sc.x + b * sc.y;
+    }
+    workgroupBarrier();
+  }
+
+  if (is_q) {
+    for (var d = lid; d < HEAD_DIM; d += WG) {
+      qkv[base + d] = head[d];
+    }
+    return;
+  }
+  // k or v head kv_head: its part of the cache row at step.pos.
+  var kv_head = slot - params.n_heads;
+  if (!is_k) {
+    kv_head -= params.n_kv_heads;
+  }
+  let row_start = step.pos * params.n_kv_heads * HEAD_DIM + kv_head * HEAD_DIM;
+//#if KV_F16
+  for (var d = lid * 2u; d < HEAD_DIM; d += WG * 2u) {
+    store_row(is_k, row_start + d);
+  }
+//#else
+  for (var d = lid; d < HEAD_DIM; d += WG) {
+    store_row(is_k, row_start + d);
+  }
+//#endif
+}

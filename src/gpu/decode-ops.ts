@@ -1,0 +1,365 @@
+// DecodeOps over WebGPU: the fused kernels of the one-token pass, recorded
+// once. Each call creates its pipeline (through the ops' cache), writes its
+// static parameters into a slot of a uniform arena and creates its bind
+// group; the result is a RecordedDispatch list that the decode pass replays
+// every token. Values that change per token (the position, the sampling
+// step, attention's chunk count) are read by the kernels from the step
+// buffer, so nothing here runs per token.
+
+import { ClawError } from '../errors';
+import type { GgmlType } from '../gguf/types';
+import type { GpuAllocator } from './allocator';
+import { STORAGE_USAGE } from './allocator';
+import { DECODE_KERNELS, ELEMENTWISE_WG, type KernelName } from './kernels';
+import { ropeMscale, type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
+import type { RecordedDispatch } from './recorded';
+import { STEP_BYTES } from './recorded';
+import { SEGMENT_BINDING, type ShaderDefines } from './shaders';
+import type { ParamField } from './uniforms';
+import { weightRowBytes } from './weights';
+
+const u32 = (v: number): ParamField => ({ u32: v });
+const f32 = (v: number): ParamField => ({ f32: v });
+
+const SLOT_BYTES = 256;
+const ARENA_SLOTS = 256;
+const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
+const SEGMENTS_MAX = 3;
+const BIAS_BINDING = 20;
+
+/** What selects one pipeline: the kernel and its assembly options. */
+export interface DecodeKernelVariant {
+  weightType?: GgmlType;
+  segmentTypes?: readonly GgmlType[];
+  kvType?: KvType;
+  defines?: ShaderDefines;
+}
+
+export interface DecodeRecorderDeps {
+  device: GPUDevice;
+  allocator: GpuAllocator;
+  pipeline(kernel: KernelName, variant: DecodeKernelVariant): GPUComputePipeline;
+  /** Bound where an optional input is absent. */
+  placeholder: GPUBuffer;
+  maxStorageBuffers: number;
+  maxGroupsPerDim: number;
+}
+
+/** Bytes of the step buffer for `windows` distinct attention windows: the Step uniform, then one indirect-dispatch record per window. */
+export function stepBufferBytes(windows: number): number {
+  return STEP_BYTES + 16 * windows;
+}
+
+/** The attention scratch (floats) for `capacity` positions: per head and chunk a partial output and two statistics. */
+export function decodeAttentionFloats(nHeads: number, headDim: number, capacity: number): number {
+  return nHeads * Math.ceil(capacity / DECODE_KERNELS.ATTENTION_CHUNK) * (headDim + 2);
+}
+
+export class DecodeRecorder implements DecodeOps {
+  private readonly list: RecordedDispatch[] = [];
+  private readonly arena: GPUBuffer[] = [];
+  private readonly arenaStaging: ArrayBuffer[] = [];
+  private slots = 0;
+  /** Distinct attention windows (0 = none): each has its indirect record in the step buffer. */
+  readonly windows: number[] = [];
+  /** Attention scratch shared by every layer (dispatches run in order). */
+  private attentionScratch: GPUBuffer | null = null;
+
+  constructor(
+    private readonly deps: DecodeRecorderDeps,
+    /** The step buffer (Step uniform, then indirect records per window): written once per token by the decode pass. */
+    readonly step: GPUBuffer,
+    /** Positions the KV cache holds: sizes the attention scratch. */
+    private readonly capacity: number,
+    /** Heads and head size of attention (one shape per model). */
+    private readonly attentionShape: { nHeads: number; headDim: number },
+  ) {}
+
+  /** Uploads the parameter slots and returns the dispatch list. */
+  finish(): RecordedDispatch[] {
+    for (let i = 0; i < this.arena.length; i++) {
+      const used = Math.min(ARENA_SLOTS, this.slots - i * ARENA_SLOTS);
+      this.deps.device.queue.writeBuffer(this.arena[i], 0, this.arenaStaging[i], 0, used * SLOT_BYTES);
+    }
+    return this.list;
+  }
+
+  /** Frees the buffers this recording made (not the step buffer). */
+  free(): void {
+    for (const b of this.arena.splice(0)) this.deps.allocator.free(b);
+    if (this.attentionScratch) this.deps.allocator.free(this.attentionScratch);
+    this.attentionScratch = null;
+  }
+
+  project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: { norm?: { weight: GPUBuffer; eps: number }; accumulate?: boolean; softcap?: number } = {}): void {
+    // Split matrices become one projection per part; parts of a matrix keep their rows.
+    const pieces = projections.flatMap((p) =>
+      p.w.parts.map((part) => ({ w: p.w, buffer: part.buffer, rows: part.rowCount, out: p.outOffset + part.firstRow, bias: p.bias, biasOffset: part.firstRow })),
+    );
+    for (const p of pieces) requireCols(x, p.w);
+    const hasBias = pieces.some((p) => p.bias);
+    const fixed = 3 + (o.norm ? 1 : 0); // params aside: x, out, norm
+    const perSegment = hasBias ? 2 : 1;
+    const segmentsPerDispatch = Math.max(1, Math.min(SEGMENTS_MAX, Math.floor((this.deps.maxStorageBuffers - fixed + 1) / perSegment)));
+    for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
+      const group = pieces.slice(i, i + segmentsPerDispatch);
+      const cols = group[0].w.cols;
+      if (group.some((p) => p.w.cols !== cols)) throw badRequest('project: every matrix must take the same input width');
+      requireCapacity(out, Math.max(...group.map((p) => p.out + p.rows)), 'project out');
+      const field = (k: number, f: (p: (typeof group)[number]) => number) => u32(k < group.length ? f(group[k]) : 0);
+      const params = [
+        u32(cols),
+        field(0, (p) => p.rows),
+        field(1, (p) => p.rows),
+        field(2, (p) => p.rows),
+        field(0, (p) => weightRowBytes(p.w.type, cols)),
+        field(1, (p) => weightRowBytes(p.w.type, cols)),
+        field(2, (p) => weightRowBytes(p.w.type, cols)),
+        field(0, (p) => p.out),
+        field(1, (p) => p.out),
+        field(2, (p) => p.out),
+        field(0, (p) => p.biasOffset),
+        field(1, (p) => p.biasOffset),
+        field(2, (p) => p.biasOffset),
+        u32(group.reduce((mask, p, k) => mask | (p.bias ? 1 << k : 0), 0)),
+        f32(o.norm?.eps ?? 0),
+        f32(o.softcap ?? 0),
+      ];
+      const buffers: [number, GPUBuffer][] = [
+        [1, x.buffer],
+        [2, out.buffer],
+      ];
+      if (o.norm) buffers.push([3, o.norm.weight]);
+      group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
+      if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? this.deps.placeholder]);
+      const rows = group.reduce((n, p) => n + p.rows, 0);
+      this.record(
+        'matvecFused',
+        {
+          segmentTypes: group.map((p) => p.w.type),
+          defines: this.matvecDefines(cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0 }),
+        },
+        params,
+        buffers,
+        this.grid(Math.ceil(rows / (DECODE_KERNELS.MATVEC_WG / DECODE_KERNELS.MATVEC_LANES))),
+      );
+    }
+  }
+
+  gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void {
+    requireCols(x, gate);
+    requireCols(x, up);
+    if (gate.rows !== up.rows || gate.cols !== up.cols) throw badRequest(`gatedProject: ${gate.name} and ${up.name} differ in shape`);
+    requireCapacity(out, gate.rows, 'gatedProject out');
+    if (gate.parts.length !== 1 || up.parts.length !== 1) {
+      throw badRequest(`gatedProject: ${gate.name} is split into parts; the decode pass needs whole matrices`);
+    }
+    const rowBytes = (w: WeightMatrix) => weightRowBytes(w.type, w.cols);
+    this.record(
+      'matvecFused',
+      {
+        segmentTypes: [gate.type, up.type],
+        defines: this.matvecDefines(gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3 }),
+      },
+      [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
+      [
+        [1, x.buffer],
+        [2, out.buffer],
+        [3, norm.weight],
+        [SEGMENT_BINDING, gate.parts[0].buffer],
+        [SEGMENT_BINDING + 1, up.parts[0].buffer],
+      ],
+      this.grid(Math.ceil(gate.rows / (DECODE_KERNELS.MATVEC_WG / DECODE_KERNELS.MATVEC_LANES))),
+    );
+  }
+
+  ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
+    const { nHeads, nKvHeads, headDim } = p;
+    requireCapacity(qkv, (nHeads + 2 * nKvHeads) * headDim, 'ropeAndStore qkv');
+    if (p.nRot % 2 !== 0 || p.nRot > headDim || p.nRot <= 0) throw badRequest(`ropeAndStore: nRot ${p.nRot} must be even and <= headDim ${headDim}`);
+    const kvType = p.kvType ?? 'f32';
+    if (kvType === 'f16' && headDim % 2 !== 0) throw badRequest(`an f16 KV cache needs an even head size, got ${headDim}`);
+    const qkNorm = !!(p.qNorm && p.kNorm);
+    const buffers: [number, GPUBuffer][] = [
+      [1, this.step],
+      [2, qkv.buffer],
+      [3, p.freqFactors ?? this.deps.placeholder],
+      [6, kCache],
+      [7, vCache],
+    ];
+    if (qkNorm) buffers.push([4, p.qNorm!], [5, p.kNorm!]);
+    this.record(
+      'ropeKv',
+      { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, QK_NORM: qkNorm, KV_F16: kvType === 'f16' } },
+      [
+        u32(nHeads),
+        u32(nKvHeads),
+        u32(p.nRot),
+        f32(Math.fround(p.freqBase ** (-2 / p.nRot))),
+        f32(p.freqScale),
+        u32(p.neox ? 1 : 0),
+        u32(p.freqFactors ? 1 : 0),
+        f32(ropeMscale(p)),
+        f32(p.yarn?.extFactor ?? 0),
+        f32(p.yarn?.corrLow ?? 0),
+        f32(p.yarn?.corrHigh ?? 0),
+        f32(p.eps),
+      ],
+      buffers,
+      [nHeads + 2 * nKvHeads, 1],
+    );
+  }
+
+  attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams): void {
+    const { nHeads, nKvHeads, headDim } = p;
+    if (nHeads !== this.attentionShape.nHeads || headDim !== this.attentionShape.headDim) throw badRequest('attend: one attention shape per decode pass');
+    if (headDim % 4 !== 0 || nKvHeads <= 0 || nHeads % nKvHeads !== 0) {
+      throw badRequest(`attention: headDim ${headDim} must be a multiple of 4 and nHeads ${nHeads} a multiple of nKvHeads ${nKvHeads}`);
+    }
+    requireCapacity(qkv, nHeads * headDim, 'attend q');
+    requireCapacity(out, nHeads * headDim, 'attend out');
+    const window = p.slidingWindow ?? 0;
+    let w = this.windows.indexOf(window);
+    if (w < 0) {
+      w = this.windows.length;
+      this.windows.push(window);
+      if (stepBufferBytes(this.windows.length) > this.step.size) throw badRequest('attend: the step buffer has no room for another attention window');
+    }
+    const chunk = DECODE_KERNELS.ATTENTION_CHUNK;
+    const maxChunks = Math.ceil(this.capacity / chunk);
+    const scratch = this.scratch(decodeAttentionFloats(nHeads, headDim, this.capacity));
+    const params = [u32(nHeads), u32(nKvHeads), u32(window), u32(maxChunks), f32(p.scale), f32(p.softcap ?? 0)];
+    const variant = { kvType: p.kvType ?? 'f32', defines: { WG: chunk, HEAD_DIM: headDim, CHUNK: chunk } };
+    this.record(
+      'attentionDecodeSplit',
+      variant,
+      params,
+      [
+        [1, this.step],
+        [2, qkv.buffer],
+        [3, kCache],
+        [4, vCache],
+        [5, scratch],
+      ],
+      [0, 0],
+      { buffer: this.step, offset: STEP_BYTES + 16 * w },
+    );
+    this.record(
+      'attentionDecodeMerge',
+      { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, CHUNK: chunk } },
+      params,
+      [
+        [1, this.step],
+        [2, scratch],
+        [3, out.buffer],
+      ],
+      [nHeads, 1],
+    );
+  }
+
+  addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void {
+    requireCapacity(x, dim, 'addNormed x');
+    requireCapacity(y, dim, 'addNormed y');
+    if (x.buffer === y.buffer) throw badRequest('addNormed: x and y must be different buffers');
+    this.record('rmsNormAdd', { defines: { WG: DECODE_KERNELS.HEAD_WG } }, [u32(dim), f32(eps)], [
+      [1, x.buffer],
+      [2, y.buffer],
+      [3, weight],
+    ], [1, 1]);
+  }
+
+  embed(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer): void {
+    requireCapacity(out, table.cols, 'embed out');
+    const rowBytes = weightRowBytes(table.type, table.cols);
+    for (const part of table.parts) {
+      this.record(
+        'embedRows',
+        { weightType: table.type, defines: { WG: ELEMENTWISE_WG } },
+        [u32(part.rowCount), u32(table.cols), u32(rowBytes), u32(part.firstRow), u32(1)],
+        [
+          [1, part.buffer],
+          [2, ids],
+          [3, out.buffer],
+        ],
+        this.grid(Math.ceil(table.cols / 4 / ELEMENTWISE_WG)),
+      );
+    }
+  }
+
+  scale(x: ActBuffer, s: number, count: number): void {
+    requireCapacity(x, count, 'scale x');
+    this.record('scale', { defines: { WG: ELEMENTWISE_WG } }, [u32(count), f32(s)], [[1, x.buffer]], this.grid(Math.ceil(count / ELEMENTWISE_WG)));
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private matvecDefines(cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
+    if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
+    return { WG: DECODE_KERNELS.MATVEC_WG, LANES: DECODE_KERNELS.MATVEC_LANES, DOT4: cols % 32 !== 0, ...d };
+  }
+
+  private record(
+    kernel: KernelName,
+    variant: DecodeKernelVariant,
+    params: ParamField[],
+    buffers: [number, GPUBuffer][],
+    groups: [number, number],
+    indirect?: { buffer: GPUBuffer; offset: number },
+  ): void {
+    const pipeline = this.deps.pipeline(kernel, variant);
+    const slot = this.slot(params);
+    const bindGroup = this.deps.device.createBindGroup({
+      label: `decode ${kernel}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: slot }, ...buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } }))],
+    });
+    this.list.push({ pipeline, bindGroup, groups: [groups[0], groups[1], 1], indirect });
+  }
+
+  /** A 256-byte parameter slot of the arena, filled now and uploaded by finish(). */
+  private slot(fields: readonly ParamField[]): { buffer: GPUBuffer; offset: number; size: number } {
+    if (fields.length * 4 > SLOT_BYTES) throw new ClawError('clw-llm-crash', `decode kernel params too large: ${fields.length} fields`);
+    const index = Math.floor(this.slots / ARENA_SLOTS);
+    if (index === this.arena.length) {
+      this.arena.push(this.deps.allocator.allocSync('uniforms', SLOT_BYTES * ARENA_SLOTS, UNIFORM_USAGE, `decode params ${index}`));
+      this.arenaStaging.push(new ArrayBuffer(SLOT_BYTES * ARENA_SLOTS));
+    }
+    const offset = (this.slots % ARENA_SLOTS) * SLOT_BYTES;
+    const view = new DataView(this.arenaStaging[index], offset, SLOT_BYTES);
+    fields.forEach((field, i) => {
+      if ('u32' in field) view.setUint32(i * 4, field.u32 >>> 0, true);
+      else view.setFloat32(i * 4, field.f32, true);
+    });
+    this.slots++;
+    return { buffer: this.arena[index], offset, size: Math.max(16, Math.ceil((fields.length * 4) / 16) * 16) };
+  }
+
+  private scratch(floats: number): GPUBuffer {
+    const bytes = Math.max(16, floats * 4);
+    if (!this.attentionScratch) this.attentionScratch = this.deps.allocator.allocSync('activations', bytes, STORAGE_USAGE, 'decode attention partials');
+    return this.attentionScratch;
+  }
+
+  private grid(workgroups: number): [number, number] {
+    const max = this.deps.maxGroupsPerDim;
+    if (workgroups <= max) return [workgroups, 1];
+    const y = Math.ceil(workgroups / max);
+    return [Math.ceil(workgroups / y), y];
+  }
+}
+
+/** Slots of one arena buffer of decode parameters, for the memory planner. */
+export const DECODE_PARAM_SLOTS_PER_BUFFER = ARENA_SLOTS;
+export const DECODE_PARAM_BUFFER_BYTES = ARENA_SLOTS * SLOT_BYTES;
+
+function requireCols(x: ActBuffer, w: WeightMatrix): void {
+  requireCapacity(x, w.cols, `project ${w.name} x`);
+}
+
+function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
+  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
+}
+
+function badRequest(message: string): ClawError {
+  return new ClawError('clw-bad-request', message);
+}

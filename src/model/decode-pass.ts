@@ -1,0 +1,122 @@
+// The one-token pass, recorded once and replayed every token. Recording
+// (recordDecodeToken over the GPU's DecodeOps) makes every pipeline,
+// parameter slot and bind group; it is redone only when a buffer it binds
+// is replaced (the KV cache grew). A token then costs one 16-byte-per-window
+// queue write (the step: position, sampling counter, attention's workgroup
+// counts), the replay of the list into one compute pass, and one submit.
+
+import { ClawError } from '../errors';
+import type { GpuAllocator } from '../gpu/allocator';
+import { decodeAttentionFloats, DECODE_PARAM_BUFFER_BYTES, DECODE_PARAM_SLOTS_PER_BUFFER, stepBufferBytes } from '../gpu/decode-ops';
+import { DECODE_KERNELS } from '../gpu/kernels';
+import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
+import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
+import { layerAttention, type Hyperparams } from './hparams';
+import type { KvCache } from './kv-cache';
+import { recordDecodeToken, type Scratch } from './forward';
+import type { ModelWeights } from './weights';
+
+const STEP_USAGE = 0x40 | 0x100 | 0x08; // UNIFORM | INDIRECT | COPY_DST
+/** Attention windows a model may mix (global and one sliding window). */
+const MAX_WINDOWS = 2;
+
+/** Dispatches of one recorded token, at most: embedding parts and scale, 9 per layer, the output's parts. */
+function maxDispatches(hp: Hyperparams): number {
+  return 2 + hp.nLayers * 9 + 16;
+}
+
+/** Bytes a decode pass allocates at a KV capacity of `ctx` positions (for the memory planner). */
+export function decodePassBytes(hp: Hyperparams, ctx: number): number {
+  const params = Math.ceil(maxDispatches(hp) / DECODE_PARAM_SLOTS_PER_BUFFER) * DECODE_PARAM_BUFFER_BYTES;
+  return params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4);
+}
+
+/** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
+export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string | null {
+  if (hp.headDim % 4 !== 0) return `head size ${hp.headDim} is not a multiple of 4`;
+  if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';
+  const windows = new Set(Array.from({ length: hp.nLayers }, (_, l) => layerAttention(hp, l).window));
+  if (windows.size > MAX_WINDOWS) return `${windows.size} different attention windows`;
+  for (const layer of w.layers) {
+    if (layer.wGate.parts.length !== 1 || layer.wUp.parts.length !== 1) return `${layer.wGate.name} is split into parts`;
+  }
+  return null;
+}
+
+export class DecodePass {
+  private recording: DecodeRecording | null = null;
+  private list: RecordedDispatch[] = [];
+  /** The KV buffers the recording binds: recorded again when they are replaced. */
+  private recordedFor: GPUBuffer | null = null;
+  private readonly step: GPUBuffer;
+  private readonly stepWords: Uint32Array<ArrayBuffer>;
+
+  constructor(
+    private readonly ops: GpuOps,
+    private readonly allocator: GpuAllocator,
+    private readonly hp: Hyperparams,
+    private readonly weights: ModelWeights,
+    private readonly kv: KvCache,
+    private readonly scratch: Scratch,
+  ) {
+    this.step = allocator.allocSync('uniforms', stepBufferBytes(MAX_WINDOWS), STEP_USAGE, 'decode step');
+    this.stepWords = new Uint32Array(stepBufferBytes(MAX_WINDOWS) / 4);
+  }
+
+  /** The dispatches of one token (recorded now if the KV cache changed); for counters and tests. */
+  get dispatches(): readonly RecordedDispatch[] {
+    this.ensureRecorded();
+    return this.list;
+  }
+
+  /**
+   * Records one token at `pos` into a new encoder and submits it: the id is
+   * read from scratch.ids[0]; `after` appends dispatches to the same pass
+   * (GPU sampling) and `finish` commands after it (a read-back copy).
+   */
+  run(pos: number, sampleIndex: number, after?: readonly RecordedDispatch[], finish?: (encoder: GPUCommandEncoder) => void): void {
+    if (pos >= this.kv.capacity) throw new ClawError('clw-ctx-overflow', `decode position ${pos} is past the KV cache's ${this.kv.capacity} positions`);
+    this.ensureRecorded();
+    this.writeStep(pos, sampleIndex);
+    const device = this.ops.device;
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    encodeDispatches(pass, this.list);
+    if (after) encodeDispatches(pass, after);
+    pass.end();
+    finish?.(encoder);
+    device.queue.submit([encoder.finish()]);
+  }
+
+  free(): void {
+    this.recording?.free();
+    this.recording = null;
+  }
+
+  private ensureRecorded(): void {
+    if (this.recording && this.recordedFor === this.kv.keys[0]) return;
+    this.recording?.free();
+    const recording = this.ops.recordDecode(this.allocator, this.step, this.kv.capacity, { nHeads: this.hp.nHeads, headDim: this.hp.headDim });
+    recordDecodeToken(recording, this.hp, this.weights, this.kv, this.scratch);
+    this.list = recording.finish();
+    this.recording = recording;
+    this.recordedFor = this.kv.keys[0];
+  }
+
+  /** Step uniform (position, sampling counter), then per attention window its split pass's workgroup counts. */
+  private writeStep(pos: number, sampleIndex: number): void {
+    const words = this.stepWords;
+    words[0] = pos;
+    words[1] = sampleIndex;
+    const windows = this.recording!.windows;
+    for (let i = 0; i < windows.length; i++) {
+      const window = windows[i];
+      const firstKey = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
+      const o = STEP_BYTES / 4 + 4 * i;
+      words[o] = Math.ceil((pos + 1 - firstKey) / DECODE_KERNELS.ATTENTION_CHUNK);
+      words[o + 1] = this.hp.nHeads;
+      words[o + 2] = 1;
+    }
+    this.ops.device.queue.writeBuffer(this.step, 0, words);
+  }
+}

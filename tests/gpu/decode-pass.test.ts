@@ -1,0 +1,93 @@
+// The recorded, fused decode pass against the batch path it replaces: the
+// same synthetic model loaded twice (decodePass on and off), the same tokens
+// fed one at a time, and the logits compared at every position. Covers each
+// fused kernel's variants: norm folded into q/k/v (with and without biases),
+// per-head q/k norms in rope_kv, NeoX and adjacent rope, rope factors, YaRN,
+// f16 and f32 KV caches, sliding windows past their size, soft-caps, gemma's
+// post-norms and GELU, quantized mixes (segments of different types),
+// matrices split into parts, and more keys than one attention chunk, through
+// a KV cache that grows (the pass is recorded again).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClawEngine } from '../../src/engine/engine';
+import { BytesSource } from '../../src/gguf/source';
+import { GgmlType } from '../../src/gguf/types';
+import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import type { LoadOptions } from '../../src/engine/types';
+import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
+
+const SHAPE = { nEmbd: 128, nFf: 256, nLayers: 2, nVocab: 512, seed: 99 };
+
+interface Case {
+  label: string;
+  model: Partial<SyntheticModelOptions> & Pick<SyntheticModelOptions, 'nHeads' | 'nKvHeads'>;
+  load?: LoadOptions;
+  /** Tokens fed one by one after a 4-token prompt. */
+  steps: number;
+}
+
+const CASES: Case[] = [
+  { label: 'llama, GQA, rope_freqs, f16 KV, 150 positions (3 attention chunks, KV growth)', model: { arch: 'llama', nHeads: 4, nKvHeads: 2, ropeFreqs: true }, steps: 150 },
+  { label: 'llama, f32 KV cache', model: { arch: 'llama', nHeads: 4, nKvHeads: 4 }, load: { kvType: 'f32' }, steps: 12 },
+  { label: 'llama with YaRN', model: { arch: 'llama', nHeads: 4, nKvHeads: 2, ctxLength: 256, ropeScaling: { type: 'yarn', factor: 4, originalContext: 64 } }, steps: 12 },
+  { label: 'qwen2 (q/k/v biases, NeoX)', model: { arch: 'qwen2', nHeads: 4, nKvHeads: 2 }, steps: 12 },
+  { label: 'qwen3 (q/k norms, 4 heads of 64)', model: { arch: 'qwen3', nHeads: 4, nKvHeads: 2, headDim: 64 }, steps: 12 },
+  { label: 'phi3 (partial rotary, rope factors)', model: { arch: 'phi3', nHeads: 4, nKvHeads: 4, ropeDim: 16, ropeFactors: true, ctxLength: 131072, ropeScaling: { type: 'longrope', originalContext: 4096, attnFactor: 1.19 } }, steps: 12 },
+  { label: 'gemma2 (GELU, post-norms, soft-caps, window 8)', model: { arch: 'gemma2', nHeads: 4, nKvHeads: 2, headDim: 64, slidingWindow: 8, attnSoftcap: 5, finalSoftcap: 5 }, steps: 20 },
+  { label: 'gemma3 (q/k norms, windows, two rope bases)', model: { arch: 'gemma3', nLayers: 3, nHeads: 4, nKvHeads: 2, headDim: 64, slidingWindow: 8, slidingWindowPattern: 3 }, steps: 20 },
+  { label: 'llama Q4_K_M mix (Q4_K, Q6_K segments)', model: { arch: 'llama', nEmbd: 256, nFf: 512, nHeads: 4, nKvHeads: 2, mix: 'Q4_K_M' }, steps: 8 },
+  { label: 'llama Q8_0, nFf 96 (down projection in 4-element steps)', model: { arch: 'llama', nFf: 96, nHeads: 4, nKvHeads: 2, type: GgmlType.Q8_0 }, steps: 8 },
+];
+
+/** Largest |a - b| relative to the largest |b| (logits of random models are O(1..10)). */
+function relativeDiff(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+function argmax(a: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+describe('recorded decode pass vs the batch path', () => {
+  let fused: ClawEngine;
+  let batch: ClawEngine;
+
+  beforeAll(async () => {
+    ensureSwiftShaderFallback();
+    fused = await ClawEngine.create({ gpu: getNodeGpu() });
+    batch = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
+  });
+  afterAll(async () => {
+    await fused?.destroy();
+    await batch?.destroy();
+  });
+
+  it.each(CASES)('$label', { timeout: 300_000 }, async (c) => {
+    const bytes = makeSyntheticModel({ ...SHAPE, ctxLength: 512, ...c.model });
+    const load: LoadOptions = { ctxSize: 256, ...c.load };
+    await fused.load(new BytesSource(bytes, 'm.gguf'), load);
+    await batch.load(new BytesSource(bytes, 'm.gguf'), load);
+    expect(fused.usesDecodePass).toBe(true);
+    expect(batch.usesDecodePass).toBe(false);
+    const tokens = [1, 17, 42, 99];
+    let worst = 0;
+    for (let i = 0; i <= c.steps; i++) {
+      const a = await fused.nextTokenLogits(tokens);
+      const b = await batch.nextTokenLogits(tokens);
+      worst = Math.max(worst, relativeDiff(a, b));
+      // Feed the batch path's greedy token (both see the same sequence).
+      tokens.push(argmax(b));
+    }
+    // Same math in another summation order: f32 rounding only (a wrong
+    // kernel moves logits by O(1) relative).
+    expect(worst).toBeLessThan(2e-4);
+  });
+});
