@@ -2,7 +2,8 @@
 // chunks of attention_decode_split for each head,
 //   out[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c,  M = max_c m_c.
 // Layout: scratch as pass 1 writes it; out: n_heads * HEAD_DIM f32.
-// Dispatch: n_heads workgroups of WG threads over the head's dimensions.
+// Dispatch: up to n_heads workgroups of WG threads over the head's
+// dimensions (fewer on CPU emulations, each then taking several heads).
 
 //#include step
 
@@ -21,8 +22,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let h = wid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  for (var h = wid.x; h < params.n_heads; h += nwg.x) {
+    merge_head(h, lid);
+  }
+}
+
+fn merge_head(h: u32, lid: u32) {
   var first_key = 0u;
   if (params.window > 0u && step.pos + 1u > params.window) {
     first_key = step.pos + 1u - params.window;

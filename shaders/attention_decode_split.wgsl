@@ -10,8 +10,9 @@
 // Layout: q: n_heads * HEAD_DIM f32 (the start of the qkv buffer); caches
 // [pos][n_kv_heads * HEAD_DIM] through the kv piece; scratch: partials
 // [n_heads][max_chunks][HEAD_DIM], then stats [n_heads][max_chunks][2].
-// Dispatch (indirect, counts written with the step): (chunks, n_heads, 1)
-// workgroups of WG = CHUNK threads, thread j scoring key j of the chunk.
+// Dispatch (indirect, counts written with the step): up to (chunks,
+// n_heads, 1) workgroups of WG = CHUNK threads, thread j scoring key j of
+// the chunk; with fewer (CPU emulations) each workgroup takes several.
 
 //#include step
 
@@ -35,17 +36,25 @@ struct Params {
 const D4: u32 = HEAD_DIM / 4u;
 
 var<workgroup> weights: array<f32, WG>;
-var<workgroup> reduce: array<f32, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x;
-  let h = wid.y;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   var first_key = 0u;
   if (params.window > 0u && step.pos + 1u > params.window) {
     first_key = step.pos + 1u - params.window;
   }
   let n_keys = step.pos + 1u - first_key;
+  let n_chunks = (n_keys + WG - 1u) / WG;
+  for (var h = wid.y; h < params.n_heads; h += nwg.y) {
+    for (var c = wid.x; c < n_chunks; c += nwg.x) {
+      attend_chunk(h, c, first_key, n_keys, lid);
+      workgroupBarrier();
+    }
+  }
+}
+
+// Chunk c of head h: its scores, their max and exp-sum, and the weighted values.
+fn attend_chunk(h: u32, c: u32, first_key: u32, n_keys: u32, lid: u32) {
   let kv_head = h / (params.n_heads / params.n_kv_heads);
   let row_words = params.n_kv_heads * D4;
   let j = c * WG + lid;
@@ -63,28 +72,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0));
     }
   }
-  reduce[lid] = s;
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      reduce[lid] = max(reduce[lid], reduce[lid + stride]);
-    }
-  }
+  // Max and sum over the chunk with one barrier each: every thread reads
+  // all scores (broadcast reads are cheap; barriers are not).
+  weights[lid] = s;
   workgroupBarrier();
-  let m = reduce[0];
+  var m = weights[0];
+  for (var i = 1u; i < WG; i++) {
+    m = max(m, weights[i]);
+  }
+  var l = 0.0;
+  for (var i = 0u; i < WG; i++) {
+    l += select(0.0, exp(weights[i] - m), c * WG + i < n_keys);
+  }
   workgroupBarrier();
   var p = 0.0;
   if (valid) {
     p = exp(s - m);
   }
   weights[lid] = p;
-  reduce[lid] = p;
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      reduce[lid] += reduce[lid + stride];
-    }
-  }
   workgroupBarrier();
 
   let cell = h * params.max_chunks + c;
@@ -103,6 +108,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid == 0u) {
     let stats = params.n_heads * params.max_chunks * HEAD_DIM + cell * 2u;
     scratch[stats] = m;
-    scratch[stats + 1u] = reduce[0];
+    scratch[stats + 1u] = l;
   }
 }

@@ -1,7 +1,8 @@
 // matvec_fused: the decode step's projections, up to three weight matrices
 // ("segments") in one dispatch, with the work around them folded in:
 //   NORM:     the input is rmsnorm(x) * norm_w, computed by every workgroup
-//             from x (which it reads anyway), so no norm dispatch runs;
+//             (SHARED_NORM) or thread from x, which it reads anyway, so no
+//             norm dispatch runs;
 //   EPILOGUE: 0 store    out[off_s + r] = W_s[r] . in (+ bias_s[r]) (* softcap)
 //             1 add      out[off_s + r] += W_s[r] . in (+ bias_s[r])   (the residual)
 //             2 silu     out[r] = silu(W_0[r] . in) * (W_1[r] . in)    (gate, up)
@@ -12,10 +13,12 @@
 // the same row of segment 1).
 //
 // Layout: x is cols f32 (read as vec4); out f32; cols % 4 == 0.
-// Dispatch: one workgroup of WG threads per WG / LANES rows, 2D grid when
-// needed. A row's LANES threads take every LANES-th block of 32 elements
-// (dot32; DOT4: of 4 elements, for rows that are not whole 32-blocks) and
-// reduce in workgroup memory.
+// Dispatch: WG threads per workgroup, WG / LANES rows at a time; up to
+// one workgroup per group of rows (2D grid when needed), fewer on CPU
+// emulations, where each workgroup then takes several groups. A row's
+// LANES threads take every LANES-th block of 32 elements (dot32; DOT4: of 4
+// elements, for rows that are not whole 32-blocks); the row's first thread
+// adds up their sums from workgroup memory.
 
 struct Params {
   cols: u32,
@@ -86,46 +89,8 @@ fn seg_dot(seg: u32, row_byte_base: u32, b: u32) -> f32 {
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const GELU_COEF_A: f32 = 0.044715;
 
-@compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-//#if NORM
-  // Every workgroup computes the norm itself: x is read by all of them anyway.
-  var sq = 0.0;
-  for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
-    let v = x[k4];
-    sq += dot(v, v);
-  }
-  partial[lid] = sq;
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-  }
-  workgroupBarrier();
-  inv_rms = inverseSqrt(partial[0] / f32(params.cols) + params.eps);
-  workgroupBarrier();
-//#endif
-
-  let lane = lid % LANES;
-  let row = (wid.y * nwg.x + wid.x) * ROWS_PER_WG + lid / LANES;
-//#if DOT4
-  let blocks = params.cols / 4u;
-//#else
-  let blocks = params.cols / 32u;
-//#endif
-//#if GATED
-  let total = params.rows0;
-//#else
-  let total = params.rows0 + params.rows1 + params.rows2;
-//#endif
-  let has_row = row < total;
-
-  // Which segment the row is in, and its row there.
+// Segment of a row (rows are numbered through the segments) and its row there.
+fn locate(row: u32) -> vec2<u32> {
   var seg = 0u;
   var r = row;
 //#if !GATED
@@ -138,70 +103,47 @@ fn main(
     }
   }
 //#endif
+  return vec2<u32>(seg, r);
+}
 
-  var acc0 = 0.0;
-  var acc1 = 0.0;
-  if (has_row) {
-//#if GATED
-    let base0 = r * params.row_bytes0;
-    let base1 = r * params.row_bytes1;
-    for (var b = lane; b < blocks; b += LANES) {
-      acc0 += seg_dot(0u, base0, b);
-      acc1 += seg_dot(1u, base1, b);
-    }
-//#else
-    var row_bytes = params.row_bytes0;
-    if (seg == 1u) {
-      row_bytes = params.row_bytes1;
-    } else if (seg == 2u) {
-      row_bytes = params.row_bytes2;
-    }
-    let base = r * row_bytes;
-    for (var b = lane; b < blocks; b += LANES) {
-      acc0 += seg_dot(seg, base, b);
-    }
-//#endif
+fn row_bytes_of(seg: u32) -> u32 {
+  if (seg == 1u) {
+    return params.row_bytes1;
+  } else if (seg == 2u) {
+    return params.row_bytes2;
   }
-  partial[lid] = acc0;
-//#if GATED
-  partial[WG + lid] = acc1;
-//#endif
-  for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lane < stride) {
-      partial[lid] += partial[lid + stride];
-//#if GATED
-      partial[WG + lid] += partial[WG + lid + stride];
-//#endif
-    }
-  }
-  workgroupBarrier();
-  if (lane != 0u || !has_row) {
-    return;
-  }
+  return params.row_bytes0;
+}
 
+fn out_offset_of(seg: u32) -> u32 {
+  if (seg == 1u) {
+    return params.out1;
+  } else if (seg == 2u) {
+    return params.out2;
+  }
+  return params.out0;
+}
+
+// The epilogue of one row: its dot product(s) sum0 (and sum1, gated).
+fn write_row(row: u32, sum0: f32, sum1: f32) {
+  let at = locate(row);
+  let seg = at.x;
+  let r = at.y;
 //#if GATED
-  let g = partial[lid];
-  let u = partial[WG + lid];
   var a = 0.0;
   if (EPILOGUE == 2u) {
-    a = g / (1.0 + exp(-g));
+    a = sum0 / (1.0 + exp(-sum0));
   } else {
-    let inner = clamp(SQRT_2_OVER_PI * g * (1.0 + GELU_COEF_A * g * g), -15.0, 15.0);
-    a = 0.5 * g * (1.0 + tanh(inner));
+    let inner = clamp(SQRT_2_OVER_PI * sum0 * (1.0 + GELU_COEF_A * sum0 * sum0), -15.0, 15.0);
+    a = 0.5 * sum0 * (1.0 + tanh(inner));
   }
-  out[params.out0 + r] = a * u;
+  out[params.out0 + r] = a * sum1;
 //#else
-  var v = partial[lid];
+  var v = sum0;
   if (((params.has_bias >> seg) & 1u) != 0u) {
     v += bias_at(seg, r);
   }
-  var o = params.out0 + r;
-  if (seg == 1u) {
-    o = params.out1 + r;
-  } else if (seg == 2u) {
-    o = params.out2 + r;
-  }
+  let o = out_offset_of(seg) + r;
   if (EPILOGUE == 1u) {
     out[o] += v;
   } else {
@@ -211,4 +153,98 @@ fn main(
     out[o] = v;
   }
 //#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+//#if NORM
+//#if SHARED_NORM
+  // Every workgroup computes the norm itself: x is read by all of them
+  // anyway. One barrier, then every thread sums the partials (broadcast
+  // reads of workgroup memory are cheap; barriers are not).
+  var sq = 0.0;
+  for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
+    let v = x[k4];
+    sq += dot(v, v);
+  }
+  partial[lid] = sq;
+  workgroupBarrier();
+  var sum_sq = 0.0;
+  for (var i = 0u; i < WG; i++) {
+    sum_sq += partial[i];
+  }
+  workgroupBarrier();
+//#else
+  // Every thread computes the norm itself: no barrier (CPU emulations,
+  // where a barrier costs more than reading x again).
+  var sum_sq = 0.0;
+  for (var k4 = 0u; k4 < params.cols / 4u; k4++) {
+    let v = x[k4];
+    sum_sq += dot(v, v);
+  }
+//#endif
+  inv_rms = inverseSqrt(sum_sq / f32(params.cols) + params.eps);
+//#endif
+
+  let lane = lid % LANES;
+//#if DOT4
+  let blocks = params.cols / 4u;
+//#else
+  let blocks = params.cols / 32u;
+//#endif
+//#if GATED
+  let total = params.rows0;
+//#else
+  let total = params.rows0 + params.rows1 + params.rows2;
+//#endif
+  // Groups of ROWS_PER_WG rows; a workgroup takes every (number of
+  // workgroups)-th group, so a dispatch may have fewer workgroups than groups.
+  let groups = (total + ROWS_PER_WG - 1u) / ROWS_PER_WG;
+  for (var group = wid.y * nwg.x + wid.x; group < groups; group += nwg.x * nwg.y) {
+    let row = group * ROWS_PER_WG + lid / LANES;
+    let has_row = row < total;
+    var acc0 = 0.0;
+    var acc1 = 0.0;
+    if (has_row) {
+      let at = locate(row);
+//#if GATED
+      let base0 = at.y * params.row_bytes0;
+      let base1 = at.y * params.row_bytes1;
+      for (var b = lane; b < blocks; b += LANES) {
+        acc0 += seg_dot(0u, base0, b);
+        acc1 += seg_dot(1u, base1, b);
+      }
+//#else
+      let base = at.y * row_bytes_of(at.x);
+      for (var b = lane; b < blocks; b += LANES) {
+        acc0 += seg_dot(at.x, base, b);
+      }
+//#endif
+    }
+    if (LANES == 1u) {
+      // One thread per row: nothing to add up, no barrier.
+      if (has_row) {
+        write_row(row, acc0, acc1);
+      }
+      continue;
+    }
+    partial[lid] = acc0;
+    partial[WG + lid] = acc1;
+    workgroupBarrier();
+    if (lane == 0u && has_row) {
+      // The row's first thread adds up its LANES partials.
+      var sum0 = 0.0;
+      var sum1 = 0.0;
+      for (var i = 0u; i < LANES; i++) {
+        sum0 += partial[lid + i];
+        sum1 += partial[WG + lid + i];
+      }
+      write_row(row, sum0, sum1);
+    }
+    workgroupBarrier();
+  }
 }

@@ -8,9 +8,9 @@
 // f32; q is rotated in place. Cache rows are [pos][n_kv_heads * HEAD_DIM]
 // f32 or packed f16 pairs (u32 words). q_norm / k_norm: HEAD_DIM f32;
 // freq_factors: n_rot / 2 f32.
-// Dispatch: n_heads + 2 * n_kv_heads workgroups (q heads, k heads, v heads)
-// of WG threads; the head is staged in workgroup memory so the norm and the
-// rotation can read any element.
+// Dispatch: one thread per head slot (q heads, then k heads, then v
+// heads), WG per workgroup: the work is a few thousand elements, too little
+// to share a head among threads; no barrier, no workgroup memory.
 
 //#include step
 
@@ -48,68 +48,61 @@ struct Params {
 
 //#include rope_math
 
-var<workgroup> head: array<f32, HEAD_DIM>;
-var<workgroup> partial: array<f32, WG>;
-
-fn store_row(is_key: bool, e: u32) {
-//#if KV_F16
-  let w = e / 2u;
-  let bits = f16_bits(head[(e % HEAD_DIM)]) | (f16_bits(head[(e % HEAD_DIM) + 1u]) << 16u);
+fn store(is_key: bool, e: u32, value: f32) {
+//#if !KV_F16
   if (is_key) {
-    k_cache[w] = bits;
+    k_cache[e] = value;
   } else {
-    v_cache[w] = bits;
-  }
-//#else
-  if (is_key) {
-    k_cache[e] = head[e % HEAD_DIM];
-  } else {
-    v_cache[e] = head[e % HEAD_DIM];
+    v_cache[e] = value;
   }
 //#endif
 }
 
+fn store_pair(is_key: bool, e: u32, a: f32, b: f32) {
+//#if KV_F16
+  let bits = f16_bits(a) | (f16_bits(b) << 16u);
+  if (is_key) {
+    k_cache[e / 2u] = bits;
+  } else {
+    v_cache[e / 2u] = bits;
+  }
+//#else
+  store(is_key, e, a);
+  store(is_key, e + 1u, b);
+//#endif
+}
+
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let slot = wid.x;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let slot = gid.x;
+  if (slot >= params.n_heads + 2u * params.n_kv_heads) {
+    return;
+  }
   let is_q = slot < params.n_heads;
   let is_k = !is_q && slot < params.n_heads + params.n_kv_heads;
   let base = slot * HEAD_DIM;
-  for (var d = lid; d < HEAD_DIM; d += WG) {
+  var head: array<f32, HEAD_DIM>;
+  for (var d = 0u; d < HEAD_DIM; d++) {
     head[d] = qkv[base + d];
   }
-  workgroupBarrier();
 
-//#if QK_NORM
   if (is_q || is_k) {
+//#if QK_NORM
     var sq = 0.0;
-    for (var d = lid; d < HEAD_DIM; d += WG) {
+    for (var d = 0u; d < HEAD_DIM; d++) {
       sq += head[d] * head[d];
     }
-    partial[lid] = sq;
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-      workgroupBarrier();
-      if (lid < stride) {
-        partial[lid] += partial[lid + stride];
-      }
-    }
-    workgroupBarrier();
-    let inv = inverseSqrt(partial[0] / f32(HEAD_DIM) + params.eps);
-    for (var d = lid; d < HEAD_DIM; d += WG) {
+    let inv = inverseSqrt(sq / f32(HEAD_DIM) + params.eps);
+    for (var d = 0u; d < HEAD_DIM; d++) {
       if (is_q) {
         head[d] = head[d] * inv * q_norm[d];
       } else {
         head[d] = head[d] * inv * k_norm[d];
       }
     }
-    workgroupBarrier();
-  }
 //#endif
-
-  if (is_q || is_k) {
     let half_rot = params.n_rot / 2u;
-    // Each thread reads its own pair and writes it back: no hazards across threads.
-    for (var i = lid; i < half_rot; i += WG) {
+    for (var i = 0u; i < half_rot; i++) {
       var freq_factor = 1.0;
       if (params.has_freq_factors != 0u) {
         freq_factor = freq_factors[i];
@@ -127,28 +120,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       head[ia] = a * sc.y - b * sc.x;
       head[ib] = a * sc.x + b * sc.y;
     }
-    workgroupBarrier();
   }
 
   if (is_q) {
-    for (var d = lid; d < HEAD_DIM; d += WG) {
+    for (var d = 0u; d < HEAD_DIM; d++) {
       qkv[base + d] = head[d];
     }
     return;
   }
-  // k or v head kv_head: its part of the cache row at step.pos.
+  // A k or v head: its part of the cache row at step.pos.
   var kv_head = slot - params.n_heads;
   if (!is_k) {
     kv_head -= params.n_kv_heads;
   }
   let row_start = step.pos * params.n_kv_heads * HEAD_DIM + kv_head * HEAD_DIM;
-//#if KV_F16
-  for (var d = lid * 2u; d < HEAD_DIM; d += WG * 2u) {
-    store_row(is_k, row_start + d);
+  for (var d = 0u; d < HEAD_DIM; d += 2u) {
+    store_pair(is_k, row_start + d, head[d], head[d + 1u]);
   }
-//#else
-  for (var d = lid; d < HEAD_DIM; d += WG) {
-    store_row(is_k, row_start + d);
-  }
-//#endif
 }

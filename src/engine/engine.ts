@@ -6,7 +6,7 @@ import { ClawError, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
 import { createGpuContext, type GpuContext } from '../gpu/device';
-import { createGpuOps, createWeightUploader } from '../gpu/ops';
+import { createGpuOps, createWeightUploader, type GpuOpsOptions } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
 import { loadModelWeights } from '../model/weights';
@@ -29,6 +29,8 @@ export interface EngineOptions {
   gpu?: GPU;
   /** CPU memory for the weights of streamed layers; beyond it they are read from the source on every pass. Default: defaultStreamCacheBytes(). */
   streamCacheBytes?: number;
+  /** Kernel choices (tests and before/after benchmarks); defaults suit the adapter. */
+  kernels?: GpuOpsOptions;
   /** Decode one token through the recorded, fused decode pass where the model allows (default true); false runs the batch path (tests, before/after benchmarks). */
   decodePass?: boolean;
 }
@@ -72,7 +74,7 @@ export class ClawEngine {
     private readonly options: EngineOptions = {},
   ) {
     this.gpuContext = ctx;
-    this.ops = createGpuOps(ctx);
+    this.ops = createGpuOps(ctx, ctx.allocator, this.options.kernels);
     this.watchForLoss(ctx);
   }
 
@@ -104,7 +106,7 @@ export class ClawEngine {
     this.modelBuffers = null;
     const ctx = await createGpuContext(this.gpu);
     this.gpuContext = ctx;
-    this.ops = createGpuOps(ctx);
+    this.ops = createGpuOps(ctx, ctx.allocator, this.options.kernels);
     this.lostError = null;
     this.watchForLoss(ctx);
     this.deviceRecoveries++;

@@ -26,6 +26,8 @@ const ARENA_SLOTS = 256;
 const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
 const SEGMENTS_MAX = 3;
 const BIAS_BINDING = 20;
+/** Workgroups per dispatch on a CPU emulation: a couple per core of a small machine (each costs a fixed ~50-100 us there). */
+const CPU_WORKGROUPS = 4;
 
 /** What selects one pipeline: the kernel and its assembly options. */
 export interface DecodeKernelVariant {
@@ -43,6 +45,8 @@ export interface DecodeRecorderDeps {
   placeholder: GPUBuffer;
   maxStorageBuffers: number;
   maxGroupsPerDim: number;
+  /** A CPU implementation (GpuContext.cpuEmulated): barrier-free kernel variants, a few workgroups per dispatch. */
+  cpuEmulated: boolean;
 }
 
 /** Bytes of the step buffer for `windows` distinct attention windows: the Step uniform, then one indirect-dispatch record per window. */
@@ -62,6 +66,10 @@ export class DecodeRecorder implements DecodeOps {
   private slots = 0;
   /** Distinct attention windows (0 = none): each has its indirect record in the step buffer. */
   readonly windows: number[] = [];
+  /** Cap on workgroups per dispatch; the decode pass applies it to the indirect counts it writes. */
+  readonly maxWorkgroups: number;
+  /** Attention's first pass runs a thread per (head, chunk) cell (CPU emulations), not a workgroup. */
+  readonly attentionByCell: boolean;
   /** Attention scratch shared by every layer (dispatches run in order). */
   private attentionScratch: GPUBuffer | null = null;
 
@@ -73,7 +81,10 @@ export class DecodeRecorder implements DecodeOps {
     private readonly capacity: number,
     /** Heads and head size of attention (one shape per model). */
     private readonly attentionShape: { nHeads: number; headDim: number },
-  ) {}
+  ) {
+    this.maxWorkgroups = deps.cpuEmulated ? CPU_WORKGROUPS : Infinity;
+    this.attentionByCell = deps.cpuEmulated;
+  }
 
   /** Uploads the parameter slots and returns the dispatch list. */
   finish(): RecordedDispatch[] {
@@ -141,7 +152,7 @@ export class DecodeRecorder implements DecodeOps {
         },
         params,
         buffers,
-        this.grid(Math.ceil(rows / (DECODE_KERNELS.MATVEC_WG / DECODE_KERNELS.MATVEC_LANES))),
+        this.grid(Math.ceil(rows / (DECODE_KERNELS.MATVEC_WG / matvecLanes(cols, this.cpuEmulated)))),
       );
     }
   }
@@ -169,7 +180,7 @@ export class DecodeRecorder implements DecodeOps {
         [SEGMENT_BINDING, gate.parts[0].buffer],
         [SEGMENT_BINDING + 1, up.parts[0].buffer],
       ],
-      this.grid(Math.ceil(gate.rows / (DECODE_KERNELS.MATVEC_WG / DECODE_KERNELS.MATVEC_LANES))),
+      this.grid(Math.ceil(gate.rows / (DECODE_KERNELS.MATVEC_WG / matvecLanes(gate.cols, this.cpuEmulated)))),
     );
   }
 
@@ -178,7 +189,7 @@ export class DecodeRecorder implements DecodeOps {
     requireCapacity(qkv, (nHeads + 2 * nKvHeads) * headDim, 'ropeAndStore qkv');
     if (p.nRot % 2 !== 0 || p.nRot > headDim || p.nRot <= 0) throw badRequest(`ropeAndStore: nRot ${p.nRot} must be even and <= headDim ${headDim}`);
     const kvType = p.kvType ?? 'f32';
-    if (kvType === 'f16' && headDim % 2 !== 0) throw badRequest(`an f16 KV cache needs an even head size, got ${headDim}`);
+    if (headDim % 2 !== 0) throw badRequest(`ropeAndStore needs an even head size, got ${headDim}`);
     const qkNorm = !!(p.qNorm && p.kNorm);
     const buffers: [number, GPUBuffer][] = [
       [1, this.step],
@@ -206,7 +217,7 @@ export class DecodeRecorder implements DecodeOps {
         f32(p.eps),
       ],
       buffers,
-      [nHeads + 2 * nKvHeads, 1],
+      [Math.ceil((nHeads + 2 * nKvHeads) / DECODE_KERNELS.HEAD_WG), 1],
     );
   }
 
@@ -229,9 +240,11 @@ export class DecodeRecorder implements DecodeOps {
     const maxChunks = Math.ceil(this.capacity / chunk);
     const scratch = this.scratch(decodeAttentionFloats(nHeads, headDim, this.capacity));
     const params = [u32(nHeads), u32(nKvHeads), u32(window), u32(maxChunks), f32(p.scale), f32(p.softcap ?? 0)];
-    const variant = { kvType: p.kvType ?? 'f32', defines: { WG: chunk, HEAD_DIM: headDim, CHUNK: chunk } };
+    // GPUs: a workgroup per chunk, a thread per key; CPU emulations: a thread per chunk (no barriers).
+    const cells = this.cpuEmulated;
+    const variant = { kvType: p.kvType ?? 'f32', defines: { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk } };
     this.record(
-      'attentionDecodeSplit',
+      cells ? 'attentionDecodeCells' : 'attentionDecodeSplit',
       variant,
       params,
       [
@@ -246,14 +259,14 @@ export class DecodeRecorder implements DecodeOps {
     );
     this.record(
       'attentionDecodeMerge',
-      { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, CHUNK: chunk } },
+      { defines: { WG: headThreads(headDim), HEAD_DIM: headDim, CHUNK: chunk } },
       params,
       [
         [1, this.step],
         [2, scratch],
         [3, out.buffer],
       ],
-      [nHeads, 1],
+      this.grid(nHeads),
     );
   }
 
@@ -293,9 +306,14 @@ export class DecodeRecorder implements DecodeOps {
 
   // ---------------------------------------------------------------------------
 
+  private get cpuEmulated(): boolean {
+    return this.deps.cpuEmulated;
+  }
+
   private matvecDefines(cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
     if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
-    return { WG: DECODE_KERNELS.MATVEC_WG, LANES: DECODE_KERNELS.MATVEC_LANES, DOT4: cols % 32 !== 0, ...d };
+    const lanes = matvecLanes(cols, this.cpuEmulated);
+    return { WG: DECODE_KERNELS.MATVEC_WG, LANES: lanes, SHARED_NORM: d.NORM && lanes > 1, DOT4: cols % 32 !== 0, ...d };
   }
 
   private record(
@@ -309,7 +327,7 @@ export class DecodeRecorder implements DecodeOps {
     const pipeline = this.deps.pipeline(kernel, variant);
     const slot = this.slot(params);
     const bindGroup = this.deps.device.createBindGroup({
-      label: `decode ${kernel}`,
+      label: `decode ${kernel} ${JSON.stringify(variant.defines)}`,
       layout: pipeline.getBindGroupLayout(0),
       entries: [{ binding: 0, resource: slot }, ...buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } }))],
     });
@@ -340,7 +358,9 @@ export class DecodeRecorder implements DecodeOps {
     return this.attentionScratch;
   }
 
-  private grid(workgroups: number): [number, number] {
+  /** Workgroups for `wanted` units of work: capped, then spread over x and y past the per-dimension limit. */
+  private grid(wanted: number): [number, number] {
+    const workgroups = Math.min(wanted, this.maxWorkgroups);
     const max = this.deps.maxGroupsPerDim;
     if (workgroups <= max) return [workgroups, 1];
     const y = Math.ceil(workgroups / max);
@@ -351,6 +371,23 @@ export class DecodeRecorder implements DecodeOps {
 /** Slots of one arena buffer of decode parameters, for the memory planner. */
 export const DECODE_PARAM_SLOTS_PER_BUFFER = ARENA_SLOTS;
 export const DECODE_PARAM_BUFFER_BYTES = ARENA_SLOTS * SLOT_BYTES;
+
+/**
+ * Threads per row of matvec_fused: enough for about two blocks of the row
+ * each, at most MATVEC_MAX_LANES, so long rows get many threads and
+ * several rows share a workgroup. On a CPU emulation one thread per row:
+ * no barrier (each costs a context switch per invocation there).
+ */
+export function matvecLanes(cols: number, cpuEmulated: boolean): number {
+  if (cpuEmulated) return 1;
+  const blocks = cols % 32 === 0 ? cols / 32 : cols / 4;
+  return Math.min(DECODE_KERNELS.MATVEC_MAX_LANES, 2 ** Math.max(0, Math.floor(Math.log2(blocks / 2))));
+}
+
+/** Threads per head for the per-head kernels: one per element up to HEAD_WG (a power of two, for their tree reductions). */
+function headThreads(headDim: number): number {
+  return Math.min(DECODE_KERNELS.HEAD_WG, 2 ** Math.ceil(Math.log2(headDim)));
+}
 
 function requireCols(x: ActBuffer, w: WeightMatrix): void {
   requireCapacity(x, w.cols, `project ${w.name} x`);

@@ -30,6 +30,12 @@ export interface GpuContext {
   readonly limits: GpuLimits;
   /** "vendor architecture description", whatever the adapter tells. */
   readonly adapterDescription: string;
+  /**
+   * A CPU implementation of the GPU (SwiftShader, lavapipe/llvmpipe, or any
+   * fallback adapter): it pays per workgroup, so the decode pass dispatches
+   * a few workgroups that loop instead of one per row group or head.
+   */
+  readonly cpuEmulated: boolean;
   /** Resolves (never rejects) when the device is lost, including on destroy(). */
   readonly lost: Promise<ClawError>;
   /** The one buffer allocator of this device. */
@@ -117,12 +123,14 @@ export async function createGpuContext(gpu: GPU | undefined | null, options: Gpu
   );
 
   const limits = readLimits(device.limits);
+  const adapterDescription = await describeAdapter(adapter);
   return {
     device,
     adapter,
     features: { f16: hasF16, subgroups: hasSubgroups },
     limits,
-    adapterDescription: await describeAdapter(adapter),
+    adapterDescription,
+    cpuEmulated: isCpuEmulated(adapter, adapterDescription),
     lost,
     allocator: new GpuAllocator(device, limits),
     takeUncapturedErrors: () => uncapturedErrors.splice(0),
@@ -142,6 +150,11 @@ function readLimits(l: GPUSupportedLimits): GpuLimits {
     minUniformBufferOffsetAlignment: l.minUniformBufferOffsetAlignment,
     minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
   };
+}
+
+function isCpuEmulated(adapter: GPUAdapter, description: string): boolean {
+  const fallback = (adapter.info as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter;
+  return fallback === true || /swiftshader|llvmpipe|lavapipe/i.test(description);
 }
 
 async function describeAdapter(adapter: GPUAdapter): Promise<string> {

@@ -23,6 +23,7 @@ import softcap from '../../shaders/softcap.wgsl?raw';
 import matvecFused from '../../shaders/matvec_fused.wgsl?raw';
 import ropeKv from '../../shaders/rope_kv.wgsl?raw';
 import attentionDecodeSplit from '../../shaders/attention_decode_split.wgsl?raw';
+import attentionDecodeCells from '../../shaders/attention_decode_cells.wgsl?raw';
 import attentionDecodeMerge from '../../shaders/attention_decode_merge.wgsl?raw';
 import rmsNormAdd from '../../shaders/rms_norm_add.wgsl?raw';
 
@@ -49,6 +50,7 @@ export const KERNELS = {
   matvecFused,
   ropeKv,
   attentionDecodeSplit,
+  attentionDecodeCells,
   attentionDecodeMerge,
   rmsNormAdd,
 } as const;
@@ -76,7 +78,8 @@ export const ATTENTION_DECODE_WG = 64;
 export const ATTENTION_DECODE_CHUNK = 32;
 /**
  * The decode pass's fused kernels (src/gpu/decode-ops.ts): matvec_fused
- * rows per workgroup = WG / LANES; rope_kv and the merge pass use WG
+ * rows per workgroup = WG / LANES (LANES from the row length, see
+ * matvecLanes); rope_kv and the merge pass use WG
  * threads per head; attention_decode_split takes CHUNK keys per workgroup.
  */
-export const DECODE_KERNELS = { MATVEC_WG: 64, MATVEC_LANES: 16, HEAD_WG: 64, ATTENTION_CHUNK: 64 } as const;
+export const DECODE_KERNELS = { MATVEC_WG: 128, MATVEC_MAX_LANES: 32, HEAD_WG: 64, ATTENTION_CHUNK: 64 } as const;

@@ -142,6 +142,10 @@ export interface DecodeOps {
 export interface DecodeRecording extends DecodeOps {
   /** Attention windows in the order of their indirect records in the step buffer. */
   readonly windows: readonly number[];
+  /** Most workgroups per dispatch (the kernels loop over the rest); Infinity on GPUs. */
+  readonly maxWorkgroups: number;
+  /** Attention's first pass takes a thread per (head, chunk), WG threads a workgroup (else a workgroup per chunk and head). */
+  readonly attentionByCell: boolean;
   finish(): import('./recorded').RecordedDispatch[];
   free(): void;
 }

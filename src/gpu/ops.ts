@@ -66,6 +66,13 @@ export interface GpuOpsOptions {
    * 32 x 32 tile kernel (matmul.wgsl), for tests and before/after benchmarks.
    */
   tiledMatmul?: boolean;
+  /**
+   * Kernel variants of the decode pass: 'gpu' (threads share rows, heads and
+   * key chunks through workgroup memory), 'cpu' (barrier-free, a thread per
+   * row, head or chunk, few workgroups: for CPU emulations such as
+   * SwiftShader), or 'auto' (default: 'cpu' on a CPU emulation).
+   */
+  decodeVariant?: 'auto' | 'gpu' | 'cpu';
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
@@ -90,6 +97,8 @@ class WebGpuOps implements GpuOps {
   private readonly placeholder: GPUBuffer;
   private readonly maxGroupsPerDim: number;
   private readonly maxStorageBuffers: number;
+  /** The decode pass uses its CPU-emulation kernel variants. */
+  private readonly cpuEmulated: boolean;
   /** Pipelines by (kernel, weight type, defines), so the hot path skips assembling text. */
   private readonly pipelineByVariant = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
@@ -118,6 +127,7 @@ class WebGpuOps implements GpuOps {
     this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
     this.maxStorageBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
+    this.cpuEmulated = options.decodeVariant === 'cpu' || (options.decodeVariant !== 'gpu' && ctx.cpuEmulated);
     this.subgroups = ctx.features.subgroups && options.subgroups !== false;
     this.splitDecodeAttention = options.splitDecodeAttention !== false;
     this.tiledMatmul = options.tiledMatmul !== false;
@@ -346,6 +356,7 @@ class WebGpuOps implements GpuOps {
       placeholder: this.placeholder,
       maxStorageBuffers: this.maxStorageBuffers,
       maxGroupsPerDim: this.maxGroupsPerDim,
+      cpuEmulated: this.cpuEmulated,
     };
     return new DecodeRecorder(deps, step, capacity, attention);
   }

@@ -108,13 +108,22 @@ export class DecodePass {
     const words = this.stepWords;
     words[0] = pos;
     words[1] = sampleIndex;
-    const windows = this.recording!.windows;
+    const { windows, maxWorkgroups, attentionByCell } = this.recording!;
+    const nHeads = this.hp.nHeads;
     for (let i = 0; i < windows.length; i++) {
       const window = windows[i];
       const firstKey = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
+      const chunks = Math.ceil((pos + 1 - firstKey) / DECODE_KERNELS.ATTENTION_CHUNK);
       const o = STEP_BYTES / 4 + 4 * i;
-      words[o] = Math.ceil((pos + 1 - firstKey) / DECODE_KERNELS.ATTENTION_CHUNK);
-      words[o + 1] = this.hp.nHeads;
+      if (attentionByCell) {
+        words[o] = Math.min(maxWorkgroups, Math.ceil((nHeads * chunks) / DECODE_KERNELS.HEAD_WG));
+        words[o + 1] = 1;
+      } else {
+        // (chunks, heads) workgroups; under a cap, heads first.
+        const heads = Math.min(nHeads, maxWorkgroups);
+        words[o] = Math.min(chunks, Math.max(1, Math.floor(maxWorkgroups / heads)));
+        words[o + 1] = heads;
+      }
       words[o + 2] = 1;
     }
     this.ops.device.queue.writeBuffer(this.step, 0, words);

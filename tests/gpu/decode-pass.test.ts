@@ -56,13 +56,16 @@ function argmax(a: Float32Array): number {
   return best;
 }
 
-describe('recorded decode pass vs the batch path', () => {
+// Both kernel families of the decode pass run here on SwiftShader: 'gpu'
+// (rows, heads and key chunks shared by a workgroup's threads) and 'cpu'
+// (barrier-free, what a CPU emulation picks by itself).
+describe.each(['gpu', 'cpu'] as const)('recorded decode pass (%s kernels) vs the batch path', (variant) => {
   let fused: ClawEngine;
   let batch: ClawEngine;
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    fused = await ClawEngine.create({ gpu: getNodeGpu() });
+    fused = await ClawEngine.create({ gpu: getNodeGpu(), kernels: { decodeVariant: variant } });
     batch = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
   });
   afterAll(async () => {

@@ -1,0 +1,82 @@
+// attention_decode_cells: pass 1 of decode attention as
+// attention_decode_split computes it (same chunks of CHUNK keys, same
+// partials and statistics for attention_decode_merge), with one thread per
+// (head, chunk) cell doing the whole chunk alone: online softmax over its
+// keys and the weighted sum of their values in registers. No barrier and
+// no workgroup memory: the variant for CPU emulations, where a barrier
+// costs a context switch per invocation.
+//
+// Layout: as attention_decode_split.
+// Dispatch (indirect, written with the step): (workgroups, 1, 1) of WG
+// threads; thread g takes cells g, g + all threads, ..., cell = head * chunks + chunk.
+
+//#include step
+
+struct Params {
+  n_heads: u32,
+  n_kv_heads: u32,
+  window: u32,
+  max_chunks: u32,
+  scale: f32,
+  softcap: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
+//#include kv
+@group(0) @binding(3) var<storage, read> k_cache: array<KvVec4>;
+@group(0) @binding(4) var<storage, read> v_cache: array<KvVec4>;
+@group(0) @binding(5) var<storage, read_write> scratch: array<f32>;
+
+const D4: u32 = HEAD_DIM / 4u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  var first_key = 0u;
+  if (params.window > 0u && step.pos + 1u > params.window) {
+    first_key = step.pos + 1u - params.window;
+  }
+  let n_keys = step.pos + 1u - first_key;
+  let n_chunks = (n_keys + CHUNK - 1u) / CHUNK;
+  let row_words = params.n_kv_heads * D4;
+  for (var cell = gid.x; cell < params.n_heads * n_chunks; cell += nwg.x * WG) {
+    let h = cell / n_chunks;
+    let c = cell % n_chunks;
+    let kv_head = h / (params.n_heads / params.n_kv_heads);
+    let last = min(n_keys, (c + 1u) * CHUNK);
+    var m = -3.0e38;
+    var l = 0.0;
+    var acc: array<vec4<f32>, D4>;
+    for (var j = c * CHUNK; j < last; j++) {
+      let row = (first_key + j) * row_words + kv_head * D4;
+      var s = 0.0;
+      for (var d = 0u; d < D4; d++) {
+        s += dot(q[h * D4 + d], kv_vec4(k_cache[row + d]));
+      }
+      s *= params.scale;
+      if (params.softcap > 0.0) {
+        s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0));
+      }
+      let m_new = max(m, s);
+      let rescale = exp(m - m_new);
+      let p = exp(s - m_new);
+      l = l * rescale + p;
+      for (var d = 0u; d < D4; d++) {
+        acc[d] = acc[d] * rescale + p * kv_vec4(v_cache[row + d]);
+      }
+      m = m_new;
+    }
+    let slot = h * params.max_chunks + c;
+    for (var d = 0u; d < D4; d++) {
+      let o = slot * HEAD_DIM + d * 4u;
+      scratch[o] = acc[d].x;
+      scratch[o + 1u] = acc[d].y;
+      scratch[o + 2u] = acc[d].z;
+      scratch[o + 3u] = acc[d].w;
+    }
+    let stats = params.n_heads * params.max_chunks * HEAD_DIM + slot * 2u;
+    scratch[stats] = m;
+    scratch[stats + 1u] = l;
+  }
+}
