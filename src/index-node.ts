@@ -1,6 +1,6 @@
 // The `webclaw` package, Node.js entry: the browser entry's surface, with a
 // createEngine that also takes a file path and finds Dawn (`webgpu`) itself.
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 
 export { createEngine, type CreateNodeEngineOptions as CreateEngineOptions } from './api/create-engine-node';
 export * from './public';

@@ -1,7 +1,7 @@
 // The `webclaw` package, browser entry: load a GGUF model on the user's GPU
 // and talk to it with the OpenAI API. Only what is exported here is the
 // public surface; the allocator, kernels and counters are not.
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 
 export { createEngine, type CreateEngineOptions } from './api/create-engine';
 export * from './public';
