@@ -3,4 +3,6 @@
 /// <reference types="@webgpu/types" preserve="true" />
 
 export { createEngine, type CreateNodeEngineOptions as CreateEngineOptions } from './api/create-engine-node';
+export { createWorkerEngine, type CreateWorkerEngineOptions } from './api/worker-engine';
+export { exposeEngine, type ExposeEngineOptions } from './worker/engine-host';
 export * from './public';

@@ -4,4 +4,6 @@
 /// <reference types="@webgpu/types" preserve="true" />
 
 export { createEngine, type CreateEngineOptions } from './api/create-engine';
+export { createWorkerEngine, type CreateWorkerEngineOptions } from './api/worker-engine';
+export { exposeEngine, type ExposeEngineOptions } from './worker/engine-host';
 export * from './public';

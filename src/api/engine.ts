@@ -59,14 +59,13 @@ export async function openEngine(source: ByteSource, gpu: GPU, options: CreateEn
 
 function wrapEngine(engine: ClawEngine, source: ByteSource, loadOptions: LoadOptions, info: ModelInfo, closeSource: boolean): WebClawEngine {
   const modelId = source.name ?? 'model.gguf';
-  const created = Math.floor(Date.now() / 1000);
   let unloading: Promise<void> | null = null;
   return {
     info,
     modelId,
     chat: { completions: { create: ((params: ChatCompletionCreateParams) => runChat(engine, modelId, params)) as ChatCompletions['create'] } },
     completions: { create: ((params: CompletionCreateParams) => runCompletion(engine, modelId, params)) as Completions['create'] },
-    models: { list: async () => ({ object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'webclaw' }] }) },
+    models: modelList(modelId),
     compatibility: () => engine.inspect(source, loadOptions),
     unload: () =>
       (unloading ??= (async () => {
@@ -74,4 +73,10 @@ function wrapEngine(engine: ClawEngine, source: ByteSource, loadOptions: LoadOpt
         if (closeSource) await source.close?.();
       })()),
   };
+}
+
+/** The one-model list both engine kinds answer `models.list()` with. */
+export function modelList(modelId: string): WebClawEngine['models'] {
+  const created = Math.floor(Date.now() / 1000);
+  return { list: async () => ({ object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'webclaw' }] }) };
 }

@@ -43,7 +43,7 @@ describe.skipIf(!haveModels)('the packed webclaw package in a fresh Node project
     const out = execFileSync(process.execPath, ['consumer.mjs', STORIES_260K, JSON.stringify(REQUEST)], { cwd: pkg.project, encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').pop()!);
     // The public surface: no engine internals (ClawEngine, allocator, ops).
-    expect(r.exports).toEqual(['ClawError', 'ERROR_CODES', 'REQUEST_LIMITS', 'createEngine', 'isClawError']);
+    expect(r.exports).toEqual(['ClawError', 'ERROR_CODES', 'REQUEST_LIMITS', 'createEngine', 'createWorkerEngine', 'exposeEngine', 'isClawError']);
     const local = await createEngine({ model: STORIES_260K, ctxSize: 256 });
     try {
       const want = await local.chat.completions.create(REQUEST);
