@@ -43,8 +43,7 @@ export interface CreateEngineBaseOptions extends LoadOptions, EngineOptions {
  * everything created is freed (and the source closed when `closeSource`).
  */
 export async function openEngine(source: ByteSource, gpu: GPU, options: CreateEngineBaseOptions, closeSource: boolean): Promise<WebClawEngine> {
-  const { onProgress, streamCacheBytes, gpu: _gpu, ...loadOptions } = options;
-  void _gpu;
+  const { onProgress, streamCacheBytes, gpu: _chosen, ...loadOptions } = options;
   let engine: ClawEngine | null = null;
   try {
     engine = await ClawEngine.create({ gpu, streamCacheBytes });
