@@ -28,6 +28,16 @@ export interface PreparedRequest {
 
 const UNSUPPORTED = ['tools', 'tool_choice', 'functions', 'function_call', 'response_format', 'logit_bias', 'suffix', 'best_of', 'echo', 'audio', 'modalities', 'prediction'];
 
+/** Values of UNSUPPORTED fields that ask for nothing (clients send some of them by default). */
+function asksForNothing(key: string, v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === '') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (key === 'response_format') return typeof v === 'object' && (v as { type?: unknown }).type === 'text';
+  if (key === 'tool_choice' || key === 'function_call') return v === 'none';
+  if (key === 'best_of') return v === 1;
+  return typeof v === 'object' && Object.keys(v).length === 0;
+}
+
 export function prepareChat(params: ChatCompletionCreateParams): PreparedRequest {
   checkObject(params);
   if (!Array.isArray(params.messages) || params.messages.length === 0) throw bad('messages', 'a non-empty array of messages');
@@ -56,7 +66,7 @@ export function prepareCompletion(params: CompletionCreateParams): PreparedReque
 function common(params: CompletionParamsBase, maxTokens: number | undefined, logprobs: number | undefined): Omit<PreparedRequest, 'input'> {
   for (const key of UNSUPPORTED) {
     const v = (params as unknown as Record<string, unknown>)[key];
-    if (v !== undefined && v !== null && v !== false) throw new ClawError('clw-bad-request', `"${key}" is not supported by WebClaw`, { fix: `Leave out "${key}".`, details: { param: key } });
+    if (!asksForNothing(key, v)) throw new ClawError('clw-bad-request', `"${key}" is not supported by WebClaw`, { fix: `Leave out "${key}".`, details: { param: key } });
   }
   if (params.n !== undefined && params.n !== null && params.n !== 1) throw bad('n', '1 (one choice per request is supported)', params.n);
   if (params.stream !== undefined && params.stream !== null && typeof params.stream !== 'boolean') throw bad('stream', 'true or false');

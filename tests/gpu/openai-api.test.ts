@@ -137,6 +137,12 @@ describe.skipIf(!haveModels)('OpenAI API over the engine (stories260K)', () => {
       expect(content[i].top_logprobs[0].logprob).toBeCloseTo(content[i].logprob, 6);
       expect(content[i].top_logprobs[0].logprob).toBeGreaterThanOrEqual(content[i].top_logprobs[2].logprob);
     }
+    const stream = await api.chat.completions.create({ messages: MESSAGES, temperature: 0, max_tokens: 4, logprobs: true, top_logprobs: 3, stream: true });
+    const streamed: typeof content = [];
+    for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
+    // The same tokens; the values agree to float precision (the repeat reuses the cached prompt, so its last token runs alone, not in a batch).
+    expect(streamed.map((e) => e.token)).toEqual(content.map((e) => e.token));
+    streamed.forEach((e, i) => expect(e.logprob).toBeCloseTo(content[i].logprob, 4));
     const legacy = await api.completions.create({ prompt: PROMPT, temperature: 0, max_tokens: 3, logprobs: 2 });
     expect(legacy.choices[0].logprobs!.token_logprobs).toHaveLength(3);
     expect(Object.keys(legacy.choices[0].logprobs!.top_logprobs[0]).length).toBeLessThanOrEqual(2);
@@ -155,6 +161,10 @@ describe.skipIf(!haveModels)('OpenAI API over the engine (stories260K)', () => {
     await expectClawError(api.chat.completions.create({ messages: [], stream: true }), 'clw-bad-request');
     await expectClawError(api.chat.completions.create({ messages: MESSAGES, temperature: -1 }), 'clw-bad-request');
     await expectClawError(api.completions.create({ prompt: PROMPT, ...({ tools: [{}] } as object) }), 'clw-bad-request');
+    await expectClawError(api.chat.completions.create({ messages: MESSAGES, ...({ response_format: { type: 'json_object' } } as object) }), 'clw-bad-request');
+    // Fields that ask for nothing, as some clients send them, are accepted.
+    const plain = await api.chat.completions.create({ messages: MESSAGES, max_tokens: 2, ...({ response_format: { type: 'text' }, tools: [], tool_choice: 'none', logit_bias: {} } as object) });
+    expect(plain.usage.completion_tokens).toBeLessThanOrEqual(2);
     // Found by the engine (no tokens at all), still before the stream starts.
     await expectClawError(api.completions.create({ prompt: '', add_bos: false, stream: true }), 'clw-bad-request');
   });
