@@ -57,7 +57,7 @@ class Turn {
 type Step = { kind: 'start' } | { kind: 'token'; text: string; logprobs: ChatCompletionTokenLogprob | null } | { kind: 'done' };
 
 /** Feeds the engine's events into `turn`, calling `step` for what a stream passes on. */
-async function drive(engine: GeneratingEngine, req: PreparedRequest, signal: AbortSignal, turn: Turn, step: (s: Step) => void): Promise<void> {
+async function drive(engine: GeneratingEngine, req: PreparedRequest, signal: AbortSignal | undefined, turn: Turn, step: (s: Step) => void): Promise<void> {
   const decoder = new TextDecoder();
   const describe = (id: number): TopLogprob => {
     const bytes = engine.tokenizer?.tokenBytes(id) ?? new Uint8Array(0);
@@ -111,15 +111,15 @@ interface Shape<Whole, Chunk> {
  * request or no model, reject the promise instead of ending the stream.
  */
 function run<Whole, Chunk>(engine: GeneratingEngine, req: PreparedRequest, shape: Shape<Whole, Chunk>): Promise<Whole | ChunkStream<Chunk>> {
-  const stream = new ChunkStream<Chunk>();
-  const signal = combined(stream.controller, req.options.signal);
   const turn = new Turn();
   if (!req.stream) {
-    return drive(engine, req, signal, turn, () => undefined).then(
+    return drive(engine, req, req.options.signal, turn, () => undefined).then(
       () => shape.whole(turn),
       (e) => Promise.reject(toClawError(e)),
     );
   }
+  const stream = new ChunkStream<Chunk>();
+  const signal = combined(stream.controller, req.options.signal);
   return new Promise((resolve, reject) => {
     let started = false;
     const step = (s: Step) => {
