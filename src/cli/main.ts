@@ -1,6 +1,7 @@
 // claw-infer for Node.js: the same engine as the page, on Dawn.
 //   claw-infer run --model FILE --prompt TEXT [options]   the continuation on stdout, stats on stderr
 //   claw-infer inspect FILE [--json]                       metadata, tensors, compatibility verdict
+//   claw-infer serve --model FILE [--host H] [--port N]    OpenAI-compatible HTTP server (src/server)
 
 import { ClawError, toClawError } from '../errors';
 import { ClawEngine } from '../engine/engine';
@@ -12,6 +13,7 @@ import { formatCompatibilityReport } from '../engine/compat';
 import { getNodeGpu, ensureSwiftShaderFallback } from '../gpu/gpu-node';
 import { parseVramLimit } from '../model/vram';
 import { parseArgs, type FlagKind } from './args';
+import { serve } from './serve';
 
 const USAGE = `usage:
   claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
@@ -19,6 +21,8 @@ const USAGE = `usage:
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
                  [--kv-type f16|f32] [--system TEXT] [--chat] [--json]
   claw-infer inspect FILE [--json]
+  claw-infer serve --model FILE [--host 127.0.0.1] [--port 8080] [--max-body BYTES] [--allow-origin ORIGIN]
+                 [--ctx-size N] [--vram-limit L] [--n-gpu-layers auto|N] [--batch-size N] [--kv-type f16|f32]
 
 environment: CLAW_VRAM_LIMIT (like --vram-limit), CLAW_KV_CACHE_DYNAMIC=0|1
 errors are printed as "clw-<code>: <cause>" on stderr, with a non-zero exit status.`;
@@ -45,6 +49,10 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   'kv-type': 'string',
   json: 'bool',
   help: 'bool',
+  host: 'string',
+  port: 'int',
+  'max-body': 'int',
+  'allow-origin': 'string',
 };
 
 function fail(e: unknown): number {
@@ -64,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), !!args.flags.get('json'));
     if (args.command === 'run') return await run(args.flags);
+    if (args.command === 'serve') return await serve(args.flags, loadOptionsFrom(args.flags), USAGE);
     throw new ClawError('clw-bad-request', `unknown command "${args.command}"`, { fix: USAGE });
   } catch (e) {
     return fail(e);
@@ -106,6 +115,28 @@ async function inspect(path: string | undefined, json: boolean): Promise<number>
   }
 }
 
+/** The model-loading flags run and serve share. */
+function loadOptionsFrom(flags: Map<string, string | number | boolean>): LoadOptions {
+  const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
+  const nglText = flags.get('n-gpu-layers') as string | undefined;
+  let nGpuLayers: LoadOptions['nGpuLayers'] = 'auto';
+  if (nglText !== undefined && nglText !== 'auto') {
+    const n = Number(nglText);
+    if (!Number.isInteger(n) || n < 0) throw new ClawError('clw-bad-request', `--n-gpu-layers expects auto or a whole number, got "${nglText}"`);
+    nGpuLayers = n;
+  }
+  const kvType = flags.get('kv-type') as string | undefined;
+  if (kvType !== undefined && kvType !== 'f16' && kvType !== 'f32') throw new ClawError('clw-bad-request', `--kv-type expects f16 or f32, got "${kvType}"`);
+  return {
+    kvType,
+    ctxSize: flags.get('ctx-size') as number | undefined,
+    vramLimit: vramText ? parseVramLimit(vramText) : undefined,
+    nGpuLayers,
+    batchSize: flags.get('batch-size') as number | undefined,
+    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
+  };
+}
+
 function jsonValue(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (v && typeof v === 'object' && 'values' in v) {
@@ -122,24 +153,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
   if (prompt === undefined) throw new ClawError('clw-bad-request', 'run needs --prompt TEXT', { fix: USAGE });
   const json = !!flags.get('json');
 
-  const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
-  const nglText = flags.get('n-gpu-layers') as string | undefined;
-  let nGpuLayers: LoadOptions['nGpuLayers'] = 'auto';
-  if (nglText !== undefined && nglText !== 'auto') {
-    const n = Number(nglText);
-    if (!Number.isInteger(n) || n < 0) throw new ClawError('clw-bad-request', `--n-gpu-layers expects auto or a whole number, got "${nglText}"`);
-    nGpuLayers = n;
-  }
-  const kvType = flags.get('kv-type') as string | undefined;
-  if (kvType !== undefined && kvType !== 'f16' && kvType !== 'f32') throw new ClawError('clw-bad-request', `--kv-type expects f16 or f32, got "${kvType}"`);
-  const loadOptions: LoadOptions = {
-    kvType,
-    ctxSize: flags.get('ctx-size') as number | undefined,
-    vramLimit: vramText ? parseVramLimit(vramText) : undefined,
-    nGpuLayers,
-    batchSize: flags.get('batch-size') as number | undefined,
-    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
-  };
+  const loadOptions = loadOptionsFrom(flags);
   const genOptions: GenerateOptions = {
     maxTokens: (flags.get('n-predict') as number | undefined) ?? 128,
     temperature: (flags.get('temp') as number | undefined) ?? 0.8,

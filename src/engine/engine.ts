@@ -22,6 +22,7 @@ import { buildCompatibilityReport } from './compat';
 import { chatFormatterFor, type ChatFormatter } from './chat';
 import { createSampler } from './sampler';
 import { StopMatcher } from './stop';
+import { tokenLogprobs } from './logprobs';
 import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, LoadOptions, LoadProgress, ModelInfo } from './types';
 
 export interface EngineOptions {
@@ -466,7 +467,8 @@ export class ClawEngine {
       history.push(id);
       nGenerated++;
       const { emit: text, stopped } = stops.push(decoder.push(id));
-      await emit({ type: 'token', tokenId: id, text });
+      const logprobs = options.logprobs !== undefined ? tokenLogprobs(logits, id, options.logprobs) : undefined;
+      await emit(logprobs ? { type: 'token', tokenId: id, text, logprobs } : { type: 'token', tokenId: id, text });
       if (stopped) {
         reason = 'stop';
         break;

@@ -60,11 +60,19 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Raw prompt only: add BOS per the model's tokenizer settings (default true). */
   addBos?: boolean;
+  /** Report each token's log-probability and this many most likely alternatives (0..20) on its token event. */
+  logprobs?: number;
+}
+
+/** A generated token's log-probability under the model (raw logits, before sampling) and the most likely tokens. */
+export interface TokenLogprobs {
+  logprob: number;
+  top: { tokenId: number; logprob: number }[];
 }
 
 export type GenerateEvent =
   | { type: 'prompt'; tokenIds: number[] }
-  | { type: 'token'; tokenId: number; text: string }
+  | { type: 'token'; tokenId: number; text: string; logprobs?: TokenLogprobs }
   | { type: 'warning'; code: ClawErrorCode; message: string }
   | { type: 'done'; reason: 'stop' | 'length' | 'abort'; stats: GenerateStats };
 

@@ -1,10 +1,14 @@
 // Node only: a WebGPU implementation from Dawn (the `webgpu` package), for
-// the CLI, GPU tests and benchmarks.
+// the CLI, GPU tests, benchmarks and the library's Node entry. `webgpu` is an
+// optional peer dependency of the package: it is loaded on first use, so the
+// Node entry imports without it (a caller may pass its own GPU object), and a
+// missing package is a clw-init-fail that says what to install.
 
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create, globals } from 'webgpu';
+import { ClawError } from '../errors';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const SYSTEM_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
@@ -17,10 +21,23 @@ export function getNodeGpu(): GPU {
     // The Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset
     // (CI, containers); a private empty one silences it and changes nothing else.
     if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'webclaw-xdg-'));
+    const { create, globals } = loadDawn();
     Object.assign(globalThis, globals);
     nodeGpu = create([]);
   }
   return nodeGpu;
+}
+
+function loadDawn(): typeof import('webgpu') {
+  try {
+    // require() of an ES module: synchronous in Node >= 20.19, so getNodeGpu stays synchronous.
+    return createRequire(import.meta.url)('webgpu') as typeof import('webgpu');
+  } catch (e) {
+    throw new ClawError('clw-init-fail', `the webgpu package (Dawn for Node.js) could not be loaded: ${e instanceof Error ? e.message : String(e)}`, {
+      fix: 'Install it next to webclaw: npm install webgpu@0.6.2 (it is an optional peer dependency, needed in Node only).',
+      cause: e,
+    });
+  }
 }
 
 /**

@@ -125,7 +125,8 @@ export class WorkerService implements WorkerApi {
   }
 }
 
-async function settle<T>(action: () => Promise<T>): Promise<Outcome<T>> {
+/** Runs `action` and answers with an Outcome: a thrown error becomes its serialized ClawError. */
+export async function settle<T>(action: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await action() };
   } catch (e) {
@@ -138,7 +139,7 @@ async function settle<T>(action: () => Promise<T>): Promise<Outcome<T>> {
  * message, and messages arrive in order, so the page sees every event before
  * the final answer. A page that went away must not break the generation.
  */
-function notify<T>(callback: (value: T) => unknown, value: T): void {
+export function notify<T>(callback: (value: T) => unknown, value: T): void {
   try {
     void Promise.resolve(callback(value)).catch(() => undefined);
   } catch {

@@ -1,0 +1,162 @@
+// The OpenAI request and response shapes WebClaw speaks (chat completions and
+// legacy completions), with WebClaw's extras as documented extra fields:
+// sampling knobs the OpenAI API lacks on the request (top_k, min_p,
+// repeat_penalty, repeat_last_n, add_bos), and `webclaw` on the response
+// (warnings, statistics, token ids).
+
+import type { ClawErrorCode } from '../errors';
+import type { GenerateStats } from '../engine/types';
+
+export type ChatRole = 'system' | 'developer' | 'user' | 'assistant';
+
+/** Text content, as a string or as OpenAI text parts. */
+export type MessageContent = string | { type: 'text'; text: string }[];
+
+export interface ChatCompletionMessageParam {
+  role: ChatRole;
+  content: MessageContent;
+  name?: string;
+}
+
+/** Fields shared by chat and text completions. */
+export interface CompletionParamsBase {
+  /** Ignored by the library (one model per engine); echoed back as the loaded model's id. */
+  model?: string;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  /** Only 1 is supported. */
+  n?: number | null;
+  // WebClaw extras (llama.cpp's names):
+  top_k?: number | null;
+  min_p?: number | null;
+  repeat_penalty?: number | null;
+  repeat_last_n?: number | null;
+  /** Cancels the request; the stream or the promise then fails with clw-aborted. Not sent over HTTP or to a worker. */
+  signal?: AbortSignal;
+}
+
+export interface ChatCompletionCreateParams extends CompletionParamsBase {
+  messages: ChatCompletionMessageParam[];
+  /** OpenAI's newer name for max_tokens. */
+  max_completion_tokens?: number | null;
+  logprobs?: boolean | null;
+  /** 0..20 alternatives per token; needs logprobs: true. */
+  top_logprobs?: number | null;
+}
+
+export interface CompletionCreateParams extends CompletionParamsBase {
+  prompt: string;
+  /** 0..5 alternatives per token (the legacy API's integer form). */
+  logprobs?: number | null;
+  /** WebClaw extra: add BOS per the model's tokenizer settings (default true). */
+  add_bos?: boolean;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Prompt tokens whose KV cache was reused (OpenAI's field name). */
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export interface WebClawWarning {
+  code: ClawErrorCode;
+  message: string;
+}
+
+/** WebClaw's extra field on responses and on a stream's last chunk. */
+export interface WebClawExtras {
+  warnings: WebClawWarning[];
+  stats?: GenerateStats;
+  prompt_token_ids?: number[];
+  generated_token_ids?: number[];
+}
+
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+}
+
+export interface ChatCompletionTokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+
+export interface ChatChoiceLogprobs {
+  content: ChatCompletionTokenLogprob[];
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    message: { role: 'assistant'; content: string; refusal: null };
+    finish_reason: FinishReason;
+    logprobs: ChatChoiceLogprobs | null;
+  }[];
+  usage: CompletionUsage;
+  webclaw: WebClawExtras;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    delta: { role?: 'assistant'; content?: string };
+    finish_reason: FinishReason | null;
+    logprobs: ChatChoiceLogprobs | null;
+  }[];
+  /** Only on the last chunk (with empty choices) when stream_options.include_usage is set. */
+  usage?: CompletionUsage | null;
+  /** Warnings as they happen; on the finishing chunk also the statistics and token ids. */
+  webclaw?: WebClawExtras;
+}
+
+/** The legacy completions API's logprobs form. */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Record<string, number>[];
+  text_offset: number[];
+}
+
+export interface Completion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: { index: 0; text: string; finish_reason: FinishReason | null; logprobs: CompletionLogprobs | null }[];
+  usage?: CompletionUsage | null;
+  webclaw?: WebClawExtras;
+}
+
+/** Chunks of a streamed text completion have the same shape as the whole. */
+export type CompletionChunk = Completion;
+
+/** A streamed response: async-iterable chunks; `controller.abort()` or leaving the loop stops the generation. */
+export interface CompletionStream<T> extends AsyncIterable<T> {
+  readonly controller: AbortController;
+}
+
+export interface ModelObject {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}

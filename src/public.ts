@@ -1,0 +1,9 @@
+// What both package entries (src/index.ts, src/index-node.ts) export besides
+// their own createEngine.
+
+export { ClawError, ERROR_CODES, isClawError, type ClawErrorCode, type SerializedClawError } from './errors';
+export type { WebClawEngine, ChatCompletions, Completions, CreateEngineBaseOptions } from './api/engine';
+export type * from './api/types';
+export { REQUEST_LIMITS } from './api/params';
+export type { CompatibilityReport, GenerateStats, LoadOptions, LoadProgress, ModelInfo } from './engine/types';
+export type { ByteSource } from './gguf/types';
