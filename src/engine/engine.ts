@@ -164,24 +164,25 @@ export class ClawEngine {
     return this.allocator.peakBytes;
   }
 
-  /** Streams a continuation of a raw prompt, or an assistant reply to chat messages. */
+  /**
+   * Streams a continuation of a raw prompt, or an assistant reply to chat
+   * messages. The request joins the queue at the first next(); it ends (and
+   * frees the queue) when the iterator finishes, is returned, is dropped, or
+   * `options.signal` aborts.
+   */
   generate(input: string | ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
-    // The request runs inside the queue: a second generate() waits until the
-    // first one has finished or was abandoned.
-    return queuedStream<GenerateEvent>(this.queue, (emit, abandoned) => this.generateNow(input, options, emit, abandoned), toClawError);
+    return queuedStream<GenerateEvent>(this.queue, (emit, signal) => this.generateNow(input, { ...options, signal }, emit), {
+      signal: options.signal,
+      toError: toClawError,
+    });
   }
 
-  private async generateNow(
-    input: string | ChatMessage[],
-    options: GenerateOptions,
-    emit: (e: GenerateEvent) => Promise<void>,
-    abandoned: () => boolean,
-  ): Promise<void> {
+  private async generateNow(input: string | ChatMessage[], options: GenerateOptions, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
     const recovered = await this.recoverFromLoss(true);
     if (recovered) await emit({ type: 'warning', code: 'clw-device-lost', message: recovered });
     const s = this.session;
     if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
-    await runGeneration(s, input, options, emit, { abandoned, onContextShift: () => this.contextShifts++ });
+    await runGeneration(s, input, options, emit, { onContextShift: () => this.contextShifts++ });
   }
 
   /**

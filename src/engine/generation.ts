@@ -12,8 +12,6 @@ import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
 export type Emit = (e: GenerateEvent) => Promise<void>;
 
 export interface GenerationHooks {
-  /** True once the caller stopped reading the events. */
-  abandoned(): boolean;
   /** Called before each context shift (the engine counts them). */
   onContextShift(): void;
 }
@@ -33,6 +31,7 @@ export function promptTokens(s: Session, input: string | ChatMessage[], options:
   return ids;
 }
 
+/** `options.signal` aborts when the caller cancels or goes away (see queue.ts). */
 export async function runGeneration(s: Session, input: string | ChatMessage[], options: GenerateOptions, emit: Emit, hooks: GenerationHooks): Promise<void> {
   const signal = options.signal;
   const maxTokens = options.maxTokens ?? 256;
@@ -65,7 +64,7 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   let nGenerated = 0;
   let reason: 'stop' | 'length' | 'abort' = 'length';
   while (nGenerated < maxTokens) {
-    if (signal?.aborted || hooks.abandoned()) {
+    if (signal?.aborted) {
       reason = 'abort';
       break;
     }
