@@ -12,6 +12,7 @@ import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
 import type { Hyperparams } from './hparams';
 import { formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
+import { decodePassBytes } from './decode-pass';
 import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor } from './kv-cache';
 import { kvBytesPerElement, type KvType } from '../gpu/ops-api';
 import { ATTENTION_DECODE_CHUNK } from '../gpu/kernels';
@@ -33,6 +34,8 @@ export interface EngineBytes {
   /** One layer's K buffer at the full context: the copy while the cache grows, or the rows moved by a context shift. */
   kvTransient: number;
   scratch: number;
+  /** The recorded decode pass: parameter arena, step buffer, attention partials at the full context. */
+  decodePass: number;
   /** What the kernels will still allocate for themselves (uniform ring, staging), beyond what is live now. */
   kernels: number;
   total: number;
@@ -129,8 +132,10 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const kvTransient = plan.ctxSize * hp.kvDim * F32;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
-  const total = weightsResident + streamSlots + kvCache + kvTransient + scratch + kernels;
-  return { weightsResident, streamSlots, kvCache, kvTransient, scratch, kernels, total };
+  // Streamed layers decode through the batch path (no recorded pass).
+  const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
+  const total = weightsResident + streamSlots + kvCache + kvTransient + scratch + decodePass + kernels;
+  return { weightsResident, streamSlots, kvCache, kvTransient, scratch, decodePass, kernels, total };
 }
 
 /** Bytes per KV element of the cache the engine will really create for `kvType`. */

@@ -1,0 +1,65 @@
+// The KV cache as a conversation's memory: evaluate a prompt reusing the
+// cached prefix it shares with the previous one, in prefill chunks, and
+// shift the context when it is full.
+
+import { toClawError } from '../errors';
+import type { Session } from './session';
+import type { GenerateEvent } from './types';
+
+/**
+ * Evaluates `tokens`, reusing the KV cache of the prefix they share with
+ * what is cached (earlier turns of a conversation). The last token always
+ * runs, since its logits are the result.
+ */
+export async function evalReusingCache(s: Session, tokens: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; reused: number }> {
+  let reused = 0;
+  while (reused < s.cached.length && reused < tokens.length && s.cached[reused] === tokens[reused]) reused++;
+  if (reused === tokens.length) reused--;
+  s.cached.length = reused;
+  const logits = await evalChunked(s, tokens.slice(reused), reused, signal);
+  s.cached.push(...tokens.slice(reused));
+  return { logits, reused };
+}
+
+/** Evaluates `tokens` from `startPos` in chunks of the prefill batch; the logits of the last one. */
+export async function evalChunked(s: Session, tokens: number[], startPos: number, signal?: AbortSignal): Promise<Float32Array> {
+  const B = s.model.scratch.capacity;
+  let logits: Float32Array | null = null;
+  for (let i = 0; i < tokens.length; i += B) {
+    signal?.throwIfAborted();
+    logits = await s.model.eval(tokens.slice(i, i + B), startPos + i);
+  }
+  return logits!;
+}
+
+/**
+ * The context is full: keep the first nKeep tokens and the newer half of
+ * the rest (llama.cpp's context shift). The cache drops the old rows in
+ * place and re-rotates the surviving keys; where the rope cannot be
+ * re-applied (YaRN), or memory is short, the kept tokens are evaluated again.
+ */
+export async function shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
+  const used = s.cached.length;
+  const rest = used - nKeep;
+  const drop = Math.max(1, Math.floor(rest / 2));
+  const inPlace = s.model.canShiftInPlace;
+  await emit({
+    type: 'warning',
+    code: 'clw-ctx-overflow',
+    message: `context full (${s.ctxSize} tokens): dropped ${drop} older tokens after the first ${nKeep} and continued`,
+  });
+  if (inPlace) {
+    try {
+      await s.model.shiftCache(nKeep, drop, used);
+      s.cached.splice(nKeep, drop);
+      return;
+    } catch (e) {
+      // The shift's temporary buffer did not fit: re-evaluating needs no memory.
+      if (toClawError(e).code !== 'clw-gpu-oom') throw e;
+    }
+  }
+  const kept = [...s.cached.slice(0, nKeep), ...s.cached.slice(nKeep + drop)];
+  s.cached.length = 0;
+  await evalChunked(s, kept, 0);
+  s.cached.push(...kept);
+}

@@ -1,0 +1,197 @@
+// Loading a model: parse the header, plan the memory, allocate and upload
+// the weights, the KV cache and the scratch buffers; an allocation the GPU
+// (or the budget) refuses shrinks the plan and tries again.
+
+import { ClawError, toClawError } from '../errors';
+import type { ByteSource, GgufFile } from '../gguf/types';
+import { readGguf } from '../gguf/reader';
+import type { GpuContext } from '../gpu/device';
+import { createWeightUploader } from '../gpu/ops';
+import type { GpuOps } from '../gpu/ops-api';
+import { readHyperparams, type Hyperparams } from '../model/hparams';
+import { loadModelWeights } from '../model/weights';
+import { LlamaModel, createScratch } from '../model/model';
+import { KvCache, kvTypeFor } from '../model/kv-cache';
+import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
+import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
+import { DEFAULT_BATCH_SIZE } from '../model/plan';
+import { resolveBudget } from '../model/vram';
+import { dequantize } from '../quant';
+import { createTokenizer } from '../tokenizer';
+import { chatFormatterFor } from './chat';
+import type { Session } from './session';
+import type { LoadOptions, LoadProgress, ModelInfo } from './types';
+
+/** KV cache element type when LoadOptions.kvType is absent (llama.cpp's default too). */
+const DEFAULT_KV_TYPE = 'f16';
+
+type Allocator = GpuContext['allocator'];
+
+export interface LoaderEnv {
+  ctx: GpuContext;
+  ops: GpuOps;
+  /** CPU memory for the weights of streamed layers (EngineOptions.streamCacheBytes). */
+  streamCacheBytes?: number;
+  /** EngineOptions.decodePass: false decodes through the batch path. */
+  decodePass?: boolean;
+}
+
+/** A loaded model and the allocator scope that owns its buffers (free it to unload). */
+export interface LoadedSession {
+  session: Session;
+  buffers: Allocator;
+}
+
+/** The adapter facts the planner and the compatibility report use. */
+export function adapterFacts(ctx: GpuContext) {
+  const l = ctx.device.limits;
+  return {
+    description: ctx.adapterDescription,
+    features: ctx.features,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+  };
+}
+
+/** Loads a model; on failure everything it allocated is freed again. The caller has freed the previous model. */
+export async function loadSession(env: LoaderEnv, source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadedSession> {
+  const { ctx } = env;
+  const allocator = ctx.allocator;
+  const t0 = performance.now();
+  onProgress?.({ phase: 'parse', fraction: 0 });
+  const file = await readGguf(source);
+  const hp = readHyperparams(file);
+  const tokenizer = createTokenizer(file);
+
+  // Plan from the header before anything is allocated; the allocator then
+  // enforces the same budget on every buffer, the kernels' own included.
+  onProgress?.({ phase: 'plan', fraction: 0 });
+  const adapter = adapterFacts(ctx);
+  const budgetBytes = resolveBudget(options.vramLimit, adapter);
+  const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
+  const kvDynamic = options.kvCacheDynamic ?? true;
+  const kvType = kvTypeFor(options.kvType ?? DEFAULT_KV_TYPE, hp.kvDim);
+  const memory: EnginePlanOptions = {
+    budgetBytes,
+    liveBytes: allocator.liveBytes(),
+    liveByPurpose: allocator.liveBytesByPurpose(),
+    ctxSize: options.ctxSize,
+    nGpuLayers: options.nGpuLayers,
+    batchSize: batch,
+    kvDynamic,
+    kvType,
+    maxPartBytes: Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize),
+  };
+  let planned = planEngineMemory(file, hp, memory);
+  if (!planned.fits) {
+    throw new ClawError('clw-gpu-oom', `the model does not fit the VRAM budget: ${planned.text}${planned.plan.reason ? ` (${planned.plan.reason})` : ''}`, {
+      fix: 'Raise the VRAM budget, lower the context size, or pick a smaller or more quantized model.',
+      details: { plan: planned.plan, engineBytes: planned.bytes },
+    });
+  }
+  onProgress?.({ phase: 'plan', fraction: 1, message: planned.text });
+  allocator.budgetBytes = budgetBytes;
+
+  // An allocation the GPU (or the budget) refuses shrinks the plan and
+  // retries; clw-gpu-oom only when even the smallest plan fails.
+  const retries: string[] = [];
+  let model: LlamaModel;
+  let buffers: Allocator;
+  for (;;) {
+    buffers = allocator.scope();
+    try {
+      model = await allocateModel(env, buffers, file, source, hp, planned, batch, kvDynamic, onProgress);
+      break;
+    } catch (e) {
+      buffers.freeAll();
+      const error = toClawError(e);
+      if (error.code !== 'clw-gpu-oom') throw error;
+      const smaller = shrinkEnginePlan(planned, file, hp, memory);
+      if (!smaller) {
+        throw new ClawError('clw-gpu-oom', `no plan fits: even ${planned.text} failed to allocate (${error.message})`, {
+          fix: 'Raise the VRAM budget, lower the context size, or pick a smaller or more quantized model.',
+          details: { plan: planned.plan, cause: error.message, retries },
+        });
+      }
+      retries.push(`allocation failed (${error.message}); retried with ${smaller.text}`);
+      planned = smaller;
+      onProgress?.({ phase: 'plan', fraction: 1, message: `retrying: ${planned.text}` });
+    }
+  }
+  const info: ModelInfo = {
+    architecture: hp.arch,
+    nLayers: hp.nLayers,
+    nEmbd: hp.nEmbd,
+    nVocab: hp.nVocab,
+    ctxSize: planned.plan.ctxSize,
+    adapter: ctx.adapterDescription,
+    gpuBytesPeak: allocator.peakBytes,
+    loadMs: performance.now() - t0,
+    plan: planned.text,
+    planNotes: [...planned.notes, ...retries],
+    residentLayers: planned.plan.residentLayers,
+    budgetBytes,
+    kvCacheDynamic: kvDynamic,
+  };
+  const kv = model.kv;
+  const session: Session = {
+    file,
+    hp,
+    model,
+    tokenizer,
+    chat: chatFormatterFor(file),
+    // The context is what the KV cache may hold; it drops if growing the cache runs out of memory.
+    get ctxSize() {
+      return kv.maxCapacity;
+    },
+    cached: [],
+    info,
+  };
+  onProgress?.({ phase: 'ready', fraction: 1, message: planned.text });
+  return { session, buffers };
+}
+
+/** Allocates everything of one plan inside `buffers` (the caller frees it on any failure). */
+async function allocateModel(
+  env: LoaderEnv,
+  buffers: Allocator,
+  file: GgufFile,
+  source: ByteSource,
+  hp: Hyperparams,
+  planned: EnginePlan,
+  batch: number,
+  kvDynamic: boolean,
+  onProgress?: (p: LoadProgress) => void,
+): Promise<LlamaModel> {
+  const { ctx } = env;
+  const plan = planned.plan;
+  const streamer =
+    plan.residentLayers < hp.nLayers
+      ? new LayerStreamer(ctx.device, buffers, file, source, {
+          residentLayers: plan.residentLayers,
+          maxPartBytes: Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize),
+          cpuCacheBytes: env.streamCacheBytes ?? defaultStreamCacheBytes(),
+        })
+      : null;
+  const uploader = createWeightUploader(ctx, buffers);
+  const weights = await loadModelWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
+    contextSize: plan.ctxSize,
+    onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
+  });
+  await streamer?.allocateSlots();
+  const kv = await KvCache.create(buffers, ctx.device, {
+    nLayers: hp.nLayers,
+    kvDim: hp.kvDim,
+    maxCapacity: plan.ctxSize,
+    dynamic: kvDynamic,
+    initialPositions: planned.kvChunk,
+    growthChunk: planned.kvChunk,
+    kvType: planned.kvType,
+  });
+  const scratch = await createScratch(buffers, hp, Math.min(batch, plan.ctxSize));
+  return new LlamaModel(env.ops, hp, weights, kv, scratch, {
+    streamer: streamer?.hasStreamedLayers ? streamer : null,
+    allocator: buffers,
+    decodePass: env.decodePass,
+  });
+}
