@@ -88,6 +88,24 @@ export class DecodePass {
     device.queue.submit([encoder.finish()]);
   }
 
+  /** Submits only `dispatches` (a draw from the logits already there), with the step's sampling counter set. */
+  sample(sampleIndex: number, dispatches: readonly RecordedDispatch[], finish?: (encoder: GPUCommandEncoder) => void): void {
+    this.ensureRecorded();
+    this.writeStep(0, sampleIndex);
+    const device = this.ops.device;
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    encodeDispatches(pass, dispatches);
+    pass.end();
+    finish?.(encoder);
+    device.queue.submit([encoder.finish()]);
+  }
+
+  /** The step buffer (the GPU sampler reads its sampling counter there). */
+  get stepBuffer(): GPUBuffer {
+    return this.step;
+  }
+
   free(): void {
     this.recording?.free();
     this.recording = null;
