@@ -55,11 +55,11 @@ export class GpuSampler {
   private lists: Lists;
   private bindGroup: GPUBindGroup;
   private ring: GPUBuffer;
-  private ringHost: Uint32Array;
+  private ringHost: Uint32Array<ArrayBuffer>;
   private readonly paramsHost = new ArrayBuffer(PARAMS_BYTES);
   private readonly stateHost = new Uint32Array(STATE_WORDS);
   /** Window counts written at begin; element nVocab counts history ids outside the vocabulary. */
-  private readonly countsHost: Uint32Array;
+  private readonly countsHost: Uint32Array<ArrayBuffer>;
 
   private constructor(
     private readonly device: GPUDevice,

@@ -37,7 +37,7 @@ export async function samplerRig(ctx: GpuContext, nVocab: number, device: GPUDev
       sampler.begin(options, history);
       const list = sampler.dispatches();
       const logitsSrc = d.createBuffer({ size: n * nVocab * 4, usage: 0x04 | 0x08 });
-      steps.forEach((l, k) => d.queue.writeBuffer(logitsSrc, k * nVocab * 4, l));
+      steps.forEach((l, k) => d.queue.writeBuffer(logitsSrc, k * nVocab * 4, l.buffer, l.byteOffset, l.byteLength));
       const stepSrc = d.createBuffer({ size: n * STEP_BYTES, usage: 0x04 | 0x08 });
       const stepValues = new Uint32Array(n * 4);
       for (let k = 0; k < n; k++) stepValues.set([history.length + k, k], k * 4);
