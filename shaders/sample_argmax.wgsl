@@ -43,12 +43,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   best_key[lid.x] = bk;
   best_id[lid.x] = bi;
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid.x < stride && better(best_key[lid.x + stride], best_id[lid.x + stride], best_key[lid.x], best_id[lid.x])) {
-      best_key[lid.x] = best_key[lid.x + stride];
-      best_id[lid.x] = best_id[lid.x + stride];
+  // One invocation finishes: a loop of barriers costs more than WG reads on some devices (SwiftShader).
+  if (lid.x != 0u) { return; }
+  for (var t = 1u; t < WG; t++) {
+    if (better(best_key[t], best_id[t], bk, bi)) {
+      bk = best_key[t];
+      bi = best_id[t];
     }
-    workgroupBarrier();
   }
-  if (lid.x == 0u) { partials[wid.x] = vec2<u32>(best_key[0], best_id[0]); }
+  partials[wid.x] = vec2<u32>(bk, bi);
 }

@@ -72,9 +72,7 @@ fn exp32(x: f32) -> f32 {
   let t = x * SAMPLE_LOG2E;
   let n = floor(t);
   let r = t - n;
-  var p = EXP2_COEFFS[9];
-  for (var k = 8i; k >= 0i; k--) { p = p * r + EXP2_COEFFS[k]; }
-  return p * bitcast<f32>(u32(i32(n) + 127i) << 23u);
+  return poly_exp2(r) * bitcast<f32>(u32(i32(n) + 127i) << 23u);
 }
 
 fn log32(x: f32) -> f32 {
@@ -85,10 +83,7 @@ fn log32(x: f32) -> f32 {
     m = m * 0.5;
     e += 1i;
   }
-  let r = m - 1.0;
-  var p = LOG1P_COEFFS[16];
-  for (var k = 15i; k >= 0i; k--) { p = p * r + LOG1P_COEFFS[k]; }
-  return f32(e) * SAMPLE_LN2 + p;
+  return f32(e) * SAMPLE_LN2 + poly_log1p(m - 1.0);
 }
 
 fn gumbel(seed: u32, sample_index: u32, id: u32) -> f32 {

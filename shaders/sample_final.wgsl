@@ -31,19 +31,19 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   best_key[lid.x] = bk;
   best_id[lid.x] = bi;
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid.x < stride && better(best_key[lid.x + stride], best_id[lid.x + stride], best_key[lid.x], best_id[lid.x])) {
-      best_key[lid.x] = best_key[lid.x + stride];
-      best_id[lid.x] = best_id[lid.x + stride];
-    }
-    workgroupBarrier();
-  }
+  // One invocation finishes: a loop of barriers costs more than WG reads on some devices (SwiftShader).
   if (lid.x != 0u) { return; }
+  for (var t = 1u; t < WG; t++) {
+    if (better(best_key[t], best_id[t], bk, bi)) {
+      bk = best_key[t];
+      bi = best_id[t];
+    }
+  }
 //#if STATS
-  state.max_key = best_key[0];
-  state.max_id = best_id[0];
+  state.max_key = bk;
+  state.max_id = bi;
 //#else
-  var token = best_id[0];
+  var token = bi;
 //#if DRAW
   // The key of -inf: every logit is -inf (or NaN), nothing to draw from.
   if (state.max_key == 0x007fffffu) { token = state.max_id; }

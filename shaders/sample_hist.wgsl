@@ -16,18 +16,30 @@ var<workgroup> local_hi: array<atomic<u32>, 256>;
 var<workgroup> local_count: array<atomic<u32>, 256>;
 //#endif
 
+// Adds a run of tokens with the same digit at once: most tokens share the
+// leading digits, and one atomic per run instead of per token keeps the
+// workgroup's atomics from serialising on a few bins.
+fn flush(digit: u32, acc: vec2<u32>) {
+  if (digit > 255u || (acc.x == 0u && acc.y == 0u)) { return; }
+//#if MASS
+  let old = atomicAdd(&local_lo[digit], acc.x);
+  let hi = acc.y + select(0u, 1u, old + acc.x < old);
+  if (hi > 0u) { atomicAdd(&local_hi[digit], hi); }
+//#else
+  atomicAdd(&local_count[digit], acc.x);
+//#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
 //#if MASS
-  atomicStore(&local_lo[lid.x], 0u);
-  atomicStore(&local_hi[lid.x], 0u);
   let m = value_of_key(state.max_key);
-//#else
-  atomicStore(&local_count[lid.x], 0u);
 //#endif
-  workgroupBarrier();
+  // Workgroup memory starts zeroed.
   let sel_key = state.sel_key;
   let sel_id = state.sel_id;
+  var run_digit = 0xffffffffu;
+  var run = vec2<u32>(0u, 0u);
   for (var it = 0u; it < ITEMS; it++) {
     let i = wid.x * (WG * ITEMS) + it * WG + lid.x;
     if (i >= N_VOCAB) { break; }
@@ -48,24 +60,30 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 //#if MASS
     if (!in_prefix(k, i, state.cutk_key, state.cutk_id)) { continue; }
     let w = top_p_weight(v - m);
-    let old = atomicAdd(&local_lo[digit], w.x);
-    let carry = select(0u, 1u, old + w.x < old);
-    if (w.y + carry > 0u) { atomicAdd(&local_hi[digit], w.y + carry); }
 //#else
-    atomicAdd(&local_count[digit], 1u);
+    let w = vec2<u32>(1u, 0u);
 //#endif
+    if (digit != run_digit) {
+      flush(run_digit, run);
+      run_digit = digit;
+      run = vec2<u32>(0u, 0u);
+    }
+    run = add64(run, w);
   }
+  flush(run_digit, run);
   workgroupBarrier();
+  for (var b = lid.x; b < 256u; b += WG) {
 //#if MASS
-  let lo = atomicLoad(&local_lo[lid.x]);
-  let hi = atomicLoad(&local_hi[lid.x]);
-  if (lo != 0u) {
-    let old = atomicAdd(&hist[lid.x], lo);
-    if (old + lo < old) { atomicAdd(&hist[256u + lid.x], 1u); }
-  }
-  if (hi != 0u) { atomicAdd(&hist[256u + lid.x], hi); }
+    let lo = atomicLoad(&local_lo[b]);
+    let hi = atomicLoad(&local_hi[b]);
+    if (lo != 0u) {
+      let old = atomicAdd(&hist[b], lo);
+      if (old + lo < old) { atomicAdd(&hist[256u + b], 1u); }
+    }
+    if (hi != 0u) { atomicAdd(&hist[256u + b], hi); }
 //#else
-  let c = atomicLoad(&local_count[lid.x]);
-  if (c != 0u) { atomicAdd(&hist[lid.x], c); }
+    let c = atomicLoad(&local_count[b]);
+    if (c != 0u) { atomicAdd(&hist[b], c); }
 //#endif
+  }
 }

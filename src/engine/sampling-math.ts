@@ -100,16 +100,24 @@ export function topPTarget(pFixed: number, total: number): number {
 /** The largest finite f32: +Infinity logits are taken as this. */
 export const F32_MAX = floatOf(0x7f7fffff);
 
-/** WGSL constants with the same values: the polynomial coefficients, ln 2, log2 e, sqrt 2. */
+/**
+ * WGSL with the same values: the constants, and the two polynomials as
+ * unrolled Horner expressions (`poly_exp2`, `poly_log1p`) in the order
+ * `horner` evaluates them.
+ */
 export function samplingWgslConstants(): string {
   const lit = (x: number) => `${x.toPrecision(17)}`;
-  const array = (name: string, c: readonly number[]) => `const ${name} = array<f32, ${c.length}>(${c.map(lit).join(', ')});`;
+  const poly = (name: string, c: readonly number[]) => {
+    let expr = lit(c[c.length - 1]);
+    for (let k = c.length - 2; k >= 0; k--) expr = `(${expr}) * x + ${lit(c[k])}`;
+    return `fn ${name}(x: f32) -> f32 {\n  return ${expr};\n}`;
+  };
   return [
     `const SAMPLE_LN2: f32 = ${lit(LN2)};`,
     `const SAMPLE_LOG2E: f32 = ${lit(LOG2E)};`,
     `const SAMPLE_SQRT2: f32 = ${lit(SQRT2)};`,
     `const SAMPLE_F32_MAX: f32 = ${lit(F32_MAX)};`,
-    array('EXP2_COEFFS', EXP2_COEFFS),
-    array('LOG1P_COEFFS', LOG1P_COEFFS),
+    poly('poly_exp2', EXP2_COEFFS),
+    poly('poly_log1p', LOG1P_COEFFS),
   ].join('\n');
 }

@@ -20,8 +20,8 @@ import histKernel from '../../shaders/sample_hist.wgsl?raw';
 import scanKernel from '../../shaders/sample_scan.wgsl?raw';
 
 /** Invocations per workgroup and logits per invocation of the vocabulary-wide kernels. */
-export const SAMPLE_WG = 256;
-export const SAMPLE_ITEMS = 8;
+export const SAMPLE_WG = 64;
+export const SAMPLE_ITEMS = 16;
 /** Ids must fit the radix select's three id digits. */
 export const MAX_SAMPLE_VOCAB = 1 << 24;
 

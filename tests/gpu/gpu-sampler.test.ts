@@ -70,8 +70,8 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
 
   const shapes: Shape[] = ['random', 'peaked', 'flat', 'ties', 'special'];
   for (const [name, options] of Object.entries(COMBOS)) {
-    it(`${name}: same ids over 6 seeds x 5 logit shapes, 12 steps each`, async () => {
-      for (let seed = 1; seed <= 6; seed++) {
+    it(`${name}: same ids over 4 seeds x 5 logit shapes, 12 steps each`, async () => {
+      for (let seed = 1; seed <= 4; seed++) {
         for (const shape of shapes) {
           const steps = Array.from({ length: 12 }, (_, k) => logitsFor(shape, 512, seed * 100 + k));
           const h = history(512, 20, seed);
@@ -96,7 +96,7 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     const logits = new Float32Array(512).fill(-5);
     const top = [0.9, 0.6, 0.3, 0.1, -0.2, -0.5, -0.9, -1.4];
     top.forEach((l, j) => (logits[100 + 37 * j] = l));
-    const draws = 4000;
+    const draws = 3000;
     const ids = await rig.run({ temperature: 1, topK: 8, topP: 1, minP: 0, seed: 99 }, [], Array.from({ length: draws }, () => logits));
     const p = Array.from(softmax(top));
     let chi2 = 0;
@@ -152,8 +152,9 @@ describe.each([32000, 151936])('GPU sampler = CPU sampler, vocabulary %i', (n) =
     ['min-p', 'flat'],
   ];
   for (const [name, shape] of cases) {
-    it(`${name}, ${shape} logits: same ids over 3 seeds, 4 steps each`, async () => {
-      for (let seed = 1; seed <= 3; seed++) {
+    const seeds = n > 100000 ? 2 : 3;
+    it(`${name}, ${shape} logits: same ids over ${seeds} seeds, 4 steps each`, async () => {
+      for (let seed = 1; seed <= seeds; seed++) {
         const steps = Array.from({ length: 4 }, (_, k) => logitsFor(shape, n, seed * 10 + k));
         const h = history(n, 30, seed);
         const o = { ...COMBOS[name], seed: seed * 31 };
