@@ -91,6 +91,27 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     expect(new Set(ids).size).toBeGreaterThan(20);
   });
 
+  it('a penalty window longer than the ring grows it; tokens leave the window; ids outside the vocabulary are ignored', async () => {
+    // Token 7 has by far the best logit but sits once in the history, at position 45: with a
+    // 100-token window over 142 tokens it leaves after draw 3, and only then can it win.
+    const h = history(512, 142, 77).map((id) => 20 + (id % 40));
+    h[45] = 7;
+    h[60] = 9999;
+    h[61] = 600;
+    const steps = Array.from({ length: 12 }, (_, k) => {
+      const l = logitsFor('random', 512, 500 + k).map((x) => x / 4);
+      l[7] = 10;
+      return l;
+    });
+    for (const repeatLastN of [100, 300]) {
+      const o = { temperature: 0.5, topK: 30, topP: 1, minP: 0, repeatPenalty: 50, frequencyPenalty: 0.3, repeatLastN, seed: repeatLastN };
+      const ids = await rig.run(o, h, steps);
+      expect(ids, `repeatLastN ${repeatLastN}`).toEqual(cpuRun(o, h, steps));
+      expect(ids.slice(0, 4)).not.toContain(7);
+      if (repeatLastN === 100) expect(ids[4]).toBe(7);
+    }
+  });
+
   it('draws follow the softmax of the candidates (chi-square, 7 degrees of freedom, below 24.3: p = 0.001)', async () => {
     // 8 candidates after top-k with probabilities spread from ~0.3 to ~0.03.
     const logits = new Float32Array(512).fill(-5);
