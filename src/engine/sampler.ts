@@ -1,11 +1,17 @@
 // Picks the next token from the model's logits. The stages and their order
 // are llama.cpp's defaults: repetition/frequency/presence penalties over the
-// recent tokens -> top-k -> top-p -> min-p -> temperature -> softmax -> a
-// draw from a seeded PRNG. Temperature 0 is plain argmax (after penalties).
+// recent tokens -> top-k -> top-p -> min-p -> temperature -> a seeded draw.
+// Temperature 0 is plain argmax (after penalties). This is also the
+// reference of the GPU sampler (src/gpu/gpu-sampler.ts): penalties, the
+// top-p masses and the draw are computed in f32 with the formulas of
+// sampling-math.ts, which the kernels mirror, and the draw is the Gumbel-max
+// trick over a counter-based random stream, so the same seed gives the same
+// tokens on both (docs/gpu-kernels.md, "GPU sampling").
 // Built for 150k-token vocabularies: top-k keeps a k-sized heap instead of
 // sorting the vocabulary, and per-call buffers are reused.
 
 import { ClawError } from '../errors';
+import { F32_MAX, TOP_P_BITS, gumbel, topPTarget, topPWeight } from './sampling-math';
 import type { SamplingOptions } from './types';
 
 export interface Sampler {
@@ -27,14 +33,55 @@ export const DEFAULT_SAMPLING = {
 
 type ResolvedSampling = { -readonly [K in keyof typeof DEFAULT_SAMPLING]: number } & { seed: number };
 
-export function createSampler(options: SamplingOptions = {}): Sampler {
+/**
+ * Validated options and the f32 constants both samplers compute with. The
+ * seed is taken modulo 2^32.
+ */
+export interface SamplingPlan {
+  readonly options: Readonly<ResolvedSampling>;
+  /** Temperature 0: argmax after penalties. */
+  readonly greedy: boolean;
+  readonly seed: number;
+  /** Whether any penalty changes a logit (repeatLastN != 0 and some penalty not neutral). */
+  readonly penalize: boolean;
+  /** The f32 values of repeatPenalty, 1 / repeatPenalty, frequencyPenalty, presencePenalty, 1 / temperature, ln(minP). */
+  readonly repeat: number;
+  readonly invRepeat: number;
+  readonly frequency: number;
+  readonly presence: number;
+  readonly invTemperature: number;
+  readonly logMinP: number;
+  /** topP in 2^-24 units. */
+  readonly topPFixed: number;
+}
+
+export function planSampling(options: SamplingOptions = {}): SamplingPlan {
   const o = resolveOptions(options);
-  const random = createRng(o.seed);
+  const f = Math.fround;
+  return {
+    options: o,
+    greedy: o.temperature <= 0,
+    seed: o.seed >>> 0,
+    penalize: o.repeatLastN !== 0 && !(o.repeatPenalty === 1 && o.frequencyPenalty === 0 && o.presencePenalty === 0),
+    repeat: f(o.repeatPenalty),
+    invRepeat: f(1 / o.repeatPenalty),
+    frequency: f(o.frequencyPenalty),
+    presence: f(o.presencePenalty),
+    invTemperature: o.temperature > 0 ? f(1 / o.temperature) : 0,
+    logMinP: o.minP > 0 ? f(Math.log(o.minP)) : -Infinity,
+    topPFixed: Math.round(o.topP * 2 ** TOP_P_BITS),
+  };
+}
+
+export function createSampler(options: SamplingOptions = {}): Sampler {
+  const plan = planSampling(options);
   const scratch = { logits: new Float32Array(0) };
+  let sampleIndex = 0;
   return {
     sample(logits: Float32Array, history: readonly number[]): number {
-      const d = distribution(logits, history, o, scratch);
-      return 'greedy' in d ? d.greedy : draw(d.ids, d.probs, random());
+      const d = distribution(logits, history, plan, scratch);
+      const index = sampleIndex++;
+      return 'greedy' in d ? d.greedy : draw(scratch.logits, d.ids, d.max, plan, index);
     },
   };
 }
@@ -44,29 +91,36 @@ export function createSampler(options: SamplingOptions = {}): Sampler {
  * candidates best first and their final probabilities (greedy: one token).
  */
 export function samplingDistribution(logits: Float32Array, history: readonly number[], options: SamplingOptions = {}): { ids: number[]; probs: number[] } {
-  const d = distribution(logits, history, resolveOptions({ seed: 0, ...options }), { logits: new Float32Array(0) });
-  return 'greedy' in d ? { ids: [d.greedy], probs: [1] } : { ids: Array.from(d.ids), probs: Array.from(d.probs) };
+  const scratch = { logits: new Float32Array(0) };
+  const plan = planSampling({ seed: 0, ...options });
+  const d = distribution(logits, history, plan, scratch);
+  return 'greedy' in d ? { ids: [d.greedy], probs: [1] } : { ids: Array.from(d.ids), probs: Array.from(probabilities(scratch.logits, d.ids, plan.options.temperature)) };
 }
 
-type Distribution = { greedy: number } | { ids: Int32Array; probs: Float64Array };
+type Distribution = { greedy: number } | { ids: Int32Array; max: number };
 
-function distribution(logits: Float32Array, history: readonly number[], o: ResolvedSampling, scratch: { logits: Float32Array }): Distribution {
+function distribution(logits: Float32Array, history: readonly number[], plan: SamplingPlan, scratch: { logits: Float32Array }): Distribution {
   const n = logits.length;
   if (n === 0) throw new ClawError('clw-bad-request', 'cannot sample from empty logits');
   if (scratch.logits.length !== n) scratch.logits = new Float32Array(n);
   const l = scratch.logits;
   // NaN would poison every comparison below; such a token is never picked.
-  for (let i = 0; i < n; i++) l[i] = Number.isNaN(logits[i]) ? -Infinity : logits[i];
-  applyPenalties(l, history, o);
+  for (let i = 0; i < n; i++) {
+    const v = logits[i];
+    l[i] = Number.isNaN(v) ? -Infinity : v === Infinity ? F32_MAX : v;
+  }
+  if (plan.penalize) applyPenalties(l, history, plan);
 
-  if (o.temperature <= 0) return { greedy: argmax(l) };
+  if (plan.greedy) return { greedy: argmax(l) };
 
+  const o = plan.options;
   let ids = o.topK > 0 && o.topK < n ? selectTopK(l, o.topK) : sortAll(l);
-  ids = keepTopP(l, ids, o.topP);
-  ids = keepMinP(l, ids, o.minP);
+  const max = l[ids[0]];
   // All candidates at -Infinity leave no distribution; take the best-ranked.
-  if (l[ids[0]] === -Infinity) return { greedy: ids[0] };
-  return { ids, probs: probabilities(l, ids, o.temperature) };
+  if (max === -Infinity) return { greedy: ids[0] };
+  if (o.topP < 1) ids = keepTopP(l, ids, max, plan.topPFixed);
+  ids = keepMinP(l, ids, Math.fround(max + plan.logMinP));
+  return { ids, max };
 }
 
 function resolveOptions(options: SamplingOptions): ResolvedSampling {
@@ -91,21 +145,27 @@ function badOption(name: string, value: unknown, expected: string): ClawError {
   return new ClawError('clw-bad-request', `sampling option ${name} = ${String(value)}; expected ${expected}`, { details: { option: name, value } });
 }
 
+/** The tokens of the penalty window: the last repeatLastN of the history (-1: all of it). */
+export function penaltyWindow(history: readonly number[], repeatLastN: number): { start: number; end: number } {
+  return { start: repeatLastN < 0 ? 0 : Math.max(0, history.length - repeatLastN), end: history.length };
+}
+
 /**
- * llama.cpp's penalties: a repeated token's logit is divided by the repeat
- * penalty when positive and multiplied when negative (so it always becomes
- * less likely), then lowered by count * frequency + presence.
+ * llama.cpp's penalties, in f32: a repeated token's logit is divided by the
+ * repeat penalty (times its f32 reciprocal) when positive and multiplied
+ * when negative (so it always becomes less likely), then lowered by
+ * count * frequency + presence.
  */
-function applyPenalties(logits: Float32Array, history: readonly number[], o: ResolvedSampling): void {
-  if (o.repeatLastN === 0 || (o.repeatPenalty === 1 && o.frequencyPenalty === 0 && o.presencePenalty === 0)) return;
-  const start = o.repeatLastN < 0 ? 0 : Math.max(0, history.length - o.repeatLastN);
+function applyPenalties(logits: Float32Array, history: readonly number[], plan: SamplingPlan): void {
+  const f = Math.fround;
+  const { start, end } = penaltyWindow(history, plan.options.repeatLastN);
   const counts = new Map<number, number>();
-  for (let i = start; i < history.length; i++) counts.set(history[i], (counts.get(history[i]) ?? 0) + 1);
+  for (let i = start; i < end; i++) counts.set(history[i], (counts.get(history[i]) ?? 0) + 1);
   for (const [id, count] of counts) {
     if (!(id >= 0 && id < logits.length)) continue;
     let l = logits[id];
-    l = l <= 0 ? l * o.repeatPenalty : l / o.repeatPenalty;
-    logits[id] = l - count * o.frequencyPenalty - o.presencePenalty;
+    l = l <= 0 ? f(l * plan.repeat) : f(l * plan.invRepeat);
+    logits[id] = f(f(l - f(count * plan.frequency)) - plan.presence);
   }
 }
 
@@ -172,35 +232,48 @@ function probabilities(logits: ArrayLike<number>, ids: Int32Array, temperature =
   return p;
 }
 
-/** The shortest best-first prefix whose probability mass reaches p (at least one token). */
-function keepTopP(logits: ArrayLike<number>, ids: Int32Array, p: number): Int32Array {
-  if (p >= 1) return ids;
-  const probs = probabilities(logits, ids);
+/**
+ * The shortest best-first prefix whose mass reaches p (at least one token),
+ * in integers: each token weighs topPWeight(logit - max), so the sum is
+ * exact in any order (the GPU adds them in another).
+ */
+function keepTopP(logits: ArrayLike<number>, ids: Int32Array, max: number, pFixed: number): Int32Array {
+  let total = 0;
+  for (let i = 0; i < ids.length; i++) total += topPWeight(Math.fround(logits[ids[i]] - max));
+  const target = topPTarget(pFixed, total);
   let cumulative = 0;
   for (let i = 0; i < ids.length; i++) {
-    cumulative += probs[i];
-    if (cumulative >= p) return ids.subarray(0, i + 1);
+    cumulative += topPWeight(Math.fround(logits[ids[i]] - max));
+    if (cumulative >= target) return ids.subarray(0, i + 1);
   }
   return ids;
 }
 
-/** Tokens at least minP times as likely as the best one: logit >= best + ln(minP). */
-function keepMinP(logits: ArrayLike<number>, ids: Int32Array, minP: number): Int32Array {
-  if (minP <= 0) return ids;
-  const threshold = logits[ids[0]] + Math.log(minP);
+/** Tokens at least minP times as likely as the best one: logit >= best + ln(minP), in f32 (at least one token). */
+function keepMinP(logits: ArrayLike<number>, ids: Int32Array, threshold: number): Int32Array {
   let keep = 1;
   while (keep < ids.length && logits[ids[keep]] >= threshold) keep++;
   return ids.subarray(0, keep);
 }
 
-function draw(ids: Int32Array, probs: Float64Array, r: number): number {
-  let cumulative = 0;
+/**
+ * The Gumbel-max draw: the candidate with the largest
+ * (logit - max) / temperature + gumbel(seed, sampleIndex, id), lowest id on
+ * ties, is distributed as the softmax of the candidates' logits / temperature.
+ */
+function draw(logits: Float32Array, ids: Int32Array, max: number, plan: SamplingPlan, sampleIndex: number): number {
+  const f = Math.fround;
+  let best = -1;
+  let bestScore = -Infinity;
   for (let i = 0; i < ids.length; i++) {
-    cumulative += probs[i];
-    if (r < cumulative) return ids[i];
+    const id = ids[i];
+    const score = f(f(f(logits[id] - max) * plan.invTemperature) + gumbel(plan.seed, sampleIndex, id));
+    if (best < 0 || score > bestScore || (score === bestScore && id < best)) {
+      best = id;
+      bestScore = score;
+    }
   }
-  // Rounding can leave the sum a hair under 1.
-  return ids[ids.length - 1];
+  return best;
 }
 
 /** Softmax of the whole vocabulary (stable: shifted by the maximum). */
@@ -222,18 +295,6 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
 export function topKProbs(logits: ArrayLike<number>, k: number): { id: number; prob: number }[] {
   const probs = softmax(logits);
   return Array.from(selectTopK(logits, k), (id) => ({ id, prob: probs[id] }));
-}
-
-/** A small seeded PRNG (mulberry32) giving uniform numbers in [0, 1). */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomSeed(): number {

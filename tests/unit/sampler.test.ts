@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import { createSampler, samplingDistribution, selectTopK, softmax, topKProbs } from '../../src/engine/sampler';
+import { exp32, gumbel, log32, streamHash, topPTarget, topPWeight } from '../../src/engine/sampling-math';
 
 const f32 = (xs: number[]) => Float32Array.from(xs);
 /** Logits whose softmax is exactly `probs`. */
@@ -126,12 +127,11 @@ describe('drawing', () => {
     expect(run()).not.toEqual(run());
   });
 
-  it('samples a 150k vocabulary with top-k quickly', () => {
+  it('samples a 150k vocabulary: the drawn id is one of the top-k', () => {
     const logits = f32(Array.from({ length: 150_000 }, (_, i) => Math.sin(i) * 10));
+    const top = new Set(selectTopK(logits, 40));
     const s = createSampler({ seed: 1 });
-    const t0 = performance.now();
-    for (let i = 0; i < 50; i++) s.sample(logits, [1, 2, 3]);
-    expect((performance.now() - t0) / 50).toBeLessThan(40);
+    for (let i = 0; i < 20; i++) expect(top.has(s.sample(logits, [1, 2, 3]))).toBe(true);
   });
 
   it('rejects invalid options with a typed error', () => {
@@ -154,5 +154,85 @@ describe('helpers', () => {
     const r = topKProbs([0, Math.log(3), Math.log(2), Math.log(3)], 2);
     expect(r.map((x) => x.id)).toEqual([1, 3]);
     expect(r[0].prob).toBeCloseTo(3 / 9, 6);
+  });
+});
+
+describe('the random stream and the f32 arithmetic the GPU sampler shares', () => {
+  it('draw k is the Gumbel-max over the candidates with gumbel(seed, k, id)', () => {
+    const logits = f32(Array.from({ length: 300 }, (_, i) => Math.cos(i * 0.37) * 3));
+    const s = createSampler({ ...OFF, temperature: 0.7, seed: 12345 });
+    const f = Math.fround;
+    const max = Math.max(...logits);
+    for (let k = 0; k < 20; k++) {
+      let best = 0;
+      let bestScore = -Infinity;
+      for (let id = 0; id < logits.length; id++) {
+        const score = f(f(f(logits[id] - max) * f(1 / 0.7)) + gumbel(12345, k, id));
+        if (score > bestScore) [best, bestScore] = [id, score];
+      }
+      expect(s.sample(logits, [])).toBe(best);
+    }
+  });
+
+  it('gumbel variates have the standard Gumbel mean and variance (200k draws, 4-sigma bounds)', () => {
+    const n = 200_000;
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      const g = gumbel(7, i >> 10, i & 1023);
+      sum += g;
+      sq += g * g;
+    }
+    const mean = sum / n;
+    const variance = sq / n - mean * mean;
+    // Gumbel: mean = Euler's gamma, variance = pi^2 / 6 (standard deviation of the mean ~ 0.0029).
+    expect(Math.abs(mean - 0.5772156649)).toBeLessThan(4 * Math.sqrt(Math.PI ** 2 / 6 / n));
+    expect(Math.abs(variance - Math.PI ** 2 / 6)).toBeLessThan(0.05);
+  });
+
+  it('the stream depends on every input', () => {
+    const h = streamHash(1, 2, 3);
+    expect(streamHash(1, 2, 3)).toBe(h);
+    expect(new Set([h, streamHash(0, 2, 3), streamHash(1, 0, 3), streamHash(1, 2, 0), streamHash(2 ** 32 - 1, 2, 3)]).size).toBe(5);
+  });
+
+  it('exp32 and log32 are close to exp and log in f32', () => {
+    for (let x = -23; x <= 0; x += 0.0137) expect(Math.abs(exp32(x) / Math.exp(x) - 1)).toBeLessThan(4e-6);
+    expect(exp32(0)).toBe(1);
+    expect(exp32(-24)).toBe(0);
+    for (let e = -25; e <= 20; e += 0.31) {
+      const x = Math.fround(Math.exp(e));
+      expect(Math.abs(log32(x) - Math.log(x))).toBeLessThan(4e-6);
+    }
+  });
+
+  it('top-p targets are exact integers: max(1, ceil(p * total))', () => {
+    for (const [pFixed, total] of [[15938355, 32000 * 2 ** 32], [1, 3], [2 ** 24, 2 ** 49 + 12345], [0, 5], [8388608, 2 ** 32 + 1]]) {
+      const exact = (BigInt(pFixed) * BigInt(total) + BigInt(2 ** 24 - 1)) / BigInt(2 ** 24);
+      expect(topPTarget(pFixed, total)).toBe(Math.max(1, Number(exact)));
+    }
+    expect(topPWeight(0)).toBe(2 ** 32);
+    expect(topPWeight(-30)).toBe(0);
+  });
+
+  it('top-p over equal logits cuts at the integer boundary: 0.95 of 32000 keeps 30400', () => {
+    // round(0.95 * 2^24) / 2^24 of 32000 equal masses is 30399.9996 tokens: the 30400th reaches it.
+    expect(samplingDistribution(new Float32Array(32000), [], { ...OFF, temperature: 1, topP: 0.95 }).ids.length).toBe(30400);
+  });
+
+  it('a sampler counts its draws: two samplers with one seed give the same sequence, a fresh one starts over', () => {
+    const logits = f32(Array.from({ length: 64 }, (_, i) => (i % 7) * 0.3));
+    const a = createSampler({ ...OFF, temperature: 1, seed: 9 });
+    const b = createSampler({ ...OFF, temperature: 1, seed: 9 });
+    const seqA = Array.from({ length: 30 }, () => a.sample(logits, []));
+    expect(Array.from({ length: 30 }, () => b.sample(logits, []))).toEqual(seqA);
+    expect(new Set(seqA).size).toBeGreaterThan(5);
+  });
+
+  it('+Infinity is the largest finite logit and NaN is never drawn', () => {
+    const logits = f32([1, Infinity, NaN, 2]);
+    expect(createSampler({ temperature: 0 }).sample(logits, [])).toBe(1);
+    const s = createSampler({ ...OFF, temperature: 1, seed: 3 });
+    for (let i = 0; i < 50; i++) expect([1, 3]).not.toContain(s.sample(f32([0, NaN, 0.5, NaN]), []));
   });
 });

@@ -1,0 +1,282 @@
+// Sampling on the GPU: the CPU sampler's chain (src/engine/sampler.ts, the
+// reference it matches token for token) over the logits buffer, writing the
+// chosen id to tokenOut[0], where the next decode pass's embedding lookup
+// reads it. Everything is made once per model; a request writes a few small
+// buffers (begin); a token replays dispatches() after the decode pass with
+// the Step uniform's sample_index set. Kernels: shaders/sample_*.wgsl;
+// algorithm and random stream: docs/gpu-kernels.md, "GPU sampling".
+
+import { ClawError } from '../errors';
+import { penaltyWindow, planSampling, type SamplingPlan } from '../engine/sampler';
+import { samplingWgslConstants } from '../engine/sampling-math';
+import type { SamplingOptions } from '../engine/types';
+import type { GpuAllocator } from './allocator';
+import type { RecordedDispatch } from './recorded';
+import { assembleKernel, type ShaderDefines } from './shaders';
+import commonPiece from '../../shaders/sample_common.wgsl?raw';
+import argmaxKernel from '../../shaders/sample_argmax.wgsl?raw';
+import finalKernel from '../../shaders/sample_final.wgsl?raw';
+import histKernel from '../../shaders/sample_hist.wgsl?raw';
+import scanKernel from '../../shaders/sample_scan.wgsl?raw';
+
+/** Invocations per workgroup and logits per invocation of the vocabulary-wide kernels. */
+export const SAMPLE_WG = 64;
+export const SAMPLE_ITEMS = 16;
+/** Ids must fit the radix select's three id digits. */
+export const MAX_SAMPLE_VOCAB = 1 << 24;
+
+const STORAGE = 0x80 | 0x08 | 0x04;
+const UNIFORM = 0x40 | 0x08;
+const PARAMS_BYTES = 64;
+const STATE_WORDS = 12;
+const WINDOW_ALL = 0xffffffff;
+const KEY_DIGITS = 4;
+
+/** What the sampler reads and writes that belongs to the decode pass. */
+export interface GpuSamplerTarget {
+  /** f32 logits of the last position, nVocab of them. */
+  logits: GPUBuffer;
+  /** The decode pass's Step uniform (src/gpu/recorded.ts): sample_index counts this request's draws. */
+  step: GPUBuffer;
+  /** u32; the chosen id goes to element 0. */
+  tokenOut: GPUBuffer;
+  nVocab: number;
+}
+
+/** The dispatch lists of one model: greedy, and the full chain with or without the top-k and top-p selects. */
+interface Lists {
+  greedy: RecordedDispatch[];
+  full: RecordedDispatch[][];
+}
+
+export class GpuSampler {
+  private plan: SamplingPlan | undefined;
+  private list: readonly RecordedDispatch[] = [];
+  private lists: Lists;
+  private bindGroup: GPUBindGroup;
+  private ring: GPUBuffer;
+  private ringHost: Uint32Array<ArrayBuffer>;
+  private readonly paramsHost = new ArrayBuffer(PARAMS_BYTES);
+  private readonly stateHost = new Uint32Array(STATE_WORDS);
+  /** Window counts written at begin; element nVocab counts history ids outside the vocabulary. */
+  private readonly countsHost: Uint32Array<ArrayBuffer>;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly allocator: GpuAllocator,
+    private readonly target: GpuSamplerTarget,
+    private readonly layout: GPUBindGroupLayout,
+    private readonly pipelines: SamplerPipelines,
+    private readonly buffers: { params: GPUBuffer; counts: GPUBuffer; state: GPUBuffer; partials: GPUBuffer; hist: GPUBuffer },
+    ring: GPUBuffer,
+  ) {
+    this.countsHost = new Uint32Array(target.nVocab + 1);
+    this.ring = ring;
+    this.ringHost = new Uint32Array(ring.size / 4);
+    this.bindGroup = this.createBindGroup();
+    this.lists = this.recordLists();
+  }
+
+  /** Compiles the kernels (in parallel) and allocates the sampler's buffers. */
+  static async create(device: GPUDevice, allocator: GpuAllocator, target: GpuSamplerTarget): Promise<GpuSampler> {
+    const n = target.nVocab;
+    if (!(Number.isInteger(n) && n > 0 && n <= MAX_SAMPLE_VOCAB)) {
+      throw new ClawError('clw-llm-crash', `GPU sampling needs 1 to ${MAX_SAMPLE_VOCAB} logits, got ${n}`);
+    }
+    const layout = device.createBindGroupLayout({ label: 'sampler', entries: LAYOUT_ENTRIES });
+    const pipelineLayout = device.createPipelineLayout({ label: 'sampler', bindGroupLayouts: [layout] });
+    const pipelines = await createPipelines(device, pipelineLayout, n);
+    const groups = Math.ceil(n / (SAMPLE_WG * SAMPLE_ITEMS));
+    const buffers = {
+      params: await allocator.alloc('uniforms', PARAMS_BYTES, UNIFORM, 'sampler params'),
+      counts: await allocator.alloc('activations', (n + 1) * 4, STORAGE, 'sampler window counts'),
+      state: await allocator.alloc('activations', STATE_WORDS * 4, STORAGE, 'sampler state'),
+      partials: await allocator.alloc('activations', groups * 8, STORAGE, 'sampler partials'),
+      hist: await allocator.alloc('activations', 512 * 4, STORAGE, 'sampler histogram'),
+    };
+    const ring = await allocator.alloc('activations', 64 * 4, STORAGE, 'sampler window ring');
+    return new GpuSampler(device, allocator, target, layout, pipelines, buffers, ring);
+  }
+
+  /**
+   * Starts a request: validates the options as the CPU sampler does, and
+   * writes them and the penalty window of `history` (prompt and output so
+   * far). The request's first draw has sample_index 0. Call dispatches()
+   * afterwards: the list depends on the options.
+   */
+  begin(options: SamplingOptions, history: readonly number[]): void {
+    const plan = planSampling(options);
+    const n = this.target.nVocab;
+    const o = plan.options;
+    const window = plan.penalize ? (o.repeatLastN < 0 ? WINDOW_ALL : o.repeatLastN) : 0;
+    if (window !== 0 && window !== WINDOW_ALL && window > this.ringHost.length) this.growRing(window);
+
+    const u = new Uint32Array(this.paramsHost);
+    const f = new Float32Array(this.paramsHost);
+    u[0] = plan.seed;
+    u[1] = o.topK > 0 ? Math.min(o.topK, n) : 0;
+    u[2] = plan.topPFixed;
+    u[3] = history.length;
+    u[4] = window;
+    u[5] = plan.penalize ? 1 : 0;
+    f[8] = plan.invTemperature;
+    f[9] = plan.repeat;
+    f[10] = plan.invRepeat;
+    f[11] = plan.frequency;
+    f[12] = plan.presence;
+    f[13] = plan.logMinP;
+    this.device.queue.writeBuffer(this.buffers.params, 0, this.paramsHost);
+
+    // Cuts that keep every token (key 0 is below every logit's key) until a select sets them.
+    const s = this.stateHost;
+    s.fill(0);
+    s[7] = 0xffffffff;
+    s[9] = 0xffffffff;
+    this.device.queue.writeBuffer(this.buffers.state, 0, s);
+
+    if (window !== 0) {
+      const counts = this.countsHost;
+      counts.fill(0);
+      const { start, end } = penaltyWindow(history, o.repeatLastN);
+      const ring = this.ringHost;
+      for (let i = start; i < end; i++) {
+        const id = history[i] >= 0 && history[i] < n ? history[i] : n;
+        counts[id]++;
+        if (window !== WINDOW_ALL) ring[i % window] = id;
+      }
+      this.device.queue.writeBuffer(this.buffers.counts, 0, counts);
+      if (window !== WINDOW_ALL) this.device.queue.writeBuffer(this.ring, 0, ring, 0, window);
+    }
+
+    this.plan = plan;
+    const topK = o.topK > 0 && o.topK < n;
+    const topP = o.topP < 1;
+    this.list = plan.greedy ? this.lists.greedy : this.lists.full[(topK ? 1 : 0) + (topP ? 2 : 0)];
+  }
+
+  /** The dispatches of one draw, replayed every token of the request after the logits are written. */
+  dispatches(): readonly RecordedDispatch[] {
+    if (!this.plan) throw new ClawError('clw-llm-crash', 'GpuSampler.dispatches() before begin()');
+    return this.list;
+  }
+
+  destroy(): void {
+    for (const b of [...Object.values(this.buffers), this.ring]) this.allocator.free(b);
+  }
+
+  private growRing(window: number): void {
+    let size = this.ringHost.length;
+    while (size < window) size *= 2;
+    this.allocator.free(this.ring);
+    this.ring = this.allocator.allocSync('activations', size * 4, STORAGE, 'sampler window ring');
+    this.ringHost = new Uint32Array(size);
+    this.bindGroup = this.createBindGroup();
+    this.lists = this.recordLists();
+  }
+
+  private createBindGroup(): GPUBindGroup {
+    const b = this.buffers;
+    const t = this.target;
+    const buffers = [b.params, t.step, t.logits, b.counts, b.state, b.partials, b.hist, this.ring, t.tokenOut];
+    return this.device.createBindGroup({
+      label: 'sampler',
+      layout: this.layout,
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  private recordLists(): Lists {
+    const p = this.pipelines;
+    const groups = Math.ceil(this.target.nVocab / (SAMPLE_WG * SAMPLE_ITEMS));
+    const d = (pipeline: GPUComputePipeline, wide: boolean): RecordedDispatch => ({
+      pipeline,
+      bindGroup: this.bindGroup,
+      groups: [wide ? groups : 1, 1, 1],
+    });
+    const select = (passes: { hist: GPUComputePipeline; scan: GPUComputePipeline }[]) => passes.flatMap((s) => [d(s.hist, true), d(s.scan, false)]);
+    const full = (topK: boolean, topP: boolean) => [
+      d(p.argmax, true),
+      d(p.stats, false),
+      ...(topK ? select(p.topK) : []),
+      ...(topP ? select(p.topP) : []),
+      d(p.drawArgmax, true),
+      d(p.drawFinal, false),
+    ];
+    return {
+      greedy: [d(p.argmax, true), d(p.greedyFinal, false)],
+      full: [full(false, false), full(true, false), full(false, true), full(true, true)],
+    };
+  }
+}
+
+const LAYOUT_ENTRIES: GPUBindGroupLayoutEntry[] = [
+  { binding: 0, visibility: 4, buffer: { type: 'uniform' } },
+  { binding: 1, visibility: 4, buffer: { type: 'uniform' } },
+  { binding: 2, visibility: 4, buffer: { type: 'read-only-storage' } },
+  ...[3, 4, 5, 6, 7, 8].map((binding) => ({ binding, visibility: 4, buffer: { type: 'storage' as const } })),
+];
+
+interface SamplerPipelines {
+  argmax: GPUComputePipeline;
+  stats: GPUComputePipeline;
+  greedyFinal: GPUComputePipeline;
+  drawArgmax: GPUComputePipeline;
+  drawFinal: GPUComputePipeline;
+  topK: { hist: GPUComputePipeline; scan: GPUComputePipeline }[];
+  topP: { hist: GPUComputePipeline; scan: GPUComputePipeline }[];
+}
+
+/** Every pipeline of one vocabulary size, compiled in parallel. */
+async function createPipelines(device: GPUDevice, layout: GPUPipelineLayout, nVocab: number): Promise<SamplerPipelines> {
+  const idDigits = Math.max(1, Math.ceil(Math.log2(Math.max(2, nVocab)) / 8));
+  const base: ShaderDefines = {
+    WG: SAMPLE_WG,
+    ITEMS: SAMPLE_ITEMS,
+    N_VOCAB: nVocab,
+    GROUPS: Math.ceil(nVocab / (SAMPLE_WG * SAMPLE_ITEMS)),
+    DRAW: false,
+    STATS: false,
+    MASS: false,
+    KEY_PASS: false,
+    FIRST_OF_PART: false,
+    FIRST_PASS: false,
+    LAST: false,
+    DIGIT_SHIFT: 0,
+    HIGH_SHIFT: 0,
+  };
+  const header = `${samplingWgslConstants()}\n${commonPiece}\n`;
+  const make = (kernel: string, label: string, defines: ShaderDefines) => {
+    const code = assembleKernel(header + kernel, { defines: { ...base, ...defines } });
+    const module = device.createShaderModule({ code, label });
+    return device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' }, label });
+  };
+  /** The digit passes of one radix select: the key's 4 bytes, then the id's bytes, most significant first. */
+  const select = (mass: boolean) =>
+    Array.from({ length: KEY_DIGITS + idDigits }, async (_, pass) => {
+      const key = pass < KEY_DIGITS;
+      const digitShift = key ? 24 - 8 * pass : 8 * (idDigits - 1 - (pass - KEY_DIGITS));
+      const firstOfPart = pass === 0 || pass === KEY_DIGITS;
+      const defines: ShaderDefines = {
+        MASS: mass,
+        KEY_PASS: key,
+        FIRST_OF_PART: firstOfPart,
+        FIRST_PASS: pass === 0,
+        LAST: pass === KEY_DIGITS + idDigits - 1,
+        DIGIT_SHIFT: digitShift,
+        HIGH_SHIFT: firstOfPart ? 0 : digitShift + 8,
+      };
+      const label = `sample ${mass ? 'top-p' : 'top-k'} pass ${pass}`;
+      const [hist, scan] = await Promise.all([make(histKernel, `${label} hist`, defines), make(scanKernel, `${label} scan`, defines)]);
+      return { hist, scan };
+    });
+  const [argmax, stats, greedyFinal, drawArgmax, drawFinal, topK, topP] = await Promise.all([
+    make(argmaxKernel, 'sample argmax', {}),
+    make(finalKernel, 'sample stats', { STATS: true }),
+    make(finalKernel, 'sample greedy', {}),
+    make(argmaxKernel, 'sample draw', { DRAW: true }),
+    make(finalKernel, 'sample draw final', { DRAW: true }),
+    Promise.all(select(false)),
+    Promise.all(select(true)),
+  ]);
+  return { argmax, stats, greedyFinal, drawArgmax, drawFinal, topK, topP };
+}
