@@ -8,9 +8,13 @@ import type { Session } from './session';
 import { createSampler } from './sampler';
 import { StopMatcher } from './stop';
 import { tokenLogprobs } from './logprobs';
+import type { TokenPipeline } from '../model/token-pipeline';
 import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
 
 export type Emit = (e: GenerateEvent) => Promise<void>;
+
+/** Tokens generated when GenerateOptions.maxTokens is absent. */
+export const DEFAULT_MAX_TOKENS = 256;
 
 export interface GenerationHooks {
   /** Called before each context shift (the engine counts them). */
@@ -35,7 +39,7 @@ export function promptTokens(s: Session, input: string | ChatMessage[], options:
 /** `options.signal` aborts when the caller cancels or goes away (see queue.ts). */
 export async function runGeneration(s: Session, input: string | ChatMessage[], options: GenerateOptions, emit: Emit, hooks: GenerationHooks): Promise<void> {
   const signal = options.signal;
-  const maxTokens = options.maxTokens ?? 256;
+  const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
   let tokens = promptTokens(s, input, options);
   if (tokens.length === 0) throw new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt.' });
   for (const id of tokens) {
@@ -55,43 +59,14 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   await emit({ type: 'prompt', tokenIds: tokens.slice() });
 
   const t0 = performance.now();
-  let { logits, reused: reuse } = await evalReusingCache(s, tokens, signal);
+  const { logits, reused: reuse } = await evalReusingCache(s, tokens, signal);
   const t1 = performance.now();
 
-  const sampler = createSampler(options);
-  const history = tokens.slice();
-  const decoder = s.tokenizer.createDecoder();
-  const stops = new StopMatcher(options.stop ?? []);
-  let nGenerated = 0;
-  let reason: 'stop' | 'length' | 'abort' = 'length';
-  while (nGenerated < maxTokens) {
-    if (signal?.aborted) {
-      reason = 'abort';
-      break;
-    }
-    const id = sampler.sample(logits, history);
-    if (s.tokenizer.eogIds.has(id)) {
-      reason = 'stop';
-      break;
-    }
-    history.push(id);
-    nGenerated++;
-    const { emit: text, stopped } = stops.push(decoder.push(id));
-    const logprobs = options.logprobs !== undefined ? tokenLogprobs(logits, id, options.logprobs) : undefined;
-    await emit(logprobs ? { type: 'token', tokenId: id, text, logprobs } : { type: 'token', tokenId: id, text });
-    if (stopped) {
-      reason = 'stop';
-      break;
-    }
-    if (nGenerated >= maxTokens) break;
-    // Grow the KV cache for the next token; when the context is full (or memory allows no more), shift it.
-    if (s.cached.length >= s.ctxSize || !(await s.model.reserve(s.cached.length + 1))) {
-      hooks.onContextShift();
-      await shiftContext(s, nKeep, emit);
-    }
-    logits = await s.model.eval([id], s.cached.length);
-    s.cached.push(id);
-  }
+  const out = new TokenSink(s, options, tokens, emit);
+  // Logprobs need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
+  const pipe = options.logprobs === undefined ? await s.model.tokenPipeline() : null;
+  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks);
+  const { stops, decoder, nGenerated } = out;
   const tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
   if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
   const t2 = performance.now();
@@ -108,5 +83,117 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
       prefillTokPerS: nPrompt > 0 ? (nPrompt * 1000) / Math.max(1e-3, t1 - t0) : 0,
       decodeTokPerS: nGenerated > 1 ? ((nGenerated - 1) * 1000) / Math.max(1e-3, t2 - t1) : 0,
     },
+  });
+}
+
+type StopReason = 'stop' | 'length' | 'abort';
+
+/** What happens to each generated token, whichever loop drew it: stop strings, text, the event, the history. */
+class TokenSink {
+  readonly history: number[];
+  readonly decoder: ReturnType<Session['tokenizer']['createDecoder']>;
+  readonly stops: StopMatcher;
+  nGenerated = 0;
+
+  constructor(
+    private readonly s: Session,
+    private readonly options: GenerateOptions,
+    prompt: readonly number[],
+    private readonly emit: Emit,
+  ) {
+    this.history = prompt.slice();
+    this.decoder = s.tokenizer.createDecoder();
+    this.stops = new StopMatcher(options.stop ?? []);
+  }
+
+  /** Takes a drawn id; the reason generation ends with it, or null to go on. */
+  async accept(id: number, logits?: Float32Array): Promise<StopReason | null> {
+    if (this.s.tokenizer.eogIds.has(id)) return 'stop';
+    this.history.push(id);
+    this.nGenerated++;
+    const { emit: text, stopped } = this.stops.push(this.decoder.push(id));
+    const logprobs = logits && this.options.logprobs !== undefined ? tokenLogprobs(logits, id, this.options.logprobs) : undefined;
+    await this.emit(logprobs ? { type: 'token', tokenId: id, text, logprobs } : { type: 'token', tokenId: id, text });
+    if (stopped) return 'stop';
+    return this.nGenerated >= (this.options.maxTokens ?? DEFAULT_MAX_TOKENS) ? 'length' : null;
+  }
+}
+
+/** Makes room for position `pos` in the KV cache; shifts the context when it is full (or memory allows no more). */
+async function roomFor(s: Session, pos: number, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<boolean> {
+  if (pos < s.ctxSize && (await s.model.reserve(pos + 1))) return true;
+  hooks.onContextShift();
+  await shiftContext(s, nKeep, emit);
+  return false;
+}
+
+/** Sampling on the CPU from logits read back every token (logprobs, or models without a decode pass). */
+async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink, first: Float32Array, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
+  const sampler = createSampler(options);
+  let logits = first;
+  for (;;) {
+    if (options.signal?.aborted) return 'abort';
+    const id = sampler.sample(logits, out.history);
+    const end = await out.accept(id, logits);
+    if (end) return end;
+    await roomFor(s, s.cached.length, nKeep, emit, hooks);
+    logits = await s.model.eval([id], s.cached.length);
+    s.cached.push(id);
+  }
+}
+
+/** Draws submitted ahead of the one being read: token t + 1 is on the GPU before t's id is on the CPU. */
+const PIPELINE_DEPTH = 2;
+
+/**
+ * Sampling on the GPU, pipelined: the sampled id stays on the GPU and feeds
+ * the next step; ids come back a draw or two behind for streaming and stop
+ * checks, and what was drawn past a stop is dropped (its KV rows lie past
+ * what the cache is said to hold, and are overwritten later). One set of
+ * error scopes for the whole request.
+ */
+async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
+  const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+  return s.model.withGpuErrors('generation', async () => {
+    pipe.begin(options, out.history);
+    pipe.sampleFromLogits();
+    let drawn = 1;
+    /** Position where the next step evaluates the latest draw. */
+    let pos = s.cached.length;
+    /** The last draw read back; steps submitted (step k evaluates draw k - 1 and draws k); draws read back. */
+    let latest = -1;
+    let evaluated = 0;
+    let read = 0;
+    try {
+      for (;;) {
+        // Keep the GPU ahead, while the cache has room without a shift.
+        while (pipe.inFlight < PIPELINE_DEPTH && drawn < maxTokens && pos < s.ctxSize && pos + 1 <= s.model.kv.capacity) {
+          // This step writes the KV rows of draw `evaluated`: cached now if it was read already.
+          if (evaluated < read) s.cached.push(latest);
+          pipe.step(pos++);
+          drawn++;
+          evaluated++;
+        }
+        if (pipe.inFlight === 0) {
+          if (drawn >= maxTokens) return 'length';
+          // The cache needs to grow or the context to shift: everything drawn is read and cached.
+          if (!(await roomFor(s, pos, nKeep, emit, hooks))) {
+            pos = s.cached.length;
+            pipe.setLatest(latest);
+          }
+          continue;
+        }
+        if (options.signal?.aborted) return 'abort';
+        const id = await pipe.next();
+        read++;
+        const end = await out.accept(id);
+        if (end) return end;
+        latest = id;
+        // Draw `read - 1` is cached once the step evaluating it was submitted (now, or when it is).
+        if (evaluated >= read) s.cached.push(id);
+      }
+    } finally {
+      await pipe.drain();
+    }
   });
 }

@@ -189,9 +189,11 @@ async function allocateModel(
     kvType: planned.kvType,
   });
   const scratch = await createScratch(buffers, hp, Math.min(batch, plan.ctxSize));
-  return new LlamaModel(env.ops, hp, weights, kv, scratch, {
+  const model = new LlamaModel(env.ops, hp, weights, kv, scratch, {
     streamer: streamer?.hasStreamedLayers ? streamer : null,
     allocator: buffers,
     decodePass: env.decodePass,
   });
+  model.prepare();
+  return model;
 }

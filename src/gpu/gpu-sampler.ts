@@ -32,6 +32,11 @@ const STATE_WORDS = 12;
 const WINDOW_ALL = 0xffffffff;
 const KEY_DIGITS = 4;
 
+/** Bytes GpuSampler.create allocates for a vocabulary of nVocab (the window ring grows past 64 ids only for a longer repeatLastN). */
+export function gpuSamplerBytes(nVocab: number): number {
+  return PARAMS_BYTES + (nVocab + 1) * 4 + STATE_WORDS * 4 + Math.ceil(nVocab / (SAMPLE_WG * SAMPLE_ITEMS)) * 8 + 512 * 4 + 64 * 4;
+}
+
 /** What the sampler reads and writes that belongs to the decode pass. */
 export interface GpuSamplerTarget {
   /** f32 logits of the last position, nVocab of them. */

@@ -11,7 +11,9 @@ import { decodeAttentionFloats, DECODE_PARAM_BUFFER_BYTES, DECODE_PARAM_SLOTS_PE
 import { DECODE_KERNELS } from '../gpu/kernels';
 import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
 import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
+import { gpuSamplerBytes } from '../gpu/gpu-sampler';
 import { layerAttention, type Hyperparams } from './hparams';
+import { TOKEN_PIPELINE_BYTES } from './token-pipeline';
 import type { KvCache } from './kv-cache';
 import { recordDecodeToken, type Scratch } from './forward';
 import type { ModelWeights } from './weights';
@@ -25,10 +27,11 @@ function maxDispatches(hp: Hyperparams): number {
   return 2 + hp.nLayers * 9 + 16;
 }
 
-/** Bytes a decode pass allocates at a KV capacity of `ctx` positions (for the memory planner). */
+/** Bytes a decode pass allocates at a KV capacity of `ctx` positions, with its GPU sampler and token pipeline (for the memory planner). */
 export function decodePassBytes(hp: Hyperparams, ctx: number): number {
   const params = Math.ceil(maxDispatches(hp) / DECODE_PARAM_SLOTS_PER_BUFFER) * DECODE_PARAM_BUFFER_BYTES;
-  return params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4);
+  const pass = params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4);
+  return pass + gpuSamplerBytes(hp.nVocab) + TOKEN_PIPELINE_BYTES;
 }
 
 /** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
@@ -61,6 +64,11 @@ export class DecodePass {
   ) {
     this.step = allocator.allocSync('uniforms', stepBufferBytes(MAX_WINDOWS), STEP_USAGE, 'decode step');
     this.stepWords = new Uint32Array(stepBufferBytes(MAX_WINDOWS) / 4);
+  }
+
+  /** Records the pass now (at load, so the first token pays for no pipeline or bind group). */
+  prepare(): void {
+    this.ensureRecorded();
   }
 
   /** The dispatches of one token (recorded now if the KV cache changed); for counters and tests. */

@@ -12,6 +12,8 @@ import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
 import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forward';
 import { DecodePass, decodePassUnsupported } from './decode-pass';
+import { TokenPipeline } from './token-pipeline';
+import { GpuSampler } from '../gpu/gpu-sampler';
 
 /**
  * Resident layers recorded into one submission. Bounds the dispatches per
@@ -100,6 +102,9 @@ export class LlamaModel {
   readonly streamer: LayerStreamer | null;
   /** The recorded one-token pass; null when the model decodes through the batch path (streamed layers, unsupported shapes, or switched off). */
   readonly decode: DecodePass | null;
+  /** Sampling on the GPU, pipelined (see tokenPipeline()). */
+  private pipeline: TokenPipeline | null = null;
+  private readonly allocator: GpuAllocator | undefined;
 
   constructor(
     readonly ops: GpuOps,
@@ -112,6 +117,30 @@ export class LlamaModel {
     this.streamer = o.streamer ?? null;
     const fused = o.allocator && o.decodePass !== false && !this.streamer && decodePassUnsupported(hp, weights) === null;
     this.decode = fused ? new DecodePass(ops, o.allocator!, hp, weights, kv, scratch) : null;
+    this.allocator = o.allocator;
+  }
+
+  /** At load: records the decode pass, so the first token compiles and creates nothing. */
+  prepare(): void {
+    this.decode?.prepare();
+  }
+
+  /**
+   * The GPU sampler and the pipelined token loop, made at the first
+   * generation that samples on the GPU (its kernels take a while to compile
+   * on CPU emulations, and logits-only use never needs them); null without
+   * a decode pass.
+   */
+  async tokenPipeline(): Promise<TokenPipeline | null> {
+    if (this.pipeline || !this.decode || !this.allocator) return this.pipeline;
+    const sampler = await GpuSampler.create(this.ops.device, this.allocator, {
+      logits: this.scratch.logits.buffer,
+      step: this.decode.stepBuffer,
+      tokenOut: this.scratch.ids,
+      nVocab: this.hp.nVocab,
+    });
+    this.pipeline = new TokenPipeline(this.ops.device, this.allocator, this.decode, sampler, this.scratch);
+    return this.pipeline;
   }
 
   /** Makes the KV cache hold `positions` positions; false when memory does not allow (the context is then what it holds). */
@@ -183,7 +212,7 @@ export class LlamaModel {
   }
 
   /** Any GPU error inside `what` is a bug or a lost device: a typed error instead of garbage logits. */
-  private async withGpuErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  async withGpuErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const device = this.ops.device;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');

@@ -1,0 +1,127 @@
+// The pipelined decode loop with sampling on the GPU, end to end: the same
+// tokens as the CPU loop (batch path, CPU sampler) for greedy and seeded
+// sampling, through KV-cache growth and context shifts, stop strings and
+// end-of-generation; and, counted by wrapping the WebGPU objects, what one
+// decoded token costs the CPU at steady state.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClawEngine } from '../../src/engine/engine';
+import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
+import { BytesSource } from '../../src/gguf/source';
+import { GgmlType } from '../../src/gguf/types';
+import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
+import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
+
+const N_LAYERS = 4;
+const model = makeSyntheticModel({ nEmbd: 128, nLayers: N_LAYERS, nHeads: 4, nKvHeads: 2, nFf: 256, nVocab: 1024, ctxLength: 512, type: GgmlType.Q8_0, seed: 11 });
+
+async function run(engine: ClawEngine, prompt: string, options: GenerateOptions, onToken?: (n: number) => void) {
+  const tokens: number[] = [];
+  let done: Extract<GenerateEvent, { type: 'done' }> | undefined;
+  let text = '';
+  for await (const e of engine.generate(prompt, options)) {
+    if (e.type === 'token' && e.tokenId >= 0) {
+      tokens.push(e.tokenId);
+      onToken?.(tokens.length);
+    }
+    if (e.type === 'token') text += e.text;
+    if (e.type === 'done') done = e;
+  }
+  return { tokens, text, done: done! };
+}
+
+describe('the pipelined GPU decode loop', () => {
+  let gpu: ClawEngine;
+  let cpu: ClawEngine;
+
+  beforeAll(async () => {
+    ensureSwiftShaderFallback();
+    gpu = await ClawEngine.create({ gpu: getNodeGpu() });
+    cpu = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
+    await gpu.load(new BytesSource(model, 'm.gguf'), { ctxSize: 96 });
+    await cpu.load(new BytesSource(model, 'm.gguf'), { ctxSize: 96 });
+  });
+  afterAll(async () => {
+    await gpu?.destroy();
+    await cpu?.destroy();
+  });
+
+  it('gives the CPU loop tokens: greedy, and seeded sampling with every stage on', { timeout: 300_000 }, async () => {
+    expect(gpu.usesDecodePass).toBe(true);
+    const cases: GenerateOptions[] = [
+      { temperature: 0, maxTokens: 40 },
+      { temperature: 0.9, topK: 40, topP: 0.9, minP: 0.02, seed: 7, maxTokens: 40 },
+      { temperature: 1.2, repeatPenalty: 1.3, frequencyPenalty: 0.2, presencePenalty: 0.1, repeatLastN: 16, seed: 123, maxTokens: 40 },
+    ];
+    for (const options of cases) {
+      const a = await run(gpu, 'Once upon a time', options);
+      const b = await run(cpu, 'Once upon a time', options);
+      expect(a.tokens.length).toBeGreaterThan(0);
+      expect(a.tokens).toEqual(b.tokens);
+      expect(a.done.reason).toBe(b.done.reason);
+    }
+  });
+
+  it('runs past a full context (cache growth and shifts) with the CPU loop tokens', { timeout: 300_000 }, async () => {
+    const options = { temperature: 0.8, seed: 5, maxTokens: 150 };
+    const a = await run(gpu, 'Once upon a time there was', options);
+    const b = await run(cpu, 'Once upon a time there was', options);
+    expect(gpu.contextShifts).toBeGreaterThan(0);
+    expect(a.tokens).toEqual(b.tokens);
+    expect(a.tokens.length).toBe(150);
+  });
+
+  it('stops on a stop string at the same token as the CPU loop, and the next request reuses the cache', { timeout: 300_000 }, async () => {
+    const first = await run(cpu, 'Once upon a time', { temperature: 0, maxTokens: 20 });
+    const stop = first.text.slice(8, 11);
+    const a = await run(gpu, 'Once upon a time', { temperature: 0, maxTokens: 20, stop: [stop] });
+    const b = await run(cpu, 'Once upon a time', { temperature: 0, maxTokens: 20, stop: [stop] });
+    expect(a.text).toBe(b.text);
+    expect(a.done.reason).toBe('stop');
+    // Draws made past the stop were dropped: the cache holds exactly what the CPU loop's does.
+    const again = await run(gpu, 'Once upon a time', { temperature: 0, maxTokens: 20 });
+    expect(again.tokens).toEqual(first.tokens);
+    expect(again.done.stats.nCached).toBeGreaterThan(0);
+  });
+
+  /** Counts per token between the FROM-th and TO-th streamed token. */
+  async function perTokenCounts(options: GenerateOptions): Promise<GpuCounts> {
+    const FROM = 5;
+    const TO = 25;
+    const counter = countGpuWork(gpu.ctx.device);
+    let measured: GpuCounts = zeroCounts();
+    try {
+      await run(gpu, 'Once upon a time', { ...options, maxTokens: 40 }, (n) => {
+        if (n === FROM) counter.reset();
+        if (n === TO) measured = { ...counter.counts };
+      });
+    } finally {
+      counter.stop();
+    }
+    const perToken = zeroCounts();
+    for (const k of Object.keys(perToken) as (keyof GpuCounts)[]) perToken[k] = measured[k] / (TO - FROM);
+    return perToken;
+  }
+
+  it('costs one submit, no bind group, no error scope and 4 bytes read back per token at steady state', { timeout: 300_000 }, async () => {
+    const greedy = await perTokenCounts({ temperature: 0 });
+    const chain = await perTokenCounts({ temperature: 0.7, seed: 3 });
+    for (const c of [greedy, chain]) {
+      expect(c.submits).toBe(1);
+      expect(c.bindGroups).toBe(0);
+      expect(c.buffers).toBe(0);
+      expect(c.pipelines).toBe(0);
+      expect(c.errorScopes).toBe(0);
+      expect(c.maps).toBe(1);
+      expect(c.bytesReadBack).toBe(4);
+      // One step write per token: the position, the draw counter and attention's workgroup counts.
+      expect(c.writeBuffers).toBe(1);
+    }
+    // The model: embedding, 7 per layer (q/k/v, rope + KV write, 2 attention,
+    // output + residual, gate/up/activation, down + residual), the
+    // classifier; then the sampler: argmax alone when greedy.
+    expect(greedy.dispatches).toBeLessThanOrEqual(2 + 7 * N_LAYERS + 2);
+    expect(chain.dispatches - greedy.dispatches).toBeLessThanOrEqual(32);
+  });
+});
