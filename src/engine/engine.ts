@@ -27,6 +27,13 @@ export interface EngineOptions {
   streamCacheBytes?: number;
   /** Kernel choices (tests and before/after benchmarks); defaults suit the adapter. */
   kernels?: GpuOpsOptions;
+  /**
+   * Compile every kernel when a model loads, in parallel, so the first
+   * prompt and token compile nothing (default: on GPUs; off on CPU
+   * emulations such as SwiftShader, where compiling takes seconds of the
+   * same cores and kernels a run never uses would be compiled too).
+   */
+  precompile?: boolean;
   /** Decode one token through the recorded, fused decode pass where the model allows (default true); false runs the batch path (tests, before/after benchmarks). */
   decodePass?: boolean;
 }
@@ -147,7 +154,7 @@ export class ClawEngine {
   private async loadNow(source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     this.releaseSession();
     this.lastLoad = { source, options };
-    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass }, source, options, onProgress);
+    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
     this.session = loaded.session;
     this.modelBuffers = loaded.buffers;
     return loaded.session.info;

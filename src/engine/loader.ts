@@ -34,6 +34,8 @@ export interface LoaderEnv {
   streamCacheBytes?: number;
   /** EngineOptions.decodePass: false decodes through the batch path. */
   decodePass?: boolean;
+  /** Compile every kernel at load (EngineOptions.precompile, resolved for the adapter). */
+  precompile: boolean;
 }
 
 /** A loaded model and the allocator scope that owns its buffers (free it to unload). */
@@ -193,7 +195,8 @@ async function allocateModel(
     streamer: streamer?.hasStreamedLayers ? streamer : null,
     allocator: buffers,
     decodePass: env.decodePass,
+    precompile: env.precompile,
   });
-  model.prepare();
+  await model.prepare();
   return model;
 }

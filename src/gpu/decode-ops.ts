@@ -41,6 +41,7 @@ export interface DecodeRecorderDeps {
   device: GPUDevice;
   allocator: GpuAllocator;
   pipeline(kernel: KernelName, variant: DecodeKernelVariant): GPUComputePipeline;
+  pipelineAsync(kernel: KernelName, variant: DecodeKernelVariant): Promise<GPUComputePipeline>;
   /** Bound where an optional input is absent. */
   placeholder: GPUBuffer;
   maxStorageBuffers: number;
@@ -59,8 +60,18 @@ export function decodeAttentionFloats(nHeads: number, headDim: number, capacity:
   return nHeads * Math.ceil(capacity / DECODE_KERNELS.ATTENTION_CHUNK) * (headDim + 2);
 }
 
+/** A dispatch as recorded: its pipeline and bind group are made by finish(). */
+interface PendingDispatch {
+  kernel: KernelName;
+  variant: DecodeKernelVariant;
+  slot: { buffer: GPUBuffer; offset: number; size: number };
+  buffers: [number, GPUBuffer][];
+  groups: [number, number];
+  indirect?: { buffer: GPUBuffer; offset: number };
+}
+
 export class DecodeRecorder implements DecodeOps {
-  private readonly list: RecordedDispatch[] = [];
+  private readonly pending: PendingDispatch[] = [];
   private readonly arena: GPUBuffer[] = [];
   private readonly arenaStaging: ArrayBuffer[] = [];
   private slots = 0;
@@ -86,13 +97,25 @@ export class DecodeRecorder implements DecodeOps {
     this.attentionByCell = deps.cpuEmulated;
   }
 
-  /** Uploads the parameter slots and returns the dispatch list. */
+  async compile(): Promise<void> {
+    await Promise.all(this.pending.map((d) => this.deps.pipelineAsync(d.kernel, d.variant)));
+  }
+
+  /** Uploads the parameter slots, creates the pipelines (unless compiled) and bind groups, and returns the dispatch list. */
   finish(): RecordedDispatch[] {
     for (let i = 0; i < this.arena.length; i++) {
       const used = Math.min(ARENA_SLOTS, this.slots - i * ARENA_SLOTS);
       this.deps.device.queue.writeBuffer(this.arena[i], 0, this.arenaStaging[i], 0, used * SLOT_BYTES);
     }
-    return this.list;
+    return this.pending.map((d) => {
+      const pipeline = this.deps.pipeline(d.kernel, d.variant);
+      const bindGroup = this.deps.device.createBindGroup({
+        label: `decode ${d.kernel}`,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: d.slot }, ...d.buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } }))],
+      });
+      return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect };
+    });
   }
 
   /** Frees the buffers this recording made (not the step buffer). */
@@ -324,14 +347,7 @@ export class DecodeRecorder implements DecodeOps {
     groups: [number, number],
     indirect?: { buffer: GPUBuffer; offset: number },
   ): void {
-    const pipeline = this.deps.pipeline(kernel, variant);
-    const slot = this.slot(params);
-    const bindGroup = this.deps.device.createBindGroup({
-      label: `decode ${kernel} ${JSON.stringify(variant.defines)}`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: slot }, ...buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } }))],
-    });
-    this.list.push({ pipeline, bindGroup, groups: [groups[0], groups[1], 1], indirect });
+    this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect });
   }
 
   /** A 256-byte parameter slot of the arena, filled now and uploaded by finish(). */

@@ -146,6 +146,8 @@ export interface DecodeRecording extends DecodeOps {
   readonly maxWorkgroups: number;
   /** Attention's first pass takes a thread per (head, chunk), WG threads a workgroup (else a workgroup per chunk and head). */
   readonly attentionByCell: boolean;
+  /** Compiles every pipeline the recorded calls need, in parallel (else finish() compiles them one by one). */
+  compile(): Promise<void>;
   finish(): import('./recorded').RecordedDispatch[];
   free(): void;
 }
@@ -191,6 +193,13 @@ export interface GpuOps {
    * positions (sizes attention's scratch).
    */
   recordDecode(allocator: import('./allocator').GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }): DecodeRecording;
+
+  /**
+   * Compiles, in parallel and off the calling thread, every kernel that
+   * `record` would dispatch; `record` runs with nothing encoded or allocated.
+   * At load, so the first prompt and token compile nothing.
+   */
+  precompile(record: () => void): Promise<void>;
 
   /** Read `count` floats from src[offset..] (submits pending work first). */
   read(src: ActBuffer, offset: number, count: number): Promise<Float32Array>;

@@ -102,6 +102,8 @@ class WebGpuOps implements GpuOps {
   /** Pipelines by (kernel, weight type, defines), so the hot path skips assembling text. */
   private readonly pipelineByVariant = new Map<string, GPUComputePipeline>();
   private encoder: GPUCommandEncoder | null = null;
+  /** While precompile() records: the kernels asked for, nothing encoded or allocated. */
+  private collecting: Map<string, [KernelName, KernelVariant]> | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private lostError: ClawError | undefined;
   /** Whether the subgroup kernels run (device feature and option). */
@@ -353,6 +355,7 @@ class WebGpuOps implements GpuOps {
       device: this.device,
       allocator,
       pipeline: (kernel: KernelName, variant: KernelVariant) => this.pipeline(kernel, variant),
+      pipelineAsync: (kernel: KernelName, variant: KernelVariant) => this.pipelineAsync(kernel, variant),
       placeholder: this.placeholder,
       maxStorageBuffers: this.maxStorageBuffers,
       maxGroupsPerDim: this.maxGroupsPerDim,
@@ -412,6 +415,7 @@ class WebGpuOps implements GpuOps {
 
   /** The decode-attention scratch, grown to hold `floats` (to a power of two); null if the budget refuses. */
   private scratch(floats: number): GPUBuffer | null {
+    if (this.collecting) return this.placeholder;
     const bytes = floats * 4;
     if (this.decodeScratch && this.decodeScratch.size >= bytes) return this.decodeScratch;
     let grown: GPUBuffer;
@@ -457,6 +461,10 @@ class WebGpuOps implements GpuOps {
     groups: [number, number],
   ): void {
     if (groups[0] === 0 || groups[1] === 0) return;
+    if (this.collecting) {
+      this.collecting.set(variantKey(kernel, opts), [kernel, opts]);
+      return;
+    }
     const pipeline = this.pipeline(kernel, opts);
     const slot = this.uniforms.push(params);
     const bindGroup = this.device.createBindGroup({
@@ -472,8 +480,29 @@ class WebGpuOps implements GpuOps {
     pass.dispatchWorkgroups(groups[0], groups[1]);
   }
 
+  async precompile(record: () => void): Promise<void> {
+    const wanted = new Map<string, [KernelName, KernelVariant]>();
+    this.collecting = wanted;
+    try {
+      record();
+    } finally {
+      this.collecting = null;
+    }
+    await Promise.all([...wanted.values()].map(([kernel, opts]) => this.pipelineAsync(kernel, opts)));
+  }
+
+  async pipelineAsync(kernel: KernelName, opts: KernelVariant): Promise<GPUComputePipeline> {
+    const variant = variantKey(kernel, opts);
+    let pipeline = this.pipelineByVariant.get(variant);
+    if (!pipeline) {
+      pipeline = await this.pipelines.getAsync(assembleKernel(KERNELS[kernel], opts), kernel);
+      this.pipelineByVariant.set(variant, pipeline);
+    }
+    return pipeline;
+  }
+
   private pipeline(kernel: KernelName, opts: KernelVariant): GPUComputePipeline {
-    const variant = `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+    const variant = variantKey(kernel, opts);
     let pipeline = this.pipelineByVariant.get(variant);
     if (!pipeline) {
       pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
@@ -501,11 +530,16 @@ class WebGpuOps implements GpuOps {
   }
 
   private copyBytes(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    if (bytes <= 0) return;
+    if (bytes <= 0 || this.collecting) return;
     this.begin();
     this.endPass();
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
+}
+
+/** The pipeline map's key of a kernel variant. */
+function variantKey(kernel: KernelName, opts: KernelVariant): string {
+  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
 }
 
 /** What selects one assembled text of a kernel. */

@@ -240,6 +240,17 @@ export class PipelineCache {
     return pipeline;
   }
 
+  /** The same, compiled off the calling thread (createComputePipelineAsync): many compile in parallel. */
+  async getAsync(code: string, label: string): Promise<GPUComputePipeline> {
+    const known = this.pipelines.get(code);
+    if (known) return known;
+    const module = this.device.createShaderModule({ code, label });
+    reportCompileErrors(module, label);
+    const pipeline = await this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
+    this.pipelines.set(code, pipeline);
+    return pipeline;
+  }
+
   get size(): number {
     return this.pipelines.size;
   }

@@ -66,9 +66,13 @@ export class DecodePass {
     this.stepWords = new Uint32Array(stepBufferBytes(MAX_WINDOWS) / 4);
   }
 
-  /** Records the pass now (at load, so the first token pays for no pipeline or bind group). */
-  prepare(): void {
-    this.ensureRecorded();
+  /** Records the pass now, its kernels compiled in parallel (at load, so the first token compiles and creates nothing). */
+  async prepare(): Promise<void> {
+    this.recording?.free();
+    this.recording = null;
+    const recording = this.startRecording();
+    await recording.compile();
+    this.finishRecording(recording);
   }
 
   /** The dispatches of one token (recorded now if the KV cache changed); for counters and tests. */
@@ -122,8 +126,17 @@ export class DecodePass {
   private ensureRecorded(): void {
     if (this.recording && this.recordedFor === this.kv.keys[0]) return;
     this.recording?.free();
+    this.recording = null;
+    this.finishRecording(this.startRecording());
+  }
+
+  private startRecording(): DecodeRecording {
     const recording = this.ops.recordDecode(this.allocator, this.step, this.kv.capacity, { nHeads: this.hp.nHeads, headDim: this.hp.headDim });
     recordDecodeToken(recording, this.hp, this.weights, this.kv, this.scratch);
+    return recording;
+  }
+
+  private finishRecording(recording: DecodeRecording): void {
     this.list = recording.finish();
     this.recording = recording;
     this.recordedFor = this.kv.keys[0];

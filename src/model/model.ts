@@ -96,6 +96,8 @@ export interface LlamaModelOptions {
    */
   allocator?: GpuAllocator;
   decodePass?: boolean;
+  /** prepare() compiles every kernel at load (default true); false leaves them to their first use. */
+  precompile?: boolean;
 }
 
 export class LlamaModel {
@@ -105,6 +107,7 @@ export class LlamaModel {
   /** Sampling on the GPU, pipelined (see tokenPipeline()). */
   private pipeline: TokenPipeline | null = null;
   private readonly allocator: GpuAllocator | undefined;
+  private readonly precompile: boolean;
 
   constructor(
     readonly ops: GpuOps,
@@ -118,11 +121,26 @@ export class LlamaModel {
     const fused = o.allocator && o.decodePass !== false && !this.streamer && decodePassUnsupported(hp, weights) === null;
     this.decode = fused ? new DecodePass(ops, o.allocator!, hp, weights, kv, scratch) : null;
     this.allocator = o.allocator;
+    this.precompile = o.precompile !== false;
   }
 
-  /** At load: records the decode pass, so the first token compiles and creates nothing. */
-  prepare(): void {
-    this.decode?.prepare();
+  /**
+   * At load (unless precompile is off): compiles every kernel of the
+   * prefill path, records the decode pass and makes the GPU sampler, all in
+   * parallel, so the first prompt and token compile nothing.
+   */
+  async prepare(): Promise<void> {
+    if (!this.precompile) return;
+    const { ops, hp, weights: w, kv, scratch: s } = this;
+    const batchKernels = ops.precompile(() => {
+      // Every kernel a batch of 2 and (without a decode pass) of 1 token uses; nothing runs.
+      for (const n of this.decode ? [Math.min(2, s.capacity)] : [Math.min(2, s.capacity), 1]) {
+        recordEmbedding(ops, hp, w, s, n);
+        for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, 0);
+        recordOutput(ops, hp, w, s, n);
+      }
+    });
+    await Promise.all([batchKernels, this.decode?.prepare(), this.tokenPipeline()]);
   }
 
   /**

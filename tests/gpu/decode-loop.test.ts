@@ -125,3 +125,24 @@ describe('the pipelined GPU decode loop', () => {
     expect(chain.dispatches - greedy.dispatches).toBeLessThanOrEqual(32);
   });
 });
+
+describe('kernels compiled at load', () => {
+  it('leave nothing to compile or create for the first prompt and tokens', { timeout: 300_000 }, async () => {
+    const engine = await ClawEngine.create({ gpu: getNodeGpu(), precompile: true });
+    try {
+      const small = makeSyntheticModel({ nEmbd: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 128, nVocab: 512, ctxLength: 128, type: GgmlType.F32, seed: 3 });
+      await engine.load(new BytesSource(small, 'small.gguf'), { ctxSize: 128 });
+      const counter = countGpuWork(engine.ctx.device);
+      try {
+        const r = await run(engine, 'Once upon a time', { temperature: 0, maxTokens: 4 });
+        expect(r.tokens.length).toBeGreaterThan(0);
+        expect(counter.counts.pipelines).toBe(0);
+        expect(counter.counts.bindGroups).toBeGreaterThan(0); // the prefill's (made per batch); the decode pass made its own at load
+      } finally {
+        counter.stop();
+      }
+    } finally {
+      await engine.destroy();
+    }
+  });
+});
