@@ -200,6 +200,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
       n_prompt: promptIds.length,
       n_generated: generated.length,
       prefill_tok_s: stats?.prefillTokPerS ?? 0,
+      first_token_ms: stats?.firstTokenMs ?? 0,
       decode_tok_s: stats?.decodeTokPerS ?? 0,
       load_ms: info.loadMs,
       gpu_bytes_peak: engine.gpuBytesPeak,

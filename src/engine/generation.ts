@@ -66,7 +66,7 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   // Logprobs need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
   const pipe = options.logprobs === undefined ? await s.model.tokenPipeline() : null;
   const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks);
-  const { stops, decoder, nGenerated } = out;
+  const { stops, decoder, nGenerated, firstTokenAt } = out;
   const tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
   if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
   const t2 = performance.now();
@@ -79,6 +79,7 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
       nCached: reuse,
       nGenerated,
       prefillMs: t1 - t0,
+      firstTokenMs: firstTokenAt > 0 ? firstTokenAt - t0 : 0,
       decodeMs: t2 - t1,
       prefillTokPerS: nPrompt > 0 ? (nPrompt * 1000) / Math.max(1e-3, t1 - t0) : 0,
       decodeTokPerS: nGenerated > 1 ? ((nGenerated - 1) * 1000) / Math.max(1e-3, t2 - t1) : 0,
@@ -94,6 +95,8 @@ class TokenSink {
   readonly decoder: ReturnType<Session['tokenizer']['createDecoder']>;
   readonly stops: StopMatcher;
   nGenerated = 0;
+  /** When the first token was emitted (performance.now()), 0 before. */
+  firstTokenAt = 0;
 
   constructor(
     private readonly s: Session,
@@ -111,6 +114,7 @@ class TokenSink {
     if (this.s.tokenizer.eogIds.has(id)) return 'stop';
     this.history.push(id);
     this.nGenerated++;
+    if (this.nGenerated === 1) this.firstTokenAt = performance.now();
     const { emit: text, stopped } = this.stops.push(this.decoder.push(id));
     const logprobs = logits && this.options.logprobs !== undefined ? tokenLogprobs(logits, id, this.options.logprobs) : undefined;
     await this.emit(logprobs ? { type: 'token', tokenId: id, text, logprobs } : { type: 'token', tokenId: id, text });

@@ -82,6 +82,8 @@ export interface GenerateStats {
   nCached: number;
   nGenerated: number;
   prefillMs: number;
+  /** Milliseconds from the request's start (prompt evaluation included) to its first token; 0 when none came. */
+  firstTokenMs: number;
   decodeMs: number;
   prefillTokPerS: number;
   decodeTokPerS: number;

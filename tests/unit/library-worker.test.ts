@@ -7,7 +7,7 @@ import { BytesSource } from '../../src/gguf/source';
 import type { ModelRecord } from '../../src/worker/library';
 import { WorkerService, type WorkerEngine } from '../../src/worker/service';
 
-const stats: GenerateStats = { nPrompt: 1, nCached: 0, nGenerated: 3, prefillMs: 1, decodeMs: 1, prefillTokPerS: 1, decodeTokPerS: 1 };
+const stats: GenerateStats = { nPrompt: 1, nCached: 0, nGenerated: 3, prefillMs: 1, firstTokenMs: 1, decodeMs: 1, prefillTokPerS: 1, decodeTokPerS: 1 };
 const record: ModelRecord = { id: 'm1', name: 'm.gguf', size: 4, addedAt: 0 };
 
 /** A fake engine whose generations yield one token per macrotask, so concurrent ones could interleave. */
