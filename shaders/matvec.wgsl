@@ -2,14 +2,15 @@
 // for the rows r < rows of one weight part. The decode path (n = 1).
 //
 // Layout: W is one part of a weight matrix in its GGUF block layout (row r
-// starts at byte r * row_bytes), decoded in registers by decode4 (no
-// dequantized copy). x: cols f32 read as vec4. out: f32, whole matrix rows.
+// starts at byte r * row_bytes), decoded in registers (no dequantized
+// copy). x: cols f32 read as vec4. out: f32, whole matrix rows.
 // Dispatch: one workgroup per ROWS rows, ceil(rows / ROWS) workgroups over a
-// 2D grid (x * y) when that exceeds the per-dimension limit. The WG threads
-// stride over the row in steps of 4 elements: neighbouring threads read
-// neighbouring bytes (coalesced), every x element is loaded once per
-// workgroup and reused for ROWS rows, and a shared-memory tree reduction
-// finishes each row.
+// 2D grid (x * y) when that exceeds the per-dimension limit. When cols is a
+// multiple of 32 the WG threads stride over the row one 32-element
+// sub-block at a time with the type's dot32 (neighbouring threads read
+// neighbouring blocks); otherwise 4 elements at a time with decode4, each x
+// element loaded once per workgroup for ROWS rows. A shared-memory tree
+// reduction finishes each row.
 
 struct Params {
   rows: u32,
@@ -27,6 +28,10 @@ struct Params {
 
 //#include decode
 
+fn act4(k4: u32) -> vec4<f32> {
+  return x[k4];
+}
+
 var<workgroup> partial: array<f32, ROWS * WG>;
 
 @compute @workgroup_size(WG)
@@ -39,12 +44,24 @@ fn main(
   let k4_count = params.cols / 4u;
 
   var acc: array<f32, ROWS>;
-  for (var k4 = lid; k4 < k4_count; k4 += WG) {
-    let xv = x[k4];
-    for (var j = 0u; j < ROWS; j++) {
-      let r = first_row + j;
-      if (r < params.rows) {
-        acc[j] += dot(decode4(r * params.row_bytes, k4), xv);
+  if (params.cols % 32u == 0u) {
+    let blocks = params.cols / 32u;
+    for (var b = lid; b < blocks; b += WG) {
+      for (var j = 0u; j < ROWS; j++) {
+        let r = first_row + j;
+        if (r < params.rows) {
+          acc[j] += dot32(r * params.row_bytes, b);
+        }
+      }
+    }
+  } else {
+    for (var k4 = lid; k4 < k4_count; k4 += WG) {
+      let xv = x[k4];
+      for (var j = 0u; j < ROWS; j++) {
+        let r = first_row + j;
+        if (r < params.rows) {
+          acc[j] += dot(decode4(r * params.row_bytes, k4), xv);
+        }
       }
     }
   }
