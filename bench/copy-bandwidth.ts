@@ -1,7 +1,8 @@
 // The memory-bandwidth ceiling of an adapter as the benchmarks see it: a
 // plain copy kernel (one vec4<u32> per invocation, grid-stride loop) moving
 // a buffer of `bytes` into another, timed like the kernels it is compared
-// with (REPEATS dispatches in one submit, median of RUNS runs after WARMUP).
+// with (REPEATS dispatches in one submit, the median or the fastest of RUNS
+// runs after WARMUP).
 // GB/s counts bytes read plus bytes written. Not a test.
 
 const COPY_WGSL = `
@@ -21,10 +22,13 @@ export interface Timing {
   runs: number;
   warmup: number;
   repeats: number;
+  /** How runs become one figure: the median, or the fastest (on a shared machine, the run least disturbed). */
+  stat: 'median' | 'min';
 }
 
-export function median(values: number[]): number {
+export function summarize(values: number[], stat: Timing['stat']): number {
   const s = [...values].sort((a, b) => a - b);
+  if (stat === 'min') return s[0];
   return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
@@ -42,7 +46,7 @@ export async function timeDispatches(device: GPUDevice, timing: Timing, record: 
     await device.queue.onSubmittedWorkDone();
     if (run >= timing.warmup) times.push((performance.now() - t0) / timing.repeats);
   }
-  return median(times);
+  return summarize(times, timing.stat);
 }
 
 /** Copy bandwidth in GB/s (read + written) for a `bytes`-byte buffer (a multiple of 16). */

@@ -9,7 +9,7 @@
 // the same buffers in the same run, interleaved with "after" run by run.
 //
 //   npm run ts -- bench/matvec.ts [--rows 4096] [--cols 4096] [--runs 7] [--repeats 8] [--warmup 2]
-//                                 [--types Q4_K,Q8_0] [--baseline <commit> | --no-baseline]
+//                                 [--types Q4_K,Q8_0] [--baseline <commit> | --no-baseline] [--stat median|min]
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
 // matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
 // Writes bench/results/matvec.json (only for the full type list) and prints
@@ -23,7 +23,7 @@ import { GGML_TYPES, GgmlType } from '../src/gguf/types';
 import type { WeightMatrix } from '../src/gpu/ops-api';
 import type { ShaderDefines } from '../src/gpu/shaders';
 import { quantize } from '../src/quant';
-import { copyBandwidth, median, type Timing } from './copy-bandwidth';
+import { copyBandwidth, summarize, type Timing } from './copy-bandwidth';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -42,7 +42,7 @@ const num = (name: string, fallback: number) => Number(arg(name) ?? fallback);
 
 const ROWS = num('rows', 4096);
 const COLS = num('cols', 4096);
-const TIMING: Timing = { runs: num('runs', 7), warmup: num('warmup', 2), repeats: num('repeats', 8) };
+const TIMING: Timing = { runs: num('runs', 7), warmup: num('warmup', 2), repeats: num('repeats', 8), stat: arg('stat') === 'min' ? 'min' : 'median' };
 const TYPES = arg('types')?.split(',').map((name) => GgmlType[name as keyof typeof GgmlType]) ?? ALL_TYPES;
 const BASELINE = process.argv.includes('--no-baseline') ? undefined : (arg('baseline') ?? DEFAULT_BASELINE);
 /** Distinct quantized rows, tiled over the matrix: quantizing 16M values per type in JS would dominate the run, and throughput does not depend on the values. */
@@ -167,8 +167,8 @@ async function main() {
       }
     }
     for (const p of w.parts) ctx.allocator.free(p.buffer);
-    const ms = median(after);
-    const beforeMs = before ? median(old) : undefined;
+    const ms = summarize(after, TIMING.stat);
+    const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
     if (type === GgmlType.F32) f32Ms = ms;
     const gbPerS = bytes.byteLength / (ms * 1e6);
     results.push({
@@ -188,7 +188,7 @@ async function main() {
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${ops.subgroups ? 'subgroup' : 'shared-memory'} kernels), median of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
+    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${ops.subgroups ? 'subgroup' : 'shared-memory'} kernels), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,

@@ -3,6 +3,16 @@
 // 2..33 qs). Its 6-bit scale is nibble ib of scales_l | bits 2ib..2ib+1 of
 // scales_h << 4; its 16 bytes of qs are words 2 + 4ib .. +3, nibbles
 // ordered as IQ4_NL, each an index into IQ4_LEVELS (from the decode piece).
+
+fn iq4_levels4(n: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(IQ4_LEVELS[n.x], IQ4_LEVELS[n.y], IQ4_LEVELS[n.z], IQ4_LEVELS[n.w]);
+}
+
+// Word i of the sub-block's qs: elements 4i..4i+3 (low nibbles) and 16+4i.. (high).
+fn iq4_dot8(q: u32, lo: vec4<f32>, hi: vec4<f32>) -> f32 {
+  return dot(iq4_levels4(dot_nibbles(q, 0u)), lo) + dot(iq4_levels4(dot_nibbles(q, 4u)), hi);
+}
+
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let w = (row_byte_base >> 2u) + (b >> 3u) * 34u;
   let ib = b & 7u;
@@ -11,13 +21,7 @@ fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let dl = unpack2x16float(head).x * (f32(ls) - 32.0);
   let q = w + 2u + 4u * ib;
   let k = b * 8u;
-  var acc = 0.0;
-  for (var i = 0u; i < 4u; i++) {
-    let word = weights[q + i];
-    let lo = dot_nibbles(word, 0u);
-    let hi = dot_nibbles(word, 4u);
-    acc += dot(vec4<f32>(IQ4_LEVELS[lo.x], IQ4_LEVELS[lo.y], IQ4_LEVELS[lo.z], IQ4_LEVELS[lo.w]), act4(k + i));
-    acc += dot(vec4<f32>(IQ4_LEVELS[hi.x], IQ4_LEVELS[hi.y], IQ4_LEVELS[hi.z], IQ4_LEVELS[hi.w]), act4(k + 4u + i));
-  }
+  let acc = iq4_dot8(weights[q], act4(k), act4(k + 4u)) + iq4_dot8(weights[q + 1u], act4(k + 1u), act4(k + 5u))
+    + iq4_dot8(weights[q + 2u], act4(k + 2u), act4(k + 6u)) + iq4_dot8(weights[q + 3u], act4(k + 3u), act4(k + 7u));
   return dl * acc;
 }

@@ -5,23 +5,26 @@
 // bit << 2) - 4); both 32-byte fields are nine loads (dot_words8).
 // Elements 0..15 and 16..31 have their own scale (q3k_scale of the decode
 // piece, indices 2j and 2j + 1).
+
+// Four elements from one qs word and one hmask word, dotted with a.
+fn q3k_dot4(qs: u32, hm: u32, lshift: vec4<u32>, hshift: vec4<u32>, a: vec4<f32>) -> f32 {
+  let v = ((vec4<u32>(qs) >> lshift) & vec4<u32>(3u)) | (((vec4<u32>(hm) >> hshift) & vec4<u32>(1u)) << vec4<u32>(2u));
+  return dot(vec4<f32>(v) - 4.0, a);
+}
+
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let block = row_byte_base + (b >> 3u) * 110u;
   let j = b & 7u;
   let half = (block & 2u) != 0u;
   let hm = dot_words8(block >> 2u, half);
   let qs = dot_words8((block + 32u + 32u * (j >> 2u)) >> 2u, half);
-  let lshift = DOT_BYTE_SHIFTS + 2u * (j & 3u);
-  let hshift = DOT_BYTE_SHIFTS + j;
+  let l = DOT_BYTE_SHIFTS + 2u * (j & 3u);
+  let h = DOT_BYTE_SHIFTS + j;
   let k = b * 8u;
-  var acc0 = 0.0;
-  var acc1 = 0.0;
-  for (var i = 0u; i < 4u; i++) {
-    let v0 = ((vec4<u32>(qs[0][i]) >> lshift) & vec4<u32>(3u)) | (((vec4<u32>(hm[0][i]) >> hshift) & vec4<u32>(1u)) << vec4<u32>(2u));
-    let v1 = ((vec4<u32>(qs[1][i]) >> lshift) & vec4<u32>(3u)) | (((vec4<u32>(hm[1][i]) >> hshift) & vec4<u32>(1u)) << vec4<u32>(2u));
-    acc0 += dot(vec4<f32>(v0) - 4.0, act4(k + i));
-    acc1 += dot(vec4<f32>(v1) - 4.0, act4(k + 4u + i));
-  }
+  let acc0 = q3k_dot4(qs[0].x, hm[0].x, l, h, act4(k)) + q3k_dot4(qs[0].y, hm[0].y, l, h, act4(k + 1u))
+    + q3k_dot4(qs[0].z, hm[0].z, l, h, act4(k + 2u)) + q3k_dot4(qs[0].w, hm[0].w, l, h, act4(k + 3u));
+  let acc1 = q3k_dot4(qs[1].x, hm[1].x, l, h, act4(k + 4u)) + q3k_dot4(qs[1].y, hm[1].y, l, h, act4(k + 5u))
+    + q3k_dot4(qs[1].z, hm[1].z, l, h, act4(k + 6u)) + q3k_dot4(qs[1].w, hm[1].w, l, h, act4(k + 7u));
   let d = weight_f16_at(block + 108u);
   return (d * (f32(q3k_scale(block, 2u * j)) - 32.0)) * acc0 + (d * (f32(q3k_scale(block, 2u * j + 1u)) - 32.0)) * acc1;
 }

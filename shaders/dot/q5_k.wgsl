@@ -2,19 +2,23 @@
 // aligned: word 0 = f16 d | f16 dmin, words 1..3 scales as Q4_K, words
 // 4..11 qh, 12..43 qs). Nibbles as Q4_K; bit j of each qh byte is the
 // fifth bit, moved to bit 4 of its byte with one vector shift.
+
+// Four elements from one qs and one qh word, scaled, dotted with a.
+fn q5k_dot4(q: u32, qh: u32, shift: u32, j: u32, sm: vec2<f32>, a: vec4<f32>) -> f32 {
+  let high = ((vec4<u32>(qh) >> (DOT_BYTE_SHIFTS + j)) & vec4<u32>(1u)) << vec4<u32>(4u);
+  return dot(fma(vec4<f32>(dot_nibbles(q, shift) | high), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
+}
+
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let w = (row_byte_base >> 2u) + (b >> 3u) * 44u;
   let j = b & 7u;
   let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
-  let dl = vec4<f32>(sm.x);
-  let ml = vec4<f32>(sm.y);
   let q = w + 12u + (j >> 1u) * 8u;
-  let shift = (j & 1u) * 4u;
+  let h = w + 4u;
+  let s = (j & 1u) * 4u;
   let k = b * 8u;
-  var acc = 0.0;
-  for (var i = 0u; i < 8u; i++) {
-    let high = ((vec4<u32>(weights[w + 4u + i]) >> (DOT_BYTE_SHIFTS + j)) & vec4<u32>(1u)) << vec4<u32>(4u);
-    acc += dot(fma(vec4<f32>(dot_nibbles(weights[q + i], shift) | high), dl, ml), act4(k + i));
-  }
-  return acc;
+  return q5k_dot4(weights[q], weights[h], s, j, sm, act4(k)) + q5k_dot4(weights[q + 1u], weights[h + 1u], s, j, sm, act4(k + 1u))
+    + q5k_dot4(weights[q + 2u], weights[h + 2u], s, j, sm, act4(k + 2u)) + q5k_dot4(weights[q + 3u], weights[h + 3u], s, j, sm, act4(k + 3u))
+    + q5k_dot4(weights[q + 4u], weights[h + 4u], s, j, sm, act4(k + 4u)) + q5k_dot4(weights[q + 5u], weights[h + 5u], s, j, sm, act4(k + 5u))
+    + q5k_dot4(weights[q + 6u], weights[h + 6u], s, j, sm, act4(k + 6u)) + q5k_dot4(weights[q + 7u], weights[h + 7u], s, j, sm, act4(k + 7u));
 }

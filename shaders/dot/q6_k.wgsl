@@ -5,6 +5,13 @@
 // of the 32 bytes qh[32h..] (nine loads each, dot_words8: every field is a
 // multiple of 4 bytes from the block's start), q = that - 32. Elements
 // 0..15 and 16..31 have their own scale: the two int8s at 192 + 8h + 2g.
+
+// Four elements from one ql word and one qh word, minus 32, dotted with a.
+fn q6k_dot4(ql: u32, qh: u32, lshift: u32, hshift: vec4<u32>, a: vec4<f32>) -> f32 {
+  let v = dot_nibbles(ql, lshift) | (((vec4<u32>(qh) >> hshift) & vec4<u32>(3u)) << vec4<u32>(4u));
+  return dot(vec4<f32>(v) - 32.0, a);
+}
+
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let block = row_byte_base + (b >> 3u) * 210u;
   let j = b & 7u;
@@ -13,17 +20,13 @@ fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let half = (block & 2u) != 0u;
   let ql = dot_words8((block + 64u * h + 32u * (g & 1u)) >> 2u, half);
   let qh = dot_words8((block + 128u + 32u * h) >> 2u, half);
-  let lshift = (g >> 1u) * 4u;
-  let hshift = DOT_BYTE_SHIFTS + 2u * g;
+  let l = (g >> 1u) * 4u;
+  let s = DOT_BYTE_SHIFTS + 2u * g;
   let k = b * 8u;
-  var acc0 = 0.0;
-  var acc1 = 0.0;
-  for (var i = 0u; i < 4u; i++) {
-    let v0 = dot_nibbles(ql[0][i], lshift) | (((vec4<u32>(qh[0][i]) >> hshift) & vec4<u32>(3u)) << vec4<u32>(4u));
-    let v1 = dot_nibbles(ql[1][i], lshift) | (((vec4<u32>(qh[1][i]) >> hshift) & vec4<u32>(3u)) << vec4<u32>(4u));
-    acc0 += dot(vec4<f32>(v0) - 32.0, act4(k + i));
-    acc1 += dot(vec4<f32>(v1) - 32.0, act4(k + 4u + i));
-  }
+  let acc0 = q6k_dot4(ql[0].x, qh[0].x, l, s, act4(k)) + q6k_dot4(ql[0].y, qh[0].y, l, s, act4(k + 1u))
+    + q6k_dot4(ql[0].z, qh[0].z, l, s, act4(k + 2u)) + q6k_dot4(ql[0].w, qh[0].w, l, s, act4(k + 3u));
+  let acc1 = q6k_dot4(ql[1].x, qh[1].x, l, s, act4(k + 4u)) + q6k_dot4(ql[1].y, qh[1].y, l, s, act4(k + 5u))
+    + q6k_dot4(ql[1].z, qh[1].z, l, s, act4(k + 6u)) + q6k_dot4(ql[1].w, qh[1].w, l, s, act4(k + 7u));
   let sc = block + 192u + 8u * h + 2u * g;
   let scales = bitcast<i32>(weights[sc >> 2u] >> ((sc & 2u) * 8u));
   let d = weight_f16_at(block + 208u);
