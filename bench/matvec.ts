@@ -10,10 +10,11 @@
 //
 //   npm run ts -- bench/matvec.ts [--rows 4096] [--cols 4096] [--runs 7] [--repeats 8] [--warmup 2]
 //                                 [--types Q4_K,Q8_0] [--baseline <commit> | --no-baseline] [--stat median|min]
+//                                 [--shared-memory] (the fallback kernel family, where the device has subgroups)
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
 // matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
-// Writes bench/results/matvec.json (only for the full type list) and prints
-// a table. Not a test.
+// Writes bench/results/matvec.json (matvec-shared-memory.json with
+// --shared-memory; only for the full type list) and prints a table. Not a test.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -95,7 +96,7 @@ async function main() {
   ensureSwiftShaderFallback();
   const ctx = await createGpuContext(getNodeGpu());
   const device = ctx.device;
-  const ops = createGpuOps(ctx);
+  const ops = createGpuOps(ctx, ctx.allocator, { subgroups: !process.argv.includes('--shared-memory') });
   const x = await allocActivations(ctx.allocator, COLS, 'x');
   const xValues = randomRow(COLS, 99);
   device.queue.writeBuffer(x.buffer, 0, xValues.buffer, xValues.byteOffset, xValues.byteLength);
@@ -198,7 +199,8 @@ async function main() {
   };
   if (TYPES === ALL_TYPES) {
     mkdirSync(path.join(here, 'results'), { recursive: true });
-    writeFileSync(path.join(here, 'results', 'matvec.json'), `${JSON.stringify(record, null, 2)}\n`);
+    const file = ops.subgroups ? 'matvec.json' : 'matvec-shared-memory.json';
+    writeFileSync(path.join(here, 'results', file), `${JSON.stringify(record, null, 2)}\n`);
   }
   console.log(`${record.benchmark} on ${record.adapter}; copy kernel ${copy.gbPerS.toFixed(3)} GB/s`);
   console.table(

@@ -95,6 +95,25 @@ describe.each(DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] })))('dot
   });
 });
 
+describe('matvec rows whose length is not a multiple of 32 (the decode4 path)', () => {
+  it.each(['subgroup', 'fallback'] as const)('matches the CPU for 100- and 36-column float rows (%s kernels)', async (family) => {
+    const ops = FAMILIES[family]();
+    for (const [type, rows, cols] of [[GgmlType.F32, 9, 100], [GgmlType.F16, 5, 36], [GgmlType.BF16, 7, 100]] as const) {
+      const bytes = weightBytes(type, rows, cols, 31 + cols);
+      const w = dequantize(type, bytes, rows * cols);
+      const x = randomFloats(cols, 32 + cols);
+      const matrix = await uploadWeight(t.ctx, 'w', type, rows, cols, bytes, t.ctx.allocator);
+      const xBuf = await t.act(x);
+      const out = await t.act(rows);
+      ops.matmul(matrix, xBuf, out, 1);
+      const got = await ops.read(out, 0, rows);
+      for (const b of [matrix.parts[0].buffer, xBuf.buffer, out.buffer]) t.ctx.allocator.free(b);
+      const { want, tol } = reference(w, rows, cols, x, cols / 4 + 8);
+      expect(outliers(got, want, tol)).toEqual([]);
+    }
+  });
+});
+
 describe('dot32 pieces in a segments kernel', () => {
   // Each segment's pieces are renamed (_s<i>); all types side by side must
   // compile together and each give its own matrix's dot products.
