@@ -11,6 +11,7 @@
 //   npm run ts -- bench/matvec.ts [--rows 4096] [--cols 4096] [--runs 7] [--repeats 8] [--warmup 2]
 //                                 [--types Q4_K,Q8_0] [--baseline <commit> | --no-baseline] [--stat median|min]
 //                                 [--shared-memory] (the fallback kernel family, where the device has subgroups)
+//                                 [--lanes N] (lanes per row of the subgroup matvec; default: the adapter's smallest subgroup)
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
 // matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
 // Writes bench/results/matvec.json (matvec-shared-memory.json with
@@ -96,7 +97,11 @@ async function main() {
   ensureSwiftShaderFallback();
   const ctx = await createGpuContext(getNodeGpu());
   const device = ctx.device;
-  const ops = createGpuOps(ctx, ctx.allocator, { subgroups: !process.argv.includes('--shared-memory') });
+  const lanesArg = arg('lanes');
+  const ops = createGpuOps(ctx, ctx.allocator, {
+    subgroups: !process.argv.includes('--shared-memory'),
+    subgroupLanes: lanesArg === undefined ? undefined : Number(lanesArg),
+  });
   const x = await allocActivations(ctx.allocator, COLS, 'x');
   const xValues = randomRow(COLS, 99);
   device.queue.writeBuffer(x.buffer, 0, xValues.buffer, xValues.byteOffset, xValues.byteLength);
