@@ -16,7 +16,7 @@ fn dot_i8x4(q: u32) -> vec4<f32> {
 
 // The four low (shift 0) or high (shift 4) nibbles of q, as integers.
 fn dot_nibbles(q: u32, shift: u32) -> vec4<u32> {
-  return (vec4<u32>(q) >> (DOT_BYTE_SHIFTS + shift)) & vec4<u32>(15u);
+  return (vec4<u32>(q >> shift) >> DOT_BYTE_SHIFTS) & vec4<u32>(15u);
 }
 
 // Words w .. w+3 of `weights`, or, when `half`, the 16 bytes that start 2

@@ -6,10 +6,11 @@
 // Elements 0..15 and 16..31 have their own scale (q3k_scale of the decode
 // piece, indices 2j and 2j + 1).
 
-// Four elements from one qs word and one hmask word, dotted with a.
-fn q3k_dot4(qs: u32, hm: u32, lshift: vec4<u32>, hshift: vec4<u32>, a: vec4<f32>) -> f32 {
-  let v = ((vec4<u32>(qs) >> lshift) & vec4<u32>(3u)) | (((vec4<u32>(hm) >> hshift) & vec4<u32>(1u)) << vec4<u32>(2u));
-  return dot(vec4<f32>(v) - 4.0, a);
+// Four elements from one qs word and one hmask word (combined while
+// packed, then unpacked once), dotted with a.
+fn q3k_dot4(qs: u32, hm: u32, lshift: u32, hshift: u32, a: vec4<f32>) -> f32 {
+  let v = ((qs >> lshift) & 0x03030303u) | (((hm >> hshift) & 0x01010101u) << 2u);
+  return dot(dot_u8x4(v) - 4.0, a);
 }
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
@@ -18,8 +19,8 @@ fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let half = (block & 2u) != 0u;
   let hm = dot_words8(block >> 2u, half);
   let qs = dot_words8((block + 32u + 32u * (j >> 2u)) >> 2u, half);
-  let l = DOT_BYTE_SHIFTS + 2u * (j & 3u);
-  let h = DOT_BYTE_SHIFTS + j;
+  let l = 2u * (j & 3u);
+  let h = j;
   let k = b * 8u;
   let acc0 = q3k_dot4(qs[0].x, hm[0].x, l, h, act4(k)) + q3k_dot4(qs[0].y, hm[0].y, l, h, act4(k + 1u))
     + q3k_dot4(qs[0].z, hm[0].z, l, h, act4(k + 2u)) + q3k_dot4(qs[0].w, hm[0].w, l, h, act4(k + 3u));

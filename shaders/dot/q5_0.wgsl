@@ -1,14 +1,13 @@
 // Q5_0 dot32: block b (22 bytes at an even offset: f16 d, u32 qh, 16 bytes
 // qs). Element j's fifth bit is bit j of qh; the bits of elements 4i..4i+3
-// move to bit 4 of four bytes with one vector shift. d applied once.
-const Q5_BIT_SHIFTS = vec4<u32>(0u, 1u, 2u, 3u);
+// move to bit 4 of four packed bytes (spread_bits4 of the decode helpers)
+// before the word is unpacked. d applied once.
 
 // Word i of qs with qh >> 4i: elements 4i..4i+3 (low nibbles) and 16+4i.. (high).
 fn q5_0_dot8(q: u32, qh: u32, lo: vec4<f32>, hi: vec4<f32>) -> f32 {
-  let h = vec4<u32>(qh);
-  let h_lo = ((h >> Q5_BIT_SHIFTS) & vec4<u32>(1u)) << vec4<u32>(4u);
-  let h_hi = ((h >> (Q5_BIT_SHIFTS + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u);
-  return dot(vec4<f32>(dot_nibbles(q, 0u) | h_lo) - 16.0, lo) + dot(vec4<f32>(dot_nibbles(q, 4u) | h_hi) - 16.0, hi);
+  let v_lo = (q & 0x0f0f0f0fu) | (spread_bits4(qh) << 4u);
+  let v_hi = ((q >> 4u) & 0x0f0f0f0fu) | (spread_bits4(qh >> 16u) << 4u);
+  return dot(dot_u8x4(v_lo) - 16.0, lo) + dot(dot_u8x4(v_hi) - 16.0, hi);
 }
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {

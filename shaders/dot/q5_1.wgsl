@@ -1,16 +1,13 @@
 // Q5_1 dot32: block b (24 bytes, word aligned: word 0 = f16 d | f16 m,
 // word 1 qh, words 2..5 qs); fifth bits as Q5_0, x = q * d + m per element
 // (one fused multiply-add per 4, as the decode piece) before the dot.
-const Q5_BIT_SHIFTS = vec4<u32>(0u, 1u, 2u, 3u);
-
 // Word i of qs with qh >> 4i: elements 4i..4i+3 (low nibbles) and 16+4i.. (high).
 fn q5_1_dot8(q: u32, qh: u32, dm: vec2<f32>, lo: vec4<f32>, hi: vec4<f32>) -> f32 {
-  let h = vec4<u32>(qh);
-  let h_lo = ((h >> Q5_BIT_SHIFTS) & vec4<u32>(1u)) << vec4<u32>(4u);
-  let h_hi = ((h >> (Q5_BIT_SHIFTS + 16u)) & vec4<u32>(1u)) << vec4<u32>(4u);
+  let v_lo = (q & 0x0f0f0f0fu) | (spread_bits4(qh) << 4u);
+  let v_hi = ((q >> 4u) & 0x0f0f0f0fu) | (spread_bits4(qh >> 16u) << 4u);
   let d = vec4<f32>(dm.x);
   let m = vec4<f32>(dm.y);
-  return dot(fma(vec4<f32>(dot_nibbles(q, 0u) | h_lo), d, m), lo) + dot(fma(vec4<f32>(dot_nibbles(q, 4u) | h_hi), d, m), hi);
+  return dot(fma(dot_u8x4(v_lo), d, m), lo) + dot(fma(dot_u8x4(v_hi), d, m), hi);
 }
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {

@@ -1,12 +1,13 @@
 // Q5_K dot32: sub-block j = b & 7 of super-block b >> 3 (176 bytes, word
 // aligned: word 0 = f16 d | f16 dmin, words 1..3 scales as Q4_K, words
 // 4..11 qh, 12..43 qs). Nibbles as Q4_K; bit j of each qh byte is the
-// fifth bit, moved to bit 4 of its byte with one vector shift.
+// fifth bit, moved to bit 4 of its byte on the packed word.
 
-// Four elements from one qs and one qh word, scaled, dotted with a.
+// Four elements from one qs and one qh word (combined while packed, then
+// unpacked once), scaled, dotted with a.
 fn q5k_dot4(q: u32, qh: u32, shift: u32, j: u32, sm: vec2<f32>, a: vec4<f32>) -> f32 {
-  let high = ((vec4<u32>(qh) >> (DOT_BYTE_SHIFTS + j)) & vec4<u32>(1u)) << vec4<u32>(4u);
-  return dot(fma(vec4<f32>(dot_nibbles(q, shift) | high), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
+  let v = ((q >> shift) & 0x0f0f0f0fu) | (((qh >> j) & 0x01010101u) << 4u);
+  return dot(fma(dot_u8x4(v), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
 }
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {

@@ -6,10 +6,11 @@
 // multiple of 4 bytes from the block's start), q = that - 32. Elements
 // 0..15 and 16..31 have their own scale: the two int8s at 192 + 8h + 2g.
 
-// Four elements from one ql word and one qh word, minus 32, dotted with a.
-fn q6k_dot4(ql: u32, qh: u32, lshift: u32, hshift: vec4<u32>, a: vec4<f32>) -> f32 {
-  let v = dot_nibbles(ql, lshift) | (((vec4<u32>(qh) >> hshift) & vec4<u32>(3u)) << vec4<u32>(4u));
-  return dot(vec4<f32>(v) - 32.0, a);
+// Four elements from one ql word and one qh word (combined while packed,
+// then unpacked once), minus 32, dotted with a.
+fn q6k_dot4(ql: u32, qh: u32, lshift: u32, hshift: u32, a: vec4<f32>) -> f32 {
+  let v = ((ql >> lshift) & 0x0f0f0f0fu) | (((qh >> hshift) & 0x03030303u) << 4u);
+  return dot(dot_u8x4(v) - 32.0, a);
 }
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
@@ -21,7 +22,7 @@ fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let ql = dot_words8((block + 64u * h + 32u * (g & 1u)) >> 2u, half);
   let qh = dot_words8((block + 128u + 32u * h) >> 2u, half);
   let l = (g >> 1u) * 4u;
-  let s = DOT_BYTE_SHIFTS + 2u * g;
+  let s = 2u * g;
   let k = b * 8u;
   let acc0 = q6k_dot4(ql[0].x, qh[0].x, l, s, act4(k)) + q6k_dot4(ql[0].y, qh[0].y, l, s, act4(k + 1u))
     + q6k_dot4(ql[0].z, qh[0].z, l, s, act4(k + 2u)) + q6k_dot4(ql[0].w, qh[0].w, l, s, act4(k + 3u));
