@@ -19,6 +19,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { register } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GGML_TYPES, GgmlType } from '../src/gguf/types';
@@ -26,6 +27,8 @@ import type { WeightMatrix } from '../src/gpu/ops-api';
 import type { ShaderDefines } from '../src/gpu/shaders';
 import { quantize } from '../src/quant';
 import { copyBandwidth, summarize, type Timing } from './copy-bandwidth';
+
+register('./raw-text-hooks.mjs', import.meta.url);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -83,7 +86,7 @@ interface Row {
   /** Weights per second over F32's: > 1, this type gets through the matrix faster. */
   speedVsF32: number;
   beforeMs?: number;
-  /** beforeMs / msPerMatvec. */
+  /** Median over runs of (before / after) within a run: the pair ran back to back, so a busy spell of the machine mostly cancels. */
   speedup?: number;
 }
 
@@ -186,7 +189,7 @@ async function main() {
       fractionOfCopy: gbPerS / copy.gbPerS,
       speedVsF32: f32Ms / ms,
       beforeMs,
-      speedup: beforeMs === undefined ? undefined : beforeMs / ms,
+      speedup: before ? summarize(old.map((b, i) => b / after[i]), 'median') : undefined,
     });
     console.error(`${info.name}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
   }
