@@ -1,40 +1,55 @@
-// Matrix-vector throughput per weight type: a 4096 x 4096 matrix times one
-// f32 vector (the decode step of a 7B-class layer), in GB/s of weight bytes
-// read, next to an F32 matrix of the same shape in the same run. Each timed
-// run records REPEATS dispatches in one submit and waits on
-// queue.onSubmittedWorkDone; the median of RUNS runs after WARMUP runs.
+// Matrix-vector throughput per weight type: a ROWS x COLS matrix (default
+// 4096 x 4096, the decode step of a 7B-class layer) times one f32 vector,
+// with the engine's matvec (GpuOps.matmul, n = 1, the kernel family the
+// device gets by default). Per type: GB/s of weight bytes read, that as a
+// fraction of a plain copy kernel's bandwidth on the same adapter (the
+// ceiling, bench/copy-bandwidth.ts), and weights per second against F32's
+// matvec of the same shape. "before" runs the matvec kernels of commit
+// BASELINE (the decode4-per-4-elements kernels, read with `git show`) on
+// the same buffers in the same run, interleaved with "after" run by run.
 //
-//   npx tsx bench/matvec.ts [--rows 4096] [--cols 4096] [--runs 7] [--repeats 8] [--warmup 2]
-// (SwiftShader, a CPU Vulkan, needs seconds per 4096 x 4096 matvec: use
-// e.g. --runs 3 --repeats 2 --warmup 1 there.)
-// Writes bench/results/matvec.json and prints a table. Not a test.
+//   npm run ts -- bench/matvec.ts [--rows 4096] [--cols 4096] [--runs 7] [--repeats 8] [--warmup 2]
+//                                 [--types Q4_K,Q8_0] [--baseline <commit> | --no-baseline] [--stat median|min]
+//                                 [--shared-memory] (the fallback kernel family, where the device has subgroups)
+//                                 [--lanes N] (lanes per row of the subgroup matvec; default: the adapter's smallest subgroup)
+// (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
+// matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
+// Writes bench/results/matvec.json (matvec-shared-memory.json with
+// --shared-memory; only for the full type list) and prints a table. Not a test.
 
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GGML_TYPES, GgmlType } from '../src/gguf/types';
+import type { WeightMatrix } from '../src/gpu/ops-api';
+import type { ShaderDefines } from '../src/gpu/shaders';
 import { quantize } from '../src/quant';
+import { copyBandwidth, summarize, type Timing } from './copy-bandwidth';
 
 register('./raw-text-hooks.mjs', import.meta.url);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const TYPES = [
+const ALL_TYPES = [
   GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q6_K, GgmlType.Q5_K, GgmlType.Q5_1, GgmlType.Q5_0,
   GgmlType.Q4_K, GgmlType.Q4_1, GgmlType.Q4_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS, GgmlType.Q3_K, GgmlType.Q2_K,
 ];
+/** The last commit before the dot32 matvec kernels. */
+const DEFAULT_BASELINE = 'bb72dcd3868e741d02318b1180b031598fb82c4e';
 
-function arg(name: string, fallback: number): number {
+function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 ? process.argv[i + 1] : undefined;
 }
+const num = (name: string, fallback: number) => Number(arg(name) ?? fallback);
 
-const ROWS = arg('rows', 4096);
-const COLS = arg('cols', 4096);
-const RUNS = arg('runs', 7);
-const WARMUP = arg('warmup', 2);
-const REPEATS = arg('repeats', 8);
+const ROWS = num('rows', 4096);
+const COLS = num('cols', 4096);
+const TIMING: Timing = { runs: num('runs', 7), warmup: num('warmup', 2), repeats: num('repeats', 8), stat: arg('stat') === 'min' ? 'min' : 'median' };
+const TYPES = arg('types')?.split(',').map((name) => GgmlType[name as keyof typeof GgmlType]) ?? ALL_TYPES;
+const BASELINE = process.argv.includes('--no-baseline') ? undefined : (arg('baseline') ?? DEFAULT_BASELINE);
 /** Distinct quantized rows, tiled over the matrix: quantizing 16M values per type in JS would dominate the run, and throughput does not depend on the values. */
 const DISTINCT_ROWS = 16;
 
@@ -56,76 +71,161 @@ function weightBytes(type: GgmlType): Uint8Array {
   return all;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+function gitShow(commit: string, file: string): string {
+  return execFileSync('git', ['show', `${commit}:${file}`], { cwd: path.join(here, '..'), encoding: 'utf8' });
+}
+
+interface Row {
+  type: string;
+  bitsPerWeight: number;
+  weightMiB: number;
+  msPerMatvec: number;
+  gbPerS: number;
+  /** gbPerS over the copy kernel's GB/s (read + written). */
+  fractionOfCopy: number;
+  /** Weights per second over F32's: > 1, this type gets through the matrix faster. */
+  speedVsF32: number;
+  beforeMs?: number;
+  /** Median over runs of (before / after) within a run: the pair ran back to back, so a busy spell of the machine mostly cancels. */
+  speedup?: number;
 }
 
 async function main() {
   const { createGpuContext } = await import('../src/gpu/device');
   const { getNodeGpu, ensureSwiftShaderFallback } = await import('../src/gpu/gpu-node');
   const { allocActivations, createGpuOps, uploadWeight } = await import('../src/gpu/ops');
+  const { assembleKernel, PipelineCache } = await import('../src/gpu/shaders');
+  const { MATVEC_ROWS, MATVEC_SUBGROUP_WG, MATVEC_WG } = await import('../src/gpu/kernels');
+  const { weightRowBytes } = await import('../src/gpu/weights');
   ensureSwiftShaderFallback();
   const ctx = await createGpuContext(getNodeGpu());
-  const ops = createGpuOps(ctx);
+  const device = ctx.device;
+  const lanesArg = arg('lanes');
+  const ops = createGpuOps(ctx, ctx.allocator, {
+    subgroups: !process.argv.includes('--shared-memory'),
+    subgroupLanes: lanesArg === undefined ? undefined : Number(lanesArg),
+  });
   const x = await allocActivations(ctx.allocator, COLS, 'x');
   const xValues = randomRow(COLS, 99);
-  ctx.device.queue.writeBuffer(x.buffer, 0, xValues.buffer, xValues.byteOffset, xValues.byteLength);
+  device.queue.writeBuffer(x.buffer, 0, xValues.buffer, xValues.byteOffset, xValues.byteLength);
   const out = await allocActivations(ctx.allocator, ROWS, 'out');
 
-  const results: { type: string; bitsPerWeight: number; weightMiB: number; msPerMatvec: number; gbPerS: number; speedVsF32: number }[] = [];
+  const copy = await copyBandwidth(device, ROWS * COLS * 4, TIMING);
+  console.error(`copy of ${((ROWS * COLS * 4) / 2 ** 20).toFixed(0)} MiB: ${copy.ms.toFixed(2)} ms, ${copy.gbPerS.toFixed(3)} GB/s (read + written)`);
+
+  // The baseline kernel, dispatched by hand with the same bindings and Params as GpuOps.matmul.
+  const lanes = Math.min(MATVEC_SUBGROUP_WG, 2 ** Math.floor(Math.log2(ctx.adapter.info?.subgroupMinSize ?? 32)));
+  const baselineText = BASELINE ? gitShow(BASELINE, ops.subgroups ? 'shaders/matvec_subgroup.wgsl' : 'shaders/matvec.wgsl') : undefined;
+  const baselineDefines: ShaderDefines = ops.subgroups ? { WG: MATVEC_SUBGROUP_WG, LANES: lanes } : { WG: MATVEC_WG, ROWS: MATVEC_ROWS };
+  const baselineRowsPerGroup = ops.subgroups ? MATVEC_SUBGROUP_WG / lanes : MATVEC_ROWS;
+  const pipelines = new PipelineCache(device);
+  const params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const placeholder = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+  function baselineRecorder(w: WeightMatrix): ((pass: GPUComputePassEncoder) => void) | undefined {
+    if (!baselineText || w.parts.length !== 1) return undefined;
+    const pipeline = pipelines.get(assembleKernel(baselineText, { weightType: w.type, defines: baselineDefines }), 'baseline matvec');
+    device.queue.writeBuffer(params, 0, new Uint32Array([ROWS, COLS, weightRowBytes(w.type, COLS), 0, 0]));
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [params, w.parts[0].buffer, x.buffer, out.buffer, placeholder].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const groups = Math.ceil(ROWS / baselineRowsPerGroup);
+    return (pass) => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(Math.min(groups, ctx.limits.maxComputeWorkgroupsPerDimension), Math.ceil(groups / ctx.limits.maxComputeWorkgroupsPerDimension));
+    };
+  }
+
+  const timeOps = async (w: WeightMatrix) => {
+    const t0 = performance.now();
+    ops.begin();
+    for (let i = 0; i < TIMING.repeats; i++) ops.matmul(w, x, out, 1);
+    ops.submit();
+    await device.queue.onSubmittedWorkDone();
+    return (performance.now() - t0) / TIMING.repeats;
+  };
+  const timeRecorder = async (record: (pass: GPUComputePassEncoder) => void) => {
+    const t0 = performance.now();
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (let i = 0; i < TIMING.repeats; i++) record(pass);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return (performance.now() - t0) / TIMING.repeats;
+  };
+
+  const results: Row[] = [];
   let f32Ms = NaN;
   for (const type of TYPES) {
     const info = GGML_TYPES.get(type)!;
     const bytes = weightBytes(type);
     const w = await uploadWeight(ctx, GgmlType[type], type, ROWS, COLS, bytes, ctx.allocator);
-    const times: number[] = [];
-    for (let run = 0; run < WARMUP + RUNS; run++) {
-      await ctx.device.queue.onSubmittedWorkDone();
-      const t0 = performance.now();
-      ops.begin();
-      for (let i = 0; i < REPEATS; i++) ops.matmul(w, x, out, 1);
-      ops.submit();
-      await ctx.device.queue.onSubmittedWorkDone();
-      if (run >= WARMUP) times.push((performance.now() - t0) / REPEATS);
+    const before = baselineRecorder(w);
+    const after: number[] = [];
+    const old: number[] = [];
+    // Interleaved run by run, so a busy spell of the machine hits both.
+    for (let run = 0; run < TIMING.warmup + TIMING.runs; run++) {
+      await device.queue.onSubmittedWorkDone();
+      const a = await timeOps(w);
+      const b = before ? await timeRecorder(before) : NaN;
+      if (run >= TIMING.warmup) {
+        after.push(a);
+        old.push(b);
+      }
     }
     for (const p of w.parts) ctx.allocator.free(p.buffer);
-    const ms = median(times);
+    const ms = summarize(after, TIMING.stat);
+    const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
     if (type === GgmlType.F32) f32Ms = ms;
+    const gbPerS = bytes.byteLength / (ms * 1e6);
     results.push({
       type: info.name,
       bitsPerWeight: (info.blockBytes * 8) / info.blockSize,
       weightMiB: bytes.byteLength / 2 ** 20,
       msPerMatvec: ms,
-      gbPerS: bytes.byteLength / (ms * 1e6),
-      // > 1: this type's matvec finishes faster than F32's of the same shape.
+      gbPerS,
+      fractionOfCopy: gbPerS / copy.gbPerS,
       speedVsF32: f32Ms / ms,
+      beforeMs,
+      speedup: before ? summarize(old.map((b, i) => b / after[i]), 'median') : undefined,
     });
-    console.error(`${info.name}: ${ms.toFixed(2)} ms`);
+    console.error(`${info.name}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
   }
   const errors = ctx.takeUncapturedErrors();
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `matvec ${ROWS}x${COLS} f32 vector, median of ${RUNS} runs of ${REPEATS} dispatches after ${WARMUP} warm-up runs`,
+    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${ops.subgroups ? 'subgroup' : 'shared-memory'} kernels), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,
+    copy: { mib: (ROWS * COLS * 4) / 2 ** 20, ms: copy.ms, gbPerS: copy.gbPerS, counts: 'bytes read + bytes written' },
+    baseline: BASELINE ? { commit: BASELINE, kernel: ops.subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl' } : null,
     results,
   };
-  mkdirSync(path.join(here, 'results'), { recursive: true });
-  writeFileSync(path.join(here, 'results', 'matvec.json'), `${JSON.stringify(record, null, 2)}\n`);
-  console.log(`${record.benchmark} on ${record.adapter}`);
+  if (TYPES === ALL_TYPES) {
+    mkdirSync(path.join(here, 'results'), { recursive: true });
+    const file = ops.subgroups ? 'matvec.json' : 'matvec-shared-memory.json';
+    writeFileSync(path.join(here, 'results', file), `${JSON.stringify(record, null, 2)}\n`);
+  }
+  console.log(`${record.benchmark} on ${record.adapter}; copy kernel ${copy.gbPerS.toFixed(3)} GB/s`);
   console.table(
     results.map((r) => ({
       type: r.type,
       'bits/weight': r.bitsPerWeight,
-      'MiB': r.weightMiB.toFixed(1),
-      'ms': r.msPerMatvec.toFixed(2),
+      MiB: r.weightMiB.toFixed(1),
+      ms: r.msPerMatvec.toFixed(2),
       'GB/s': r.gbPerS.toPrecision(3),
-      'speed vs F32': `${r.speedVsF32.toFixed(2)}x`,
+      'of copy': `${(100 * r.fractionOfCopy).toFixed(1)}%`,
+      'weights/s vs F32': `${r.speedVsF32.toFixed(2)}x`,
+      'before ms': r.beforeMs?.toFixed(2) ?? '-',
+      speedup: r.speedup === undefined ? '-' : `${r.speedup.toFixed(2)}x`,
     })),
   );
+  params.destroy();
+  placeholder.destroy();
   ctx.allocator.freeAll();
   ctx.destroy();
 }

@@ -1,15 +1,17 @@
 // matvec: out[row_offset + r] = sum_c W[r, c] * x[c] (+ bias[row_offset + r])
-// for the rows r < rows of one weight part. The decode path (n = 1).
+// for the rows r < rows of one weight part. The decode path (n = 1) on
+// devices without subgroups (and where subgroups are turned off).
 //
 // Layout: W is one part of a weight matrix in its GGUF block layout (row r
-// starts at byte r * row_bytes), decoded in registers by decode4 (no
-// dequantized copy). x: cols f32 read as vec4. out: f32, whole matrix rows.
+// starts at byte r * row_bytes), decoded in registers (no dequantized
+// copy). x: cols f32 read as vec4. out: f32, whole matrix rows.
 // Dispatch: one workgroup per ROWS rows, ceil(rows / ROWS) workgroups over a
-// 2D grid (x * y) when that exceeds the per-dimension limit. The WG threads
-// stride over the row in steps of 4 elements: neighbouring threads read
-// neighbouring bytes (coalesced), every x element is loaded once per
-// workgroup and reused for ROWS rows, and a shared-memory tree reduction
-// finishes each row.
+// 2D grid (x * y) when that exceeds the per-dimension limit. Each row has
+// its own WG / ROWS threads, which stride over it one 32-element sub-block
+// at a time with the type's dot32 when cols is a multiple of 32 (4
+// elements at a time with decode4 otherwise): neighbouring threads read
+// neighbouring blocks. A shared-memory tree over each row's threads
+// (log2(WG / ROWS) barriers, all rows at once) finishes the rows.
 
 struct Params {
   rows: u32,
@@ -27,7 +29,13 @@ struct Params {
 
 //#include decode
 
-var<workgroup> partial: array<f32, ROWS * WG>;
+const THREADS: u32 = WG / ROWS;
+
+fn act4(k4: u32) -> vec4<f32> {
+  return x[k4];
+}
+
+var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -35,42 +43,40 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let first_row = (wid.y * nwg.x + wid.x) * ROWS;
-  let k4_count = params.cols / 4u;
+  let t = lid % THREADS;
+  let r = (wid.y * nwg.x + wid.x) * ROWS + lid / THREADS;
+  let row_base = r * params.row_bytes;
 
-  var acc: array<f32, ROWS>;
-  for (var k4 = lid; k4 < k4_count; k4 += WG) {
-    let xv = x[k4];
-    for (var j = 0u; j < ROWS; j++) {
-      let r = first_row + j;
-      if (r < params.rows) {
-        acc[j] += dot(decode4(r * params.row_bytes, k4), xv);
+  var acc = 0.0;
+  if (r < params.rows) {
+    if (params.cols % 32u == 0u) {
+      let blocks = params.cols / 32u;
+      for (var b = t; b < blocks; b += THREADS) {
+        acc += dot32(row_base, b);
+      }
+    } else {
+      let k4_count = params.cols / 4u;
+      for (var k4 = t; k4 < k4_count; k4 += THREADS) {
+        acc += dot(decode4(row_base, k4), x[k4]);
       }
     }
   }
-  for (var j = 0u; j < ROWS; j++) {
-    partial[j * WG + lid] = acc[j];
-  }
+  partial[lid] = acc;
 
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+  for (var stride = THREADS / 2u; stride > 0u; stride >>= 1u) {
     workgroupBarrier();
-    if (lid < stride) {
-      for (var j = 0u; j < ROWS; j++) {
-        partial[j * WG + lid] += partial[j * WG + lid + stride];
-      }
+    if (t < stride) {
+      partial[lid] += partial[lid + stride];
     }
   }
   workgroupBarrier();
 
-  if (lid < ROWS) {
-    let r = first_row + lid;
-    if (r < params.rows) {
-      let o = params.row_offset + r;
-      var sum = partial[lid * WG];
-      if (params.has_bias != 0u) {
-        sum += bias[o];
-      }
-      out[o] = sum;
+  if (t == 0u && r < params.rows) {
+    let o = params.row_offset + r;
+    var sum = partial[lid];
+    if (params.has_bias != 0u) {
+      sum += bias[o];
     }
+    out[o] = sum;
   }
 }

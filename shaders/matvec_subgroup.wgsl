@@ -3,14 +3,15 @@
 // devices with the `subgroups` feature. Same bindings and result as
 // matvec.wgsl, without any workgroup barrier or shared memory.
 //
-// Layout: as matvec.wgsl (W in its GGUF block layout, decoded in registers
-// by decode4; x: cols f32 read as vec4; out: f32 whole matrix rows).
+// Layout: as matvec.wgsl (W in its GGUF block layout, decoded in registers;
+// x: cols f32 read as vec4; out: f32 whole matrix rows).
 // Dispatch: one workgroup of WG threads per WG / LANES rows, over a 2D grid.
 // Each row gets a block of LANES consecutive invocations (LANES = the
 // adapter's smallest subgroup size); the block's lanes stride over the row
-// 4 elements at a time (neighbouring lanes read neighbouring bytes, and the
-// constant stride keeps the loop simple for SwiftShader's SIMD emulation),
-// and subgroupAdd finishes the dot product.
+// one 32-element sub-block at a time with the type's dot32 (when cols is a
+// multiple of 32; 4 elements at a time with decode4 otherwise): neighbouring
+// lanes read neighbouring blocks, the constant stride keeps the loop simple
+// for SwiftShader's SIMD emulation, and subgroupAdd finishes the row.
 //
 // WebGPU promises neither the subgroup size nor how invocations map to
 // subgroups, so the reduction does not assume a block is a subgroup: a
@@ -43,12 +44,25 @@ struct Params {
 
 const NO_BLOCK: u32 = 0xffffffffu;
 
-fn row_dot(r: u32, first_k4: u32, stride: u32) -> f32 {
+fn act4(k4: u32) -> vec4<f32> {
+  return x[k4];
+}
+
+// The part of row r's dot product from every stride-th step starting at
+// `first`: steps are 32-element sub-blocks when cols allows, else 4 elements.
+fn row_dot(r: u32, first: u32, stride: u32) -> f32 {
   let row_base = r * params.row_bytes;
-  let k4_count = params.cols / 4u;
   var acc = 0.0;
-  for (var k4 = first_k4; k4 < k4_count; k4 += stride) {
-    acc += dot(decode4(row_base, k4), x[k4]);
+  if (params.cols % 32u == 0u) {
+    let blocks = params.cols / 32u;
+    for (var b = first; b < blocks; b += stride) {
+      acc += dot32(row_base, b);
+    }
+  } else {
+    let k4_count = params.cols / 4u;
+    for (var k4 = first; k4 < k4_count; k4 += stride) {
+      acc += dot(decode4(row_base, k4), x[k4]);
+    }
   }
   return acc;
 }

@@ -27,6 +27,23 @@ import iq4_xsPiece from '../../shaders/decode/iq4_xs.wgsl?raw';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
+import dotHelpers from '../../shaders/dot/helpers.wgsl?raw';
+import dotKScale from '../../shaders/dot/kscale.wgsl?raw';
+import dotF32 from '../../shaders/dot/f32.wgsl?raw';
+import dotF16 from '../../shaders/dot/f16.wgsl?raw';
+import dotBf16 from '../../shaders/dot/bf16.wgsl?raw';
+import dotQ80 from '../../shaders/dot/q8_0.wgsl?raw';
+import dotQ40 from '../../shaders/dot/q4_0.wgsl?raw';
+import dotQ41 from '../../shaders/dot/q4_1.wgsl?raw';
+import dotQ50 from '../../shaders/dot/q5_0.wgsl?raw';
+import dotQ51 from '../../shaders/dot/q5_1.wgsl?raw';
+import dotQ2K from '../../shaders/dot/q2_k.wgsl?raw';
+import dotQ3K from '../../shaders/dot/q3_k.wgsl?raw';
+import dotQ4K from '../../shaders/dot/q4_k.wgsl?raw';
+import dotQ5K from '../../shaders/dot/q5_k.wgsl?raw';
+import dotQ6K from '../../shaders/dot/q6_k.wgsl?raw';
+import dotIq4Nl from '../../shaders/dot/iq4_nl.wgsl?raw';
+import dotIq4Xs from '../../shaders/dot/iq4_xs.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
 import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
@@ -59,10 +76,28 @@ const DECODE_MARKER = '//#include decode';
 
 /**
  * Whole-block dot products: `fn dot32(row_byte_base: u32, b: u32) -> f32`,
- * weights 32b..32b+31 of a row against the kernel's `act4(k4)`. Types
- * without a piece of their own use the generic one over decode4.
+ * weights 32b..32b+31 of a row against the kernel's `act4(k4)`. Each piece
+ * decodes its whole sub-block from few word loads, scales once (see
+ * docs/gpu-kernels.md); it may use its type's decode piece and helpers,
+ * which come first. Types without a piece use the generic one over decode4.
  */
-const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map();
+const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
+  [GgmlType.F32, dotF32],
+  [GgmlType.F16, dotF16],
+  [GgmlType.BF16, dotBf16],
+  [GgmlType.Q8_0, dotHelpers + dotQ80],
+  [GgmlType.Q4_0, dotHelpers + dotQ40],
+  [GgmlType.Q4_1, dotHelpers + dotQ41],
+  [GgmlType.Q5_0, dotHelpers + dotQ50],
+  [GgmlType.Q5_1, dotHelpers + dotQ51],
+  [GgmlType.Q2_K, dotHelpers + dotQ2K],
+  [GgmlType.Q3_K, dotHelpers + dotQ3K],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + dotQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + dotQ5K],
+  [GgmlType.Q6_K, dotHelpers + dotQ6K],
+  [GgmlType.IQ4_NL, dotHelpers + dotIq4Nl],
+  [GgmlType.IQ4_XS, dotHelpers + dotIq4Xs],
+]);
 
 /**
  * `//#include segments` expands to NSEG weight matrices in one kernel, each

@@ -1,0 +1,24 @@
+// Q4_K dot32: sub-block j = b & 7 of super-block b >> 3 (144 bytes; rows
+// are whole super-blocks, so word aligned: word 0 = f16 d | f16 dmin,
+// words 1..3 the scale bytes, words 4..35 qs). Scale and min once per
+// sub-block; its 32 nibbles are the low (j even) or high (j odd) halves of
+// words 4 + 8 * (j >> 1) .. +7. x = (d * scale) * q - dmin * min per
+// element (one fused multiply-add per 4, as the decode piece).
+
+// Four elements from one qs word: the nibbles at `shift`, scaled, dotted with a.
+fn q4k_dot4(q: u32, shift: u32, sm: vec2<f32>, a: vec4<f32>) -> f32 {
+  return dot(fma(vec4<f32>(dot_nibbles(q, shift)), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
+}
+
+fn dot32(row_byte_base: u32, b: u32) -> f32 {
+  let w = (row_byte_base >> 2u) + (b >> 3u) * 36u;
+  let j = b & 7u;
+  let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
+  let q = w + 4u + (j >> 1u) * 8u;
+  let s = (j & 1u) * 4u;
+  let k = b * 8u;
+  return q4k_dot4(weights[q], s, sm, act4(k)) + q4k_dot4(weights[q + 1u], s, sm, act4(k + 1u))
+    + q4k_dot4(weights[q + 2u], s, sm, act4(k + 2u)) + q4k_dot4(weights[q + 3u], s, sm, act4(k + 3u))
+    + q4k_dot4(weights[q + 4u], s, sm, act4(k + 4u)) + q4k_dot4(weights[q + 5u], s, sm, act4(k + 5u))
+    + q4k_dot4(weights[q + 6u], s, sm, act4(k + 6u)) + q4k_dot4(weights[q + 7u], s, sm, act4(k + 7u));
+}

@@ -1,0 +1,25 @@
+// Q5_K dot32: sub-block j = b & 7 of super-block b >> 3 (176 bytes, word
+// aligned: word 0 = f16 d | f16 dmin, words 1..3 scales as Q4_K, words
+// 4..11 qh, 12..43 qs). Nibbles as Q4_K; bit j of each qh byte is the
+// fifth bit, moved to bit 4 of its byte on the packed word.
+
+// Four elements from one qs and one qh word (combined while packed, then
+// unpacked once), scaled, dotted with a.
+fn q5k_dot4(q: u32, qh: u32, shift: u32, j: u32, sm: vec2<f32>, a: vec4<f32>) -> f32 {
+  let v = ((q >> shift) & 0x0f0f0f0fu) | (((qh >> j) & 0x01010101u) << 4u);
+  return dot(fma(dot_u8x4(v), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
+}
+
+fn dot32(row_byte_base: u32, b: u32) -> f32 {
+  let w = (row_byte_base >> 2u) + (b >> 3u) * 44u;
+  let j = b & 7u;
+  let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
+  let q = w + 12u + (j >> 1u) * 8u;
+  let h = w + 4u;
+  let s = (j & 1u) * 4u;
+  let k = b * 8u;
+  return q5k_dot4(weights[q], weights[h], s, j, sm, act4(k)) + q5k_dot4(weights[q + 1u], weights[h + 1u], s, j, sm, act4(k + 1u))
+    + q5k_dot4(weights[q + 2u], weights[h + 2u], s, j, sm, act4(k + 2u)) + q5k_dot4(weights[q + 3u], weights[h + 3u], s, j, sm, act4(k + 3u))
+    + q5k_dot4(weights[q + 4u], weights[h + 4u], s, j, sm, act4(k + 4u)) + q5k_dot4(weights[q + 5u], weights[h + 5u], s, j, sm, act4(k + 5u))
+    + q5k_dot4(weights[q + 6u], weights[h + 6u], s, j, sm, act4(k + 6u)) + q5k_dot4(weights[q + 7u], weights[h + 7u], s, j, sm, act4(k + 7u));
+}
