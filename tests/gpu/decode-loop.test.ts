@@ -12,6 +12,9 @@ import { GgmlType } from '../../src/gguf/types';
 import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
+import { haveSharedModels, sharedModels } from '../conformance/llama-reference';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 const N_LAYERS = 4;
 const model = makeSyntheticModel({ nEmbd: 128, nLayers: N_LAYERS, nHeads: 4, nKvHeads: 2, nFf: 256, nVocab: 1024, ctxLength: 512, type: GgmlType.Q8_0, seed: 11 });
@@ -143,6 +146,28 @@ describe('kernels compiled at load', () => {
       }
     } finally {
       await engine.destroy();
+    }
+  });
+});
+
+describe.skipIf(!haveSharedModels)('GPU and CPU sampling on the shared models', () => {
+  it.each(['stories260K.gguf', 'TinyStories-656K-Q8_0.gguf'])('%s: the same seed gives the same tokens', { timeout: 300_000 }, async (name) => {
+    const bytes = new Uint8Array(readFileSync(path.join(sharedModels, name)));
+    const gpu = await ClawEngine.create({ gpu: getNodeGpu() });
+    const cpu = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
+    try {
+      await gpu.load(new BytesSource(bytes, name), { ctxSize: 256 });
+      await cpu.load(new BytesSource(bytes, name), { ctxSize: 256 });
+      for (const seed of [1, 2, 3]) {
+        const options = { temperature: 0.9, seed, maxTokens: 48 };
+        const a = await run(gpu, 'Once upon a time', options);
+        const b = await run(cpu, 'Once upon a time', options);
+        expect(a.tokens.length).toBeGreaterThan(0);
+        expect(a.tokens).toEqual(b.tokens);
+      }
+    } finally {
+      await gpu.destroy();
+      await cpu.destroy();
     }
   });
 });
