@@ -437,7 +437,8 @@ export class ClawEngine {
     const sampler = createSampler(options);
     const history = tokens.slice();
     const decoder = s.tokenizer.createDecoder();
-    const stops = new StopMatcher(options.stop ?? []);
+    // An end-of-generation token spelled out as text ends the reply as the token itself would.
+    const stops = new StopMatcher([...(options.stop ?? []), ...s.tokenizer.eogTexts]);
     let nGenerated = 0;
     let reason: 'stop' | 'length' | 'abort' = 'length';
     while (nGenerated < maxTokens) {
