@@ -9,6 +9,7 @@ import { openFileSource } from '../gguf/source-node';
 import { readGguf } from '../gguf/reader';
 import { formatGgufDump } from '../gguf/dump';
 import { formatCompatibilityReport } from '../engine/compat';
+import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/defaults';
 import { getNodeGpu, ensureSwiftShaderFallback } from '../gpu/gpu-node';
 import { parseVramLimit } from '../model/vram';
 import { parseArgs, type FlagKind } from './args';
@@ -124,7 +125,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
 
   const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
   const nglText = flags.get('n-gpu-layers') as string | undefined;
-  let nGpuLayers: LoadOptions['nGpuLayers'] = 'auto';
+  let nGpuLayers: LoadOptions['nGpuLayers'] = DEFAULT_LOAD.nGpuLayers;
   if (nglText !== undefined && nglText !== 'auto') {
     const n = Number(nglText);
     if (!Number.isInteger(n) || n < 0) throw new ClawError('clw-bad-request', `--n-gpu-layers expects auto or a whole number, got "${nglText}"`);
@@ -138,11 +139,11 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     vramLimit: vramText ? parseVramLimit(vramText) : undefined,
     nGpuLayers,
     batchSize: flags.get('batch-size') as number | undefined,
-    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
+    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC === undefined ? DEFAULT_LOAD.kvCacheDynamic : process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
   };
   const genOptions: GenerateOptions = {
-    maxTokens: (flags.get('n-predict') as number | undefined) ?? 128,
-    temperature: (flags.get('temp') as number | undefined) ?? 0.8,
+    maxTokens: (flags.get('n-predict') as number | undefined) ?? DEFAULT_GENERATION.maxTokens,
+    temperature: (flags.get('temp') as number | undefined) ?? DEFAULT_SAMPLING.temperature,
     topK: flags.get('top-k') as number | undefined,
     topP: flags.get('top-p') as number | undefined,
     minP: flags.get('min-p') as number | undefined,

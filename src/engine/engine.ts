@@ -14,7 +14,6 @@ import { LlamaModel, createScratch } from '../model/model';
 import { KvCache, kvTypeFor } from '../model/kv-cache';
 import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
-import { DEFAULT_BATCH_SIZE } from '../model/plan';
 import { resolveBudget } from '../model/vram';
 import { dequantize } from '../quant';
 import { createTokenizer, type Tokenizer } from '../tokenizer';
@@ -22,6 +21,7 @@ import { buildCompatibilityReport } from './compat';
 import { chatFormatterFor, type ChatFormatter } from './chat';
 import { createSampler } from './sampler';
 import { StopMatcher } from './stop';
+import { DEFAULT_GENERATION, DEFAULT_LOAD } from './defaults';
 import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, LoadOptions, LoadProgress, ModelInfo } from './types';
 
 export interface EngineOptions {
@@ -43,8 +43,6 @@ interface Session {
   info: ModelInfo;
 }
 
-/** KV cache element type when LoadOptions.kvType is absent (llama.cpp's default too). */
-const DEFAULT_KV_TYPE = 'f16';
 
 export class ClawEngine {
   private session: Session | null = null;
@@ -193,9 +191,9 @@ export class ClawEngine {
     onProgress?.({ phase: 'plan', fraction: 0 });
     const adapter = this.adapterFacts();
     const budgetBytes = resolveBudget(options.vramLimit, adapter);
-    const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
-    const kvDynamic = options.kvCacheDynamic ?? true;
-    const kvType = kvTypeFor(options.kvType ?? DEFAULT_KV_TYPE, hp.kvDim);
+    const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_LOAD.batchSize));
+    const kvDynamic = options.kvCacheDynamic ?? DEFAULT_LOAD.kvCacheDynamic;
+    const kvType = kvTypeFor(options.kvType ?? DEFAULT_LOAD.kvType, hp.kvDim);
     const memory: EnginePlanOptions = {
       budgetBytes,
       liveBytes: this.allocator.liveBytes(),
@@ -411,7 +409,7 @@ export class ClawEngine {
     const s = this.session;
     if (!s) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first.' });
     const signal = options.signal;
-    const maxTokens = options.maxTokens ?? 256;
+    const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
     let tokens = this.promptTokens(s, input, options);
     if (tokens.length === 0) throw new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt.' });
     for (const id of tokens) {
