@@ -6,9 +6,13 @@ import { ClawError } from '../errors';
 
 export interface GpuProbe {
   adapter: string;
+  shaderF16: boolean;
+  subgroups: boolean;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
 }
 
-const ENABLE_WEBGPU_FIX =
+export const ENABLE_WEBGPU_FIX =
   'Use a recent Chrome or Edge (113+), or Safari 26+ / Firefox 141+ with WebGPU on, over https or localhost. ' +
   'On Linux, enable chrome://flags/#enable-unsafe-webgpu (and #enable-vulkan); check chrome://gpu for "WebGPU: Hardware accelerated".';
 
@@ -33,5 +37,11 @@ export async function probeWebGpu(): Promise<GpuProbe> {
   }
   const info = adapter.info;
   const parts = [info?.vendor, info?.architecture, info?.description].filter((p): p is string => !!p);
-  return { adapter: parts.length ? parts.join(' ') : 'unnamed adapter' };
+  return {
+    adapter: parts.length ? parts.join(' ') : 'unnamed adapter',
+    shaderF16: adapter.features.has('shader-f16'),
+    subgroups: adapter.features.has('subgroups'),
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+  };
 }

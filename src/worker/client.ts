@@ -6,6 +6,7 @@
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ClawError } from '../errors';
 import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
+import type { FileDetails } from './file-details';
 import type { ModelRecord } from './library';
 import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
 
@@ -37,6 +38,10 @@ export class WorkerClient {
 
   inspect(modelId: string, options: LoadOptions = {}): Promise<CompatibilityReport> {
     return this.call(this.remote.inspect(modelId, options));
+  }
+
+  details(modelId: string): Promise<FileDetails> {
+    return this.call(this.remote.details(modelId));
   }
 
   // Callbacks travel as comlink proxies; the worker releases its end when

@@ -14,6 +14,10 @@ export interface ModelRecord {
   readonly size: number;
   /** Milliseconds since the epoch. */
   readonly addedAt: number;
+  /** From the header, once the file has been inspected: "llama". */
+  readonly architecture?: string;
+  /** Tensor types by share of the bytes, once inspected: "Q8_0 75%, F32 25%". */
+  readonly quantMix?: string;
 }
 
 /**
@@ -34,10 +38,10 @@ const LIBRARY_STORE_NAME = 'models';
 const RECORD_PREFIX = 'record:';
 const FILE_PREFIX = 'file:';
 
-export function indexedDbStore(dbName = LIBRARY_DB_NAME): KeyValueStore {
+export function indexedDbStore(dbName = LIBRARY_DB_NAME, storeName = LIBRARY_STORE_NAME): KeyValueStore {
   let store: UseStore | undefined;
   // Opened on first use so that merely importing the module never touches IndexedDB.
-  const use = (): UseStore => (store ??= createStore(dbName, LIBRARY_STORE_NAME));
+  const use = (): UseStore => (store ??= createStore(dbName, storeName));
   return {
     get: (key) => get(key, use()),
     set: (key, value) => set(key, value, use()),
@@ -92,6 +96,15 @@ export class ModelLibrary {
       });
     }
     return { record, file };
+  }
+
+  /** Adds what the header says (architecture, quant mix) to a stored record; an unknown id is ignored. */
+  async describe(id: string, facts: Pick<ModelRecord, 'architecture' | 'quantMix'>): Promise<ModelRecord | undefined> {
+    const record = await this.getRecord(id);
+    if (!record) return undefined;
+    const updated: ModelRecord = { ...record, ...facts };
+    await this.wrap('could not update the model library', () => this.store.set(RECORD_PREFIX + id, updated));
+    return updated;
   }
 
   async remove(id: string): Promise<void> {

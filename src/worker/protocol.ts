@@ -14,6 +14,7 @@ import type {
   LoadProgress,
   ModelInfo,
 } from '../engine/types';
+import type { FileDetails } from './file-details';
 import type { ModelRecord } from './library';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: SerializedClawError };
@@ -33,6 +34,8 @@ export interface WorkerApi {
   listModels(): Promise<Outcome<ModelRecord[]>>;
   /** Reads the header of a stored model and reports whether it will run; loads nothing. */
   inspect(modelId: string, options?: LoadOptions): Promise<Outcome<CompatibilityReport>>;
+  /** Every metadata key (long arrays cut) and the tensor table of a stored model's header. */
+  details(modelId: string): Promise<Outcome<FileDetails>>;
   load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<Outcome<ModelInfo>>;
   /** Streams events to onEvent and resolves when the generation is over. Requests queue. */
   generate(input: GenerateInput, options: WorkerGenerateOptions, onEvent: (e: GenerateEvent) => void): Promise<Outcome<GenerateSummary>>;

@@ -5,6 +5,8 @@
 import { toClawError } from '../errors';
 import type { ByteSource } from '../gguf/types';
 import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
+import { readGguf } from '../gguf/reader';
+import { fileDetails, type FileDetails } from './file-details';
 import type { ModelLibrary, ModelRecord } from './library';
 import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
 import { SerialQueue } from './serial-queue';
@@ -49,6 +51,18 @@ export class WorkerService implements WorkerApi {
         }
       }),
     );
+  }
+
+  details(modelId: string): Promise<Outcome<FileDetails>> {
+    // Header only, no GPU: outside the queue, so it answers while a reply streams.
+    return settle(async () => {
+      const source = await this.openStored(modelId);
+      try {
+        return fileDetails(await readGguf(source));
+      } finally {
+        await source.close?.();
+      }
+    });
   }
 
   load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<Outcome<ModelInfo>> {

@@ -93,3 +93,15 @@ describe('ModelLibrary', () => {
     expect(await library.getRecord('bad')).toBeUndefined();
   });
 });
+
+describe('ModelLibrary.describe', () => {
+  it('adds the architecture and quant mix to a stored record and keeps the file', async () => {
+    const { library } = makeLibrary();
+    const record = await library.add(new File([new Uint8Array(8)], 'm.gguf'));
+    const updated = await library.describe(record.id, { architecture: 'llama', quantMix: 'Q8_0 75%, F32 25%' });
+    expect(updated).toEqual({ ...record, architecture: 'llama', quantMix: 'Q8_0 75%, F32 25%' });
+    expect(await library.list()).toEqual([updated]);
+    expect((await library.get(record.id)).file.size).toBe(8);
+    expect(await library.describe('missing', { architecture: 'x' })).toBeUndefined();
+  });
+});
