@@ -82,6 +82,7 @@ function render(): void {
   const used = state.current.modelName && state.current.modelId !== state.loaded?.id ? ` This conversation was held with ${state.current.modelName}.` : '';
   ui.modelHint.textContent = (state.loaded ? `Talking to ${state.loaded.name}.` : 'Load a model to start.') + used;
   document.body.dataset.busy = state.busy;
+  document.body.dataset.modelLoaded = String(!!state.loaded);
   libraryView.render(state.records, state.selected?.id, state.loaded?.id);
   conversationList.render(state.conversations, state.current.id, !idle);
 }
@@ -213,7 +214,6 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
       const summary = await requireWorker().generate(input, options, (event) => chat.onEvent(event, state.info));
       // The engine sent a 'done' event: let it (and every token before it) arrive.
       if (summary.reason) await chat.done;
-      if (summary.reason === 'abort') note = 'Stopped.';
     } catch (e) {
       const err = toClawError(e);
       // A stop during the prompt is not a failure.
