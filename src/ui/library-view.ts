@@ -18,9 +18,9 @@ export class LibraryView {
 
   private readonly storage = byTestId('storage-usage');
 
-  render(records: ModelRecord[], selectedId: string | undefined, loadedId: string | undefined): void {
+  render(records: ModelRecord[], selectedId: string | undefined, loadedId: string | undefined, unstored: ReadonlySet<string> = new Set()): void {
     this.empty.hidden = records.length > 0;
-    void this.showStorage(records);
+    void this.showStorage(records.filter((r) => !unstored.has(r.id)));
     this.list.replaceChildren(
       ...records.map((record) => {
         const open = h('button', { type: 'button', class: 'secondary', 'data-testid': 'library-open', 'aria-label': `Open ${record.name}` }, 'Open');
@@ -30,6 +30,7 @@ export class LibraryView {
         const badges = [
           record.id === loadedId ? h('span', { class: 'badge loaded' }, 'loaded') : null,
           record.id === selectedId && record.id !== loadedId ? h('span', { class: 'badge' }, 'selected') : null,
+          unstored.has(record.id) ? h('span', { class: 'badge warn', 'data-testid': 'unstored-note', title: 'The browser refused to store this file' }, 'not stored: forgotten when this tab closes') : null,
         ];
         return h(
           'li',

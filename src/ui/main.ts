@@ -58,6 +58,8 @@ const ui = {
 const state = {
   busy: 'idle' as Busy,
   records: [] as ModelRecord[],
+  /** Files the browser refused to store: usable until the tab closes (kept by the worker). */
+  unstored: [] as ModelRecord[],
   selected: undefined as ModelRecord | undefined,
   report: undefined as CompatibilityReport | undefined,
   loaded: undefined as ModelRecord | undefined,
@@ -83,7 +85,7 @@ function render(): void {
   ui.modelHint.textContent = (state.loaded ? `Talking to ${state.loaded.name}.` : 'Load a model to start.') + used;
   document.body.dataset.busy = state.busy;
   document.body.dataset.modelLoaded = String(!!state.loaded);
-  libraryView.render(state.records, state.selected?.id, state.loaded?.id);
+  libraryView.render([...state.unstored, ...state.records], state.selected?.id, state.loaded?.id, new Set(state.unstored.map((r) => r.id)));
   conversationList.render(state.conversations, state.current.id, !idle);
 }
 
@@ -118,7 +120,16 @@ async function addFiles(files: FileList | File[] | null | undefined): Promise<vo
   if (!file) return;
   let record: ModelRecord | undefined;
   await act('inspecting', async () => {
-    record = await library.add(file);
+    try {
+      record = await library.add(file);
+    } catch (e) {
+      // Not stored (private window, full disk; what is stored stays): the file still runs in
+      // this tab, and its entry says it will not be remembered.
+      console.warn(toClawError(e).message);
+      record = await requireWorker().keepUnstored(file, file.name || 'model.gguf');
+      state.unstored = [record, ...state.unstored];
+      return;
+    }
     // Ask once that the browser keep what is stored, instead of clearing it when space runs short.
     void navigator.storage?.persist?.().catch(() => false);
     await refreshLibrary();
@@ -318,7 +329,12 @@ async function removeModel(record: ModelRecord): Promise<void> {
       compat.clear();
       metadata.reset(false);
     }
-    await library.remove(record.id);
+    if (state.unstored.some((r) => r.id === record.id)) {
+      state.unstored = state.unstored.filter((r) => r.id !== record.id);
+      await requireWorker().forgetUnstored(record.id);
+    } else {
+      await library.remove(record.id);
+    }
     await refreshLibrary();
   });
 }

@@ -40,6 +40,14 @@ export class WorkerClient {
     return this.call(this.remote.inspect(modelId, options));
   }
 
+  keepUnstored(file: Blob, name: string): Promise<ModelRecord> {
+    return this.call(this.remote.keepUnstored(file, name));
+  }
+
+  forgetUnstored(modelId: string): Promise<void> {
+    return this.call(this.remote.forgetUnstored(modelId));
+  }
+
   details(modelId: string): Promise<FileDetails> {
     return this.call(this.remote.details(modelId));
   }

@@ -34,6 +34,14 @@ export interface WorkerApi {
   listModels(): Promise<Outcome<ModelRecord[]>>;
   /** Reads the header of a stored model and reports whether it will run; loads nothing. */
   inspect(modelId: string, options?: LoadOptions): Promise<Outcome<CompatibilityReport>>;
+  /**
+   * Keeps a file the browser refused to store (private window, full disk) in
+   * this worker's memory, for this tab only: it then inspects, loads and
+   * chats like a stored one, under the record returned.
+   */
+  keepUnstored(file: Blob, name: string): Promise<Outcome<ModelRecord>>;
+  /** Drops a file kept by keepUnstored. */
+  forgetUnstored(modelId: string): Promise<Outcome<void>>;
   /** Every metadata key (long arrays cut) and the tensor table of a stored model's header. */
   details(modelId: string): Promise<Outcome<FileDetails>>;
   load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<Outcome<ModelInfo>>;

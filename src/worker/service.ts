@@ -32,6 +32,8 @@ export class WorkerService implements WorkerApi {
   private engine: Promise<WorkerEngine> | undefined;
   private currentGeneration: AbortController | undefined;
   private loadedSource: ByteSource | undefined;
+  /** Files the browser would not store, kept until the tab closes. */
+  private readonly unstored = new Map<string, { record: ModelRecord; file: Blob }>();
 
   constructor(private readonly deps: WorkerServiceDeps) {}
 
@@ -51,6 +53,20 @@ export class WorkerService implements WorkerApi {
         }
       }),
     );
+  }
+
+  keepUnstored(file: Blob, name: string): Promise<Outcome<ModelRecord>> {
+    return settle(async () => {
+      const record: ModelRecord = { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size: file.size, addedAt: Date.now() };
+      this.unstored.set(record.id, { record, file });
+      return record;
+    });
+  }
+
+  forgetUnstored(modelId: string): Promise<Outcome<void>> {
+    return settle(async () => {
+      this.unstored.delete(modelId);
+    });
   }
 
   details(modelId: string): Promise<Outcome<FileDetails>> {
@@ -128,7 +144,7 @@ export class WorkerService implements WorkerApi {
   }
 
   private async openStored(modelId: string): Promise<ByteSource> {
-    const { record, file } = await this.deps.library.get(modelId);
+    const { record, file } = this.unstored.get(modelId) ?? (await this.deps.library.get(modelId));
     return this.deps.openSource(file, record);
   }
 

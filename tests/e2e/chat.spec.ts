@@ -214,3 +214,28 @@ test('a load can be cancelled; nothing is left loaded and the next load works', 
   await page.getByTestId('max-tokens-input').fill(String(MODELS[1].maxTokens));
   expect(await send(page, 'Once upon a time')).toBe(MODELS[1].reference);
 });
+
+test('a file the browser refuses to store still loads and answers in this tab, marked as not remembered', async ({ page }) => {
+  // Every Blob write to IndexedDB fails, as in a private window or on a full disk.
+  await page.addInitScript(() => {
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (value: unknown, key?: IDBValidKey) {
+      if (value instanceof Blob) throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
+      return put.call(this, value, key);
+    };
+  });
+  await openApp(page);
+  await chooseFile(page, path.join(modelsDir, MODELS[0].file));
+  const entry = page.getByTestId('library-entry').filter({ hasText: MODELS[0].file });
+  await expect(entry.getByTestId('unstored-note')).toContainText('forgotten when this tab closes');
+  await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', 'runs');
+  await loadModel(page);
+  await page.getByTestId('mode-select').selectOption('raw');
+  await openSettings(page);
+  await page.getByTestId('temperature-input').fill('0');
+  await page.getByTestId('max-tokens-input').fill(String(MODELS[0].maxTokens));
+  expect(await send(page, 'Once upon a time')).toBe(MODELS[0].reference);
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  await expect(page.getByTestId('library-entry')).toHaveCount(0);
+});
