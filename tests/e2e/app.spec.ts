@@ -3,7 +3,7 @@
 // load it, stream a reply, reload, stop, and the failure paths.
 
 import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GgmlType } from '../../src/gguf/types';
 import { kv, writeGguf } from '../../src/gguf/writer';
@@ -55,6 +55,7 @@ test('the page starts and shows that WebGPU is available', async ({ page }) => {
   await expect(page.getByTestId('error-banner')).toBeHidden();
   await expect(page.getByTestId('model-file-input')).toBeAttached();
   await expect(page.getByTestId('model-library-empty')).toBeVisible();
+  await expect(page.getByTestId('webgpu-help')).toBeHidden();
   await expect(page.getByTestId('load-button')).toBeDisabled();
   await expect(page.getByTestId('send-button')).toBeDisabled();
   await page.screenshot({ path: 'test-results/e2e/page-start.png', fullPage: true });
@@ -70,8 +71,31 @@ test('without WebGPU the page still works and says how to enable it', async ({ p
   await expect(banner).toContainText('clw-init-fail: WebGPU is not available in this browser');
   await expect(banner).toContainText('enable-unsafe-webgpu');
   await expect(page.getByTestId('gpu-status')).toHaveText('WebGPU unavailable');
+  // The help screen says how to turn WebGPU on in each browser.
+  const help = page.getByTestId('webgpu-help');
+  await expect(help).toBeVisible();
+  for (const browser of ['Chrome or Edge', 'Safari', 'Firefox']) await expect(help).toContainText(browser);
+  await page.screenshot({ path: 'test-results/screens/no-webgpu-light-wide.png', fullPage: true });
   // Not a dead page: the model picker is still there.
   await expect(page.getByTestId('model-file-input')).toBeEnabled();
+});
+
+test('a Chromium started without WebGPU shows the help screen, not a broken page', async ({ playwright, baseURL }) => {
+  // No --enable-unsafe-webgpu, and the GPU process off: navigator.gpu gives no adapter (or is absent).
+  const browser = await playwright.chromium.launch({
+    executablePath: existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined,
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
+  try {
+    const page = await browser.newPage({ baseURL });
+    await openApp(page);
+    await expect(page.getByTestId('webgpu-help')).toBeVisible();
+    await expect(page.getByTestId('gpu-status')).toHaveText('WebGPU unavailable');
+    await expect(page.getByTestId('error-banner')).toContainText('clw-init-fail');
+    await expect(page.getByTestId('model-file-input')).toBeEnabled();
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a file with an unsupported tensor type is flagged before loading', async ({ page }) => {
