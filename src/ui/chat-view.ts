@@ -124,6 +124,12 @@ export class ChatView {
     if (note) this.stats.append(` ${note}`);
   }
 
+  /** The GPU memory figure, once the worker says what the engine holds now (the KV cache grows). */
+  showGpuBytes(bytes: number, model: ModelInfo | undefined): void {
+    const el = this.stats.querySelector('[data-testid="gpu-memory"]');
+    if (el && model) el.replaceWith(stat('GPU memory', `${gpuText(bytes, model)} (in use now)`, 'gpu-memory'));
+  }
+
   private append(text: string): void {
     const body = this.replyBody;
     if (!body || !text) return;
@@ -215,11 +221,15 @@ export class ChatView {
       stat('decode', `${formatRate(s.decodeTokPerS)} (${s.nGenerated} tokens)`, 'stat-decode'),
       stat('first token', `${ttft} ms`, 'stat-ttft'),
       contextStat(s.nPrompt + s.nGenerated, model),
-      model ? stat('GPU memory', `${formatBytes(model.gpuBytesPeak)}${model.budgetBytes ? ` of ${formatBytes(model.budgetBytes)} budget` : ''}`, 'gpu-memory') : null,
+      model ? stat('GPU memory', gpuText(model.gpuBytesPeak, model), 'gpu-memory') : null,
       stat('finished', why, 'stat-reason'),
     ];
     this.stats.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
   }
+}
+
+function gpuText(bytes: number, model: ModelInfo): string {
+  return `${formatBytes(bytes)}${model.budgetBytes ? ` of ${formatBytes(model.budgetBytes)} budget` : ''}`;
 }
 
 function contextStat(used: number, model: ModelInfo | undefined): HTMLElement {

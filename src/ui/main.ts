@@ -237,6 +237,7 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
       note = 'Stopped.';
     }
     chat.end(note);
+    void requireWorker().gpuBytesInUse().then((bytes) => chat.showGpuBytes(bytes, state.info), () => undefined);
     conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
     conversation.modelId = state.loaded?.id;
     conversation.modelName = state.loaded?.name;

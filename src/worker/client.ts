@@ -71,6 +71,10 @@ export class WorkerClient {
     return this.call(this.remote.unload());
   }
 
+  gpuBytesInUse(): Promise<number> {
+    return this.call(this.remote.gpuBytesInUse());
+  }
+
   terminate(): void {
     this.remote[releaseProxy]();
     this.worker.terminate();

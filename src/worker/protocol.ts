@@ -50,4 +50,6 @@ export interface WorkerApi {
   /** Stops the running generation, if any; it then resolves with reason 'abort'. */
   abort(): Promise<void>;
   unload(): Promise<Outcome<void>>;
+  /** GPU bytes the engine holds now (weights, KV cache as grown, work buffers); 0 before any model. */
+  gpuBytesInUse(): Promise<Outcome<number>>;
 }

@@ -18,6 +18,8 @@ export interface WorkerEngine {
   load(source: ByteSource, options?: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   generate(input: GenerateInput, options?: WorkerGenerateOptions & { signal?: AbortSignal }): AsyncGenerator<GenerateEvent>;
   unload(): Promise<void>;
+  /** The engine's buffer accounting, for the live GPU memory figure. */
+  readonly allocator?: { liveBytes(): number };
 }
 
 export interface WorkerServiceDeps {
@@ -129,6 +131,11 @@ export class WorkerService implements WorkerApi {
         await this.releaseSource();
       }),
     );
+  }
+
+  gpuBytesInUse(): Promise<Outcome<number>> {
+    // A reading, not a request: it does not wait behind a running generation.
+    return settle(async () => (this.engine ? ((await this.engine).allocator?.liveBytes() ?? 0) : 0));
   }
 
   private getEngine(): Promise<WorkerEngine> {

@@ -119,7 +119,7 @@ test('conversations: two turns, regenerate, edit and resend, stop; all kept acro
   expect(first.length).toBeGreaterThan(0);
   await expect(page.getByTestId('stat-ttft')).toContainText(/\d+ ms/);
   await expect(page.getByTestId('context-usage')).toContainText(/\d+ of [\d,]+ tokens/);
-  await expect(page.getByTestId('gpu-memory')).toContainText(/(KiB|MiB) of .* budget/);
+  await expect(page.getByTestId('gpu-memory')).toContainText(/(KiB|MiB) of .* budget \(in use now\)/);
   await expect(page.getByTestId('conversation-list')).toContainText('Tell me a story.');
   await expect(page.getByTestId('prompt-input')).toHaveValue('');
 

@@ -149,3 +149,13 @@ describe('files the browser would not store', () => {
     expect(again.ok).toBe(false);
   });
 });
+
+describe('GPU memory in use', () => {
+  it('is 0 before the engine exists, then what its allocator holds', async () => {
+    const engine = { ...fakeEngine([]), allocator: { liveBytes: () => 12345 } };
+    const service = makeService([], async () => engine);
+    expect(await service.gpuBytesInUse()).toEqual({ ok: true, value: 0 });
+    await service.load(record.id, {}, () => undefined);
+    expect(await service.gpuBytesInUse()).toEqual({ ok: true, value: 12345 });
+  });
+});
