@@ -7,7 +7,7 @@ import './style.css';
 import { ClawError, toClawError } from '../errors';
 import type { CompatibilityReport, ModelInfo } from '../engine/types';
 import { WorkerClient } from '../worker/client';
-import { quantMix } from '../worker/file-details';
+import { quantMix, type FileDetails } from '../worker/file-details';
 import { ModelLibrary, type ModelRecord } from '../worker/library';
 import type { GenerateInput } from '../worker/protocol';
 import { ChatView } from './chat-view';
@@ -16,6 +16,7 @@ import { ConversationList } from './conversation-list';
 import { chatMessages, ConversationStore, type Conversation, type Turn } from './conversations';
 import { byTestId } from './dom';
 import { ErrorBanner } from './error-banner';
+import { wireFileDrop } from './file-drop';
 import { formatBytes } from './format';
 import { probeWebGpu, type GpuProbe } from './gpu-probe';
 import { LibraryView } from './library-view';
@@ -38,7 +39,7 @@ const conversationList = new ConversationList({
   rename: (c, title) => void renameConversation(c, title),
   remove: (c) => void removeConversation(c),
 });
-const metadata = new MetadataView(() => (state.selected ? requireWorker().details(state.selected.id).catch((e: unknown) => void banner.show(e)) : Promise.resolve(undefined)));
+const metadata = new MetadataView(() => selectedDetails());
 
 const ui = {
   gpuStatus: byTestId('gpu-status'),
@@ -110,12 +111,23 @@ function requireWorker(): WorkerClient {
   return worker;
 }
 
+/** The selected file's metadata and tensor table, for the viewer; a failure goes to the banner. */
+async function selectedDetails(): Promise<FileDetails | undefined> {
+  if (!state.selected) return undefined;
+  try {
+    return await requireWorker().details(state.selected.id);
+  } catch (e) {
+    banner.show(e);
+    return undefined;
+  }
+}
+
 async function refreshLibrary(): Promise<void> {
   state.records = await library.list();
   render();
 }
 
-async function addFiles(files: FileList | File[] | null | undefined): Promise<void> {
+async function addFiles(files: FileList | null | undefined): Promise<void> {
   const file = files?.[0];
   if (!file) return;
   let record: ModelRecord | undefined;
@@ -341,25 +353,7 @@ async function removeModel(record: ModelRecord): Promise<void> {
 }
 
 function wireEvents(): void {
-  ui.fileInput.addEventListener('change', () => {
-    void addFiles(ui.fileInput.files).finally(() => (ui.fileInput.value = ''));
-  });
-  ui.dropZone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    ui.dropZone.classList.add('dragging');
-  });
-  ui.dropZone.addEventListener('dragleave', () => ui.dropZone.classList.remove('dragging'));
-  ui.dropZone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    ui.dropZone.classList.remove('dragging');
-    void addFiles(e.dataTransfer?.files);
-  });
-  // A file dropped beside the zone would make the browser open it and leave the page.
-  window.addEventListener('dragover', (e) => e.preventDefault());
-  window.addEventListener('drop', (e) => {
-    e.preventDefault();
-    if (!ui.dropZone.contains(e.target as Node)) void addFiles(e.dataTransfer?.files);
-  });
+  wireFileDrop(ui.dropZone, ui.fileInput, addFiles);
   ui.loadButton.addEventListener('click', () => void loadSelected());
   loadView.cancelButton.addEventListener('click', cancelLoading);
   ui.promptForm.addEventListener('submit', (e) => {
