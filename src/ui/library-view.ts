@@ -35,7 +35,7 @@ export class LibraryView {
         return h(
           'li',
           { class: 'library-entry', 'data-testid': 'library-entry', 'data-model-id': record.id, 'aria-current': record.id === selectedId ? 'true' : undefined },
-          h('div', { class: 'entry-text' }, h('span', { class: 'entry-name' }, record.name, ...badges), h('span', { class: 'entry-meta', 'data-testid': 'library-entry-meta' }, [formatBytes(record.size), record.architecture, record.quantMix, `added ${formatDate(record.addedAt)}`].filter(Boolean).join(' · '))),
+          h('div', { class: 'entry-text' }, h('span', { class: 'entry-name' }, record.name, ...badges), h('span', { class: 'entry-meta', 'data-testid': 'library-entry-meta' }, [formatBytes(record.size), record.parts ? `${record.parts} parts` : undefined, record.architecture, record.quantMix, `added ${formatDate(record.addedAt)}`].filter(Boolean).join(' · '))),
           h('div', { class: 'entry-actions' }, open, remove),
         );
       }),

@@ -8,7 +8,8 @@ import { ClawError, toClawError } from '../errors';
 import type { CompatibilityReport, ModelInfo } from '../engine/types';
 import { WorkerClient } from '../worker/client';
 import { quantMix, type FileDetails } from '../worker/file-details';
-import { ModelLibrary, type ModelRecord } from '../worker/library';
+import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/library';
+import { orderSplitParts, splitPartOf } from '../gguf/split';
 import type { GenerateInput } from '../worker/protocol';
 import { ChatView } from './chat-view';
 import { CompatView } from './compat-view';
@@ -127,26 +128,38 @@ async function refreshLibrary(): Promise<void> {
   render();
 }
 
+/**
+ * Stores dropped files and opens the last: several files named like the parts
+ * of a split model (name-00001-of-00003.gguf) become one model.
+ */
 async function addFiles(files: FileList | null | undefined): Promise<void> {
-  const file = files?.[0];
-  if (!file) return;
+  const list = [...(files ?? [])];
+  if (list.length === 0) return;
   let record: ModelRecord | undefined;
   await act('inspecting', async () => {
-    try {
-      record = await library.add(file);
-    } catch (e) {
-      // Not stored (private window, full disk; what is stored stays): the file still runs in
-      // this tab, and its entry says it will not be remembered.
-      console.warn(toClawError(e).message);
-      record = await requireWorker().keepUnstored(file, file.name || 'model.gguf');
-      state.unstored = [record, ...state.unstored];
-      return;
-    }
+    const models: { file: ModelFile; name: string }[] =
+      list.length > 1 && list.some((f) => splitPartOf(f.name))
+        ? [(({ base, parts }) => ({ file: parts, name: `${base}.gguf` }))(orderSplitParts(list))]
+        : list.map((f) => ({ file: f, name: f.name || 'model.gguf' }));
+    for (const model of models) record = await store(model.file, model.name);
     // Ask once that the browser keep what is stored, instead of clearing it when space runs short.
     void navigator.storage?.persist?.().catch(() => false);
     await refreshLibrary();
   });
   if (record) await openModel(record);
+}
+
+/** Stores a model; when the browser refuses, the worker keeps it for this tab and its entry says so. */
+async function store(file: ModelFile, name: string): Promise<ModelRecord> {
+  try {
+    return await library.add(file, name);
+  } catch (e) {
+    // What is already stored stays; this file still runs until the tab closes.
+    console.warn(toClawError(e).message);
+    const record = await requireWorker().keepUnstored(file, name);
+    state.unstored = [record, ...state.unstored];
+    return record;
+  }
 }
 
 /** Reads the header and shows the compatibility report; loads nothing. */

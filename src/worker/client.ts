@@ -7,7 +7,7 @@ import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ClawError } from '../errors';
 import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
 import type { FileDetails } from './file-details';
-import type { ModelRecord } from './library';
+import type { ModelFile, ModelRecord } from './library';
 import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
 
 export class WorkerClient {
@@ -40,7 +40,7 @@ export class WorkerClient {
     return this.call(this.remote.inspect(modelId, options));
   }
 
-  keepUnstored(file: Blob, name: string): Promise<ModelRecord> {
+  keepUnstored(file: ModelFile, name: string): Promise<ModelRecord> {
     return this.call(this.remote.keepUnstored(file, name));
   }
 

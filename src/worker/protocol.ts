@@ -15,7 +15,7 @@ import type {
   ModelInfo,
 } from '../engine/types';
 import type { FileDetails } from './file-details';
-import type { ModelRecord } from './library';
+import type { ModelFile, ModelRecord } from './library';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: SerializedClawError };
 
@@ -39,7 +39,7 @@ export interface WorkerApi {
    * this worker's memory, for this tab only: it then inspects, loads and
    * chats like a stored one, under the record returned.
    */
-  keepUnstored(file: Blob, name: string): Promise<Outcome<ModelRecord>>;
+  keepUnstored(file: ModelFile, name: string): Promise<Outcome<ModelRecord>>;
   /** Drops a file kept by keepUnstored. */
   forgetUnstored(modelId: string): Promise<Outcome<void>>;
   /** Every metadata key (long arrays cut) and the tensor table of a stored model's header. */

@@ -7,7 +7,7 @@ import type { ByteSource } from '../gguf/types';
 import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
 import { readGguf } from '../gguf/reader';
 import { fileDetails, type FileDetails } from './file-details';
-import type { ModelLibrary, ModelRecord } from './library';
+import type { ModelFile, ModelLibrary, ModelRecord } from './library';
 import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
 import { SerialQueue } from './serial-queue';
 
@@ -26,7 +26,7 @@ export interface WorkerServiceDeps {
   library: Pick<ModelLibrary, 'list' | 'get'>;
   /** Creates the engine on first need (it needs a GPU device). */
   createEngine: () => Promise<WorkerEngine>;
-  openSource: (file: Blob, record: ModelRecord) => ByteSource;
+  openSource: (file: ModelFile, record: ModelRecord) => ByteSource;
 }
 
 export class WorkerService implements WorkerApi {
@@ -35,7 +35,7 @@ export class WorkerService implements WorkerApi {
   private currentGeneration: AbortController | undefined;
   private loadedSource: ByteSource | undefined;
   /** Files the browser would not store, kept until the tab closes. */
-  private readonly unstored = new Map<string, { record: ModelRecord; file: Blob }>();
+  private readonly unstored = new Map<string, { record: ModelRecord; file: ModelFile }>();
 
   constructor(private readonly deps: WorkerServiceDeps) {}
 
@@ -57,9 +57,10 @@ export class WorkerService implements WorkerApi {
     );
   }
 
-  keepUnstored(file: Blob, name: string): Promise<Outcome<ModelRecord>> {
+  keepUnstored(file: ModelFile, name: string): Promise<Outcome<ModelRecord>> {
     return settle(async () => {
-      const record: ModelRecord = { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size: file.size, addedAt: Date.now() };
+      const size = Array.isArray(file) ? file.reduce((sum, part) => sum + part.size, 0) : file.size;
+      const record: ModelRecord = { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size, addedAt: Date.now(), ...(Array.isArray(file) ? { parts: file.length } : {}) };
       this.unstored.set(record.id, { record, file });
       return record;
     });

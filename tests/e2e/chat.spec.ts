@@ -6,10 +6,11 @@
 // to test-results/longtasks.json: reported, not asserted.
 
 import { expect, test, type Page } from '@playwright/test';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GgmlType } from '../../src/gguf/types';
+import { splitGguf } from '../fixtures/split-gguf';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { chooseFile, GENERATE_TIMEOUT, haveModels, loadModel, MODELS, modelsDir, NO_MODELS, openApp } from './helpers';
 
@@ -238,4 +239,25 @@ test('a file the browser refuses to store still loads and answers in this tab, m
   await page.reload();
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
   await expect(page.getByTestId('library-entry')).toHaveCount(0);
+});
+
+test('the parts of a split model dropped together load as one model and answer like the whole file', async ({ page }) => {
+  const model = MODELS[0];
+  const parts = await splitGguf(new Uint8Array(readFileSync(path.join(modelsDir, model.file))), 2);
+  await openApp(page);
+  // Given in the wrong order on purpose: the names say which part is which.
+  await page.getByTestId('model-file-input').setInputFiles(
+    parts.map((bytes, i) => ({ name: `stories260K-0000${i + 1}-of-00002.gguf`, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })).reverse(),
+  );
+  const entry = page.getByTestId('library-entry');
+  await expect(entry).toHaveCount(1);
+  await expect(entry).toContainText('stories260K.gguf');
+  await expect(entry.getByTestId('library-entry-meta')).toContainText('2 parts');
+  await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', 'runs');
+  await loadModel(page);
+  await page.getByTestId('mode-select').selectOption('raw');
+  await openSettings(page);
+  await page.getByTestId('temperature-input').fill('0');
+  await page.getByTestId('max-tokens-input').fill(String(model.maxTokens));
+  expect(await send(page, 'Once upon a time')).toBe(model.reference);
 });
