@@ -22,6 +22,7 @@ import { formatBytes } from './format';
 import { probeWebGpu, type GpuProbe } from './gpu-probe';
 import { LibraryView } from './library-view';
 import { LoadView } from './load-view';
+import { renderMarkdown } from './markdown';
 import { MetadataView } from './metadata-view';
 import { SettingsPanel } from './settings';
 
@@ -422,6 +423,10 @@ async function start(): Promise<void> {
   if (recent) openConversation(recent);
   else settings.bindSystemPrompt(state.current.systemPrompt, (value) => void changeSystemPrompt(value));
   document.body.dataset.ready = 'true';
+  // The first Markdown render compiles marked's and DOMPurify's code paths (tens of ms):
+  // pay that while the page is idle, not in the first frame of the first reply.
+  const whenIdle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 500));
+  whenIdle(() => void renderMarkdown('# a\n\n- **b** `c`\n\n| d |\n|---|\n| e |\n\n```\nf\n```'));
 }
 
 void start();
