@@ -43,7 +43,6 @@ interface Session {
   info: ModelInfo;
 }
 
-
 export class ClawEngine {
   private session: Session | null = null;
   /** The loaded model's buffers: freed together on unload or a failed load. */

@@ -9,8 +9,6 @@ import { ClawError } from '../errors';
 import { DEFAULT_SAMPLING } from './defaults';
 import type { SamplingOptions } from './types';
 
-export { DEFAULT_SAMPLING };
-
 export interface Sampler {
   /** The next token id. `history` holds the tokens so far (prompt and output), oldest first. */
   sample(logits: Float32Array, history: readonly number[]): number;
