@@ -12,7 +12,7 @@ export interface GpuProbe {
   maxBufferSize: number;
 }
 
-export const ENABLE_WEBGPU_FIX =
+const ENABLE_WEBGPU_FIX =
   'Use a recent Chrome or Edge (113+), or Safari 26+ / Firefox 141+ with WebGPU on, over https or localhost. ' +
   'On Linux, enable chrome://flags/#enable-unsafe-webgpu (and #enable-vulkan); check chrome://gpu for "WebGPU: Hardware accelerated".';
 
@@ -44,4 +44,21 @@ export async function probeWebGpu(): Promise<GpuProbe> {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     maxBufferSize: adapter.limits.maxBufferSize,
   };
+}
+
+/** Probes at startup and says so in the header; without WebGPU, shows the help screen and reports the error. */
+export async function showGpuStatus(status: HTMLElement, help: HTMLElement, onError: (e: unknown) => void): Promise<GpuProbe | undefined> {
+  status.dataset.state = 'checking';
+  try {
+    const probe = await probeWebGpu();
+    status.textContent = `WebGPU ready · ${probe.adapter}`;
+    status.dataset.state = 'ready';
+    return probe;
+  } catch (e) {
+    status.textContent = 'WebGPU unavailable';
+    status.dataset.state = 'unavailable';
+    help.hidden = false;
+    onError(e);
+    return undefined;
+  }
 }

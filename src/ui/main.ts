@@ -19,12 +19,13 @@ import { byTestId } from './dom';
 import { ErrorBanner } from './error-banner';
 import { wireFileDrop } from './file-drop';
 import { formatBytes } from './format';
-import { probeWebGpu, type GpuProbe } from './gpu-probe';
+import { showGpuStatus, type GpuProbe } from './gpu-probe';
 import { LibraryView } from './library-view';
 import { LoadView } from './load-view';
 import { renderMarkdown } from './markdown';
 import { MetadataView } from './metadata-view';
 import { SettingsPanel } from './settings';
+import { UnstoredModels } from './unstored';
 
 type Busy = 'idle' | 'inspecting' | 'loading' | 'generating';
 
@@ -34,6 +35,7 @@ const compat = new CompatView();
 const loadView = new LoadView();
 const library = new ModelLibrary();
 const chats = new ConversationStore();
+const unstored = new UnstoredModels();
 const libraryView = new LibraryView({ open: (r) => void openModel(r), remove: (r) => void removeModel(r) });
 const chat = new ChatView({ edit: (i, text) => void editTurn(i, text), regenerate: () => void regenerate() });
 const conversationList = new ConversationList({
@@ -61,8 +63,6 @@ const ui = {
 const state = {
   busy: 'idle' as Busy,
   records: [] as ModelRecord[],
-  /** Files the browser refused to store: usable until the tab closes (kept by the worker). */
-  unstored: [] as ModelRecord[],
   selected: undefined as ModelRecord | undefined,
   report: undefined as CompatibilityReport | undefined,
   loaded: undefined as ModelRecord | undefined,
@@ -88,7 +88,8 @@ function render(): void {
   ui.modelHint.textContent = (state.loaded ? `Talking to ${state.loaded.name}.` : 'Load a model to start.') + used;
   document.body.dataset.busy = state.busy;
   document.body.dataset.modelLoaded = String(!!state.loaded);
-  libraryView.render([...state.unstored, ...state.records], state.selected?.id, state.loaded?.id, new Set(state.unstored.map((r) => r.id)));
+  const unstoredRecords = unstored.records;
+  libraryView.render([...unstoredRecords, ...state.records], state.selected?.id, state.loaded?.id, new Set(unstoredRecords.map((r) => r.id)));
   conversationList.render(state.conversations, state.current.id, !idle);
 }
 
@@ -157,9 +158,7 @@ async function store(file: ModelFile, name: string): Promise<ModelRecord> {
   } catch (e) {
     // What is already stored stays; this file still runs until the tab closes.
     console.warn(toClawError(e).message);
-    const record = await requireWorker().keepUnstored(file, name);
-    state.unstored = [record, ...state.unstored];
-    return record;
+    return unstored.keep(requireWorker(), file, name);
   }
 }
 
@@ -218,6 +217,8 @@ function cancelLoading(): void {
   if (!cancelLoad) return;
   worker?.terminate();
   worker = WorkerClient.start();
+  // Files the browser would not store lived in the old worker: hand them over under the same ids.
+  unstored.handOver(worker, (e) => banner.show(e));
   cancelLoad(new ClawError('clw-aborted', 'loading was cancelled'));
 }
 
@@ -272,9 +273,20 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
   });
 }
 
+/** The generate options are valid (else the banner says which is not): checked before a turn is dropped. */
+function settingsValid(): boolean {
+  try {
+    settings.generateOptions();
+    return true;
+  } catch (e) {
+    banner.show(e);
+    return false;
+  }
+}
+
 function regenerate(): Promise<void> {
   const turns = state.current.turns;
-  if (turns.at(-1)?.role !== 'assistant') return Promise.resolve();
+  if (turns.at(-1)?.role !== 'assistant' || !settingsValid()) return Promise.resolve();
   turns.pop();
   chat.show(state.current);
   return reply(undefined);
@@ -282,7 +294,7 @@ function regenerate(): Promise<void> {
 
 function editTurn(index: number, text: string): Promise<void> {
   const old = state.current.turns[index];
-  if (!old || old.role !== 'user') return Promise.resolve();
+  if (!old || old.role !== 'user' || !settingsValid()) return Promise.resolve();
   state.current.turns = state.current.turns.slice(0, index);
   chat.show(state.current);
   return reply({ ...old, content: text });
@@ -356,9 +368,8 @@ async function removeModel(record: ModelRecord): Promise<void> {
       compat.clear();
       metadata.reset(false);
     }
-    if (state.unstored.some((r) => r.id === record.id)) {
-      state.unstored = state.unstored.filter((r) => r.id !== record.id);
-      await requireWorker().forgetUnstored(record.id);
+    if (unstored.has(record.id)) {
+      await unstored.forget(requireWorker(), record.id);
     } else {
       await library.remove(record.id);
     }
@@ -395,20 +406,6 @@ function wireEvents(): void {
   });
 }
 
-async function showGpuStatus(): Promise<void> {
-  ui.gpuStatus.dataset.state = 'checking';
-  try {
-    state.probe = await probeWebGpu();
-    ui.gpuStatus.textContent = `WebGPU ready · ${state.probe.adapter}`;
-    ui.gpuStatus.dataset.state = 'ready';
-  } catch (e) {
-    ui.gpuStatus.textContent = 'WebGPU unavailable';
-    ui.gpuStatus.dataset.state = 'unavailable';
-    ui.webgpuHelp.hidden = false;
-    banner.show(e);
-  }
-}
-
 async function start(): Promise<void> {
   wireEvents();
   try {
@@ -417,7 +414,8 @@ async function start(): Promise<void> {
     banner.show(e);
   }
   render();
-  await Promise.all([showGpuStatus(), refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations()]);
+  const probing = showGpuStatus(ui.gpuStatus, ui.webgpuHelp, (e) => banner.show(e)).then((probe) => void (state.probe = probe));
+  await Promise.all([probing, refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations()]);
   // Back where the person left off: the most recent conversation.
   const recent = state.conversations[0];
   if (recent) openConversation(recent);

@@ -40,8 +40,8 @@ export class WorkerClient {
     return this.call(this.remote.inspect(modelId, options));
   }
 
-  keepUnstored(file: ModelFile, name: string): Promise<ModelRecord> {
-    return this.call(this.remote.keepUnstored(file, name));
+  keepUnstored(file: ModelFile, name: string, record?: ModelRecord): Promise<ModelRecord> {
+    return this.call(this.remote.keepUnstored(file, name, record));
   }
 
   forgetUnstored(modelId: string): Promise<void> {

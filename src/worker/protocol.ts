@@ -37,9 +37,10 @@ export interface WorkerApi {
   /**
    * Keeps a file the browser refused to store (private window, full disk) in
    * this worker's memory, for this tab only: it then inspects, loads and
-   * chats like a stored one, under the record returned.
+   * chats like a stored one, under the record returned (or `record`, to hand
+   * a kept file to a fresh worker under its old id).
    */
-  keepUnstored(file: ModelFile, name: string): Promise<Outcome<ModelRecord>>;
+  keepUnstored(file: ModelFile, name: string, record?: ModelRecord): Promise<Outcome<ModelRecord>>;
   /** Drops a file kept by keepUnstored. */
   forgetUnstored(modelId: string): Promise<Outcome<void>>;
   /** Every metadata key (long arrays cut) and the tensor table of a stored model's header. */

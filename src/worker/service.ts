@@ -57,10 +57,10 @@ export class WorkerService implements WorkerApi {
     );
   }
 
-  keepUnstored(file: ModelFile, name: string): Promise<Outcome<ModelRecord>> {
+  keepUnstored(file: ModelFile, name: string, known?: ModelRecord): Promise<Outcome<ModelRecord>> {
     return settle(async () => {
       const size = Array.isArray(file) ? file.reduce((sum, part) => sum + part.size, 0) : file.size;
-      const record: ModelRecord = { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size, addedAt: Date.now(), ...(Array.isArray(file) ? { parts: file.length } : {}) };
+      const record: ModelRecord = known ?? { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size, addedAt: Date.now(), ...(Array.isArray(file) ? { parts: file.length } : {}) };
       this.unstored.set(record.id, { record, file });
       return record;
     });
