@@ -19,10 +19,10 @@ function fakeWorker(log: unknown[][]): WorkerClient {
 
 describe('files the browser would not store, on the page side', () => {
   it('are listed newest first, handed to a fresh worker under the same ids, and forgotten', async () => {
-    const first: unknown[][] = [];
+    const old = fakeWorker([]);
     const models = new UnstoredModels();
-    const a = await models.keep(fakeWorker(first), new Blob([new Uint8Array(2)]), 'a.gguf');
-    const b = await models.keep(fakeWorker(first), new Blob([new Uint8Array(3)]), 'b.gguf');
+    const a = await models.keep(old, new Blob([new Uint8Array(2)]), 'a.gguf');
+    const b = await models.keep(old, new Blob([new Uint8Array(3)]), 'b.gguf');
     expect(models.records.map((r) => r.name)).toEqual(['b.gguf', 'a.gguf']);
     expect(models.has(a.id)).toBe(true);
 
