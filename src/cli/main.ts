@@ -6,6 +6,9 @@ import { ClawError, toClawError } from '../errors';
 import { ClawEngine } from '../engine/engine';
 import type { GenerateOptions, LoadOptions } from '../engine/types';
 import { openFileSource } from '../gguf/source-node';
+import { ConcatSource, splitPartOf } from '../gguf/split';
+import type { ByteSource } from '../gguf/types';
+import { basename, dirname, join } from 'node:path';
 import { readGguf } from '../gguf/reader';
 import { formatGgufDump } from '../gguf/dump';
 import { formatCompatibilityReport } from '../engine/compat';
@@ -71,6 +74,22 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A GGUF file, or any part of a split model (name-0000k-of-0000n.gguf): then all its parts, from the same folder, as one. */
+async function openModelSource(file: string): Promise<ByteSource> {
+  const part = splitPartOf(basename(file));
+  if (!part) return openFileSource(file);
+  const count = String(part.count).padStart(5, '0');
+  const names = Array.from({ length: part.count }, (_, i) => join(dirname(file), `${part.base}-${String(i + 1).padStart(5, '0')}-of-${count}.gguf`));
+  const parts: ByteSource[] = [];
+  try {
+    for (const name of names) parts.push(await openFileSource(name));
+  } catch (e) {
+    await Promise.all(parts.map((p) => p.close?.()));
+    throw e;
+  }
+  return new ConcatSource(parts, file);
+}
+
 async function createEngine(): Promise<ClawEngine> {
   ensureSwiftShaderFallback();
   return ClawEngine.create({ gpu: getNodeGpu() });
@@ -78,7 +97,7 @@ async function createEngine(): Promise<ClawEngine> {
 
 async function inspect(path: string | undefined, json: boolean): Promise<number> {
   if (!path) throw new ClawError('clw-bad-request', 'inspect needs a GGUF file', { fix: USAGE });
-  const source = await openFileSource(path);
+  const source = await openModelSource(path);
   try {
     const file = await readGguf(source);
     let report;
@@ -154,7 +173,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     seed: flags.get('seed') as number | undefined,
   };
 
-  const source = await openFileSource(modelPath);
+  const source = await openModelSource(modelPath);
   const engine = await createEngine();
   try {
     const info = await engine.load(source, loadOptions);
