@@ -61,6 +61,7 @@ async function screens(page: Page, name: string): Promise<void> {
     await page.emulateMedia({ colorScheme: scheme });
     for (const [label, width] of [['wide', 1280], ['narrow', 360]] as const) {
       await page.setViewportSize({ width, height: 900 });
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: `test-results/screens/${name}-${scheme}-${label}.png`, fullPage: true });
     }
   }
