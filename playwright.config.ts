@@ -17,7 +17,8 @@ const webgpuArgs = ['--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--
 const quietArgs = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const systemChromium = '/usr/bin/chromium';
-const port = 5173;
+// The built site (vite build, then vite preview), as a static host serves it, CSP included.
+const port = Number(process.env.WEBCLAW_E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -40,7 +41,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx vite --port ${port} --strictPort`,
+    command: `npx vite build && npx vite preview --port ${port} --strictPort`,
     url: `http://localhost:${port}`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,

@@ -7,9 +7,13 @@ import { ClawError, toClawError } from '../errors';
 import { ClawEngine } from '../engine/engine';
 import type { GenerateOptions, LoadOptions } from '../engine/types';
 import { openFileSource } from '../gguf/source-node';
+import { ConcatSource, splitPartOf } from '../gguf/split';
+import type { ByteSource } from '../gguf/types';
+import { basename, dirname, join } from 'node:path';
 import { readGguf } from '../gguf/reader';
 import { formatGgufDump } from '../gguf/dump';
 import { formatCompatibilityReport } from '../engine/compat';
+import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/defaults';
 import { getNodeGpu, ensureSwiftShaderFallback } from '../gpu/gpu-node';
 import { parseVramLimit } from '../model/vram';
 import { parseArgs, type FlagKind } from './args';
@@ -79,6 +83,22 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A GGUF file, or any part of a split model (name-0000k-of-0000n.gguf): then all its parts, from the same folder, as one. */
+async function openModelSource(file: string): Promise<ByteSource> {
+  const part = splitPartOf(basename(file));
+  if (!part) return openFileSource(file);
+  const count = String(part.count).padStart(5, '0');
+  const names = Array.from({ length: part.count }, (_, i) => join(dirname(file), `${part.base}-${String(i + 1).padStart(5, '0')}-of-${count}.gguf`));
+  const parts: ByteSource[] = [];
+  try {
+    for (const name of names) parts.push(await openFileSource(name));
+  } catch (e) {
+    await Promise.all(parts.map((p) => p.close?.()));
+    throw e;
+  }
+  return new ConcatSource(parts, file);
+}
+
 async function createEngine(): Promise<ClawEngine> {
   ensureSwiftShaderFallback();
   return ClawEngine.create({ gpu: getNodeGpu() });
@@ -86,7 +106,7 @@ async function createEngine(): Promise<ClawEngine> {
 
 async function inspect(path: string | undefined, json: boolean): Promise<number> {
   if (!path) throw new ClawError('clw-bad-request', 'inspect needs a GGUF file', { fix: USAGE });
-  const source = await openFileSource(path);
+  const source = await openModelSource(path);
   try {
     const file = await readGguf(source);
     let report;
@@ -119,7 +139,7 @@ async function inspect(path: string | undefined, json: boolean): Promise<number>
 function loadOptionsFrom(flags: Map<string, string | number | boolean>): LoadOptions {
   const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
   const nglText = flags.get('n-gpu-layers') as string | undefined;
-  let nGpuLayers: LoadOptions['nGpuLayers'] = 'auto';
+  let nGpuLayers: LoadOptions['nGpuLayers'] = DEFAULT_LOAD.nGpuLayers;
   if (nglText !== undefined && nglText !== 'auto') {
     const n = Number(nglText);
     if (!Number.isInteger(n) || n < 0) throw new ClawError('clw-bad-request', `--n-gpu-layers expects auto or a whole number, got "${nglText}"`);
@@ -133,7 +153,7 @@ function loadOptionsFrom(flags: Map<string, string | number | boolean>): LoadOpt
     vramLimit: vramText ? parseVramLimit(vramText) : undefined,
     nGpuLayers,
     batchSize: flags.get('batch-size') as number | undefined,
-    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
+    kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC === undefined ? DEFAULT_LOAD.kvCacheDynamic : process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
   };
 }
 
@@ -155,8 +175,8 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
 
   const loadOptions = loadOptionsFrom(flags);
   const genOptions: GenerateOptions = {
-    maxTokens: (flags.get('n-predict') as number | undefined) ?? 128,
-    temperature: (flags.get('temp') as number | undefined) ?? 0.8,
+    maxTokens: (flags.get('n-predict') as number | undefined) ?? DEFAULT_GENERATION.maxTokens,
+    temperature: (flags.get('temp') as number | undefined) ?? DEFAULT_SAMPLING.temperature,
     topK: flags.get('top-k') as number | undefined,
     topP: flags.get('top-p') as number | undefined,
     minP: flags.get('min-p') as number | undefined,
@@ -167,7 +187,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     seed: flags.get('seed') as number | undefined,
   };
 
-  const source = await openFileSource(modelPath);
+  const source = await openModelSource(modelPath);
   const engine = await createEngine();
   try {
     const info = await engine.load(source, loadOptions);

@@ -27,6 +27,8 @@ export interface CompatOptions {
   ctxSize?: number;
   /** KV cache element type the engine will use (default f16, as the engine's). */
   kvType?: 'f32' | 'f16';
+  /** Arithmetic path asked for; only an explicit 'f16' needs shader-f16 ('auto' runs f32 without it). */
+  dtype?: 'auto' | 'f32' | 'f16';
 }
 
 type Issue = CompatibilityReport['issues'][number];
@@ -112,10 +114,11 @@ function hyperparamIssues(hp: Hyperparams): Issue[] {
   return [];
 }
 
-function adapterIssues(file: GgufFile, adapter: CompatAdapter): Issue[] {
+function adapterIssues(file: GgufFile, adapter: CompatAdapter, dtype: CompatOptions['dtype']): Issue[] {
   const issues: Issue[] = [];
-  if (!adapter.features.f16) {
-    issues.push(warning('clw-feature-missing', 'the GPU lacks shader-f16: activations run in f32 (correct, somewhat slower and larger)'));
+  // Without shader-f16 the f32 path runs, which is complete: nothing is missing unless f16 was asked for.
+  if (!adapter.features.f16 && dtype === 'f16') {
+    issues.push(warning('clw-feature-missing', 'f16 arithmetic was asked for but the GPU lacks shader-f16: activations run in f32'));
   }
   const limit = Math.min(adapter.maxStorageBufferBindingSize, adapter.maxBufferSize);
   const tooBig = file.tensors.filter((t) => t.byteSize > limit);
@@ -173,7 +176,7 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
   const totalBytes = tensorTypes.reduce((a, t) => a + t.bytes, 0);
   issues.push(...unsupportedTypeIssues(tensorTypes, totalBytes));
   issues.push(...shapeIssues(file));
-  if (options.adapter) issues.push(...adapterIssues(file, options.adapter));
+  if (options.adapter) issues.push(...adapterIssues(file, options.adapter, options.dtype));
 
   let plan: string | undefined;
   const budgetBytes = options.budgetBytes ?? (options.adapter ? resolveBudget(undefined, options.adapter) : undefined);

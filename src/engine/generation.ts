@@ -7,14 +7,13 @@ import { evalReusingCache, shiftContext } from './context';
 import type { Session } from './session';
 import { createSampler } from './sampler';
 import { StopMatcher } from './stop';
+import { DEFAULT_GENERATION } from './defaults';
 import { tokenLogprobs } from './logprobs';
 import type { TokenPipeline } from '../model/token-pipeline';
 import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
 
 export type Emit = (e: GenerateEvent) => Promise<void>;
 
-/** Tokens generated when GenerateOptions.maxTokens is absent. */
-export const DEFAULT_MAX_TOKENS = 256;
 
 export interface GenerationHooks {
   /** Called before each context shift (the engine counts them). */
@@ -39,7 +38,7 @@ export function promptTokens(s: Session, input: string | ChatMessage[], options:
 /** `options.signal` aborts when the caller cancels or goes away (see queue.ts). */
 export async function runGeneration(s: Session, input: string | ChatMessage[], options: GenerateOptions, emit: Emit, hooks: GenerationHooks): Promise<void> {
   const signal = options.signal;
-  const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
   let tokens = promptTokens(s, input, options);
   if (tokens.length === 0) throw new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt.' });
   for (const id of tokens) {
@@ -106,7 +105,8 @@ class TokenSink {
   ) {
     this.history = prompt.slice();
     this.decoder = s.tokenizer.createDecoder();
-    this.stops = new StopMatcher(options.stop ?? []);
+    // An end-of-generation token spelled out as text ends the reply as the token itself would.
+    this.stops = new StopMatcher([...(options.stop ?? []), ...s.tokenizer.eogTexts]);
   }
 
   /** Takes a drawn id; the reason generation ends with it, or null to go on. */
@@ -119,7 +119,7 @@ class TokenSink {
     const logprobs = logits && this.options.logprobs !== undefined ? tokenLogprobs(logits, id, this.options.logprobs) : undefined;
     await this.emit(logprobs ? { type: 'token', tokenId: id, text, logprobs } : { type: 'token', tokenId: id, text });
     if (stopped) return 'stop';
-    return this.nGenerated >= (this.options.maxTokens ?? DEFAULT_MAX_TOKENS) ? 'length' : null;
+    return this.nGenerated >= (this.options.maxTokens ?? DEFAULT_GENERATION.maxTokens) ? 'length' : null;
   }
 }
 
@@ -157,7 +157,7 @@ const PIPELINE_DEPTH = 2;
  * error scopes for the whole request.
  */
 async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
-  const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
   return s.model.withGpuErrors('generation', async () => {
     pipe.begin(options, out.history);
     pipe.sampleFromLogits();

@@ -14,16 +14,14 @@ import { LlamaModel, createScratch } from '../model/model';
 import { KvCache, kvTypeFor } from '../model/kv-cache';
 import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
-import { DEFAULT_BATCH_SIZE } from '../model/plan';
 import { resolveBudget } from '../model/vram';
 import { dequantize } from '../quant';
 import { createTokenizer } from '../tokenizer';
 import { chatFormatterFor } from './chat';
 import type { Session } from './session';
+import { DEFAULT_LOAD } from './defaults';
 import type { LoadOptions, LoadProgress, ModelInfo } from './types';
 
-/** KV cache element type when LoadOptions.kvType is absent (llama.cpp's default too). */
-const DEFAULT_KV_TYPE = 'f16';
 
 type Allocator = GpuContext['allocator'];
 
@@ -70,9 +68,9 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
   onProgress?.({ phase: 'plan', fraction: 0 });
   const adapter = adapterFacts(ctx);
   const budgetBytes = resolveBudget(options.vramLimit, adapter);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
-  const kvDynamic = options.kvCacheDynamic ?? true;
-  const kvType = kvTypeFor(options.kvType ?? DEFAULT_KV_TYPE, hp.kvDim);
+  const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_LOAD.batchSize));
+  const kvDynamic = options.kvCacheDynamic ?? DEFAULT_LOAD.kvCacheDynamic;
+  const kvType = kvTypeFor(options.kvType ?? DEFAULT_LOAD.kvType, hp.kvDim);
   const memory: EnginePlanOptions = {
     budgetBytes,
     liveBytes: allocator.liveBytes(),

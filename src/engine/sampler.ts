@@ -12,24 +12,13 @@
 
 import { ClawError } from '../errors';
 import { F32_MAX, TOP_P_BITS, gumbel, topPTarget, topPWeight } from './sampling-math';
+import { DEFAULT_SAMPLING } from './defaults';
 import type { SamplingOptions } from './types';
 
 export interface Sampler {
   /** The next token id. `history` holds the tokens so far (prompt and output), oldest first. */
   sample(logits: Float32Array, history: readonly number[]): number;
 }
-
-/** llama.cpp's defaults (common_params_sampling). */
-export const DEFAULT_SAMPLING = {
-  temperature: 0.8,
-  topK: 40,
-  topP: 0.95,
-  minP: 0.05,
-  repeatPenalty: 1.0,
-  repeatLastN: 64,
-  frequencyPenalty: 0,
-  presencePenalty: 0,
-} as const;
 
 type ResolvedSampling = { -readonly [K in keyof typeof DEFAULT_SAMPLING]: number } & { seed: number };
 

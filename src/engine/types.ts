@@ -20,7 +20,7 @@ export interface LoadOptions {
    * whose K/V row width is odd gets f32.
    */
   kvType?: 'f32' | 'f16';
-  /** Grow the KV cache in chunks (CLAW_KV_CACHE_DYNAMIC). Default true. */
+  /** Grow the KV cache in chunks (CLAW_KV_CACHE_DYNAMIC). Default: DEFAULT_LOAD.kvCacheDynamic (defaults.ts). */
   kvCacheDynamic?: boolean;
   /** Prefill chunk size in tokens. */
   batchSize?: number;
@@ -41,7 +41,7 @@ export interface ChatMessage {
 }
 
 export interface SamplingOptions {
-  /** 0 = greedy. Default 0.8. */
+  /** 0 = greedy. Default: DEFAULT_SAMPLING (defaults.ts), as for every sampling option. */
   temperature?: number;
   topK?: number;
   topP?: number;
@@ -54,7 +54,7 @@ export interface SamplingOptions {
 }
 
 export interface GenerateOptions extends SamplingOptions {
-  /** Max tokens to generate. Default 256. */
+  /** Max tokens to generate. Default: DEFAULT_GENERATION.maxTokens (defaults.ts). */
   maxTokens?: number;
   stop?: string[];
   signal?: AbortSignal;

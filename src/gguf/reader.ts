@@ -13,6 +13,7 @@
 
 import { ClawError, modelInvalid, toClawError } from '../errors';
 import { SourceCursor } from './source';
+import { ConcatSource, mergeSplitParts } from './split';
 import {
   GGML_TYPES,
   GgufValueType,
@@ -83,6 +84,11 @@ const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
 /** Reads and validates a GGUF file's header and tensor table. Throws only ClawError. */
 export async function readGguf(source: ByteSource, options: ReadGgufOptions = {}): Promise<GgufFile> {
   try {
+    if (source instanceof ConcatSource) {
+      // A split model: each part's header on its own, then one file over the concatenation.
+      const parts = await Promise.all(source.parts.map((part) => parse(new SourceCursor(part, options.windowBytes), options)));
+      return mergeSplitParts(parts, source.starts, source.size);
+    }
     return await parse(new SourceCursor(source, options.windowBytes), options);
   } catch (e) {
     throw e instanceof ClawError ? e : toClawError(e);

@@ -37,6 +37,13 @@ export interface Tokenizer {
   readonly addEos: boolean;
   /** End-of-generation ids: eos, eot, im_end, end_of_turn, ... (from ids and token texts). */
   readonly eogIds: ReadonlySet<number>;
+  /**
+   * The texts of the end-of-generation tokens. A model can spell one out in
+   * ordinary pieces instead of emitting its id (TinyStories-656K writes
+   * `<|end_story|>` as "<|" "end" "_story" "|>" and only then the EOS id);
+   * generation treats these texts as stop strings so they are never shown.
+   */
+  readonly eogTexts: readonly string[];
   encode(text: string, options?: EncodeOptions): number[];
   /** Raw bytes of one token (byte-fallback tokens give their byte; U+2581 -> space for SPM; control tokens their text). */
   tokenBytes(id: number): Uint8Array;
@@ -69,6 +76,7 @@ class GgufTokenizer implements Tokenizer {
   readonly addBos: boolean;
   readonly addEos: boolean;
   readonly eogIds: ReadonlySet<number>;
+  readonly eogTexts: readonly string[];
   private readonly special;
 
   constructor(
@@ -81,6 +89,8 @@ class GgufTokenizer implements Tokenizer {
     this.addBos = vocab.addBos;
     this.addEos = vocab.addEos;
     this.eogIds = vocab.eogIds;
+    // A one-character text (a byte token marked EOG by a broken file) would cut replies anywhere.
+    this.eogTexts = [...new Set([...vocab.eogIds].map((id) => vocab.tokens[id]).filter((t) => t.length > 1))];
     this.special = collectSpecialTokens(vocab);
   }
 

@@ -1,76 +1,239 @@
-// The reply area: the latest reply with tokens appended as they arrive,
-// warnings the engine raised along the way, and the speed figures.
+// The transcript of the open conversation: user turns (with edit) and
+// replies (Markdown, with copy; the last one with regenerate), the reply
+// being generated streamed into the last place, and the live figures:
+// time to first token, decode speed, context used, GPU memory.
+//
+// Test handles: the newest reply's body is `assistant-output` and the newest
+// user turn's text `last-prompt`; earlier ones are `assistant-message` and
+// `user-message`.
 
-import type { GenerateEvent, GenerateStats } from '../engine/types';
+import type { GenerateEvent, GenerateStats, ModelInfo } from '../engine/types';
+import type { Conversation, Turn } from './conversations';
 import { byTestId, h } from './dom';
-import { formatRate } from './format';
+import { formatBytes, formatRate } from './format';
+import { copyText, MarkdownStream, renderMarkdown } from './markdown';
+
+export interface TurnActions {
+  /** Replace user turn `index` with new text and answer it again (later turns are dropped). */
+  edit(index: number, text: string): void;
+  regenerate(): void;
+}
 
 export class ChatView {
-  private readonly output = byTestId('assistant-output');
-  private readonly lastPrompt = byTestId('last-prompt');
+  private readonly transcript = byTestId<HTMLOListElement>('transcript');
   private readonly stats = byTestId('generation-stats');
   private readonly notices = byTestId('generation-notices');
   private reply = '';
+  private replyBody: HTMLElement | undefined;
+  private stream: MarkdownStream | undefined;
+  private raw = false;
+  private startedAt = 0;
+  private firstTokenAt = 0;
+  private nTokens = 0;
+  private nPrompt = 0;
+  private busy = false;
+  private doneEvent: Promise<void> = Promise.resolve();
+  private sawDone: () => void = () => undefined;
 
-  /** Starts a new reply: the previous one is replaced, as the page shows the latest reply only. */
-  begin(promptText: string): void {
-    this.reply = '';
-    this.output.textContent = '';
-    this.output.dataset.state = 'generating';
-    this.output.setAttribute('aria-busy', 'true');
-    this.lastPrompt.textContent = promptText;
-    this.lastPrompt.hidden = false;
-    this.stats.textContent = 'Reading the prompt…';
+  constructor(private readonly actions: TurnActions) {}
+
+  /** Shows a whole conversation (opening one, after a reload, after an edit). */
+  show(conversation: Conversation): void {
+    this.transcript.replaceChildren(...conversation.turns.map((turn, i) => this.turnElement(turn, i)));
+    this.retag();
+    this.stats.replaceChildren();
     this.notices.replaceChildren();
   }
 
-  /** Text produced so far in the latest reply. */
+  /** Disables the turn buttons while a request runs. */
+  setBusy(busy: boolean): void {
+    this.busy = busy;
+    for (const b of this.transcript.querySelectorAll<HTMLButtonElement>('button.turn-action')) b.disabled = busy;
+  }
+
+  /** Appends the user's turn (unless regenerating) and an empty reply to stream into. */
+  begin(user: Turn | undefined, index: number, raw: boolean): void {
+    if (user) this.transcript.append(this.turnElement(user, index));
+    this.reply = '';
+    this.raw = raw;
+    const item = this.turnElement({ role: 'assistant', content: '', raw }, index + (user ? 1 : 0));
+    this.transcript.append(item);
+    this.replyBody = item.querySelector<HTMLElement>('.turn-body')!;
+    this.replyBody.dataset.state = 'generating';
+    this.replyBody.setAttribute('aria-busy', 'true');
+    this.stream = raw ? undefined : new MarkdownStream(this.replyBody);
+    this.retag();
+    this.setBusy(true);
+    this.doneEvent = new Promise((resolve) => (this.sawDone = resolve));
+    this.startedAt = performance.now();
+    this.firstTokenAt = 0;
+    this.nTokens = 0;
+    this.nPrompt = 0;
+    this.stats.textContent = 'Reading the prompt…';
+    this.notices.replaceChildren();
+    item.scrollIntoView({ block: 'nearest' });
+  }
+
+  /**
+   * Resolves once the 'done' event has arrived. Events come through their own
+   * message port, so the worker's answer to generate() can overtake the last
+   * of them: wait for this before ending the reply.
+   */
+  get done(): Promise<void> {
+    return this.doneEvent;
+  }
+
+  /** Text produced so far in the reply being generated. */
   get text(): string {
     return this.reply;
   }
 
-  onEvent(event: GenerateEvent): void {
+  onEvent(event: GenerateEvent, model: ModelInfo | undefined): void {
     switch (event.type) {
       case 'prompt':
+        this.nPrompt = event.tokenIds.length;
         this.stats.textContent = `Prompt: ${event.tokenIds.length} tokens. Generating…`;
         break;
       case 'token':
-        this.appendToken(event.text);
+        if (event.tokenId >= 0) this.nTokens++;
+        if (!this.firstTokenAt) this.firstTokenAt = performance.now();
+        this.append(event.text);
+        this.showLive(model);
         break;
       case 'warning':
         this.notices.append(h('li', {}, h('code', {}, event.code), ' ', event.message));
         break;
       case 'done':
-        this.showStats(event.stats, event.reason);
+        this.showStats(event.stats, event.reason, model);
+        this.sawDone();
         break;
     }
   }
 
   /** The generation is over (finished, stopped or failed). */
   end(note?: string): void {
-    this.output.dataset.state = 'done';
-    this.output.removeAttribute('aria-busy');
-    if (note) this.stats.textContent = this.stats.textContent ? `${this.stats.textContent} ${note}` : note;
+    const body = this.replyBody;
+    if (body) {
+      if (this.stream) this.stream.finish(this.reply);
+      body.dataset.state = 'done';
+      body.removeAttribute('aria-busy');
+    }
+    this.stream = undefined;
+    this.replyBody = undefined;
+    this.setBusy(false);
+    if (note) this.stats.append(` ${note}`);
   }
 
-  private appendToken(text: string): void {
+  /** The GPU memory figure, once the worker says what the engine holds now (the KV cache grows). */
+  showGpuBytes(bytes: number, model: ModelInfo | undefined): void {
+    const el = this.stats.querySelector('[data-testid="gpu-memory"]');
+    if (el && model) el.replaceWith(stat('GPU memory', `${gpuText(bytes, model)} (in use now)`, 'gpu-memory'));
+  }
+
+  private append(text: string): void {
+    const body = this.replyBody;
+    if (!body || !text) return;
     // Follow the reply as it grows, unless the person scrolled up to read.
-    const o = this.output;
-    const following = o.scrollHeight - o.scrollTop - o.clientHeight < 24;
+    const t = this.transcript;
+    const following = t.scrollHeight - t.scrollTop - t.clientHeight < 32;
     this.reply += text;
-    // Text node append: tokens are text, never markup.
-    o.append(text);
-    if (following) o.scrollTop = o.scrollHeight;
+    if (this.stream) this.stream.update(this.reply);
+    else body.append(text); // a text node: a raw continuation is text, never markup
+    if (following) t.scrollTop = t.scrollHeight;
   }
 
-  private showStats(s: GenerateStats, reason: 'stop' | 'length' | 'abort'): void {
-    const why = { stop: 'end of text', length: 'max tokens reached', abort: 'stopped' }[reason];
+  private turnElement(turn: Turn, index: number): HTMLLIElement {
+    const body = h('div', { class: 'turn-body' });
+    if (turn.role === 'user' || turn.raw) body.textContent = turn.content;
+    else body.append(renderMarkdown(turn.content));
+    const actions = h('div', { class: 'turn-actions' });
+    const item = h('li', { class: `turn turn-${turn.role}${turn.raw ? ' turn-raw' : ''}`, 'data-index': String(index) }, body, actions);
+    if (turn.role === 'user') {
+      const edit = h('button', { type: 'button', class: 'ghost turn-action', 'data-testid': 'edit-button', 'aria-label': 'Edit this message and send it again' }, 'Edit');
+      edit.addEventListener('click', () => this.startEdit(body, index));
+      actions.append(edit);
+    } else {
+      const copy = h('button', { type: 'button', class: 'ghost turn-action', 'data-testid': 'copy-button', 'aria-label': 'Copy this reply' }, 'Copy');
+      copy.addEventListener('click', () => void copyText(turn.content || (body === this.replyBody ? this.reply : body.textContent ?? ''), copy));
+      const regenerate = h('button', { type: 'button', class: 'ghost turn-action regenerate', 'aria-label': 'Write this reply again' }, 'Regenerate');
+      regenerate.addEventListener('click', () => this.actions.regenerate());
+      actions.append(copy, regenerate);
+    }
+    for (const b of actions.querySelectorAll('button')) b.disabled = this.busy;
+    return item;
+  }
+
+  private startEdit(body: HTMLElement, index: number): void {
+    const input = h('textarea', { class: 'edit-input', 'data-testid': 'edit-input', 'aria-label': 'Edited message', rows: '3' });
+    input.value = body.textContent ?? '';
+    const send = h('button', { type: 'button', class: 'primary', 'data-testid': 'edit-send-button' }, 'Send');
+    const cancel = h('button', { type: 'button', class: 'ghost' }, 'Cancel');
+    const form = h('div', { class: 'edit-form' }, input, h('div', { class: 'edit-actions' }, cancel, send));
+    const restore = () => form.replaceWith(body);
+    send.addEventListener('click', () => {
+      if (!input.value.trim()) return;
+      restore();
+      this.actions.edit(index, input.value);
+    });
+    cancel.addEventListener('click', restore);
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') restore();
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        send.click();
+      }
+    });
+    body.replaceWith(form);
+    input.focus();
+  }
+
+  /** Newest turns get the handles tests and the stop logic use; only the newest reply offers regenerate. */
+  private retag(): void {
+    const users = this.transcript.querySelectorAll<HTMLElement>('.turn-user .turn-body');
+    const replies = this.transcript.querySelectorAll<HTMLElement>('.turn-assistant .turn-body');
+    users.forEach((b, i) => (b.dataset.testid = i === users.length - 1 ? 'last-prompt' : 'user-message'));
+    replies.forEach((b, i) => (b.dataset.testid = i === replies.length - 1 ? 'assistant-output' : 'assistant-message'));
+    const regenerate = this.transcript.querySelectorAll<HTMLElement>('.regenerate');
+    regenerate.forEach((b, i) => {
+      const last = i === regenerate.length - 1;
+      b.hidden = !last;
+      if (last) b.dataset.testid = 'regenerate-button';
+      else delete b.dataset.testid;
+    });
+  }
+
+  private showLive(model: ModelInfo | undefined): void {
+    const now = performance.now();
+    const decodeSeconds = (now - this.firstTokenAt) / 1000;
+    const rate = this.nTokens > 1 && decodeSeconds > 0 ? formatRate((this.nTokens - 1) / decodeSeconds) : '…';
     this.stats.replaceChildren(
-      stat('prefill', `${formatRate(s.prefillTokPerS)} (${s.nPrompt} prompt tokens${s.nCached ? `, ${s.nCached} reused from the cache` : ''})`, 'stat-prefill'),
-      stat('decode', `${formatRate(s.decodeTokPerS)} (${s.nGenerated} tokens)`, 'stat-decode'),
-      stat('finished', why, 'stat-reason'),
+      stat('first token', `${Math.round(this.firstTokenAt - this.startedAt)} ms`, 'stat-ttft'),
+      stat('decode', `${rate} (${this.nTokens} tokens)`, 'stat-live'),
+      contextStat(this.nPrompt + this.nTokens, model),
     );
   }
+
+  private showStats(s: GenerateStats, reason: 'stop' | 'length' | 'abort', model: ModelInfo | undefined): void {
+    const why = { stop: 'end of text', length: 'max tokens reached', abort: 'stopped' }[reason];
+    const ttft = this.firstTokenAt ? Math.round(this.firstTokenAt - this.startedAt) : Math.round(performance.now() - this.startedAt);
+    const parts = [
+      stat('prefill', `${formatRate(s.prefillTokPerS)} (${s.nPrompt} prompt tokens${s.nCached ? `, ${s.nCached} reused from the cache` : ''})`, 'stat-prefill'),
+      stat('decode', `${formatRate(s.decodeTokPerS)} (${s.nGenerated} tokens)`, 'stat-decode'),
+      stat('first token', `${ttft} ms`, 'stat-ttft'),
+      contextStat(s.nPrompt + s.nGenerated, model),
+      model ? stat('GPU memory', gpuText(model.gpuBytesPeak, model), 'gpu-memory') : null,
+      stat('finished', why, 'stat-reason'),
+    ];
+    this.stats.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+  }
+}
+
+function gpuText(bytes: number, model: ModelInfo): string {
+  return `${formatBytes(bytes)}${model.budgetBytes ? ` of ${formatBytes(model.budgetBytes)} budget` : ''}`;
+}
+
+function contextStat(used: number, model: ModelInfo | undefined): HTMLElement {
+  return stat('context', model ? `${used.toLocaleString('en-US')} of ${model.ctxSize.toLocaleString('en-US')} tokens` : `${used} tokens`, 'context-usage');
 }
 
 function stat(label: string, value: string, testId: string): HTMLElement {

@@ -3,6 +3,7 @@
 // and whether the GPU path runs each of them, and the verdict.
 
 import type { CompatibilityReport } from '../engine/types';
+import type { GpuProbe } from './gpu-probe';
 import { byTestId, h } from './dom';
 import { formatBytes, formatCount } from './format';
 
@@ -25,7 +26,7 @@ export class CompatView {
     this.root.hidden = true;
   }
 
-  show(report: CompatibilityReport): void {
+  show(report: CompatibilityReport, gpu?: GpuProbe): void {
     // Shares of the tensor bytes, as the engine's issues state them (the file also holds the header).
     const tensorBytes = report.tensorTypes.reduce((sum, t) => sum + t.bytes, 0);
     const share = (bytes: number) => (tensorBytes > 0 ? ` (${((100 * bytes) / tensorBytes).toFixed(1)}%)` : '');
@@ -55,6 +56,13 @@ export class CompatView {
         ...fact('Parameters', `${formatCount(report.parameterCount)} (${report.parameterCount.toLocaleString('en-US')})`),
         ...fact('Size', formatBytes(report.fileBytes)),
         ...(report.contextLength ? fact('Trained context', `${report.contextLength.toLocaleString('en-US')} tokens`) : []),
+        ...(gpu ? fact('GPU', gpu.adapter) : []),
+        ...(gpu
+          ? fact(
+              'GPU features',
+              `shader-f16 ${gpu.shaderF16 ? 'yes' : 'no'} · subgroups ${gpu.subgroups ? 'yes' : 'no'} · largest binding ${formatBytes(gpu.maxStorageBufferBindingSize)} · largest buffer ${formatBytes(gpu.maxBufferSize)}`,
+            )
+          : []),
       ),
       h(
         'table',

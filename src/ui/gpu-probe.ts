@@ -6,6 +6,10 @@ import { ClawError } from '../errors';
 
 export interface GpuProbe {
   adapter: string;
+  shaderF16: boolean;
+  subgroups: boolean;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
 }
 
 const ENABLE_WEBGPU_FIX =
@@ -33,5 +37,28 @@ export async function probeWebGpu(): Promise<GpuProbe> {
   }
   const info = adapter.info;
   const parts = [info?.vendor, info?.architecture, info?.description].filter((p): p is string => !!p);
-  return { adapter: parts.length ? parts.join(' ') : 'unnamed adapter' };
+  return {
+    adapter: parts.length ? parts.join(' ') : 'unnamed adapter',
+    shaderF16: adapter.features.has('shader-f16'),
+    subgroups: adapter.features.has('subgroups'),
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+  };
+}
+
+/** Probes at startup and says so in the header; without WebGPU, shows the help screen and reports the error. */
+export async function showGpuStatus(status: HTMLElement, help: HTMLElement, onError: (e: unknown) => void): Promise<GpuProbe | undefined> {
+  status.dataset.state = 'checking';
+  try {
+    const probe = await probeWebGpu();
+    status.textContent = `WebGPU ready · ${probe.adapter}`;
+    status.dataset.state = 'ready';
+    return probe;
+  } catch (e) {
+    status.textContent = 'WebGPU unavailable';
+    status.dataset.state = 'unavailable';
+    help.hidden = false;
+    onError(e);
+    return undefined;
+  }
 }

@@ -1,43 +1,63 @@
-// The page: drop a GGUF file, see whether it runs, load it, chat with it.
-// This module owns the page state and wires the views to the worker; the
-// views render, the worker does the work, nothing here touches the GPU.
+// The page: drop a GGUF file, see whether it runs, load it, chat with it in
+// conversations that survive reloads. This module owns the page state and
+// wires the views to the worker; the views render, the worker does the
+// work, nothing here touches the GPU.
 
 import './style.css';
 import { ClawError, toClawError } from '../errors';
-import type { ChatMessage, CompatibilityReport } from '../engine/types';
+import type { CompatibilityReport, ModelInfo } from '../engine/types';
 import { WorkerClient } from '../worker/client';
-import { ModelLibrary, type ModelRecord } from '../worker/library';
+import { quantMix, type FileDetails } from '../worker/file-details';
+import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/library';
+import { orderSplitParts, splitPartOf } from '../gguf/split';
+import type { GenerateInput } from '../worker/protocol';
 import { ChatView } from './chat-view';
 import { CompatView } from './compat-view';
+import { ConversationList } from './conversation-list';
+import { chatMessages, ConversationStore, type Conversation, type Turn } from './conversations';
 import { byTestId } from './dom';
 import { ErrorBanner } from './error-banner';
+import { wireFileDrop } from './file-drop';
 import { formatBytes } from './format';
-import { probeWebGpu } from './gpu-probe';
+import { showGpuStatus, type GpuProbe } from './gpu-probe';
 import { LibraryView } from './library-view';
+import { LoadView } from './load-view';
+import { renderMarkdown } from './markdown';
+import { MetadataView } from './metadata-view';
 import { SettingsPanel } from './settings';
+import { UnstoredModels } from './unstored';
 
 type Busy = 'idle' | 'inspecting' | 'loading' | 'generating';
 
 const banner = new ErrorBanner();
 const settings = new SettingsPanel();
 const compat = new CompatView();
-const chat = new ChatView();
+const loadView = new LoadView();
 const library = new ModelLibrary();
+const chats = new ConversationStore();
+const unstored = new UnstoredModels();
 const libraryView = new LibraryView({ open: (r) => void openModel(r), remove: (r) => void removeModel(r) });
+const chat = new ChatView({ edit: (i, text) => void editTurn(i, text), regenerate: () => void regenerate() });
+const conversationList = new ConversationList({
+  open: (c) => openConversation(c),
+  rename: (c, title) => void renameConversation(c, title),
+  remove: (c) => void removeConversation(c),
+});
+const metadata = new MetadataView(() => selectedDetails());
 
 const ui = {
   gpuStatus: byTestId('gpu-status'),
+  webgpuHelp: byTestId('webgpu-help'),
   fileInput: byTestId<HTMLInputElement>('model-file-input'),
   dropZone: byTestId('drop-zone'),
   loadButton: byTestId<HTMLButtonElement>('load-button'),
-  loadProgress: byTestId<HTMLProgressElement>('load-progress'),
-  loadStatus: byTestId('load-status'),
   promptForm: byTestId<HTMLFormElement>('prompt-form'),
   promptInput: byTestId<HTMLTextAreaElement>('prompt-input'),
   sendButton: byTestId<HTMLButtonElement>('send-button'),
   stopButton: byTestId<HTMLButtonElement>('stop-button'),
   newChatButton: byTestId<HTMLButtonElement>('new-chat-button'),
   modelHint: byTestId('model-hint'),
+  chatTitle: byTestId('conversation-heading'),
 };
 
 const state = {
@@ -46,11 +66,15 @@ const state = {
   selected: undefined as ModelRecord | undefined,
   report: undefined as CompatibilityReport | undefined,
   loaded: undefined as ModelRecord | undefined,
-  /** The conversation so far, in chat mode. */
-  messages: [] as ChatMessage[],
+  info: undefined as ModelInfo | undefined,
+  probe: undefined as GpuProbe | undefined,
+  conversations: [] as Conversation[],
+  current: chats.create(settings.defaultSystemPrompt),
 };
 
 let worker: WorkerClient | undefined;
+/** Rejects the running load when the person cancels it. */
+let cancelLoad: ((e: ClawError) => void) | undefined;
 
 function render(): void {
   const idle = state.busy === 'idle';
@@ -58,10 +82,15 @@ function render(): void {
   ui.sendButton.disabled = !idle || !state.loaded;
   ui.stopButton.disabled = state.busy !== 'generating';
   ui.fileInput.disabled = state.busy === 'loading';
-  ui.newChatButton.disabled = !idle || state.messages.length === 0;
-  ui.modelHint.textContent = state.loaded ? `Talking to ${state.loaded.name}.` : 'Load a model to start.';
+  ui.newChatButton.disabled = !idle || state.current.turns.length === 0;
+  ui.chatTitle.textContent = state.current.title;
+  const used = state.current.modelName && state.current.modelId !== state.loaded?.id ? ` This conversation was held with ${state.current.modelName}.` : '';
+  ui.modelHint.textContent = (state.loaded ? `Talking to ${state.loaded.name}.` : 'Load a model to start.') + used;
   document.body.dataset.busy = state.busy;
-  libraryView.render(state.records, state.selected?.id, state.loaded?.id);
+  document.body.dataset.modelLoaded = String(!!state.loaded);
+  const unstoredRecords = unstored.records;
+  libraryView.render([...unstoredRecords, ...state.records], state.selected?.id, state.loaded?.id, new Set(unstoredRecords.map((r) => r.id)));
+  conversationList.render(state.conversations, state.current.id, !idle);
 }
 
 /** Runs a user action: one at a time, and every failure lands in the banner. */
@@ -85,20 +114,52 @@ function requireWorker(): WorkerClient {
   return worker;
 }
 
+/** The selected file's metadata and tensor table, for the viewer; a failure goes to the banner. */
+async function selectedDetails(): Promise<FileDetails | undefined> {
+  if (!state.selected) return undefined;
+  try {
+    return await requireWorker().details(state.selected.id);
+  } catch (e) {
+    banner.show(e);
+    return undefined;
+  }
+}
+
 async function refreshLibrary(): Promise<void> {
   state.records = await library.list();
   render();
 }
 
-async function addFiles(files: FileList | File[] | null | undefined): Promise<void> {
-  const file = files?.[0];
-  if (!file) return;
+/**
+ * Stores dropped files and opens the last: several files named like the parts
+ * of a split model (name-00001-of-00003.gguf) become one model.
+ */
+async function addFiles(files: FileList | null | undefined): Promise<void> {
+  const list = [...(files ?? [])];
+  if (list.length === 0) return;
   let record: ModelRecord | undefined;
   await act('inspecting', async () => {
-    record = await library.add(file);
+    const models: { file: ModelFile; name: string }[] =
+      list.length > 1 && list.some((f) => splitPartOf(f.name))
+        ? [(({ base, parts }) => ({ file: parts, name: `${base}.gguf` }))(orderSplitParts(list))]
+        : list.map((f) => ({ file: f, name: f.name || 'model.gguf' }));
+    for (const model of models) record = await store(model.file, model.name);
+    // Ask once that the browser keep what is stored, instead of clearing it when space runs short.
+    void navigator.storage?.persist?.().catch(() => false);
     await refreshLibrary();
   });
   if (record) await openModel(record);
+}
+
+/** Stores a model; when the browser refuses, the worker keeps it for this tab and its entry says so. */
+async function store(file: ModelFile, name: string): Promise<ModelRecord> {
+  try {
+    return await library.add(file, name);
+  } catch (e) {
+    // What is already stored stays; this file still runs until the tab closes.
+    console.warn(toClawError(e).message);
+    return unstored.keep(requireWorker(), file, name);
+  }
 }
 
 /** Reads the header and shows the compatibility report; loads nothing. */
@@ -107,13 +168,20 @@ function openModel(record: ModelRecord): Promise<void> {
     state.selected = record;
     state.report = undefined;
     compat.showPending(record.name);
+    metadata.reset(false);
     render();
     try {
       state.report = await requireWorker().inspect(record.id, settings.loadOptions());
-      compat.show(state.report);
+      compat.show(state.report, state.probe);
+      metadata.reset(true);
     } catch (e) {
       compat.clear();
       throw e;
+    }
+    if (!record.architecture) {
+      const mix = quantMix(state.report.tensorTypes);
+      await library.describe(record.id, { architecture: state.report.architecture, quantMix: mix }).catch(() => undefined);
+      await refreshLibrary();
     }
   });
 }
@@ -122,56 +190,168 @@ function loadSelected(): Promise<void> {
   const record = state.selected;
   if (!record) return Promise.resolve();
   return act('loading', async () => {
-    ui.loadProgress.value = 0;
-    ui.loadProgress.hidden = false;
-    ui.loadStatus.textContent = `Loading ${record.name}…`;
+    loadView.begin(record.name);
     state.loaded = undefined;
-    state.messages = [];
+    state.info = undefined;
+    const cancelled = new Promise<never>((_, reject) => (cancelLoad = reject));
     try {
-      const info = await requireWorker().load(record.id, settings.loadOptions(), (p) => {
-        ui.loadProgress.value = p.fraction;
-        const bytes = p.totalBytes ? ` ${formatBytes(p.loadedBytes ?? 0)} of ${formatBytes(p.totalBytes)}` : '';
-        ui.loadStatus.textContent = `${p.phase}${bytes}${p.message ? ` · ${p.message}` : ''}`;
-      });
+      const info = await Promise.race([requireWorker().load(record.id, settings.loadOptions(), (p) => loadView.onProgress(p)), cancelled]);
       state.loaded = record;
-      ui.loadStatus.textContent =
+      state.info = info;
+      loadView.done(
         `Loaded ${record.name}: ${info.architecture}, ${info.nLayers} layers, context ${info.ctxSize}, ` +
-        `${formatBytes(info.gpuBytesPeak)} on the GPU, in ${Math.round(info.loadMs)} ms.`;
-      ui.loadStatus.dataset.state = 'loaded';
+          `${formatBytes(info.gpuBytesPeak)} on the GPU${info.budgetBytes ? ` (budget ${formatBytes(info.budgetBytes)})` : ''}, in ${Math.round(info.loadMs)} ms.`,
+      );
     } catch (e) {
-      ui.loadStatus.textContent = `Not loaded.`;
-      ui.loadStatus.dataset.state = 'failed';
-      throw e;
+      const err = toClawError(e);
+      loadView.failed(err.code === 'clw-aborted' ? 'Loading cancelled; nothing stays on the GPU.' : 'Not loaded.');
+      if (err.code !== 'clw-aborted') throw err;
     } finally {
-      ui.loadProgress.hidden = true;
+      cancelLoad = undefined;
     }
   });
 }
 
+/** Cancels a load: the worker, its GPU device and everything allocated on it go away; a fresh worker takes over. */
+function cancelLoading(): void {
+  if (!cancelLoad) return;
+  worker?.terminate();
+  worker = WorkerClient.start();
+  // Files the browser would not store lived in the old worker: hand them over under the same ids.
+  unstored.handOver(worker, (e) => banner.show(e));
+  cancelLoad(new ClawError('clw-aborted', 'loading was cancelled'));
+}
+
 function send(): Promise<void> {
+  const prompt = ui.promptInput.value;
+  if (!prompt.trim()) {
+    banner.show(new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt first.' }));
+    return Promise.resolve();
+  }
+  const raw = settings.mode === 'raw';
+  const user: Turn = raw ? { role: 'user', content: prompt, raw } : { role: 'user', content: prompt };
+  return reply(user, () => {
+    // A chat moves on to the next message; a raw prompt stays, to be tried again with other settings.
+    if (!raw && ui.promptInput.value === prompt) ui.promptInput.value = '';
+  });
+}
+
+/** Answers the conversation: with a new user turn, or (none) again for its last user turn. */
+function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
   return act('generating', async () => {
-    const prompt = ui.promptInput.value;
+    const conversation = state.current;
+    const lastUser = user ?? [...conversation.turns].reverse().find((t) => t.role === 'user');
+    if (!lastUser) throw new ClawError('clw-bad-request', 'there is no message to answer', { fix: 'Type a message first.' });
     const options = settings.generateOptions();
-    if (!prompt.trim()) throw new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt first.' });
-    const mode = settings.mode;
-    const input = mode === 'raw' ? prompt : [...state.messages, { role: 'user' as const, content: prompt }];
-    chat.begin(prompt);
+    const raw = !!lastUser.raw;
+    if (user) conversation.turns.push(user);
+    const input: GenerateInput = raw ? lastUser.content : chatMessages(conversation);
+    chat.begin(user, conversation.turns.length - (user ? 1 : 0), raw);
+    let note: string | undefined;
     try {
-      const summary = await requireWorker().generate(input, options, (event) => chat.onEvent(event));
-      chat.end(summary.reason === 'abort' ? 'Stopped.' : undefined);
-      if (mode === 'chat') {
-        state.messages.push({ role: 'user', content: prompt }, { role: 'assistant', content: chat.text });
-        // A chat moves on to the next message; a raw prompt stays, to be tried again with other settings.
-        if (ui.promptInput.value === prompt) ui.promptInput.value = '';
-      }
+      const summary = await requireWorker().generate(input, options, (event) => chat.onEvent(event, state.info));
+      // The engine sent a 'done' event: let it (and every token before it) arrive.
+      if (summary.reason) await chat.done;
     } catch (e) {
       const err = toClawError(e);
       // A stop during the prompt is not a failure.
-      if (err.code === 'clw-aborted') return chat.end('Stopped.');
-      chat.end('Failed.');
-      throw err;
+      if (err.code !== 'clw-aborted') {
+        chat.end('Failed.');
+        if (chat.text) conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
+        await saveCurrent();
+        throw err;
+      }
+      note = 'Stopped.';
     }
+    chat.end(note);
+    void requireWorker().gpuBytesInUse().then((bytes) => chat.showGpuBytes(bytes, state.info), () => undefined);
+    conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
+    conversation.modelId = state.loaded?.id;
+    conversation.modelName = state.loaded?.name;
+    await saveCurrent();
+    onDone?.();
   });
+}
+
+/** The generate options are valid (else the banner says which is not): checked before a turn is dropped. */
+function settingsValid(): boolean {
+  try {
+    settings.generateOptions();
+    return true;
+  } catch (e) {
+    banner.show(e);
+    return false;
+  }
+}
+
+function regenerate(): Promise<void> {
+  const turns = state.current.turns;
+  if (turns.at(-1)?.role !== 'assistant' || !settingsValid()) return Promise.resolve();
+  turns.pop();
+  chat.show(state.current);
+  return reply(undefined);
+}
+
+function editTurn(index: number, text: string): Promise<void> {
+  const old = state.current.turns[index];
+  if (!old || old.role !== 'user' || !settingsValid()) return Promise.resolve();
+  state.current.turns = state.current.turns.slice(0, index);
+  chat.show(state.current);
+  return reply({ ...old, content: text });
+}
+
+async function saveCurrent(): Promise<void> {
+  try {
+    state.current = await chats.save(state.current);
+  } catch (e) {
+    // Not stored (private window, full disk): the conversation goes on in this page.
+    banner.show(e);
+  }
+  await refreshConversations();
+}
+
+async function refreshConversations(): Promise<void> {
+  state.conversations = await chats.list().catch((e: unknown) => {
+    banner.show(e);
+    return state.conversations;
+  });
+  render();
+}
+
+function openConversation(conversation: Conversation): void {
+  if (state.busy !== 'idle') return;
+  state.current = structuredClone(conversation);
+  chat.show(state.current);
+  settings.bindSystemPrompt(state.current.systemPrompt, (value) => void changeSystemPrompt(value));
+  render();
+  // The conversation's model, if it is not the loaded one: show its report, ready to load.
+  const record = state.records.find((r) => r.id === conversation.modelId);
+  if (record && record.id !== state.loaded?.id && record.id !== state.selected?.id) void openModel(record);
+}
+
+function newChat(): void {
+  openConversation(chats.create(settings.defaultSystemPrompt));
+}
+
+async function changeSystemPrompt(value: string): Promise<void> {
+  state.current.systemPrompt = value;
+  if (state.current.turns.length > 0) await saveCurrent();
+}
+
+async function renameConversation(conversation: Conversation, title: string): Promise<void> {
+  await act('inspecting', async () => {
+    const renamed = await chats.rename(conversation, title);
+    if (state.current.id === renamed.id) state.current.title = renamed.title;
+    await refreshConversations();
+  });
+}
+
+async function removeConversation(conversation: Conversation): Promise<void> {
+  await act('inspecting', async () => {
+    await chats.remove(conversation.id);
+    await refreshConversations();
+  });
+  if (state.current.id === conversation.id) newChat();
 }
 
 async function removeModel(record: ModelRecord): Promise<void> {
@@ -179,39 +359,28 @@ async function removeModel(record: ModelRecord): Promise<void> {
     if (state.loaded?.id === record.id) {
       await requireWorker().unload();
       state.loaded = undefined;
-      ui.loadStatus.textContent = '';
+      state.info = undefined;
+      loadView.clear();
     }
     if (state.selected?.id === record.id) {
       state.selected = undefined;
       state.report = undefined;
       compat.clear();
+      metadata.reset(false);
     }
-    await library.remove(record.id);
+    if (unstored.has(record.id)) {
+      await unstored.forget(requireWorker(), record.id);
+    } else {
+      await library.remove(record.id);
+    }
     await refreshLibrary();
   });
 }
 
 function wireEvents(): void {
-  ui.fileInput.addEventListener('change', () => {
-    void addFiles(ui.fileInput.files).finally(() => (ui.fileInput.value = ''));
-  });
-  ui.dropZone.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    ui.dropZone.classList.add('dragging');
-  });
-  ui.dropZone.addEventListener('dragleave', () => ui.dropZone.classList.remove('dragging'));
-  ui.dropZone.addEventListener('drop', (e) => {
-    e.preventDefault();
-    ui.dropZone.classList.remove('dragging');
-    void addFiles(e.dataTransfer?.files);
-  });
-  // A file dropped beside the zone would make the browser open it and leave the page.
-  window.addEventListener('dragover', (e) => e.preventDefault());
-  window.addEventListener('drop', (e) => {
-    e.preventDefault();
-    if (!ui.dropZone.contains(e.target as Node)) void addFiles(e.dataTransfer?.files);
-  });
+  wireFileDrop(ui.dropZone, ui.fileInput, addFiles);
   ui.loadButton.addEventListener('click', () => void loadSelected());
+  loadView.cancelButton.addEventListener('click', cancelLoading);
   ui.promptForm.addEventListener('submit', (e) => {
     e.preventDefault();
     void send();
@@ -226,10 +395,7 @@ function wireEvents(): void {
   ui.stopButton.addEventListener('click', () => {
     void worker?.abort().catch((e: unknown) => banner.show(e));
   });
-  ui.newChatButton.addEventListener('click', () => {
-    state.messages = [];
-    render();
-  });
+  ui.newChatButton.addEventListener('click', newChat);
   // Anything that escapes the handlers above still reaches the person as a coded error.
   window.addEventListener('unhandledrejection', (e) => {
     e.preventDefault();
@@ -240,19 +406,6 @@ function wireEvents(): void {
   });
 }
 
-async function showGpuStatus(): Promise<void> {
-  ui.gpuStatus.dataset.state = 'checking';
-  try {
-    const probe = await probeWebGpu();
-    ui.gpuStatus.textContent = `WebGPU ready · ${probe.adapter}`;
-    ui.gpuStatus.dataset.state = 'ready';
-  } catch (e) {
-    ui.gpuStatus.textContent = 'WebGPU unavailable';
-    ui.gpuStatus.dataset.state = 'unavailable';
-    banner.show(e);
-  }
-}
-
 async function start(): Promise<void> {
   wireEvents();
   try {
@@ -261,8 +414,17 @@ async function start(): Promise<void> {
     banner.show(e);
   }
   render();
-  await Promise.all([showGpuStatus(), refreshLibrary().catch((e: unknown) => banner.show(e))]);
+  const probing = showGpuStatus(ui.gpuStatus, ui.webgpuHelp, (e) => banner.show(e)).then((probe) => void (state.probe = probe));
+  await Promise.all([probing, refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations()]);
+  // Back where the person left off: the most recent conversation.
+  const recent = state.conversations[0];
+  if (recent) openConversation(recent);
+  else settings.bindSystemPrompt(state.current.systemPrompt, (value) => void changeSystemPrompt(value));
   document.body.dataset.ready = 'true';
+  // The first Markdown render compiles marked's and DOMPurify's code paths (tens of ms):
+  // pay that while the page is idle, not in the first frame of the first reply.
+  const whenIdle = window.requestIdleCallback ?? ((run: () => void) => setTimeout(run, 500));
+  whenIdle(() => void renderMarkdown('# a\n\n- **b** `c`\n\n| d |\n|---|\n| e |\n\n```\nf\n```'));
 }
 
 void start();

@@ -6,7 +6,8 @@
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ClawError } from '../errors';
 import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
-import type { ModelRecord } from './library';
+import type { FileDetails } from './file-details';
+import type { ModelFile, ModelRecord } from './library';
 import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
 
 export class WorkerClient {
@@ -39,6 +40,18 @@ export class WorkerClient {
     return this.call(this.remote.inspect(modelId, options));
   }
 
+  keepUnstored(file: ModelFile, name: string, record?: ModelRecord): Promise<ModelRecord> {
+    return this.call(this.remote.keepUnstored(file, name, record));
+  }
+
+  forgetUnstored(modelId: string): Promise<void> {
+    return this.call(this.remote.forgetUnstored(modelId));
+  }
+
+  details(modelId: string): Promise<FileDetails> {
+    return this.call(this.remote.details(modelId));
+  }
+
   // Callbacks travel as comlink proxies; the worker releases its end when
   // the call's Remote is garbage collected.
   load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
@@ -56,6 +69,10 @@ export class WorkerClient {
 
   unload(): Promise<void> {
     return this.call(this.remote.unload());
+  }
+
+  gpuBytesInUse(): Promise<number> {
+    return this.call(this.remote.gpuBytesInUse());
   }
 
   terminate(): void {

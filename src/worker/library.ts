@@ -14,7 +14,16 @@ export interface ModelRecord {
   readonly size: number;
   /** Milliseconds since the epoch. */
   readonly addedAt: number;
+  /** From the header, once the file has been inspected: "llama". */
+  readonly architecture?: string;
+  /** Tensor types by share of the bytes, once inspected: "Q8_0 75%, F32 25%". */
+  readonly quantMix?: string;
+  /** A split model (name-00001-of-0000n.gguf): how many files, stored together in order. */
+  readonly parts?: number;
 }
+
+/** A model's bytes: one file, or the parts of a split model in order. */
+export type ModelFile = Blob | Blob[];
 
 /**
  * The few key-value operations the library needs. idb-keyval in the page and
@@ -34,10 +43,10 @@ const LIBRARY_STORE_NAME = 'models';
 const RECORD_PREFIX = 'record:';
 const FILE_PREFIX = 'file:';
 
-export function indexedDbStore(dbName = LIBRARY_DB_NAME): KeyValueStore {
+export function indexedDbStore(dbName = LIBRARY_DB_NAME, storeName = LIBRARY_STORE_NAME): KeyValueStore {
   let store: UseStore | undefined;
   // Opened on first use so that merely importing the module never touches IndexedDB.
-  const use = (): UseStore => (store ??= createStore(dbName, LIBRARY_STORE_NAME));
+  const use = (): UseStore => (store ??= createStore(dbName, storeName));
   return {
     get: (key) => get(key, use()),
     set: (key, value) => set(key, value, use()),
@@ -53,9 +62,10 @@ export class ModelLibrary {
     private readonly newId: () => string = randomId,
   ) {}
 
-  /** Stores the file and returns its record. The same file dropped twice is stored twice. */
-  async add(file: Blob, name = fileName(file)): Promise<ModelRecord> {
-    const record: ModelRecord = { id: this.newId(), name, size: file.size, addedAt: this.now() };
+  /** Stores the file (or a split model's parts, in order) and returns its record. The same file dropped twice is stored twice. */
+  async add(file: ModelFile, name = fileName(Array.isArray(file) ? file[0] : file)): Promise<ModelRecord> {
+    const size = Array.isArray(file) ? file.reduce((sum, part) => sum + part.size, 0) : file.size;
+    const record: ModelRecord = { id: this.newId(), name, size, addedAt: this.now(), ...(Array.isArray(file) ? { parts: file.length } : {}) };
     try {
       // File first: a record never points at a missing file, even if the second write fails.
       await this.store.set(FILE_PREFIX + record.id, file);
@@ -82,16 +92,26 @@ export class ModelLibrary {
   }
 
   /** The stored record and Blob; a clw-bad-request error when the id is unknown. */
-  async get(id: string): Promise<{ record: ModelRecord; file: Blob }> {
+  async get(id: string): Promise<{ record: ModelRecord; file: ModelFile }> {
     const record = await this.getRecord(id);
     const file = await this.wrap('could not read the model library', () => this.store.get(FILE_PREFIX + id));
-    if (!record || !(file instanceof Blob)) {
+    const isFile = file instanceof Blob || (Array.isArray(file) && file.length > 0 && file.every((part) => part instanceof Blob));
+    if (!record || !isFile) {
       throw new ClawError('clw-bad-request', `no stored model with id ${id}`, {
         fix: 'Drop the .gguf file again; it may have been removed or the browser cleared its storage.',
         details: { id },
       });
     }
-    return { record, file };
+    return { record, file: file as ModelFile };
+  }
+
+  /** Adds what the header says (architecture, quant mix) to a stored record; an unknown id is ignored. */
+  async describe(id: string, facts: Pick<ModelRecord, 'architecture' | 'quantMix'>): Promise<ModelRecord | undefined> {
+    const record = await this.getRecord(id);
+    if (!record) return undefined;
+    const updated: ModelRecord = { ...record, ...facts };
+    await this.wrap('could not update the model library', () => this.store.set(RECORD_PREFIX + id, updated));
+    return updated;
   }
 
   async remove(id: string): Promise<void> {

@@ -5,7 +5,9 @@
 import { toClawError } from '../errors';
 import type { ByteSource } from '../gguf/types';
 import type { CompatibilityReport, GenerateEvent, LoadOptions, LoadProgress, ModelInfo } from '../engine/types';
-import type { ModelLibrary, ModelRecord } from './library';
+import { readGguf } from '../gguf/reader';
+import { fileDetails, type FileDetails } from './file-details';
+import type { ModelFile, ModelLibrary, ModelRecord } from './library';
 import type { GenerateInput, GenerateSummary, Outcome, WorkerApi, WorkerGenerateOptions } from './protocol';
 import { SerialQueue } from './serial-queue';
 
@@ -16,13 +18,15 @@ export interface WorkerEngine {
   load(source: ByteSource, options?: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   generate(input: GenerateInput, options?: WorkerGenerateOptions & { signal?: AbortSignal }): AsyncGenerator<GenerateEvent>;
   unload(): Promise<void>;
+  /** The engine's buffer accounting, for the live GPU memory figure. */
+  readonly allocator?: { liveBytes(): number };
 }
 
 export interface WorkerServiceDeps {
   library: Pick<ModelLibrary, 'list' | 'get'>;
   /** Creates the engine on first need (it needs a GPU device). */
   createEngine: () => Promise<WorkerEngine>;
-  openSource: (file: Blob, record: ModelRecord) => ByteSource;
+  openSource: (file: ModelFile, record: ModelRecord) => ByteSource;
 }
 
 export class WorkerService implements WorkerApi {
@@ -30,6 +34,8 @@ export class WorkerService implements WorkerApi {
   private engine: Promise<WorkerEngine> | undefined;
   private currentGeneration: AbortController | undefined;
   private loadedSource: ByteSource | undefined;
+  /** Files the browser would not store, kept until the tab closes. */
+  private readonly unstored = new Map<string, { record: ModelRecord; file: ModelFile }>();
 
   constructor(private readonly deps: WorkerServiceDeps) {}
 
@@ -49,6 +55,33 @@ export class WorkerService implements WorkerApi {
         }
       }),
     );
+  }
+
+  keepUnstored(file: ModelFile, name: string, known?: ModelRecord): Promise<Outcome<ModelRecord>> {
+    return settle(async () => {
+      const size = Array.isArray(file) ? file.reduce((sum, part) => sum + part.size, 0) : file.size;
+      const record: ModelRecord = known ?? { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size, addedAt: Date.now(), ...(Array.isArray(file) ? { parts: file.length } : {}) };
+      this.unstored.set(record.id, { record, file });
+      return record;
+    });
+  }
+
+  forgetUnstored(modelId: string): Promise<Outcome<void>> {
+    return settle(async () => {
+      this.unstored.delete(modelId);
+    });
+  }
+
+  details(modelId: string): Promise<Outcome<FileDetails>> {
+    // Header only, no GPU: outside the queue, so it answers while a reply streams.
+    return settle(async () => {
+      const source = await this.openStored(modelId);
+      try {
+        return fileDetails(await readGguf(source));
+      } finally {
+        await source.close?.();
+      }
+    });
   }
 
   load(modelId: string, options: LoadOptions, onProgress: (p: LoadProgress) => void): Promise<Outcome<ModelInfo>> {
@@ -101,6 +134,11 @@ export class WorkerService implements WorkerApi {
     );
   }
 
+  gpuBytesInUse(): Promise<Outcome<number>> {
+    // A reading, not a request: it does not wait behind a running generation.
+    return settle(async () => (this.engine ? ((await this.engine).allocator?.liveBytes() ?? 0) : 0));
+  }
+
   private getEngine(): Promise<WorkerEngine> {
     if (!this.engine) {
       const creating = this.deps.createEngine();
@@ -114,7 +152,7 @@ export class WorkerService implements WorkerApi {
   }
 
   private async openStored(modelId: string): Promise<ByteSource> {
-    const { record, file } = await this.deps.library.get(modelId);
+    const { record, file } = this.unstored.get(modelId) ?? (await this.deps.library.get(modelId));
     return this.deps.openSource(file, record);
   }
 

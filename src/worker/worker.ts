@@ -5,13 +5,15 @@
 import { expose } from 'comlink';
 import { ClawEngine } from '../engine/engine';
 import { BlobSource } from '../gguf/source';
+import { ConcatSource } from '../gguf/split';
 import { ModelLibrary } from './library';
 import { WorkerService } from './service';
 
 const service = new WorkerService({
   library: new ModelLibrary(),
   createEngine: () => ClawEngine.create(),
-  openSource: (file, record) => new BlobSource(file, record.name),
+  // A split model's parts read as one file, in order.
+  openSource: (file, record) => (Array.isArray(file) ? new ConcatSource(file.map((part) => new BlobSource(part)), record.name) : new BlobSource(file, record.name)),
 });
 
 expose(service);

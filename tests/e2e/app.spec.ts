@@ -2,97 +2,12 @@
 // (see playwright.config.ts): drop a model, read its compatibility report,
 // load it, stream a reply, reload, stop, and the failure paths.
 
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GgmlType } from '../../src/gguf/types';
 import { kv, writeGguf } from '../../src/gguf/writer';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const modelsDir = path.resolve(repoRoot, '../shared/models');
-const haveModels = existsSync(path.join(modelsDir, 'stories260K.gguf')) && existsSync(path.join(modelsDir, 'TinyStories-656K-Q8_0.gguf'));
-const NO_MODELS = `the shared test models are not at ${modelsDir} (a fresh clone without ../shared/models): skipping tests that need them`;
-
-const PROMPT = 'Once upon a time';
-
-/**
- * Greedy continuations of PROMPT by llama.cpp (node-llama-cpp 3.21.1, CPU),
- * for the prompt tokens llama.cpp's own tokenizer gives: BOS, then
- * "Once upon a time" with SentencePiece's space prefix. `maxTokens` is the
- * number of tokens llama.cpp generated for that text (57 and 25), so the
- * output is compared as a whole, not as a prefix. The text starts with the
- * comma: SentencePiece puts the space before a word, and the first generated
- * token is ",".
- *
- * stories260K: the text in ../shared/models/README.md.
- * TinyStories-656K: NOT the README's text. The README's continuation ("She
- * loved to play with her toys...") comes from node-llama-cpp's
- * LlamaCompletion, which tokenizes the prompt without the space prefix
- * (ids 1,147,201,282,57 instead of 1,80,147,201,282,57; this vocabulary has a
- * lone "▁" token, 80). With llama.cpp's default tokenization, which WebClaw's
- * raw mode follows, llama.cpp itself continues with "She loved to eat yummy
- * food..." (checked with tests/conformance/llama-reference.ts referenceRun).
- */
-const MODELS = [
-  {
-    file: 'stories260K.gguf',
-    quant: 'F32',
-    maxTokens: 57,
-    reference: ', there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.',
-  },
-  {
-    file: 'TinyStories-656K-Q8_0.gguf',
-    quant: 'Q8_0',
-    maxTokens: 25,
-    reference:
-      ', a little girl named Lily lived in a small house. She loved to eat yummy food. One day, she saw a small bird on the ground. The bird was sad because it could not eat it.\nLily ',
-  },
-] as const;
-
-// SwiftShader runs every kernel on the CPU.
-const LOAD_TIMEOUT = 120_000;
-const GENERATE_TIMEOUT = 180_000;
-
-async function openApp(page: Page): Promise<void> {
-  await page.goto('/');
-  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
-}
-
-async function chooseFile(page: Page, file: string | { name: string; buffer: Buffer }): Promise<void> {
-  const payload = typeof file === 'string' ? file : { name: file.name, mimeType: 'application/octet-stream', buffer: file.buffer };
-  await page.getByTestId('model-file-input').setInputFiles(payload);
-}
-
-async function loadModel(page: Page): Promise<void> {
-  await expect(page.getByTestId('load-button')).toBeEnabled();
-  await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('load-status')).toHaveAttribute('data-state', 'loaded', { timeout: LOAD_TIMEOUT });
-  await expect(page.getByTestId('error-banner')).toBeHidden();
-}
-
-async function setGeneration(page: Page, settings: { temperature: number; maxTokens: number; mode: 'raw' | 'chat' }): Promise<void> {
-  const panel = page.getByTestId('settings-panel');
-  if (!(await panel.evaluate((d) => (d as HTMLDetailsElement).open))) await panel.locator('summary').click();
-  await page.getByTestId('temperature-input').fill(String(settings.temperature));
-  await page.getByTestId('max-tokens-input').fill(String(settings.maxTokens));
-  await page.getByTestId('mode-select').selectOption(settings.mode);
-}
-
-/** Sends a prompt and waits until the reply is over; returns the text exactly as the page shows it. */
-async function generate(page: Page, prompt: string): Promise<string> {
-  await page.getByTestId('prompt-input').fill(prompt);
-  await page.getByTestId('send-button').click();
-  const output = page.getByTestId('assistant-output');
-  await expect(output).toHaveAttribute('data-state', 'done', { timeout: GENERATE_TIMEOUT });
-  await expect(page.getByTestId('error-banner')).toBeHidden();
-  return (await output.textContent()) ?? '';
-}
-
-async function expectSpeedShown(page: Page): Promise<void> {
-  await expect(page.getByTestId('stat-prefill')).toContainText(/\d(\.\d)? tok\/s \(\d+ prompt tokens/);
-  await expect(page.getByTestId('stat-decode')).toContainText(/\d(\.\d)? tok\/s \(\d+ tokens\)/);
-}
+import { chooseFile, expectSpeedShown, generate, GENERATE_TIMEOUT, haveModels, LOAD_TIMEOUT, loadModel, MODELS, modelsDir, NO_MODELS, openApp, PROMPT, setGeneration } from './helpers';
 
 /** A tiny llama GGUF whose weights are IQ2_XXS, a type the GPU path does not run. */
 function unsupportedQuantFixture(): Buffer {
@@ -140,6 +55,7 @@ test('the page starts and shows that WebGPU is available', async ({ page }) => {
   await expect(page.getByTestId('error-banner')).toBeHidden();
   await expect(page.getByTestId('model-file-input')).toBeAttached();
   await expect(page.getByTestId('model-library-empty')).toBeVisible();
+  await expect(page.getByTestId('webgpu-help')).toBeHidden();
   await expect(page.getByTestId('load-button')).toBeDisabled();
   await expect(page.getByTestId('send-button')).toBeDisabled();
   await page.screenshot({ path: 'test-results/e2e/page-start.png', fullPage: true });
@@ -155,8 +71,31 @@ test('without WebGPU the page still works and says how to enable it', async ({ p
   await expect(banner).toContainText('clw-init-fail: WebGPU is not available in this browser');
   await expect(banner).toContainText('enable-unsafe-webgpu');
   await expect(page.getByTestId('gpu-status')).toHaveText('WebGPU unavailable');
+  // The help screen says how to turn WebGPU on in each browser.
+  const help = page.getByTestId('webgpu-help');
+  await expect(help).toBeVisible();
+  for (const browser of ['Chrome or Edge', 'Safari', 'Firefox']) await expect(help).toContainText(browser);
+  await page.screenshot({ path: 'test-results/screens/no-webgpu-light-wide.png', fullPage: true });
   // Not a dead page: the model picker is still there.
   await expect(page.getByTestId('model-file-input')).toBeEnabled();
+});
+
+test('a Chromium started without WebGPU shows the help screen, not a broken page', async ({ playwright, baseURL }) => {
+  // No --enable-unsafe-webgpu, and the GPU process off: navigator.gpu gives no adapter (or is absent).
+  const browser = await playwright.chromium.launch({
+    executablePath: existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined,
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
+  try {
+    const page = await browser.newPage({ baseURL });
+    await openApp(page);
+    await expect(page.getByTestId('webgpu-help')).toBeVisible();
+    await expect(page.getByTestId('gpu-status')).toHaveText('WebGPU unavailable');
+    await expect(page.getByTestId('error-banner')).toContainText('clw-init-fail');
+    await expect(page.getByTestId('model-file-input')).toBeEnabled();
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a file with an unsupported tensor type is flagged before loading', async ({ page }) => {

@@ -93,11 +93,21 @@ describe('buildCompatibilityReport', () => {
     expect(report.issues.find((i) => i.code === 'clw-model-invalid')?.message).toContain('general.architecture');
   });
 
-  test('without shader-f16 the f32 path is chosen and said so, as a warning', async () => {
+  test('without shader-f16 the f32 path runs with no warning: no f16 path is missing', async () => {
     const file = await realShapeFile(LLAMA_32_1B_Q8_0);
-    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, features: { f16: false, subgroups: true } }, budgetBytes: 8 * GiB });
+    const noF16 = { ...BIG_GPU, features: { f16: false, subgroups: true } };
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: noF16, budgetBytes: 8 * GiB });
+    expect(report.issues).toEqual([]);
+    expect(report.verdict).toBe('runs');
+    const auto = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: noF16, budgetBytes: 8 * GiB, dtype: 'auto' });
+    expect(auto.verdict).toBe('runs');
+  });
+
+  test('asking for f16 arithmetic on a GPU without shader-f16 is a warning', async () => {
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, features: { f16: false, subgroups: true } }, budgetBytes: 8 * GiB, dtype: 'f16' });
     expect(report.issues).toEqual([
-      { code: 'clw-feature-missing', severity: 'warning', message: 'the GPU lacks shader-f16: activations run in f32 (correct, somewhat slower and larger)' },
+      { code: 'clw-feature-missing', severity: 'warning', message: 'f16 arithmetic was asked for but the GPU lacks shader-f16: activations run in f32' },
     ]);
     expect(report.verdict).toBe('runs-with-warnings');
   });

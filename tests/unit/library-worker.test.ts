@@ -131,3 +131,31 @@ describe('worker service', () => {
     expect(!outcome.ok && outcome.error.code).toBe('clw-bad-request');
   });
 });
+
+describe('files the browser would not store', () => {
+  it('are kept in the worker for the tab: inspected and loaded by their record, then forgotten', async () => {
+    const log: string[] = [];
+    const service = makeService(log);
+    const kept = await service.keepUnstored(new Blob([new Uint8Array(7)]), 'private.gguf');
+    if (!kept.ok) throw new Error('keepUnstored failed');
+    expect(kept.value).toMatchObject({ name: 'private.gguf', size: 7 });
+    expect(kept.value.id).toMatch(/^unstored:/);
+    const loaded = await service.load(kept.value.id, {}, () => undefined);
+    expect(loaded.ok && loaded.value.gpuBytesPeak).toBe(7);
+    await service.inspect(kept.value.id);
+    expect(log).toContain('inspect private.gguf');
+    await service.forgetUnstored(kept.value.id);
+    const again = await service.load(kept.value.id, {}, () => undefined);
+    expect(again.ok).toBe(false);
+  });
+});
+
+describe('GPU memory in use', () => {
+  it('is 0 before the engine exists, then what its allocator holds', async () => {
+    const engine = { ...fakeEngine([]), allocator: { liveBytes: () => 12345 } };
+    const service = makeService([], async () => engine);
+    expect(await service.gpuBytesInUse()).toEqual({ ok: true, value: 0 });
+    await service.load(record.id, {}, () => undefined);
+    expect(await service.gpuBytesInUse()).toEqual({ ok: true, value: 12345 });
+  });
+});

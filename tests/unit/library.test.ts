@@ -43,7 +43,7 @@ describe('ModelLibrary', () => {
     const { id } = await library.add(file);
     const stored = await library.get(id);
     expect(stored.file).toBe(file);
-    expect(new Uint8Array(await stored.file.slice(1, 3).arrayBuffer())).toEqual(new Uint8Array([8, 7]));
+    expect(new Uint8Array(await (stored.file as Blob).slice(1, 3).arrayBuffer())).toEqual(new Uint8Array([8, 7]));
   });
 
   it('lists the newest model first and never returns file entries as records', async () => {
@@ -91,5 +91,29 @@ describe('ModelLibrary', () => {
     const good = await library.add(new File([new Uint8Array(1)], 'ok.gguf'));
     expect(await library.list()).toEqual([good]);
     expect(await library.getRecord('bad')).toBeUndefined();
+  });
+});
+
+describe('ModelLibrary.describe', () => {
+  it('adds the architecture and quant mix to a stored record and keeps the file', async () => {
+    const { library } = makeLibrary();
+    const record = await library.add(new File([new Uint8Array(8)], 'm.gguf'));
+    const updated = await library.describe(record.id, { architecture: 'llama', quantMix: 'Q8_0 75%, F32 25%' });
+    expect(updated).toEqual({ ...record, architecture: 'llama', quantMix: 'Q8_0 75%, F32 25%' });
+    expect(await library.list()).toEqual([updated]);
+    expect(((await library.get(record.id)).file as Blob).size).toBe(8);
+    expect(await library.describe('missing', { architecture: 'x' })).toBeUndefined();
+  });
+});
+
+describe('split models in the library', () => {
+  it('stores the parts together, in order, under one record with their total size', async () => {
+    const { library } = makeLibrary();
+    const parts = [new File([new Uint8Array(3)], 'm-00001-of-00002.gguf'), new File([new Uint8Array(5)], 'm-00002-of-00002.gguf')];
+    const record = await library.add(parts, 'm.gguf');
+    expect(record).toMatchObject({ name: 'm.gguf', size: 8, parts: 2 });
+    const stored = await library.get(record.id);
+    expect(Array.isArray(stored.file)).toBe(true);
+    expect((stored.file as Blob[]).map((b) => b.size)).toEqual([3, 5]);
   });
 });

@@ -153,3 +153,11 @@ describe('SPM decoding', () => {
     expect(() => tok.createDecoder().push(1.5)).toThrow(ClawError);
   });
 });
+
+describe('end-of-generation texts', () => {
+  it('lists the text of each end-of-generation token, for generation to stop on when a model spells it out', () => {
+    const tok = createTokenizer(spmFile(spmVocab([{ text: '▁hi' }])));
+    expect(tok.eogIds.has(2)).toBe(true);
+    expect(tok.eogTexts).toEqual(['</s>']);
+  });
+});
