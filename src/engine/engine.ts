@@ -5,7 +5,7 @@
 import { ClawError, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
-import { createGpuContext, type GpuContext } from '../gpu/device';
+import { createGpuContext, resolveDtype, type GpuContext } from '../gpu/device';
 import { createGpuOps, createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
@@ -196,6 +196,7 @@ export class ClawEngine {
     const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
     const kvDynamic = options.kvCacheDynamic ?? true;
     const kvType = kvTypeFor(options.kvType ?? DEFAULT_KV_TYPE, hp.kvDim);
+    const { dtype, note: dtypeNote } = resolveDtype(options.dtype, this.ctx.features);
     const memory: EnginePlanOptions = {
       budgetBytes,
       liveBytes: this.allocator.liveBytes(),
@@ -216,6 +217,7 @@ export class ClawEngine {
     }
     onProgress?.({ phase: 'plan', fraction: 1, message: planned.text });
     this.allocator.budgetBytes = budgetBytes;
+    this.ops.dtype = dtype;
 
     // An allocation the GPU (or the budget) refuses shrinks the plan and
     // retries; clw-gpu-oom only when even the smallest plan fails.
@@ -251,10 +253,11 @@ export class ClawEngine {
       gpuBytesPeak: this.allocator.peakBytes,
       loadMs: performance.now() - t0,
       plan: planned.text,
-      planNotes: [...planned.notes, ...retries],
+      planNotes: [...planned.notes, ...retries, ...(dtypeNote ? [dtypeNote] : [])],
       residentLayers: planned.plan.residentLayers,
       budgetBytes,
       kvCacheDynamic: kvDynamic,
+      dtype,
     };
     const kv = model.kv;
     this.session = {

@@ -1,5 +1,6 @@
-// Node only: a WebGPU implementation from Dawn (the `webgpu` package), for
-// the CLI, GPU tests and benchmarks.
+// WebGPU outside a page, for the CLI, GPU tests and benchmarks: the
+// runtime's own (`navigator.gpu`: Deno's wgpu with --unstable-webgpu) when it
+// has one, else Dawn from the `webgpu` package (Node).
 
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,17 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const SYSTEM_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
 
 let nodeGpu: GPU | undefined;
+
+/**
+ * The runtime's own WebGPU when it has one (Deno, a browser), else Dawn
+ * (Node), pointed at SwiftShader on a machine without a Vulkan driver.
+ */
+export function getRuntimeGpu(): GPU {
+  const own = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (own) return own;
+  ensureSwiftShaderFallback();
+  return getNodeGpu();
+}
 
 /** One Dawn GPU object per process; installs the WebGPU globals (GPUBufferUsage, ...) once. */
 export function getNodeGpu(): GPU {

@@ -22,7 +22,7 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import { kvBytesPerElement, type ActBuffer, type AttentionParams, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
+import { kvBytesPerElement, type ActBuffer, type Dtype, type AttentionParams, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
 import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
 import { UniformRing, type ParamField } from './uniforms';
@@ -65,6 +65,8 @@ export interface GpuOpsOptions {
    * 32 x 32 tile kernel (matmul.wgsl), for tests and before/after benchmarks.
    */
   tiledMatmul?: boolean;
+  /** The arithmetic path to start with (default f32; see GpuOps.dtype). */
+  dtype?: Dtype;
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
@@ -97,6 +99,8 @@ class WebGpuOps implements GpuOps {
   readonly subgroups: boolean;
   private readonly splitDecodeAttention: boolean;
   private readonly tiledMatmul: boolean;
+  private readonly hasF16: boolean;
+  private arithmetic: Dtype = 'f32';
   /** Scores and per-chunk partials of split decode attention; grows, never shrinks. */
   private decodeScratch: GPUBuffer | null = null;
   /** Outgrown scratch buffers still used by recorded work: freed after the next submit. */
@@ -118,9 +122,25 @@ class WebGpuOps implements GpuOps {
     this.subgroups = ctx.features.subgroups && options.subgroups !== false;
     this.splitDecodeAttention = options.splitDecodeAttention !== false;
     this.tiledMatmul = options.tiledMatmul !== false;
+    this.hasF16 = ctx.features.f16;
+    this.dtype = options.dtype ?? 'f32';
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
     void ctx.lost.then((e) => (this.lostError = e));
+  }
+
+  get dtype(): Dtype {
+    return this.arithmetic;
+  }
+
+  set dtype(dtype: Dtype) {
+    if (dtype === 'f16' && !this.hasF16) {
+      throw new ClawError('clw-feature-missing', 'the f16 arithmetic path needs shader-f16, which this GPU lacks', {
+        fix: 'Use dtype "f32" or "auto".',
+        details: { feature: 'shader-f16' },
+      });
+    }
+    this.arithmetic = dtype;
   }
 
   begin(): void {
@@ -447,10 +467,11 @@ class WebGpuOps implements GpuOps {
   }
 
   private pipeline(kernel: KernelName, opts: KernelVariant): GPUComputePipeline {
-    const variant = `${kernel}|${opts.weightType ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+    const dtype = this.arithmetic;
+    const variant = `${kernel}|${opts.weightType ?? ''}|${opts.kvType ?? ''}|${dtype}|${Object.entries(opts.defines ?? {}).join(',')}`;
     let pipeline = this.pipelineByVariant.get(variant);
     if (!pipeline) {
-      pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
+      pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], { ...opts, dtype }), kernel);
       this.pipelineByVariant.set(variant, pipeline);
     }
     return pipeline;

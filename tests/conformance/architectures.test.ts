@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 import { compareWithReference, type Agreement } from './compare-engines';
 import { referenceRun, repoRoot } from './llama-reference';
@@ -95,9 +95,8 @@ describe('every supported architecture against llama.cpp on a synthetic model', 
   const results: Measurement[] = [];
 
   beforeAll(async () => {
-    ensureSwiftShaderFallback();
     dir = mkdtempSync(path.join(os.tmpdir(), 'claw-arch-'));
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
   });
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource, readGguf } from '../../src/gguf';
 import { GgmlType, tensorBytes } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { QuantMix } from '../fixtures/synthetic-mix';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { compareWithReference, type Agreement } from './compare-engines';
@@ -108,9 +108,8 @@ describe('every GPU weight type against llama.cpp on a synthetic llama model', (
   const results: Measurement[] = [];
 
   beforeAll(async () => {
-    ensureSwiftShaderFallback();
     dir = mkdtempSync(path.join(os.tmpdir(), 'claw-quant-types-'));
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import { GgmlType } from '../../src/gguf/types';
 import { createGpuContext } from '../../src/gpu/device';
-import { getNodeGpu, swiftShaderFallbackIcd } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu, swiftShaderFallbackIcd } from '../../src/gpu/gpu-node';
 import { assembleKernel, PipelineCache } from '../../src/gpu/shaders';
 import { KERNELS } from '../../src/gpu/kernels';
 import { gpuTestContext } from './gpu-test-context';
@@ -62,7 +62,7 @@ describe('createGpuContext', () => {
   });
 
   it('turns device loss into a clw-device-lost error', async () => {
-    const ctx = await createGpuContext(getNodeGpu());
+    const ctx = await createGpuContext(getRuntimeGpu());
     ctx.destroy();
     const e = await ctx.lost;
     expect(e.code).toBe('clw-device-lost');

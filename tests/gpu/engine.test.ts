@@ -7,7 +7,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 const model = makeSyntheticModel({ nEmbd: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 128, ctxLength: 256, type: GgmlType.F32, seed: 7 });
@@ -33,8 +33,7 @@ describe('ClawEngine on a synthetic llama', () => {
   const greedy: GenerateOptions = { temperature: 0, maxTokens: 12 };
 
   beforeAll(async () => {
-    ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     // What the kernels themselves hold before any model (the uniform ring and
     // staging buffers come later and are not the model's).
     baseline = engine.allocator.liveBytesByPurpose();
