@@ -16,6 +16,11 @@ let nodeGpu: GPU | undefined;
  * The runtime's own WebGPU when it has one (Deno, a browser), else Dawn
  * (Node), pointed at SwiftShader on a machine without a Vulkan driver.
  */
+/** Which implementation getRuntimeGpu() gives here: Deno's own (wgpu) or Dawn. */
+export function runtimeGpuName(): 'wgpu' | 'dawn' {
+  return 'Deno' in globalThis ? 'wgpu' : 'dawn';
+}
+
 export function getRuntimeGpu(): GPU {
   const own = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (own) return own;

@@ -20,11 +20,6 @@ export interface GpuTestContext {
   read(buf: ActBuffer, offset?: number, count?: number): Promise<Float32Array>;
 }
 
-/** Which WebGPU implementation the tests run on: the runtime's own (Deno: wgpu) or Dawn (Node). */
-export function gpuRuntime(): 'wgpu' | 'dawn' {
-  return 'Deno' in globalThis ? 'wgpu' : 'dawn';
-}
-
 let shared: Promise<GpuTestContext> | undefined;
 
 export function gpuTestContext(): Promise<GpuTestContext> {

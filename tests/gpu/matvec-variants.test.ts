@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GgmlType } from '../../src/gguf/types';
 import { createGpuOps, uploadF32, uploadWeight, type WebGpuOpsHandle } from '../../src/gpu/ops';
 import { dequantize, quantize } from '../../src/quant';
-import { gpuRuntime, gpuTestContext, type GpuTestContext } from './gpu-test-context';
+import { runtimeGpuName } from '../../src/gpu/gpu-node';
+import { gpuTestContext, type GpuTestContext } from './gpu-test-context';
 import { maxRelError, randomFloats } from './helpers/reference';
 
 let t: GpuTestContext;
@@ -68,7 +69,7 @@ describe('kernel family choice', () => {
     // SwiftShader (Dawn, the main lane) has subgroups; without them this
     // suite would test the fallback twice. lavapipe (wgpu, the second lane)
     // has none: there the fallback is what must run.
-    if (gpuRuntime() === 'dawn') expect(t.ctx.features.subgroups).toBe(true);
+    if (runtimeGpuName() === 'dawn') expect(t.ctx.features.subgroups).toBe(true);
     expect(variants.subgroup().subgroups).toBe(t.ctx.features.subgroups);
     expect(variants.fallback().subgroups).toBe(false);
   });
