@@ -161,6 +161,7 @@ export class ClawEngine {
         budgetBytes: resolveBudget(options.vramLimit, adapter),
         ctxSize: options.ctxSize,
         kvType: options.kvType,
+        dtype: options.dtype,
       });
     } catch (e) {
       throw toClawError(e);

@@ -100,6 +100,10 @@ export interface CompatibilityReport {
   verdict: 'runs' | 'runs-with-warnings' | 'will-not-run';
   /** Present once an adapter is known: the memory plan text. */
   plan?: string;
+  /** Present once an adapter is known: the arithmetic path the model will run on (LoadOptions.dtype resolved). */
+  dtype?: 'f32' | 'f16';
+  /** The same, with the reason, as the page and `claw-infer inspect` show it. */
+  arithmetic?: string;
 }
 
 export interface ModelInfo {

@@ -55,6 +55,7 @@ export class CompatView {
         ...fact('Parameters', `${formatCount(report.parameterCount)} (${report.parameterCount.toLocaleString('en-US')})`),
         ...fact('Size', formatBytes(report.fileBytes)),
         ...(report.contextLength ? fact('Trained context', `${report.contextLength.toLocaleString('en-US')} tokens`) : []),
+        ...(report.arithmetic ? fact('Arithmetic', report.arithmetic) : []),
       ),
       h(
         'table',
