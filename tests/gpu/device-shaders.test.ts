@@ -89,6 +89,24 @@ describe('assembleKernel', () => {
     expect(() => assembleKernel(KERNELS.add, { defines: { 'wg; fn x': 1 } })).toThrow(ClawError);
   });
 
+  it('picks the arith and kv pieces of the arithmetic path, with the f16 pieces\' enable directive first and once', () => {
+    const f32 = assembleKernel(KERNELS.attention, { kvType: 'f16', defines: { WG: 64, HEAD_DIM: 16 } });
+    expect(f32).toContain('unpack2x16float');
+    expect(f32).not.toContain('enable f16;');
+    const f16 = assembleKernel(KERNELS.attention, { kvType: 'f16', dtype: 'f16', defines: { WG: 64, HEAD_DIM: 16 } });
+    expect(f16).toContain('alias KvVec4 = vec4<f16>;');
+    expect(f16.startsWith('enable f16;\n')).toBe(true);
+    expect(f16.match(/^enable f16;/gm)).toHaveLength(1);
+    // An f32 cache reads the same on both paths.
+    expect(assembleKernel(KERNELS.attention, { kvType: 'f32', dtype: 'f16', defines: { WG: 64, HEAD_DIM: 16 } })).toBe(
+      assembleKernel(KERNELS.attention, { kvType: 'f32', defines: { WG: 64, HEAD_DIM: 16 } }),
+    );
+    const tiled = assembleKernel(KERNELS.matmulTiled, { weightType: GgmlType.Q4_K, dtype: 'f16', defines: { TM: 64, TN: 32, TK4: 8, WG: 128 } });
+    expect(tiled.startsWith('enable f16;\n')).toBe(true);
+    expect(tiled).toContain('alias Tile = f16;');
+    expect(assembleKernel(KERNELS.matmulTiled, { weightType: GgmlType.Q4_K, defines: { TM: 64, TN: 32, TK4: 8, WG: 128 } })).toContain('alias Tile = f32;');
+  });
+
   it('builds each assembled text once', async () => {
     const t = await gpuTestContext();
     const cache = new PipelineCache(t.ctx.device);
