@@ -1,12 +1,14 @@
 // Prints one closing line for the whole suite, "tests: N passed, N failed, N skipped",
-// from the JSON reports of Vitest and Playwright (test-results/*.json).
+// from the JSON reports of Vitest (the Dawn lane, and the wgpu lane under
+// Deno: scripts/test-wgpu.sh) and Playwright (test-results/*.json). A test
+// that runs in both lanes counts once per lane.
 import { existsSync, readFileSync } from 'node:fs';
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-const vitest = 'test-results/vitest.json';
-if (existsSync(vitest)) {
+for (const vitest of ['test-results/vitest.json', 'test-results/vitest-wgpu.json']) {
+  if (!existsSync(vitest)) continue;
   const r = JSON.parse(readFileSync(vitest, 'utf8'));
   passed += r.numPassedTests;
   failed += r.numFailedTests;

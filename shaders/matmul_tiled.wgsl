@@ -15,6 +15,9 @@
 // group: 16 dot products per 8 workgroup loads, two barriers per step.
 // Why vec4 in workgroup memory: the old kernel did one scalar load per FMA,
 // which is what both SwiftShader and real GPUs are slowest at here.
+// Arithmetic (the `arith` piece, shaders/arith/*.wgsl): tiles of vec4<Tile>,
+// f32 or f16; each 4-column dot is computed in Tile and summed into f32
+// accumulators, so long rows keep f32 sums on the f16 path too.
 // Dispatch: (ceil(rows / TM), ceil(n_tokens / TN)) workgroups.
 
 struct Params {
@@ -34,6 +37,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 //#include decode
+//#include arith
 
 const TM4: u32 = TM / 4u;
 const TN4: u32 = TN / 4u;
@@ -42,8 +46,8 @@ const X_SLOTS: u32 = TN * TK4;
 
 // Column-group major ([k4][row], [k4][token]): in the inner loop, threads
 // with neighbouring ty (tx) read neighbouring vec4s.
-var<workgroup> w_tile: array<vec4<f32>, W_SLOTS>;
-var<workgroup> x_tile: array<vec4<f32>, X_SLOTS>;
+var<workgroup> w_tile: array<vec4<Tile>, W_SLOTS>;
+var<workgroup> x_tile: array<vec4<Tile>, X_SLOTS>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -73,7 +77,7 @@ fn main(
       if (r < params.rows && k4 < k4_count) {
         wv = decode4(r * params.row_bytes, k4);
       }
-      w_tile[kk * TM + line] = wv;
+      w_tile[kk * TM + line] = to_tile(wv);
     }
     for (var s = lid; s < X_SLOTS; s += WG) {
       let line = s / TK4;
@@ -84,7 +88,7 @@ fn main(
       if (t < params.n_tokens && k4 < k4_count) {
         xv = x[t * k4_count + k4];
       }
-      x_tile[kk * TN + line] = xv;
+      x_tile[kk * TN + line] = to_tile(xv);
     }
     workgroupBarrier();
 
@@ -99,10 +103,10 @@ fn main(
       let x1 = x_tile[xb + TN4];
       let x2 = x_tile[xb + 2u * TN4];
       let x3 = x_tile[xb + 3u * TN4];
-      acc0 += vec4<f32>(dot(w0, x0), dot(w0, x1), dot(w0, x2), dot(w0, x3));
-      acc1 += vec4<f32>(dot(w1, x0), dot(w1, x1), dot(w1, x2), dot(w1, x3));
-      acc2 += vec4<f32>(dot(w2, x0), dot(w2, x1), dot(w2, x2), dot(w2, x3));
-      acc3 += vec4<f32>(dot(w3, x0), dot(w3, x1), dot(w3, x2), dot(w3, x3));
+      acc0 += vec4<f32>(vec4<Tile>(dot(w0, x0), dot(w0, x1), dot(w0, x2), dot(w0, x3)));
+      acc1 += vec4<f32>(vec4<Tile>(dot(w1, x0), dot(w1, x1), dot(w1, x2), dot(w1, x3)));
+      acc2 += vec4<f32>(vec4<Tile>(dot(w2, x0), dot(w2, x1), dot(w2, x2), dot(w2, x3)));
+      acc3 += vec4<f32>(vec4<Tile>(dot(w3, x0), dot(w3, x1), dot(w3, x2), dot(w3, x3)));
     }
     workgroupBarrier();
   }

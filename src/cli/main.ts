@@ -1,4 +1,5 @@
-// claw-infer for Node.js: the same engine as the page, on Dawn.
+// claw-infer: the same engine as the page, on the runtime's WebGPU: Dawn in
+// Node.js, wgpu in Deno (`deno run -A --unstable-webgpu bin/claw-infer.mjs`).
 //   claw-infer run --model FILE --prompt TEXT [options]   the continuation on stdout, stats on stderr
 //   claw-infer inspect FILE [--json]                       metadata, tensors, compatibility verdict
 //   claw-infer serve --model FILE [--host H] [--port N]    OpenAI-compatible HTTP server (src/server)
@@ -14,7 +15,7 @@ import { readGguf } from '../gguf/reader';
 import { formatGgufDump } from '../gguf/dump';
 import { formatCompatibilityReport } from '../engine/compat';
 import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/defaults';
-import { getNodeGpu, ensureSwiftShaderFallback } from '../gpu/gpu-node';
+import { getRuntimeGpu } from '../gpu/gpu-node';
 import { parseVramLimit } from '../model/vram';
 import { parseArgs, type FlagKind } from './args';
 import { serve } from './serve';
@@ -23,7 +24,7 @@ const USAGE = `usage:
   claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
-                 [--kv-type f16|f32] [--system TEXT] [--chat] [--json]
+                 [--kv-type f16|f32] [--dtype auto|f16|f32] [--system TEXT] [--chat] [--json]
   claw-infer inspect FILE [--json]
   claw-infer serve --model FILE [--host 127.0.0.1] [--port 8080] [--max-body BYTES] [--allow-origin ORIGIN]
                  [--ctx-size N] [--vram-limit L] [--n-gpu-layers auto|N] [--batch-size N] [--kv-type f16|f32]
@@ -51,6 +52,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   'n-gpu-layers': 'string',
   'batch-size': 'int',
   'kv-type': 'string',
+  dtype: 'string',
   json: 'bool',
   help: 'bool',
   host: 'string',
@@ -100,8 +102,7 @@ async function openModelSource(file: string): Promise<ByteSource> {
 }
 
 async function createEngine(): Promise<ClawEngine> {
-  ensureSwiftShaderFallback();
-  return ClawEngine.create({ gpu: getNodeGpu() });
+  return ClawEngine.create({ gpu: getRuntimeGpu() });
 }
 
 async function inspect(path: string | undefined, json: boolean): Promise<number> {
@@ -147,8 +148,11 @@ function loadOptionsFrom(flags: Map<string, string | number | boolean>): LoadOpt
   }
   const kvType = flags.get('kv-type') as string | undefined;
   if (kvType !== undefined && kvType !== 'f16' && kvType !== 'f32') throw new ClawError('clw-bad-request', `--kv-type expects f16 or f32, got "${kvType}"`);
+  const dtype = flags.get('dtype') as string | undefined;
+  if (dtype !== undefined && dtype !== 'auto' && dtype !== 'f16' && dtype !== 'f32') throw new ClawError('clw-bad-request', `--dtype expects auto, f16 or f32, got "${dtype}"`);
   return {
     kvType,
+    dtype,
     ctxSize: flags.get('ctx-size') as number | undefined,
     vramLimit: vramText ? parseVramLimit(vramText) : undefined,
     nGpuLayers,
@@ -225,6 +229,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
       load_ms: info.loadMs,
       gpu_bytes_peak: engine.gpuBytesPeak,
       adapter: info.adapter,
+      dtype: info.dtype,
       ctx_size: info.ctxSize,
       warnings,
     };
@@ -232,7 +237,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     else {
       process.stdout.write('\n');
       process.stderr.write(
-        `prompt ${result.n_prompt} tokens, ${result.prefill_tok_s.toFixed(1)} tok/s; generated ${result.n_generated} tokens, ${result.decode_tok_s.toFixed(1)} tok/s; load ${result.load_ms.toFixed(0)} ms; GPU peak ${(result.gpu_bytes_peak / 2 ** 20).toFixed(1)} MiB; ${result.adapter}\n`,
+        `prompt ${result.n_prompt} tokens, ${result.prefill_tok_s.toFixed(1)} tok/s; generated ${result.n_generated} tokens, ${result.decode_tok_s.toFixed(1)} tok/s; load ${result.load_ms.toFixed(0)} ms; GPU peak ${(result.gpu_bytes_peak / 2 ** 20).toFixed(1)} MiB; ${result.dtype} arithmetic on ${result.adapter}\n`,
       );
     }
     return 0;

@@ -5,6 +5,7 @@
 // bad file: each problem becomes an issue with its error code.
 
 import { toClawError } from '../errors';
+import { resolveDtype, type DtypeChoice } from '../gpu/device';
 import { GGML_TYPES, ggmlTypeName, type GgufFile } from '../gguf/types';
 import { architectureOf, readHyperparams, SUPPORTED_ARCHITECTURES, type Hyperparams } from '../model/hparams';
 import { formatBytes, planMemory } from '../model/plan';
@@ -27,8 +28,8 @@ export interface CompatOptions {
   ctxSize?: number;
   /** KV cache element type the engine will use (default f16, as the engine's). */
   kvType?: 'f32' | 'f16';
-  /** Arithmetic path asked for; only an explicit 'f16' needs shader-f16 ('auto' runs f32 without it). */
-  dtype?: 'auto' | 'f32' | 'f16';
+  /** The arithmetic path asked for (LoadOptions.dtype, default auto). */
+  dtype?: DtypeChoice;
 }
 
 type Issue = CompatibilityReport['issues'][number];
@@ -114,12 +115,18 @@ function hyperparamIssues(hp: Hyperparams): Issue[] {
   return [];
 }
 
-function adapterIssues(file: GgufFile, adapter: CompatAdapter, dtype: CompatOptions['dtype']): Issue[] {
+/** Which arithmetic path will run, and why, in the words the page and `inspect` show. */
+function arithmeticOf(adapter: CompatAdapter, choice: DtypeChoice | undefined): { dtype: 'f32' | 'f16'; text: string; note?: string } {
+  const { dtype, note } = resolveDtype(choice, adapter.features);
+  if (dtype === 'f16') return { dtype, text: 'f16 (the GPU has shader-f16): f16 matmul tiles with f32 sums, native f16 KV cache reads' };
+  if (choice === 'f32') return { dtype, text: 'f32 (as asked)' };
+  // Every kernel has its f32 form; the f16 one is a speed-up some GPUs get, not a feature the model needs.
+  return { dtype, text: 'f32 (the GPU lacks shader-f16; every kernel has its f32 form, so nothing is missing)', note };
+}
+
+function adapterIssues(file: GgufFile, adapter: CompatAdapter, dtypeNote: string | undefined): Issue[] {
   const issues: Issue[] = [];
-  // Without shader-f16 the f32 path runs, which is complete: nothing is missing unless f16 was asked for.
-  if (!adapter.features.f16 && dtype === 'f16') {
-    issues.push(warning('clw-feature-missing', 'f16 arithmetic was asked for but the GPU lacks shader-f16: activations run in f32'));
-  }
+  if (dtypeNote) issues.push(warning('clw-feature-missing', dtypeNote));
   const limit = Math.min(adapter.maxStorageBufferBindingSize, adapter.maxBufferSize);
   const tooBig = file.tensors.filter((t) => t.byteSize > limit);
   if (tooBig.length > 0) {
@@ -176,7 +183,8 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
   const totalBytes = tensorTypes.reduce((a, t) => a + t.bytes, 0);
   issues.push(...unsupportedTypeIssues(tensorTypes, totalBytes));
   issues.push(...shapeIssues(file));
-  if (options.adapter) issues.push(...adapterIssues(file, options.adapter, options.dtype));
+  const arithmetic = options.adapter ? arithmeticOf(options.adapter, options.dtype) : undefined;
+  if (options.adapter) issues.push(...adapterIssues(file, options.adapter, arithmetic?.note));
 
   let plan: string | undefined;
   const budgetBytes = options.budgetBytes ?? (options.adapter ? resolveBudget(undefined, options.adapter) : undefined);
@@ -218,6 +226,10 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
   if (modelName !== undefined) report.modelName = modelName;
   if (contextLength !== undefined) report.contextLength = contextLength;
   if (plan !== undefined) report.plan = plan;
+  if (arithmetic) {
+    report.dtype = arithmetic.dtype;
+    report.arithmetic = arithmetic.text;
+  }
   return report;
 }
 
@@ -244,6 +256,7 @@ export function formatCompatibilityReport(report: CompatibilityReport): string {
   for (const t of report.tensorTypes) {
     lines.push(`  ${t.type.padEnd(width)}  ${String(t.count).padStart(5)} tensors  ${formatBytes(t.bytes).padStart(10)}  ${t.supported ? 'supported' : 'NOT SUPPORTED'}`);
   }
+  if (report.arithmetic !== undefined) lines.push(`arithmetic: ${report.arithmetic}`);
   if (report.plan !== undefined) lines.push(`memory plan: ${report.plan}`);
   if (report.issues.length > 0) {
     lines.push('issues:');

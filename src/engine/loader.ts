@@ -5,7 +5,7 @@
 import { ClawError, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
-import type { GpuContext } from '../gpu/device';
+import { resolveDtype, type GpuContext } from '../gpu/device';
 import { createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
@@ -71,6 +71,7 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
   const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_LOAD.batchSize));
   const kvDynamic = options.kvCacheDynamic ?? DEFAULT_LOAD.kvCacheDynamic;
   const kvType = kvTypeFor(options.kvType ?? DEFAULT_LOAD.kvType, hp.kvDim);
+  const { dtype, note: dtypeNote } = resolveDtype(options.dtype, ctx.features);
   const memory: EnginePlanOptions = {
     budgetBytes,
     liveBytes: allocator.liveBytes(),
@@ -91,6 +92,7 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
   }
   onProgress?.({ phase: 'plan', fraction: 1, message: planned.text });
   allocator.budgetBytes = budgetBytes;
+  env.ops.dtype = dtype;
 
   // An allocation the GPU (or the budget) refuses shrinks the plan and
   // retries; clw-gpu-oom only when even the smallest plan fails.
@@ -128,10 +130,11 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
     gpuBytesPeak: allocator.peakBytes,
     loadMs: performance.now() - t0,
     plan: planned.text,
-    planNotes: [...planned.notes, ...retries],
+    planNotes: [...planned.notes, ...retries, ...(dtypeNote ? [dtypeNote] : [])],
     residentLayers: planned.plan.residentLayers,
     budgetBytes,
     kvCacheDynamic: kvDynamic,
+    dtype,
   };
   const kv = model.kv;
   const session: Session = {

@@ -11,7 +11,12 @@ export interface LoadOptions {
   vramLimit?: { fraction: number } | { bytes: number };
   /** Resident layers: 'auto' or a count. */
   nGpuLayers?: 'auto' | number;
-  /** Activation precision: 'auto' picks f16 where shader-f16 exists. */
+  /**
+   * Arithmetic path: 'f16' runs the prefill matmul on f16 tiles (f32 sums)
+   * and reads the f16 KV cache natively; it needs shader-f16 and falls back
+   * to 'f32' (with a plan note) without it. 'auto' (default) = f16 where the
+   * adapter has shader-f16.
+   */
   dtype?: 'auto' | 'f32' | 'f16';
   /**
    * KV cache element type, separate from `dtype` (activations): 'f16' (the
@@ -105,6 +110,10 @@ export interface CompatibilityReport {
   verdict: 'runs' | 'runs-with-warnings' | 'will-not-run';
   /** Present once an adapter is known: the memory plan text. */
   plan?: string;
+  /** Present once an adapter is known: the arithmetic path the model will run on (LoadOptions.dtype resolved). */
+  dtype?: 'f32' | 'f16';
+  /** The same, with the reason, as the page and `claw-infer inspect` show it. */
+  arithmetic?: string;
 }
 
 export interface ModelInfo {
@@ -125,6 +134,8 @@ export interface ModelInfo {
   budgetBytes?: number;
   /** Whether the KV cache grows in chunks (CLAW_KV_CACHE_DYNAMIC). */
   kvCacheDynamic?: boolean;
+  /** The arithmetic path the model runs on (LoadOptions.dtype resolved against the adapter). */
+  dtype: 'f32' | 'f16';
 }
 
 export type SerializedError = SerializedClawError;

@@ -51,6 +51,21 @@ export interface GpuContextOptions {
   requireF16?: boolean;
 }
 
+/** The arithmetic path a load asks for (LoadOptions.dtype): auto = f16 where the adapter has shader-f16. */
+export type DtypeChoice = 'auto' | 'f32' | 'f16';
+
+/**
+ * The arithmetic path that will run: f16 where `shader-f16` exists and the
+ * choice allows it, else f32 (every adapter). An explicit f16 on an adapter
+ * without the feature falls back to f32 and says so in `note`.
+ */
+export function resolveDtype(choice: DtypeChoice | undefined, features: Pick<GpuFeatures, 'f16'>): { dtype: 'f32' | 'f16'; note?: string } {
+  if (choice === 'f32') return { dtype: 'f32' };
+  if (features.f16) return { dtype: 'f16' };
+  if (choice === 'f16') return { dtype: 'f32', note: 'dtype f16 was asked for, but the GPU lacks shader-f16: running the f32 path' };
+  return { dtype: 'f32' };
+}
+
 /** Limits requested at the adapter's maximum: big models need big bindings. */
 const REQUESTED_LIMITS = [
   'maxStorageBufferBindingSize',

@@ -1,8 +1,10 @@
-// Node only: a WebGPU implementation from Dawn (the `webgpu` package), for
-// the CLI, GPU tests, benchmarks and the library's Node entry. `webgpu` is an
-// optional peer dependency of the package: it is loaded on first use, so the
-// Node entry imports without it (a caller may pass its own GPU object), and a
-// missing package is a clw-init-fail that says what to install.
+// WebGPU outside a page, for the CLI, GPU tests, benchmarks and the
+// library's Node entry: the runtime's own (`navigator.gpu`: Deno's wgpu with
+// --unstable-webgpu) when it has one, else Dawn from the `webgpu` package
+// (Node). `webgpu` is an optional peer dependency of the package: it is
+// loaded on first use, so the Node entry imports without it (a caller may
+// pass its own GPU object), and a missing package is a clw-init-fail that
+// says what to install.
 
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +16,22 @@ const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const SYSTEM_ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];
 
 let nodeGpu: GPU | undefined;
+
+/** Which implementation getRuntimeGpu() gives here: Deno's own (wgpu) or Dawn. */
+export function runtimeGpuName(): 'wgpu' | 'dawn' {
+  return 'Deno' in globalThis ? 'wgpu' : 'dawn';
+}
+
+/**
+ * The runtime's own WebGPU when it has one (Deno, a browser), else Dawn
+ * (Node), pointed at SwiftShader on a machine without a Vulkan driver.
+ */
+export function getRuntimeGpu(): GPU {
+  const own = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (own) return own;
+  ensureSwiftShaderFallback();
+  return getNodeGpu();
+}
 
 /** One Dawn GPU object per process; installs the WebGPU globals (GPUBufferUsage, ...) once. */
 export function getNodeGpu(): GPU {

@@ -4,8 +4,9 @@
 //
 // Conventions
 // - Activations are f32, row-major: a batch of `n` tokens of width `d` is n*d
-//   floats, token-major. (An f16 activation path may be added behind the same
-//   interface where `shader-f16` exists.)
+//   floats, token-major. The f16 arithmetic path (`dtype`, where the device
+//   has `shader-f16`) works inside the kernels: f16 tiles in the prefill
+//   matmul, native f16 reads of an f16 KV cache.
 // - Weights keep their GGUF block layout. A weight matrix has `rows` output
 //   features of `cols` inputs each (GGUF shape [cols, rows]); each row is
 //   cols/blockSize blocks. A matrix larger than the binding limit is split by
@@ -65,6 +66,9 @@ export function ropeMscale(p: Pick<RopeParams, 'attnFactor' | 'yarn' | 'freqScal
 
 /** Element type of KV cache rows: f32, or f16 pairs packed in u32 words (kvDim / 2 words a row; no `shader-f16` needed). */
 export type KvType = 'f32' | 'f16';
+
+/** Arithmetic path of the kernels that have an f16 variant; 'f16' needs the device feature `shader-f16`. */
+export type Dtype = 'f32' | 'f16';
 
 /** Bytes of one KV cache element. */
 export function kvBytesPerElement(type: KvType): 4 | 2 {
@@ -154,6 +158,13 @@ export interface DecodeRecording extends DecodeOps {
 
 export interface GpuOps {
   readonly device: GPUDevice;
+  /**
+   * Arithmetic path of the kernels recorded from now on (default f32): f16
+   * runs the prefill matmul on f16 tiles (f32 sums) and reads an f16 KV cache
+   * as native f16. Setting 'f16' on a device without `shader-f16` throws
+   * clw-feature-missing.
+   */
+  dtype: Dtype;
 
   /** Start recording (idempotent). */
   begin(): void;

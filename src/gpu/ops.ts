@@ -22,7 +22,7 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import { kvBytesPerElement, ropeMscale, type ActBuffer, type AttentionParams, type DecodeRecording, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
+import { kvBytesPerElement, ropeMscale, type ActBuffer, type AttentionParams, type DecodeRecording, type Dtype, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
 import { DecodeRecorder } from './decode-ops';
 import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
@@ -73,6 +73,8 @@ export interface GpuOpsOptions {
    * SwiftShader), or 'auto' (default: 'cpu' on a CPU emulation).
    */
   decodeVariant?: 'auto' | 'gpu' | 'cpu';
+  /** The arithmetic path to start with (default f32; see GpuOps.dtype). */
+  dtype?: Dtype;
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
@@ -110,6 +112,8 @@ class WebGpuOps implements GpuOps {
   readonly subgroups: boolean;
   private readonly splitDecodeAttention: boolean;
   private readonly tiledMatmul: boolean;
+  private readonly hasF16: boolean;
+  private arithmetic: Dtype = 'f32';
   /** Scores and per-chunk partials of split decode attention; grows, never shrinks. */
   private decodeScratch: GPUBuffer | null = null;
   /** Outgrown scratch buffers still used by recorded work: freed after the next submit. */
@@ -133,9 +137,25 @@ class WebGpuOps implements GpuOps {
     this.subgroups = ctx.features.subgroups && options.subgroups !== false;
     this.splitDecodeAttention = options.splitDecodeAttention !== false;
     this.tiledMatmul = options.tiledMatmul !== false;
+    this.hasF16 = ctx.features.f16;
+    this.dtype = options.dtype ?? 'f32';
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
     void ctx.lost.then((e) => (this.lostError = e));
+  }
+
+  get dtype(): Dtype {
+    return this.arithmetic;
+  }
+
+  set dtype(dtype: Dtype) {
+    if (dtype === 'f16' && !this.hasF16) {
+      throw new ClawError('clw-feature-missing', 'the f16 arithmetic path needs shader-f16, which this GPU lacks', {
+        fix: 'Use dtype "f32" or "auto".',
+        details: { feature: 'shader-f16' },
+      });
+    }
+    this.arithmetic = dtype;
   }
 
   begin(): void {
@@ -462,7 +482,7 @@ class WebGpuOps implements GpuOps {
   ): void {
     if (groups[0] === 0 || groups[1] === 0) return;
     if (this.collecting) {
-      this.collecting.set(variantKey(kernel, opts), [kernel, opts]);
+      this.collecting.set(variantKey(kernel, opts, this.arithmetic), [kernel, opts]);
       return;
     }
     const pipeline = this.pipeline(kernel, opts);
@@ -492,20 +512,22 @@ class WebGpuOps implements GpuOps {
   }
 
   async pipelineAsync(kernel: KernelName, opts: KernelVariant): Promise<GPUComputePipeline> {
-    const variant = variantKey(kernel, opts);
+    const dtype = this.arithmetic;
+    const variant = variantKey(kernel, opts, dtype);
     let pipeline = this.pipelineByVariant.get(variant);
     if (!pipeline) {
-      pipeline = await this.pipelines.getAsync(assembleKernel(KERNELS[kernel], opts), kernel);
+      pipeline = await this.pipelines.getAsync(assembleKernel(KERNELS[kernel], { ...opts, dtype }), kernel);
       this.pipelineByVariant.set(variant, pipeline);
     }
     return pipeline;
   }
 
   private pipeline(kernel: KernelName, opts: KernelVariant): GPUComputePipeline {
-    const variant = variantKey(kernel, opts);
+    const dtype = this.arithmetic;
+    const variant = variantKey(kernel, opts, dtype);
     let pipeline = this.pipelineByVariant.get(variant);
     if (!pipeline) {
-      pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], opts), kernel);
+      pipeline = this.pipelines.get(assembleKernel(KERNELS[kernel], { ...opts, dtype }), kernel);
       this.pipelineByVariant.set(variant, pipeline);
     }
     return pipeline;
@@ -538,8 +560,8 @@ class WebGpuOps implements GpuOps {
 }
 
 /** The pipeline map's key of a kernel variant. */
-function variantKey(kernel: KernelName, opts: KernelVariant): string {
-  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+function variantKey(kernel: KernelName, opts: KernelVariant, dtype: Dtype): string {
+  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${dtype}|${Object.entries(opts.defines ?? {}).join(',')}`;
 }
 
 /** What selects one assembled text of a kernel. */

@@ -3,9 +3,13 @@
 // type's decoding piece (shaders/decode/<type>.wgsl) goes, and constants
 // (workgroup sizes, head size, flags) are injected as WGSL `const`s.
 // Adding a weight type = one decode piece + one entry in DECODE_PIECES.
+// `//#include kv` and `//#include arith` take the KV cache access and tile
+// arithmetic pieces of the arithmetic path (dtype): f32 everywhere, f16
+// where the device has `shader-f16`.
 
 import { ClawError } from '../errors';
 import { GgmlType, ggmlTypeName } from '../gguf/types';
+import type { Dtype } from './ops-api';
 import bytesPiece from '../../shaders/decode/bytes.wgsl?raw';
 import f32Piece from '../../shaders/decode/f32.wgsl?raw';
 import f16Piece from '../../shaders/decode/f16.wgsl?raw';
@@ -47,6 +51,9 @@ import dotIq4Xs from '../../shaders/dot/iq4_xs.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
 import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
+import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
+import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
+import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -120,9 +127,15 @@ const SHARED_PIECES: Readonly<Record<string, string>> = { step: stepPiece, rope_
  * Each piece defines the KV cache's storage types `KvWord` and `KvVec4`,
  * `KV_PER_WORD`, and `kv_vec4` / `kv_element` that turn them into f32 (see
  * shaders/kv/f32.wgsl): the attention kernels read K and V only through them.
+ * An f16 cache is read as packed u32 pairs on the f32 path (no `shader-f16`
+ * needed) and as native f16 on the f16 path.
  */
-const KV_PIECES = { f32: kvF32Piece, f16: kvF16Piece } as const;
+const KV_PIECES = { f32: { f32: kvF32Piece, f16: kvF32Piece }, f16: { f32: kvF16Piece, f16: kvF16NativePiece } } as const;
 const KV_MARKER = '//#include kv';
+
+/** Each piece defines the tile element type `Tile` and `to_tile` (see shaders/arith/f32.wgsl). */
+const ARITH_PIECES = { f32: arithF32Piece, f16: arithF16Piece } as const;
+const ARITH_MARKER = '//#include arith';
 
 export type ShaderDefines = Record<string, number | boolean>;
 
@@ -135,6 +148,8 @@ export interface AssembleOptions {
   defines?: ShaderDefines;
   /** Element type of the KV cache whose access piece replaces `//#include kv` (default f32). */
   kvType?: 'f32' | 'f16';
+  /** Arithmetic path (default f32): picks the `//#include arith` piece and how an f16 KV cache is read. */
+  dtype?: Dtype;
 }
 
 export function hasGpuDecoder(type: GgmlType): boolean {
@@ -155,12 +170,15 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     if (types.length === 0) throw new ClawError('clw-llm-crash', 'a segment kernel was assembled without segment types');
     body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i)).join('\n') + segmentDispatcher(types.length));
   }
-  if (body.includes(KV_MARKER)) body = body.replace(KV_MARKER, KV_PIECES[opts.kvType ?? 'f32']);
+  const dtype = opts.dtype ?? 'f32';
+  if (body.includes(KV_MARKER)) body = body.replace(KV_MARKER, KV_PIECES[opts.kvType ?? 'f32'][dtype]);
+  if (body.includes(ARITH_MARKER)) body = body.replace(ARITH_MARKER, ARITH_PIECES[dtype]);
   for (const [name, piece] of Object.entries(SHARED_PIECES)) body = body.replace(`//#include ${name}\n`, `${piece}\n`);
   const consts = Object.entries(opts.defines ?? {}).map(([name, value]) => defineLine(name, value));
-  if (consts.length === 0) return body;
-  // WGSL wants directives (`enable subgroups;`, `diagnostic(...)`) before any declaration.
-  const directives = body.match(DIRECTIVE_LINES) ?? [];
+  // WGSL wants directives (`enable f16;`, `diagnostic(...)`) before any
+  // declaration, and pieces bring their own: gather them at the top, once each.
+  const directives = [...new Set(body.match(DIRECTIVE_LINES) ?? [])];
+  if (consts.length === 0 && directives.length === 0) return body;
   return [...directives, ...consts, '', body.replace(DIRECTIVE_LINES, '')].join('\n');
 }
 

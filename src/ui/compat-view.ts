@@ -63,6 +63,7 @@ export class CompatView {
               `shader-f16 ${gpu.shaderF16 ? 'yes' : 'no'} · subgroups ${gpu.subgroups ? 'yes' : 'no'} · largest binding ${formatBytes(gpu.maxStorageBufferBindingSize)} · largest buffer ${formatBytes(gpu.maxBufferSize)}`,
             )
           : []),
+        ...(report.arithmetic ? fact('Arithmetic', report.arithmetic) : []),
       ),
       h(
         'table',

@@ -1,4 +1,5 @@
-// Runs the CLI (bin/claw-infer.mjs) as a user would, and parses --json output.
+// Runs the CLI (bin/claw-infer.mjs) as a user would, and parses --json output:
+// with node under Node, with `deno run -A --unstable-webgpu` under Deno.
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -10,8 +11,10 @@ export interface CliResult {
   stderr: string;
 }
 
+const RUNTIME_ARGS = 'Deno' in globalThis ? ['run', '-A', '--unstable-webgpu'] : [];
+
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/claw-infer.mjs'), ...args], {
+  const r = spawnSync(process.execPath, [...RUNTIME_ARGS, path.join(repoRoot, 'bin/claw-infer.mjs'), ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, ...env },

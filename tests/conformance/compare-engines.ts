@@ -1,12 +1,27 @@
 // WebClaw against a llama.cpp reference run on the same file: along
 // llama.cpp's greedy sequence, the largest difference over its top-10
 // next-token probabilities, and how often the top-1 tokens agree (overall,
-// and where llama.cpp's top-1/top-2 margin is clear).
+// and where llama.cpp's top-1/top-2 margin is clear). Each WebGPU
+// implementation keeps its own record of the numbers (one file per lane).
 
+import path from 'node:path';
 import type { ClawEngine } from '../../src/engine/engine';
+import { runtimeGpuName } from '../../src/gpu/gpu-node';
+import type { Dtype } from '../../src/gpu/ops-api';
 import { argmax, softmax } from '../../src/engine/sampler';
 import { openFileSource } from '../../src/gguf/source-node';
-import type { ReferenceRun } from './llama-reference';
+import { repoRoot, type ReferenceRun } from './llama-reference';
+
+/** The arithmetic paths to check on this engine's adapter: f32 always, and f16 where it has shader-f16. */
+export function dtypesOf(engine: ClawEngine): Dtype[] {
+  return engine.ctx.features.f16 ? ['f32', 'f16'] : ['f32'];
+}
+
+/** bench/results/<name>.json for Dawn (the main lane), <name>-wgpu.json for wgpu (the second lane). */
+export function conformanceRecordPath(name: string): string {
+  const lane = runtimeGpuName();
+  return path.join(repoRoot, 'bench/results', `${name}${lane === 'dawn' ? '' : `-${lane}`}.json`);
+}
 
 export interface Agreement {
   positions: number;
@@ -20,7 +35,7 @@ export async function compareWithReference(
   engine: ClawEngine,
   modelPath: string,
   ref: ReferenceRun,
-  options: { ctxSize: number; clearMargin: number },
+  options: { ctxSize: number; clearMargin: number; dtype?: Dtype },
 ): Promise<Agreement> {
   const source = await openFileSource(modelPath);
   let maxDiff = 0;
@@ -28,7 +43,7 @@ export async function compareWithReference(
   let clear = 0;
   let clearDisagree = 0;
   try {
-    await engine.load(source, { ctxSize: options.ctxSize });
+    await engine.load(source, { ctxSize: options.ctxSize, dtype: options.dtype ?? 'f32' });
     for (let i = 0; i < ref.top.length; i++) {
       const logits = await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]);
       const p = softmax(logits);

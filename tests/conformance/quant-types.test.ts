@@ -1,10 +1,12 @@
 // Every GPU weight type against llama.cpp: a small synthetic llama model
 // (every 2-D weight, token_embd included, in the type under test; plus
 // Q4_K_M- and Q5_K_M-style mixes) run by llama.cpp's CPU path and by
-// WebClaw on the Dawn GPU, on the same file and the same token sequence
+// WebClaw on the GPU (Dawn or wgpu), on the same file and the same token sequence
 // (llama.cpp's greedy continuation fed back to both). Per position we
-// compare the probabilities of llama.cpp's top-10 tokens and the top-1.
-// Measured numbers go to bench/results/quant-conformance.json.
+// compare the probabilities of llama.cpp's top-10 tokens and the top-1, on
+// each arithmetic path the adapter has (f32; f16 too with shader-f16).
+// Measured numbers go to bench/results/quant-conformance.json (Dawn) or
+// quant-conformance-wgpu.json (wgpu, the second test lane).
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource, readGguf } from '../../src/gguf';
 import { GgmlType, tensorBytes } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { QuantMix } from '../fixtures/synthetic-mix';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { compareWithReference, type Agreement } from './compare-engines';
-import { referenceRun, repoRoot } from './llama-reference';
+import { compareWithReference, conformanceRecordPath, dtypesOf, type Agreement } from './compare-engines';
+import { referenceRun } from './llama-reference';
 
 const PROMPT = 'Once upon a time the little girl';
 const POSITIONS = 32;
@@ -76,7 +78,16 @@ const CASES: Case[] = [
   { label: 'Q5_K_M mix', mix: 'Q5_K_M', tolerance: 0.13 },
 ];
 
-type Measurement = Agreement & { label: string; seconds: number };
+/**
+ * CLAW_CONFORMANCE_QUANTS="F32,Q6_K,...": only the cases with these labels
+ * (the wgpu lane runs a subset: every type's decoding is checked there by
+ * the kernel tests, and its time is spent on f16 next to f32).
+ */
+const only = process.env.CLAW_CONFORMANCE_QUANTS?.split(',').map((l) => l.trim());
+const RUN_CASES = only ? CASES.filter((c) => only.includes(c.label)) : CASES;
+if (only && RUN_CASES.length !== only.length) throw new Error(`CLAW_CONFORMANCE_QUANTS names unknown cases: ${only.join(', ')}`);
+
+type Measurement = Agreement & { label: string; dtype: string; seconds: number };
 
 /**
  * The synthetic model of one case, with two edits for a meaningful run:
@@ -108,9 +119,8 @@ describe('every GPU weight type against llama.cpp on a synthetic llama model', (
   const results: Measurement[] = [];
 
   beforeAll(async () => {
-    ensureSwiftShaderFallback();
     dir = mkdtempSync(path.join(os.tmpdir(), 'claw-quant-types-'));
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
   });
 
   afterAll(async () => {
@@ -118,12 +128,12 @@ describe('every GPU weight type against llama.cpp on a synthetic llama model', (
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (results.length === 0) return;
     console.table(results.map((r) => ({ ...r, maxTop10ProbDiff: r.maxTop10ProbDiff.toExponential(2), seconds: r.seconds.toFixed(1) })));
-    // Only a full run replaces the recorded numbers.
-    if (results.length < CASES.length) return;
-    const out = path.join(repoRoot, 'bench/results');
-    mkdirSync(out, { recursive: true });
+    // Only a run of every selected case replaces the recorded numbers.
+    if (results.length < RUN_CASES.length * dtypesOf(engine).length) return;
+    const out = conformanceRecordPath('quant-conformance');
+    mkdirSync(path.dirname(out), { recursive: true });
     const record = {
-      description: "WebClaw (Dawn) vs llama.cpp CPU (node-llama-cpp 3.21.1) on synthetic llama models: max |p| difference over llama.cpp's top-10 tokens, greedy sequence fed back",
+      description: "WebClaw vs llama.cpp CPU (node-llama-cpp 3.21.1) on synthetic llama models: max |p| difference over llama.cpp's top-10 tokens, greedy sequence fed back",
       model: { ...SHAPE, logitSharpen: LOGIT_SHARPEN },
       prompt: PROMPT,
       clearMargin: CLEAR_MARGIN,
@@ -131,19 +141,21 @@ describe('every GPU weight type against llama.cpp on a synthetic llama model', (
       date: new Date().toISOString(),
       results,
     };
-    writeFileSync(path.join(out, 'quant-conformance.json'), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
   });
 
-  it.each(CASES)('$label: top-10 probabilities and greedy tokens match llama.cpp', async (c) => {
+  it.each(RUN_CASES)('$label: top-10 probabilities and greedy tokens match llama.cpp', async (c) => {
     const t0 = performance.now();
     const file = path.join(dir, `${c.label.replace(/\W+/g, '_')}.gguf`);
     writeFileSync(file, await caseModel(c));
     const ref = await referenceRun(file, PROMPT, POSITIONS);
     expect(ref.top.length).toBe(POSITIONS);
 
-    const m = await compareWithReference(engine, file, ref, { ctxSize: 64, clearMargin: CLEAR_MARGIN });
-    results.push({ label: c.label, ...m, seconds: (performance.now() - t0) / 1000 });
-    expect(m.clearDisagreements).toBe(0);
-    expect(m.maxTop10ProbDiff).toBeLessThan(c.tolerance);
+    for (const dtype of dtypesOf(engine)) {
+      const m = await compareWithReference(engine, file, ref, { ctxSize: 64, clearMargin: CLEAR_MARGIN, dtype });
+      results.push({ label: c.label, dtype, ...m, seconds: (performance.now() - t0) / 1000 });
+      expect(m.clearDisagreements, dtype).toBe(0);
+      expect(m.maxTop10ProbDiff, dtype).toBeLessThan(c.tolerance);
+    }
   });
 });

@@ -139,6 +139,8 @@ test.describe('with the shared test models', () => {
       const report = page.getByTestId('compat-report');
       await expect(report.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
       await expect(report).toContainText('llama · supported');
+      // Which arithmetic path will run, whichever this browser's adapter allows.
+      await expect(report).toContainText(/Arithmetic\s*f(16|32) \(the GPU (has|lacks) shader-f16/);
       await expect(report.locator(`tr[data-type="${model.quant}"]`)).toContainText('supported');
       await loadModel(page);
       await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });

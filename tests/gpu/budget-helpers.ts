@@ -7,7 +7,7 @@ import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import type { GenerateEvent, LoadOptions } from '../../src/engine/types';
 import { readGguf } from '../../src/gguf/reader';
 import { BytesSource } from '../../src/gguf/source';
-import { getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 
 const engines: ClawEngine[] = [];
@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 export async function testEngine(options: Omit<EngineOptions, 'gpu'> = {}): Promise<ClawEngine> {
-  const engine = await ClawEngine.create({ gpu: getNodeGpu(), ...options });
+  const engine = await ClawEngine.create({ gpu: getRuntimeGpu(), ...options });
   engines.push(engine);
   return engine;
 }

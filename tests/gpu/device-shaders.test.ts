@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import { GgmlType } from '../../src/gguf/types';
 import { createGpuContext } from '../../src/gpu/device';
-import { getNodeGpu, swiftShaderFallbackIcd } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu, swiftShaderFallbackIcd } from '../../src/gpu/gpu-node';
 import { assembleKernel, PipelineCache } from '../../src/gpu/shaders';
 import { KERNELS } from '../../src/gpu/kernels';
 import { gpuTestContext } from './gpu-test-context';
@@ -62,7 +62,7 @@ describe('createGpuContext', () => {
   });
 
   it('turns device loss into a clw-device-lost error', async () => {
-    const ctx = await createGpuContext(getNodeGpu());
+    const ctx = await createGpuContext(getRuntimeGpu());
     ctx.destroy();
     const e = await ctx.lost;
     expect(e.code).toBe('clw-device-lost');
@@ -87,6 +87,24 @@ describe('assembleKernel', () => {
   it('refuses a define that is not a u32 or an UPPER_CASE name', () => {
     expect(() => assembleKernel(KERNELS.add, { defines: { WG: 1.5 } })).toThrow(ClawError);
     expect(() => assembleKernel(KERNELS.add, { defines: { 'wg; fn x': 1 } })).toThrow(ClawError);
+  });
+
+  it('picks the arith and kv pieces of the arithmetic path, with the f16 pieces\' enable directive first and once', () => {
+    const f32 = assembleKernel(KERNELS.attention, { kvType: 'f16', defines: { WG: 64, HEAD_DIM: 16 } });
+    expect(f32).toContain('unpack2x16float');
+    expect(f32).not.toContain('enable f16;');
+    const f16 = assembleKernel(KERNELS.attention, { kvType: 'f16', dtype: 'f16', defines: { WG: 64, HEAD_DIM: 16 } });
+    expect(f16).toContain('alias KvVec4 = vec4<f16>;');
+    expect(f16.startsWith('enable f16;\n')).toBe(true);
+    expect(f16.match(/^enable f16;/gm)).toHaveLength(1);
+    // An f32 cache reads the same on both paths.
+    expect(assembleKernel(KERNELS.attention, { kvType: 'f32', dtype: 'f16', defines: { WG: 64, HEAD_DIM: 16 } })).toBe(
+      assembleKernel(KERNELS.attention, { kvType: 'f32', defines: { WG: 64, HEAD_DIM: 16 } }),
+    );
+    const tiled = assembleKernel(KERNELS.matmulTiled, { weightType: GgmlType.Q4_K, dtype: 'f16', defines: { TM: 64, TN: 32, TK4: 8, WG: 128 } });
+    expect(tiled.startsWith('enable f16;\n')).toBe(true);
+    expect(tiled).toContain('alias Tile = f16;');
+    expect(assembleKernel(KERNELS.matmulTiled, { weightType: GgmlType.Q4_K, defines: { TM: 64, TN: 32, TK4: 8, WG: 128 } })).toContain('alias Tile = f32;');
   });
 
   it('builds each assembled text once', async () => {

@@ -1,4 +1,4 @@
-// The engine end to end on a small synthetic llama (Node + Dawn): streaming,
+// The engine end to end on a small synthetic llama (Dawn, or wgpu under Deno): streaming,
 // abort, the request queue, KV-prefix reuse across turns, stop strings,
 // chat messages, and unload returning every model buffer.
 
@@ -7,7 +7,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 const model = makeSyntheticModel({ nEmbd: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 128, ctxLength: 256, type: GgmlType.F32, seed: 7 });
@@ -33,8 +33,7 @@ describe('ClawEngine on a synthetic llama', () => {
   const greedy: GenerateOptions = { temperature: 0, maxTokens: 12 };
 
   beforeAll(async () => {
-    ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     // What the kernels themselves hold before any model (the uniform ring and
     // staging buffers come later and are not the model's).
     baseline = engine.allocator.liveBytesByPurpose();
@@ -126,6 +125,19 @@ describe('ClawEngine on a synthetic llama', () => {
     expect({ weights: after.weights, kv: after.kv, activations: after.activations }).toEqual({ weights: 0, kv: 0, activations: baseline.activations });
     await expect(collect(engine.generate('Once', greedy))).rejects.toMatchObject({ code: 'clw-bad-request' });
     await engine.load(new BytesSource(model, 'synthetic.gguf'), { ctxSize: 256 });
+  });
+
+  it('runs the arithmetic path LoadOptions.dtype asks for: f16 only where the adapter has shader-f16, else f32 with a note', async () => {
+    const hasF16 = engine.ctx.features.f16;
+    const load = (dtype?: 'auto' | 'f32' | 'f16') => engine.load(new BytesSource(model, 'synthetic.gguf'), { ctxSize: 256, dtype });
+    expect((await load()).dtype).toBe(hasF16 ? 'f16' : 'f32');
+    expect((await load('auto')).dtype).toBe(hasF16 ? 'f16' : 'f32');
+    expect((await load('f32')).dtype).toBe('f32');
+    const f16 = await load('f16');
+    expect(f16.dtype).toBe(hasF16 ? 'f16' : 'f32');
+    expect(f16.planNotes!.some((n) => n.includes('lacks shader-f16'))).toBe(!hasF16);
+    expect((await collect(engine.generate('Once upon a time', greedy))).tokens.length).toBeGreaterThan(0);
+    await load();
   });
 
   it('after the GPU device is lost, the next request rebuilds it, reloads the model and answers the same', async () => {

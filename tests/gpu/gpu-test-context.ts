@@ -1,9 +1,10 @@
-// One Dawn device per test file (SwiftShader in CI, see tests/setup-env.ts),
-// with helpers to put f32 data on it and read it back.
+// One WebGPU device per test file, with helpers to put f32 data on it and
+// read it back: Dawn in Node (SwiftShader in CI, see tests/setup-env.ts), or
+// wgpu when the tests run under Deno (scripts/test-wgpu.sh, lavapipe in CI).
 
 import { afterAll, afterEach, expect } from 'vitest';
 import { createGpuContext, type GpuContext } from '../../src/gpu/device';
-import { getNodeGpu } from '../../src/gpu/gpu-node';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { allocActivations, createGpuOps } from '../../src/gpu/ops';
 import type { ActBuffer, GpuOps } from '../../src/gpu/ops-api';
 
@@ -45,7 +46,7 @@ afterAll(async () => {
 const STORAGE = 0x80 | 0x08 | 0x04;
 
 async function create(): Promise<GpuTestContext> {
-  const ctx = await createGpuContext(getNodeGpu());
+  const ctx = await createGpuContext(getRuntimeGpu());
   const ops = createGpuOps(ctx);
   const storage = async (bytes: ArrayBufferView, label: string) => {
     const buffer = await ctx.allocator.alloc('activations', Math.max(16, bytes.byteLength), STORAGE, label);

@@ -3,7 +3,10 @@
 // (matmul.wgsl, `{ tiledMatmul: false }`). Both must give the CPU's product
 // for every GPU weight type at ragged shapes: rows and tokens that are not
 // multiples of either kernel's tile, a column count that ends mid-step, two
-// tokens only, a bias, and a weight split into parts.
+// tokens only, a bias, and a weight split into parts. Where the adapter has
+// shader-f16 (wgpu on lavapipe in the second test lane), the tiled kernel's
+// f16 variant (f16 tiles and products, f32 sums) must do the same within f16
+// rounding.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
@@ -16,10 +19,12 @@ import { DECODE_TYPES } from './helpers/random-blocks';
 import { maxRelError, randomFloats } from './helpers/reference';
 
 let t: GpuTestContext;
-const variants: Record<'tiled' | 'simple', () => WebGpuOpsHandle> = {
+const variants: Record<'tiled' | 'simple' | 'tiledF16', () => WebGpuOpsHandle> = {
   tiled: () => createGpuOps(t.ctx),
   simple: () => createGpuOps(t.ctx, t.ctx.allocator, { tiledMatmul: false }),
+  tiledF16: () => createGpuOps(t.ctx, t.ctx.allocator, { dtype: 'f16' }),
 };
+const hasF16 = (await gpuTestContext()).ctx.features.f16;
 
 beforeAll(async () => {
   t = await gpuTestContext();
@@ -101,5 +106,31 @@ describe.each(['tiled', 'simple'] as const)('prefill matmul (%s kernel)', (varia
     const { got, want, parts } = await matmulCase(variant, { type, rows: 13, cols: raggedCols(type), n: 2, bias: true, rowsPerPart: 5 });
     expect(parts).toBe(3);
     expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
+  });
+});
+
+// Each weight and activation is rounded to f16 (2^-11 relative) and each
+// 4-term dot is summed in f16 before the f32 sum: over 256 columns of
+// ~unit products that is an error of about 4e-3 per output, and the largest
+// of ~2600 outputs reaches ~1e-2 (measured on lavapipe: 4e-3 .. 9.9e-3).
+// A wrong block, row or token moves outputs by ~0.1 or more.
+const F16_TOLERANCE = 2.5e-2;
+
+describe.skipIf(!hasF16)('prefill matmul on the f16 path (tiled kernel, f16 tiles, f32 sums)', () => {
+  const types = DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] }));
+
+  it.each(types)('matches the CPU within f16 rounding at rows and tokens past a tile edge ($name)', async ({ type }) => {
+    const { got, want } = await matmulCase('tiledF16', { type, rows: 70, cols: raggedCols(type), n: 37 });
+    expect(maxRelError(got, want)).toBeLessThan(F16_TOLERANCE);
+  });
+
+  it('matches the CPU for two tokens, with a bias, on a weight split into parts, and really rounds to f16', async () => {
+    const c = { type: GgmlType.F32, rows: 13, cols: 256, n: 2, bias: true, rowsPerPart: 5 };
+    const f16 = await matmulCase('tiledF16', c);
+    const f32 = await matmulCase('tiled', c);
+    expect(f16.parts).toBe(3);
+    expect(maxRelError(f16.got, f16.want)).toBeLessThan(F16_TOLERANCE);
+    // The f32 kernel is exact to ~1e-6: a difference this size is f16 arithmetic at work.
+    expect(maxRelError(f16.got, f32.got)).toBeGreaterThan(1e-5);
   });
 });

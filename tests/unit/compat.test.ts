@@ -93,21 +93,32 @@ describe('buildCompatibilityReport', () => {
     expect(report.issues.find((i) => i.code === 'clw-model-invalid')?.message).toContain('general.architecture');
   });
 
-  test('without shader-f16 the f32 path runs with no warning: no f16 path is missing', async () => {
+  test('says which arithmetic path will run: f16 with shader-f16, f32 without it, and no warning when nothing is lost', async () => {
     const file = await realShapeFile(LLAMA_32_1B_Q8_0);
     const noF16 = { ...BIG_GPU, features: { f16: false, subgroups: true } };
-    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: noF16, budgetBytes: 8 * GiB });
-    expect(report.issues).toEqual([]);
-    expect(report.verdict).toBe('runs');
-    const auto = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: noF16, budgetBytes: 8 * GiB, dtype: 'auto' });
-    expect(auto.verdict).toBe('runs');
+    const withF16 = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB });
+    expect(withF16.dtype).toBe('f16');
+    expect(withF16.arithmetic).toMatch(/^f16 \(the GPU has shader-f16\)/);
+    expect(withF16.verdict).toBe('runs');
+
+    const without = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: noF16, budgetBytes: 8 * GiB });
+    expect(without.dtype).toBe('f32');
+    expect(without.arithmetic).toMatch(/^f32 \(the GPU lacks shader-f16/);
+    expect(without.issues).toEqual([]);
+    expect(without.verdict).toBe('runs');
+    expect(formatCompatibilityReport(without)).toContain('arithmetic: f32 (the GPU lacks shader-f16');
+
+    const asked = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB, dtype: 'f32' });
+    expect(asked.dtype).toBe('f32');
+    expect(asked.arithmetic).toBe('f32 (as asked)');
   });
 
-  test('asking for f16 arithmetic on a GPU without shader-f16 is a warning', async () => {
+  test('f16 asked for on a GPU without shader-f16 falls back to f32, as a warning', async () => {
     const file = await realShapeFile(LLAMA_32_1B_Q8_0);
     const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, features: { f16: false, subgroups: true } }, budgetBytes: 8 * GiB, dtype: 'f16' });
+    expect(report.dtype).toBe('f32');
     expect(report.issues).toEqual([
-      { code: 'clw-feature-missing', severity: 'warning', message: 'f16 arithmetic was asked for but the GPU lacks shader-f16: activations run in f32' },
+      { code: 'clw-feature-missing', severity: 'warning', message: 'dtype f16 was asked for, but the GPU lacks shader-f16: running the f32 path' },
     ]);
     expect(report.verdict).toBe('runs-with-warnings');
   });

@@ -19,7 +19,7 @@ function fakeEngine(log: string[]): WorkerEngine {
     },
     async load(source, _options, onProgress) {
       onProgress?.({ phase: 'upload', fraction: 0.5 });
-      return { architecture: 'llama', nLayers: 1, nEmbd: 8, nVocab: 10, ctxSize: 16, adapter: 'fake', gpuBytesPeak: source.size, loadMs: 1 };
+      return { architecture: 'llama', nLayers: 1, nEmbd: 8, nVocab: 10, ctxSize: 16, adapter: 'fake', gpuBytesPeak: source.size, loadMs: 1, dtype: 'f32' };
     },
     async *generate(input, options) {
       const tag = String(input);

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// The second test lane (scripts/test-wgpu.sh, `npm run test:wgpu`): Vitest
+// run by Deno, so the tests get Deno's WebGPU (wgpu, with the naga shader
+// compiler) instead of Dawn; in CI over Mesa's lavapipe, which has
+// shader-f16 and no subgroups (SwiftShader, the main lane, is the reverse).
+// The GPU kernel tests and the llama.cpp conformance (node-llama-cpp runs
+// under Deno too) on both arithmetic paths; tokenizer and unit tests do not
+// touch the GPU and stay in the main lane.
+export default defineConfig({
+  test: {
+    include: [
+      'tests/gpu/**/*.test.ts',
+      'tests/conformance/architectures.test.ts',
+      'tests/conformance/quant-types.test.ts',
+      'tests/conformance/shared-models.test.ts',
+    ],
+    // Deno runs Vitest's forks (child processes) with its own flags; its
+    // worker threads lack parts of node:worker_threads that Vitest uses.
+    pool: 'forks',
+    maxWorkers: 1,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    setupFiles: ['tests/setup-env.ts'],
+    // Counted into the closing line of .ci/run by scripts/test-summary.mjs.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest-wgpu.json' }]],
+  },
+});
