@@ -1,6 +1,6 @@
 // claw-infer for Node.js: the same engine as the page, on Dawn.
 //   claw-infer run --model FILE --prompt TEXT [options]   the continuation on stdout, stats on stderr
-//   claw-infer inspect FILE [--json]                       metadata, tensors, compatibility verdict
+//   claw-infer inspect FILE [--json] [load options]        metadata, tensors, compatibility verdict, the memory plan run would load with
 
 import { ClawError, toClawError } from '../errors';
 import { ClawEngine } from '../engine/engine';
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return args.command || args.flags.get('help') ? 0 : 2;
     }
-    if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), !!args.flags.get('json'));
+    if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), args.flags);
     if (args.command === 'run') return await run(args.flags);
     throw new ClawError('clw-bad-request', `unknown command "${args.command}"`, { fix: USAGE });
   } catch (e) {
@@ -75,8 +75,10 @@ async function createEngine(): Promise<ClawEngine> {
   return ClawEngine.create({ gpu: getNodeGpu() });
 }
 
-async function inspect(path: string | undefined, json: boolean): Promise<number> {
+async function inspect(path: string | undefined, flags: Flags): Promise<number> {
   if (!path) throw new ClawError('clw-bad-request', 'inspect needs a GGUF file', { fix: USAGE });
+  const json = !!flags.get('json');
+  const loadOptions = loadOptionsFrom(flags);
   const source = await openFileSource(path);
   try {
     const file = await readGguf(source);
@@ -84,7 +86,7 @@ async function inspect(path: string | undefined, json: boolean): Promise<number>
     let engine: ClawEngine | null = null;
     try {
       engine = await createEngine();
-      report = await engine.inspect(source);
+      report = await engine.inspect(source, loadOptions);
     } catch (e) {
       // Without a GPU the verdict still comes from the header alone.
       const { buildCompatibilityReport } = await import('../engine/compat');
@@ -115,13 +117,10 @@ function jsonValue(v: unknown): unknown {
   return v;
 }
 
-async function run(flags: Map<string, string | number | boolean>): Promise<number> {
-  const modelPath = flags.get('model') as string | undefined;
-  const prompt = flags.get('prompt') as string | undefined;
-  if (!modelPath) throw new ClawError('clw-bad-request', 'run needs --model FILE', { fix: USAGE });
-  if (prompt === undefined) throw new ClawError('clw-bad-request', 'run needs --prompt TEXT', { fix: USAGE });
-  const json = !!flags.get('json');
+type Flags = Map<string, string | number | boolean>;
 
+/** The load options of run and inspect (inspect shows the plan run would load with). */
+function loadOptionsFrom(flags: Flags): LoadOptions {
   const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
   const nglText = flags.get('n-gpu-layers') as string | undefined;
   let nGpuLayers: LoadOptions['nGpuLayers'] = 'auto';
@@ -132,7 +131,7 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
   }
   const kvType = flags.get('kv-type') as string | undefined;
   if (kvType !== undefined && kvType !== 'f16' && kvType !== 'f32') throw new ClawError('clw-bad-request', `--kv-type expects f16 or f32, got "${kvType}"`);
-  const loadOptions: LoadOptions = {
+  return {
     kvType,
     ctxSize: flags.get('ctx-size') as number | undefined,
     vramLimit: vramText ? parseVramLimit(vramText) : undefined,
@@ -140,6 +139,16 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     batchSize: flags.get('batch-size') as number | undefined,
     kvCacheDynamic: process.env.CLAW_KV_CACHE_DYNAMIC !== '0',
   };
+}
+
+async function run(flags: Flags): Promise<number> {
+  const modelPath = flags.get('model') as string | undefined;
+  const prompt = flags.get('prompt') as string | undefined;
+  if (!modelPath) throw new ClawError('clw-bad-request', 'run needs --model FILE', { fix: USAGE });
+  if (prompt === undefined) throw new ClawError('clw-bad-request', 'run needs --prompt TEXT', { fix: USAGE });
+  const json = !!flags.get('json');
+
+  const loadOptions = loadOptionsFrom(flags);
   const genOptions: GenerateOptions = {
     maxTokens: (flags.get('n-predict') as number | undefined) ?? 128,
     temperature: (flags.get('temp') as number | undefined) ?? 0.8,

@@ -15,7 +15,7 @@ import type { Tokenizer } from '../tokenizer';
 import { buildCompatibilityReport } from './compat';
 import { evalReusingCache } from './context';
 import { runGeneration } from './generation';
-import { adapterFacts, loadSession } from './loader';
+import { adapterFacts, deviceFacts, loadSession } from './loader';
 import { RequestQueue, queuedStream } from './queue';
 import type { Session } from './session';
 import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, LoadOptions, LoadProgress, ModelInfo } from './types';
@@ -115,13 +115,15 @@ export class ClawEngine {
       await this.recoverFromLoss(false);
       const file = await readGguf(source);
       const adapter = adapterFacts(this.ctx);
+      // The plan a load would make: the loaded model's buffers are freed before it plans.
+      const live = this.allocator.liveBytes() - (this.modelBuffers?.ownedBytes() ?? 0);
       return buildCompatibilityReport(file, {
         fileName: source.name,
         fileBytes: source.size,
         adapter,
         budgetBytes: resolveBudget(options.vramLimit, adapter),
-        ctxSize: options.ctxSize,
-        kvType: options.kvType,
+        load: options,
+        device: deviceFacts(this.ctx, live),
       });
     } catch (e) {
       throw toClawError(e);
