@@ -5,6 +5,7 @@
 import { ClawError, toClawError } from '../errors';
 import { ClawEngine } from '../engine/engine';
 import type { GenerateOptions, LoadOptions } from '../engine/types';
+import { checkGenerateOptions, checkLoadOptions } from '../engine/request-options';
 import { openFileSource } from '../gguf/source-node';
 import { readGguf } from '../gguf/reader';
 import { formatGgufDump } from '../gguf/dump';
@@ -18,7 +19,7 @@ const USAGE = `usage:
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
                  [--kv-type f16|f32] [--system TEXT] [--chat] [--json]
-  claw-infer inspect FILE [--json]
+  claw-infer inspect FILE [--json [--full]] [--vram-limit ...] [--ctx-size N] [--kv-type f16|f32] [--batch-size N]
 
 environment: CLAW_VRAM_LIMIT (like --vram-limit), CLAW_KV_CACHE_DYNAMIC=0|1
 errors are printed as "clw-<code>: <cause>" on stderr, with a non-zero exit status.`;
@@ -44,6 +45,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   'batch-size': 'int',
   'kv-type': 'string',
   json: 'bool',
+  full: 'bool',
   help: 'bool',
 };
 
@@ -96,7 +98,8 @@ async function inspect(path: string | undefined, flags: Flags): Promise<number> 
       await engine?.destroy();
     }
     if (json) {
-      const metadata = Object.fromEntries([...file.metadata.values()].map((m) => [m.key, jsonValue(m.value)]));
+      const full = !!flags.get('full');
+      const metadata = Object.fromEntries([...file.metadata.values()].map((m) => [m.key, full ? jsonValue(m.value) : summarised(jsonValue(m.value))]));
       const tensors = file.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, offset: t.fileOffset, bytes: t.byteSize }));
       process.stdout.write(`${JSON.stringify({ version: file.version, metadata, tensors, report })}\n`);
     } else {
@@ -106,6 +109,14 @@ async function inspect(path: string | undefined, flags: Flags): Promise<number> 
   } finally {
     await source.close?.();
   }
+}
+
+/** Arrays longer than this (the vocabulary, merges, scores) print as their length and first items unless --full. */
+const JSON_ARRAY_SUMMARY = 16;
+
+function summarised(v: unknown): unknown {
+  if (!Array.isArray(v) || v.length <= JSON_ARRAY_SUMMARY) return v;
+  return { array_length: v.length, first: v.slice(0, JSON_ARRAY_SUMMARY / 2), note: 'summarised; --full prints every item' };
 }
 
 function jsonValue(v: unknown): unknown {
@@ -118,6 +129,35 @@ function jsonValue(v: unknown): unknown {
 }
 
 type Flags = Map<string, string | number | boolean>;
+
+/** The CLI flag of each engine option. */
+const FLAG_OF: Record<string, string> = {
+  maxTokens: 'n-predict',
+  temperature: 'temp',
+  topK: 'top-k',
+  topP: 'top-p',
+  minP: 'min-p',
+  repeatPenalty: 'repeat-penalty',
+  repeatLastN: 'repeat-last-n',
+  frequencyPenalty: 'frequency-penalty',
+  presencePenalty: 'presence-penalty',
+  seed: 'seed',
+  ctxSize: 'ctx-size',
+  batchSize: 'batch-size',
+};
+
+/** Runs an option check; its clw-bad-request names the flag instead of the engine option. */
+function asFlags(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    const err = toClawError(e);
+    const option = err.details.option;
+    const flag = typeof option === 'string' ? FLAG_OF[option] : undefined;
+    if (!flag) throw err;
+    throw new ClawError(err.code, `--${flag}: ${err.message.replace(/^(sampling option )?\w+ = /, '')}`, { details: { ...err.details, flag } });
+  }
+}
 
 /** The load options of run and inspect (inspect shows the plan run would load with). */
 function loadOptionsFrom(flags: Flags): LoadOptions {
@@ -162,6 +202,11 @@ async function run(flags: Flags): Promise<number> {
     seed: flags.get('seed') as number | undefined,
   };
 
+  // Bad values fail before the model loads, named as the flag the user typed.
+  asFlags(() => {
+    checkLoadOptions(loadOptions);
+    checkGenerateOptions(genOptions);
+  });
   const source = await openFileSource(modelPath);
   const engine = await createEngine();
   try {

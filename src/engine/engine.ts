@@ -17,6 +17,7 @@ import { evalReusingCache } from './context';
 import { runGeneration } from './generation';
 import { adapterFacts, deviceFacts, loadSession } from './loader';
 import { RequestQueue, queuedStream } from './queue';
+import { checkGenerateOptions, checkInput, checkLoadOptions } from './request-options';
 import type { Session } from './session';
 import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, LoadOptions, LoadProgress, ModelInfo } from './types';
 
@@ -112,6 +113,7 @@ export class ClawEngine {
   /** The compatibility report, from the header alone (no tensor data is read). */
   async inspect(source: ByteSource, options: LoadOptions = {}): Promise<CompatibilityReport> {
     try {
+      checkLoadOptions(options);
       await this.recoverFromLoss(false);
       const file = await readGguf(source);
       const adapter = adapterFacts(this.ctx);
@@ -131,6 +133,11 @@ export class ClawEngine {
   }
 
   load(source: ByteSource, options: LoadOptions = {}, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    try {
+      checkLoadOptions(options);
+    } catch (e) {
+      return Promise.reject(toClawError(e));
+    }
     return this.queue.run(async () => {
       try {
         await this.recoverFromLoss(false);
@@ -173,6 +180,16 @@ export class ClawEngine {
    * `options.signal` aborts.
    */
   generate(input: string | ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    try {
+      checkInput(input);
+      checkGenerateOptions(options);
+    } catch (e) {
+      // A bad request fails at its first next(), without waiting for a turn.
+      const error = toClawError(e);
+      return (async function* (): AsyncGenerator<GenerateEvent> {
+        throw error;
+      })();
+    }
     return queuedStream<GenerateEvent>(this.queue, (emit, signal) => this.generateNow(input, { ...options, signal }, emit), {
       signal: options.signal,
       toError: toClawError,
