@@ -95,6 +95,21 @@ export class ClawEngine {
     return `${lost.message}; the GPU device was recreated`;
   }
 
+  /**
+   * Writes to a lost device are dropped without an error: a load that ran
+   * while the device went away looks finished. Waits for the queue and one
+   * task for the loss to be reported, and fails with it.
+   */
+  private async throwIfLostDuring(ctx: GpuContext): Promise<void> {
+    try {
+      await ctx.device.queue.onSubmittedWorkDone();
+    } catch {
+      // A lost device may refuse: the loss itself is what is reported below.
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    if (this.lostError) throw this.lostError;
+  }
+
   static async create(options: EngineOptions = {}): Promise<ClawEngine> {
     const gpu = options.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
     if (!gpu) {
@@ -141,7 +156,9 @@ export class ClawEngine {
     return this.queue.run(async () => {
       try {
         await this.recoverFromLoss(false);
-        return await this.loadNow(source, options, onProgress);
+        const info = await this.loadNow(source, options, onProgress);
+        await this.throwIfLostDuring(this.ctx);
+        return info;
       } catch (e) {
         this.releaseSession();
         throw toClawError(e);
