@@ -25,5 +25,15 @@ if (stale && existsSync(path.join(root, 'scripts/build-cli.mjs'))) {
   await import(pathToFileURL(path.join(root, 'scripts/build-cli.mjs')).href);
 }
 const { main } = await import(pathToFileURL(bundle).href);
-// Dawn keeps handles open; exit explicitly once the command is done.
-process.exit(await main(process.argv.slice(2)));
+// A reader that stops early (`| head -c 100`) closes the pipe: not an error of ours.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+const status = await main(process.argv.slice(2));
+process.exitCode = status;
+// Dawn keeps handles open, so the process must exit explicitly, but only once
+// stdout is drained: on a pipe the writes are asynchronous, and exiting at
+// once would cut the output at the pipe's buffer (64 KiB).
+await new Promise((resolve) => process.stdout.write('', resolve));
+process.exit(status);

@@ -1,12 +1,13 @@
 // claw-infer: the same engine as the page, on the runtime's WebGPU: Dawn in
 // Node.js, wgpu in Deno (`deno run -A --unstable-webgpu bin/claw-infer.mjs`).
 //   claw-infer run --model FILE --prompt TEXT [options]   the continuation on stdout, stats on stderr
-//   claw-infer inspect FILE [--json]                       metadata, tensors, compatibility verdict
+//   claw-infer inspect FILE [--json] [load options]        metadata, tensors, compatibility verdict, the memory plan run would load with
 //   claw-infer serve --model FILE [--host H] [--port N]    OpenAI-compatible HTTP server (src/server)
 
 import { ClawError, toClawError } from '../errors';
 import { ClawEngine } from '../engine/engine';
 import type { GenerateOptions, LoadOptions } from '../engine/types';
+import { checkGenerateOptions, checkLoadOptions } from '../engine/request-options';
 import { openFileSource } from '../gguf/source-node';
 import { ConcatSource, splitPartOf } from '../gguf/split';
 import type { ByteSource } from '../gguf/types';
@@ -25,7 +26,7 @@ const USAGE = `usage:
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
                  [--kv-type f16|f32] [--dtype auto|f16|f32] [--system TEXT] [--chat] [--json]
-  claw-infer inspect FILE [--json]
+  claw-infer inspect FILE [--json [--full]] [--vram-limit ...] [--ctx-size N] [--kv-type f16|f32] [--dtype auto|f16|f32] [--batch-size N]
   claw-infer serve --model FILE [--host 127.0.0.1] [--port 8080] [--max-body BYTES] [--allow-origin ORIGIN]
                  [--ctx-size N] [--vram-limit L] [--n-gpu-layers auto|N] [--batch-size N] [--kv-type f16|f32]
 
@@ -54,6 +55,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   'kv-type': 'string',
   dtype: 'string',
   json: 'bool',
+  full: 'bool',
   help: 'bool',
   host: 'string',
   port: 'int',
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return args.command || args.flags.get('help') ? 0 : 2;
     }
-    if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), !!args.flags.get('json'));
+    if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), args.flags);
     if (args.command === 'run') return await run(args.flags);
     if (args.command === 'serve') return await serve(args.flags, loadOptionsFrom(args.flags), USAGE);
     throw new ClawError('clw-bad-request', `unknown command "${args.command}"`, { fix: USAGE });
@@ -105,8 +107,10 @@ async function createEngine(): Promise<ClawEngine> {
   return ClawEngine.create({ gpu: getRuntimeGpu() });
 }
 
-async function inspect(path: string | undefined, json: boolean): Promise<number> {
+async function inspect(path: string | undefined, flags: Flags): Promise<number> {
   if (!path) throw new ClawError('clw-bad-request', 'inspect needs a GGUF file', { fix: USAGE });
+  const json = !!flags.get('json');
+  const loadOptions = loadOptionsFrom(flags);
   const source = await openModelSource(path);
   try {
     const file = await readGguf(source);
@@ -114,7 +118,7 @@ async function inspect(path: string | undefined, json: boolean): Promise<number>
     let engine: ClawEngine | null = null;
     try {
       engine = await createEngine();
-      report = await engine.inspect(source);
+      report = await engine.inspect(source, loadOptions);
     } catch (e) {
       // Without a GPU the verdict still comes from the header alone.
       const { buildCompatibilityReport } = await import('../engine/compat');
@@ -124,7 +128,8 @@ async function inspect(path: string | undefined, json: boolean): Promise<number>
       await engine?.destroy();
     }
     if (json) {
-      const metadata = Object.fromEntries([...file.metadata.values()].map((m) => [m.key, jsonValue(m.value)]));
+      const full = !!flags.get('full');
+      const metadata = Object.fromEntries([...file.metadata.values()].map((m) => [m.key, full ? jsonValue(m.value) : summarised(jsonValue(m.value))]));
       const tensors = file.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, offset: t.fileOffset, bytes: t.byteSize }));
       process.stdout.write(`${JSON.stringify({ version: file.version, metadata, tensors, report })}\n`);
     } else {
@@ -137,7 +142,7 @@ async function inspect(path: string | undefined, json: boolean): Promise<number>
 }
 
 /** The model-loading flags run and serve share. */
-function loadOptionsFrom(flags: Map<string, string | number | boolean>): LoadOptions {
+function loadOptionsFrom(flags: Flags): LoadOptions {
   const vramText = (flags.get('vram-limit') as string | undefined) ?? process.env.CLAW_VRAM_LIMIT;
   const nglText = flags.get('n-gpu-layers') as string | undefined;
   let nGpuLayers: LoadOptions['nGpuLayers'] = DEFAULT_LOAD.nGpuLayers;
@@ -161,6 +166,45 @@ function loadOptionsFrom(flags: Map<string, string | number | boolean>): LoadOpt
   };
 }
 
+/** Arrays longer than this (the vocabulary, merges, scores) print as their length and first items unless --full. */
+const JSON_ARRAY_SUMMARY = 16;
+
+function summarised(v: unknown): unknown {
+  if (!Array.isArray(v) || v.length <= JSON_ARRAY_SUMMARY) return v;
+  return { array_length: v.length, first: v.slice(0, JSON_ARRAY_SUMMARY / 2), note: 'summarised; --full prints every item' };
+}
+
+type Flags = Map<string, string | number | boolean>;
+
+/** The CLI flag of each engine option. */
+const FLAG_OF: Record<string, string> = {
+  maxTokens: 'n-predict',
+  temperature: 'temp',
+  topK: 'top-k',
+  topP: 'top-p',
+  minP: 'min-p',
+  repeatPenalty: 'repeat-penalty',
+  repeatLastN: 'repeat-last-n',
+  frequencyPenalty: 'frequency-penalty',
+  presencePenalty: 'presence-penalty',
+  seed: 'seed',
+  ctxSize: 'ctx-size',
+  batchSize: 'batch-size',
+};
+
+/** Runs an option check; its clw-bad-request names the flag instead of the engine option. */
+function asFlags(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    const err = toClawError(e);
+    const option = err.details.option;
+    const flag = typeof option === 'string' ? FLAG_OF[option] : undefined;
+    if (!flag) throw err;
+    throw new ClawError(err.code, `--${flag}: ${err.message.replace(/^(sampling option )?\w+ = /, '')}`, { details: { ...err.details, flag } });
+  }
+}
+
 function jsonValue(v: unknown): unknown {
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
   if (v && typeof v === 'object' && 'values' in v) {
@@ -170,7 +214,7 @@ function jsonValue(v: unknown): unknown {
   return v;
 }
 
-async function run(flags: Map<string, string | number | boolean>): Promise<number> {
+async function run(flags: Flags): Promise<number> {
   const modelPath = flags.get('model') as string | undefined;
   const prompt = flags.get('prompt') as string | undefined;
   if (!modelPath) throw new ClawError('clw-bad-request', 'run needs --model FILE', { fix: USAGE });
@@ -191,6 +235,11 @@ async function run(flags: Map<string, string | number | boolean>): Promise<numbe
     seed: flags.get('seed') as number | undefined,
   };
 
+  // Bad values fail before the model loads, named as the flag the user typed.
+  asFlags(() => {
+    checkLoadOptions(loadOptions);
+    checkGenerateOptions(genOptions);
+  });
   const source = await openModelSource(modelPath);
   const engine = await createEngine();
   try {

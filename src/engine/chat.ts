@@ -1,10 +1,10 @@
-// Chat prompts: the model's own `tokenizer.chat_template` (Jinja, rendered by
-// @huggingface/jinja), or a plain, clearly labelled fallback when the file
-// has none.
+// Chat prompts: the model's own `tokenizer.chat_template` (Jinja, run under
+// limits by template-sandbox.ts), or a plain, clearly labelled fallback when
+// the file has none. The rendered text only ever becomes tokens.
 
-import { Template } from '@huggingface/jinja';
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
+import { parseTemplate, renderLimited, TEMPLATE_LIMITS, type Program, type TemplateLimits } from './template-sandbox';
 import type { ChatMessage } from './types';
 
 export interface ChatFormatter {
@@ -19,33 +19,35 @@ export interface ChatFormatter {
 export const FALLBACK_TEMPLATE =
   "{% for m in messages %}{{ m['role'] | capitalize }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
 
-export function chatFormatterFor(file: GgufFile): ChatFormatter {
+export function chatFormatterFor(file: GgufFile, limits: TemplateLimits = TEMPLATE_LIMITS): ChatFormatter {
   const entry = file.metadata.get('tokenizer.chat_template');
   let source = entry && typeof entry.value === 'string' ? entry.value : null;
-  let compiled: Template;
+  let compiled: Program;
   let problem: string | undefined;
   try {
-    compiled = new Template(source ?? FALLBACK_TEMPLATE);
+    compiled = parseTemplate(source ?? FALLBACK_TEMPLATE);
   } catch (e) {
     // A template this renderer cannot parse must not stop the model from loading.
     problem = `the model's chat template could not be parsed (${e instanceof Error ? e.message : String(e)}); using a plain fallback`;
     source = null;
-    compiled = new Template(FALLBACK_TEMPLATE);
+    compiled = parseTemplate(FALLBACK_TEMPLATE);
   }
   return {
     template: source,
     problem,
     render(messages, { bosToken, eosToken, addGenerationPrompt = true }) {
-      try {
-        return compiled.render({
+      const vars = {
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
         bos_token: bosToken,
         eos_token: eosToken,
-          add_generation_prompt: addGenerationPrompt,
-        });
+        add_generation_prompt: addGenerationPrompt,
+      };
+      try {
+        return renderLimited(compiled, vars, limits);
       } catch (e) {
+        if (e instanceof ClawError) throw e;
         throw new ClawError('clw-bad-request', `the chat template failed to render these messages: ${e instanceof Error ? e.message : String(e)}`, {
-          fix: 'Check the message roles (system, user, assistant) and order, or use a raw prompt.',
+          fix: 'Check the message roles (system, user, assistant) and order, or send a raw prompt.',
         });
       }
     },

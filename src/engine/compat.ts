@@ -8,9 +8,10 @@ import { toClawError } from '../errors';
 import { resolveDtype, type DtypeChoice } from '../gpu/device';
 import { GGML_TYPES, ggmlTypeName, type GgufFile } from '../gguf/types';
 import { architectureOf, readHyperparams, SUPPORTED_ARCHITECTURES, type Hyperparams } from '../model/hparams';
-import { formatBytes, planMemory } from '../model/plan';
+import { formatBytes } from '../model/plan';
 import { resolveBudget } from '../model/vram';
-import type { CompatibilityReport } from './types';
+import { planLoad, type DeviceFacts } from './load-plan';
+import type { CompatibilityReport, LoadOptions } from './types';
 
 export interface CompatAdapter {
   description: string;
@@ -25,11 +26,10 @@ export interface CompatOptions {
   adapter?: CompatAdapter;
   /** VRAM budget; default: resolveBudget(undefined, adapter) when an adapter is given. */
   budgetBytes?: number;
-  ctxSize?: number;
-  /** KV cache element type the engine will use (default f16, as the engine's). */
-  kvType?: 'f32' | 'f16';
-  /** The arithmetic path asked for (LoadOptions.dtype, default auto). */
-  dtype?: DtypeChoice;
+  /** The options the model would load with: the plan shown is the one the load makes from them. */
+  load?: LoadOptions;
+  /** What the device holds besides the model (the engine passes its own; none without a device). */
+  device?: DeviceFacts;
 }
 
 type Issue = CompatibilityReport['issues'][number];
@@ -183,27 +183,25 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
   const totalBytes = tensorTypes.reduce((a, t) => a + t.bytes, 0);
   issues.push(...unsupportedTypeIssues(tensorTypes, totalBytes));
   issues.push(...shapeIssues(file));
-  const arithmetic = options.adapter ? arithmeticOf(options.adapter, options.dtype) : undefined;
+  const arithmetic = options.adapter ? arithmeticOf(options.adapter, options.load?.dtype) : undefined;
   if (options.adapter) issues.push(...adapterIssues(file, options.adapter, arithmetic?.note));
 
   let plan: string | undefined;
   const budgetBytes = options.budgetBytes ?? (options.adapter ? resolveBudget(undefined, options.adapter) : undefined);
   if (hp && budgetBytes !== undefined) {
     try {
-      const p = planMemory(file, {
-        budgetBytes,
-        ctxSize: options.ctxSize,
-        kvBytesPerElement: options.kvType === 'f32' ? 4 : 2,
-        maxBindingBytes: options.adapter?.maxStorageBufferBindingSize,
-      });
-      plan = p.text;
-      if (!p.fits) {
-        issues.push(error('clw-gpu-oom', `the model does not fit the ${formatBytes(budgetBytes)} VRAM budget: ${p.reason ?? p.text}`));
+      const load = options.load ?? {};
+      const device = options.device ?? (options.adapter ? { maxPartBytes: Math.min(options.adapter.maxStorageBufferBindingSize, options.adapter.maxBufferSize) } : {});
+      const { planned } = planLoad(file, hp, budgetBytes, load, device);
+      const p = planned.plan;
+      plan = planned.text;
+      if (!planned.fits) {
+        issues.push(error('clw-gpu-oom', `the model does not fit the ${formatBytes(budgetBytes)} VRAM budget: ${p.reason ?? planned.text}`));
       } else if (p.streamedLayers > 0) {
         issues.push(warning('clw-gpu-oom', `${p.streamedLayers} of ${p.nLayers} layers do not fit the budget and stream for every token (slower)`));
       }
-      if (p.fits && options.ctxSize !== undefined && p.ctxSize < options.ctxSize) {
-        issues.push(warning('clw-gpu-oom', `context ${options.ctxSize} does not fit the budget; shrunk to ${p.ctxSize}`));
+      if (planned.fits && load.ctxSize !== undefined && p.ctxSize < load.ctxSize) {
+        issues.push(warning('clw-gpu-oom', `context ${load.ctxSize} does not fit the budget; shrunk to ${p.ctxSize}`));
       }
     } catch (e) {
       issues.push(asIssue(e));

@@ -15,8 +15,9 @@ import type { Tokenizer } from '../tokenizer';
 import { buildCompatibilityReport } from './compat';
 import { evalReusingCache } from './context';
 import { runGeneration } from './generation';
-import { adapterFacts, loadSession } from './loader';
+import { adapterFacts, deviceFacts, loadSession } from './loader';
 import { RequestQueue, queuedStream } from './queue';
+import { checkGenerateOptions, checkInput, checkLoadOptions } from './request-options';
 import type { Session } from './session';
 import type { ChatMessage, CompatibilityReport, GenerateEvent, GenerateOptions, LoadOptions, LoadProgress, ModelInfo } from './types';
 
@@ -105,6 +106,21 @@ export class ClawEngine {
     return `${lost.message}; the GPU device was recreated`;
   }
 
+  /**
+   * Writes to a lost device are dropped without an error: a load that ran
+   * while the device went away looks finished. Waits for the queue and one
+   * task for the loss to be reported, and fails with it.
+   */
+  private async throwIfLostDuring(ctx: GpuContext): Promise<void> {
+    try {
+      await ctx.device.queue.onSubmittedWorkDone();
+    } catch {
+      // A lost device may refuse: the loss itself is what is reported below.
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    if (this.lostError) throw this.lostError;
+  }
+
   static async create(options: EngineOptions = {}): Promise<ClawEngine> {
     const gpu = options.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
     if (!gpu) {
@@ -123,17 +139,19 @@ export class ClawEngine {
   /** The compatibility report, from the header alone (no tensor data is read). */
   async inspect(source: ByteSource, options: LoadOptions = {}): Promise<CompatibilityReport> {
     try {
+      checkLoadOptions(options);
       await this.recoverFromLoss(false);
       const file = await readGguf(source);
       const adapter = adapterFacts(this.ctx);
+      // The plan a load would make: the loaded model's buffers are freed before it plans.
+      const live = this.allocator.liveBytes() - (this.modelBuffers?.ownedBytes() ?? 0);
       return buildCompatibilityReport(file, {
         fileName: source.name,
         fileBytes: source.size,
         adapter,
         budgetBytes: resolveBudget(options.vramLimit, adapter),
-        ctxSize: options.ctxSize,
-        kvType: options.kvType,
-        dtype: options.dtype,
+        load: options,
+        device: deviceFacts(this.ctx, live),
       });
     } catch (e) {
       throw toClawError(e);
@@ -141,10 +159,17 @@ export class ClawEngine {
   }
 
   load(source: ByteSource, options: LoadOptions = {}, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    try {
+      checkLoadOptions(options);
+    } catch (e) {
+      return Promise.reject(toClawError(e));
+    }
     return this.queue.run(async () => {
       try {
         await this.recoverFromLoss(false);
-        return await this.loadNow(source, options, onProgress);
+        const info = await this.loadNow(source, options, onProgress);
+        await this.throwIfLostDuring(this.ctx);
+        return info;
       } catch (e) {
         this.releaseSession();
         throw toClawError(e);
@@ -188,6 +213,16 @@ export class ClawEngine {
    * `options.signal` aborts.
    */
   generate(input: string | ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    try {
+      checkInput(input);
+      checkGenerateOptions(options);
+    } catch (e) {
+      // A bad request fails at its first next(), without waiting for a turn.
+      const error = toClawError(e);
+      return (async function* (): AsyncGenerator<GenerateEvent> {
+        throw error;
+      })();
+    }
     return queuedStream<GenerateEvent>(this.queue, (emit, signal) => this.generateNow(input, { ...options, signal }, emit), {
       signal: options.signal,
       toError: toClawError,

@@ -11,17 +11,16 @@ import type { GpuOps } from '../gpu/ops-api';
 import { readHyperparams, type Hyperparams } from '../model/hparams';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
-import { KvCache, kvTypeFor } from '../model/kv-cache';
-import { planEngineMemory, shrinkEnginePlan, type EnginePlan, type EnginePlanOptions } from '../model/engine-memory';
+import { KvCache } from '../model/kv-cache';
+import { shrinkEnginePlan, type EnginePlan } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
 import { resolveBudget } from '../model/vram';
 import { dequantize } from '../quant';
 import { createTokenizer } from '../tokenizer';
 import { chatFormatterFor } from './chat';
+import { planLoad, type DeviceFacts } from './load-plan';
 import type { Session } from './session';
-import { DEFAULT_LOAD } from './defaults';
 import type { LoadOptions, LoadProgress, ModelInfo } from './types';
-
 
 type Allocator = GpuContext['allocator'];
 
@@ -53,6 +52,15 @@ export function adapterFacts(ctx: GpuContext) {
   };
 }
 
+/** The device facts the planner needs, with `liveBytes` live besides the model being replaced. */
+export function deviceFacts(ctx: GpuContext, liveBytes: number): DeviceFacts {
+  return {
+    liveBytes,
+    liveByPurpose: ctx.allocator.liveBytesByPurpose(),
+    maxPartBytes: Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize),
+  };
+}
+
 /** Loads a model; on failure everything it allocated is freed again. The caller has freed the previous model. */
 export async function loadSession(env: LoaderEnv, source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<LoadedSession> {
   const { ctx } = env;
@@ -63,27 +71,15 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
   const hp = readHyperparams(file);
   const tokenizer = createTokenizer(file);
 
-  // Plan from the header before anything is allocated; the allocator then
-  // enforces the same budget on every buffer, the kernels' own included.
+  // Plan from the header before anything is allocated (the same plan the
+  // compatibility report shows); the allocator then enforces the same budget
+  // on every buffer, the kernels' own included.
   onProgress?.({ phase: 'plan', fraction: 0 });
   const adapter = adapterFacts(ctx);
   const budgetBytes = resolveBudget(options.vramLimit, adapter);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_LOAD.batchSize));
-  const kvDynamic = options.kvCacheDynamic ?? DEFAULT_LOAD.kvCacheDynamic;
-  const kvType = kvTypeFor(options.kvType ?? DEFAULT_LOAD.kvType, hp.kvDim);
+  const { planned: first, memory, kvDynamic } = planLoad(file, hp, budgetBytes, options, deviceFacts(ctx, allocator.liveBytes()));
+  let planned = first;
   const { dtype, note: dtypeNote } = resolveDtype(options.dtype, ctx.features);
-  const memory: EnginePlanOptions = {
-    budgetBytes,
-    liveBytes: allocator.liveBytes(),
-    liveByPurpose: allocator.liveBytesByPurpose(),
-    ctxSize: options.ctxSize,
-    nGpuLayers: options.nGpuLayers,
-    batchSize: batch,
-    kvDynamic,
-    kvType,
-    maxPartBytes: Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize),
-  };
-  let planned = planEngineMemory(file, hp, memory);
   if (!planned.fits) {
     throw new ClawError('clw-gpu-oom', `the model does not fit the VRAM budget: ${planned.text}${planned.plan.reason ? ` (${planned.plan.reason})` : ''}`, {
       fix: 'Raise the VRAM budget, lower the context size, or pick a smaller or more quantized model.',
@@ -102,7 +98,7 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
   for (;;) {
     buffers = allocator.scope();
     try {
-      model = await allocateModel(env, buffers, file, source, hp, planned, batch, kvDynamic, onProgress);
+      model = await allocateModel(env, buffers, file, source, hp, planned, kvDynamic, onProgress);
       break;
     } catch (e) {
       buffers.freeAll();
@@ -132,6 +128,7 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
     plan: planned.text,
     planNotes: [...planned.notes, ...retries, ...(dtypeNote ? [dtypeNote] : [])],
     residentLayers: planned.plan.residentLayers,
+    batchSize: planned.batchSize,
     budgetBytes,
     kvCacheDynamic: kvDynamic,
     dtype,
@@ -162,7 +159,6 @@ async function allocateModel(
   source: ByteSource,
   hp: Hyperparams,
   planned: EnginePlan,
-  batch: number,
   kvDynamic: boolean,
   onProgress?: (p: LoadProgress) => void,
 ): Promise<LlamaModel> {
@@ -191,7 +187,7 @@ async function allocateModel(
     growthChunk: planned.kvChunk,
     kvType: planned.kvType,
   });
-  const scratch = await createScratch(buffers, hp, Math.min(batch, plan.ctxSize));
+  const scratch = await createScratch(buffers, hp, Math.min(planned.batchSize, plan.ctxSize));
   const model = new LlamaModel(env.ops, hp, weights, kv, scratch, {
     streamer: streamer?.hasStreamedLayers ? streamer : null,
     allocator: buffers,

@@ -130,6 +130,8 @@ export interface ModelInfo {
   /** Why the plan is what it is (shrunk context, streamed layers, retries after allocation failures). */
   planNotes?: string[];
   residentLayers?: number;
+  /** Prefill batch (tokens per chunk) the model loaded with; below LoadOptions.batchSize when the budget was tight. */
+  batchSize?: number;
   /** The VRAM budget the load stayed within, in bytes. */
   budgetBytes?: number;
   /** Whether the KV cache grows in chunks (CLAW_KV_CACHE_DYNAMIC). */

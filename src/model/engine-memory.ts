@@ -10,7 +10,7 @@
 import type { GgufFile } from '../gguf/types';
 import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
 import type { Hyperparams } from './hparams';
-import { formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
+import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { decodePassBytes } from './decode-pass';
 import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor } from './kv-cache';
@@ -58,6 +58,8 @@ export interface EnginePlanOptions {
 
 export interface EnginePlan {
   plan: LoadPlan;
+  /** Prefill batch (tokens per chunk) the scratch is sized for: the one asked for, or smaller where that keeps more layers or context. */
+  batchSize: number;
   /** The options planMemory ran with (a planning budget below the real one). */
   planOptions: PlanOptions;
   bytes: EngineBytes;
@@ -111,6 +113,7 @@ export function kernelReserveBytes(hp: Hyperparams, ctx: number, live: ByPurpose
 
 /** Bytes the engine allocates for `plan`, by the same rules the loader, streamer, KV cache and scratch follow. */
 export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: Pick<EnginePlanOptions, 'batchSize' | 'maxPartBytes' | 'liveByPurpose' | 'kvType'>): EngineBytes {
+  // The same bytes as the loader: vectors as f32, matrices split by binding, the scratch for min(batch, context).
   let weightsResident = 0;
   const slotByRole = new Map<string, number>();
   for (const t of file.tensors) {
@@ -143,45 +146,83 @@ export function engineKvBytesPerElement(hp: Hyperparams, kvType: KvType = 'f32')
   return kvBytesPerElement(kvTypeFor(kvType, hp.kvDim));
 }
 
-function describe(plan: LoadPlan, bytes: EngineBytes, budget: number, kvType: KvType | undefined): string {
+function describe(plan: LoadPlan, total: number, fits: boolean, budget: number, kvType: KvType | undefined): string {
   const layers = `${plan.residentLayers} of ${plan.nLayers} layers resident, ${plan.streamedLayers} streamed, context ${plan.ctxSize}`;
-  const unit = budget >= 1024 ** 3 ? { name: 'GiB', scale: 1024 ** 3 } : budget >= 1024 ** 2 ? { name: 'MiB', scale: 1024 ** 2 } : { name: 'KiB', scale: 1024 };
-  const pair = `${(bytes.total / unit.scale).toFixed(1)} of ${(budget / unit.scale).toFixed(1)} ${unit.name}`;
-  const fit = bytes.total <= budget ? `${layers}: fits in ${pair}` : `${layers}: does not fit, needs ${pair}`;
+  // Each number in its own unit: a small model in a large budget is "10.7 MiB of 1.0 GiB", not "0.0 of 1.0 GiB".
+  const pair = `${formatBytes(total)} of ${formatBytes(budget)}`;
+  const fit = fits ? `${layers}: fits in ${pair}` : `${layers}: does not fit, needs ${pair}`;
   return kvType ? `${fit} (KV cache ${kvType})` : fit;
 }
 
-function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: PlanOptions, o: EnginePlanOptions, kvChunk: number, notes: string[]): EnginePlan {
-  const bytes = engineBytes(file, hp, plan, o);
+function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: PlanOptions, o: EnginePlanOptions, batchSize: number, kvChunk: number, notes: string[]): EnginePlan {
+  const bytes = engineBytes(file, hp, plan, { ...o, batchSize });
   const available = o.budgetBytes - o.liveBytes;
   const fits = plan.fits && bytes.total <= available;
   const kvType = kvTypeFor(o.kvType ?? 'f32', hp.kvDim);
   return {
     plan,
+    batchSize,
     planOptions,
     bytes,
     kvChunk,
     kvType,
     fits,
     // The KV type is named where the caller chose one (the engine always does).
-    text: describe(plan, { ...bytes, total: bytes.total + o.liveBytes }, o.budgetBytes, o.kvType === undefined ? undefined : kvType),
+    text: describe(plan, bytes.total + o.liveBytes, fits, o.budgetBytes, o.kvType === undefined ? undefined : kvType),
     notes: [...plan.notes, ...notes],
   };
 }
 
+/** The smallest prefill batch the planner shrinks to before it gives up layers or context. */
+export const MIN_PREFILL_BATCH = 16;
+
 /**
- * The plan for a load: planMemory with a planning budget lowered until the
- * engine's exact total (plus what is live already) fits the real budget.
- * A result with fits = false means not even the smallest plan fits.
+ * The plan for a load, the one the compatibility report shows and the
+ * loader allocates. When the budget is tight it gives up, in order, prefill
+ * batch (down to MIN_PREFILL_BATCH: slower prompts only), resident layers
+ * (they stream), and context (down to the planner's floor); fits = false
+ * means not even the floor fits.
  */
 export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan {
+  const unbounded = planMemory(file, planOptionsFor(hp, o, o.batchSize, Number.MAX_SAFE_INTEGER));
+  // The context worth a smaller batch: the one asked for, or a usable one; more than that is not.
+  const wantedCtx = o.ctxSize ?? Math.min(unbounded.ctxSize, PREFERRED_MIN_CTX);
+  const keepsAll = (p: EnginePlan) => p.fits && p.plan.residentLayers >= unbounded.residentLayers && p.plan.ctxSize >= wantedCtx;
+  // Better = fits, then more resident layers, then more of the wanted context.
+  const score = (p: EnginePlan) => [p.fits ? 1 : 0, p.plan.residentLayers, Math.min(p.plan.ctxSize, wantedCtx)];
+  const better = (a: EnginePlan, b: EnginePlan) => {
+    // Neither fits: the one closer to fitting, so the error names the smallest need.
+    if (!a.fits && !b.fits) return a.bytes.total < b.bytes.total;
+    const [x, y] = [score(a), score(b)];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] > y[i];
+    return false;
+  };
+  let best = planAtBatch(file, hp, o, o.batchSize);
+  for (let batch = o.batchSize; !keepsAll(best) && batch > MIN_PREFILL_BATCH; ) {
+    batch = Math.max(MIN_PREFILL_BATCH, Math.floor(batch / 2));
+    const p = planAtBatch(file, hp, o, batch);
+    if (better(p, best)) best = p;
+  }
+  if (best.batchSize < o.batchSize) {
+    best.notes.push(`prefill batch ${o.batchSize} -> ${best.batchSize} tokens, to keep more layers resident or more context (prompts evaluate more slowly)`);
+  }
+  return best;
+}
+
+function planOptionsFor(hp: Hyperparams, o: EnginePlanOptions, batchSize: number, budgetBytes: number): PlanOptions {
+  return { budgetBytes, ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: engineKvBytesPerElement(hp, o.kvType), batchSize, maxBindingBytes: o.maxPartBytes };
+}
+
+/** planMemory at one prefill batch, with a planning budget lowered until the engine's exact total (plus what is live already) fits. */
+function planAtBatch(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions, batchSize: number): EnginePlan {
   const available = o.budgetBytes - o.liveBytes;
-  const base: PlanOptions = { budgetBytes: Math.max(1, available), ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: engineKvBytesPerElement(hp, o.kvType), batchSize: o.batchSize, maxBindingBytes: o.maxPartBytes };
+  const base = planOptionsFor(hp, o, batchSize, Math.max(1, available));
+  const at = { ...o, batchSize };
   let planOptions = base;
   let plan = planMemory(file, planOptions);
   // Each round moves the planning budget down by the engine's excess over the planner's model; a few rounds settle it.
   for (let round = 0; round < 8 && plan.fits; round++) {
-    const bytes = engineBytes(file, hp, plan, o);
+    const bytes = engineBytes(file, hp, plan, at);
     if (bytes.total <= available) break;
     const excess = bytes.total - plan.bytes.total;
     const lowered = Math.min(planOptions.budgetBytes - 1, available - Math.max(0, excess));
@@ -189,24 +230,31 @@ export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanO
     planOptions = { ...base, budgetBytes: lowered };
     plan = planMemory(file, planOptions);
   }
-  return finish(file, hp, plan, planOptions, o, KV_GROWTH_CHUNK, []);
+  return finish(file, hp, plan, planOptions, o, batchSize, KV_GROWTH_CHUNK, []);
 }
 
 /**
- * The next smaller plan after an allocation failed (fewer resident layers,
- * then a shorter context; a smaller KV growth step each time), or null when
- * none is smaller.
+ * The next smaller plan after an allocation failed: a halved prefill batch
+ * (down to MIN_PREFILL_BATCH), then fewer resident layers, then a shorter
+ * context; a smaller KV growth step each time. null when none is smaller.
  */
 export function shrinkEnginePlan(prev: EnginePlan, file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan | null {
+  const kvChunk = Math.max(KV_MIN_GROWTH, Math.floor(prev.kvChunk / 2));
+  const kvNote = `KV cache growth step ${prev.kvChunk} -> ${kvChunk} positions`;
+  const batch = Math.min(prev.batchSize, prev.plan.ctxSize);
+  if (batch > MIN_PREFILL_BATCH) {
+    const smaller = Math.max(MIN_PREFILL_BATCH, Math.floor(batch / 2));
+    return finish(file, hp, prev.plan, prev.planOptions, o, smaller, kvChunk, [`shrunk after an allocation failure: prefill batch ${prev.batchSize} -> ${smaller}`, kvNote]);
+  }
   let plan: LoadPlan | null = prev.plan;
   const available = o.budgetBytes - o.liveBytes;
+  const at = { ...o, batchSize: prev.batchSize };
   for (;;) {
     plan = shrinkPlan(plan, file, prev.planOptions);
     if (!plan) return null;
-    if (engineBytes(file, hp, plan, o).total <= available) break;
+    if (engineBytes(file, hp, plan, at).total <= available) break;
   }
-  const kvChunk = Math.max(KV_MIN_GROWTH, Math.floor(prev.kvChunk / 2));
-  return finish(file, hp, plan, prev.planOptions, o, kvChunk, [`KV cache growth step ${prev.kvChunk} -> ${kvChunk} positions`]);
+  return finish(file, hp, plan, prev.planOptions, o, prev.batchSize, kvChunk, [kvNote]);
 }
 
 /** Live bytes per purpose as one line, for plan notes and error details. */

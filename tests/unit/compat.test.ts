@@ -108,14 +108,14 @@ describe('buildCompatibilityReport', () => {
     expect(without.verdict).toBe('runs');
     expect(formatCompatibilityReport(without)).toContain('arithmetic: f32 (the GPU lacks shader-f16');
 
-    const asked = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB, dtype: 'f32' });
+    const asked = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB, load: { dtype: 'f32' } });
     expect(asked.dtype).toBe('f32');
     expect(asked.arithmetic).toBe('f32 (as asked)');
   });
 
   test('f16 asked for on a GPU without shader-f16 falls back to f32, as a warning', async () => {
     const file = await realShapeFile(LLAMA_32_1B_Q8_0);
-    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, features: { f16: false, subgroups: true } }, budgetBytes: 8 * GiB, dtype: 'f16' });
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { ...BIG_GPU, features: { f16: false, subgroups: true } }, budgetBytes: 8 * GiB, load: { dtype: 'f16' } });
     expect(report.dtype).toBe('f32');
     expect(report.issues).toEqual([
       { code: 'clw-feature-missing', severity: 'warning', message: 'dtype f16 was asked for, but the GPU lacks shader-f16: running the f32 path' },

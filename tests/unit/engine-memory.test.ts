@@ -36,7 +36,7 @@ describe('planEngineMemory', () => {
       const p = planEngineMemory(file, hp, options(budget, { liveBytes: live }));
       expect(p.fits).toBe(true);
       expect(p.bytes.total + live).toBeLessThanOrEqual(budget);
-      expect(p.text).toMatch(/^\d+ of \d+ layers resident, \d+ streamed, context \d+: fits in [\d.]+ of [\d.]+ (GiB|MiB)$/);
+      expect(p.text).toMatch(/^\d+ of \d+ layers resident, \d+ streamed, context \d+: fits in [\d.]+ (GiB|MiB|KiB) of [\d.]+ (GiB|MiB)$/);
     });
   }
 

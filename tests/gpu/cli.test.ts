@@ -1,0 +1,87 @@
+// The CLI as a user runs it: bad values are refused with clw-bad-request
+// naming the flag, before any model loads; inspect --json survives a pipe
+// whatever its size (stdout drains before the process exits), and long
+// arrays are summarised unless --full.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GgmlType } from '../../src/gguf/types';
+import { runCli } from '../conformance/cli-helpers';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
+import { STORIES_260K, haveModels } from '../unit/gguf-helpers';
+
+describe('claw-infer', () => {
+  let dir: string;
+  let bigVocab: string;
+  const N_VOCAB = 20_000;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'claw-cli-'));
+    bigVocab = path.join(dir, 'big-vocab.gguf');
+    writeFileSync(bigVocab, makeSyntheticModel({ nEmbd: 16, nLayers: 1, nHeads: 2, nKvHeads: 2, nFf: 32, nVocab: N_VOCAB, ctxLength: 64, type: GgmlType.F32, seed: 1 }));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const badRuns: [string[], RegExp][] = [
+    [['--n-predict', '-5'], /^clw-bad-request: --n-predict: -5/],
+    [['--n-predict', '0'], /^clw-bad-request: --n-predict: 0/],
+    [['--n-predict', '2.5'], /^clw-bad-request: --n-predict expects an integer/],
+    [['--n-predict', '1e12'], /^clw-bad-request: --n-predict: 1000000000000/],
+    [['--temp', 'NaN'], /^clw-bad-request: --temp expects a number/],
+    [['--temp', 'Infinity'], /^clw-bad-request: --temp expects a number/],
+    [['--temp', '-1'], /^clw-bad-request: --temp: -1/],
+    [['--top-p', '2'], /^clw-bad-request: --top-p: 2/],
+    [['--ctx-size', '0'], /^clw-bad-request: --ctx-size: 0/],
+    [['--ctx-size', '99999999999'], /^clw-bad-request: --ctx-size: 99999999999/],
+    [['--batch-size', '-1'], /^clw-bad-request: --batch-size: -1/],
+    [['--kv-type', 'f8'], /^clw-bad-request: --kv-type expects f16 or f32/],
+    [['--vram-limit', 'lots'], /^clw-bad-request: /],
+    [['--frobnicate', '1'], /^clw-bad-request: unknown option --frobnicate/],
+  ];
+  for (const [args, message] of badRuns) {
+    it(`run ${args.join(' ')}: clw-bad-request naming the flag, exit status 2, nothing on stdout`, () => {
+      const r = runCli(['run', '--model', bigVocab, '--prompt', 'hi', ...args]);
+      expect(r.stderr).toMatch(message);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toMatch(/memory plan/);
+    });
+  }
+
+  it('run on a file that is not GGUF, or is empty: clw-model-invalid', () => {
+    const notGguf = path.join(dir, 'not.gguf');
+    const empty = path.join(dir, 'empty.gguf');
+    writeFileSync(notGguf, 'this is a text file, not a model\n');
+    writeFileSync(empty, '');
+    for (const file of [notGguf, empty]) {
+      const r = runCli(['run', '--model', file, '--prompt', 'hi']);
+      expect(r.stderr).toMatch(/^clw-model-invalid: /);
+      expect(r.status).toBe(1);
+    }
+  });
+
+  it('inspect --json --full prints the whole vocabulary through a pipe (far past 64 KiB)', () => {
+    const r = runCli(['inspect', bigVocab, '--json', '--full']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(4 * 64 * 1024);
+    const json = JSON.parse(r.stdout);
+    expect(json.metadata['tokenizer.ggml.tokens']).toHaveLength(N_VOCAB);
+  });
+
+  it('inspect --json summarises long arrays unless --full', () => {
+    const r = runCli(['inspect', bigVocab, '--json']);
+    const tokens = JSON.parse(r.stdout).metadata['tokenizer.ggml.tokens'];
+    expect(tokens.array_length).toBe(N_VOCAB);
+    expect(tokens.first).toHaveLength(8);
+  });
+
+  it.skipIf(!haveModels)('inspect --vram-limit shows the plan run loads with', () => {
+    const inspect = runCli(['inspect', STORIES_260K, '--vram-limit', '3MiB']);
+    const planLine = /memory plan: (.*)/.exec(inspect.stdout)![1];
+    const run = runCli(['run', '--model', STORIES_260K, '--prompt', 'Once upon', '--n-predict', '4', '--temp', '0', '--vram-limit', '3MiB']);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain(`memory plan: ${planLine}`);
+  });
+});
