@@ -10,19 +10,7 @@
 // Dispatch (indirect, written with the step): (workgroups, 1, 1) of WG
 // threads; thread g takes cells g, g + all threads, ..., cell = head * chunks + chunk.
 
-//#include step
-
-struct Params {
-  n_heads: u32,
-  n_kv_heads: u32,
-  window: u32,
-  max_chunks: u32,
-  scale: f32,
-  softcap: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<uniform> step: Step;
+//#include attention_decode_common
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 //#include kv
 @group(0) @binding(3) var<storage, read> k_cache: array<KvVec4>;
@@ -33,11 +21,9 @@ const D4: u32 = HEAD_DIM / 4u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  var first_key = 0u;
-  if (params.window > 0u && step.pos + 1u > params.window) {
-    first_key = step.pos + 1u - params.window;
-  }
-  let n_keys = step.pos + 1u - first_key;
+  let keys = step_keys();
+  let first_key = keys.x;
+  let n_keys = keys.y;
   let n_chunks = (n_keys + CHUNK - 1u) / CHUNK;
   let row_words = params.n_kv_heads * D4;
   for (var cell = gid.x; cell < params.n_heads * n_chunks; cell += nwg.x * WG) {

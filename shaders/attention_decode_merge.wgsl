@@ -5,19 +5,7 @@
 // Dispatch: up to n_heads workgroups of WG threads over the head's
 // dimensions (fewer on CPU emulations, each then taking several heads).
 
-//#include step
-
-struct Params {
-  n_heads: u32,
-  n_kv_heads: u32,
-  window: u32,
-  max_chunks: u32,
-  scale: f32,
-  softcap: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<uniform> step: Step;
+//#include attention_decode_common
 @group(0) @binding(2) var<storage, read> scratch: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
@@ -29,11 +17,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 fn merge_head(h: u32, lid: u32) {
-  var first_key = 0u;
-  if (params.window > 0u && step.pos + 1u > params.window) {
-    first_key = step.pos + 1u - params.window;
-  }
-  let n_chunks = (step.pos + 1u - first_key + CHUNK - 1u) / CHUNK;
+  let n_chunks = (step_keys().y + CHUNK - 1u) / CHUNK;
   let stats = params.n_heads * params.max_chunks * HEAD_DIM + h * params.max_chunks * 2u;
   var big_m = scratch[stats];
   for (var c = 1u; c < n_chunks; c++) {

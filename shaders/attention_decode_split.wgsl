@@ -14,19 +14,7 @@
 // n_heads, 1) workgroups of WG = CHUNK threads, thread j scoring key j of
 // the chunk; with fewer (CPU emulations) each workgroup takes several.
 
-//#include step
-
-struct Params {
-  n_heads: u32,
-  n_kv_heads: u32,
-  window: u32,
-  max_chunks: u32,
-  scale: f32,
-  softcap: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<uniform> step: Step;
+//#include attention_decode_common
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 //#include kv
 @group(0) @binding(3) var<storage, read> k_cache: array<KvVec4>;
@@ -39,11 +27,9 @@ var<workgroup> weights: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  var first_key = 0u;
-  if (params.window > 0u && step.pos + 1u > params.window) {
-    first_key = step.pos + 1u - params.window;
-  }
-  let n_keys = step.pos + 1u - first_key;
+  let keys = step_keys();
+  let first_key = keys.x;
+  let n_keys = keys.y;
   let n_chunks = (n_keys + WG - 1u) / WG;
   for (var h = wid.y; h < params.n_heads; h += nwg.y) {
     for (var c = wid.x; c < n_chunks; c += nwg.x) {

@@ -11,11 +11,11 @@ import type { GgmlType } from '../gguf/types';
 import type { GpuAllocator } from './allocator';
 import { STORAGE_USAGE } from './allocator';
 import { DECODE_KERNELS, ELEMENTWISE_WG, type KernelName } from './kernels';
-import { ropeMscale, type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
+import { type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
 import { SEGMENT_BINDING, type ShaderDefines } from './shaders';
-import type { ParamField } from './uniforms';
+import { ropeAngleFields, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
 const u32 = (v: number): ParamField => ({ u32: v });
@@ -229,14 +229,7 @@ export class DecodeRecorder implements DecodeOps {
         u32(nHeads),
         u32(nKvHeads),
         u32(p.nRot),
-        f32(Math.fround(p.freqBase ** (-2 / p.nRot))),
-        f32(p.freqScale),
-        u32(p.neox ? 1 : 0),
-        u32(p.freqFactors ? 1 : 0),
-        f32(ropeMscale(p)),
-        f32(p.yarn?.extFactor ?? 0),
-        f32(p.yarn?.corrLow ?? 0),
-        f32(p.yarn?.corrHigh ?? 0),
+        ...ropeAngleFields(p),
         f32(p.eps),
       ],
       buffers,

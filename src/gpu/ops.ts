@@ -22,11 +22,11 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import { kvBytesPerElement, ropeMscale, type ActBuffer, type AttentionParams, type DecodeRecording, type Dtype, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
+import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type Dtype, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
 import { DecodeRecorder } from './decode-ops';
 import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
-import { UniformRing, type ParamField } from './uniforms';
+import { ropeAngleFields, UniformRing, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
 export { uploadWeight, uploadF32, createWeightUploader, type UploadWeightOptions } from './weights';
@@ -254,14 +254,7 @@ class WebGpuOps implements GpuOps {
         u32(p.headDim),
         u32(p.nRot),
         u32(p.startPos),
-        f32(Math.fround(p.freqBase ** (-2 / p.nRot))),
-        f32(p.freqScale),
-        u32(p.neox ? 1 : 0),
-        u32(p.freqFactors ? 1 : 0),
-        f32(ropeMscale(p)),
-        f32(p.yarn?.extFactor ?? 0),
-        f32(p.yarn?.corrLow ?? 0),
-        f32(p.yarn?.corrHigh ?? 0),
+        ...ropeAngleFields(p),
       ],
       [x.buffer, p.freqFactors ?? this.placeholder],
       this.grid(Math.ceil(threads / ELEMENTWISE_WG)),

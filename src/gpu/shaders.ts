@@ -49,6 +49,7 @@ import dotQ6K from '../../shaders/dot/q6_k.wgsl?raw';
 import dotIq4Nl from '../../shaders/dot/iq4_nl.wgsl?raw';
 import dotIq4Xs from '../../shaders/dot/iq4_xs.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
+import attentionDecodeCommonPiece from '../../shaders/attention_decode_common.wgsl?raw';
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
 import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
@@ -118,10 +119,17 @@ export const SEGMENT_BINDING = 10;
 
 /**
  * Pieces any kernel may include by name: `//#include step` (the decode
- * pass's per-token uniform struct), `rope_math` (rotary angles, sin/cos),
- * `f16_bits` (ggml's f32 -> f16 rounding).
+ * pass's per-token uniform struct), `attention_decode_common` (the decode
+ * attention passes' parameters and key range), `rope_math` (rotary angles,
+ * sin/cos), `f16_bits` (ggml's f32 -> f16 rounding).
  */
-const SHARED_PIECES: Readonly<Record<string, string>> = { step: stepPiece, rope_math: ropeMathPiece, f16_bits: f16BitsPiece };
+// In this order: a piece may include one listed after it.
+const SHARED_PIECES: Readonly<Record<string, string>> = {
+  attention_decode_common: attentionDecodeCommonPiece,
+  step: stepPiece,
+  rope_math: ropeMathPiece,
+  f16_bits: f16BitsPiece,
+};
 
 /**
  * Each piece defines the KV cache's storage types `KvWord` and `KvVec4`,

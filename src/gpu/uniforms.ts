@@ -6,6 +6,7 @@
 // more dispatches than it has ever held; after that nothing is allocated.
 
 import type { GpuAllocator } from './allocator';
+import { ropeMscale } from './ops-api';
 
 const SLOT_BYTES = 256;
 const SLOTS_PER_BUFFER = 256;
@@ -62,4 +63,22 @@ export class UniformRing {
     this.buffers.push(this.allocator.allocSync('uniforms', SLOT_BYTES * SLOTS_PER_BUFFER, UNIFORM_USAGE, `uniform ring ${index}`));
     this.staging.push(new ArrayBuffer(SLOT_BYTES * SLOTS_PER_BUFFER));
   }
+}
+
+/**
+ * The rotary-angle fields rope.wgsl and rope_kv.wgsl share, in their Params
+ * order: theta_scale (freq_base^(-2 / n_rot), in f32 as ggml), freq_scale,
+ * neox, has_freq_factors, mscale, then YaRN's ext_factor, corr_low, corr_high.
+ */
+export function ropeAngleFields(p: Omit<import('./ops-api').RopeParams, 'nHeads' | 'startPos' | 'headDim'>): ParamField[] {
+  return [
+    { f32: Math.fround(p.freqBase ** (-2 / p.nRot)) },
+    { f32: p.freqScale },
+    { u32: p.neox ? 1 : 0 },
+    { u32: p.freqFactors ? 1 : 0 },
+    { f32: ropeMscale(p) },
+    { f32: p.yarn?.extFactor ?? 0 },
+    { f32: p.yarn?.corrLow ?? 0 },
+    { f32: p.yarn?.corrHigh ?? 0 },
+  ];
 }
