@@ -7,7 +7,7 @@
 // algorithm and random stream: docs/gpu-kernels.md, "GPU sampling".
 
 import { ClawError } from '../errors';
-import { penaltyWindow, planSampling, type SamplingPlan } from '../engine/sampler';
+import { penaltyWindow, planSampling } from '../engine/sampler';
 import { samplingWgslConstants } from '../engine/sampling-math';
 import type { SamplingOptions } from '../engine/types';
 import type { GpuAllocator } from './allocator';
@@ -50,8 +50,8 @@ interface Lists {
 }
 
 export class GpuSampler {
-  private plan: SamplingPlan | undefined;
-  private list: readonly RecordedDispatch[] = [];
+  /** The current request's list (undefined before the first begin). */
+  private list: readonly RecordedDispatch[] | undefined;
   private lists: Lists;
   private bindGroup: GPUBindGroup;
   private ring: GPUBuffer;
@@ -148,7 +148,6 @@ export class GpuSampler {
       if (window !== WINDOW_ALL) this.device.queue.writeBuffer(this.ring, 0, ring, 0, window);
     }
 
-    this.plan = plan;
     const topK = o.topK > 0 && o.topK < n;
     const topP = o.topP < 1;
     this.list = plan.greedy ? this.lists.greedy : this.lists.full[(topK ? 1 : 0) + (topP ? 2 : 0)];
@@ -156,7 +155,7 @@ export class GpuSampler {
 
   /** The dispatches of one draw, replayed every token of the request after the logits are written. */
   dispatches(): readonly RecordedDispatch[] {
-    if (!this.plan) throw new ClawError('clw-llm-crash', 'GpuSampler.dispatches() before begin()');
+    if (!this.list) throw new ClawError('clw-llm-crash', 'GpuSampler.dispatches() before begin()');
     return this.list;
   }
 
