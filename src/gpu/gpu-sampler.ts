@@ -101,12 +101,17 @@ export class GpuSampler {
   /**
    * Starts a request: validates the options as the CPU sampler does, and
    * writes them and the penalty window of `history` (prompt and output so
-   * far). The request's first draw has sample_index 0. Call dispatches()
-   * afterwards: the list depends on the options.
+   * far). `drawn` is how many tokens this request has already drawn (e.g.
+   * the first one on the CPU sampler, from the prefill's logits): the next
+   * GPU draw must have sample_index = drawn, and the ones after it count on
+   * from there. Call dispatches() afterwards: the list depends on the options.
    */
-  begin(options: SamplingOptions, history: readonly number[]): void {
+  begin(options: SamplingOptions, history: readonly number[], drawn = 0): void {
     const plan = planSampling(options);
     const n = this.target.nVocab;
+    if (!(Number.isInteger(drawn) && drawn >= 0 && drawn <= history.length)) {
+      throw new ClawError('clw-bad-request', `GpuSampler.begin: drawn = ${drawn} must be an integer from 0 to the history's length`);
+    }
     const o = plan.options;
     const window = plan.penalize ? (o.repeatLastN < 0 ? WINDOW_ALL : o.repeatLastN) : 0;
     if (window !== 0 && window !== WINDOW_ALL && window > this.ringHost.length) this.growRing(window);
@@ -116,7 +121,8 @@ export class GpuSampler {
     u[0] = plan.seed;
     u[1] = o.topK > 0 ? Math.min(o.topK, n) : 0;
     u[2] = plan.topPFixed;
-    u[3] = history.length;
+    // The history position of draw sample_index is hist_len + sample_index.
+    u[3] = history.length - drawn;
     u[4] = window;
     u[5] = plan.penalize ? 1 : 0;
     f[8] = plan.invTemperature;
