@@ -3,7 +3,10 @@
 // differ only where a device rounds differently (a fused multiply-add, a
 // non-IEEE operation) and that moves a near-tie. Counts disagreeing draws
 // over many seeds at a real vocabulary size, option sets without penalties
-// so every draw is independent of the earlier ones.
+// so every draw is independent of the earlier ones. It also counts the draws
+// whose best and second-best scores lie within 4 ULP of each other: the
+// most a device that rounds a step differently could turn (on SwiftShader
+// both compute the same bits).
 //
 //   npm run ts -- bench/sampling-agreement.ts [--seeds 100] [--vocab 32000]
 // Writes bench/results/sampling-agreement.json and prints a table. Not a test.
@@ -11,7 +14,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createSampler } from '../src/engine/sampler';
+import { createSampler, samplingDistribution } from '../src/engine/sampler';
+import { gumbel } from '../src/engine/sampling-math';
 import type { SamplingOptions } from '../src/engine/types';
 import { createGpuContext } from '../src/gpu/device';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../src/gpu/gpu-node';
@@ -42,6 +46,18 @@ function logits(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** The gap between the best and second-best draw scores, in ULPs of the best (the draw of sampler.ts, no penalties). */
+function scoreGap(logits: Float32Array, options: SamplingOptions, seed: number, k: number): number {
+  const f = Math.fround;
+  const { ids } = samplingDistribution(logits, [], options);
+  if (ids.length < 2) return Infinity;
+  const max = logits[ids[0]];
+  const invT = f(1 / (options.temperature ?? 0.8));
+  const scores = ids.map((id) => f(f(f(logits[id] - max) * invT) + gumbel(seed, k, id))).sort((a, b) => b - a);
+  const ulp = 2 ** (Math.floor(Math.log2(Math.abs(scores[0]) || 2 ** -126)) - 23);
+  return (scores[0] - scores[1]) / ulp;
+}
+
 async function main() {
   ensureSwiftShaderFallback();
   const ctx = await createGpuContext(getNodeGpu());
@@ -51,6 +67,7 @@ async function main() {
   for (const [name, options] of COMBOS) {
     let draws = 0;
     let disagreements = 0;
+    let nearTies = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const steps = Array.from({ length: STEPS }, (_, k) => logits(VOCAB, seed * 1000 + k));
       const o = { ...options, seed };
@@ -59,10 +76,11 @@ async function main() {
       steps.forEach((l, k) => {
         draws++;
         if (cpu.sample(l, []) !== gpu[k]) disagreements++;
+        if (scoreGap(l, o, seed, k) <= 4) nearTies++;
       });
     }
-    results.push({ options: name, draws, disagreements, rate: disagreements / draws });
-    console.error(`${name}: ${disagreements} of ${draws} draws differ`);
+    results.push({ options: name, draws, disagreements, nearTiesWithin4Ulp: nearTies });
+    console.error(`${name}: ${disagreements} of ${draws} draws differ, ${nearTies} near-ties`);
   }
   rig.destroy();
   const errors = ctx.takeUncapturedErrors();

@@ -4,7 +4,8 @@
 // else of the id, among tokens whose key is the selected one)
 // over the tokens whose earlier digits match the selection so far
 // (state.sel_key, state.sel_id). Each token weighs 1 (top-k), or with MASS
-// its top-p weight, 64-bit, counted only inside the top-k cut.
+// its top-p weight, 64-bit, counted only inside the top-k cut (and the
+// tokens per bin too).
 // sample_scan.wgsl picks the digit where the running total reaches the target.
 
 @group(0) @binding(6) var<storage, read_write> hist: array<atomic<u32>>;
@@ -12,6 +13,8 @@
 //#if MASS
 var<workgroup> local_lo: array<atomic<u32>, 256>;
 var<workgroup> local_hi: array<atomic<u32>, 256>;
+// Tokens per bin: the scan of the last key digit needs to know whether the cut's key is one token's.
+var<workgroup> local_n: array<atomic<u32>, 256>;
 //#else
 var<workgroup> local_count: array<atomic<u32>, 256>;
 //#endif
@@ -19,9 +22,10 @@ var<workgroup> local_count: array<atomic<u32>, 256>;
 // Adds a run of tokens with the same digit at once: most tokens share the
 // leading digits, and one atomic per run instead of per token keeps the
 // workgroup's atomics from serialising on a few bins.
-fn flush(digit: u32, acc: vec2<u32>) {
-  if (digit > 255u || (acc.x == 0u && acc.y == 0u)) { return; }
+fn flush(digit: u32, acc: vec2<u32>, tokens: u32) {
+  if (digit > 255u || tokens == 0u) { return; }
 //#if MASS
+  atomicAdd(&local_n[digit], tokens);
   let old = atomicAdd(&local_lo[digit], acc.x);
   let hi = acc.y + select(0u, 1u, old + acc.x < old);
   if (hi > 0u) { atomicAdd(&local_hi[digit], hi); }
@@ -40,6 +44,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let sel_id = state.sel_id;
   var run_digit = 0xffffffffu;
   var run = vec2<u32>(0u, 0u);
+  var run_tokens = 0u;
   for (var it = 0u; it < ITEMS; it++) {
     let i = wid.x * (WG * ITEMS) + it * WG + lid.x;
     if (i >= N_VOCAB) { break; }
@@ -64,13 +69,15 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let w = vec2<u32>(1u, 0u);
 //#endif
     if (digit != run_digit) {
-      flush(run_digit, run);
+      flush(run_digit, run, run_tokens);
       run_digit = digit;
       run = vec2<u32>(0u, 0u);
+      run_tokens = 0u;
     }
     run = add64(run, w);
+    run_tokens += 1u;
   }
-  flush(run_digit, run);
+  flush(run_digit, run, run_tokens);
   workgroupBarrier();
   for (var b = lid.x; b < 256u; b += WG) {
 //#if MASS
@@ -81,6 +88,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       if (old + lo < old) { atomicAdd(&hist[256u + b], 1u); }
     }
     if (hi != 0u) { atomicAdd(&hist[256u + b], hi); }
+    let tokens = atomicLoad(&local_n[b]);
+    if (tokens != 0u) { atomicAdd(&hist[512u + b], tokens); }
 //#else
     let c = atomicLoad(&local_count[b]);
     if (c != 0u) { atomicAdd(&hist[b], c); }

@@ -2,10 +2,16 @@
 // 256 bins best first (key digits from 255 down, id digits from 0 up) and
 // takes the digit whose bin makes the running total reach what remains of
 // the target (FIRST_PASS sets it: top_k tokens, or with MASS the top-p
-// target of the total mass). With LAST, the selected (key, id) is the cut: cutp with
-// MASS, else cutk. Clears the histogram for the next pass.
+// target of the total mass). With LAST, the selected (key, id) is the cut:
+// cutp with MASS, else cutk. With KEY_LAST (the last key digit): when the
+// cut's key is one token's or its tokens are all taken, that is the cut, and
+// the id passes are dispatched with 0 workgroups (indirect arguments at
+// ARGS_BASE); else they run. Clears the histogram for the next pass.
 
 @group(0) @binding(6) var<storage, read_write> hist: array<atomic<u32>>;
+//#if KEY_LAST
+@group(0) @binding(9) var<storage, read_write> args: array<u32>;
+//#endif
 
 fn bin(b: u32) -> vec2<u32> {
 //#if MASS
@@ -29,6 +35,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 //#endif
 //#endif
     var digit = 0u;
+    var group = vec2<u32>(0u, 0u);
     for (var s = 0u; s < 256u; s++) {
 //#if KEY_PASS
       let b = 255u - s;
@@ -37,6 +44,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 //#endif
       let h = bin(b);
       digit = b;
+      group = h;
       if (ge64(h, rem)) { break; }
       rem = sub64(rem, h);
     }
@@ -57,6 +65,29 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
 //#else
     state.sel_id = sel;
 //#endif
+//#if KEY_LAST
+//#if MASS
+    let tokens = atomicLoad(&hist[512u + digit]);
+//#else
+    let tokens = group.x;
+//#endif
+    let whole = tokens == 1u || (group.x == rem.x && group.y == rem.y);
+    if (whole) {
+//#if MASS
+      state.cutp_key = state.sel_key;
+      state.cutp_id = 0xffffffffu;
+//#else
+      state.cutk_key = state.sel_key;
+      state.cutk_id = 0xffffffffu;
+//#endif
+    }
+    args[ARGS_BASE] = select(GROUPS, 0u, whole);
+    args[ARGS_BASE + 1u] = 1u;
+    args[ARGS_BASE + 2u] = 1u;
+    args[ARGS_BASE + 4u] = select(1u, 0u, whole);
+    args[ARGS_BASE + 5u] = 1u;
+    args[ARGS_BASE + 6u] = 1u;
+//#endif
 //#if LAST
 //#if MASS
     state.cutp_key = state.sel_key;
@@ -71,5 +102,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   atomicStore(&hist[lid.x], 0u);
 //#if MASS
   atomicStore(&hist[256u + lid.x], 0u);
+  atomicStore(&hist[512u + lid.x], 0u);
 //#endif
 }

@@ -7,7 +7,7 @@
 // algorithm and random stream: docs/gpu-kernels.md, "GPU sampling".
 
 import { ClawError } from '../errors';
-import { penaltyWindow, planSampling, type SamplingPlan } from '../engine/sampler';
+import { penaltyWindow, planSampling } from '../engine/sampler';
 import { samplingWgslConstants } from '../engine/sampling-math';
 import type { SamplingOptions } from '../engine/types';
 import type { GpuAllocator } from './allocator';
@@ -26,6 +26,10 @@ export const SAMPLE_ITEMS = 16;
 export const MAX_SAMPLE_VOCAB = 1 << 24;
 
 const STORAGE = 0x80 | 0x08 | 0x04;
+/** STORAGE | INDIRECT | COPY_DST: the id passes' workgroup counts, written by a kernel. */
+const ARGS_USAGE = 0x80 | 0x100 | 0x08;
+/** Where each select's indirect arguments start (u32 index): hist at +0, scan at +4. */
+const ARGS_BASE = { topK: 0, topP: 8 } as const;
 const UNIFORM = 0x40 | 0x08;
 const PARAMS_BYTES = 64;
 const STATE_WORDS = 12;
@@ -55,10 +59,12 @@ interface Lists {
 }
 
 export class GpuSampler {
-  private plan: SamplingPlan | undefined;
-  private list: readonly RecordedDispatch[] = [];
+  /** The current request's list (undefined before the first begin). */
+  private list: readonly RecordedDispatch[] | undefined;
   private lists: Lists;
   private bindGroup: GPUBindGroup;
+  /** The same plus the indirect arguments (binding 9), for the last key scans only: a dispatch that reads them as INDIRECT must not also bind them. */
+  private argsBindGroup: GPUBindGroup;
   private ring: GPUBuffer;
   private ringHost: Uint32Array<ArrayBuffer>;
   private readonly paramsHost = new ArrayBuffer(PARAMS_BYTES);
@@ -70,15 +76,16 @@ export class GpuSampler {
     private readonly device: GPUDevice,
     private readonly allocator: GpuAllocator,
     private readonly target: GpuSamplerTarget,
-    private readonly layout: GPUBindGroupLayout,
+    private readonly layouts: { main: GPUBindGroupLayout; args: GPUBindGroupLayout },
     private readonly pipelines: SamplerPipelines,
-    private readonly buffers: { params: GPUBuffer; counts: GPUBuffer; state: GPUBuffer; partials: GPUBuffer; hist: GPUBuffer },
+    private readonly buffers: { params: GPUBuffer; counts: GPUBuffer; state: GPUBuffer; partials: GPUBuffer; hist: GPUBuffer; args: GPUBuffer },
     ring: GPUBuffer,
   ) {
     this.countsHost = new Uint32Array(target.nVocab + 1);
     this.ring = ring;
     this.ringHost = new Uint32Array(ring.size / 4);
-    this.bindGroup = this.createBindGroup();
+    this.bindGroup = this.createBindGroup(false);
+    this.argsBindGroup = this.createBindGroup(true);
     this.lists = this.recordLists();
   }
 
@@ -88,30 +95,39 @@ export class GpuSampler {
     if (!(Number.isInteger(n) && n > 0 && n <= MAX_SAMPLE_VOCAB)) {
       throw new ClawError('clw-llm-crash', `GPU sampling needs 1 to ${MAX_SAMPLE_VOCAB} logits, got ${n}`);
     }
-    const layout = device.createBindGroupLayout({ label: 'sampler', entries: LAYOUT_ENTRIES });
-    const pipelineLayout = device.createPipelineLayout({ label: 'sampler', bindGroupLayouts: [layout] });
-    const pipelines = await createPipelines(device, pipelineLayout, n);
+    const layouts = {
+      main: device.createBindGroupLayout({ label: 'sampler', entries: LAYOUT_ENTRIES }),
+      args: device.createBindGroupLayout({ label: 'sampler + args', entries: [...LAYOUT_ENTRIES, { binding: 9, visibility: 4, buffer: { type: 'storage' } }] }),
+    };
+    const pipelineLayout = (layout: GPUBindGroupLayout) => device.createPipelineLayout({ label: layout.label, bindGroupLayouts: [layout] });
+    const pipelines = await createPipelines(device, { main: pipelineLayout(layouts.main), args: pipelineLayout(layouts.args) }, n);
     const groups = Math.ceil(n / (SAMPLE_WG * SAMPLE_ITEMS));
     const buffers = {
       params: await allocator.alloc('uniforms', PARAMS_BYTES, UNIFORM, 'sampler params'),
       counts: await allocator.alloc('activations', (n + 1) * 4, STORAGE, 'sampler window counts'),
       state: await allocator.alloc('activations', STATE_WORDS * 4, STORAGE, 'sampler state'),
       partials: await allocator.alloc('activations', groups * 8, STORAGE, 'sampler partials'),
-      hist: await allocator.alloc('activations', 512 * 4, STORAGE, 'sampler histogram'),
+      hist: await allocator.alloc('activations', 768 * 4, STORAGE, 'sampler histogram'),
+      args: await allocator.alloc('activations', 16 * 4, ARGS_USAGE, 'sampler indirect arguments'),
     };
     const ring = await allocator.alloc('activations', 64 * 4, STORAGE, 'sampler window ring');
-    return new GpuSampler(device, allocator, target, layout, pipelines, buffers, ring);
+    return new GpuSampler(device, allocator, target, layouts, pipelines, buffers, ring);
   }
 
   /**
    * Starts a request: validates the options as the CPU sampler does, and
    * writes them and the penalty window of `history` (prompt and output so
-   * far). The request's first draw has sample_index 0. Call dispatches()
-   * afterwards: the list depends on the options.
+   * far). `drawn` is how many tokens this request has already drawn (e.g.
+   * the first one on the CPU sampler, from the prefill's logits): the next
+   * GPU draw must have sample_index = drawn, and the ones after it count on
+   * from there. Call dispatches() afterwards: the list depends on the options.
    */
-  begin(options: SamplingOptions, history: readonly number[]): void {
+  begin(options: SamplingOptions, history: readonly number[], drawn = 0): void {
     const plan = planSampling(options);
     const n = this.target.nVocab;
+    if (!(Number.isInteger(drawn) && drawn >= 0 && drawn <= history.length)) {
+      throw new ClawError('clw-bad-request', `GpuSampler.begin: drawn = ${drawn} must be an integer from 0 to the history's length`);
+    }
     const o = plan.options;
     const window = plan.penalize ? (o.repeatLastN < 0 ? WINDOW_ALL : o.repeatLastN) : 0;
     if (window !== 0 && window !== WINDOW_ALL && window > this.ringHost.length) this.growRing(window);
@@ -121,7 +137,8 @@ export class GpuSampler {
     u[0] = plan.seed;
     u[1] = o.topK > 0 ? Math.min(o.topK, n) : 0;
     u[2] = plan.topPFixed;
-    u[3] = history.length;
+    // The history position of draw sample_index is hist_len + sample_index.
+    u[3] = history.length - drawn;
     u[4] = window;
     u[5] = plan.penalize ? 1 : 0;
     f[8] = plan.invTemperature;
@@ -153,7 +170,6 @@ export class GpuSampler {
       if (window !== WINDOW_ALL) this.device.queue.writeBuffer(this.ring, 0, ring, 0, window);
     }
 
-    this.plan = plan;
     const topK = o.topK > 0 && o.topK < n;
     const topP = o.topP < 1;
     this.list = plan.greedy ? this.lists.greedy : this.lists.full[(topK ? 1 : 0) + (topP ? 2 : 0)];
@@ -161,7 +177,7 @@ export class GpuSampler {
 
   /** The dispatches of one draw, replayed every token of the request after the logits are written. */
   dispatches(): readonly RecordedDispatch[] {
-    if (!this.plan) throw new ClawError('clw-llm-crash', 'GpuSampler.dispatches() before begin()');
+    if (!this.list) throw new ClawError('clw-llm-crash', 'GpuSampler.dispatches() before begin()');
     return this.list;
   }
 
@@ -175,17 +191,19 @@ export class GpuSampler {
     this.allocator.free(this.ring);
     this.ring = this.allocator.allocSync('activations', size * 4, STORAGE, 'sampler window ring');
     this.ringHost = new Uint32Array(size);
-    this.bindGroup = this.createBindGroup();
+    this.bindGroup = this.createBindGroup(false);
+    this.argsBindGroup = this.createBindGroup(true);
     this.lists = this.recordLists();
   }
 
-  private createBindGroup(): GPUBindGroup {
+  private createBindGroup(withArgs: boolean): GPUBindGroup {
     const b = this.buffers;
     const t = this.target;
     const buffers = [b.params, t.step, t.logits, b.counts, b.state, b.partials, b.hist, this.ring, t.tokenOut];
+    if (withArgs) buffers.push(b.args);
     return this.device.createBindGroup({
-      label: 'sampler',
-      layout: this.layout,
+      label: withArgs ? 'sampler + args' : 'sampler',
+      layout: withArgs ? this.layouts.args : this.layouts.main,
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
   }
@@ -193,17 +211,27 @@ export class GpuSampler {
   private recordLists(): Lists {
     const p = this.pipelines;
     const groups = Math.ceil(this.target.nVocab / (SAMPLE_WG * SAMPLE_ITEMS));
-    const d = (pipeline: GPUComputePipeline, wide: boolean): RecordedDispatch => ({
+    const d = (pipeline: GPUComputePipeline, wide: boolean, bindGroup = this.bindGroup): RecordedDispatch => ({
       pipeline,
-      bindGroup: this.bindGroup,
+      bindGroup,
       groups: [wide ? groups : 1, 1, 1],
     });
-    const select = (passes: { hist: GPUComputePipeline; scan: GPUComputePipeline }[]) => passes.flatMap((s) => [d(s.hist, true), d(s.scan, false)]);
+    const indirect = (pipeline: GPUComputePipeline, word: number): RecordedDispatch => ({
+      ...d(pipeline, false),
+      indirect: { buffer: this.buffers.args, offset: word * 4 },
+    });
+    /** Key passes as recorded; the last key scan decides whether the id passes run (indirect counts). */
+    const select = (passes: SelectPass[], base: number) =>
+      passes.flatMap((s, i) =>
+        i < KEY_DIGITS
+          ? [d(s.hist, true), d(s.scan, false, i === KEY_DIGITS - 1 ? this.argsBindGroup : this.bindGroup)]
+          : [indirect(s.hist, base), indirect(s.scan, base + 4)],
+      );
     const full = (topK: boolean, topP: boolean) => [
       d(p.argmax, true),
       d(p.stats, false),
-      ...(topK ? select(p.topK) : []),
-      ...(topP ? select(p.topP) : []),
+      ...(topK ? select(p.topK, ARGS_BASE.topK) : []),
+      ...(topP ? select(p.topP, ARGS_BASE.topP) : []),
       d(p.drawArgmax, true),
       d(p.drawFinal, false),
     ];
@@ -227,12 +255,17 @@ interface SamplerPipelines {
   greedyFinal: GPUComputePipeline;
   drawArgmax: GPUComputePipeline;
   drawFinal: GPUComputePipeline;
-  topK: { hist: GPUComputePipeline; scan: GPUComputePipeline }[];
-  topP: { hist: GPUComputePipeline; scan: GPUComputePipeline }[];
+  topK: SelectPass[];
+  topP: SelectPass[];
+}
+
+interface SelectPass {
+  hist: GPUComputePipeline;
+  scan: GPUComputePipeline;
 }
 
 /** Every pipeline of one vocabulary size, compiled in parallel. */
-async function createPipelines(device: GPUDevice, layout: GPUPipelineLayout, nVocab: number): Promise<SamplerPipelines> {
+async function createPipelines(device: GPUDevice, layouts: { main: GPUPipelineLayout; args: GPUPipelineLayout }, nVocab: number): Promise<SamplerPipelines> {
   const idDigits = Math.max(1, Math.ceil(Math.log2(Math.max(2, nVocab)) / 8));
   const base: ShaderDefines = {
     WG: SAMPLE_WG,
@@ -246,11 +279,13 @@ async function createPipelines(device: GPUDevice, layout: GPUPipelineLayout, nVo
     FIRST_OF_PART: false,
     FIRST_PASS: false,
     LAST: false,
+    KEY_LAST: false,
+    ARGS_BASE: 0,
     DIGIT_SHIFT: 0,
     HIGH_SHIFT: 0,
   };
   const header = `${samplingWgslConstants()}\n${commonPiece}\n`;
-  const make = (kernel: string, label: string, defines: ShaderDefines) => {
+  const make = (kernel: string, label: string, defines: ShaderDefines, layout = layouts.main) => {
     const code = assembleKernel(header + kernel, { defines: { ...base, ...defines } });
     const module = device.createShaderModule({ code, label });
     return device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' }, label });
@@ -267,11 +302,14 @@ async function createPipelines(device: GPUDevice, layout: GPUPipelineLayout, nVo
         FIRST_OF_PART: firstOfPart,
         FIRST_PASS: pass === 0,
         LAST: pass === KEY_DIGITS + idDigits - 1,
+        KEY_LAST: pass === KEY_DIGITS - 1,
+        ARGS_BASE: mass ? ARGS_BASE.topP : ARGS_BASE.topK,
         DIGIT_SHIFT: digitShift,
         HIGH_SHIFT: firstOfPart ? 0 : digitShift + 8,
       };
       const label = `sample ${mass ? 'top-p' : 'top-k'} pass ${pass}`;
-      const [hist, scan] = await Promise.all([make(histKernel, `${label} hist`, defines), make(scanKernel, `${label} scan`, defines)]);
+      const scanLayout = pass === KEY_DIGITS - 1 ? layouts.args : layouts.main;
+      const [hist, scan] = await Promise.all([make(histKernel, `${label} hist`, defines), make(scanKernel, `${label} scan`, defines, scanLayout)]);
       return { hist, scan };
     });
   const [argmax, stats, greedyFinal, drawArgmax, drawFinal, topK, topP] = await Promise.all([

@@ -4,6 +4,7 @@
 // tied logits; the draws follow the softmax; no allocation per token.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClawError } from '../../src/errors';
 import { createSampler, softmax } from '../../src/engine/sampler';
 import type { SamplingOptions } from '../../src/engine/types';
 import { gpuTestContext } from './gpu-test-context';
@@ -112,12 +113,29 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     }
   });
 
+  it('continues a request whose first draws were made on the CPU sampler', async () => {
+    const o = { temperature: 0.8, topK: 20, topP: 0.9, repeatPenalty: 1.5, frequencyPenalty: 0.5, repeatLastN: 6, seed: 4242 };
+    const steps = Array.from({ length: 10 }, (_, k) => logitsFor('ties', 512, 900 + k));
+    const h = history(512, 12, 5);
+    const all = cpuRun(o, h, steps);
+    const gpu = await rig.run(o, [...h, ...all.slice(0, 3)], steps.slice(3), 3);
+    expect(gpu).toEqual(all.slice(3));
+  });
+
+  it('validates options as the CPU sampler does', () => {
+    expect(() => rig.sampler.begin({ topP: 1.5 }, [])).toThrow(/topP/);
+    expect(() => rig.sampler.begin({ repeatLastN: -2 }, [])).toThrow(ClawError);
+    expect(() => rig.sampler.begin({ temperature: 0 }, [1, 2], 3)).toThrow(ClawError);
+    rig.sampler.begin({ temperature: 0 }, []);
+    expect(rig.sampler.dispatches().length).toBe(2);
+  });
+
   it('draws follow the softmax of the candidates (chi-square, 7 degrees of freedom, below 24.3: p = 0.001)', async () => {
     // 8 candidates after top-k with probabilities spread from ~0.3 to ~0.03.
     const logits = new Float32Array(512).fill(-5);
     const top = [0.9, 0.6, 0.3, 0.1, -0.2, -0.5, -0.9, -1.4];
     top.forEach((l, j) => (logits[100 + 37 * j] = l));
-    const draws = 3000;
+    const draws = 2000;
     const ids = await rig.run({ temperature: 1, topK: 8, topP: 1, minP: 0, seed: 99 }, [], Array.from({ length: draws }, () => logits));
     const p = Array.from(softmax(top));
     let chi2 = 0;

@@ -15,8 +15,8 @@ const UNIFORM = 0x40 | 0x08;
 export interface SamplerRig {
   sampler: GpuSampler;
   nVocab: number;
-  /** Draws steps.length tokens: step k samples logits steps[k] with sample_index k. */
-  run(options: SamplingOptions, history: readonly number[], steps: readonly Float32Array[]): Promise<number[]>;
+  /** Draws steps.length tokens: step k samples logits steps[k] with sample_index drawn + k (see GpuSampler.begin). */
+  run(options: SamplingOptions, history: readonly number[], steps: readonly Float32Array[], drawn?: number): Promise<number[]>;
   destroy(): void;
 }
 
@@ -31,16 +31,16 @@ export async function samplerRig(ctx: GpuContext, nVocab: number, device: GPUDev
   return {
     sampler,
     nVocab,
-    async run(options, history, steps) {
+    async run(options, history, steps, drawn = 0) {
       const d = ctx.device;
       const n = steps.length;
-      sampler.begin(options, history);
+      sampler.begin(options, history, drawn);
       const list = sampler.dispatches();
       const logitsSrc = d.createBuffer({ size: n * nVocab * 4, usage: 0x04 | 0x08 });
       steps.forEach((l, k) => d.queue.writeBuffer(logitsSrc, k * nVocab * 4, l.buffer, l.byteOffset, l.byteLength));
       const stepSrc = d.createBuffer({ size: n * STEP_BYTES, usage: 0x04 | 0x08 });
       const stepValues = new Uint32Array(n * 4);
-      for (let k = 0; k < n; k++) stepValues.set([history.length + k, k], k * 4);
+      for (let k = 0; k < n; k++) stepValues.set([history.length + k, drawn + k], k * 4);
       d.queue.writeBuffer(stepSrc, 0, stepValues);
       const ids = d.createBuffer({ size: Math.max(16, n * 4), usage: 0x04 | 0x08 });
       const readback = d.createBuffer({ size: Math.max(16, n * 4), usage: 0x01 | 0x08 });
