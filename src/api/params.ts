@@ -4,6 +4,7 @@
 // Defaults are the engine's (src/engine/sampler.ts DEFAULT_SAMPLING), not
 // OpenAI's: a request without temperature samples at 0.8 with top-k 40.
 
+import { MAX_TOP_LOGPROBS } from '../engine/request-options';
 import { ClawError } from '../errors';
 import type { ChatMessage, GenerateOptions } from '../engine/types';
 import type { ChatCompletionCreateParams, ChatCompletionMessageParam, CompletionCreateParams, CompletionParamsBase } from './types';
@@ -13,7 +14,7 @@ export const REQUEST_LIMITS = {
   maxMessages: 1024,
   maxStops: 16,
   maxStopLength: 256,
-  maxTopLogprobsChat: 20,
+  maxTopLogprobsChat: MAX_TOP_LOGPROBS,
   maxLogprobsCompletion: 5,
 } as const;
 

@@ -10,11 +10,13 @@ import type { ChatMessage, GenerateOptions, LoadOptions } from './types';
 export const MAX_TOKENS_LIMIT = 2 ** 31 - 1;
 /** Longest context a load may ask for (llama.cpp's largest models train for far less). */
 export const MAX_CTX_SIZE = 2 ** 24;
+/** Most alternatives a token's logprobs may list (OpenAI's top_logprobs allows 20). */
+export const MAX_TOP_LOGPROBS = 20;
 /** Largest prefill batch. */
 export const MAX_BATCH_SIZE = 65_536;
 
 const GENERATE_KEYS = new Set<keyof GenerateOptions>([
-  'maxTokens', 'stop', 'signal', 'addBos',
+  'maxTokens', 'stop', 'signal', 'addBos', 'logprobs',
   'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'frequencyPenalty', 'presencePenalty', 'seed',
 ]);
 const LOAD_KEYS = new Set<keyof LoadOptions>(['ctxSize', 'vramLimit', 'nGpuLayers', 'dtype', 'kvType', 'kvCacheDynamic', 'batchSize']);
@@ -40,6 +42,7 @@ function checkInteger(option: string, v: unknown, min: number, max: number): voi
 export function checkGenerateOptions(options: GenerateOptions): void {
   checkKeys(options, GENERATE_KEYS as Set<string>, 'generate option');
   checkInteger('maxTokens', options.maxTokens, 1, MAX_TOKENS_LIMIT);
+  checkInteger('logprobs', options.logprobs, 0, MAX_TOP_LOGPROBS);
   const stop: unknown = options.stop;
   if (stop !== undefined) {
     if (!Array.isArray(stop)) throw bad('stop', stop, 'a list of strings');
