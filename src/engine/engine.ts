@@ -202,6 +202,12 @@ export class ClawEngine {
     return !!this.session?.model.decode;
   }
 
+  /** Streamed-layer uploads and their bytes since the model loaded; null when every layer is resident (tests and stats). */
+  get streamStats(): { uploads: number; bytes: number } | null {
+    const st = this.session?.model.streamer;
+    return st ? { uploads: st.uploads, bytes: st.streamedBytes } : null;
+  }
+
   get gpuBytesPeak(): number {
     return this.allocator.peakBytes;
   }

@@ -100,6 +100,8 @@ export function queuedStream<E>(queue: RequestQueue, produce: Producer<E>, optio
       throw options.toError(callerSignal?.aborted ? cancelled() : e);
     }
     callerSignal?.addEventListener('abort', stop, { once: true });
+    // Aborted between getting the turn and listening: end at the producer's first check.
+    if (callerSignal?.aborted) stop();
     void (async () => {
       try {
         await produce(emit, controller.signal);

@@ -30,6 +30,11 @@ describe('streamed layers', () => {
     expect(info.plan).toMatch(/layers resident, \d+ streamed/);
     const streamed = await greedy(engine, PROMPT, 8);
     const streamedLogits = await engine.nextTokenLogits(PROBE);
+    // The layers really streamed: every pass (a prefill chunk or a token) uploads each streamed layer.
+    const stats = engine.streamStats!;
+    expect(stats).not.toBeNull();
+    expect(stats.uploads).toBeGreaterThanOrEqual((SHAPE.nLayers - info.residentLayers!) * 8);
+    expect(stats.bytes).toBeGreaterThan(0);
 
     expect(streamed.tokens).toEqual(expected.tokens);
     expect(Array.from(streamedLogits)).toEqual(Array.from(expectedLogits));
@@ -50,6 +55,7 @@ describe('streamed layers', () => {
     const info = await fromFile.load(model.source, { ...LOAD, nGpuLayers: 2, vramLimit: bytesLimit(64 * 2 ** 20) });
     expect(info.residentLayers).toBe(2);
     expect(Array.from(await fromFile.nextTokenLogits(PROBE))).toEqual(Array.from(expected));
+    expect(fromFile.streamStats!.uploads).toBeGreaterThanOrEqual(SHAPE.nLayers - 2);
     await fromFile.unload();
   });
 });

@@ -1,6 +1,6 @@
 // Fuzzing the reader with damaged copies of real models: whatever the bytes,
 // readGguf returns a consistent GgufFile or throws clw-model-invalid; it never
-// throws anything else, never hangs, and never asks for a huge read.
+// throws anything else and never asks for a huge read (time per case: scripts/fuzz-gguf.ts).
 
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,6 @@ import { BytesSource, GgmlType, GgufValueType, arrayValue, kv, readGguf, writeGg
 import { RecordingSource, STORIES_260K, TINYSTORIES_Q8, haveModels, mulberry32 } from './gguf-helpers';
 
 const MAX_READ_BYTES = 64 << 20;
-const MAX_PARSE_MS = 2000;
 const MAX_HEAP_GROWTH = 256 << 20;
 
 type Rng = () => number;
@@ -88,19 +87,16 @@ async function fuzz(original: Uint8Array, iterations: number, seed: number): Pro
   const summary: FuzzSummary = { parsed: 0, rejected: 0, fields: new Set() };
   const heapStart = process.memoryUsage().heapUsed;
   let heapPeak = heapStart;
-  let slowest = 0;
 
   for (let i = 0; i < iterations; i++) {
     const bytes = mutate(rng, original, clean.tensorDataOffset);
     const source = new RecordingSource(new BytesSource(bytes));
-    const started = performance.now();
     let outcome: GgufFile | unknown;
     try {
       outcome = await readGguf(source);
     } catch (e) {
       outcome = e;
     }
-    slowest = Math.max(slowest, performance.now() - started);
     expect(source.largestRead).toBeLessThanOrEqual(MAX_READ_BYTES);
 
     if (outcome instanceof Error) {
@@ -119,7 +115,6 @@ async function fuzz(original: Uint8Array, iterations: number, seed: number): Pro
     if (i % 100 === 0) heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
   }
 
-  expect(slowest).toBeLessThan(MAX_PARSE_MS);
   expect(heapPeak - heapStart).toBeLessThan(MAX_HEAP_GROWTH);
   return summary;
 }

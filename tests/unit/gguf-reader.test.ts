@@ -110,9 +110,7 @@ describe('readGguf on a writer-made file', () => {
     const header = writeGguf({ metadata, tensors, headerOnly: true });
     const source = new RecordingSource(new SparseSource(header, 5e9));
 
-    const started = performance.now();
     const file = await readGguf(source);
-    const elapsed = performance.now() - started;
 
     expect(file.tensors).toHaveLength(2 + 32 * 9 + 1);
     const last = file.tensors[file.tensors.length - 1];
@@ -120,7 +118,6 @@ describe('readGguf on a writer-made file', () => {
     expect(last.fileOffset + last.byteSize).toBeLessThanOrEqual(5e9);
     expect(source.bytesRead).toBeLessThan(header.length + (1 << 20));
     expect(source.bytesRead).toBeLessThan(4 << 20);
-    expect(elapsed).toBeLessThan(1000);
   });
 });
 

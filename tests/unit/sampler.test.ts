@@ -127,11 +127,13 @@ describe('drawing', () => {
     expect(run()).not.toEqual(run());
   });
 
-  it('samples a 150k vocabulary: the drawn id is one of the top-k', () => {
+  // Its speed is a benchmark's business, not a test's (no timed assertions here).
+  it('samples a 150k vocabulary with top-k: every draw is one of the k best', () => {
     const logits = f32(Array.from({ length: 150_000 }, (_, i) => Math.sin(i) * 10));
-    const top = new Set(selectTopK(logits, 40));
-    const s = createSampler({ seed: 1 });
-    for (let i = 0; i < 20; i++) expect(top.has(s.sample(logits, [1, 2, 3]))).toBe(true);
+    const k = 40;
+    const best = new Set(Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, k));
+    const s = createSampler({ seed: 1, topK: k, repeatPenalty: 1 });
+    for (let i = 0; i < 50; i++) expect(best.has(s.sample(logits, [1, 2, 3]))).toBe(true);
   });
 
   it('rejects invalid options with a typed error', () => {

@@ -159,7 +159,6 @@ describe('makeSyntheticModel', () => {
   });
 
   it('builds a 70B-shaped header without generating tensor data', async () => {
-    const start = performance.now();
     const bytes = makeSyntheticModel({
       nEmbd: 8192,
       nLayers: 80,
@@ -172,7 +171,6 @@ describe('makeSyntheticModel', () => {
       headerOnly: true,
     });
     const file = await read(bytes, true);
-    expect(performance.now() - start).toBeLessThan(10_000);
     expect(bytes.length).toBeLessThan(8 << 20);
     expect(file.tensors.length).toBe(1 + 80 * 9 + 2);
     const total = file.tensors.reduce((s, t) => s + t.byteSize, 0);
