@@ -158,6 +158,8 @@ export interface DecodeRecording extends DecodeOps {
 
 export interface GpuOps {
   readonly device: GPUDevice;
+  /** The clw-device-lost error once the device is gone (a failed read then reports it instead of its own error). */
+  readonly lost: import('../errors').ClawError | undefined;
   /**
    * Arithmetic path of the kernels recorded from now on (default f32): f16
    * runs the prefill matmul on f16 tiles (f32 sums) and reads an f16 KV cache

@@ -363,6 +363,10 @@ class WebGpuOps implements GpuOps {
     this.copyBytes(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
   }
 
+  get lost(): ClawError | undefined {
+    return this.lostError;
+  }
+
   recordDecode(allocator: GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }): DecodeRecording {
     const deps = {
       device: this.device,

@@ -157,7 +157,7 @@ export class LlamaModel {
       tokenOut: this.scratch.ids,
       nVocab: this.hp.nVocab,
     });
-    this.pipeline = new TokenPipeline(this.ops.device, this.allocator, this.decode, sampler, this.scratch);
+    this.pipeline = new TokenPipeline(this.ops, this.allocator, this.decode, sampler, this.scratch);
     return this.pipeline;
   }
 

@@ -8,6 +8,7 @@
 
 import { ClawError, toClawError } from '../errors';
 import type { GpuAllocator } from '../gpu/allocator';
+import type { GpuOps } from '../gpu/ops-api';
 import type { GpuSampler } from '../gpu/gpu-sampler';
 import type { SamplingOptions } from '../engine/types';
 import type { DecodePass } from './decode-pass';
@@ -34,7 +35,7 @@ export class TokenPipeline {
   private current = 0;
 
   constructor(
-    private readonly device: GPUDevice,
+    private readonly ops: GpuOps,
     allocator: GpuAllocator,
     private readonly decode: DecodePass,
     private readonly sampler: GpuSampler,
@@ -69,7 +70,7 @@ export class TokenPipeline {
 
   /** Puts `id` where the next step reads its input (after a context shift, which reuses scratch.ids). */
   setLatest(id: number): void {
-    this.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array([id]));
+    this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array([id]));
   }
 
   /** The oldest unread draw. */
@@ -83,7 +84,8 @@ export class TokenPipeline {
     try {
       await mapped;
     } catch (e) {
-      throw toClawError(e);
+      // A lost device rejects every map: report the loss, not the map.
+      throw this.ops.lost ?? toClawError(e);
     }
     const buffer = this.slots[slot];
     const id = new Uint32Array(buffer.getMappedRange(0, 4))[0];
