@@ -59,6 +59,7 @@ export async function measureWebClaw(
     const t0 = performance.now();
     await engine.load(source, { ctxSize });
     const loadMs = performance.now() - t0;
+    const decodePass = engine.usesDecodePass;
 
     // Time to first token: the first request after load, a short prompt.
     const t1 = performance.now();
@@ -109,7 +110,7 @@ export async function measureWebClaw(
     perToken.dispatchesPerLayer = perToken.dispatches / facts.nLayers;
     await engine.unload();
     return {
-      decodePass: engine.usesDecodePass,
+      decodePass,
       loadMs,
       loadMBs: statSync(file).size / 2 ** 20 / (loadMs / 1000),
       ttftMs,
