@@ -22,6 +22,9 @@ export const TINYLLAMA_1_1B: ModelShape = { name: 'TinyLlama-1.1B shape', nEmbd:
 /** Llama-3.2-1B (128k vocabulary, output tied to the embeddings). */
 export const LLAMA_32_1B: ModelShape = { name: 'Llama-3.2-1B shape', nEmbd: 2048, nLayers: 16, nHeads: 32, nKvHeads: 8, nFf: 8192, nVocab: 128256, ctxLength: 131072, ropeFreqBase: 500000, tied: true };
 
+/** A tiny llama for smoke tests of the benchmark scripts (seconds on SwiftShader). */
+export const TINY_LLAMA: ModelShape = { name: 'tiny llama', nEmbd: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 512, nVocab: 512, ctxLength: 512 };
+
 export type Quant = 'Q4_K_M' | 'Q4_0' | 'Q8_0';
 export const QUANTS: readonly Quant[] = ['Q4_K_M', 'Q4_0', 'Q8_0'];
 
@@ -32,9 +35,10 @@ export function shapeOptions(shape: ModelShape, quant: Quant): SyntheticModelOpt
   return { ...rest, ...type, seed: 1 };
 }
 
-const DISTINCT_ROWS = 8;
+/** Distinct quantized rows each matrix tiles. */
+export const DISTINCT_ROWS = 8;
 
-function gaussianRow(n: number, seed: number, sigma: number): Float32Array {
+export function gaussianRow(n: number, seed: number, sigma: number): Float32Array {
   let s = seed >>> 0;
   const uniform = () => ((s = (s * 1664525 + 1013904223) >>> 0) + 0.5) / 2 ** 32;
   return Float32Array.from({ length: n }, () => sigma * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));

@@ -6,10 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { copyBandwidth, gpuBenchTable, runGpuBench } from '../../bench/lib/gpu-bench';
-import type { ModelShape } from '../../bench/lib/real-shape-models';
+import { TINY_LLAMA } from '../../bench/lib/real-shape-models';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
-
-const TINY: ModelShape = { name: 'tiny llama', nEmbd: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 512, nVocab: 512, ctxLength: 512 };
 
 describe('bench:gpu', () => {
   it('copies the whole buffer in the bandwidth kernel', { timeout: 60_000 }, async () => {
@@ -23,7 +21,7 @@ describe('bench:gpu', () => {
   });
 
   it('reports decode tok/s and the fraction of the copy bandwidth for each model', { timeout: 240_000 }, async () => {
-    const r = await runGpuBench({ shapes: [TINY], quants: ['Q4_0'], tokens: 2, copyBytes: 4 << 20 });
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, copyBytes: 4 << 20 });
     expect(r.rows.map((x) => x.model)).toEqual(['tiny llama (Q4_0)']);
     for (const row of r.rows) {
       expect(row.run.decodePass).toBe(true);
