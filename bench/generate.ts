@@ -1,15 +1,14 @@
 // Benchmark (not a test): generation per model with WebClaw (Node + Dawn, on
 // whatever Vulkan device this machine has) next to llama.cpp on the CPU
 // (node-llama-cpp, 1 thread) and, with --wllama, wllama (llama.cpp in wasm)
-// in headless Chromium, in the same run on the same files; --browser adds
-// WebClaw's own numbers in Chromium. Per model: load MB/s, time to first
+// in headless Chromium, in the same run on the same files. Per model: load MB/s, time to first
 // token, prefill tok/s, decode tok/s, CPU ms per token and the per-token
 // counters (dispatches, bind groups, submits, bytes read back, JS recording
 // ms, maps, error scopes, weight bytes read over the model's weight bytes).
 // The decode pass ("after") runs next to the batch path (decodePass: false,
 // "before") on the small models.
 //
-//   npm run ts -- bench/generate.ts [--wllama] [--browser]
+//   npm run ts -- bench/generate.ts [--wllama]
 // Environment (defaults keep a run on a 2-core SwiftShader machine near 10-15 minutes):
 //   BENCH_MODELS=substr,...   only models whose label contains one of these
 //   BENCH_PREFILL=512         prompt tokens, small models
@@ -37,6 +36,7 @@ const REAL_PREFILL = env('BENCH_REAL_PREFILL', 16);
 const REAL_TOKENS = env('BENCH_REAL_TOKENS', 3);
 const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
 const LLAMA_THREADS = env('BENCH_LLAMA_THREADS', 1);
+const OUT = path.resolve(import.meta.dirname, 'results/generate.json');
 const ONLY = process.env.BENCH_MODELS?.split(',').filter(Boolean);
 
 export interface GenerateRow {
@@ -51,7 +51,6 @@ export interface GenerateRow {
   before?: WebClawRun;
   llamacpp: PeerRun;
   wllama?: PeerRun | { error: string };
-  browser?: { webclaw?: Partial<WebClawRun>; error?: string };
   decodeRatio: number;
 }
 
@@ -91,7 +90,6 @@ async function measureModel(m: BenchModel, create: (o: EngineOptions) => Promise
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'webclaw-generate-bench-'));
   const withWllama = process.argv.includes('--wllama');
-  const withBrowser = process.argv.includes('--browser');
   try {
     const { ClawEngine } = await import('../src/engine/engine');
     const { ensureSwiftShaderFallback, getNodeGpu } = await import('../src/gpu/gpu-node');
@@ -100,24 +98,9 @@ async function main() {
     const models = await benchModels(dir, (label) => !ONLY || ONLY.some((s) => label.includes(s)), log);
     const rows: GenerateRow[] = [];
     const prompts = new Map<string, string>();
-    for (const m of models) {
-      const row = await measureModel(m, create);
-      rows.push(row);
-      log(`${m.label}: decode ${row.webclaw.decodeTokS.toFixed(2)} tok/s (before ${row.before?.decodeTokS.toFixed(2) ?? '-'}), llama.cpp ${row.llamacpp.decodeTokS.toFixed(1)}`);
-      prompts.set(m.label, promptOfTokens(m.encode, Math.min(row.webclaw.nPrompt, 64)));
-    }
-    if (withWllama || withBrowser) {
-      const browserModels: BrowserModel[] = models.map((m) => ({ label: m.label, file: m.file, prompt: prompts.get(m.label)!, nDecode: m.kind === 'real' ? REAL_TOKENS : TOKENS, ctxSize: 512 }));
-      const peers = await runWasmPeers(browserModels, { wllama: withWllama, webclaw: withBrowser }, log);
-      for (const row of rows) {
-        const p = peers.get(row.model);
-        if (withWllama) row.wllama = p?.wllama ?? { error: 'not run' };
-        if (withBrowser) row.browser = p?.webclaw ? { webclaw: p.webclaw } : { error: p?.webclawError ?? 'not run' };
-      }
-    }
-    const engine = await create({});
-    const adapter = engine.adapterDescription;
-    await engine.destroy();
+    const probe = await create({});
+    const adapter = probe.adapterDescription;
+    await probe.destroy();
     const result = {
       date: new Date().toISOString(),
       adapter,
@@ -127,9 +110,28 @@ async function main() {
       settings: { PREFILL, TOKENS, REAL_PREFILL, REAL_TOKENS, REAL_BEFORE },
       rows,
     };
-    const out = path.resolve(import.meta.dirname, 'results/generate.json');
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    // Written after every model, so a run cut short keeps what it measured.
+    const save = () => {
+      result.loadAverage = os.loadavg();
+      mkdirSync(path.dirname(OUT), { recursive: true });
+      writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+    };
+    for (const m of models) {
+      const row = await measureModel(m, create);
+      rows.push(row);
+      save();
+      log(`${m.label}: decode ${row.webclaw.decodeTokS.toFixed(2)} tok/s (before ${row.before?.decodeTokS.toFixed(2) ?? '-'}), llama.cpp ${row.llamacpp.decodeTokS.toFixed(1)}`);
+      prompts.set(m.label, promptOfTokens(m.encode, Math.min(row.webclaw.nPrompt, 64)));
+    }
+    if (withWllama) {
+      const browserModels: BrowserModel[] = models.map((m) => ({ label: m.label, file: m.file, prompt: prompts.get(m.label)!, nDecode: m.kind === 'real' ? REAL_TOKENS : TOKENS, ctxSize: 512 }));
+      const peers = await runWasmPeers(browserModels, log);
+      for (const row of rows) {
+        const p = peers.get(row.model);
+        row.wllama = p ?? { error: 'not run' };
+      }
+    }
+    save();
     console.log(`adapter: ${adapter}; ${result.cpus} CPUs, load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')}; llama.cpp threads ${LLAMA_THREADS}`);
     console.log(markdownTable(rows));
   } finally {

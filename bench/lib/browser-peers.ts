@@ -19,11 +19,7 @@ export interface BrowserModel {
   ctxSize: number;
 }
 
-export interface BrowserResult {
-  wllama?: PeerRun | { error: string };
-  webclaw?: undefined;
-  webclawError?: string;
-}
+export type BrowserResult = PeerRun | { error: string };
 
 const WLLAMA = path.resolve(import.meta.dirname, '../../node_modules/@wllama/wllama/esm');
 const PAGE_TIMEOUT_MS = Number(process.env.BENCH_BROWSER_TIMEOUT_MS ?? 600_000);
@@ -73,17 +69,16 @@ function serve(models: BrowserModel[]) {
   );
 }
 
-/** Runs the browser peers on every model; results by model label. */
-export async function runWasmPeers(models: BrowserModel[], which: { wllama: boolean; webclaw: boolean }, log: (line: string) => void): Promise<Map<string, BrowserResult>> {
+/** Runs wllama on every model; results (or the error the page saw) by model label. */
+export async function runWasmPeers(models: BrowserModel[], log: (line: string) => void): Promise<Map<string, BrowserResult>> {
   const out = new Map<string, BrowserResult>();
   const { chromium } = await import('@playwright/test');
   const server = await serve(models);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--enable-unsafe-webgpu', '--no-sandbox'] });
   try {
     for (const [i, m] of models.entries()) {
-      const result: BrowserResult = {};
-      if (which.webclaw) result.webclawError = 'WebClaw in Chromium is not part of this benchmark yet (see BENCHMARKS.md)';
-      if (which.wllama) {
+      let result: BrowserResult;
+      {
         log(`${m.label}: wllama in Chromium`);
         const page = await browser.newPage();
         page.setDefaultTimeout(PAGE_TIMEOUT_MS);
@@ -94,7 +89,7 @@ export async function runWasmPeers(models: BrowserModel[], which: { wllama: bool
             ([url, prompt, n, ctx]) => (window as unknown as { runWllama: (...a: unknown[]) => Promise<Record<string, number>> }).runWllama(url, prompt, n, ctx),
             [`${server.base}/model/${i}.gguf`, m.prompt, m.nDecode, m.ctxSize] as const,
           );
-          result.wllama = {
+          result = {
             loadMs: r.loadMs,
             ttftMs: r.ttftMs,
             nPrompt: 0,
@@ -104,8 +99,9 @@ export async function runWasmPeers(models: BrowserModel[], which: { wllama: bool
             cpuMsPerToken: 0,
           };
         } catch (e) {
-          result.wllama = { error: (e instanceof Error ? e.message : String(e)).split('\n')[0] };
-          log(`${m.label}: wllama failed: ${result.wllama.error}`);
+          const error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+          result = { error };
+          log(`${m.label}: wllama failed: ${error}`);
         } finally {
           await page.close();
         }

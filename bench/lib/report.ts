@@ -15,8 +15,7 @@ function peer(p: PeerRun | { error: string } | undefined): PeerRun | undefined {
 function speedRow(r: GenerateRow): string {
   const w = r.webclaw;
   const wl = peer(r.wllama);
-  const b = r.browser?.webclaw;
-  return `| ${r.model} | ${mib(r.fileBytes)} | ${f(w.loadMBs)} | ${f(w.ttftMs, 0)} | ${w.nPrompt} | ${f(w.prefillTokS, 2)} | ${f(w.decodeTokS, 2)} | ${f(w.cpuMsPerToken, 0)} | ${f(r.llamacpp.prefillTokS)} | ${f(r.llamacpp.decodeTokS)} | ${f(r.decodeRatio, 3)} | ${wl ? f(wl.decodeTokS) : '-'} | ${wl ? f(w.decodeTokS / wl.decodeTokS, 3) : '-'} | ${b?.decodeTokS !== undefined ? f(b.decodeTokS, 2) : '-'} |`;
+  return `| ${r.model} | ${mib(r.fileBytes)} | ${f(w.loadMBs)} | ${f(w.ttftMs, 0)} | ${w.nPrompt} | ${f(w.prefillTokS, 2)} | ${f(w.decodeTokS, 2)} | ${f(w.cpuMsPerToken, 0)} | ${f(r.llamacpp.prefillTokS)} | ${f(r.llamacpp.decodeTokS)} | ${f(r.decodeRatio, 3)} | ${wl ? f(wl.decodeTokS) : '-'} | ${wl ? f(w.decodeTokS / wl.decodeTokS, 3) : '-'} |`;
 }
 
 function counterRow(label: string, w: WebClawRun, nLayers: number): string {
@@ -26,8 +25,8 @@ function counterRow(label: string, w: WebClawRun, nLayers: number): string {
 
 export function markdownTable(rows: GenerateRow[]): string {
   const speed = [
-    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | CPU ms / token | llama.cpp prefill tok/s | llama.cpp decode tok/s | decode ratio (WebClaw / llama.cpp) | wllama decode tok/s | ratio (WebClaw / wllama) | WebClaw in Chromium decode tok/s |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | CPU ms / token | llama.cpp prefill tok/s | llama.cpp decode tok/s | decode ratio (WebClaw / llama.cpp) | wllama decode tok/s | ratio (WebClaw / wllama) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(speedRow),
   ];
   const counters = [
