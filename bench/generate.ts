@@ -97,7 +97,6 @@ async function main() {
     const create = (o: EngineOptions) => ClawEngine.create({ gpu: getNodeGpu(), ...o });
     const models = await benchModels(dir, (label) => !ONLY || ONLY.some((s) => label.includes(s)), log);
     const rows: GenerateRow[] = [];
-    const prompts = new Map<string, string>();
     const probe = await create({});
     const adapter = probe.adapterDescription;
     await probe.destroy();
@@ -119,19 +118,14 @@ async function main() {
     for (const m of models) {
       const row = await measureModel(m, create);
       rows.push(row);
-      save();
       log(`${m.label}: decode ${row.webclaw.decodeTokS.toFixed(2)} tok/s (before ${row.before?.decodeTokS.toFixed(2) ?? '-'}), llama.cpp ${row.llamacpp.decodeTokS.toFixed(1)}`);
-      prompts.set(m.label, promptOfTokens(m.encode, Math.min(row.webclaw.nPrompt, 64)));
-    }
-    if (withWllama) {
-      const browserModels: BrowserModel[] = models.map((m) => ({ label: m.label, file: m.file, prompt: prompts.get(m.label)!, nDecode: m.kind === 'real' ? REAL_TOKENS : TOKENS, ctxSize: 512 }));
-      const peers = await runWasmPeers(browserModels, log);
-      for (const row of rows) {
-        const p = peers.get(row.model);
-        row.wllama = p ?? { error: 'not run' };
+      if (withWllama) {
+        const prompt = promptOfTokens(m.encode, Math.min(row.webclaw.nPrompt, 64));
+        const browserModel: BrowserModel = { label: m.label, file: m.file, prompt, nDecode: m.kind === 'real' ? REAL_TOKENS : TOKENS, ctxSize: 512 };
+        row.wllama = (await runWasmPeers([browserModel], log)).get(m.label) ?? { error: 'not run' };
       }
+      save();
     }
-    save();
     console.log(`adapter: ${adapter}; ${result.cpus} CPUs, load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')}; llama.cpp threads ${LLAMA_THREADS}`);
     console.log(markdownTable(rows));
   } finally {

@@ -21,9 +21,18 @@ await build({ entryPoints: ['bench/gpu.ts'], outfile: '$DIR/bench-gpu.mjs', bund
   external: ['webgpu'], plugins: [rawText], logLevel: 'warning' });
 "
 
-xz -9 -T2 < "$(command -v node)" > "$DIR/node.xz"
+# xz -9 of a 100 MB binary takes minutes on a small machine: keep each result, keyed by the input's hash.
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/webclaw-gpu-bench"
+mkdir -p "$CACHE"
+compressed() {
+  local key
+  key="$CACHE/$(sha256sum "$1" | cut -c1-16).xz"
+  [ -s "$key" ] || { xz -9 -T2 < "$1" > "$key.tmp" && mv "$key.tmp" "$key"; }
+  cp "$key" "$2"
+}
+compressed "$(command -v node)" "$DIR/node.xz"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$DIR/node_modules/webgpu/"
-xz -9 -T2 < node_modules/webgpu/dist/linux-x64/dawn.node > "$DIR/dawn.node.xz"
+compressed node_modules/webgpu/dist/linux-x64/dawn.node "$DIR/dawn.node.xz"
 
 # The Vulkan loader for amd64, whatever this machine's architecture (Debian's package lists in /tmp).
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64-lists'
