@@ -9,12 +9,14 @@
 // "before") on the small models.
 //
 //   npm run ts -- bench/generate.ts [--wllama]
-// Environment (defaults keep a run on a 2-core SwiftShader machine near 10-15 minutes):
+// Environment (real-shape models cost tens of seconds per token on a 2-core SwiftShader
+// machine: the defaults measure one token of one quantization of each shape):
 //   BENCH_MODELS=substr,...   only models whose label contains one of these
 //   BENCH_PREFILL=512         prompt tokens, small models
 //   BENCH_TOKENS=32           decoded tokens measured (after 4 warm ones), small models
-//   BENCH_REAL_PREFILL=16     prompt tokens, real-shape (1B) models
-//   BENCH_REAL_TOKENS=3       decoded tokens measured (after 2 warm ones), real-shape models
+//   BENCH_REAL_QUANTS=Q4_0    real-shape quantizations (all: Q4_K_M,Q4_0,Q8_0)
+//   BENCH_REAL_PREFILL=4      prompt tokens, real-shape (1B) models
+//   BENCH_REAL_TOKENS=1       decoded tokens measured (after 2 warm ones), real-shape models
 //   BENCH_REAL_BEFORE=0       1: also the batch path on the real-shape models
 //   BENCH_LLAMA_THREADS=1
 // Writes bench/results/generate.json and prints a markdown table.
@@ -27,13 +29,15 @@ import { runWasmPeers, type BrowserModel } from './lib/browser-peers';
 import { measureLlamaCpp, type PeerRun } from './lib/llamacpp';
 import { measureWebClaw, promptOfTokens, type WebClawRun } from './lib/measure-webclaw';
 import { benchModels, type BenchModel } from './lib/models';
+import type { Quant } from './lib/real-shape-models';
 import { markdownTable } from './lib/report';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const PREFILL = env('BENCH_PREFILL', 512);
 const TOKENS = env('BENCH_TOKENS', 32);
-const REAL_PREFILL = env('BENCH_REAL_PREFILL', 16);
-const REAL_TOKENS = env('BENCH_REAL_TOKENS', 3);
+const REAL_PREFILL = env('BENCH_REAL_PREFILL', 4);
+const REAL_TOKENS = env('BENCH_REAL_TOKENS', 1);
+const REAL_QUANTS = (process.env.BENCH_REAL_QUANTS ?? 'Q4_0').split(',').filter(Boolean) as Quant[];
 const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
 const LLAMA_THREADS = env('BENCH_LLAMA_THREADS', 1);
 const OUT = path.resolve(import.meta.dirname, 'results/generate.json');
@@ -95,7 +99,7 @@ async function main() {
     const { ensureSwiftShaderFallback, getNodeGpu } = await import('../src/gpu/gpu-node');
     ensureSwiftShaderFallback();
     const create = (o: EngineOptions) => ClawEngine.create({ gpu: getNodeGpu(), ...o });
-    const models = await benchModels(dir, (label) => !ONLY || ONLY.some((s) => label.includes(s)), log);
+    const models = await benchModels(dir, (label) => !ONLY || ONLY.some((s) => label.includes(s)), REAL_QUANTS, log);
     const rows: GenerateRow[] = [];
     const probe = await create({});
     const adapter = probe.adapterDescription;
@@ -106,7 +110,7 @@ async function main() {
       cpus: os.cpus().length,
       loadAverage: os.loadavg(),
       llamaThreads: LLAMA_THREADS,
-      settings: { PREFILL, TOKENS, REAL_PREFILL, REAL_TOKENS, REAL_BEFORE },
+      settings: { PREFILL, TOKENS, REAL_QUANTS, REAL_PREFILL, REAL_TOKENS, REAL_BEFORE },
       rows,
     };
     // Written after every model, so a run cut short keeps what it measured.

@@ -11,7 +11,7 @@ import { GgmlType } from '../../src/gguf/types';
 import { createTokenizer } from '../../src/tokenizer';
 import { haveSharedModels, sharedModels } from '../../tests/conformance/llama-reference';
 import { makeSyntheticModel } from '../../tests/fixtures/synthetic-model';
-import { LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, weightBytes, writeTiledModel } from './real-shape-models';
+import { LLAMA_32_1B, shapeOptions, TINYLLAMA_1_1B, weightBytes, writeTiledModel, type Quant } from './real-shape-models';
 
 export interface BenchModel {
   label: string;
@@ -52,7 +52,7 @@ export async function describeModel(label: string, kind: BenchModel['kind'], fil
 }
 
 /** Writes (where needed) and describes every model `keep` accepts. */
-export async function benchModels(dir: string, keep: (label: string) => boolean, log: (line: string) => void): Promise<BenchModel[]> {
+export async function benchModels(dir: string, keep: (label: string) => boolean, realQuants: readonly Quant[], log: (line: string) => void): Promise<BenchModel[]> {
   const out: BenchModel[] = [];
   if (haveSharedModels) {
     for (const [label, name] of [
@@ -69,7 +69,7 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
     out.push(await describeModel(small, 'small', file));
   }
   for (const shape of [TINYLLAMA_1_1B, LLAMA_32_1B]) {
-    for (const quant of QUANTS) {
+    for (const quant of realQuants) {
       const label = `${shape.name} (${quant})`;
       if (!keep(label)) continue;
       const file = path.join(dir, `${shape.name.replace(/\W+/g, '-')}-${quant}.gguf`);
