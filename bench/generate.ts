@@ -41,6 +41,8 @@ const REAL_QUANTS = (process.env.BENCH_REAL_QUANTS ?? 'Q4_0').split(',').filter(
 const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
 const LLAMA_THREADS = env('BENCH_LLAMA_THREADS', 1);
 const OUT = path.resolve(import.meta.dirname, 'results/generate.json');
+/** wllama streams its chunks back to back when few are asked: a window this long at least. */
+const WLLAMA_MIN_TOKENS = 8;
 const ONLY = process.env.BENCH_MODELS?.split(',').filter(Boolean);
 
 export interface GenerateRow {
@@ -125,7 +127,7 @@ async function main() {
       log(`${m.label}: decode ${row.webclaw.decodeTokS.toFixed(2)} tok/s (before ${row.before?.decodeTokS.toFixed(2) ?? '-'}), llama.cpp ${row.llamacpp.decodeTokS.toFixed(1)}`);
       if (withWllama) {
         const prompt = promptOfTokens(m.encode, Math.min(row.webclaw.nPrompt, 64));
-        const browserModel: BrowserModel = { label: m.label, file: m.file, prompt, nDecode: m.kind === 'real' ? REAL_TOKENS : TOKENS, ctxSize: 512 };
+        const browserModel: BrowserModel = { label: m.label, file: m.file, prompt, nDecode: Math.max(WLLAMA_MIN_TOKENS, m.kind === 'real' ? REAL_TOKENS : TOKENS), ctxSize: 512 };
         row.wllama = (await runWasmPeers([browserModel], log)).get(m.label) ?? { error: 'not run' };
       }
       save();
