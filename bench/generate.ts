@@ -12,10 +12,10 @@
 // Environment (real-shape models cost tens of seconds per token on a 2-core SwiftShader
 // machine: the defaults measure one token of one quantization of each shape):
 //   BENCH_MODELS=substr,...   only models whose label contains one of these
-//   BENCH_PREFILL=512         prompt tokens, small models
+//   BENCH_PREFILL=512         prompt tokens, small models (8 at least)
 //   BENCH_TOKENS=32           decoded tokens measured (after 4 warm ones), small models
 //   BENCH_REAL_QUANTS=Q4_0    real-shape quantizations (all: Q4_K_M,Q4_0,Q8_0)
-//   BENCH_REAL_PREFILL=4      prompt tokens, real-shape (1B) models
+//   BENCH_REAL_PREFILL=8      prompt tokens (8 at least), real-shape (1B) models
 //   BENCH_REAL_TOKENS=1       decoded tokens measured (after 2 warm ones), real-shape models
 //   BENCH_REAL_BEFORE=0       1: also the batch path on the real-shape models
 //   BENCH_LLAMA_THREADS=1
@@ -35,7 +35,7 @@ import { markdownTable } from './lib/report';
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const PREFILL = env('BENCH_PREFILL', 512);
 const TOKENS = env('BENCH_TOKENS', 32);
-const REAL_PREFILL = env('BENCH_REAL_PREFILL', 4);
+const REAL_PREFILL = env('BENCH_REAL_PREFILL', 8);
 const REAL_TOKENS = env('BENCH_REAL_TOKENS', 1);
 const REAL_QUANTS = (process.env.BENCH_REAL_QUANTS ?? 'Q4_0').split(',').filter(Boolean) as Quant[];
 const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
