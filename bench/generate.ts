@@ -1,108 +1,141 @@
-// Benchmark (not a test): prefill and decode tokens/s of WebClaw (Node +
-// Dawn, on whatever Vulkan device this machine has) next to llama.cpp's CPU
-// path (node-llama-cpp 3.21.1) in the same run, on the same files.
-// Run: npx tsx bench/generate.ts   (writes bench/results/generate.json)
+// Benchmark (not a test): generation per model with WebClaw (Node + Dawn, on
+// whatever Vulkan device this machine has) next to llama.cpp on the CPU
+// (node-llama-cpp, 1 thread) and, with --wllama, wllama (llama.cpp in wasm)
+// in headless Chromium, in the same run on the same files. Per model: load MB/s, time to first
+// token, prefill tok/s, decode tok/s, CPU ms per token and the per-token
+// counters (dispatches, bind groups, submits, bytes read back, JS recording
+// ms, maps, error scopes, weight bytes read over the model's weight bytes).
+// The decode pass ("after") runs next to the batch path (decodePass: false,
+// "before") on the small models.
+//
+//   npm run ts -- bench/generate.ts [--wllama]
+// Environment (real-shape models cost tens of seconds per token on a 2-core SwiftShader
+// machine: the defaults measure one token of one quantization of each shape):
+//   BENCH_MODELS=substr,...   only models whose label contains one of these
+//   BENCH_PREFILL=512         prompt tokens, small models (8 at least)
+//   BENCH_TOKENS=32           decoded tokens measured (after 4 warm ones), small models
+//   BENCH_REAL_QUANTS=Q4_0    real-shape quantizations (all: Q4_K_M,Q4_0,Q8_0)
+//   BENCH_REAL_PREFILL=8      prompt tokens (8 at least), real-shape (1B) models
+//   BENCH_REAL_TOKENS=1       decoded tokens measured (after 2 warm ones), real-shape models
+//   BENCH_REAL_BEFORE=0       1: also the batch path on the real-shape models
+//   BENCH_LLAMA_THREADS=1
+// Writes bench/results/generate.json and prints a markdown table.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { register } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Token } from 'node-llama-cpp';
-import type { ClawEngine } from '../src/engine/engine';
+import type { EngineOptions } from '../src/engine/engine';
+import { runWasmPeers, type BrowserModel } from './lib/browser-peers';
+import { measureLlamaCpp, type PeerRun } from './lib/llamacpp';
+import { measureWebClaw, promptOfTokens, type WebClawRun } from './lib/measure-webclaw';
+import { benchModels, type BenchModel } from './lib/models';
+import type { Quant } from './lib/real-shape-models';
+import { markdownTable } from './lib/report';
 
-// WGSL `?raw` imports outside Vite; the engine is imported after this.
-register('./raw-text-hooks.mjs', import.meta.url);
-const { ClawEngine: Engine } = await import('../src/engine/engine');
-const { openFileSource } = await import('../src/gguf/source-node');
-const { GgmlType } = await import('../src/gguf/types');
-const { ensureSwiftShaderFallback, getNodeGpu } = await import('../src/gpu/gpu-node');
-const { getReferenceLlama, haveSharedModels, repoRoot, sharedModels } = await import('../tests/conformance/llama-reference');
-const { makeSyntheticModel } = await import('../tests/fixtures/synthetic-model');
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const PREFILL = env('BENCH_PREFILL', 512);
+const TOKENS = env('BENCH_TOKENS', 32);
+const REAL_PREFILL = env('BENCH_REAL_PREFILL', 8);
+const REAL_TOKENS = env('BENCH_REAL_TOKENS', 1);
+const REAL_QUANTS = (process.env.BENCH_REAL_QUANTS ?? 'Q4_0').split(',').filter(Boolean) as Quant[];
+const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
+const LLAMA_THREADS = env('BENCH_LLAMA_THREADS', 1);
+const OUT = path.resolve(import.meta.dirname, 'results/generate.json');
+/** wllama streams its chunks back to back when few are asked: a window this long at least. */
+const WLLAMA_MIN_TOKENS = 8;
+const ONLY = process.env.BENCH_MODELS?.split(',').filter(Boolean);
 
-const PROMPT = 'Once upon a time there was a little girl who lived in a house near the woods. Every day she';
-const N_DECODE = Number(process.env.BENCH_TOKENS ?? 48);
-// llama.cpp's worker threads spin while waiting; on a 2-core machine that
-// shares its cores with Dawn, one thread is its fastest and steadiest setting.
-const LLAMA_THREADS = Number(process.env.BENCH_LLAMA_THREADS ?? 1);
-
-interface Row {
+export interface GenerateRow {
   model: string;
-  bytes: number;
-  webclaw: { prefillTokS: number; decodeTokS: number; nPrompt: number; nGenerated: number };
-  llamacpp: { prefillTokS: number; decodeTokS: number };
+  fileBytes: number;
+  tensorBytes: number;
+  tokenWeightBytes: number;
+  nLayers: number;
+  ctxSize: number;
+  webclaw: WebClawRun;
+  /** The batch path (decodePass: false), same run. */
+  before?: WebClawRun;
+  llamacpp: PeerRun;
+  wllama?: PeerRun | { error: string };
   decodeRatio: number;
 }
 
-async function webclaw(engine: ClawEngine, file: string) {
-  const source = await openFileSource(file);
-  try {
-    await engine.load(source, { ctxSize: 512 });
-    // Warm-up: compile every pipeline once.
-    for await (const _ of engine.generate('Once', { temperature: 0, maxTokens: 2 })) void _;
-    let stats = null;
-    // A different prompt start so the KV cache is not reused.
-    for await (const e of engine.generate(PROMPT, { temperature: 0, maxTokens: N_DECODE, addBos: true })) if (e.type === 'done') stats = e.stats;
-    await engine.unload();
-    return { prefillTokS: stats!.prefillTokPerS, decodeTokS: stats!.decodeTokPerS, nPrompt: stats!.nPrompt - stats!.nCached, nGenerated: stats!.nGenerated };
-  } finally {
-    await source.close?.();
-  }
+function log(line: string) {
+  process.stderr.write(`[generate bench] ${line}\n`);
 }
 
-async function llamacpp(file: string) {
-  const llama = await getReferenceLlama();
-  const model = await llama.loadModel({ modelPath: file });
-  const context = await model.createContext({ contextSize: 512, threads: LLAMA_THREADS });
-  try {
-    const seq = context.getSequence();
-    const ids = [model.tokens.bos!, ...model.tokenize(PROMPT, false)] as Token[];
-    const t0 = performance.now();
-    let t1 = 0;
-    let n = 0;
-    for await (const t of seq.evaluate(ids, { temperature: 0 })) {
-      void t;
-      if (n === 0) t1 = performance.now();
-      if (++n >= N_DECODE) break;
-    }
-    const t2 = performance.now();
-    return { prefillTokS: (ids.length * 1000) / (t1 - t0), decodeTokS: ((n - 1) * 1000) / (t2 - t1) };
-  } finally {
-    await context.dispose();
-    await model.dispose();
+async function measureModel(m: BenchModel, create: (o: EngineOptions) => Promise<import('../src/engine/engine').ClawEngine>): Promise<GenerateRow> {
+  const real = m.kind === 'real';
+  const window = real ? { from: 2, to: 2 + REAL_TOKENS } : { from: 4, to: 4 + TOKENS };
+  const want = real ? REAL_PREFILL : PREFILL;
+  const ctxSize = Math.min(m.trainCtx, Math.max(256, want + window.to + 16));
+  const prompt = promptOfTokens(m.encode, Math.max(8, Math.min(want, ctxSize - window.to - 8)));
+  log(`${m.label}: WebClaw (decode pass)`);
+  const after = await measureWebClaw(create, {}, m.file, m, prompt, window, ctxSize);
+  let before: WebClawRun | undefined;
+  if (!real || REAL_BEFORE) {
+    log(`${m.label}: WebClaw (batch path, before)`);
+    before = await measureWebClaw(create, { decodePass: false }, m.file, m, prompt, window, ctxSize);
   }
+  log(`${m.label}: llama.cpp`);
+  const llamacpp = await measureLlamaCpp(m.file, prompt, window.to - window.from, LLAMA_THREADS, ctxSize);
+  return {
+    model: m.label,
+    fileBytes: m.fileBytes,
+    tensorBytes: m.tensorBytes,
+    tokenWeightBytes: m.tokenWeightBytes,
+    nLayers: m.nLayers,
+    ctxSize,
+    webclaw: after,
+    before,
+    llamacpp,
+    decodeRatio: after.decodeTokS / llamacpp.decodeTokS,
+  };
 }
 
 async function main() {
-  const files: [string, string][] = [];
-  if (haveSharedModels) {
-    files.push(['stories260K (F32)', path.join(sharedModels, 'stories260K.gguf')]);
-    files.push(['TinyStories-656K (Q8_0)', path.join(sharedModels, 'TinyStories-656K-Q8_0.gguf')]);
-  }
-  const dir = path.join(os.tmpdir(), 'webclaw-bench');
-  mkdirSync(dir, { recursive: true });
-  for (const [label, type] of [['Q8_0', GgmlType.Q8_0], ['Q4_K_M', undefined]] as const) {
-    const p = path.join(dir, `synthetic-512x4-${label}.gguf`);
-    writeFileSync(p, makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 512, seed: 3, ...(type !== undefined ? { type } : { mix: 'Q4_K_M' }) }));
-    files.push([`synthetic llama 512x4 (${label})`, p]);
-  }
-  ensureSwiftShaderFallback();
-  const engine = await Engine.create({ gpu: getNodeGpu() });
-  const rows: Row[] = [];
-  for (const [label, file] of files) {
-    const ours = await webclaw(engine, file);
-    const ref = await llamacpp(file);
-    const { size } = await import('node:fs').then((fs) => fs.statSync(file));
-    rows.push({ model: label, bytes: size, webclaw: ours, llamacpp: ref, decodeRatio: ours.decodeTokS / ref.decodeTokS });
-  }
-  await engine.destroy();
-  const result = { date: new Date().toISOString(), adapter: engine.adapterDescription, cpus: os.cpus().length, llamaThreads: LLAMA_THREADS, nDecode: N_DECODE, rows };
-  mkdirSync(path.join(repoRoot, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(repoRoot, 'bench/results/generate.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`adapter: ${result.adapter}; ${result.cpus} CPUs; llama.cpp threads ${LLAMA_THREADS}; ${N_DECODE} decoded tokens`);
-  console.log('| model | file MiB | WebClaw prefill tok/s | WebClaw decode tok/s | llama.cpp prefill tok/s | llama.cpp decode tok/s | decode ratio |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${r.model} | ${(r.bytes / 2 ** 20).toFixed(1)} | ${r.webclaw.prefillTokS.toFixed(1)} | ${r.webclaw.decodeTokS.toFixed(1)} | ${r.llamacpp.prefillTokS.toFixed(1)} | ${r.llamacpp.decodeTokS.toFixed(1)} | ${r.decodeRatio.toFixed(3)} |`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'webclaw-generate-bench-'));
+  const withWllama = process.argv.includes('--wllama');
+  try {
+    const { ClawEngine } = await import('../src/engine/engine');
+    const { ensureSwiftShaderFallback, getNodeGpu } = await import('../src/gpu/gpu-node');
+    ensureSwiftShaderFallback();
+    const create = (o: EngineOptions) => ClawEngine.create({ gpu: getNodeGpu(), ...o });
+    const models = await benchModels(dir, (label) => !ONLY || ONLY.some((s) => label.includes(s)), REAL_QUANTS, log);
+    const rows: GenerateRow[] = [];
+    const probe = await create({});
+    const adapter = probe.adapterDescription;
+    await probe.destroy();
+    const result = {
+      date: new Date().toISOString(),
+      adapter,
+      cpus: os.cpus().length,
+      loadAverage: os.loadavg(),
+      llamaThreads: LLAMA_THREADS,
+      settings: { PREFILL, TOKENS, REAL_QUANTS, REAL_PREFILL, REAL_TOKENS, REAL_BEFORE },
+      rows,
+    };
+    // Written after every model, so a run cut short keeps what it measured.
+    const save = () => {
+      result.loadAverage = os.loadavg();
+      mkdirSync(path.dirname(OUT), { recursive: true });
+      writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+    };
+    for (const m of models) {
+      const row = await measureModel(m, create);
+      rows.push(row);
+      log(`${m.label}: decode ${row.webclaw.decodeTokS.toFixed(2)} tok/s (before ${row.before?.decodeTokS.toFixed(2) ?? '-'}), llama.cpp ${row.llamacpp.decodeTokS.toFixed(1)}`);
+      if (withWllama) {
+        const prompt = promptOfTokens(m.encode, Math.min(row.webclaw.nPrompt, 64));
+        const browserModel: BrowserModel = { label: m.label, file: m.file, prompt, nDecode: Math.max(WLLAMA_MIN_TOKENS, m.kind === 'real' ? REAL_TOKENS : TOKENS), ctxSize: 512 };
+        row.wllama = (await runWasmPeers([browserModel], log)).get(m.label) ?? { error: 'not run' };
+      }
+      save();
+    }
+    console.log(`adapter: ${adapter}; ${result.cpus} CPUs, load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')}; llama.cpp threads ${LLAMA_THREADS}`);
+    console.log(markdownTable(rows));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   process.exit(0);
 }

@@ -14,7 +14,7 @@
 // quantized rows of Gaussian weights and the file is written in seconds.
 // Memory does not depend on the values; the blocks are still valid Q4_K.
 
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import os from 'node:os';
@@ -22,12 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClawEngine } from '../src/engine/engine';
 import { readGguf } from '../src/gguf/reader';
-import { BytesSource } from '../src/gguf/source';
 import { openFileSource } from '../src/gguf/source-node';
-import { GgmlType, type GgufTensorInfo } from '../src/gguf/types';
+import { GgmlType } from '../src/gguf/types';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../src/gpu/gpu-node';
 import { quantize } from '../src/quant';
-import { makeSyntheticModel } from '../tests/fixtures/synthetic-model';
+import { DISTINCT_ROWS, gaussianRow, writeTiledModel } from './lib/real-shape-models';
 
 // The engine imports WGSL as `?raw` text: register the hooks before importing it (dynamically, in main).
 register('./raw-text-hooks.mjs', import.meta.url);
@@ -40,62 +39,8 @@ function arg(name: string, fallback: number): number {
 }
 
 const CTX = arg('ctx', 2048);
+
 const SHAPE = { nEmbd: 2048, nLayers: arg('layers', 16), nHeads: 32, nKvHeads: 8, nFf: 8192, nVocab: 128256, ctxLength: 131072, tied: true, type: GgmlType.Q4_K, seed: 1 };
-const DISTINCT_ROWS = 8;
-
-function gaussianRow(n: number, seed: number, sigma: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => ((s = (s * 1664525 + 1013904223) >>> 0) + 0.5) / 2 ** 32;
-  return Float32Array.from({ length: n }, () => sigma * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-}
-
-/** Tensor bytes: a few quantized rows tiled over the rows of a matrix; ones for vectors. */
-function tensorFiller(t: GgufTensorInfo): (start: number, length: number) => Uint8Array {
-  if (t.type === GgmlType.F32) {
-    const ones = new Float32Array(t.elements).fill(1);
-    const bytes = new Uint8Array(ones.buffer);
-    return (start, length) => bytes.subarray(start, start + length);
-  }
-  const cols = t.shape[0];
-  const rows = Array.from({ length: DISTINCT_ROWS }, (_, i) => quantize(t.type, gaussianRow(cols, i + 1, 1 / Math.sqrt(cols))));
-  const rowBytes = rows[0].byteLength;
-  const tile = new Uint8Array(rowBytes * DISTINCT_ROWS);
-  rows.forEach((r, i) => tile.set(r, i * rowBytes));
-  return (start, length) => {
-    const out = new Uint8Array(length);
-    for (let o = 0; o < length; ) {
-      const at = (start + o) % tile.byteLength;
-      const n = Math.min(length - o, tile.byteLength - at);
-      out.set(tile.subarray(at, at + n), o);
-      o += n;
-    }
-    return out;
-  };
-}
-
-async function writeModel(file: string): Promise<{ tensorBytes: number; fileBytes: number; writeMs: number }> {
-  const t0 = performance.now();
-  const header = makeSyntheticModel({ ...SHAPE, headerOnly: true });
-  const gguf = await readGguf(new BytesSource(header), { headerOnly: true });
-  const fd = openSync(file, 'w');
-  try {
-    writeSync(fd, header, 0, header.byteLength, 0);
-    let fileBytes = header.byteLength;
-    const CHUNK = 16 * 2 ** 20;
-    for (const t of gguf.tensors) {
-      const fill = tensorFiller(t);
-      for (let o = 0; o < t.byteSize; o += CHUNK) {
-        const part = fill(o, Math.min(CHUNK, t.byteSize - o));
-        writeSync(fd, part, 0, part.byteLength, t.fileOffset + o);
-      }
-      fileBytes = Math.max(fileBytes, t.fileOffset + t.byteSize);
-    }
-    return { tensorBytes: gguf.tensors.reduce((s, t) => s + t.byteSize, 0), fileBytes, writeMs: performance.now() - t0 };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Seconds quantizing every weight of the model to Q4_K in JS would take, from a timed 4M-value sample. */
 function fullQuantizationEstimateS(tensorElements: number): number {
   const sample = gaussianRow(4 * 2 ** 20, 9, 0.02);
@@ -153,7 +98,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'claw-memory-bench-'));
   const file = path.join(dir, 'llama-1b-shape-q4_k.gguf');
   try {
-    const written = await writeModel(file);
+    const written = await writeTiledModel(file, SHAPE);
     log(`wrote ${written.fileBytes} bytes in ${Math.round(written.writeMs)} ms`);
     const header = await openFileSource(file);
     const gguf = await readGguf(header);

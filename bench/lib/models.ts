@@ -1,0 +1,82 @@
+// The models a generation benchmark runs: the shared test models, a small
+// synthetic llama, and real-shape files (TinyLlama-1.1B and Llama-3.2-1B
+// shapes in Q4_K_M, Q4_0 and Q8_0) written into a temp dir at bench time.
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { metaNumber, metaString } from '../../src/gguf/metadata';
+import { readGguf } from '../../src/gguf/reader';
+import { openFileSource } from '../../src/gguf/source-node';
+import { GgmlType } from '../../src/gguf/types';
+import { createTokenizer } from '../../src/tokenizer';
+import { haveSharedModels, sharedModels } from '../../tests/conformance/llama-reference';
+import { makeSyntheticModel } from '../../tests/fixtures/synthetic-model';
+import { LLAMA_32_1B, shapeOptions, TINYLLAMA_1_1B, weightBytes, writeTiledModel, type Quant } from './real-shape-models';
+
+export interface BenchModel {
+  label: string;
+  kind: 'shared' | 'small' | 'real';
+  file: string;
+  fileBytes: number;
+  tensorBytes: number;
+  tokenWeightBytes: number;
+  nLayers: number;
+  nVocab: number;
+  trainCtx: number;
+  encode: (text: string) => number[];
+}
+
+/** Facts the benchmark needs from a GGUF file on disk. */
+export async function describeModel(label: string, kind: BenchModel['kind'], file: string): Promise<BenchModel> {
+  const source = await openFileSource(file);
+  try {
+    const gguf = await readGguf(source);
+    const arch = metaString(gguf, 'general.architecture');
+    const tokenizer = createTokenizer(gguf);
+    const { tensorBytes, tokenWeightBytes } = weightBytes(gguf.tensors);
+    return {
+      label,
+      kind,
+      file,
+      fileBytes: source.size,
+      tensorBytes,
+      tokenWeightBytes,
+      nLayers: metaNumber(gguf, `${arch}.block_count`),
+      nVocab: tokenizer.vocabSize,
+      trainCtx: metaNumber(gguf, `${arch}.context_length`, 2048),
+      encode: (text) => tokenizer.encode(text, { addSpecial: true }),
+    };
+  } finally {
+    await source.close?.();
+  }
+}
+
+/** Writes (where needed) and describes every model `keep` accepts. */
+export async function benchModels(dir: string, keep: (label: string) => boolean, realQuants: readonly Quant[], log: (line: string) => void): Promise<BenchModel[]> {
+  const out: BenchModel[] = [];
+  if (haveSharedModels) {
+    for (const [label, name] of [
+      ['stories260K (F32)', 'stories260K.gguf'],
+      ['TinyStories-656K (Q8_0)', 'TinyStories-656K-Q8_0.gguf'],
+    ]) {
+      if (keep(label)) out.push(await describeModel(label, 'shared', path.join(sharedModels, name)));
+    }
+  }
+  const small = 'synthetic llama 512x4 (Q4_K_M)';
+  if (keep(small)) {
+    const file = path.join(dir, 'synthetic-512x4-Q4_K_M.gguf');
+    writeFileSync(file, makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M' }));
+    out.push(await describeModel(small, 'small', file));
+  }
+  for (const shape of [TINYLLAMA_1_1B, LLAMA_32_1B]) {
+    for (const quant of realQuants) {
+      const label = `${shape.name} (${quant})`;
+      if (!keep(label)) continue;
+      const file = path.join(dir, `${shape.name.replace(/\W+/g, '-')}-${quant}.gguf`);
+      const written = await writeTiledModel(file, shapeOptions(shape, quant));
+      log(`wrote ${label}: ${(written.fileBytes / 2 ** 20).toFixed(0)} MiB in ${(written.writeMs / 1000).toFixed(1)} s`);
+      out.push(await describeModel(label, 'real', file));
+    }
+  }
+  return out;
+}

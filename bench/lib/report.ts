@@ -1,0 +1,38 @@
+// The markdown tables of the generation benchmark (printed, and pasted
+// into BENCHMARKS.md).
+
+import type { GenerateRow } from '../generate';
+import type { PeerRun } from './llamacpp';
+import type { WebClawRun } from './measure-webclaw';
+
+const f = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+
+function peer(p: PeerRun | { error: string } | undefined): PeerRun | undefined {
+  return p && !('error' in p) ? p : undefined;
+}
+
+function speedRow(r: GenerateRow): string {
+  const w = r.webclaw;
+  const wl = peer(r.wllama);
+  return `| ${r.model} | ${mib(r.fileBytes)} | ${f(w.loadMBs)} | ${f(w.ttftMs, 0)} | ${w.nPrompt} | ${f(w.prefillTokS, 2)} | ${f(w.decodeTokS, 2)} | ${f(w.cpuMsPerToken, 0)} | ${f(r.llamacpp.prefillTokS)} | ${f(r.llamacpp.decodeTokS)} | ${f(r.decodeRatio, 3)} | ${wl ? f(wl.decodeTokS) : '-'} | ${wl ? f(w.decodeTokS / wl.decodeTokS, 3) : '-'} |`;
+}
+
+function counterRow(label: string, w: WebClawRun, nLayers: number): string {
+  const c = w.perToken;
+  return `| ${label} | ${f(w.decodeTokS, 2)} | ${f(w.cpuMsPerToken, 0)} | ${f(c.dispatches, 0)} | ${f(c.dispatches / nLayers, 1)} | ${f(c.bindGroups, 0)} | ${f(c.submits, 0)} | ${f(c.bytesReadBack, 0)} | ${f(c.recordMs, 2)} | ${f(c.maps, 0)} | ${f(c.errorScopes, 0)} | ${f(w.weightReadRatio, 3)} |`;
+}
+
+export function markdownTable(rows: GenerateRow[]): string {
+  const speed = [
+    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | CPU ms / token | llama.cpp prefill tok/s | llama.cpp decode tok/s | decode ratio (WebClaw / llama.cpp) | wllama decode tok/s | ratio (WebClaw / wllama) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(speedRow),
+  ];
+  const counters = [
+    '| model, path | decode tok/s | CPU ms / token | dispatches | per layer | bind groups | submits | bytes read back | JS recording ms | maps | error scopes | weight bytes read / model |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.flatMap((r) => [counterRow(`${r.model}, decode pass`, r.webclaw, r.nLayers), ...(r.before ? [counterRow(`${r.model}, batch path (before)`, r.before, r.nLayers)] : [])]),
+  ];
+  return `${speed.join('\n')}\n\nPer decoded token (steady state):\n\n${counters.join('\n')}\n`;
+}
