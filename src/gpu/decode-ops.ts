@@ -348,7 +348,7 @@ export class DecodeRecorder implements DecodeOps {
     if (fields.length * 4 > SLOT_BYTES) throw new ClawError('clw-llm-crash', `decode kernel params too large: ${fields.length} fields`);
     const index = Math.floor(this.slots / ARENA_SLOTS);
     if (index === this.arena.length) {
-      this.arena.push(this.deps.allocator.allocSync('uniforms', SLOT_BYTES * ARENA_SLOTS, UNIFORM_USAGE, `decode params ${index}`));
+      this.arena.push(this.deps.allocator.allocSync('activations', SLOT_BYTES * ARENA_SLOTS, UNIFORM_USAGE, `decode params ${index}`));
       this.arenaStaging.push(new ArrayBuffer(SLOT_BYTES * ARENA_SLOTS));
     }
     const offset = (this.slots % ARENA_SLOTS) * SLOT_BYTES;

@@ -38,7 +38,20 @@ const KEY_DIGITS = 4;
 
 /** Bytes GpuSampler.create allocates for a vocabulary of nVocab (the window ring grows past 64 ids only for a longer repeatLastN). */
 export function gpuSamplerBytes(nVocab: number): number {
-  return PARAMS_BYTES + (nVocab + 1) * 4 + STATE_WORDS * 4 + Math.ceil(nVocab / (SAMPLE_WG * SAMPLE_ITEMS)) * 8 + 512 * 4 + 64 * 4;
+  return Object.values(samplerBufferBytes(nVocab)).reduce((a, b) => a + b, 0);
+}
+
+/** The size of each buffer GpuSampler.create allocates (one table for the allocation and the planner). */
+function samplerBufferBytes(n: number) {
+  return {
+    params: PARAMS_BYTES,
+    counts: (n + 1) * 4,
+    state: STATE_WORDS * 4,
+    partials: Math.ceil(n / (SAMPLE_WG * SAMPLE_ITEMS)) * 8,
+    hist: 768 * 4,
+    args: 16 * 4,
+    ring: 64 * 4,
+  };
 }
 
 /** What the sampler reads and writes that belongs to the decode pass. */
@@ -101,16 +114,16 @@ export class GpuSampler {
     };
     const pipelineLayout = (layout: GPUBindGroupLayout) => device.createPipelineLayout({ label: layout.label, bindGroupLayouts: [layout] });
     const pipelines = await createPipelines(device, { main: pipelineLayout(layouts.main), args: pipelineLayout(layouts.args) }, n);
-    const groups = Math.ceil(n / (SAMPLE_WG * SAMPLE_ITEMS));
+    const size = samplerBufferBytes(n);
     const buffers = {
-      params: await allocator.alloc('uniforms', PARAMS_BYTES, UNIFORM, 'sampler params'),
-      counts: await allocator.alloc('activations', (n + 1) * 4, STORAGE, 'sampler window counts'),
-      state: await allocator.alloc('activations', STATE_WORDS * 4, STORAGE, 'sampler state'),
-      partials: await allocator.alloc('activations', groups * 8, STORAGE, 'sampler partials'),
-      hist: await allocator.alloc('activations', 768 * 4, STORAGE, 'sampler histogram'),
-      args: await allocator.alloc('activations', 16 * 4, ARGS_USAGE, 'sampler indirect arguments'),
+      params: await allocator.alloc('activations', size.params, UNIFORM, 'sampler params'),
+      counts: await allocator.alloc('activations', size.counts, STORAGE, 'sampler window counts'),
+      state: await allocator.alloc('activations', size.state, STORAGE, 'sampler state'),
+      partials: await allocator.alloc('activations', size.partials, STORAGE, 'sampler partials'),
+      hist: await allocator.alloc('activations', size.hist, STORAGE, 'sampler histogram'),
+      args: await allocator.alloc('activations', size.args, ARGS_USAGE, 'sampler indirect arguments'),
     };
-    const ring = await allocator.alloc('activations', 64 * 4, STORAGE, 'sampler window ring');
+    const ring = await allocator.alloc('activations', size.ring, STORAGE, 'sampler window ring');
     return new GpuSampler(device, allocator, target, layouts, pipelines, buffers, ring);
   }
 

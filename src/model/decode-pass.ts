@@ -27,7 +27,12 @@ function maxDispatches(hp: Hyperparams): number {
   return 2 + hp.nLayers * 9 + 16;
 }
 
-/** Bytes a decode pass allocates at a KV capacity of `ctx` positions, with its GPU sampler and token pipeline (for the memory planner). */
+/**
+ * Bytes a decode pass allocates at a KV capacity of `ctx` positions, with
+ * its GPU sampler and token pipeline (for the memory planner). All of it is
+ * the model's, booked as activations (its parameter and step buffers too):
+ * 'uniforms' and 'staging' are the kernels' own buffers that outlive a model.
+ */
 export function decodePassBytes(hp: Hyperparams, ctx: number): number {
   const params = Math.ceil(maxDispatches(hp) / DECODE_PARAM_SLOTS_PER_BUFFER) * DECODE_PARAM_BUFFER_BYTES;
   const pass = params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4);
@@ -62,7 +67,7 @@ export class DecodePass {
     private readonly kv: KvCache,
     private readonly scratch: Scratch,
   ) {
-    this.step = allocator.allocSync('uniforms', stepBufferBytes(MAX_WINDOWS), STEP_USAGE, 'decode step');
+    this.step = allocator.allocSync('activations', stepBufferBytes(MAX_WINDOWS), STEP_USAGE, 'decode step');
     this.stepWords = new Uint32Array(stepBufferBytes(MAX_WINDOWS) / 4);
   }
 

@@ -41,7 +41,7 @@ export class TokenPipeline {
     private readonly sampler: GpuSampler,
     private readonly scratch: Scratch,
   ) {
-    for (let i = 0; i < PIPELINE_SLOTS; i++) this.slots.push(allocator.allocSync('staging', SLOT_BYTES, READBACK_USAGE, `sampled id ${i}`));
+    for (let i = 0; i < PIPELINE_SLOTS; i++) this.slots.push(allocator.allocSync('activations', SLOT_BYTES, READBACK_USAGE, `sampled id ${i}`));
     // Made once: the copy of the sampled id into the slot of the current submission.
     this.finish = (encoder) => encoder.copyBufferToBuffer(this.scratch.ids, 0, this.slots[this.current], 0, 4);
   }
