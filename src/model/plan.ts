@@ -8,7 +8,8 @@
 //         + 2 streaming buffers of the largest streamed layer (double-buffered uploads)
 //         + KV cache: 2 * nLayers * kvDim * kvBytesPerElement * ctx (every layer's
 //           cache lives on the GPU, streamed or not)
-//         + activations for a prefill batch, the attention scores and the logits.
+//         + activations for a prefill batch and the logits (attention streams its
+//           softmax over key blocks: no score matrix, nothing that grows with ctx).
 //
 // Priorities when the budget is short: a usable context (4096 tokens, or the
 // one the user asked for) first, then resident layers, then more context up to
@@ -150,14 +151,14 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
 }
 
 /**
- * Activation and scratch bytes for a prefill batch of B tokens at context
- * ctx, all f32: the residual stream and its normed copy, q/k/v and the
- * attention output, the two FFN halves, the attention scores of B queries
- * against ctx keys per head (what a kernel that materialises them needs; a
- * fused kernel needs less), the token ids, the last hidden state and the
- * logits of one token.
+ * Activation and scratch bytes for a prefill batch of B tokens, all f32:
+ * the residual stream and its normed copy, q/k/v and the attention output,
+ * the two FFN halves, the token ids, the last hidden state and the logits
+ * of one token. Nothing here grows with the context: prefill attention
+ * (shaders/attention.wgsl) runs an online softmax over blocks of keys and
+ * keeps no batch x context score matrix.
  */
-export function activationBytes(hp: Hyperparams, batchSize: number, ctx: number): number {
+export function activationBytes(hp: Hyperparams, batchSize: number): number {
   const B = batchSize;
   const qDim = hp.nHeads * hp.headDim;
   const elements =
@@ -166,7 +167,6 @@ export function activationBytes(hp: Hyperparams, batchSize: number, ctx: number)
     2 * B * qDim + // q, attention output
     2 * B * hp.kvDim + // k, v
     2 * B * hp.nFf + // gate, up
-    B * hp.nHeads * ctx + // attention scores
     B + // token ids (u32)
     hp.nEmbd + // last hidden state
     hp.nVocab; // logits
@@ -181,7 +181,7 @@ function measure(m: MemoryModel, resident: number, ctx: number): LoadPlanBytes {
   const weightsResident = m.nonLayerBytes + residentLayerBytes;
   const weightsStreamedBuffers = 2 * largestStreamed;
   const kvCache = m.kvBytesPerToken * ctx;
-  const activations = activationBytes(m.hp, m.batchSize, ctx);
+  const activations = activationBytes(m.hp, m.batchSize);
   return { weightsResident, weightsStreamedBuffers, kvCache, activations, total: weightsResident + weightsStreamedBuffers + kvCache + activations };
 }
 

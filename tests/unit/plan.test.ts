@@ -44,32 +44,32 @@ function sumLayers(file: Awaited<ReturnType<typeof realShapeFile>>, from: number
 }
 
 describe('planMemory, hand-computed cases (toy F32 model)', () => {
-  test('3 of 8 layers fit in 32 MiB: 2,049,152 + 3 layers + 2 buffers + 1024 ctx * (16384 + 256) + 168,928 = 32,374,880 B', async () => {
+  test('3 of 8 layers fit in 32 MiB: 2,049,152 + 3 layers + 2 buffers + 1024 ctx * 16384 + 168,928 = 32,112,736 B', async () => {
     const file = await realShapeFile(TOY);
     const plan = planMemory(file, { budgetBytes: 32 * MiB, ...TOY_OPTIONS });
     expect(plan.bytes).toEqual({
       weightsResident: 2_049_152 + 3 * 2_623_488,
       weightsStreamedBuffers: 5_246_976,
       kvCache: 16_384 * 1024,
-      activations: 168_928 + 256 * 1024,
-      total: 32_374_880,
+      activations: 168_928,
+      total: 32_112_736,
     });
-    expect(plan.text).toBe('3 of 8 layers resident, 5 streamed, context 1024: fits in 30.9 of 32.0 MiB');
+    expect(plan.text).toBe('3 of 8 layers resident, 5 streamed, context 1024: fits in 30.6 of 32.0 MiB');
   });
 
-  test('all 8 layers fit in 40 MiB and the streaming buffers disappear: 40,245,344 B', async () => {
+  test('all 8 layers fit in 40 MiB and the streaming buffers disappear: 39,983,200 B', async () => {
     const plan = planMemory(await realShapeFile(TOY), { budgetBytes: 40 * MiB, ...TOY_OPTIONS });
     expect(plan.bytes.weightsStreamedBuffers).toBe(0);
-    expect(plan.bytes.total).toBe(40_245_344);
-    expect(plan.text).toBe('8 of 8 layers resident, 0 streamed, context 1024: fits in 38.4 of 40.0 MiB');
+    expect(plan.bytes.total).toBe(39_983_200);
+    expect(plan.text).toBe('8 of 8 layers resident, 0 streamed, context 1024: fits in 38.1 of 40.0 MiB');
   });
 
-  test('at 16 MiB the context shrinks: 7,465,056 + 16,640 * ctx fits up to 559 tokens, rounded down to 512', async () => {
+  test('at 16 MiB the context shrinks: 7,465,056 + 16,384 * ctx fits up to 568 tokens, rounded down to 512', async () => {
     const plan = planMemory(await realShapeFile(TOY), { budgetBytes: 16 * MiB, ...TOY_OPTIONS });
     expect(plan.fits).toBe(true);
     expect(plan.ctxSize).toBe(512);
-    expect(plan.bytes.total).toBe(15_984_736);
-    expect(plan.text).toBe('0 of 8 layers resident, 8 streamed, context 512: fits in 15.2 of 16.0 MiB');
+    expect(plan.bytes.total).toBe(15_853_664);
+    expect(plan.text).toBe('0 of 8 layers resident, 8 streamed, context 512: fits in 15.1 of 16.0 MiB');
     expect(plan.notes.some((n) => n.includes('context capped at 512'))).toBe(true);
   });
 
@@ -78,7 +78,7 @@ describe('planMemory, hand-computed cases (toy F32 model)', () => {
     expect(plan.fits).toBe(false);
     expect(plan.residentLayers).toBe(0);
     expect(plan.ctxSize).toBe(512);
-    expect(plan.text).toBe('0 of 8 layers resident, 8 streamed, context 512: does not fit, needs 15.2 of 12.0 MiB');
+    expect(plan.text).toBe('0 of 8 layers resident, 8 streamed, context 512: does not fit, needs 15.1 of 12.0 MiB');
     expect(plan.reason).toMatch(/more than the 12\.0 MiB budget/);
   });
 
