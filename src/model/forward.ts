@@ -5,7 +5,7 @@
 // soft-capping, sliding windows), each taken when the model has it.
 // Kernels are named calls on GpuOps; the GPU plumbing lives in src/gpu/.
 
-import type { ActBuffer, DecodeOps, GpuOps, RopeParams, RopeYarn } from '../gpu/ops-api';
+import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, RopeYarn } from '../gpu/ops-api';
 import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
@@ -41,6 +41,19 @@ function ropeParams(hp: Hyperparams, w: ModelWeights, l: number, startPos: numbe
     freqFactors: w.ropeFreqs,
     attnFactor: yarn ? yarn.attnFactor : hp.ropeScaling.attnFactor,
     yarn,
+  };
+}
+
+/** Attention of layer l: heads, scale, its window (gemma's local layers), soft-cap, the cache's element type. */
+function attentionParams(hp: Hyperparams, kv: KvCache, l: number): DecodeAttentionParams {
+  return {
+    nHeads: hp.nHeads,
+    nKvHeads: hp.nKvHeads,
+    headDim: hp.headDim,
+    scale: hp.attnScale,
+    slidingWindow: layerAttention(hp, l).window,
+    softcap: hp.attnSoftcap,
+    kvType: kv.kvType,
   };
 }
 
@@ -92,17 +105,7 @@ export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer
   ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
   ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim, kv.kvType);
   ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim, kv.kvType);
-  ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, {
-    nTokens: n,
-    startPos,
-    nHeads,
-    nKvHeads,
-    headDim,
-    scale: hp.attnScale,
-    slidingWindow: layerAttention(hp, l).window,
-    softcap: hp.attnSoftcap,
-    kvType: kv.kvType,
-  });
+  ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, { nTokens: n, startPos, ...attentionParams(hp, kv, l) });
   ops.matmul(layer.wo, s.attn, s.xb, n, layer.bo);
   if (layer.attnPostNorm) ops.rmsNorm(s.xb, layer.attnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
@@ -158,15 +161,7 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
     );
     const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
     ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
-    ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, {
-      nHeads,
-      nKvHeads,
-      headDim,
-      scale: hp.attnScale,
-      slidingWindow: layerAttention(hp, l).window,
-      softcap: hp.attnSoftcap,
-      kvType: kv.kvType,
-    });
+    ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, attentionParams(hp, kv, l));
     // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
     residualProject(ops, hp, layer.wo, s.attn, s, layer.attnPostNorm, layer.bo);
     // Feed-forward block: norm, gate, up and the activation in one kernel.
