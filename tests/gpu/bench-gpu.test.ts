@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { copyBandwidth, gpuBenchTable, runGpuBench } from '../../bench/lib/gpu-bench';
 import { TINY_LLAMA } from '../../bench/lib/real-shape-models';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 
 describe('bench:gpu', () => {
   it('copies the whole buffer in the bandwidth kernel', { timeout: 60_000 }, async () => {
     ensureSwiftShaderFallback();
-    const adapter = await getNodeGpu().requestAdapter();
+    const adapter = await getRuntimeGpu().requestAdapter();
     const device = await adapter!.requestDevice();
     const bw = await copyBandwidth(device, 1 << 20, 2, 1);
     expect(bw.bytes).toBe(1 << 20);

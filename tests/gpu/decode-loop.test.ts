@@ -10,7 +10,7 @@ import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
 import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { haveSharedModels, sharedModels } from '../conformance/llama-reference';
 import { readFileSync } from 'node:fs';
@@ -40,8 +40,8 @@ describe('the pipelined GPU decode loop', () => {
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    gpu = await ClawEngine.create({ gpu: getNodeGpu() });
-    cpu = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
+    gpu = await ClawEngine.create({ gpu: getRuntimeGpu() });
+    cpu = await ClawEngine.create({ gpu: getRuntimeGpu(), decodePass: false });
     await gpu.load(new BytesSource(model, 'm.gguf'), { ctxSize: 96 });
     await cpu.load(new BytesSource(model, 'm.gguf'), { ctxSize: 96 });
   });
@@ -131,7 +131,7 @@ describe('the pipelined GPU decode loop', () => {
 
 describe('kernels compiled at load', () => {
   it('leave nothing to compile or create for the first prompt and tokens', { timeout: 300_000 }, async () => {
-    const engine = await ClawEngine.create({ gpu: getNodeGpu(), precompile: true });
+    const engine = await ClawEngine.create({ gpu: getRuntimeGpu(), precompile: true });
     try {
       const small = makeSyntheticModel({ nEmbd: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 128, nVocab: 512, ctxLength: 128, type: GgmlType.F32, seed: 3 });
       await engine.load(new BytesSource(small, 'small.gguf'), { ctxSize: 128 });
@@ -153,8 +153,8 @@ describe('kernels compiled at load', () => {
 describe.skipIf(!haveSharedModels)('GPU and CPU sampling on the shared models', () => {
   it.each(['stories260K.gguf', 'TinyStories-656K-Q8_0.gguf'])('%s: the same seed gives the same tokens', { timeout: 300_000 }, async (name) => {
     const bytes = new Uint8Array(readFileSync(path.join(sharedModels, name)));
-    const gpu = await ClawEngine.create({ gpu: getNodeGpu() });
-    const cpu = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
+    const gpu = await ClawEngine.create({ gpu: getRuntimeGpu() });
+    const cpu = await ClawEngine.create({ gpu: getRuntimeGpu(), decodePass: false });
     try {
       await gpu.load(new BytesSource(bytes, name), { ctxSize: 256 });
       await cpu.load(new BytesSource(bytes, name), { ctxSize: 256 });

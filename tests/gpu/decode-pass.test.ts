@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { LoadOptions } from '../../src/engine/types';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 
@@ -67,8 +67,8 @@ describe.each(['gpu', 'cpu'] as const)('recorded decode pass (%s kernels) vs the
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    fused = await ClawEngine.create({ gpu: getNodeGpu(), kernels: { decodeVariant: variant } });
-    batch = await ClawEngine.create({ gpu: getNodeGpu(), decodePass: false });
+    fused = await ClawEngine.create({ gpu: getRuntimeGpu(), kernels: { decodeVariant: variant } });
+    batch = await ClawEngine.create({ gpu: getRuntimeGpu(), decodePass: false });
   });
   afterAll(async () => {
     await fused?.destroy();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource } from '../../src/gguf/source';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 
 const modelPath = path.resolve(__dirname, '../../../shared/models/TinyStories-656K-Q8_0.gguf');
 
@@ -20,7 +20,7 @@ describe.skipIf(!existsSync(modelPath))('end of story on TinyStories-656K (needs
 
   it('stops at the spelled-out <|end_story|> and never shows it', async () => {
     ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     await engine.load(new BytesSource(new Uint8Array(readFileSync(modelPath)), 'TinyStories-656K-Q8_0.gguf'));
     let text = '';
     let reason = '';

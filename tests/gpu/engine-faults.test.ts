@@ -9,7 +9,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
 import { ClawError } from '../../src/errors';
 import { BytesSource } from '../../src/gguf/source';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { STORIES_260K, haveModels, noModelsReason } from '../unit/gguf-helpers';
 
 const PROMPTS = ['Once upon a time', 'The cat', 'Lily had a ball', 'One day, a boy', 'The sun was', 'Tom and his dog', 'A little bird', 'In the park'];
@@ -46,7 +46,7 @@ describe.skipIf(!haveModels)('concurrency and faults', () => {
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     source = new BytesSource(readFileSync(STORIES_260K), 'stories260K.gguf');
     await engine.load(source, { ctxSize: 256 });
     for (const p of PROMPTS) alone.set(p, (await run(engine.generate(p, greedy))).tokens);

@@ -11,7 +11,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
 import { ClawError } from '../../src/errors';
 import { BytesSource } from '../../src/gguf/source';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { STORIES_260K, haveModels, noModelsReason } from '../unit/gguf-helpers';
 
 const greedy: GenerateOptions = { temperature: 0, maxTokens: 8 };
@@ -42,7 +42,7 @@ describe.skipIf(!haveModels)('the engine queue cannot be wedged', () => {
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     source = new BytesSource(readFileSync(STORIES_260K), 'stories260K.gguf');
     await engine.load(source, { ctxSize: 256, batchSize: 8 });
     alone = await tokensOf(engine.generate(PROMPT, greedy));

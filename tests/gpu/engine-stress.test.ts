@@ -9,7 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource } from '../../src/gguf/source';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { runStress } from '../fixtures/stress';
 import { STORIES_260K, haveModels, noModelsReason } from '../unit/gguf-helpers';
 
@@ -23,7 +23,7 @@ describe.skipIf(!haveModels)('stress: 100 generations on one engine', () => {
   let engine: ClawEngine;
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     await engine.load(new BytesSource(readFileSync(STORIES_260K), 'stories260K.gguf'), { ctxSize: 256 });
   });
   afterAll(async () => {

@@ -9,7 +9,7 @@ import type { GenerateEvent } from '../../src/engine/types';
 import { ClawError } from '../../src/errors';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType, GgufValueType } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 const TEMPLATE =
@@ -42,7 +42,7 @@ describe('a hostile chat template', () => {
   let engine: ClawEngine;
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     await engine.load(new BytesSource(model, 'hostile-template.gguf'), { ctxSize: 64 });
   });
   afterAll(async () => {

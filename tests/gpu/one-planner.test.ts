@@ -9,7 +9,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import type { GenerateEvent, LoadOptions } from '../../src/engine/types';
 import { ClawError } from '../../src/errors';
 import { BytesSource } from '../../src/gguf/source';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { STORIES_260K, haveModels, noModelsReason } from '../unit/gguf-helpers';
 
 const KiB = 1024;
@@ -30,7 +30,7 @@ describe.skipIf(!haveModels)('the report before loading and the load make one pl
 
   beforeAll(async () => {
     ensureSwiftShaderFallback();
-    engine = await ClawEngine.create({ gpu: getNodeGpu() });
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
     source = new BytesSource(readFileSync(STORIES_260K), 'stories260K.gguf');
     await engine.load(source, {});
     unlimited = await greedyTokens(engine);

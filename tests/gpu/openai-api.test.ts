@@ -9,7 +9,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import type { ChatMessage, GenerateOptions } from '../../src/engine/types';
 import { openFileSource } from '../../src/gguf/source-node';
 import type { ByteSource } from '../../src/gguf/types';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { ClawError, createEngine, type ChatCompletionChunk, type Completion, type WebClawEngine } from '../../src/index-node';
 import { STORIES_260K, haveModels, noModelsReason } from '../unit/gguf-helpers';
 
@@ -56,7 +56,7 @@ describe.skipIf(!haveModels)('OpenAI API over the engine (stories260K)', () => {
   beforeAll(async () => {
     ensureSwiftShaderFallback();
     api = await createEngine({ model: STORIES_260K, ctxSize: 512 });
-    ref = await ClawEngine.create({ gpu: getNodeGpu() });
+    ref = await ClawEngine.create({ gpu: getRuntimeGpu() });
     refSource = await openFileSource(STORIES_260K);
     await ref.load(refSource, { ctxSize: 512 });
   });

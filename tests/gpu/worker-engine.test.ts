@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Endpoint } from 'comlink';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { ClawError, createEngine, createWorkerEngine, exposeEngine, type ChatCompletionChunk, type WebClawEngine } from '../../src/index-node';
 import { STORIES_260K, haveModels } from '../unit/gguf-helpers';
 
@@ -22,7 +22,7 @@ describe.skipIf(!haveModels)('createWorkerEngine through a comlink channel (stor
   beforeAll(async () => {
     ensureSwiftShaderFallback();
     channel = new MessageChannel();
-    exposeEngine(channel.port1 as unknown as Endpoint, { gpu: getNodeGpu() });
+    exposeEngine(channel.port1 as unknown as Endpoint, { gpu: getRuntimeGpu() });
     const model = new Blob([readFileSync(STORIES_260K)]);
     remote = await createWorkerEngine(channel.port2 as unknown as Endpoint, { model, ctxSize: 256, onProgress: (p) => progress.push(p.phase) });
     local = await createEngine({ model: STORIES_260K, ctxSize: 256 });
