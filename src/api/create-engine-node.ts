@@ -1,10 +1,11 @@
-// createEngine for Node.js: the model may also be a file path, and the GPU
-// is Dawn (the optional `webgpu` peer dependency) unless one is passed. On a
-// machine without a Vulkan driver, Dawn is pointed at SwiftShader when
-// Chromium's copy is installed (see gpu-node.ts).
+// createEngine for Node.js (and Deno): the model may also be a file path,
+// and the GPU is the runtime's own WebGPU where it has one (Deno), else Dawn
+// (the optional `webgpu` peer dependency), unless one is passed. On a machine
+// without a Vulkan driver, Dawn is pointed at SwiftShader when Chromium's
+// copy is installed (see gpu-node.ts).
 
 import { openFileSource } from '../gguf/source-node';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../gpu/gpu-node';
+import { getRuntimeGpu } from '../gpu/gpu-node';
 import { toSource } from './create-engine';
 import { openEngine, type CreateEngineBaseOptions, type WebClawEngine } from './engine';
 import type { ByteSource } from '../gguf/types';
@@ -16,11 +17,7 @@ export interface CreateNodeEngineOptions extends CreateEngineBaseOptions {
 
 export async function createEngine(options: CreateNodeEngineOptions): Promise<WebClawEngine> {
   const { model, ...rest } = options;
-  let gpu = options.gpu;
-  if (!gpu) {
-    ensureSwiftShaderFallback();
-    gpu = getNodeGpu();
-  }
+  const gpu = options.gpu ?? getRuntimeGpu();
   if (typeof model === 'string') return openEngine(await openFileSource(model), gpu, rest, true);
   return openEngine(toSource(model), gpu, rest, false);
 }

@@ -160,6 +160,8 @@ export interface GpuOps {
   readonly device: GPUDevice;
   /** The clw-device-lost error once the device is gone (a failed read then reports it instead of its own error). */
   readonly lost: import('../errors').ClawError | undefined;
+  /** Resolves with that error when the device is lost (some implementations fail a map before they report the loss). */
+  readonly whenLost: Promise<import('../errors').ClawError>;
   /**
    * Arithmetic path of the kernels recorded from now on (default f32): f16
    * runs the prefill matmul on f16 tiles (f32 sums) and reads an f16 KV cache

@@ -108,6 +108,7 @@ class WebGpuOps implements GpuOps {
   private collecting: Map<string, [KernelName, KernelVariant]> | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private lostError: ClawError | undefined;
+  readonly whenLost: Promise<ClawError>;
   /** Whether the subgroup kernels run (device feature and option). */
   readonly subgroups: boolean;
   private readonly splitDecodeAttention: boolean;
@@ -141,6 +142,7 @@ class WebGpuOps implements GpuOps {
     this.dtype = options.dtype ?? 'f32';
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
+    this.whenLost = ctx.lost;
     void ctx.lost.then((e) => (this.lostError = e));
   }
 

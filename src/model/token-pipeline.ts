@@ -19,6 +19,13 @@ const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
 export const PIPELINE_SLOTS = 4;
 const SLOT_BYTES = 16;
 
+/** How long a failed read-back waits for the device to report its loss. */
+const LOSS_REPORT_MS = 1000;
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+}
+
 /** Bytes a token pipeline allocates (for the memory planner). */
 export const TOKEN_PIPELINE_BYTES = PIPELINE_SLOTS * SLOT_BYTES;
 
@@ -84,8 +91,10 @@ export class TokenPipeline {
     try {
       await mapped;
     } catch (e) {
-      // A lost device rejects every map: report the loss, not the map.
-      throw this.ops.lost ?? toClawError(e);
+      // A lost device rejects every map: report the loss, not the map (wgpu
+      // fails the map before it reports the loss, so wait for that a moment).
+      const lost = this.ops.lost ?? (await Promise.race([this.ops.whenLost, delay(LOSS_REPORT_MS)]));
+      throw lost ?? toClawError(e);
     }
     const buffer = this.slots[slot];
     const id = new Uint32Array(buffer.getMappedRange(0, 4))[0];

@@ -25,6 +25,8 @@ export class LoadView {
   }
 
   onProgress(p: LoadProgress): void {
+    // A report still in flight when the load ended (a cancel terminates the worker mid-upload) changes nothing.
+    if (this.status.dataset.state) return;
     this.progress.value = p.fraction;
     const bytes = p.totalBytes ? ` ${formatBytes(p.loadedBytes ?? 0)} of ${formatBytes(p.totalBytes)}` : '';
     this.status.textContent = `${p.phase}${bytes}${p.message ? ` · ${p.message}` : ''}`;
