@@ -219,3 +219,19 @@ export interface GpuOps {
   /** Read `count` floats from src[offset..] (submits pending work first). */
   read(src: ActBuffer, offset: number, count: number): Promise<Float32Array>;
 }
+
+/**
+ * The device's loss, if it is lost: reported at once, or within `ms` (an
+ * implementation may fail calls and error scopes before it reports the
+ * loss, as wgpu does). Undefined when the device is fine.
+ */
+export async function reportedLoss(ops: GpuOps, ms = 1000): Promise<import('../errors').ClawError | undefined> {
+  if (ops.lost) return ops.lost;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([ops.whenLost, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

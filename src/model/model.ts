@@ -5,7 +5,7 @@
 
 import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
-import type { ActBuffer, GpuOps } from '../gpu/ops-api';
+import { reportedLoss, type ActBuffer, type GpuOps } from '../gpu/ops-api';
 import { layerAttention, type Hyperparams } from './hparams';
 import type { KeyRope, KvCache } from './kv-cache';
 import type { LayerStreamer } from './streaming';
@@ -235,15 +235,36 @@ export class LlamaModel {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     device.pushErrorScope('internal');
-    let result: T;
+    let result: T | undefined;
+    let failure: unknown;
+    let failed = false;
+    /** A failure thrown by the WebGPU API itself (not one of ours): a lost device shows up so. */
+    let gpuFailure = false;
     try {
       result = await fn();
-    } finally {
-      const [internal, validation, oom] = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
-      if (oom) throw new ClawError('clw-gpu-oom', `GPU out of memory during ${what}: ${oom.message}`);
-      const err = validation ?? internal;
-      if (err) throw new ClawError('clw-llm-crash', `GPU error during ${what}: ${err.message.split('\n')[0]}`, { details: { gpuMessage: err.message } });
+    } catch (e) {
+      failure = e;
+      failed = true;
+      gpuFailure = !(e instanceof ClawError);
     }
-    return result;
+    let scopes: (GPUError | null)[] = [null, null, null];
+    try {
+      scopes = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
+    } catch {
+      // A lost device may refuse to give its scopes back (wgpu); the loss is reported below.
+      gpuFailure = true;
+    }
+    const [internal, validation, oom] = scopes;
+    // Work on a device that is going away fails in every way (wgpu throws from
+    // submit and map before it reports the loss): report the loss, not its symptoms.
+    if (gpuFailure || oom || validation || internal || this.ops.lost) {
+      const lost = await reportedLoss(this.ops, gpuFailure ? 1000 : 100);
+      if (lost) throw lost;
+    }
+    if (oom) throw new ClawError('clw-gpu-oom', `GPU out of memory during ${what}: ${oom.message}`);
+    const err = validation ?? internal;
+    if (err) throw new ClawError('clw-llm-crash', `GPU error during ${what}: ${err.message.split('\n')[0]}`, { details: { gpuMessage: err.message } });
+    if (failed) throw failure;
+    return result as T;
   }
 }

@@ -8,7 +8,7 @@
 
 import { ClawError, toClawError } from '../errors';
 import type { GpuAllocator } from '../gpu/allocator';
-import type { GpuOps } from '../gpu/ops-api';
+import { reportedLoss, type GpuOps } from '../gpu/ops-api';
 import type { GpuSampler } from '../gpu/gpu-sampler';
 import type { SamplingOptions } from '../engine/types';
 import type { DecodePass } from './decode-pass';
@@ -19,12 +19,7 @@ const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
 export const PIPELINE_SLOTS = 4;
 const SLOT_BYTES = 16;
 
-/** How long a failed read-back waits for the device to report its loss. */
-const LOSS_REPORT_MS = 1000;
-
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
-}
+function ignore(): void {}
 
 /** Bytes a token pipeline allocates (for the memory planner). */
 export const TOKEN_PIPELINE_BYTES = PIPELINE_SLOTS * SLOT_BYTES;
@@ -93,8 +88,7 @@ export class TokenPipeline {
     } catch (e) {
       // A lost device rejects every map: report the loss, not the map (wgpu
       // fails the map before it reports the loss, so wait for that a moment).
-      const lost = this.ops.lost ?? (await Promise.race([this.ops.whenLost, delay(LOSS_REPORT_MS)]));
-      throw lost ?? toClawError(e);
+      throw (await reportedLoss(this.ops)) ?? toClawError(e);
     }
     const buffer = this.slots[slot];
     const id = new Uint32Array(buffer.getMappedRange(0, 4))[0];
@@ -120,7 +114,10 @@ export class TokenPipeline {
     if (pos < 0) this.decode.sample(this.sampleIndex, this.sampler.dispatches(), this.finish);
     else this.decode.run(pos, this.sampleIndex, this.sampler.dispatches(), this.finish);
     this.sampleIndex++;
-    this.mapped[this.current] = this.slots[this.current].mapAsync(GPUMapMode.READ, 0, 4);
+    const mapped = this.slots[this.current].mapAsync(GPUMapMode.READ, 0, 4);
+    // Read (and its failure reported) by next(); until then a rejection is not unhandled.
+    mapped.catch(ignore);
+    this.mapped[this.current] = mapped;
     this.count++;
   }
 }

@@ -141,8 +141,10 @@ describe.skipIf(!haveModels)('OpenAI API over the engine (stories260K)', () => {
     const streamed: typeof content = [];
     for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
     // The same tokens; the values agree to float precision (the repeat reuses the cached prompt, so its last token runs alone, not in a batch).
+    // On the f16 path a batch multiplies in f16 tiles and one token in f32: they agree to f16's precision.
     expect(streamed.map((e) => e.token)).toEqual(content.map((e) => e.token));
-    streamed.forEach((e, i) => expect(e.logprob).toBeCloseTo(content[i].logprob, 4));
+    const digits = api.info.dtype === 'f16' ? 2 : 4;
+    streamed.forEach((e, i) => expect(e.logprob).toBeCloseTo(content[i].logprob, digits));
     const legacy = await api.completions.create({ prompt: PROMPT, temperature: 0, max_tokens: 3, logprobs: 2 });
     expect(legacy.choices[0].logprobs!.token_logprobs).toHaveLength(3);
     expect(Object.keys(legacy.choices[0].logprobs!.top_logprobs[0]).length).toBeLessThanOrEqual(2);
