@@ -8,22 +8,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mutateStructure, readCase, structureFields, writerModel } from '../tests/fixtures/gguf-structure-fuzz';
+import { mulberry32 } from '../tests/unit/gguf-helpers';
 
 const cases = Number(process.argv[2] ?? 100_000);
 const seed = Number(process.argv[3] ?? 1);
 const MAX_READ_BYTES = 64 << 20;
 const MAX_CASE_MS = 2000;
-
-function mulberry32(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const corpus: [string, Uint8Array][] = [['writer-made', writerModel()]];
 for (const name of ['stories260K.gguf', 'TinyStories-656K-Q8_0.gguf']) {

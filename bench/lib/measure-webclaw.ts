@@ -11,6 +11,7 @@ import type { GenerateOptions } from '../../src/engine/types';
 import { openFileSource } from '../../src/gguf/source-node';
 import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
 import { watchWeightTraffic } from './weight-traffic';
+import type { PeerRun } from './llamacpp';
 
 export interface DecodeWindow {
   /** First and last streamed token of the measured window (1-based). */
@@ -18,18 +19,10 @@ export interface DecodeWindow {
   to: number;
 }
 
-export interface WebClawRun {
+/** A peer's figures (PeerRun: decodeTokens counts the measured window, fewer than asked when the model stopped early; cpuMsPerToken is all threads', JS, Dawn and SwiftShader's workers), plus WebClaw's own. */
+export interface WebClawRun extends PeerRun {
   decodePass: boolean;
-  loadMs: number;
   loadMBs: number;
-  ttftMs: number;
-  nPrompt: number;
-  prefillTokS: number;
-  decodeTokS: number;
-  /** Tokens in the measured window (fewer than asked when the model stopped early). */
-  decodeTokens: number;
-  /** Process CPU ms (all threads: JS, Dawn and SwiftShader's workers) per decoded token. */
-  cpuMsPerToken: number;
   perToken: GpuCounts & { dispatchesPerLayer: number; weightBytes: number };
   /** Weight bytes bound per token over the bytes a token must read (1.0: each weight byte once). */
   weightReadRatio: number;

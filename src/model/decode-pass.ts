@@ -95,24 +95,23 @@ export class DecodePass {
     if (pos >= this.kv.capacity) throw new ClawError('clw-ctx-overflow', `decode position ${pos} is past the KV cache's ${this.kv.capacity} positions`);
     this.ensureRecorded();
     this.writeStep(pos, sampleIndex);
-    const device = this.ops.device;
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    encodeDispatches(pass, this.list);
-    if (after) encodeDispatches(pass, after);
-    pass.end();
-    finish?.(encoder);
-    device.queue.submit([encoder.finish()]);
+    this.submit(this.list, after, finish);
   }
 
   /** Submits only `dispatches` (a draw from the logits already there), with the step's sampling counter set. */
   sample(sampleIndex: number, dispatches: readonly RecordedDispatch[], finish?: (encoder: GPUCommandEncoder) => void): void {
     this.ensureRecorded();
     this.writeStep(0, sampleIndex);
+    this.submit(dispatches, undefined, finish);
+  }
+
+  /** One compute pass of `first` then `then`, the `finish` commands after it, one submit. */
+  private submit(first: readonly RecordedDispatch[], then?: readonly RecordedDispatch[], finish?: (encoder: GPUCommandEncoder) => void): void {
     const device = this.ops.device;
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, dispatches);
+    encodeDispatches(pass, first);
+    if (then) encodeDispatches(pass, then);
     pass.end();
     finish?.(encoder);
     device.queue.submit([encoder.finish()]);
