@@ -8,7 +8,8 @@
 // (a, b) to mscale * (a cos - b sin, a sin + b cos), where (a, b) are
 // x[2i], x[2i + 1] (adjacent mode) or x[i], x[i + n_rot / 2] (NeoX mode).
 // mscale is llama.cpp's attention factor (1 unless phi3 longrope or YaRN),
-// YaRN's magnitude correction already folded in on the CPU. Dimensions
+// YaRN's magnitude correction already folded in on the CPU, times the
+// query temperature when temp_scale != 0 (mistral3's q). Dimensions
 // n_rot..head_dim pass through.
 //
 // Layout: x is n_tokens x (n_heads * head_dim) f32; freq_factors: n_rot / 2 f32.
@@ -29,6 +30,8 @@ struct Params {
   ext_factor: f32,
   corr_low: f32,
   corr_high: f32,
+  temp_scale: f32,
+  temp_length: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -57,8 +60,9 @@ fn main(
   if (params.has_freq_factors != 0u) {
     freq_factor = freq_factors[i];
   }
-  let mixed = rope_theta(f32(params.start_pos + t), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
-  let sc = sin_cos(mixed) * params.mscale;
+  let pos = params.start_pos + t;
+  let mixed = rope_theta(f32(pos), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
+  let sc = sin_cos(mixed) * params.mscale * temperature(pos, params.temp_scale, params.temp_length);
 
   let head_base = t * params.n_heads * params.head_dim + head * params.head_dim;
   var ia = head_base + 2u * i;

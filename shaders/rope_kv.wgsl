@@ -1,7 +1,8 @@
 // rope_kv: the decode step between the q/k/v projection and attention, in
 // one dispatch: per head, the optional per-head RMSNorm of q and k (qwen3,
 // gemma3), the rotary embedding of q and k at position step.pos (rope.wgsl's
-// arithmetic, shared through rope_math), and the new key and value rows
+// arithmetic, shared through rope_math; n_rot 0 rotates nothing: smollm3's
+// NoPE layers; q's temperature where temp_scale != 0), and the new key and value rows
 // written into the KV cache (f32, or f16 rounded as ggml does).
 //
 // Layout: qkv is [q: n_heads * HEAD_DIM | k: n_kv_heads * HEAD_DIM | v: same]
@@ -26,6 +27,8 @@ struct Params {
   ext_factor: f32,
   corr_low: f32,
   corr_high: f32,
+  temp_scale: f32,
+  temp_length: u32,
   eps: f32,
 }
 
@@ -102,13 +105,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 //#endif
     let half_rot = params.n_rot / 2u;
+    var mscale = params.mscale;
+    if (is_q) {
+      mscale *= temperature(step.pos, params.temp_scale, params.temp_length);
+    }
     for (var i = 0u; i < half_rot; i++) {
       var freq_factor = 1.0;
       if (params.has_freq_factors != 0u) {
         freq_factor = freq_factors[i];
       }
       let theta = rope_theta(f32(step.pos), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
-      let sc = sin_cos(theta) * params.mscale;
+      let sc = sin_cos(theta) * mscale;
       var ia = 2u * i;
       var ib = ia + 1u;
       if (params.neox != 0u) {

@@ -25,6 +25,15 @@ fn sin_cos(theta: f32) -> vec2<f32> {
   }
 }
 
+// The query temperature of Llama 4 / Ministral 3 at position pos:
+// 1 + scale * ln(floor(pos / length) + 1), or 1 when scale is 0.
+fn temperature(pos: u32, scale: f32, length: u32) -> f32 {
+  if (scale == 0.0) {
+    return 1.0;
+  }
+  return 1.0 + scale * log(f32(pos / length) + 1.0);
+}
+
 // theta of pair i: pos * theta_scale^i (repeated f32 multiplication, as
 // ggml), divided by the pair's frequency factor, then scaled linearly or
 // mixed by YaRN's ramp over pairs corr_low..corr_high when ext_factor != 0.

@@ -15,6 +15,9 @@ export async function evalReusingCache(s: Session, tokens: readonly number[], si
   let reused = 0;
   while (reused < s.cached.length && reused < tokens.length && s.cached[reused] === tokens[reused]) reused++;
   if (reused === tokens.length) reused--;
+  // A recurrent state (lfm2's conv) cannot be rewound: continue exactly where it is, or start again.
+  const resumable = s.model.recurrentPosition;
+  if (resumable !== null && reused !== resumable) reused = 0;
   s.cached.length = reused;
   const logits = await evalChunked(s, tokens.slice(reused), reused, signal);
   s.cached.push(...tokens.slice(reused));
@@ -36,7 +39,8 @@ export async function evalChunked(s: Session, tokens: number[], startPos: number
  * The context is full: keep the first nKeep tokens and the newer half of
  * the rest (llama.cpp's context shift). The cache drops the old rows in
  * place and re-rotates the surviving keys; where the rope cannot be
- * re-applied (YaRN), or memory is short, the kept tokens are evaluated again.
+ * re-applied (YaRN), a recurrent state would have to forget the dropped
+ * tokens (lfm2), or memory is short, the kept tokens are evaluated again.
  */
 export async function shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
   const used = s.cached.length;

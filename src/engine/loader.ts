@@ -8,7 +8,7 @@ import { readGguf } from '../gguf/reader';
 import { resolveDtype, type GpuContext } from '../gpu/device';
 import { createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
-import { readHyperparams, type Hyperparams } from '../model/hparams';
+import { readHyperparams, stateFloatsPerLayer, type Hyperparams } from '../model/hparams';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache } from '../model/kv-cache';
@@ -186,6 +186,8 @@ async function allocateModel(
     initialPositions: planned.kvChunk,
     growthChunk: planned.kvChunk,
     kvType: planned.kvType,
+    recurrentLayers: hp.recurrentLayers,
+    stateFloats: stateFloatsPerLayer(hp),
   });
   const scratch = await createScratch(buffers, hp, Math.min(planned.batchSize, plan.ctxSize));
   const model = new LlamaModel(env.ops, hp, weights, kv, scratch, {

@@ -210,7 +210,8 @@ export class DecodeRecorder implements DecodeOps {
   ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
     const { nHeads, nKvHeads, headDim } = p;
     requireCapacity(qkv, (nHeads + 2 * nKvHeads) * headDim, 'ropeAndStore qkv');
-    if (p.nRot % 2 !== 0 || p.nRot > headDim || p.nRot <= 0) throw badRequest(`ropeAndStore: nRot ${p.nRot} must be even and <= headDim ${headDim}`);
+    // nRot 0: no rotation (smollm3's NoPE layers), the norms and the cache write only.
+    if (p.nRot % 2 !== 0 || p.nRot > headDim || p.nRot < 0) throw badRequest(`ropeAndStore: nRot ${p.nRot} must be even, >= 0 and <= headDim ${headDim}`);
     const kvType = p.kvType ?? 'f32';
     if (headDim % 2 !== 0) throw badRequest(`ropeAndStore needs an even head size, got ${headDim}`);
     const qkNorm = !!(p.qNorm && p.kNorm);

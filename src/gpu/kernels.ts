@@ -26,6 +26,7 @@ import attentionDecodeSplit from '../../shaders/attention_decode_split.wgsl?raw'
 import attentionDecodeCells from '../../shaders/attention_decode_cells.wgsl?raw';
 import attentionDecodeMerge from '../../shaders/attention_decode_merge.wgsl?raw';
 import rmsNormAdd from '../../shaders/rms_norm_add.wgsl?raw';
+import shortConv from '../../shaders/short_conv.wgsl?raw';
 
 export const KERNELS = {
   matvec,
@@ -53,6 +54,7 @@ export const KERNELS = {
   attentionDecodeCells,
   attentionDecodeMerge,
   rmsNormAdd,
+  shortConv,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -54,6 +54,12 @@ export interface RopeParams {
   attnFactor?: number;
   /** YaRN: mixes interpolated and extrapolated frequencies over pairs corrLow..corrHigh (see ropeYarnParams). */
   yarn?: RopeYarn;
+  /**
+   * Query temperature (mistral3): rows are also multiplied by
+   * 1 + scale * ln(floor(pos / length) + 1). Given for q only; the rotated
+   * dimensions only (mistral3 rotates whole heads).
+   */
+  temperature?: { scale: number; length: number };
 }
 
 /** sin/cos multiplier: the attention factor, times YaRN's magnitude correction as ggml applies it. */
@@ -193,6 +199,12 @@ export interface GpuOps {
   siluMul(gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void;
   /** out = gelu_tanh(gate) * up, elementwise over count. */
   geluMul(gate: ActBuffer, up: ActBuffer, out: ActBuffer, count: number): void;
+  /**
+   * lfm2's gated short convolution of n tokens over `channels`: b = c * conv(b * x)
+   * in place, the causal conv of width L = kernel / channels continuing from
+   * `state` (the last L - 1 inputs per channel), which it updates.
+   */
+  shortConv(b: ActBuffer, c: ActBuffer, x: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, n: number, channels: number, width: number): void;
   /** out = a + b, elementwise over count (out may be a). */
   add(a: ActBuffer, b: ActBuffer, out: ActBuffer, count: number): void;
   /** x *= s, elementwise over count. */

@@ -331,6 +331,18 @@ class WebGpuOps implements GpuOps {
     this.gatedUnit('geluMul', gate, up, out, count);
   }
 
+  shortConv(b: ActBuffer, c: ActBuffer, x: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, n: number, channels: number, width: number): void {
+    for (const [buf, what] of [[b, 'b'], [c, 'c'], [x, 'x']] as const) requireCapacity(buf, n * channels, `shortConv ${what}`);
+    if (!(Number.isInteger(width) && width >= 2)) throw badRequest(`shortConv: width ${width} must be an integer of at least 2`);
+    this.dispatch(
+      'shortConv',
+      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1 } },
+      [u32(n), u32(channels)],
+      [b.buffer, c.buffer, x.buffer, kernel, state],
+      this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
+    );
+  }
+
   add(a: ActBuffer, b: ActBuffer, out: ActBuffer, count: number): void {
     for (const [buf, what] of [[a, 'a'], [b, 'b'], [out, 'out']] as const) requireCapacity(buf, count, `add ${what}`);
     if (a.buffer === b.buffer) {

@@ -80,5 +80,7 @@ export function ropeAngleFields(p: Omit<import('./ops-api').RopeParams, 'nHeads'
     { f32: p.yarn?.extFactor ?? 0 },
     { f32: p.yarn?.corrLow ?? 0 },
     { f32: p.yarn?.corrHigh ?? 0 },
+    { f32: p.temperature?.scale ?? 0 },
+    { u32: p.temperature?.length ?? 1 },
   ];
 }

@@ -2,9 +2,9 @@
 // pass and the weight plan read these traits instead of switching on names.
 // Facts from llama.cpp (src/models/<arch>.cpp, llama-model.cpp): rope style,
 // which extra tensors exist, which activation, how attention is scaled.
-// Mistral and SmolLM are stored as "llama" in GGUF.
+// Mistral and SmolLM (before SmolLM3) are stored as "llama" in GGUF.
 
-export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3'] as const;
+export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'smollm3', 'mistral3', 'lfm2'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export function isSupportedArchitecture(arch: string): arch is Architecture {
@@ -30,6 +30,12 @@ export interface ArchitectureTraits {
   fullRotary: boolean;
   /** Sliding-window attention: how llama.cpp lays it out, or none. */
   swa: 'none' | 'gemma2' | 'gemma3' | 'llama-metadata';
+  /** Layer l skips rope when (l + 1) is a multiple of this (smollm3's NoPE layers: 4); 0 = every layer ropes. */
+  noRopeLayerStep: number;
+  /** YaRN's beta_fast / beta_slow / log-multiplier keys and the attention temperature past the original context (mistral3). */
+  yarnKeys: boolean;
+  /** Layers whose head_count_kv is 0 are gated short convolutions; the final norm is token_embd_norm (lfm2). */
+  shortConv: boolean;
 }
 
 const BASE: ArchitectureTraits = {
@@ -42,6 +48,9 @@ const BASE: ArchitectureTraits = {
   alwaysTiedOutput: false,
   fullRotary: false,
   swa: 'none',
+  noRopeLayerStep: 0,
+  yarnKeys: false,
+  shortConv: false,
 };
 
 export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
@@ -53,4 +62,9 @@ export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
   phi3: { ...BASE, ropeNeox: true, fusedGateUp: true },
   gemma2: { ...BASE, ropeNeox: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, alwaysTiedOutput: true, swa: 'gemma2' },
   gemma3: { ...BASE, ropeNeox: true, qkNorm: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, swa: 'gemma3' },
+  // llama.cpp hard-codes the step (llama-hparams n_no_rope_layer_step); there is no key.
+  smollm3: { ...BASE, fullRotary: true, noRopeLayerStep: 4 },
+  mistral3: { ...BASE, fullRotary: true, yarnKeys: true },
+  // A sliding window, when the key is there, applies to every attention layer (llama.cpp's lfm2 iswa graph).
+  lfm2: { ...BASE, ropeNeox: true, qkNorm: true, swa: 'llama-metadata', shortConv: true },
 };

@@ -9,11 +9,11 @@
 
 import type { GgufFile } from '../gguf/types';
 import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
-import type { Hyperparams } from './hparams';
+import { kvLayerCount, stateFloatsPerLayer, type Hyperparams } from './hparams';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { decodePassBytes } from './decode-pass';
-import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor } from './kv-cache';
+import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor, recurrentStateBytes } from './kv-cache';
 import { kvBytesPerElement, type KvType } from '../gpu/ops-api';
 import { ATTENTION_DECODE_CHUNK } from '../gpu/kernels';
 
@@ -29,8 +29,10 @@ export interface EngineBytes {
   weightsResident: number;
   /** One reusable buffer per kind of streamed matrix (0 when every layer is resident). */
   streamSlots: number;
-  /** K and V of every layer at the full context. */
+  /** K and V of every attention layer at the full context. */
   kvCache: number;
+  /** Recurrent state of the layers without attention (lfm2's conv state) and their placeholder K/V. */
+  recurrentState: number;
   /** One layer's K buffer at the full context: the copy while the cache grows, or the rows moved by a context shift. */
   kvTransient: number;
   scratch: number;
@@ -73,8 +75,9 @@ export interface EnginePlan {
   notes: string[];
 }
 
-function isVector(shape: readonly number[]): boolean {
-  return shape.filter((d) => d > 1).length <= 1;
+/** Uploaded as f32 values: vectors, and lfm2's conv taps (a small 2-D tensor the loader decodes like one). */
+function isVector(t: { name: string; shape: readonly number[] }): boolean {
+  return t.shape.filter((d) => d > 1).length <= 1 || t.name.endsWith('.shortconv.conv.weight');
 }
 
 /** Rounded up to whole words, split into parts no bigger than a binding. */
@@ -119,7 +122,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   for (const t of file.tensors) {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
-    if (isVector(t.shape)) {
+    if (isVector(t)) {
       weightsResident += Math.max(4, t.elements * F32);
       continue;
     }
@@ -129,7 +132,8 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   }
   let streamSlots = 0;
   for (const b of slotByRole.values()) streamSlots += b;
-  const kvCache = 2 * hp.nLayers * plan.ctxSize * hp.kvDim * engineKvBytesPerElement(hp, o.kvType);
+  const kvCache = 2 * kvLayerCount(hp) * plan.ctxSize * hp.kvDim * engineKvBytesPerElement(hp, o.kvType);
+  const recurrentState = recurrentStateBytes(hp.recurrentLayers, stateFloatsPerLayer(hp));
   // The transient is f32 whatever the cache holds: a context shift rotates the moved keys as f32 rows (KvCache.shift),
   // and that is at least the old buffer a growth copies from.
   const kvTransient = plan.ctxSize * hp.kvDim * F32;
@@ -137,8 +141,8 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
   // Streamed layers decode through the batch path (no recorded pass).
   const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
-  const total = weightsResident + streamSlots + kvCache + kvTransient + scratch + decodePass + kernels;
-  return { weightsResident, streamSlots, kvCache, kvTransient, scratch, decodePass, kernels, total };
+  const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels;
+  return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, total };
 }
 
 /** Bytes per KV element of the cache the engine will really create for `kvType`. */

@@ -5,10 +5,12 @@
 // soft-capping, sliding windows), each taken when the model has it.
 // Kernels are named calls on GpuOps; the GPU plumbing lives in src/gpu/.
 
-import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, RopeYarn } from '../gpu/ops-api';
+import { ClawError } from '../errors';
+import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, RopeYarn, WeightMatrix } from '../gpu/ops-api';
 import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
+import { recordShortConv } from './arch/lfm2';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
 export interface Scratch {
@@ -59,24 +61,33 @@ function attentionParams(hp: Hyperparams, kv: KvCache, l: number): DecodeAttenti
 
 /**
  * YaRN as llama.cpp sets it up (llama-context.cpp, ggml_rope_yarn_corr_dims):
- * extrapolate pairs that turn fewer than beta_fast = 32 times over the
- * original context, interpolate those turning more than beta_slow = 1 times,
+ * extrapolate pairs that turn fewer than beta_fast (32) times over the
+ * original context, interpolate those turning more than beta_slow (1) times,
  * ramp between; the attention factor cancels the kernel's magnitude
- * correction except for `rope.scaling.attn_factor`.
+ * correction except for `rope.scaling.attn_factor` and, with a YaRN log
+ * multiplier m (mistral3), get_mscale(factor, 1) / get_mscale(factor, m).
  */
 function yarnParams(hp: Hyperparams, freqBase: number, freqScale: number): RopeYarn & { attnFactor: number } {
   const f = Math.fround;
   const nDims = hp.ropeDim;
-  const nCtxOrig = hp.ropeScaling.originalContext;
+  const { originalContext: nCtxOrig, yarnBetaFast, yarnBetaSlow, yarnLogMul } = hp.ropeScaling;
   const corrDim = (beta: number) => f((nDims * Math.log(nCtxOrig / (beta * 2 * Math.PI))) / (2 * Math.log(freqBase)));
   const factor = f(1 / freqScale);
-  const mscale = factor <= 1 ? 1 : f(0.1 * Math.log(factor) + 1);
+  const getMscale = (m: number) => (factor <= 1 ? 1 : f(f(0.1 * m * Math.log(factor)) + 1));
+  const mscale = yarnLogMul !== 0 ? f(getMscale(1) / getMscale(yarnLogMul)) : getMscale(1);
   return {
     extFactor: 1,
-    corrLow: Math.max(0, Math.floor(corrDim(32))),
-    corrHigh: Math.min(nDims - 1, Math.ceil(corrDim(1))),
+    corrLow: Math.max(0, Math.floor(corrDim(yarnBetaFast))),
+    corrHigh: Math.min(nDims - 1, Math.ceil(corrDim(yarnBetaSlow))),
     attnFactor: f(f(mscale / f(1 + f(0.1 * Math.log(factor)))) * hp.ropeScaling.attnFactor),
   };
+}
+
+/** The attention projections of layer l (a short-convolution layer has none). */
+function attentionMatrices(layer: LayerWeights, l: number): { wq: WeightMatrix; wk: WeightMatrix; wv: WeightMatrix; wo: WeightMatrix } {
+  const { wq, wk, wv, wo } = layer;
+  if (!wq || !wk || !wv || !wo) throw new ClawError('clw-llm-crash', `layer ${l} has no attention weights`);
+  return { wq, wk, wv, wo };
 }
 
 /** x = embedding rows of the n token ids in scratch.ids (times sqrt(nEmbd) for gemma). */
@@ -90,23 +101,12 @@ export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s
  * keys and values to layer l of the cache and updates the residual stream.
  */
 export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
-  const { nEmbd, nHeads, nKvHeads, headDim, kvDim, nFf, rmsEps } = hp;
-  const rope = ropeParams(hp, w, l, startPos);
-  // Attention block.
+  const { nEmbd, nFf, rmsEps } = hp;
+  // Attention block (or lfm2's short convolution, continuing its state).
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
-  ops.matmul(layer.wq, s.xb, s.q, n, layer.bq);
-  ops.matmul(layer.wk, s.xb, s.k, n, layer.bk);
-  ops.matmul(layer.wv, s.xb, s.v, n, layer.bv);
-  if (layer.qNorm && layer.kNorm) {
-    ops.rmsNorm(s.q, layer.qNorm, s.q, n * nHeads, headDim, rmsEps);
-    ops.rmsNorm(s.k, layer.kNorm, s.k, n * nKvHeads, headDim, rmsEps);
-  }
-  ops.rope(s.q, n, { ...rope, nHeads });
-  ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
-  ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim, kv.kvType);
-  ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim, kv.kvType);
-  ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, { nTokens: n, startPos, ...attentionParams(hp, kv, l) });
-  ops.matmul(layer.wo, s.attn, s.xb, n, layer.bo);
+  const state = kv.states[l];
+  if (layer.shortConv && state) recordShortConv(ops, hp, layer.shortConv, state, s, n);
+  else recordAttention(ops, hp, w, layer, kv, s, l, n, startPos);
   if (layer.attnPostNorm) ops.rmsNorm(s.xb, layer.attnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
   // Feed-forward block (SwiGLU, or GELU-gated for gemma).
@@ -118,6 +118,29 @@ export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer
   ops.matmul(layer.wDown, s.gate, s.xb, n);
   if (layer.ffnPostNorm) ops.rmsNorm(s.xb, layer.ffnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
+}
+
+/** Attention of n tokens from the normed input in scratch.xb; the output projection lands in scratch.xb. */
+function recordAttention(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
+  const { nHeads, nKvHeads, headDim, kvDim, rmsEps } = hp;
+  const { wq, wk, wv, wo } = attentionMatrices(layer, l);
+  ops.matmul(wq, s.xb, s.q, n, layer.bq);
+  ops.matmul(wk, s.xb, s.k, n, layer.bk);
+  ops.matmul(wv, s.xb, s.v, n, layer.bv);
+  if (layer.qNorm && layer.kNorm) {
+    ops.rmsNorm(s.q, layer.qNorm, s.q, n * nHeads, headDim, rmsEps);
+    ops.rmsNorm(s.k, layer.kNorm, s.k, n * nKvHeads, headDim, rmsEps);
+  }
+  // smollm3's NoPE layers skip the rotation; mistral3's queries take the temperature with theirs.
+  if (layerAttention(hp, l).rope) {
+    const rope = ropeParams(hp, w, l, startPos);
+    ops.rope(s.q, n, { ...rope, nHeads, temperature: hp.attnTemperature ?? undefined });
+    ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
+  }
+  ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim, kv.kvType);
+  ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim, kv.kvType);
+  ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, { nTokens: n, startPos, ...attentionParams(hp, kv, l) });
+  ops.matmul(wo, s.attn, s.xb, n, layer.bo);
 }
 
 /** The last token's logits into scratch.logits: final norm, classifier, soft-capping (gemma2). */
@@ -148,22 +171,26 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
   const qDim = nHeads * headDim;
   for (let l = 0; l < hp.nLayers; l++) {
     const layer = w.layers[l];
+    const { wq, wk, wv, wo } = attentionMatrices(layer, l);
     // Attention block: norm folded into the q/k/v projection, then rope and the cache write.
     ops.project(
       s.x,
       [
-        { w: layer.wq, outOffset: 0, bias: layer.bq },
-        { w: layer.wk, outOffset: qDim, bias: layer.bk },
-        { w: layer.wv, outOffset: qDim + kvDim, bias: layer.bv },
+        { w: wq, outOffset: 0, bias: layer.bq },
+        { w: wk, outOffset: qDim, bias: layer.bk },
+        { w: wv, outOffset: qDim + kvDim, bias: layer.bv },
       ],
       s.qkv,
       { norm: { weight: layer.attnNorm, eps } },
     );
     const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
-    ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
+    // NoPE layers (smollm3) rotate nothing; the kernel applies mistral3's temperature to q only.
+    const nRot = layerAttention(hp, l).rope ? rope.nRot : 0;
+    const temperature = hp.attnTemperature ?? undefined;
+    ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nRot, temperature, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
     ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, attentionParams(hp, kv, l));
     // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
-    residualProject(ops, hp, layer.wo, s.attn, s, layer.attnPostNorm, layer.bo);
+    residualProject(ops, hp, wo, s.attn, s, layer.attnPostNorm, layer.bo);
     // Feed-forward block: norm, gate, up and the activation in one kernel.
     ops.gatedProject(s.x, { weight: layer.ffnNorm, eps }, layer.wGate, layer.wUp, s.gate, hp.traits.ffnActivation === 'gelu' ? 'gelu' : 'silu');
     residualProject(ops, hp, layer.wDown, s.gate, s, layer.ffnPostNorm);
@@ -175,7 +202,7 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
 }
 
 /** x += W . input, or x += rmsnorm(W . input) * postNorm (gemma). */
-function residualProject(ops: DecodeOps, hp: Hyperparams, wm: LayerWeights['wo'], input: ActBuffer, s: Scratch, postNorm?: GPUBuffer, bias?: GPUBuffer): void {
+function residualProject(ops: DecodeOps, hp: Hyperparams, wm: WeightMatrix, input: ActBuffer, s: Scratch, postNorm?: GPUBuffer, bias?: GPUBuffer): void {
   if (!postNorm) {
     ops.project(input, [{ w: wm, outOffset: 0, bias }], s.x, { accumulate: true });
     return;

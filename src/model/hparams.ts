@@ -22,6 +22,18 @@ export interface RopeScaling {
   originalContext: number;
   /** `rope.scaling.attn_factor`: multiplies sin and cos (phi3 longrope). */
   attnFactor: number;
+  /** YaRN's ramp ends in turns over the original context (`rope.scaling.yarn_beta_fast` / `_slow`, read by mistral3; 32 and 1 otherwise). */
+  yarnBetaFast: number;
+  yarnBetaSlow: number;
+  /** `rope.scaling.yarn_log_multiplier` (mistral3; 0 = none): YaRN's magnitude is get_mscale(factor) / get_mscale(factor, this). */
+  yarnLogMul: number;
+}
+
+/** Llama 4 / Ministral 3 query temperature: q times 1 + scale * ln(floor(pos / length) + 1). */
+export interface AttentionTemperature {
+  scale: number;
+  /** Positions per step of the temperature: the original (pre-YaRN) context. */
+  length: number;
 }
 
 export interface Hyperparams {
@@ -60,20 +72,29 @@ export interface Hyperparams {
   swaLayers: boolean[];
   /** true when output.weight is absent (or ignored) and the embedding matrix is reused. */
   tiedEmbeddings: boolean;
+  /** Layers without attention or KV cache, holding a per-sequence state instead (lfm2's short convolutions). */
+  recurrentLayers: boolean[];
+  /** Width L of lfm2's causal convolution over time (`shortconv.l_cache`); 0 = none. Its state is the last L - 1 inputs. */
+  shortConvKernel: number;
+  /** Query temperature past the original context (mistral3's `attention.temperature_scale`); null = none. */
+  attnTemperature: AttentionTemperature | null;
 }
 
-/** What one layer's attention uses: its window and its rope frequencies. */
+/** What one layer's attention uses: its window, its rope frequencies, and whether it ropes at all (smollm3's NoPE layers do not). */
 export interface LayerAttention {
   window: number;
   freqBase: number;
   freqScale: number;
+  rope: boolean;
 }
 
 export function layerAttention(hp: Hyperparams, layer: number): LayerAttention {
   const local = hp.slidingWindow > 0 && hp.swaLayers[layer] === true;
+  const step = hp.traits.noRopeLayerStep;
+  const rope = step === 0 || (layer + 1) % step !== 0;
   return local
-    ? { window: hp.slidingWindow, freqBase: hp.ropeFreqBaseSwa, freqScale: hp.ropeFreqScaleSwa }
-    : { window: 0, freqBase: hp.ropeFreqBase, freqScale: hp.ropeFreqScale };
+    ? { window: hp.slidingWindow, freqBase: hp.ropeFreqBaseSwa, freqScale: hp.ropeFreqScaleSwa, rope }
+    : { window: 0, freqBase: hp.ropeFreqBase, freqScale: hp.ropeFreqScale, rope };
 }
 
 // ---------------------------------------------------------------------------
@@ -118,6 +139,17 @@ class MetadataReader {
     return v;
   }
 
+  /** A number or an array of numbers (one per layer), as `nLayers` values; `fallback` when absent. */
+  perLayer(name: string, nLayers: number, fallback: number): number[] {
+    const e = this.entry(name);
+    if (!e || typeof e.value !== 'object' || e.value === null || !('values' in e.value)) return new Array<number>(nLayers).fill(this.num(name, fallback));
+    const values = e.value.values.map((v) => (typeof v === 'bigint' ? Number(v) : v));
+    if (values.length !== nLayers || !values.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
+      throw this.invalid(name, `expected ${nLayers} non-negative integers (one per layer)`);
+    }
+    return values as number[];
+  }
+
   str(name: string): string | undefined {
     const e = this.entry(name);
     if (!e) return undefined;
@@ -133,6 +165,16 @@ class MetadataReader {
 function describe(v: unknown): string {
   if (typeof v === 'object' && v !== null && 'values' in v) return 'an array';
   return typeof v;
+}
+
+/** Layers with attention and K/V rows (every layer but lfm2's short convolutions). */
+export function kvLayerCount(hp: Pick<Hyperparams, 'recurrentLayers'>): number {
+  return hp.recurrentLayers.filter((r) => !r).length;
+}
+
+/** f32 values of recurrent state per recurrent layer: lfm2's last L - 1 conv inputs per channel. */
+export function stateFloatsPerLayer(hp: Pick<Hyperparams, 'shortConvKernel' | 'nEmbd'>): number {
+  return hp.shortConvKernel > 0 ? (hp.shortConvKernel - 1) * hp.nEmbd : 0;
 }
 
 export function architectureOf(file: GgufFile): string {
@@ -162,12 +204,21 @@ export function readHyperparams(file: GgufFile): Hyperparams {
   const nLayers = m.positiveInt('block_count');
   const nEmbd = m.positiveInt('embedding_length');
   const nHeads = m.positiveInt('attention.head_count');
-  const nKvHeads = m.positiveInt('attention.head_count_kv', nHeads);
+  const { nKvHeads, recurrentLayers } = readKvHeads(m, traits, nLayers, nHeads);
   if (nHeads % nKvHeads !== 0) throw m.invalid('attention.head_count_kv', `${nKvHeads} does not divide head_count ${nHeads}`);
   const defaultHead = Number.isInteger(nEmbd / nHeads) ? nEmbd / nHeads : undefined;
   const headDim = m.positiveInt('attention.key_length', defaultHead);
   const valueDim = m.positiveInt('attention.value_length', headDim);
   if (valueDim !== headDim) throw m.invalid('attention.value_length', `${valueDim} differs from key_length ${headDim}; one head size is supported`);
+  // lfm2's attention projects nEmbd to nEmbd (llama.cpp shapes q and attn_output so).
+  if (traits.shortConv && nHeads * headDim !== nEmbd) throw m.invalid('attention.key_length', `${nHeads} heads of ${headDim} must make the embedding width ${nEmbd}`);
+  const experts = m.num('expert_count', 0);
+  if (experts > 0) {
+    throw new ClawError('clw-arch-unsupported', `this ${arch} model is a mixture of ${experts} experts, which WebClaw does not run yet`, {
+      fix: 'Use a dense (non-MoE) model of this architecture.',
+      details: { arch, experts },
+    });
+  }
   const ropeDim = m.positiveInt('rope.dimension_count', headDim);
   if (ropeDim > headDim || ropeDim % 2 !== 0) throw m.invalid('rope.dimension_count', `${ropeDim} must be even and at most the head size ${headDim}`);
   if (traits.fullRotary && ropeDim !== headDim) throw m.invalid('rope.dimension_count', `${ropeDim} must equal the head size ${headDim} for ${arch}`);
@@ -178,7 +229,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
 
   const nCtxTrain = m.positiveInt('context_length');
   const ropeFreqBase = m.positive('rope.freq_base', 10000);
-  const ropeScaling = readRopeScaling(m, nCtxTrain);
+  const ropeScaling = readRopeScaling(m, nCtxTrain, traits);
   const ropeFreqScale = ropeScaling.type === 'none' || ropeScaling.type === 'llama3' ? 1 : 1 / ropeScaling.factor;
   const swa = readSlidingWindow(m, traits, nLayers, ropeFreqBase, ropeFreqScale);
 
@@ -205,12 +256,39 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     finalSoftcap: finalSoftcap(m, arch),
     embedScale: traits.scaleEmbeddings ? Math.sqrt(nEmbd) : 1,
     tiedEmbeddings: traits.alwaysTiedOutput || !file.tensors.some((t) => t.name === 'output.weight'),
+    recurrentLayers,
+    shortConvKernel: traits.shortConv ? readShortConvKernel(m) : 0,
+    attnTemperature: traits.yarnKeys ? readAttentionTemperature(m, ropeScaling) : null,
   };
+}
+
+/**
+ * head_count_kv: one number, or (lfm2) one per layer where 0 marks a
+ * short-convolution layer; the attention layers must share one count.
+ */
+function readKvHeads(m: MetadataReader, traits: ArchitectureTraits, nLayers: number, nHeads: number): { nKvHeads: number; recurrentLayers: boolean[] } {
+  if (!traits.shortConv) return { nKvHeads: m.positiveInt('attention.head_count_kv', nHeads), recurrentLayers: new Array<boolean>(nLayers).fill(false) };
+  const perLayer = m.perLayer('attention.head_count_kv', nLayers, nHeads);
+  const counts = new Set(perLayer.filter((n) => n > 0));
+  if (counts.size !== 1) throw m.invalid('attention.head_count_kv', `attention layers must share one KV head count, found ${counts.size === 0 ? 'none' : [...counts].join(', ')}`);
+  return { nKvHeads: [...counts][0], recurrentLayers: perLayer.map((n) => n === 0) };
+}
+
+function readShortConvKernel(m: MetadataReader): number {
+  const L = m.positiveInt('shortconv.l_cache');
+  if (L < 2) throw m.invalid('shortconv.l_cache', `expected at least 2, found ${L}`);
+  return L;
+}
+
+/** llama.cpp (mistral3.cpp): on when `attention.temperature_scale` is non-zero, stepping every original context. */
+function readAttentionTemperature(m: MetadataReader, rs: RopeScaling): AttentionTemperature | null {
+  const scale = m.num('attention.temperature_scale', 0);
+  return scale === 0 ? null : { scale, length: rs.originalContext };
 }
 
 const ROPE_SCALING_TYPES = ['none', 'linear', 'yarn', 'longrope', 'llama3'] as const;
 
-function readRopeScaling(m: MetadataReader, nCtxTrain: number): RopeScaling {
+function readRopeScaling(m: MetadataReader, nCtxTrain: number, traits: ArchitectureTraits): RopeScaling {
   // llama.cpp's default type is linear, which with no factor scales nothing.
   const type = m.str('rope.scaling.type') ?? 'linear';
   if (!(ROPE_SCALING_TYPES as readonly string[]).includes(type)) {
@@ -224,6 +302,9 @@ function readRopeScaling(m: MetadataReader, nCtxTrain: number): RopeScaling {
     factor: factor === 0 ? 1 : factor,
     originalContext: m.positiveInt('rope.scaling.original_context_length', nCtxTrain),
     attnFactor: m.positive('rope.scaling.attn_factor', 1),
+    yarnBetaFast: traits.yarnKeys ? m.num('rope.scaling.yarn_beta_fast', 32) : 32,
+    yarnBetaSlow: traits.yarnKeys ? m.num('rope.scaling.yarn_beta_slow', 1) : 1,
+    yarnLogMul: traits.yarnKeys ? m.num('rope.scaling.yarn_log_multiplier', 0) : 0,
   };
 }
 

@@ -6,6 +6,12 @@
 // in (one layer at a time, so the transient extra is one old buffer), never
 // a re-run of the prompt. A context shift drops rows in place and re-rotates
 // the surviving keys to their new positions (llama.cpp's K-shift).
+//
+// Layers without attention (lfm2's short convolutions) have no rows: their
+// K and V are one shared placeholder. They keep a per-sequence state
+// instead (the conv's last inputs), which cannot be rewound: the cache
+// tracks how many positions it has absorbed, and a pass must continue from
+// exactly there or restart at position 0 (which clears it).
 
 import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
@@ -31,7 +37,18 @@ export interface KvCacheOptions {
   growthChunk?: number;
   /** Element type of the rows (default f32). f16 needs an even kvDim: see kvTypeFor. */
   kvType?: KvType;
+  /** Layers with no K/V rows (true), each holding `stateFloats` f32 of recurrent state instead. */
+  recurrentLayers?: readonly boolean[];
+  stateFloats?: number;
 }
+
+/** Bytes of the recurrent state and the placeholder K/V of `recurrentLayers` (0 when there are none). */
+export function recurrentStateBytes(recurrentLayers: readonly boolean[], stateFloats: number): number {
+  const n = recurrentLayers.filter(Boolean).length;
+  return n === 0 ? 0 : n * Math.max(4, stateFloats * F32) + PLACEHOLDER_BYTES;
+}
+
+const PLACEHOLDER_BYTES = 16;
 
 /** The KV element type to use for `wanted`: f16 only where rows are whole u32 words (kvDim even), else f32. */
 export function kvTypeFor(wanted: KvType, kvDim: number): KvType {
@@ -50,6 +67,11 @@ export class KvCache {
   maxCapacity: number;
   /** How many times the buffers grew after creation. */
   growths = 0;
+  /** Per layer, the recurrent state of a layer without attention; null for attention layers. */
+  readonly states: (GPUBuffer | null)[] = [];
+  /** Positions the recurrent state has absorbed, -1 after a failed pass (meaningful only when hasRecurrentState). */
+  stateSeen = 0;
+  private placeholder: GPUBuffer | null = null;
   private readonly chunk: number;
 
   private constructor(
@@ -76,8 +98,16 @@ export class KvCache {
     const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
     try {
       for (let l = 0; l < o.nLayers; l++) {
+        if (o.recurrentLayers?.[l]) {
+          kv.placeholder ??= await allocator.alloc('kv', PLACEHOLDER_BYTES, STORAGE_USAGE, 'kv placeholder');
+          kv.keys.push(kv.placeholder);
+          kv.values.push(kv.placeholder);
+          kv.states.push(await allocator.alloc('kv', Math.max(4, (o.stateFloats ?? 0) * F32), STORAGE_USAGE, `recurrent state ${l}`));
+          continue;
+        }
         kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `k cache ${l}`));
         kv.values.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `v cache ${l}`));
+        kv.states.push(null);
       }
     } catch (e) {
       kv.free();
@@ -85,6 +115,39 @@ export class KvCache {
     }
     kv.capacity = first;
     return kv;
+  }
+
+  /** Whether some layer keeps a recurrent state (which cannot be rewound: see beginPass). */
+  get hasRecurrentState(): boolean {
+    return this.placeholder !== null;
+  }
+
+  /** Whether layer l has K/V rows (attention), not a recurrent state. */
+  hasRows(l: number): boolean {
+    return this.states[l] === null;
+  }
+
+  /**
+   * Before evaluating tokens from `startPos`: at 0 the recurrent state is
+   * cleared (a new sequence); elsewhere it must be where the last pass left
+   * it, since it cannot be rewound (the engine re-runs from 0 instead).
+   */
+  beginPass(startPos: number): void {
+    if (!this.hasRecurrentState) return;
+    if (startPos === 0) {
+      const encoder = this.device.createCommandEncoder({ label: 'recurrent state reset' });
+      for (const s of this.states) if (s) encoder.clearBuffer(s);
+      this.device.queue.submit([encoder.finish()]);
+    } else if (startPos !== this.stateSeen) {
+      throw new ClawError('clw-llm-crash', `the recurrent state has seen ${this.stateSeen} positions; a pass cannot start at ${startPos}`);
+    }
+    // Unknown until the pass ends: a pass that fails leaves only a restart at 0.
+    this.stateSeen = -1;
+  }
+
+  /** After a pass that ended at position `end` (exclusive). */
+  endPass(end: number): void {
+    this.stateSeen = end;
   }
 
   /** Bytes of one layer's K (or V) buffer at `positions`. */
@@ -121,6 +184,7 @@ export class KvCache {
     const oldBytes = this.bytesFor(this.capacity);
     for (const list of [this.keys, this.values]) {
       for (let l = 0; l < this.nLayers; l++) {
+        if (!this.hasRows(l)) continue;
         const old = list[l];
         const bigger = await this.allocator.alloc('kv', this.bytesFor(target), STORAGE_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
         const encoder = this.device.createCommandEncoder({ label: 'kv cache growth' });
@@ -157,10 +221,12 @@ export class KvCache {
     try {
       ops.begin();
       for (let l = 0; l < this.nLayers; l++) {
+        if (!this.hasRows(l)) continue;
         ops.readCacheRows(this.keys[l], nKeep + drop, moved, width, tmp, this.kvType);
         // Every moved key turns by the same angle: treat the rows as the heads of one token at position `drop`, rotated backwards.
         const rope = ropeOf(l);
-        ops.rope(tmp, 1, { ...rope, nHeads: moved * nKvHeads, startPos: drop, freqScale: -rope.freqScale });
+        // Layers without rope (smollm3's NoPE layers: nRot 0) keep their keys as they are.
+        if (rope.nRot > 0) ops.rope(tmp, 1, { ...rope, nHeads: moved * nKvHeads, startPos: drop, freqScale: -rope.freqScale });
         ops.writeCacheRows(tmp, this.keys[l], nKeep, moved, width, this.kvType);
         // Values only move: their words are copied as they are, whatever the element type.
         const words = (moved * width * kvBytesPerElement(this.kvType)) / F32;
@@ -179,9 +245,12 @@ export class KvCache {
 
   /** Frees every buffer of the cache. */
   free(): void {
-    for (const b of [...this.keys, ...this.values]) this.allocator.free(b);
+    for (const b of new Set([...this.keys, ...this.values])) this.allocator.free(b);
+    for (const s of this.states) if (s) this.allocator.free(s);
     this.keys.length = 0;
     this.values.length = 0;
+    this.states.length = 0;
+    this.placeholder = null;
     this.capacity = 0;
   }
 }

@@ -34,7 +34,8 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['k', capacity * hp.kvDim],
     ['v', capacity * hp.kvDim],
     ['attn', capacity * qDim],
-    ['gate', capacity * hp.nFf],
+    // lfm2's short-convolution layers keep in_proj's x third (nEmbd wide) here.
+    ['gate', capacity * Math.max(hp.nFf, hp.shortConvKernel > 0 ? hp.nEmbd : 0)],
     ['up', capacity * hp.nFf],
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
@@ -82,8 +83,8 @@ export async function createScratch(allocator: GpuAllocator, hp: Hyperparams, ca
 export function keyRopeFor(hp: Hyperparams, w: ModelWeights): ((layer: number) => KeyRope) | null {
   if (hp.ropeScaling.type === 'yarn') return null;
   return (layer) => {
-    const { freqBase, freqScale } = layerAttention(hp, layer);
-    return { headDim: hp.headDim, nRot: hp.ropeDim, freqBase, freqScale, neox: hp.traits.ropeNeox, freqFactors: w.ropeFreqs };
+    const { freqBase, freqScale, rope } = layerAttention(hp, layer);
+    return { headDim: hp.headDim, nRot: rope ? hp.ropeDim : 0, freqBase, freqScale, neox: hp.traits.ropeNeox, freqFactors: w.ropeFreqs };
   };
 }
 
@@ -168,7 +169,16 @@ export class LlamaModel {
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */
   get canShiftInPlace(): boolean {
-    return keyRopeFor(this.hp, this.weights) !== null;
+    return !this.kv.hasRecurrentState && keyRopeFor(this.hp, this.weights) !== null;
+  }
+
+  /**
+   * Positions a recurrent state has absorbed (lfm2's conv state), or null
+   * when the model has none. Such a model can only continue from exactly
+   * there, or start again at position 0.
+   */
+  get recurrentPosition(): number | null {
+    return this.kv.hasRecurrentState ? this.kv.stateSeen : null;
   }
 
   /** Context shift in the cache: keep 0..nKeep-1, drop `drop` positions after them, move the rest down. */
@@ -188,7 +198,8 @@ export class LlamaModel {
       });
     }
     const B = this.scratch.capacity;
-    return this.withGpuErrors('a forward pass', async () => {
+    this.kv.beginPass(startPos);
+    const logits = await this.withGpuErrors('a forward pass', async () => {
       if (tokens.length === 1 && this.decode) {
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(tokens));
         this.decode.run(startPos, 0);
@@ -201,6 +212,8 @@ export class LlamaModel {
       }
       return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
     });
+    this.kv.endPass(end);
+    return logits;
   }
 
   /**

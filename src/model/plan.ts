@@ -17,7 +17,7 @@
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
-import { readHyperparams, type Hyperparams } from './hparams';
+import { kvLayerCount, readHyperparams, type Hyperparams } from './hparams';
 
 export interface PlanOptions {
   budgetBytes: number;
@@ -139,7 +139,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     hp,
     layerBytes,
     nonLayerBytes,
-    kvBytesPerToken: 2 * hp.nLayers * hp.kvDim * (options.kvBytesPerElement ?? 4),
+    kvBytesPerToken: 2 * kvLayerCount(hp) * hp.kvDim * (options.kvBytesPerElement ?? 4),
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     budgetBytes: options.budgetBytes,
     targetCtx,

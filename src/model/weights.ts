@@ -9,13 +9,16 @@ import type { ByteSource, GgufFile, GgufTensorInfo } from '../gguf/types';
 import { GgmlType, GGML_TYPES } from '../gguf/types';
 import type { WeightMatrix } from '../gpu/ops-api';
 import type { Hyperparams } from './hparams';
+import { assembleShortConv, shortConvTensorPlan, type ShortConvWeights } from './arch/lfm2';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer;
-  wq: WeightMatrix;
-  wk: WeightMatrix;
-  wv: WeightMatrix;
-  wo: WeightMatrix;
+  /** The attention projections; absent in a short-convolution layer (lfm2), which has shortConv instead. */
+  wq?: WeightMatrix;
+  wk?: WeightMatrix;
+  wv?: WeightMatrix;
+  wo?: WeightMatrix;
+  shortConv?: ShortConvWeights;
   /** Optional projection biases (qwen2 has q/k/v biases). */
   bq?: GPUBuffer;
   bk?: GPUBuffer;
@@ -91,7 +94,7 @@ export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize
   const qDim = nHeads * headDim;
   const plan: PlannedTensor[] = [
     { name: 'token_embd.weight', shape: [nEmbd, nVocab], kind: 'matrix' },
-    { name: 'output_norm.weight', shape: [nEmbd], kind: 'vector' },
+    { name: outputNormName(hp), shape: [nEmbd], kind: 'vector' },
     { name: 'output.bias', shape: [nVocab], kind: 'vector', optional: true },
   ];
   // gemma2 always reuses the embeddings, even when a file carries output.weight.
@@ -102,6 +105,41 @@ export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize
   for (let l = 0; l < hp.nLayers; l++) {
     const b = `blk.${l}.`;
     plan.push({ name: `${b}attn_norm.weight`, shape: [nEmbd], kind: 'vector' });
+    plan.push(...(hp.recurrentLayers[l] ? shortConvTensorPlan(hp, l) : attentionTensorPlan(hp, table, l)));
+    plan.push({ name: `${b}ffn_norm.weight`, shape: [nEmbd], kind: 'vector' }, { name: `${b}ffn_down.weight`, shape: [nFf, nEmbd], kind: 'matrix' });
+    if (traits.postNorms) {
+      plan.push({ name: `${b}post_attention_norm.weight`, shape: [nEmbd], kind: 'vector' }, { name: `${b}post_ffw_norm.weight`, shape: [nEmbd], kind: 'vector' });
+    }
+    if (traits.fusedGateUp) {
+      // llama.cpp's swiglu on the fused output: the first half is the gate.
+      plan.push({
+        name: `${b}ffn_up.weight`,
+        shape: [nEmbd, 2 * nFf],
+        kind: 'matrix',
+        pieces: [
+          { slot: `${b}ffn_gate.weight`, rows: nFf },
+          { slot: `${b}ffn_up.weight`, rows: nFf },
+        ],
+      });
+    } else {
+      plan.push({ name: `${b}ffn_gate.weight`, shape: [nEmbd, nFf], kind: 'matrix' }, { name: `${b}ffn_up.weight`, shape: [nEmbd, nFf], kind: 'matrix' });
+    }
+  }
+  return plan;
+}
+
+/** The final norm: lfm2's converter names it token_embd_norm (llama.cpp's LLM_TENSOR_OUTPUT_NORM_LFM2). */
+function outputNormName(hp: Hyperparams): string {
+  return hp.traits.shortConv ? 'token_embd_norm.weight' : 'output_norm.weight';
+}
+
+/** The attention tensors of layer l: separate or fused q/k/v, optional biases, q/k norms. */
+function attentionTensorPlan(hp: Hyperparams, table: TensorTable, l: number): PlannedTensor[] {
+  const { nEmbd, nHeads, headDim, kvDim, traits } = hp;
+  const qDim = nHeads * headDim;
+  const b = `blk.${l}.`;
+  const plan: PlannedTensor[] = [];
+  {
     if (table.get(`${b}attn_qkv.weight`)) {
       const pieces = [
         { slot: `${b}attn_q`, rows: qDim },
@@ -124,29 +162,11 @@ export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize
     }
     plan.push(
       { name: `${b}attn_output.weight`, shape: [qDim, nEmbd], kind: 'matrix' },
-      { name: `${b}attn_output.bias`, shape: [nEmbd], kind: 'vector', optional: true },
-      { name: `${b}ffn_norm.weight`, shape: [nEmbd], kind: 'vector' },
-      { name: `${b}ffn_down.weight`, shape: [nFf, nEmbd], kind: 'matrix' },
+      // lfm2 has no output bias (llama.cpp does not load one).
+      ...(traits.shortConv ? [] : [{ name: `${b}attn_output.bias`, shape: [nEmbd], kind: 'vector' as const, optional: true }]),
     );
     if (traits.qkNorm) {
       plan.push({ name: `${b}attn_q_norm.weight`, shape: [headDim], kind: 'vector' }, { name: `${b}attn_k_norm.weight`, shape: [headDim], kind: 'vector' });
-    }
-    if (traits.postNorms) {
-      plan.push({ name: `${b}post_attention_norm.weight`, shape: [nEmbd], kind: 'vector' }, { name: `${b}post_ffw_norm.weight`, shape: [nEmbd], kind: 'vector' });
-    }
-    if (traits.fusedGateUp) {
-      // llama.cpp's swiglu on the fused output: the first half is the gate.
-      plan.push({
-        name: `${b}ffn_up.weight`,
-        shape: [nEmbd, 2 * nFf],
-        kind: 'matrix',
-        pieces: [
-          { slot: `${b}ffn_gate.weight`, rows: nFf },
-          { slot: `${b}ffn_up.weight`, rows: nFf },
-        ],
-      });
-    } else {
-      plan.push({ name: `${b}ffn_gate.weight`, shape: [nEmbd, nFf], kind: 'matrix' }, { name: `${b}ffn_up.weight`, shape: [nEmbd, nFf], kind: 'matrix' });
     }
   }
   return plan;
@@ -247,6 +267,7 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUB
     const b = `blk.${l}.`;
     layers.push({
       attnNorm: req(`${b}attn_norm.weight`),
+      shortConv: hp.recurrentLayers[l] ? assembleShortConv(l, (name) => slots.get(name)) : undefined,
       wq: m(`${b}attn_q.weight`),
       wk: m(`${b}attn_k.weight`),
       wv: m(`${b}attn_v.weight`),
@@ -268,7 +289,7 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUB
   const tokenEmbd = m('token_embd.weight');
   return {
     tokenEmbd,
-    outputNorm: req('output_norm.weight'),
+    outputNorm: req(outputNormName(hp)),
     output: slots.has('output.weight') ? m('output.weight') : tokenEmbd,
     outputBias: v('output.bias'),
     ropeFreqs: v('rope_freqs.weight') ?? v('rope_factors_long.weight') ?? v('rope_factors_short.weight'),

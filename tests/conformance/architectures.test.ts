@@ -85,6 +85,21 @@ const CASES: Case[] = [
       ropeFreqBase: 1000000, ropeScaling: { type: 'linear', factor: 8 },
     },
   },
+  {
+    label: 'smollm3 (NoPE on layer 3 of 4, GQA)',
+    model: { arch: 'smollm3', nLayers: 4, nHeads: 4, nKvHeads: 2 },
+  },
+  {
+    label: 'mistral3 (YaRN x4 over 16 positions, beta 24/2, log multiplier 0.5, attention temperature 0.5)',
+    model: {
+      arch: 'mistral3', nHeads: 4, nKvHeads: 2, ctxLength: 256, attnTemperatureScale: 0.5,
+      ropeScaling: { type: 'yarn', factor: 4, originalContext: 16, yarnBetaFast: 24, yarnBetaSlow: 2, yarnLogMul: 0.5 },
+    },
+  },
+  {
+    label: 'lfm2 (short convolutions L=3 on layers 0, 1, 3; GQA with q/k norms on layer 2)',
+    model: { arch: 'lfm2', nLayers: 4, nHeads: 4, nKvHeads: 2, lfm2AttentionLayers: [2] },
+  },
 ];
 
 type Measurement = Agreement & { label: string; dtype: string; seconds: number };

@@ -1,0 +1,61 @@
+// short_conv: lfm2's gated short convolution over the tokens of a batch,
+// after in_proj has produced its three thirds b, c and x per token:
+//   bx[t] = b[t] * x[t]
+//   conv[t] = sum_k w[k] * pad[t + k], k = 0..L-1, pad = [state (L-1 inputs), bx[0..n-1]]
+//   y[t] = c[t] * conv[t]
+// the way ggml_ssm_conv sums it (oldest input first, f32). The state, per
+// channel the last L-1 values of bx (oldest first), is read at the start and
+// written back at the end, so consecutive batches (prefill chunks, decode
+// steps) continue one sequence.
+//
+// Layout: b, c, x: n_tokens x channels f32; y is written over b (each
+// thread reads b[t, ch] before it writes it). w: channels x L f32 (llama.cpp's
+// shortconv.conv, the kernel of channel ch at ch * L). state: channels x (L - 1) f32.
+// Dispatch: one thread per channel (a thread walks the tokens in order:
+// the state makes the steps sequential), WG per workgroup, 2D grid when needed.
+
+struct Params {
+  n_tokens: u32,
+  channels: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> b_y: array<f32>;
+@group(0) @binding(2) var<storage, read> c: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> w: array<f32>;
+@group(0) @binding(5) var<storage, read_write> state: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let ch = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (ch >= params.channels) {
+    return;
+  }
+  var hist: array<f32, HIST>;
+  for (var k = 0u; k < HIST; k++) {
+    hist[k] = state[ch * HIST + k];
+  }
+  let wb = ch * (HIST + 1u);
+  for (var t = 0u; t < params.n_tokens; t++) {
+    let i = t * params.channels + ch;
+    let bx = b_y[i] * x[i];
+    var acc = 0.0;
+    for (var k = 0u; k < HIST; k++) {
+      acc += hist[k] * w[wb + k];
+    }
+    acc += bx * w[wb + HIST];
+    for (var k = 0u; k + 1u < HIST; k++) {
+      hist[k] = hist[k + 1u];
+    }
+    hist[HIST - 1u] = bx;
+    b_y[i] = c[i] * acc;
+  }
+  for (var k = 0u; k < HIST; k++) {
+    state[ch * HIST + k] = hist[k];
+  }
+}
