@@ -9,6 +9,7 @@ import { resolveDtype, type DtypeChoice } from '../gpu/device';
 import { GGML_TYPES, ggmlTypeName, type GgufFile } from '../gguf/types';
 import { architectureOf, readHyperparams, SUPPORTED_ARCHITECTURES, type Hyperparams } from '../model/hparams';
 import { formatBytes } from '../model/plan';
+import { uploadsAsVector } from '../model/weights';
 import { resolveBudget } from '../model/vram';
 import { planLoad, type DeviceFacts } from './load-plan';
 import type { CompatibilityReport, LoadOptions } from './types';
@@ -94,7 +95,7 @@ function shapeIssues(file: GgufFile): Issue[] {
     const info = GGML_TYPES.get(t.type);
     const rowLength = t.shape[0] ?? 0;
     if (info && rowLength % info.blockSize !== 0) notWholeBlocks.push(`${t.name} (${rowLength} per row, ${info.name} blocks of ${info.blockSize})`);
-    else if (t.shape.length >= 2 && rowLength % KERNEL_ROW_MULTIPLE !== 0) notKernelMultiple.push(`${t.name} (${rowLength} per row)`);
+    else if (!uploadsAsVector(t) && rowLength % KERNEL_ROW_MULTIPLE !== 0) notKernelMultiple.push(`${t.name} (${rowLength} per row)`);
   }
   const issues: Issue[] = [];
   if (notWholeBlocks.length > 0) {

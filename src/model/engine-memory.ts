@@ -12,6 +12,7 @@ import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
 import { kvLayerCount, stateFloatsPerLayer, type Hyperparams } from './hparams';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
+import { uploadsAsVector } from './weights';
 import { decodePassBytes } from './decode-pass';
 import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor, recurrentStateBytes } from './kv-cache';
 import { kvBytesPerElement, type KvType } from '../gpu/ops-api';
@@ -75,10 +76,6 @@ export interface EnginePlan {
   notes: string[];
 }
 
-/** Uploaded as f32 values: vectors, and lfm2's conv taps (a small 2-D tensor the loader decodes like one). */
-function isVector(t: { name: string; shape: readonly number[] }): boolean {
-  return t.shape.filter((d) => d > 1).length <= 1 || t.name.endsWith('.shortconv.conv.weight');
-}
 
 /** Rounded up to whole words, split into parts no bigger than a binding. */
 function matrixGpuBytes(byteSize: number, maxPartBytes: number): number {
@@ -122,7 +119,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   for (const t of file.tensors) {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
-    if (isVector(t)) {
+    if (uploadsAsVector(t)) {
       weightsResident += Math.max(4, t.elements * F32);
       continue;
     }

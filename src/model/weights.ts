@@ -51,6 +51,15 @@ export interface ModelWeights {
   layers: LayerWeights[];
 }
 
+/**
+ * Whether the loader decodes a tensor to f32 values instead of keeping it as
+ * a weight matrix: vectors (norms, biases), and lfm2's conv taps (a small
+ * 2-D tensor of L values per channel, read by the short_conv kernel).
+ */
+export function uploadsAsVector(t: { name: string; shape: readonly number[] }): boolean {
+  return t.shape.filter((d) => d > 1).length <= 1 || t.name.endsWith('.shortconv.conv.weight');
+}
+
 /** How tensors reach the GPU (implemented over the allocator in src/gpu/). */
 export interface WeightUploader {
   matrix(name: string, type: GgmlType, rows: number, cols: number, bytes: Uint8Array): Promise<WeightMatrix>;

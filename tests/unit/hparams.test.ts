@@ -86,8 +86,8 @@ describe('readHyperparams per architecture', () => {
       await header({ arch: 'gemma3', nLayers: 12, nHeads: 8, headDim: 64, slidingWindow: 512, ropeFreqBase: 1e6, ropeScaling: { type: 'linear', factor: 8 } }),
     );
     expect(swaLayers(hp)).toBe('LLLLLGLLLLLG');
-    expect(layerAttention(hp, 0)).toEqual({ window: 512, freqBase: 10000, freqScale: 1 });
-    expect(layerAttention(hp, 5)).toEqual({ window: 0, freqBase: 1e6, freqScale: 1 / 8 });
+    expect(layerAttention(hp, 0)).toEqual({ window: 512, freqBase: 10000, freqScale: 1, rope: true });
+    expect(layerAttention(hp, 5)).toEqual({ window: 0, freqBase: 1e6, freqScale: 1 / 8, rope: true });
     expect(hp.finalSoftcap).toBe(0);
   });
 
