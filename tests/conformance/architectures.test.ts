@@ -11,7 +11,9 @@
 // chosen so that getting it wrong moves the probabilities far past the
 // tolerance: rope factor tensors are ramps up to 8x, sliding windows are 8
 // tokens (the sequences are ~40), soft-caps are small enough to bend the
-// logits, gemma's head size differs from nEmbd / nHeads.
+// logits, gemma's head size differs from nEmbd / nHeads, YaRN's original
+// context and mistral3's temperature step are 16 positions, lfm2 has
+// short-convolution layers on both sides of its attention layer.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -52,14 +54,6 @@ const CASES: Case[] = [
     model: { arch: 'llama', nHeads: 4, nKvHeads: 2, ropeFreqs: true, ropeFreqBase: 500000 },
   },
   {
-    label: 'smollm (llama, tied embeddings) with linear rope scaling x4',
-    model: { arch: 'llama', nHeads: 4, nKvHeads: 4, tied: true, ropeScaling: { type: 'linear', factor: 4 } },
-  },
-  {
-    label: 'llama with YaRN rope scaling x4 over an original context of 64',
-    model: { arch: 'llama', nHeads: 4, nKvHeads: 2, ctxLength: 256, ropeScaling: { type: 'yarn', factor: 4, originalContext: 64 } },
-  },
-  {
     label: 'qwen2 (q/k/v biases, NeoX rope)',
     model: { arch: 'qwen2', nHeads: 4, nKvHeads: 2, ropeFreqBase: 1000000 },
   },
@@ -86,10 +80,12 @@ const CASES: Case[] = [
     },
   },
   {
-    label: 'smollm3 (NoPE on layer 3 of 4, GQA)',
-    model: { arch: 'smollm3', nLayers: 4, nHeads: 4, nKvHeads: 2 },
+    // Also the tied embeddings and linear rope scaling of the SmolLM files stored as llama.
+    label: 'smollm3 (NoPE on layer 3 of 4, tied embeddings, linear rope scaling x4)',
+    model: { arch: 'smollm3', nLayers: 4, nHeads: 4, nKvHeads: 4, tied: true, ropeScaling: { type: 'linear', factor: 4 } },
   },
   {
+    // Also YaRN itself (llama reads the same scaling with beta 32/1 and no multiplier).
     label: 'mistral3 (YaRN x4 over 16 positions, beta 24/2, log multiplier 0.5, attention temperature 0.5)',
     model: {
       arch: 'mistral3', nHeads: 4, nKvHeads: 2, ctxLength: 256, attnTemperatureScale: 0.5,

@@ -45,6 +45,15 @@ describe('lfm2 conv state in the engine', () => {
     expect(maxDiff(whole, chunked)).toBeLessThan(1e-4);
   });
 
+  it('streamed layers (both kinds) give the logits of resident ones', async () => {
+    const prompt = ids(5, 9);
+    await engine.load(source(), { ctxSize: 64 });
+    const resident = await engine.nextTokenLogits(prompt);
+    const info = await engine.load(source(), { ctxSize: 64, nGpuLayers: 1 });
+    expect(info.residentLayers).toBe(1);
+    expect(maxDiff(resident, await engine.nextTokenLogits(prompt))).toBeLessThan(1e-4);
+  });
+
   it('a prompt that leaves the cached one, or repeats it, runs again from position 0', async () => {
     await engine.load(source(), { ctxSize: 64 });
     const shared = ids(0, 10);
