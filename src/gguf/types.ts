@@ -35,6 +35,7 @@ export enum GgmlType {
   TQ1_0 = 34,
   TQ2_0 = 35,
   MXFP4 = 39,
+  NVFP4 = 40,
 }
 
 export interface GgmlTypeInfo {
@@ -90,6 +91,7 @@ export const GGML_TYPES: ReadonlyMap<GgmlType, GgmlTypeInfo> = new Map(
     t(GgmlType.TQ1_0, 256, 54, false),
     t(GgmlType.TQ2_0, 256, 66, false),
     t(GgmlType.MXFP4, 32, 17, false),
+    t(GgmlType.NVFP4, 64, 36, false),
   ].map((i) => [i.type, i]),
 );
 
