@@ -28,6 +28,20 @@ import q5_kPiece from '../../shaders/decode/q5_k.wgsl?raw';
 import q6_kPiece from '../../shaders/decode/q6_k.wgsl?raw';
 import iq4_nlPiece from '../../shaders/decode/iq4_nl.wgsl?raw';
 import iq4_xsPiece from '../../shaders/decode/iq4_xs.wgsl?raw';
+import iqGridHelpers from '../../shaders/decode/iq_grid.wgsl?raw';
+import iq2_xxsPiece from '../../shaders/decode/iq2_xxs.wgsl?raw';
+import iq2_xsPiece from '../../shaders/decode/iq2_xs.wgsl?raw';
+import iq2_sPiece from '../../shaders/decode/iq2_s.wgsl?raw';
+import iq3_xxsPiece from '../../shaders/decode/iq3_xxs.wgsl?raw';
+import iq3_sPiece from '../../shaders/decode/iq3_s.wgsl?raw';
+import iq1_sPiece from '../../shaders/decode/iq1_s.wgsl?raw';
+import iq1_mPiece from '../../shaders/decode/iq1_m.wgsl?raw';
+import mxfp4Piece from '../../shaders/decode/mxfp4.wgsl?raw';
+import nvfp4Piece from '../../shaders/decode/nvfp4.wgsl?raw';
+import tq1_0Piece from '../../shaders/decode/tq1_0.wgsl?raw';
+import tq2_0Piece from '../../shaders/decode/tq2_0.wgsl?raw';
+import { IQ1S_GRID, IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID, type IqGrid } from '../quant/iq-grids';
+import { WGSL_FP4_LEVELS, wgslGrid } from './quant-tables';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
@@ -56,6 +70,9 @@ import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
 
+/** A lattice type's piece: byte helpers, its grid (generated from the CPU table), the shared grid helpers. */
+const gridPiece = (grid: IqGrid, piece: string) => nibblesHelpers + wgslGrid(grid) + iqGridHelpers + piece;
+
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
  * elements 4*k4 .. 4*k4+3 of the row whose GGUF bytes start at byte
@@ -78,6 +95,17 @@ const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q6_K, nibblesHelpers + q6_kPiece],
   [GgmlType.IQ4_NL, nibblesHelpers + iq4_nlPiece],
   [GgmlType.IQ4_XS, nibblesHelpers + iq4_xsPiece],
+  [GgmlType.IQ2_XXS, gridPiece(IQ2XXS_GRID, iq2_xxsPiece)],
+  [GgmlType.IQ2_XS, gridPiece(IQ2XS_GRID, iq2_xsPiece)],
+  [GgmlType.IQ2_S, gridPiece(IQ2S_GRID, iq2_sPiece)],
+  [GgmlType.IQ3_XXS, gridPiece(IQ3XXS_GRID, iq3_xxsPiece)],
+  [GgmlType.IQ3_S, gridPiece(IQ3S_GRID, iq3_sPiece)],
+  [GgmlType.IQ1_S, gridPiece(IQ1S_GRID, iq1_sPiece)],
+  [GgmlType.IQ1_M, gridPiece(IQ1S_GRID, iq1_mPiece)],
+  [GgmlType.MXFP4, nibblesHelpers + WGSL_FP4_LEVELS + mxfp4Piece],
+  [GgmlType.NVFP4, nibblesHelpers + WGSL_FP4_LEVELS + nvfp4Piece],
+  [GgmlType.TQ1_0, nibblesHelpers + tq1_0Piece],
+  [GgmlType.TQ2_0, nibblesHelpers + tq2_0Piece],
 ]);
 
 const DECODE_MARKER = '//#include decode';
@@ -208,7 +236,7 @@ function dotPiece(type: GgmlType): string {
 /** Segment i: its binding and its type's pieces, every module-scope name suffixed `_s<i>`. */
 function segmentPiece(type: GgmlType, i: number): string {
   const code = `${decodePiece(type)}\n${dotPiece(type)}`;
-  const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
+  const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias|struct)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
   names.add('weights');
   const renamed = code.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (name) => (names.has(name) ? `${name}_s${i}` : name));
   return `@group(0) @binding(${SEGMENT_BINDING + i}) var<storage, read> weights_s${i}: array<u32>;\n${renamed}`;

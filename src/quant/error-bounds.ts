@@ -1,4 +1,4 @@
-// Expected round-trip error of quantize() then dequantize(), per type: the
+// Expected round-trip error of quantize() then dequantize(), per type it encodes: the
 // relative RMS error sqrt(sum((x - y)^2) / sum(x^2)) on Gaussian data (any
 // standard deviation well inside the f16 range). Measured values for this
 // module's quantizers on 16384 N(0, 0.05) values are in the comments; each
@@ -23,4 +23,8 @@ export const QUANT_ERROR_BOUNDS: ReadonlyMap<GgmlType, number> = new Map([
   [GgmlType.Q4_0, 0.11], // ~8.7%
   [GgmlType.Q3_K, 0.18], // ~14.4%
   [GgmlType.Q2_K, 0.33], // ~26.9%
+  [GgmlType.NVFP4, 0.125], // ~9.5%
+  [GgmlType.MXFP4, 0.15], // ~11.8%
+  [GgmlType.TQ1_0, 0.55], // ~44% (three levels)
+  [GgmlType.TQ2_0, 0.55], // ~44%
 ]);

@@ -6,6 +6,8 @@
 import { ClawError } from '../errors';
 import { GGML_TYPES, GgmlType, ggmlTypeName, type GgmlTypeInfo } from '../gguf/types';
 import { dequantizeBF16, dequantizeF16, dequantizeF32, quantizeBF16, quantizeF16, quantizeF32 } from './floats';
+import { dequantizeMXFP4, dequantizeNVFP4, quantizeMXFP4, quantizeNVFP4 } from './fp4';
+import { dequantizeIQ1_M, dequantizeIQ1_S, dequantizeIQ2_S, dequantizeIQ2_XS, dequantizeIQ2_XXS, dequantizeIQ3_S, dequantizeIQ3_XXS } from './iq-grid-types';
 import { dequantizeIQ4_NL, dequantizeIQ4_XS, quantizeIQ4_NL, quantizeIQ4_XS } from './iquants';
 import { dequantizeQ2_K, dequantizeQ3_K, dequantizeQ4_K, dequantizeQ5_K, dequantizeQ6_K } from './kquants';
 import { quantizeQ2_K, quantizeQ3_K, quantizeQ4_K, quantizeQ5_K, quantizeQ6_K } from './kquants-encode';
@@ -21,6 +23,7 @@ import {
   quantizeQ5_1,
   quantizeQ8_0,
 } from './legacy';
+import { dequantizeTQ1_0, dequantizeTQ2_0, quantizeTQ1_0, quantizeTQ2_0 } from './ternary';
 
 export { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './f16';
 export { QUANT_ERROR_BOUNDS } from './error-bounds';
@@ -32,7 +35,8 @@ type BlockEncoder = (x: Float32Array, dst: Uint8Array, nBlocks: number) => void;
 
 interface Codec {
   decode: BlockDecoder;
-  encode: BlockEncoder;
+  /** Absent for the lattice types (IQ1/IQ2/IQ3): their files come from llama-quantize; tests use random valid blocks. */
+  encode?: BlockEncoder;
 }
 
 const CODECS: ReadonlyMap<GgmlType, Codec> = new Map<GgmlType, Codec>([
@@ -51,10 +55,23 @@ const CODECS: ReadonlyMap<GgmlType, Codec> = new Map<GgmlType, Codec>([
   [GgmlType.Q6_K, { decode: dequantizeQ6_K, encode: quantizeQ6_K }],
   [GgmlType.IQ4_NL, { decode: dequantizeIQ4_NL, encode: quantizeIQ4_NL }],
   [GgmlType.IQ4_XS, { decode: dequantizeIQ4_XS, encode: quantizeIQ4_XS }],
+  [GgmlType.IQ2_XXS, { decode: dequantizeIQ2_XXS }],
+  [GgmlType.IQ2_XS, { decode: dequantizeIQ2_XS }],
+  [GgmlType.IQ2_S, { decode: dequantizeIQ2_S }],
+  [GgmlType.IQ3_XXS, { decode: dequantizeIQ3_XXS }],
+  [GgmlType.IQ3_S, { decode: dequantizeIQ3_S }],
+  [GgmlType.IQ1_S, { decode: dequantizeIQ1_S }],
+  [GgmlType.IQ1_M, { decode: dequantizeIQ1_M }],
+  [GgmlType.MXFP4, { decode: dequantizeMXFP4, encode: quantizeMXFP4 }],
+  [GgmlType.NVFP4, { decode: dequantizeNVFP4, encode: quantizeNVFP4 }],
+  [GgmlType.TQ1_0, { decode: dequantizeTQ1_0, encode: quantizeTQ1_0 }],
+  [GgmlType.TQ2_0, { decode: dequantizeTQ2_0, encode: quantizeTQ2_0 }],
 ]);
 
-/** Every type this module can decode and encode. */
+/** Every type this module can decode. */
 export const QUANT_TYPES: readonly GgmlType[] = [...CODECS.keys()];
+/** The types `quantize` can also encode. */
+export const QUANT_ENCODE_TYPES: readonly GgmlType[] = QUANT_TYPES.filter((t) => CODECS.get(t)!.encode);
 
 export function isQuantTypeSupported(type: GgmlType): boolean {
   return CODECS.has(type);
@@ -136,6 +153,12 @@ export function dequantizeRows(type: GgmlType, bytes: Uint8Array, rowLength: num
  */
 export function quantize(type: GgmlType, values: Float32Array): Uint8Array {
   const { codec, info } = codecFor(type);
+  if (!codec.encode) {
+    throw new ClawError('clw-quant-unsupported', `WebClaw decodes ${info.name} but has no encoder for it`, {
+      fix: `Quantize with llama.cpp's llama-quantize, or pick one of: ${QUANT_ENCODE_TYPES.map((t) => GgmlType[t]).join(', ')}.`,
+      details: { type, typeName: info.name },
+    });
+  }
   const nBlocks = blockCount(info, values.length);
   const out = new Uint8Array(nBlocks * info.blockBytes);
   codec.encode(values, out, nBlocks);

@@ -23,10 +23,14 @@ DECL(dequantize_row_q4_0) DECL(dequantize_row_q4_1) DECL(dequantize_row_q5_0) DE
 DECL(dequantize_row_q8_0) DECL(dequantize_row_q2_K) DECL(dequantize_row_q3_K) DECL(dequantize_row_q4_K)
 DECL(dequantize_row_q5_K) DECL(dequantize_row_q6_K) DECL(dequantize_row_iq4_nl) DECL(dequantize_row_iq4_xs)
 DECL(ggml_fp16_to_fp32_row) DECL(ggml_bf16_to_fp32_row)
+DECL(dequantize_row_iq2_xxs) DECL(dequantize_row_iq2_xs) DECL(dequantize_row_iq2_s) DECL(dequantize_row_iq3_xxs)
+DECL(dequantize_row_iq3_s) DECL(dequantize_row_iq1_s) DECL(dequantize_row_iq1_m) DECL(dequantize_row_mxfp4)
+DECL(dequantize_row_nvfp4) DECL(dequantize_row_tq1_0) DECL(dequantize_row_tq2_0)
 DECL(quantize_row_q4_0_ref) DECL(quantize_row_q4_1_ref) DECL(quantize_row_q5_0_ref) DECL(quantize_row_q5_1_ref)
 DECL(quantize_row_q8_0_ref) DECL(quantize_row_q2_K_ref) DECL(quantize_row_q3_K_ref) DECL(quantize_row_q4_K_ref)
 DECL(quantize_row_q5_K_ref) DECL(quantize_row_q6_K_ref) DECL(quantize_row_iq4_nl_ref) DECL(quantize_row_iq4_xs_ref)
 DECL(ggml_fp32_to_fp16_row) DECL(ggml_fp32_to_bf16_row_ref)
+DECL(quantize_row_mxfp4_ref) DECL(quantize_row_nvfp4_ref) DECL(quantize_row_tq1_0_ref) DECL(quantize_row_tq2_0_ref)
 
 struct entry { int type; row_fn dequant; row_fn quant; int block; int bytes; };
 
@@ -45,6 +49,18 @@ static const struct entry table[] = {
     { 14, (row_fn)dequantize_row_q6_K, (row_fn)quantize_row_q6_K_ref, 256, 210 },
     { 20, (row_fn)dequantize_row_iq4_nl, (row_fn)quantize_row_iq4_nl_ref, 32, 18 },
     { 23, (row_fn)dequantize_row_iq4_xs, (row_fn)quantize_row_iq4_xs_ref, 256, 136 },
+    /* The lattice types' quantizers need an importance matrix and search tables: dequantization only. */
+    { 16, (row_fn)dequantize_row_iq2_xxs, NULL, 256, 66 },
+    { 17, (row_fn)dequantize_row_iq2_xs, NULL, 256, 74 },
+    { 22, (row_fn)dequantize_row_iq2_s, NULL, 256, 82 },
+    { 18, (row_fn)dequantize_row_iq3_xxs, NULL, 256, 98 },
+    { 21, (row_fn)dequantize_row_iq3_s, NULL, 256, 110 },
+    { 19, (row_fn)dequantize_row_iq1_s, NULL, 256, 50 },
+    { 29, (row_fn)dequantize_row_iq1_m, NULL, 256, 56 },
+    { 39, (row_fn)dequantize_row_mxfp4, (row_fn)quantize_row_mxfp4_ref, 32, 17 },
+    { 40, (row_fn)dequantize_row_nvfp4, (row_fn)quantize_row_nvfp4_ref, 64, 36 },
+    { 34, (row_fn)dequantize_row_tq1_0, (row_fn)quantize_row_tq1_0_ref, 256, 54 },
+    { 35, (row_fn)dequantize_row_tq2_0, (row_fn)quantize_row_tq2_0_ref, 256, 66 },
 };
 
 static int read_all(void *buf, size_t n) { return fread(buf, 1, n, stdin) == n; }
@@ -65,7 +81,7 @@ int main(int argc, char **argv) {
         if (!read_all(in, block_bytes)) return 3;
         e->dequant(in, out, n);
         fwrite(out, 1, float_bytes, stdout);
-    } else if (!strcmp(op, "quant")) {
+    } else if (!strcmp(op, "quant") && e->quant) {
         if (!read_all(in, float_bytes)) return 3;
         e->quant(in, out, n);
         fwrite(out, 1, block_bytes, stdout);

@@ -168,9 +168,10 @@ describe.skipIf(!harness.path)('quantization reference against llama.cpp (libggm
   );
 
   it.each(
-    [GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS].map(
-      (t) => [GgmlType[t], t] as const,
-    ),
+    [
+      GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
+      GgmlType.MXFP4, GgmlType.NVFP4, GgmlType.TQ1_0, GgmlType.TQ2_0,
+    ].map((t) => [GgmlType[t], t] as const),
   )('quantizes %s about as accurately as llama.cpp reference quantizer', (_name, type) => {
     const values = gaussian(256 * 64, 1200 + type, 0.05);
     const ours = relativeRmsError(values, dequantize(type, quantize(type, values), values.length));

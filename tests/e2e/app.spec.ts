@@ -9,7 +9,7 @@ import { GgmlType } from '../../src/gguf/types';
 import { kv, writeGguf } from '../../src/gguf/writer';
 import { chooseFile, expectSpeedShown, generate, GENERATE_TIMEOUT, haveModels, LOAD_TIMEOUT, loadModel, MODELS, modelsDir, NO_MODELS, openApp, PROMPT, setGeneration } from './helpers';
 
-/** A tiny llama GGUF whose weights are IQ2_XXS, a type the GPU path does not run. */
+/** A tiny llama GGUF whose weights are Q8_K, a type the GPU path does not run (ggml's activation type for K-quant dot products). */
 function unsupportedQuantFixture(): Buffer {
   const nEmbd = 256;
   const nVocab = 8;
@@ -28,9 +28,9 @@ function unsupportedQuantFixture(): Buffer {
       kv.strArr('tokenizer.ggml.tokens', Array.from({ length: nVocab }, (_, i) => `t${i}`)),
     ],
     tensors: [
-      { name: 'token_embd.weight', shape: [nEmbd, nVocab], type: GgmlType.IQ2_XXS },
+      { name: 'token_embd.weight', shape: [nEmbd, nVocab], type: GgmlType.Q8_K },
       { name: 'output_norm.weight', shape: [nEmbd], type: GgmlType.F32 },
-      { name: 'output.weight', shape: [nEmbd, nVocab], type: GgmlType.IQ2_XXS },
+      { name: 'output.weight', shape: [nEmbd, nVocab], type: GgmlType.Q8_K },
     ],
   });
   return Buffer.from(bytes);
@@ -102,8 +102,8 @@ test('a file with an unsupported tensor type is flagged before loading', async (
   await openApp(page);
   await chooseFile(page, { name: 'iq2-fixture.gguf', buffer: unsupportedQuantFixture() });
   const report = page.getByTestId('compat-report');
-  await expect(report.locator('tr[data-type="IQ2_XXS"]')).toContainText('clw-quant-unsupported');
-  await expect(report.getByTestId('compat-issues')).toContainText(/clw-quant-unsupported\s+IQ2_XXS/);
+  await expect(report.locator('tr[data-type="Q8_K"]')).toContainText('clw-quant-unsupported');
+  await expect(report.getByTestId('compat-issues')).toContainText(/clw-quant-unsupported\s+Q8_K/);
   await expect(report.getByTestId('compat-verdict')).toHaveText('Will not run');
   await page.screenshot({ path: 'test-results/e2e/page-unsupported.png', fullPage: true });
   const load = page.getByTestId('load-button');

@@ -45,23 +45,39 @@ describe('buildCompatibilityReport', () => {
     expect(report.plan).toMatch(/^16 of 16 layers resident, 0 streamed, context \d+: fits in /);
   });
 
-  test('names an unsupported type (IQ2_XXS) with its tensor count and share of the model bytes', async () => {
-    expect(GGML_TYPES.get(GgmlType.IQ2_XXS)?.gpuSupported).toBe(false);
-    const toIq2 = (spec: HeaderSpec): HeaderSpec => ({
+  test('names an unsupported type (Q8_K) with its tensor count and share of the model bytes', async () => {
+    expect(GGML_TYPES.get(GgmlType.Q8_K)?.gpuSupported).toBe(false);
+    const toQ8K = (spec: HeaderSpec): HeaderSpec => ({
       ...spec,
-      tensors: spec.tensors.map((t) => (/ffn_(gate|up)\.weight$/.test(t.name) ? { ...t, type: GgmlType.IQ2_XXS } : t)),
+      tensors: spec.tensors.map((t) => (/ffn_(gate|up)\.weight$/.test(t.name) ? { ...t, type: GgmlType.Q8_K } : t)),
     });
-    const file = await realShapeFile(LLAMA_32_1B_Q8_0, toIq2);
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, toQ8K);
     const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file) });
-    const iq2Bytes = 32 * (2048 * 8192 / 256) * 66; // 32 tensors of 65536 blocks of 66 bytes
+    const q8kBytes = 32 * (2048 * 8192 / 256) * 292; // 32 tensors of 65536 blocks of 292 bytes
     const total = file.tensors.reduce((a, t) => a + t.byteSize, 0);
-    const share = ((100 * iq2Bytes) / total).toFixed(1);
-    expect(report.tensorTypes.find((t) => t.type === 'IQ2_XXS')).toEqual({ type: 'IQ2_XXS', count: 32, bytes: iq2Bytes, supported: false });
+    const share = ((100 * q8kBytes) / total).toFixed(1);
+    expect(report.tensorTypes.find((t) => t.type === 'Q8_K')).toEqual({ type: 'Q8_K', count: 32, bytes: q8kBytes, supported: false });
     const issue = report.issues.find((i) => i.code === 'clw-quant-unsupported');
     expect(issue?.severity).toBe('error');
-    expect(issue?.message).toContain('IQ2_XXS: 32 tensor(s)');
+    expect(issue?.message).toContain('Q8_K: 32 tensor(s)');
     expect(issue?.message).toContain(`${share}% of the model's bytes`);
     expect(report.verdict).toBe('will-not-run');
+  });
+
+  test('counts the lattice, FP4 and ternary types as supported: an IQ3_S / MXFP4 / TQ2_0 file runs', async () => {
+    const types: Record<string, GgmlType> = { gate: GgmlType.IQ3_S, up: GgmlType.MXFP4, down: GgmlType.TQ2_0 };
+    const mixed = (spec: HeaderSpec): HeaderSpec => ({
+      ...spec,
+      tensors: spec.tensors.map((t) => {
+        const m = /ffn_(gate|up|down)\.weight$/.exec(t.name);
+        return m ? { ...t, type: types[m[1]] } : t;
+      }),
+    });
+    const file = await realShapeFile(LLAMA_32_1B_Q8_0, mixed);
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB });
+    for (const type of ['IQ3_S', 'MXFP4', 'TQ2_0']) expect(report.tensorTypes.find((t) => t.type === type)).toMatchObject({ count: 16, supported: true });
+    expect(report.issues.filter((i) => i.code === 'clw-quant-unsupported')).toEqual([]);
+    expect(report.verdict).toBe('runs');
   });
 
   test('an unknown architecture gives clw-arch-unsupported listing the supported ones', async () => {

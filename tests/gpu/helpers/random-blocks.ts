@@ -24,6 +24,17 @@ export const DECODE_TYPES = [
   GgmlType.Q6_K,
   GgmlType.IQ4_NL,
   GgmlType.IQ4_XS,
+  GgmlType.IQ2_XXS,
+  GgmlType.IQ2_XS,
+  GgmlType.IQ2_S,
+  GgmlType.IQ3_XXS,
+  GgmlType.IQ3_S,
+  GgmlType.IQ1_S,
+  GgmlType.IQ1_M,
+  GgmlType.MXFP4,
+  GgmlType.NVFP4,
+  GgmlType.TQ1_0,
+  GgmlType.TQ2_0,
 ];
 
 /** Byte offsets of the f16 scale (and min) fields inside one block. */
@@ -40,6 +51,16 @@ const SCALE_FIELDS: Partial<Record<GgmlType, readonly number[]>> = {
   [GgmlType.Q6_K]: [208],
   [GgmlType.IQ4_NL]: [0],
   [GgmlType.IQ4_XS]: [0],
+  [GgmlType.IQ2_XXS]: [0],
+  [GgmlType.IQ2_XS]: [0],
+  [GgmlType.IQ2_S]: [0],
+  [GgmlType.IQ3_XXS]: [0],
+  [GgmlType.IQ3_S]: [0],
+  [GgmlType.IQ1_S]: [0],
+  [GgmlType.TQ1_0]: [52],
+  [GgmlType.TQ2_0]: [64],
+  // Every byte of NVFP4's UE4M3 scales decodes to a finite normal value.
+  [GgmlType.NVFP4]: [],
 };
 
 /** Half bit patterns worth hitting on purpose: ±65504, ±0, subnormals, the smallest normal, 1. */
@@ -89,6 +110,7 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
     return bytes;
   }
 
+  if (type === GgmlType.MXFP4 || type === GgmlType.IQ1_M) return boundScales(type, bytes, nBlocks, next, randomHalf, zeroEvery);
   const fields = SCALE_FIELDS[type];
   if (!fields) throw new Error(`no scale layout for ${GgmlType[type]}`);
   for (let b = 0; b < nBlocks; b++) {
@@ -103,6 +125,30 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
       bytes[o + field] = h & 0xff;
       bytes[o + field + 1] = h >> 8;
     });
+  }
+  return bytes;
+}
+
+/**
+ * MXFP4: E8M0 exponents in 20..230 (scales 2^-108 .. 2^102), the ends of
+ * that range in the first blocks: e = 0, 1 give f32 subnormal scales and
+ * small ones subnormal products with the activations of the matvec tests,
+ * which GPUs may flush to zero; from 253 on 12 * 2^(e - 128) is infinite,
+ * and 230 leaves room for the sums of a row's products. IQ1_M: its f16 d, spread over the top nibbles of its four scale
+ * u16s, finite and the special halves first.
+ */
+function boundScales(type: GgmlType, bytes: Uint8Array, nBlocks: number, next: () => number, randomHalf: () => number, zeroEvery: number): Uint8Array {
+  const info = GGML_TYPES.get(type)!;
+  for (let b = 0; b < nBlocks; b++) {
+    const o = b * info.blockBytes;
+    if (zeroEvery > 0 && b % zeroEvery === zeroEvery - 1) {
+      bytes.fill(0, o, o + info.blockBytes);
+    } else if (type === GgmlType.MXFP4) {
+      bytes[o] = b === 0 ? 20 : b === 1 ? 230 : 20 + Math.floor(next() * 211);
+    } else {
+      const h = b < SPECIAL_HALVES.length ? SPECIAL_HALVES[b] : randomHalf();
+      for (let i = 0; i < 4; i++) bytes[o + 49 + 2 * i] = (bytes[o + 49 + 2 * i] & 0x0f) | (((h >> (4 * i)) & 0xf) << 4);
+    }
   }
   return bytes;
 }
