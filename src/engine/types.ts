@@ -41,9 +41,29 @@ export interface LoadProgress {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Assistant: the tool calls this reply made (its content may then be empty). */
+  toolCalls?: ToolCall[];
+  /** Tool: the id of the call this message answers. */
+  toolCallId?: string;
 }
+
+/** A function the model may call: OpenAI's tool shape (`parameters` is a JSON Schema). */
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
+
+/** One call the model made: `arguments` is JSON text, as in the OpenAI API. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** 'auto': the model decides; 'none': no tools offered; 'required' or a named function: a call must come (constrained where the engine can). */
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface SamplingOptions {
   /** 0 = greedy. Default: DEFAULT_SAMPLING (defaults.ts), as for every sampling option. */
@@ -67,6 +87,10 @@ export interface GenerateOptions extends SamplingOptions {
   addBos?: boolean;
   /** Report each token's log-probability and this many most likely alternatives (0..20) on its token event. */
   logprobs?: number;
+  /** Chat only: functions the model may call, given to the model through its chat template. */
+  tools?: ToolDefinition[];
+  /** Chat only, with tools. Default 'auto'. */
+  toolChoice?: ToolChoice;
 }
 
 /** A generated token's log-probability under the model (raw logits, before sampling) and the most likely tokens. */
@@ -79,6 +103,8 @@ export type GenerateEvent =
   | { type: 'prompt'; tokenIds: number[] }
   | { type: 'token'; tokenId: number; text: string; logprobs?: TokenLogprobs }
   | { type: 'warning'; code: ClawErrorCode; message: string }
+  /** The reply parsed as tool calls (emitted before 'done'); the call's text was not streamed as tokens' text. */
+  | { type: 'tool_calls'; calls: ToolCall[] }
   | { type: 'done'; reason: 'stop' | 'length' | 'abort'; stats: GenerateStats };
 
 export interface GenerateStats {
