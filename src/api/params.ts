@@ -35,7 +35,7 @@ function asksForNothing(key: string, v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === '') return true;
   if (Array.isArray(v)) return v.length === 0;
   if (key === 'response_format') return typeof v === 'object' && (v as { type?: unknown }).type === 'text';
-  if (key === 'function_call') return v === 'none';
+  if (key === 'tool_choice' || key === 'function_call') return v === 'none';
   if (key === 'best_of') return v === 1;
   return typeof v === 'object' && Object.keys(v).length === 0;
 }
@@ -62,6 +62,8 @@ export function prepareCompletion(params: CompletionCreateParams): PreparedReque
   checkObject(params);
   if (typeof params.prompt !== 'string') throw bad('prompt', 'a string');
   if (params.add_bos !== undefined && typeof params.add_bos !== 'boolean') throw bad('add_bos', 'true or false');
+  // Tools need chat messages (the model's chat template offers them).
+  for (const key of ['tools', 'tool_choice']) refuse(params, key, 'tools work with chat completions only');
   const logprobs = optionalInt(params, 'logprobs', 0, REQUEST_LIMITS.maxLogprobsCompletion);
   const maxTokens = optionalInt(params, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
   const prepared = { input: params.prompt, ...common(params, maxTokens, logprobs) };
@@ -70,10 +72,7 @@ export function prepareCompletion(params: CompletionCreateParams): PreparedReque
 }
 
 function common(params: CompletionParamsBase, maxTokens: number | undefined, logprobs: number | undefined): Omit<PreparedRequest, 'input'> {
-  for (const key of UNSUPPORTED) {
-    const v = (params as unknown as Record<string, unknown>)[key];
-    if (!asksForNothing(key, v)) throw new ClawError('clw-bad-request', `"${key}" is not supported by WebClaw`, { fix: `Leave out "${key}".`, details: { param: key } });
-  }
+  for (const key of UNSUPPORTED) refuse(params, key, 'not supported by WebClaw');
   if (params.n !== undefined && params.n !== null && params.n !== 1) throw bad('n', '1 (one choice per request is supported)', params.n);
   if (params.stream !== undefined && params.stream !== null && typeof params.stream !== 'boolean') throw bad('stream', 'true or false');
   if (params.signal !== undefined && !(params.signal instanceof AbortSignal)) throw bad('signal', 'an AbortSignal');
@@ -119,6 +118,11 @@ function toChatMessage(m: ChatCompletionMessageParam, i: number): ChatMessage {
   if (calls !== undefined && calls !== null) message.toolCalls = calls;
   if (m.tool_call_id !== undefined && m.tool_call_id !== null) message.toolCallId = m.tool_call_id;
   return message;
+}
+
+function refuse(params: object, key: string, why: string): void {
+  const v = (params as Record<string, unknown>)[key];
+  if (!asksForNothing(key, v)) throw new ClawError('clw-bad-request', `"${key}": ${why}`, { fix: `Leave out "${key}".`, details: { param: key } });
 }
 
 function stops(stop: CompletionParamsBase['stop']): string[] | undefined {

@@ -45,9 +45,9 @@ class Reader {
     throw new Error(`${what} at character ${this.at} of the call ${JSON.stringify(this.text.slice(0, 80))}`);
   }
 
-  private name(): string {
+  private name(what = 'a name'): string {
     const m = /^[A-Za-z_][\w.]*/.exec(this.text.slice(this.at));
-    if (!m) this.fail('expected a name');
+    if (!m) this.fail(`expected ${what}`);
     this.at += m[0].length;
     return m[0];
   }
@@ -59,7 +59,7 @@ class Reader {
     const args = Object.create(null) as Record<string, unknown>;
     this.skip();
     while (!this.eat(')')) {
-      const key = this.name();
+      const key = this.name('a keyword argument (name=value)');
       this.skip();
       if (!this.eat('=')) this.fail('expected "=" (arguments are passed by keyword)');
       this.skip();

@@ -38,14 +38,16 @@ export class ToolCallSplitter {
       if (at >= 0 && (cut < 0 || at < cut)) cut = at;
     }
     const leadsWithJson = this.syntax === 'llama3' && !this.streamedText;
+    let blanksOnly = false;
     if (leadsWithJson) {
       const first = pending.search(/\S/);
-      if (first >= 0 && pending[first] === '{' && (cut < 0 || first < cut)) cut = first;
+      if (first >= 0 && pending[first] === '{' && (cut < 0 || first < cut)) [cut, blanksOnly] = [first, true];
     }
     if (cut >= 0) {
       this.call = pending.slice(cut);
       this.held = '';
-      return this.release(pending.slice(0, cut));
+      // The blanks before a reply that is a call are not content.
+      return blanksOnly ? '' : this.release(pending.slice(0, cut));
     }
     // Hold back what could still open a call: an opener's beginning at the end, or (Llama 3) blanks before any text.
     let hold = 0;
