@@ -10,6 +10,7 @@ import { StopMatcher } from './stop';
 import { DEFAULT_GENERATION } from './defaults';
 import { tokenLogprobs } from './logprobs';
 import type { TokenPipeline } from '../model/token-pipeline';
+import { forcedOpening } from '../tools/forced';
 import { ToolCallReader, type ReadReply } from '../tools/reader';
 import { offeredTools } from '../tools/validate';
 import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
@@ -27,11 +28,12 @@ export function promptTokens(s: Session, input: string | ChatMessage[], options:
     return s.tokenizer.encode(input, { addSpecial: options.addBos ?? true });
   }
   const tk = s.tokenizer;
+  const tools = offeredTools(options.tools, options.toolChoice);
   const text = s.chat.render(input, {
     bosToken: tk.bosId !== null ? tk.tokenText(tk.bosId) : '',
     eosToken: tk.eosId !== null ? tk.tokenText(tk.eosId) : '',
-    tools: offeredTools(options.tools, options.toolChoice),
-  });
+    tools,
+  }) + (tools ? forcedOpening(s.chat.toolSyntax, options.toolChoice) : '');
   // Templates write BOS themselves where the model wants it; avoid a double BOS.
   const ids = tk.encode(text, { addSpecial: true, parseSpecial: true });
   if (ids.length >= 2 && tk.bosId !== null && ids[0] === tk.bosId && ids[1] === tk.bosId) ids.shift();
@@ -122,7 +124,12 @@ class TokenSink {
     this.decoder = s.tokenizer.createDecoder();
     // An end-of-generation token spelled out as text ends the reply as the token itself would.
     this.stops = new StopMatcher([...(options.stop ?? []), ...s.tokenizer.eogTexts]);
-    this.tools = offeredTools(options.tools, options.toolChoice) ? new ToolCallReader(s.tokenizer, s.chat.toolSyntax) : null;
+    this.tools = null;
+    if (offeredTools(options.tools, options.toolChoice)) {
+      this.tools = new ToolCallReader(s.tokenizer, s.chat.toolSyntax);
+      // A forced call's opening is in the prompt: the reply goes on from inside it.
+      this.tools.push(forcedOpening(s.chat.toolSyntax, options.toolChoice));
+    }
   }
 
   /** Takes a drawn id; the reason generation ends with it, or null to go on. */

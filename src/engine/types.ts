@@ -62,7 +62,12 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
-/** 'auto': the model decides; 'none': no tools offered; 'required' or a named function: a call must come (constrained where the engine can). */
+/**
+ * 'auto': the model decides; 'none': no tools offered; 'required' or a named
+ * function: the assistant's turn begins with a call's opening in the model's
+ * syntax (with the name, for a named function), so the reply is a call. The
+ * arguments are not yet constrained by the tools' schemas.
+ */
 export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface SamplingOptions {

@@ -37,7 +37,9 @@ export function checkTools(tools: unknown, choice: unknown): void {
   }
   if (choice === undefined) return;
   const named = choice as { type?: unknown; function?: { name?: unknown } } | null;
-  if (choice === 'auto' || choice === 'none' || choice === 'required') return;
+  if (choice === 'auto' || choice === 'none') return;
+  if (choice === 'required' && Array.isArray(tools) && tools.length > 0) return;
+  if (choice === 'required') throw bad('toolChoice', '"required" only when tools are offered');
   if (typeof named !== 'object' || named === null || named.type !== 'function' || typeof named.function?.name !== 'string') {
     throw bad('toolChoice', '"auto", "none", "required" or { type: "function", function: { name } }');
   }

@@ -94,10 +94,20 @@ describe('generation with tools', () => {
     expect(prompt).toBeDefined();
   });
 
+  it("a named tool_choice begins the assistant's turn with the call's opening; the model writes the arguments", async () => {
+    const s = scriptedSession(HERMES_TEMPLATE, '{"city": "Paris"}}\n</tool_call>');
+    const events = await generate(s, ASK, { tools: TOOLS, toolChoice: { type: 'function', function: { name: 'get_weather' } } });
+    const prompt = events.find((e) => e.type === 'prompt') as { tokenIds: number[] };
+    expect(s.tokenizer.decode(prompt.tokenIds).endsWith('assistant:<tool_call>\n{"name": "get_weather", "arguments": ')).toBe(true);
+    expect(streamedText(events)).toBe('');
+    expect(events.find((e) => e.type === 'tool_calls')).toMatchObject({ calls: [{ function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
+  });
+
   it('bad tools, tool choices and tool messages are clw-bad-request naming the field', () => {
     const fails = (f: () => void, field: RegExp) => expect(f).toThrow(field);
     fails(() => checkGenerateOptions({ tools: [{ type: 'function', function: { name: 'a b' } }] }), /tools\[0\]\.function\.name/);
     fails(() => checkGenerateOptions({ tools: [...TOOLS, ...TOOLS] }), /unique/);
+    fails(() => checkGenerateOptions({ toolChoice: 'required' }), /toolChoice/);
     fails(() => checkGenerateOptions({ tools: TOOLS, toolChoice: { type: 'function', function: { name: 'other' } } }), /toolChoice\.function\.name/);
     fails(() => checkInput([{ role: 'user', content: 'x', toolCallId: 'a' }]), /messages\[0\]\.toolCallId/);
     fails(() => checkInput([{ role: 'assistant', content: '', toolCalls: [{ id: 1 } as never] }]), /messages\[0\]\.toolCalls\[0\]/);

@@ -1,0 +1,27 @@
+// tool_choice 'required' or a named function: the assistant's turn is begun
+// for the model with the opening of a call in its own syntax (and, for a
+// named function, the name too), so the reply is a call. This steers
+// without constraining the arguments: constraining them by the tools'
+// schemas needs the grammar engine (src/structured, issue 11 part 1) to
+// take over after this opening, which is not wired yet.
+
+import type { ToolChoice } from '../engine/types';
+import type { ToolCallSyntax } from './syntax';
+
+/** The text the assistant's turn starts with under `choice`, or '' when the model is free ('auto'). */
+export function forcedOpening(syntax: ToolCallSyntax, choice: ToolChoice | undefined): string {
+  if (choice !== 'required' && typeof choice !== 'object') return '';
+  const name = typeof choice === 'object' ? choice.function.name : null;
+  switch (syntax) {
+    case 'hermes':
+    case 'generic':
+      return name ? `<tool_call>\n{"name": "${name}", "arguments": ` : '<tool_call>\n{"name": "';
+    case 'llama3':
+      return name ? `{"name": "${name}", "parameters": ` : '{"name": "';
+    case 'lfm2':
+      return name ? `<|tool_call_start|>[${name}(` : '<|tool_call_start|>[';
+    case 'mistral':
+      // v3 lists calls as JSON, v11 writes name[ARGS]: only the marker is common to both.
+      return '[TOOL_CALLS]';
+  }
+}
