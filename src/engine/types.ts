@@ -90,13 +90,21 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Raw prompt only: add BOS per the model's tokenizer settings (default true). */
   addBos?: boolean;
-  /** Report each token's log-probability and this many most likely alternatives (0..20) on its token event. */
-  logprobs?: number;
   /** Chat only: functions the model may call, given to the model through its chat template. */
   tools?: ToolDefinition[];
   /** Chat only, with tools. Default 'auto'. */
   toolChoice?: ToolChoice;
+  /** Report each token's log-probability and this many most likely alternatives (0..20) on its token event. */
+  logprobs?: number;
+  /** Constrain the output: JSON (any object, or one JSON Schema), or a GBNF grammar (WebClaw extra). Default: text. */
+  responseFormat?: ResponseFormat;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name?: string; schema: Record<string, unknown>; strict?: boolean } }
+  | { type: 'grammar'; grammar: string };
 
 /** A generated token's log-probability under the model (raw logits, before sampling) and the most likely tokens. */
 export interface TokenLogprobs {
