@@ -2,7 +2,7 @@
 // template shows the model's own calls to it (an assistant turn with
 // tool_calls is rendered in the syntax the model was trained to write).
 //
-//   hermes  <tool_call>{"name": ..., "arguments": {...}}</tool_call>     Qwen 2.5 / 3, Hermes, SmolLM3
+//   hermes  <tool_call>{"name": ..., "arguments": {...}}</tool_call>     Qwen 2.5 / 3, Hermes
 //   llama3  {"name": ..., "parameters": {...}}, maybe after <|python_tag|>   Llama 3.1 / 3.2 / 3.3
 //   mistral [TOOL_CALLS][{"name": ..., "arguments": {...}}]                Mistral v3 (Nemo, 7B v0.3)
 //           [TOOL_CALLS]name[ARGS]{...}                                     Mistral Small 3.2, Ministral 3

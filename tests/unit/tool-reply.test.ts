@@ -11,6 +11,8 @@ import { runChat, type GeneratingEngine } from '../../src/api/run';
 import type { ChatCompletion, ChatCompletionChunk, CompletionStream } from '../../src/api/types';
 import { chatFormatterFor } from '../../src/engine/chat';
 import { runGeneration } from '../../src/engine/generation';
+import { forcedOpening, forcedRemainder } from '../../src/tools/forced';
+import { parseToolCalls } from '../../src/tools/parse';
 import { checkGenerateOptions, checkInput } from '../../src/engine/request-options';
 import type { Session } from '../../src/engine/session';
 import type { ChatMessage, GenerateEvent, GenerateOptions, ToolDefinition } from '../../src/engine/types';
@@ -101,6 +103,17 @@ describe('generation with tools', () => {
     expect(s.tokenizer.decode(prompt.tokenIds).endsWith('assistant:<tool_call>\n{"name": "get_weather", "arguments": ')).toBe(true);
     expect(streamedText(events)).toBe('');
     expect(events.find((e) => e.type === 'tool_calls')).toMatchObject({ calls: [{ function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] });
+  });
+
+  it('a forced opening, arguments that follow the schema and the closing text parse as that call (the grammar hook)', () => {
+    const named = { type: 'function' as const, function: { name: 'get_weather' } };
+    for (const syntax of ['hermes', 'llama3'] as const) {
+      const rest = forcedRemainder(syntax, named, TOOLS)!;
+      expect(rest.schema).toEqual({ type: 'object' });
+      const reply = `${forcedOpening(syntax, named)}{"city": "Paris"}${rest.closing}`;
+      expect(parseToolCalls(reply, syntax)).toEqual({ kind: 'calls', content: '', calls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    }
+    expect(forcedRemainder('hermes', 'required', TOOLS)).toBeNull();
   });
 
   it('bad tools, tool choices and tool messages are clw-bad-request naming the field', () => {
