@@ -22,6 +22,8 @@ export function forcedOpening(syntax: ToolCallSyntax, choice: ToolChoice | undef
       return name ? `{"name": "${name}", "parameters": ` : '{"name": "';
     case 'lfm2':
       return name ? `<|tool_call_start|>[${name}(` : '<|tool_call_start|>[';
+    case 'gemma4':
+      return name ? `<|tool_call>call:${name}{` : '<|tool_call>call:';
     case 'mistral':
       // v3 lists calls as JSON, v11 writes name[ARGS]: only the marker is common to both.
       return '[TOOL_CALLS]';
@@ -32,7 +34,7 @@ export function forcedOpening(syntax: ToolCallSyntax, choice: ToolChoice | undef
  * After a named function's opening: the JSON Schema its arguments must
  * follow and the text that closes the call, for a grammar to constrain the
  * rest of the reply with. Null where the arguments are not JSON (LFM2's
- * keywords) or no opening names the function (Mistral, 'required').
+ * keywords, Gemma 4's notation) or no opening names the function (Mistral, 'required').
  */
 export function forcedRemainder(syntax: ToolCallSyntax, choice: ToolChoice | undefined, tools: readonly ToolDefinition[]): { schema: Record<string, unknown>; closing: string } | null {
   if (typeof choice !== 'object') return null;

@@ -3,6 +3,7 @@
 // with call syntax that does not parse is 'invalid' with the reason (the
 // caller keeps its text as content and warns), never an exception.
 
+import { parseGemma4Call } from './gemma4';
 import { parsePythonCalls } from './pythonic';
 import type { ToolCallSyntax } from './syntax';
 
@@ -27,6 +28,8 @@ export function parseToolCalls(text: string, syntax: ToolCallSyntax): ToolCallPa
         return parseTagged(text, '<tool_call>', '</tool_call>', (body) => [callFromJson(JSON.parse(body))]);
       case 'lfm2':
         return parseTagged(text, '<|tool_call_start|>', '<|tool_call_end|>', parsePythonCalls);
+      case 'gemma4':
+        return parseTagged(text, '<|tool_call>', '<tool_call|>', parseGemma4Call);
       case 'llama3':
         return parseLlama3(text);
       case 'mistral':

@@ -46,6 +46,12 @@ describe('parsing tool calls', () => {
       text: "<|tool_call_start|>[get_weather(city=\"Paris\", days=3), note(text='it\\'s', tags=['a', \"b\"], opts={'x': None, \"y\": True}, n=-1.5e2)]<|tool_call_end|>Checking.",
       want: { kind: 'calls', content: 'Checking.', calls: [call('get_weather', { city: 'Paris', days: 3 }), call('note', { text: "it's", tags: ['a', 'b'], opts: { x: null, y: true }, n: -150 })] },
     },
+    // Gemma 4: its own notation, <|"|> quoting strings.
+    {
+      syntax: 'gemma4',
+      text: '<|tool_call>call:get_weather{city:<|"|>Paris, "FR"<|"|>,days:3,opts:{<|"|>metric<|"|>:true,tags:[<|"|>a<|"|>,null]}}<tool_call|>',
+      want: { kind: 'calls', content: '', calls: [call('get_weather', { city: 'Paris, "FR"', days: 3, opts: { metric: true, tags: ['a', null] } })] },
+    },
   ];
   for (const c of cases) {
     it(`${c.syntax}: ${JSON.stringify(c.text.slice(0, 50))}`, () => {
@@ -67,6 +73,8 @@ describe('parsing tool calls', () => {
     { syntax: 'lfm2', text: '<|tool_call_start|>[get_weather("Paris")]<|tool_call_end|>', reason: /keyword argument/ },
     { syntax: 'lfm2', text: '<|tool_call_start|>[f(x="unterminated)]', reason: /unterminated string/ },
     { syntax: 'lfm2', text: '<|tool_call_start|>[f(x=os.system)]', reason: /expected a value/ },
+    { syntax: 'gemma4', text: '<|tool_call>get_weather{city:<|"|>Paris<|"|>}<tool_call|>', reason: /expected "call:"/ },
+    { syntax: 'gemma4', text: '<|tool_call>call:f{city:<|"|>Paris}<tool_call|>', reason: /unterminated string/ },
   ];
   for (const c of malformed) {
     it(`malformed ${c.syntax}: ${JSON.stringify(c.text.slice(0, 50))} is invalid with a reason`, () => {
@@ -98,6 +106,7 @@ describe('streaming with tools: call text is held, never streamed', () => {
     { syntax: 'llama3', text: 'Sure.<|python_tag|>{"name": "a", "parameters": {}}', content: 'Sure.', calls: 1 },
     { syntax: 'mistral', text: '[TOOL_CALLS]a[ARGS]{}', content: '', calls: 1 },
     { syntax: 'lfm2', text: 'On it. <|tool_call_start|>[a(x=1)]<|tool_call_end|>', content: 'On it. ', calls: 1 },
+    { syntax: 'gemma4', text: 'Ok <|tool_call>call:a{x:1}<tool_call|>', content: 'Ok ', calls: 1 },
   ];
   for (const r of replies) {
     it(`${r.syntax}: ${JSON.stringify(r.text.slice(0, 40))}, in pieces of 1, 3 and all`, () => {
