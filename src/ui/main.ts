@@ -244,8 +244,9 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
     const conversation = state.current;
     const lastUser = user ?? [...conversation.turns].reverse().find((t) => t.role === 'user');
     if (!lastUser) throw new ClawError('clw-bad-request', 'there is no message to answer', { fix: 'Type a message first.' });
+    const options = settings.generateOptions();
     const raw = !!lastUser.raw;
-    const options = { ...settings.generateOptions(), ...output.options(raw) };
+    Object.assign(options, output.options(raw));
     if (user) conversation.turns.push(user);
     const input: GenerateInput = raw ? lastUser.content : chatMessages(conversation);
     chat.begin(user, conversation.turns.length - (user ? 1 : 0), raw);
@@ -267,7 +268,8 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
     }
     chat.end(note);
     void requireWorker().gpuBytesInUse().then((bytes) => chat.showGpuBytes(bytes, state.info), () => undefined);
-    conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}), ...(chat.toolCalls.length ? { toolCalls: chat.toolCalls } : {}) });
+    conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
+    if (chat.toolCalls.length) conversation.turns.at(-1)!.toolCalls = chat.toolCalls;
     conversation.modelId = state.loaded?.id;
     conversation.modelName = state.loaded?.name;
     await saveCurrent();
