@@ -1,6 +1,7 @@
 // OpenAI request fields -> the engine's input and GenerateOptions. Every bad
 // field is a clw-bad-request naming it; fields the engine cannot honour
-// (n > 1, tools, response_format) are refused rather than ignored.
+// (n > 1, response_format, the legacy functions) are refused rather than
+// ignored. Tools and tool messages map to the engine's fields one to one.
 // Defaults are the engine's (src/engine/sampler.ts DEFAULT_SAMPLING), not
 // OpenAI's: a request without temperature samples at 0.8 with top-k 40.
 
@@ -27,7 +28,7 @@ export interface PreparedRequest {
   logprobs: number | undefined;
 }
 
-const UNSUPPORTED = ['tools', 'tool_choice', 'functions', 'function_call', 'response_format', 'logit_bias', 'suffix', 'best_of', 'echo', 'audio', 'modalities', 'prediction'];
+const UNSUPPORTED = ['functions', 'function_call', 'response_format', 'logit_bias', 'suffix', 'best_of', 'echo', 'audio', 'modalities', 'prediction'];
 
 /** Values of UNSUPPORTED fields that ask for nothing (clients send some of them by default). */
 function asksForNothing(key: string, v: unknown): boolean {
@@ -50,13 +51,19 @@ export function prepareChat(params: ChatCompletionCreateParams): PreparedRequest
   if (params.logprobs) logprobs = top ?? 0;
   else if (top !== undefined && top > 0) throw bad('top_logprobs', 'used together with logprobs: true');
   const maxTokens = optionalInt(params, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER) ?? optionalInt(params, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
-  return { input: messages, ...common(params, maxTokens, logprobs) };
+  const prepared = { input: messages, ...common(params, maxTokens, logprobs) };
+  if (params.tools !== undefined && params.tools !== null) prepared.options.tools = params.tools;
+  if (params.tool_choice !== undefined && params.tool_choice !== null) prepared.options.toolChoice = params.tool_choice;
+  if (params.parallel_tool_calls !== undefined && params.parallel_tool_calls !== null && typeof params.parallel_tool_calls !== 'boolean') throw bad('parallel_tool_calls', 'true or false');
+  return prepared;
 }
 
 export function prepareCompletion(params: CompletionCreateParams): PreparedRequest {
   checkObject(params);
   if (typeof params.prompt !== 'string') throw bad('prompt', 'a string');
   if (params.add_bos !== undefined && typeof params.add_bos !== 'boolean') throw bad('add_bos', 'true or false');
+  // Tools need chat messages (the model's chat template offers them).
+  for (const key of ['tools', 'tool_choice']) refuse(params, key, 'tools work with chat completions only');
   const logprobs = optionalInt(params, 'logprobs', 0, REQUEST_LIMITS.maxLogprobsCompletion);
   const maxTokens = optionalInt(params, 'max_tokens', 1, Number.MAX_SAFE_INTEGER);
   const prepared = { input: params.prompt, ...common(params, maxTokens, logprobs) };
@@ -65,10 +72,7 @@ export function prepareCompletion(params: CompletionCreateParams): PreparedReque
 }
 
 function common(params: CompletionParamsBase, maxTokens: number | undefined, logprobs: number | undefined): Omit<PreparedRequest, 'input'> {
-  for (const key of UNSUPPORTED) {
-    const v = (params as unknown as Record<string, unknown>)[key];
-    if (!asksForNothing(key, v)) throw new ClawError('clw-bad-request', `"${key}" is not supported by WebClaw`, { fix: `Leave out "${key}".`, details: { param: key } });
-  }
+  for (const key of UNSUPPORTED) refuse(params, key, 'not supported by WebClaw');
   if (params.n !== undefined && params.n !== null && params.n !== 1) throw bad('n', '1 (one choice per request is supported)', params.n);
   if (params.stream !== undefined && params.stream !== null && typeof params.stream !== 'boolean') throw bad('stream', 'true or false');
   if (params.signal !== undefined && !(params.signal instanceof AbortSignal)) throw bad('signal', 'an AbortSignal');
@@ -97,9 +101,11 @@ function toChatMessage(m: ChatCompletionMessageParam, i: number): ChatMessage {
   const where = `messages[${i}]`;
   if (typeof m !== 'object' || m === null) throw bad(where, 'an object with role and content');
   const role = m.role === 'developer' ? 'system' : m.role;
-  if (role !== 'system' && role !== 'user' && role !== 'assistant') throw bad(`${where}.role`, 'system, developer, user or assistant');
+  if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'tool') throw bad(`${where}.role`, 'system, developer, user, assistant or tool');
+  const calls = m.tool_calls;
   let content: string;
-  if (typeof m.content === 'string') content = m.content;
+  if ((m.content === null || m.content === undefined) && role === 'assistant' && Array.isArray(calls) && calls.length > 0) content = '';
+  else if (typeof m.content === 'string') content = m.content;
   else if (Array.isArray(m.content)) {
     content = m.content
       .map((part, j) => {
@@ -108,7 +114,15 @@ function toChatMessage(m: ChatCompletionMessageParam, i: number): ChatMessage {
       })
       .join('');
   } else throw bad(`${where}.content`, 'a string or an array of text parts');
-  return { role, content };
+  const message: ChatMessage = { role, content };
+  if (calls !== undefined && calls !== null) message.toolCalls = calls;
+  if (m.tool_call_id !== undefined && m.tool_call_id !== null) message.toolCallId = m.tool_call_id;
+  return message;
+}
+
+function refuse(params: object, key: string, why: string): void {
+  const v = (params as Record<string, unknown>)[key];
+  if (!asksForNothing(key, v)) throw new ClawError('clw-bad-request', `"${key}": ${why}`, { fix: `Leave out "${key}".`, details: { param: key } });
 }
 
 function stops(stop: CompletionParamsBase['stop']): string[] | undefined {

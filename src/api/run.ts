@@ -3,7 +3,7 @@
 // the events serves both; the stream is a ChunkStream the pass writes into.
 
 import { ClawError, toClawError } from '../errors';
-import type { ChatMessage, GenerateEvent, GenerateOptions, GenerateStats, TokenLogprobs } from '../engine/types';
+import type { ChatMessage, GenerateEvent, GenerateOptions, GenerateStats, TokenLogprobs, ToolCall } from '../engine/types';
 import type { Tokenizer } from '../tokenizer';
 import { prepareChat, prepareCompletion, type PreparedRequest } from './params';
 import { ChunkStream } from './stream';
@@ -12,6 +12,7 @@ import type {
   ChatCompletionChunk,
   ChatCompletionCreateParams,
   ChatCompletionTokenLogprob,
+  ChatFinishReason,
   Completion,
   CompletionCreateParams,
   CompletionLogprobs,
@@ -39,6 +40,13 @@ class Turn {
   logprobs: ChatCompletionTokenLogprob[] = [];
   stats?: GenerateStats;
   reason: FinishReason = 'length';
+  /** The calls the reply made (chat with tools). */
+  toolCalls: ToolCall[] = [];
+
+  /** The chat finish reason: tool calls win over the stop that ended them. */
+  chatReason(): ChatFinishReason {
+    return this.toolCalls.length > 0 ? 'tool_calls' : this.reason;
+  }
 
   usage(): CompletionUsage {
     const completion = this.stats?.nGenerated ?? this.ids.length;
@@ -54,7 +62,7 @@ class Turn {
   }
 }
 
-type Step = { kind: 'start' } | { kind: 'token'; text: string; logprobs: ChatCompletionTokenLogprob | null } | { kind: 'done' };
+type Step = { kind: 'start' } | { kind: 'token'; text: string; logprobs: ChatCompletionTokenLogprob | null } | { kind: 'tool_calls'; calls: ToolCall[] } | { kind: 'done' };
 
 /** Feeds the engine's events into `turn`, calling `step` for what a stream passes on. */
 async function drive(engine: GeneratingEngine, req: PreparedRequest, signal: AbortSignal | undefined, turn: Turn, step: (s: Step) => void): Promise<void> {
@@ -82,6 +90,9 @@ async function drive(engine: GeneratingEngine, req: PreparedRequest, signal: Abo
       const lp = e.logprobs && e.tokenId >= 0 ? entry(e.tokenId, e.logprobs) : null;
       if (lp) turn.logprobs.push(lp);
       if (e.text || lp) step({ kind: 'token', text: e.text, logprobs: lp });
+    } else if (e.type === 'tool_calls') {
+      turn.toolCalls.push(...e.calls);
+      step({ kind: 'tool_calls', calls: e.calls });
     } else {
       if (e.reason === 'abort') throw new ClawError('clw-aborted', 'the request was cancelled');
       turn.reason = e.reason;
@@ -100,6 +111,8 @@ interface Shape<Whole, Chunk> {
   whole(turn: Turn): Whole;
   first(): Chunk | null;
   token(turn: Turn, text: string, logprobs: ChatCompletionTokenLogprob | null): Chunk;
+  /** Chat only: the chunk announcing the reply's tool calls. */
+  toolCalls?(turn: Turn, calls: ToolCall[]): Chunk;
   finish(turn: Turn): Chunk;
   usage(turn: Turn): Chunk;
 }
@@ -129,7 +142,9 @@ function run<Whole, Chunk>(engine: GeneratingEngine, req: PreparedRequest, shape
         started = true;
         resolve(stream);
       } else if (s.kind === 'token') stream.push(shape.token(turn, s.text, s.logprobs));
-      else {
+      else if (s.kind === 'tool_calls') {
+        if (shape.toolCalls) stream.push(shape.toolCalls(turn, s.calls));
+      } else {
         stream.push(shape.finish(turn));
         if (req.includeUsage) stream.push(shape.usage(turn));
       }
@@ -167,15 +182,25 @@ export async function runChat(engine: GeneratingEngine, modelId: string, params:
       object: 'chat.completion',
       created,
       model: modelId,
-      choices: [{ index: 0, message: { role: 'assistant', content: turn.text, refusal: null }, finish_reason: turn.reason, logprobs: wantLogprobs ? { content: turn.logprobs } : null }],
+      choices: [{ index: 0, message: replyMessage(turn), finish_reason: turn.chatReason(), logprobs: wantLogprobs ? { content: turn.logprobs } : null }],
       usage: turn.usage(),
       webclaw: { warnings: turn.warnings, stats: turn.stats, prompt_token_ids: turn.promptIds, generated_token_ids: turn.ids },
     }),
     first: () => chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }]),
     token: (turn, text, lp) => withExtras(chunk([{ index: 0, delta: { content: text }, finish_reason: null, logprobs: lp ? { content: [lp] } : null }]), turn.extras(false)),
-    finish: (turn) => chunk([{ index: 0, delta: {}, finish_reason: turn.reason, logprobs: null }], { webclaw: turn.extras(true) }),
+    toolCalls: (turn, calls) => {
+      const deltas = calls.map((c, index) => ({ index, id: c.id, type: 'function' as const, function: { name: c.function.name, arguments: c.function.arguments } }));
+      return withExtras(chunk([{ index: 0, delta: { tool_calls: deltas }, finish_reason: null, logprobs: null }]), turn.extras(false));
+    },
+    finish: (turn) => chunk([{ index: 0, delta: {}, finish_reason: turn.chatReason(), logprobs: null }], { webclaw: turn.extras(true) }),
     usage: (turn) => chunk([], { usage: turn.usage() }),
   });
+}
+
+/** The assistant message of a whole chat response: content null when the reply is calls alone (as OpenAI sends it). */
+function replyMessage(turn: Turn): ChatCompletion['choices'][0]['message'] {
+  if (turn.toolCalls.length === 0) return { role: 'assistant', content: turn.text, refusal: null };
+  return { role: 'assistant', content: turn.text === '' ? null : turn.text, refusal: null, tool_calls: turn.toolCalls };
 }
 
 export async function runCompletion(engine: GeneratingEngine, modelId: string, params: CompletionCreateParams): Promise<Completion | ChunkStream<Completion>> {

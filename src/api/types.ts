@@ -5,17 +5,24 @@
 // (warnings, statistics, token ids).
 
 import type { ClawErrorCode } from '../errors';
-import type { GenerateStats } from '../engine/types';
+import type { GenerateStats, ToolCall, ToolChoice, ToolDefinition } from '../engine/types';
 
-export type ChatRole = 'system' | 'developer' | 'user' | 'assistant';
+export type { ToolCall, ToolChoice, ToolDefinition };
+
+export type ChatRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
 /** Text content, as a string or as OpenAI text parts. */
 export type MessageContent = string | { type: 'text'; text: string }[];
 
 export interface ChatCompletionMessageParam {
   role: ChatRole;
-  content: MessageContent;
+  /** May be null (or left out) on an assistant message that carries tool_calls. */
+  content: MessageContent | null;
   name?: string;
+  /** Assistant: the calls it made, as a response gave them. */
+  tool_calls?: ToolCall[];
+  /** Tool: the id of the call this result answers. */
+  tool_call_id?: string;
 }
 
 /** Fields shared by chat and text completions. */
@@ -49,6 +56,12 @@ export interface ChatCompletionCreateParams extends CompletionParamsBase {
   logprobs?: boolean | null;
   /** 0..20 alternatives per token; needs logprobs: true. */
   top_logprobs?: number | null;
+  /** Functions the model may call; they reach the model through its chat template. */
+  tools?: ToolDefinition[] | null;
+  /** Default 'auto'. 'required' / a named function: the reply is begun as a call (the named one alone is offered); its arguments are not schema-constrained yet. */
+  tool_choice?: ToolChoice | null;
+  /** Accepted for compatibility; calls are returned in the order the model wrote them. */
+  parallel_tool_calls?: boolean | null;
 }
 
 export interface CompletionCreateParams extends CompletionParamsBase {
@@ -60,6 +73,8 @@ export interface CompletionCreateParams extends CompletionParamsBase {
 }
 
 export type FinishReason = 'stop' | 'length';
+/** A chat reply can also end in tool calls. */
+export type ChatFinishReason = FinishReason | 'tool_calls';
 
 export interface CompletionUsage {
   prompt_tokens: number;
@@ -103,8 +118,9 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: 0;
-    message: { role: 'assistant'; content: string; refusal: null };
-    finish_reason: FinishReason;
+    /** content is null when the reply was tool calls only. */
+    message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: ToolCall[] };
+    finish_reason: ChatFinishReason;
     logprobs: ChatChoiceLogprobs | null;
   }[];
   usage: CompletionUsage;
@@ -118,14 +134,22 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: 0;
-    delta: { role?: 'assistant'; content?: string };
-    finish_reason: FinishReason | null;
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ToolCallDelta[] };
+    finish_reason: ChatFinishReason | null;
     logprobs: ChatChoiceLogprobs | null;
   }[];
   /** Only on the last chunk (with empty choices) when stream_options.include_usage is set. */
   usage?: CompletionUsage | null;
   /** Warnings as they happen; on the finishing chunk also the statistics and token ids. */
   webclaw?: WebClawExtras;
+}
+
+/** A tool call in a stream chunk (OpenAI's shape): WebClaw sends each call whole, in one chunk, once the reply is parsed. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
 }
 
 /** The legacy completions API's logprobs form. */

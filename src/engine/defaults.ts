@@ -25,6 +25,13 @@ export const DEFAULT_GENERATION = {
   systemPrompt: '',
 } as const;
 
+/** The page's output settings: JSON output off (plain text), no schema (any JSON object when on), no tools. */
+export const DEFAULT_OUTPUT = {
+  jsonOutput: false,
+  jsonSchema: '',
+  tools: '',
+} as const;
+
 export const DEFAULT_LOAD = {
   /** Layers resident on the GPU: 'auto' keeps as many as the budget holds. */
   nGpuLayers: 'auto',

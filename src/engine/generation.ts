@@ -10,6 +10,9 @@ import { StopMatcher } from './stop';
 import { DEFAULT_GENERATION } from './defaults';
 import { tokenLogprobs } from './logprobs';
 import type { TokenPipeline } from '../model/token-pipeline';
+import { forcedOpening } from '../tools/forced';
+import { ToolCallReader, type ReadReply } from '../tools/reader';
+import { offeredTools } from '../tools/validate';
 import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
 
 export type Emit = (e: GenerateEvent) => Promise<void>;
@@ -25,10 +28,12 @@ export function promptTokens(s: Session, input: string | ChatMessage[], options:
     return s.tokenizer.encode(input, { addSpecial: options.addBos ?? true });
   }
   const tk = s.tokenizer;
+  const tools = offeredTools(options.tools, options.toolChoice);
   const text = s.chat.render(input, {
     bosToken: tk.bosId !== null ? tk.tokenText(tk.bosId) : '',
     eosToken: tk.eosId !== null ? tk.tokenText(tk.eosId) : '',
-  });
+    tools,
+  }) + (tools ? forcedOpening(s.chat.toolSyntax, options.toolChoice) : '');
   // Templates write BOS themselves where the model wants it; avoid a double BOS.
   const ids = tk.encode(text, { addSpecial: true, parseSpecial: true });
   if (ids.length >= 2 && tk.bosId !== null && ids[0] === tk.bosId && ids[1] === tk.bosId) ids.shift();
@@ -39,6 +44,7 @@ export function promptTokens(s: Session, input: string | ChatMessage[], options:
 export async function runGeneration(s: Session, input: string | ChatMessage[], options: GenerateOptions, emit: Emit, hooks: GenerationHooks): Promise<void> {
   const signal = options.signal;
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
+  if (typeof input === 'string' && options.tools?.length) throw new ClawError('clw-bad-request', 'tools need chat messages, not a raw prompt', { fix: 'Send the prompt as a user message.' });
   let tokens = promptTokens(s, input, options);
   if (tokens.length === 0) throw new ClawError('clw-bad-request', 'the prompt is empty', { fix: 'Type a prompt.' });
   for (const id of tokens) {
@@ -66,8 +72,17 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   const pipe = options.logprobs === undefined ? await s.model.tokenPipeline() : null;
   const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks);
   const { stops, decoder, nGenerated, firstTokenAt } = out;
-  const tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
+  let tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
+  // With tools: the held call text is parsed now; what is not a call is shown as text.
+  let reply: ReadReply | null = null;
+  if (out.tools && reason !== 'abort') {
+    tail = out.tools.push(tail);
+    reply = out.tools.finish();
+    tail += reply.content;
+  }
   if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
+  if (reply?.problem) await emit({ type: 'warning', code: 'clw-tool-call-invalid', message: `the reply looked like a tool call but did not parse (${reply.problem}); it is returned as text` });
+  if (reply && reply.calls.length > 0) await emit({ type: 'tool_calls', calls: reply.calls });
   const t2 = performance.now();
   const nPrompt = tokens.length - reuse;
   await emit({
@@ -93,6 +108,8 @@ class TokenSink {
   readonly history: number[];
   readonly decoder: ReturnType<Session['tokenizer']['createDecoder']>;
   readonly stops: StopMatcher;
+  /** Reads the reply for tool calls when tools are offered (their text is held, not streamed). */
+  readonly tools: ToolCallReader | null;
   nGenerated = 0;
   /** When the first token was emitted (performance.now()), 0 before. */
   firstTokenAt = 0;
@@ -107,6 +124,12 @@ class TokenSink {
     this.decoder = s.tokenizer.createDecoder();
     // An end-of-generation token spelled out as text ends the reply as the token itself would.
     this.stops = new StopMatcher([...(options.stop ?? []), ...s.tokenizer.eogTexts]);
+    this.tools = null;
+    if (offeredTools(options.tools, options.toolChoice)) {
+      this.tools = new ToolCallReader(s.tokenizer, s.chat.toolSyntax);
+      // A forced call's opening is in the prompt: the reply goes on from inside it.
+      this.tools.push(forcedOpening(s.chat.toolSyntax, options.toolChoice));
+    }
   }
 
   /** Takes a drawn id; the reason generation ends with it, or null to go on. */
@@ -115,7 +138,9 @@ class TokenSink {
     this.history.push(id);
     this.nGenerated++;
     if (this.nGenerated === 1) this.firstTokenAt = performance.now();
-    const { emit: text, stopped } = this.stops.push(this.decoder.push(id));
+    const piece = this.tools?.markerText(id) ?? this.decoder.push(id);
+    const { emit: safe, stopped } = this.stops.push(piece);
+    const text = this.tools ? this.tools.push(safe) : safe;
     const logprobs = logits && this.options.logprobs !== undefined ? tokenLogprobs(logits, id, this.options.logprobs) : undefined;
     await this.emit(logprobs ? { type: 'token', tokenId: id, text, logprobs } : { type: 'token', tokenId: id, text });
     if (stopped) return 'stop';

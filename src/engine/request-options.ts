@@ -4,6 +4,7 @@
 
 import { ClawError } from '../errors';
 import { createSampler } from './sampler';
+import { checkMessageTools, checkTools } from '../tools/validate';
 import type { ChatMessage, GenerateOptions, LoadOptions } from './types';
 
 /** Longest reply one request may ask for (a count beyond it is a mistake, not a wish). */
@@ -16,11 +17,11 @@ export const MAX_TOP_LOGPROBS = 20;
 export const MAX_BATCH_SIZE = 65_536;
 
 const GENERATE_KEYS = new Set<keyof GenerateOptions>([
-  'maxTokens', 'stop', 'signal', 'addBos', 'logprobs',
+  'maxTokens', 'stop', 'signal', 'addBos', 'logprobs', 'tools', 'toolChoice',
   'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'frequencyPenalty', 'presencePenalty', 'seed',
 ]);
 const LOAD_KEYS = new Set<keyof LoadOptions>(['ctxSize', 'vramLimit', 'nGpuLayers', 'dtype', 'kvType', 'kvCacheDynamic', 'batchSize']);
-const ROLES = new Set<ChatMessage['role']>(['system', 'user', 'assistant']);
+const ROLES = new Set<ChatMessage['role']>(['system', 'user', 'assistant', 'tool']);
 
 function bad(option: string, value: unknown, expected: string): ClawError {
   const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : String(value);
@@ -51,6 +52,7 @@ export function checkGenerateOptions(options: GenerateOptions): void {
   if (options.addBos !== undefined && typeof options.addBos !== 'boolean') throw bad('addBos', options.addBos, 'true or false');
   const signal: unknown = options.signal;
   if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) throw bad('signal', signal, 'an AbortSignal');
+  checkTools(options.tools, options.toolChoice);
   // The sampling options: the sampler checks its own, here before any work.
   createSampler(options);
 }
@@ -62,8 +64,9 @@ export function checkInput(input: unknown): void {
   input.forEach((m: unknown, i) => {
     const msg = m as Partial<ChatMessage> | null;
     if (typeof msg !== 'object' || msg === null) throw bad(`messages[${i}]`, m, 'a { role, content } object');
-    if (!ROLES.has(msg.role as ChatMessage['role'])) throw bad(`messages[${i}].role`, msg.role, 'system, user or assistant');
+    if (!ROLES.has(msg.role as ChatMessage['role'])) throw bad(`messages[${i}].role`, msg.role, 'system, user, assistant or tool');
     if (typeof msg.content !== 'string') throw bad(`messages[${i}].content`, msg.content, 'a string');
+    checkMessageTools(msg, `messages[${i}]`);
   });
 }
 

@@ -41,9 +41,34 @@ export interface LoadProgress {
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Assistant: the tool calls this reply made (its content may then be empty). */
+  toolCalls?: ToolCall[];
+  /** Tool: the id of the call this message answers. */
+  toolCallId?: string;
 }
+
+/** A function the model may call: OpenAI's tool shape (`parameters` is a JSON Schema). */
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+}
+
+/** One call the model made: `arguments` is JSON text, as in the OpenAI API. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/**
+ * 'auto': the model decides; 'none': no tools offered; 'required' or a named
+ * function: the assistant's turn begins with a call's opening in the model's
+ * syntax (with the name, for a named function), so the reply is a call. The
+ * arguments are not yet constrained by the tools' schemas.
+ */
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface SamplingOptions {
   /** 0 = greedy. Default: DEFAULT_SAMPLING (defaults.ts), as for every sampling option. */
@@ -65,9 +90,21 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** Raw prompt only: add BOS per the model's tokenizer settings (default true). */
   addBos?: boolean;
+  /** Chat only: functions the model may call, given to the model through its chat template. */
+  tools?: ToolDefinition[];
+  /** Chat only, with tools. Default 'auto'. */
+  toolChoice?: ToolChoice;
   /** Report each token's log-probability and this many most likely alternatives (0..20) on its token event. */
   logprobs?: number;
+  /** Constrain the output: JSON (any object, or one JSON Schema), or a GBNF grammar (WebClaw extra). Default: text. */
+  responseFormat?: ResponseFormat;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name?: string; schema: Record<string, unknown>; strict?: boolean } }
+  | { type: 'grammar'; grammar: string };
 
 /** A generated token's log-probability under the model (raw logits, before sampling) and the most likely tokens. */
 export interface TokenLogprobs {
@@ -79,6 +116,8 @@ export type GenerateEvent =
   | { type: 'prompt'; tokenIds: number[] }
   | { type: 'token'; tokenId: number; text: string; logprobs?: TokenLogprobs }
   | { type: 'warning'; code: ClawErrorCode; message: string }
+  /** The reply parsed as tool calls (emitted before 'done'); the call's text was not streamed as tokens' text. */
+  | { type: 'tool_calls'; calls: ToolCall[] }
   | { type: 'done'; reason: 'stop' | 'length' | 'abort'; stats: GenerateStats };
 
 export interface GenerateStats {

@@ -45,6 +45,8 @@ const STATUS: Record<ClawErrorCode, number> = {
   'clw-quant-unsupported': 500,
   'clw-arch-unsupported': 500,
   'clw-llm-crash': 500,
+  // Only ever a warning on a reply (its text is kept), never a failed request.
+  'clw-tool-call-invalid': 500,
 };
 
 class HttpError extends ClawError {

@@ -1,17 +1,19 @@
 // The transcript of the open conversation: user turns (with edit) and
 // replies (Markdown, with copy; the last one with regenerate), the reply
 // being generated streamed into the last place, and the live figures:
-// time to first token, decode speed, context used, GPU memory.
+// time to first token, decode speed, context used, GPU memory. A reply's
+// tool calls are blocks of their own under its text (tool-calls.ts).
 //
 // Test handles: the newest reply's body is `assistant-output` and the newest
 // user turn's text `last-prompt`; earlier ones are `assistant-message` and
 // `user-message`.
 
-import type { GenerateEvent, GenerateStats, ModelInfo } from '../engine/types';
+import type { GenerateEvent, GenerateStats, ModelInfo, ToolCall } from '../engine/types';
 import type { Conversation, Turn } from './conversations';
 import { byTestId, h } from './dom';
 import { formatBytes, formatRate } from './format';
 import { copyText, MarkdownStream, renderMarkdown } from './markdown';
+import { toolCallsElement } from './tool-calls';
 
 export interface TurnActions {
   /** Replace user turn `index` with new text and answer it again (later turns are dropped). */
@@ -24,6 +26,7 @@ export class ChatView {
   private readonly stats = byTestId('generation-stats');
   private readonly notices = byTestId('generation-notices');
   private reply = '';
+  private calls: ToolCall[] = [];
   private replyBody: HTMLElement | undefined;
   private stream: MarkdownStream | undefined;
   private raw = false;
@@ -55,6 +58,7 @@ export class ChatView {
   begin(user: Turn | undefined, index: number, raw: boolean): void {
     if (user) this.transcript.append(this.turnElement(user, index));
     this.reply = '';
+    this.calls = [];
     this.raw = raw;
     const item = this.turnElement({ role: 'assistant', content: '', raw }, index + (user ? 1 : 0));
     this.transcript.append(item);
@@ -88,6 +92,11 @@ export class ChatView {
     return this.reply;
   }
 
+  /** The tool calls the reply being generated made. */
+  get toolCalls(): ToolCall[] {
+    return this.calls;
+  }
+
   onEvent(event: GenerateEvent, model: ModelInfo | undefined): void {
     switch (event.type) {
       case 'prompt':
@@ -102,6 +111,10 @@ export class ChatView {
         break;
       case 'warning':
         this.notices.append(h('li', {}, h('code', {}, event.code), ' ', event.message));
+        break;
+      case 'tool_calls':
+        this.calls.push(...event.calls);
+        this.replyBody?.after(toolCallsElement(event.calls));
         break;
       case 'done':
         this.showStats(event.stats, event.reason, model);
@@ -147,7 +160,8 @@ export class ChatView {
     if (turn.role === 'user' || turn.raw) body.textContent = turn.content;
     else body.append(renderMarkdown(turn.content));
     const actions = h('div', { class: 'turn-actions' });
-    const item = h('li', { class: `turn turn-${turn.role}${turn.raw ? ' turn-raw' : ''}`, 'data-index': String(index) }, body, actions);
+    const calls = turn.toolCalls?.length ? toolCallsElement(turn.toolCalls) : null;
+    const item = h('li', { class: `turn turn-${turn.role}${turn.raw ? ' turn-raw' : ''}`, 'data-index': String(index) }, body, calls, actions);
     if (turn.role === 'user') {
       const edit = h('button', { type: 'button', class: 'ghost turn-action', 'data-testid': 'edit-button', 'aria-label': 'Edit this message and send it again' }, 'Edit');
       edit.addEventListener('click', () => this.startEdit(body, index));

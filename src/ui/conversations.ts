@@ -4,6 +4,7 @@
 // small next to a model file).
 
 import { ClawError } from '../errors';
+import type { ChatMessage, ToolCall } from '../engine/types';
 import { indexedDbStore, type KeyValueStore } from '../worker/library';
 
 export interface Turn {
@@ -11,6 +12,8 @@ export interface Turn {
   content: string;
   /** A raw-prompt continuation: shown as plain text, not Markdown, and not sent as chat history. */
   raw?: boolean;
+  /** A reply's tool calls (shown as such, sent back with the history). */
+  toolCalls?: ToolCall[];
 }
 
 export interface Conversation {
@@ -105,9 +108,12 @@ function isConversation(value: unknown): value is Conversation {
 }
 
 /** The chat request for a conversation: its system prompt, then its chat turns (raw continuations left out). */
-export function chatMessages(conversation: Pick<Conversation, 'systemPrompt' | 'turns'>): { role: 'system' | 'user' | 'assistant'; content: string }[] {
-  const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [];
+export function chatMessages(conversation: Pick<Conversation, 'systemPrompt' | 'turns'>): ChatMessage[] {
+  const messages: ChatMessage[] = [];
   if (conversation.systemPrompt.trim()) messages.push({ role: 'system', content: conversation.systemPrompt });
-  for (const t of conversation.turns) if (!t.raw) messages.push({ role: t.role, content: t.content });
+  for (const t of conversation.turns) {
+    if (t.raw) continue;
+    messages.push(t.toolCalls?.length ? { role: t.role, content: t.content, toolCalls: t.toolCalls } : { role: t.role, content: t.content });
+  }
   return messages;
 }

@@ -24,6 +24,7 @@ import { LibraryView } from './library-view';
 import { LoadView } from './load-view';
 import { renderMarkdown } from './markdown';
 import { MetadataView } from './metadata-view';
+import { OutputPanel } from './output-settings';
 import { SettingsPanel } from './settings';
 import { UnstoredModels } from './unstored';
 
@@ -31,6 +32,7 @@ type Busy = 'idle' | 'inspecting' | 'loading' | 'generating';
 
 const banner = new ErrorBanner();
 const settings = new SettingsPanel();
+const output = new OutputPanel();
 const compat = new CompatView();
 const loadView = new LoadView();
 const library = new ModelLibrary();
@@ -244,6 +246,7 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
     if (!lastUser) throw new ClawError('clw-bad-request', 'there is no message to answer', { fix: 'Type a message first.' });
     const options = settings.generateOptions();
     const raw = !!lastUser.raw;
+    Object.assign(options, output.options(raw));
     if (user) conversation.turns.push(user);
     const input: GenerateInput = raw ? lastUser.content : chatMessages(conversation);
     chat.begin(user, conversation.turns.length - (user ? 1 : 0), raw);
@@ -266,6 +269,7 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
     chat.end(note);
     void requireWorker().gpuBytesInUse().then((bytes) => chat.showGpuBytes(bytes, state.info), () => undefined);
     conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
+    if (chat.toolCalls.length) conversation.turns.at(-1)!.toolCalls = chat.toolCalls;
     conversation.modelId = state.loaded?.id;
     conversation.modelName = state.loaded?.name;
     await saveCurrent();
@@ -277,6 +281,7 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
 function settingsValid(): boolean {
   try {
     settings.generateOptions();
+    output.options(false);
     return true;
   } catch (e) {
     banner.show(e);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../../src/engine/defaults';
+import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_OUTPUT, DEFAULT_SAMPLING } from '../../src/engine/defaults';
 
 const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
 
@@ -42,6 +42,12 @@ describe("README's settings table", () => {
   it('has no system prompt by default, as the table says', () => {
     expect(DEFAULT_GENERATION.systemPrompt).toBe('');
     expect(defaultCell('system prompt')).toMatch(/^none/);
+  });
+
+  it("says the page's JSON output is off, with no schema and no tools", () => {
+    expect(DEFAULT_OUTPUT).toEqual({ jsonOutput: false, jsonSchema: '', tools: '' });
+    expect(defaultCell('JSON output')).toBe('`off`');
+    expect(defaultCell('tools')).toBe('none');
   });
 
   it('says KV cache growth is on', () => {
