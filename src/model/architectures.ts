@@ -4,7 +4,7 @@
 // which extra tensors exist, which activation, how attention is scaled.
 // Mistral and SmolLM are stored as "llama" in GGUF.
 
-export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3'] as const;
+export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'gemma4'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export function isSupportedArchitecture(arch: string): arch is Architecture {
@@ -29,7 +29,9 @@ export interface ArchitectureTraits {
   /** rope.dimension_count must equal the head size (llama.cpp checks or asserts this). */
   fullRotary: boolean;
   /** Sliding-window attention: how llama.cpp lays it out, or none. */
-  swa: 'none' | 'gemma2' | 'gemma3' | 'llama-metadata';
+  swa: 'none' | 'gemma2' | 'gemma3' | 'gemma4' | 'llama-metadata';
+  /** Head counts, head sizes and FFN widths may differ per layer (gemma4: src/model/arch/gemma4.ts). */
+  perLayerShapes: boolean;
 }
 
 const BASE: ArchitectureTraits = {
@@ -42,6 +44,7 @@ const BASE: ArchitectureTraits = {
   alwaysTiedOutput: false,
   fullRotary: false,
   swa: 'none',
+  perLayerShapes: false,
 };
 
 export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
@@ -53,4 +56,6 @@ export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
   phi3: { ...BASE, ropeNeox: true, fusedGateUp: true },
   gemma2: { ...BASE, ropeNeox: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, alwaysTiedOutput: true, swa: 'gemma2' },
   gemma3: { ...BASE, ropeNeox: true, qkNorm: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, swa: 'gemma3' },
+  // Gemma 4 E2B/E4B: sliding and full layers of different head sizes, shared KV, per-layer embeddings (arch/gemma4.ts).
+  gemma4: { ...BASE, ropeNeox: true, qkNorm: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, swa: 'gemma4', perLayerShapes: true },
 };

@@ -6,6 +6,7 @@
 import { ClawError, modelInvalid } from '../errors';
 import type { GgufFile, GgufMetadataEntry } from '../gguf/types';
 import { ARCHITECTURE_TRAITS, isSupportedArchitecture, SUPPORTED_ARCHITECTURES, type Architecture, type ArchitectureTraits } from './architectures';
+import { withGemma4Layout, type Gemma4Layout } from './arch/gemma4';
 
 export { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
 
@@ -60,6 +61,11 @@ export interface Hyperparams {
   swaLayers: boolean[];
   /** true when output.weight is absent (or ignored) and the embedding matrix is reused. */
   tiedEmbeddings: boolean;
+  /**
+   * gemma4's per-layer shapes, shared KV and per-layer embeddings; the
+   * fields above then hold the widest layer's sizes (scratch sizing).
+   */
+  gemma4?: Gemma4Layout;
 }
 
 /** What one layer's attention uses: its window and its rope frequencies. */
@@ -74,6 +80,12 @@ export function layerAttention(hp: Hyperparams, layer: number): LayerAttention {
   return local
     ? { window: hp.slidingWindow, freqBase: hp.ropeFreqBaseSwa, freqScale: hp.ropeFreqScaleSwa }
     : { window: 0, freqBase: hp.ropeFreqBase, freqScale: hp.ropeFreqScale };
+}
+
+/** Row width of each KV cache layer: kvDim for every layer, or (gemma4) each cache-owning layer's own. */
+export function kvCacheWidths(hp: Hyperparams): number[] {
+  if (hp.gemma4) return hp.gemma4.layers.filter((l) => l.ownsKv).map((l) => l.kvDim);
+  return new Array<number>(hp.nLayers).fill(hp.kvDim);
 }
 
 // ---------------------------------------------------------------------------
@@ -116,6 +128,21 @@ class MetadataReader {
     const v = this.num(name, fallback);
     if (!(v > 0)) throw modelInvalid(this.key(name), 0, `expected a positive number, found ${v}`, { key: this.key(name) });
     return v;
+  }
+
+  /**
+   * A per-layer key (llama.cpp's get_key_or_arr): a number, or an array of
+   * one per layer. Returns the largest; arrays whose values differ are only
+   * accepted where the architecture has per-layer shapes.
+   */
+  widest(name: string, nLayers: number, perLayer: boolean, fallback?: number): number {
+    const v = this.entry(name)?.value;
+    if (!(v && typeof v === 'object' && 'values' in v)) return this.positiveInt(name, fallback);
+    const values = v.values.map(Number);
+    if (values.length !== nLayers) throw this.invalid(name, `has ${values.length} values for ${nLayers} layers`);
+    if (!values.every((x) => Number.isInteger(x) && x > 0)) throw this.invalid(name, 'expected positive integers');
+    if (!perLayer && values.some((x) => x !== values[0])) throw this.invalid(name, `per-layer values are not supported for ${this.arch}`);
+    return Math.max(...values);
   }
 
   str(name: string): string | undefined {
@@ -161,8 +188,8 @@ export function readHyperparams(file: GgufFile): Hyperparams {
 
   const nLayers = m.positiveInt('block_count');
   const nEmbd = m.positiveInt('embedding_length');
-  const nHeads = m.positiveInt('attention.head_count');
-  const nKvHeads = m.positiveInt('attention.head_count_kv', nHeads);
+  const nHeads = m.widest('attention.head_count', nLayers, traits.perLayerShapes);
+  const nKvHeads = m.widest('attention.head_count_kv', nLayers, traits.perLayerShapes, nHeads);
   if (nHeads % nKvHeads !== 0) throw m.invalid('attention.head_count_kv', `${nKvHeads} does not divide head_count ${nHeads}`);
   const defaultHead = Number.isInteger(nEmbd / nHeads) ? nEmbd / nHeads : undefined;
   const headDim = m.positiveInt('attention.key_length', defaultHead);
@@ -182,7 +209,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
   const ropeFreqScale = ropeScaling.type === 'none' || ropeScaling.type === 'llama3' ? 1 : 1 / ropeScaling.factor;
   const swa = readSlidingWindow(m, traits, nLayers, ropeFreqBase, ropeFreqScale);
 
-  return {
+  const hp: Hyperparams = {
     arch,
     traits,
     nLayers,
@@ -191,7 +218,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     nKvHeads,
     headDim,
     kvDim: nKvHeads * headDim,
-    nFf: m.positiveInt('feed_forward_length'),
+    nFf: m.widest('feed_forward_length', nLayers, traits.perLayerShapes),
     nVocab,
     nCtxTrain,
     rmsEps: m.positive('attention.layer_norm_rms_epsilon'),
@@ -206,6 +233,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     embedScale: traits.scaleEmbeddings ? Math.sqrt(nEmbd) : 1,
     tiedEmbeddings: traits.alwaysTiedOutput || !file.tensors.some((t) => t.name === 'output.weight'),
   };
+  return arch === 'gemma4' ? withGemma4Layout(file, hp) : hp;
 }
 
 const ROPE_SCALING_TYPES = ['none', 'linear', 'yarn', 'longrope', 'llama3'] as const;
@@ -262,6 +290,14 @@ function readSlidingWindow(m: MetadataReader, traits: ArchitectureTraits, nLayer
       // Local layers: rope base 10000 (or freq_base_swa) and no position scaling.
       return { slidingWindow: window, swaLayers: pattern(period(6)), ropeFreqBaseSwa: m.positive('rope.freq_base_swa', 10000), ropeFreqScaleSwa: 1 };
     }
+    case 'gemma4': {
+      // One bool per layer (true: sliding); local layers take freq_base_swa (default 10000) unscaled.
+      const flags = m.entry('attention.sliding_window_pattern')?.value;
+      if (!(flags && typeof flags === 'object' && 'values' in flags) || flags.values.length !== nLayers || !flags.values.every((f) => typeof f === 'boolean')) {
+        throw m.invalid('attention.sliding_window_pattern', `expected ${nLayers} booleans, one per layer`);
+      }
+      return { slidingWindow: m.positiveInt('attention.sliding_window'), swaLayers: flags.values as boolean[], ropeFreqBaseSwa: m.positive('rope.freq_base_swa', 10000), ropeFreqScaleSwa: 1 };
+    }
   }
 }
 
@@ -269,13 +305,14 @@ function attentionScale(arch: Architecture, nLayers: number, nEmbd: number, nHea
   // Gemma's 27B models scale queries by the model width per head rather than
   // the head size (gemma_pytorch's query_pre_attn_scalar); llama.cpp tells
   // them apart by layer count.
+  if (arch === 'gemma4') return 1; // q and k are RMS-normalised instead (llama.cpp's f_attention_scale = 1)
   const gemma27b = (arch === 'gemma2' && nLayers === 46) || (arch === 'gemma3' && nLayers === 62);
   return 1 / Math.sqrt(gemma27b ? nEmbd / nHeads : headDim);
 }
 
 function finalSoftcap(m: MetadataReader, arch: Architecture): number {
   if (arch === 'gemma2') return m.positive('final_logit_softcapping', 30);
-  if (arch === 'gemma3') {
+  if (arch === 'gemma3' || arch === 'gemma4') {
     const c = m.num('final_logit_softcapping', 0);
     if (c < 0) throw m.invalid('final_logit_softcapping', `expected a non-negative number, found ${c}`);
     return c;

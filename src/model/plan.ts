@@ -17,7 +17,8 @@
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
-import { readHyperparams, type Hyperparams } from './hparams';
+import { kvCacheWidths, readHyperparams, type Hyperparams } from './hparams';
+import { staysInFile } from './arch/gemma4';
 
 export interface PlanOptions {
   budgetBytes: number;
@@ -115,7 +116,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
     if (layer >= 0 && layer < hp.nLayers) layerBytes[layer] += t.byteSize;
-    else nonLayerBytes += t.byteSize;
+    else if (!staysInFile(t.name)) nonLayerBytes += t.byteSize;
   }
 
   const fileNotes: string[] = [];
@@ -139,7 +140,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     hp,
     layerBytes,
     nonLayerBytes,
-    kvBytesPerToken: 2 * hp.nLayers * hp.kvDim * (options.kvBytesPerElement ?? 4),
+    kvBytesPerToken: 2 * sum(kvCacheWidths(hp)) * (options.kvBytesPerElement ?? 4),
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     budgetBytes: options.budgetBytes,
     targetCtx,
@@ -314,4 +315,8 @@ export function shrinkPlan(plan: LoadPlan, file: GgufFile, options: PlanOptions)
     return makePlan(m, plan.residentLayers, ctx, [`shrunk after an allocation failure: context ${plan.ctxSize} -> ${ctx}`]);
   }
   return null;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
