@@ -138,8 +138,8 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const kvTransient = plan.ctxSize * hp.kvDim * F32;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
-  // Streamed layers decode through the batch path (no recorded pass).
-  const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
+  // Streamed layers, and gemma4's, decode through the batch path (no recorded pass).
+  const decodePass = plan.residentLayers < hp.nLayers || hp.gemma4 ? 0 : decodePassBytes(hp, plan.ctxSize);
   const total = weightsResident + streamSlots + kvCache + kvTransient + scratch + decodePass + kernels;
   return { weightsResident, streamSlots, kvCache, kvTransient, scratch, decodePass, kernels, total };
 }

@@ -6,8 +6,9 @@
 //   total = non-layer weights (token_embd, output, output_norm, rope_freqs: always resident)
 //         + resident layers (whole blk.N groups, from layer 0 up)
 //         + 2 streaming buffers of the largest streamed layer (double-buffered uploads)
-//         + KV cache: 2 * nLayers * kvDim * kvBytesPerElement * ctx (every layer's
-//           cache lives on the GPU, streamed or not)
+//         + KV cache: 2 * (sum of the cache layers' kvDim) * kvBytesPerElement * ctx
+//           (every layer's cache lives on the GPU, streamed or not; gemma4's
+//           shared layers have none; its per-layer embedding table stays in the file)
 //         + activations for a prefill batch and the logits (attention streams its
 //           softmax over key blocks: no score matrix, nothing that grows with ctx).
 //

@@ -11,7 +11,9 @@
 // chosen so that getting it wrong moves the probabilities far past the
 // tolerance: rope factor tensors are ramps up to 8x, sliding windows are 8
 // tokens (the sequences are ~40), soft-caps are small enough to bend the
-// logits, gemma's head size differs from nEmbd / nHeads.
+// logits, gemma's head size differs from nEmbd / nHeads. gemma4 has its own
+// writer (tests/fixtures/synthetic-gemma4.ts): per-layer shapes, shared KV,
+// per-layer embeddings; WebClaw runs it through the batch path.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
