@@ -6,11 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildCompatibilityReport } from '../../src/engine/compat';
 import { BytesSource, readGguf } from '../../src/gguf';
-import { GgmlType } from '../../src/gguf/types';
+import { GgmlType, GgufValueType, type GgufMetadataEntry } from '../../src/gguf/types';
 import { engineBytes, planEngineMemory } from '../../src/model/engine-memory';
 import { kvCacheWidths, readHyperparams } from '../../src/model/hparams';
 import { makeSyntheticGemma4, type SyntheticGemma4Options } from '../fixtures/synthetic-gemma4';
 import { fullFileBytes } from '../fixtures/real-shapes';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 const GiB = 2 ** 30;
 const NOTHING_LIVE = { weights: 0, kv: 0, activations: 0, staging: 0, uniforms: 0 };
@@ -53,8 +54,19 @@ describe('gemma4 hyperparameters', () => {
   });
 
   it('rejects sharing when the last cache owners are not a sliding then a full layer', async () => {
-    const file = await header({ ...E2B, sharedKvLayers: 21 }); // owners end at layer 13 (sliding), so layer 12 would serve full layers
+    // Owners end at layer 13 (sliding), so full layers would read layer 13's sliding cache.
+    const file = await header({ ...E2B, nVocab: 4096, sharedKvLayers: 21 });
     expect(() => readHyperparams(file)).toThrow(/reuses/);
+  });
+
+  it('takes per-layer arrays only where the architecture has per-layer shapes', async () => {
+    const file = await readGguf(new BytesSource(makeSyntheticModel({ nEmbd: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 128, seed: 1, headerOnly: true })), { headerOnly: true });
+    const key = 'llama.attention.head_count_kv';
+    const perLayer = (values: number[]) => (file.metadata as Map<string, GgufMetadataEntry>).set(key, { key, type: GgufValueType.ARRAY, value: { elementType: GgufValueType.UINT32, values } });
+    perLayer([2, 2]);
+    expect(readHyperparams(file).nKvHeads).toBe(2);
+    perLayer([2, 4]);
+    expect(() => readHyperparams(file)).toThrow(/per-layer values are not supported for llama/);
   });
 });
 
