@@ -59,6 +59,16 @@ describe('gemma4 hyperparameters', () => {
     expect(() => readHyperparams(file)).toThrow(/reuses/);
   });
 
+  it('refuses the mixture-of-experts gemma4 (26B-A4B) instead of running it as a dense model', async () => {
+    const file = await header({ ...E2B, nVocab: 4096 });
+    const router = { ...file.tensors[0], name: 'blk.0.ffn_gate_inp.weight' };
+    const withRouter = { ...file, tensors: [...file.tensors, router] };
+    expect(() => readHyperparams(withRouter)).toThrow(expect.objectContaining({ code: 'clw-arch-unsupported' }));
+    const report = buildCompatibilityReport(withRouter, { fileBytes: fullFileBytes(file) });
+    expect(report.verdict).toBe('will-not-run');
+    expect(report.issues.map((i) => i.code)).toContain('clw-arch-unsupported');
+  });
+
   it('takes per-layer arrays only where the architecture has per-layer shapes', async () => {
     const file = await readGguf(new BytesSource(makeSyntheticModel({ nEmbd: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 128, seed: 1, headerOnly: true })), { headerOnly: true });
     const key = 'llama.attention.head_count_kv';

@@ -13,7 +13,7 @@
 //   embedding and added through a gated projection after each layer;
 // - blk.N.layer_output_scale multiplies each layer's output.
 
-import { modelInvalid } from '../../errors';
+import { ClawError, modelInvalid } from '../../errors';
 import type { ByteSource, GgufFile, GgufTensorInfo } from '../../gguf/types';
 import { GGML_TYPES, type GgmlType } from '../../gguf/types';
 import type { ActBuffer, GpuOps } from '../../gpu/ops-api';
@@ -71,6 +71,13 @@ function positiveKey(file: GgufFile, key: string, fallback?: number): number {
 /** hp with gemma4's per-layer shapes, and the widest of them in the shared fields (they size the scratch). */
 export function withGemma4Layout(file: GgufFile, hp: Hyperparams): Hyperparams {
   const k = (name: string) => `gemma4.${name}`;
+  // The 26B-A4B routes each token through experts (ffn_gate_inp): not implemented, and it must not run as a dense model.
+  if (file.tensors.some((t) => /^blk\.\d+\.ffn_gate_inp\.weight$/.test(t.name))) {
+    throw new ClawError('clw-arch-unsupported', 'gemma4 with mixture-of-experts layers (26B-A4B) is not supported; the dense E2B and E4B are', {
+      fix: 'Use a Gemma 4 E2B or E4B file.',
+      details: { arch: 'gemma4', experts: true },
+    });
+  }
   const n = hp.nLayers;
   const headFull = hp.headDim;
   const headSwa = positiveKey(file, k('attention.key_length_swa'));
