@@ -309,9 +309,10 @@ export class PerLayerTokenRows {
   async upload(device: GPUDevice, tokens: readonly number[], out: ActBuffer): Promise<void> {
     const n = tokens.length;
     const nPl = this.hp.gemma4!.nEmbdPerLayer;
+    // The reads go out together (a Blob slice each in the browser), then each row is spread over the layers.
+    const rows = await Promise.all(tokens.map((id) => this.source.read(this.table.fileOffset + id * this.rowBytes, this.rowBytes)));
     for (let t = 0; t < n; t++) {
-      const bytes = await this.source.read(this.table.fileOffset + tokens[t] * this.rowBytes, this.rowBytes);
-      const row = this.dequantize(this.table.type, bytes, this.rowLength);
+      const row = this.dequantize(this.table.type, rows[t], this.rowLength);
       for (let l = 0; l < this.hp.nLayers; l++) {
         const to = (l * n + t) * nPl;
         for (let i = 0; i < nPl; i++) this.staging[to + i] = row[l * nPl + i] * this.scale;
