@@ -300,6 +300,13 @@ export class PerLayerTokenRows {
     if (!info || table.shape[0] !== this.rowLength || table.shape[1] !== hp.nVocab || this.rowLength % info.blockSize !== 0) {
       throw modelInvalid(table.name, table.fileOffset, `shape [${table.shape.join(', ')}] does not match the expected [${this.rowLength}, ${hp.nVocab}]`, { tensor: table.name });
     }
+    // Decoded on the CPU, but held to the same list of types as every tensor (each has its CPU twin).
+    if (!info.gpuSupported) {
+      throw new ClawError('clw-quant-unsupported', `tensor ${table.name} has type ${info.name}, which WebClaw cannot decode`, {
+        fix: 'Use a file quantized to a supported type (see the README).',
+        details: { tensor: table.name, type: table.type },
+      });
+    }
     this.rowBytes = (this.rowLength / info.blockSize) * info.blockBytes;
     this.scale = Math.fround(Math.sqrt(nPl));
     this.staging = new Float32Array(capacity * this.rowLength);
