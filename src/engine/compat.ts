@@ -8,6 +8,7 @@ import { toClawError } from '../errors';
 import { resolveDtype, type DtypeChoice } from '../gpu/device';
 import { GGML_TYPES, ggmlTypeName, type GgufFile } from '../gguf/types';
 import { architectureOf, readHyperparams, SUPPORTED_ARCHITECTURES, type Hyperparams } from '../model/hparams';
+import { staysInFile } from '../model/arch/gemma4';
 import { formatBytes } from '../model/plan';
 import { uploadsAsVector } from '../model/weights';
 import { resolveBudget } from '../model/vram';
@@ -110,8 +111,10 @@ function shapeIssues(file: GgufFile): Issue[] {
 }
 
 function hyperparamIssues(hp: Hyperparams): Issue[] {
-  if (hp.headDim % KERNEL_ROW_MULTIPLE !== 0) {
-    return [error('clw-arch-unsupported', `head size ${hp.headDim} is not a multiple of ${KERNEL_ROW_MULTIPLE}, which the attention kernel needs`)];
+  const headSizes = hp.gemma4 ? hp.gemma4.layers.map((l) => l.headDim) : [hp.headDim];
+  const odd = headSizes.find((d) => d % KERNEL_ROW_MULTIPLE !== 0);
+  if (odd !== undefined) {
+    return [error('clw-arch-unsupported', `head size ${odd} is not a multiple of ${KERNEL_ROW_MULTIPLE}, which the attention kernel needs`)];
   }
   return [];
 }
@@ -129,7 +132,8 @@ function adapterIssues(file: GgufFile, adapter: CompatAdapter, dtypeNote: string
   const issues: Issue[] = [];
   if (dtypeNote) issues.push(warning('clw-feature-missing', dtypeNote));
   const limit = Math.min(adapter.maxStorageBufferBindingSize, adapter.maxBufferSize);
-  const tooBig = file.tensors.filter((t) => t.byteSize > limit);
+  // gemma4's per-layer embedding table is never bound: its rows are read from the file.
+  const tooBig = file.tensors.filter((t) => t.byteSize > limit && !staysInFile(t.name));
   if (tooBig.length > 0) {
     const largest = tooBig.reduce((a, b) => (b.byteSize > a.byteSize ? b : a));
     issues.push(

@@ -2,13 +2,14 @@
 // the weights, the KV cache and the scratch buffers; an allocation the GPU
 // (or the budget) refuses shrinks the plan and tries again.
 
-import { ClawError, toClawError } from '../errors';
+import { ClawError, modelInvalid, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
 import { resolveDtype, type GpuContext } from '../gpu/device';
 import { createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
-import { readHyperparams, stateFloatsPerLayer, type Hyperparams } from '../model/hparams';
+import { kvCacheWidths, readHyperparams, stateFloatsPerLayer, type Hyperparams } from '../model/hparams';
+import { PER_LAYER_TABLE, PerLayerTokenRows } from '../model/arch/gemma4';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache } from '../model/kv-cache';
@@ -178,9 +179,11 @@ async function allocateModel(
     onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
   });
   await streamer?.allocateSlots();
+  const kvWidths = kvCacheWidths(hp);
   const kv = await KvCache.create(buffers, ctx.device, {
-    nLayers: hp.nLayers,
+    nLayers: kvWidths.length,
     kvDim: hp.kvDim,
+    layerWidths: hp.gemma4 ? kvWidths : undefined,
     maxCapacity: plan.ctxSize,
     dynamic: kvDynamic,
     initialPositions: planned.kvChunk,
@@ -189,8 +192,12 @@ async function allocateModel(
     recurrentLayers: hp.recurrentLayers,
     stateFloats: stateFloatsPerLayer(hp),
   });
-  const scratch = await createScratch(buffers, hp, Math.min(planned.batchSize, plan.ctxSize));
+  const batch = Math.min(planned.batchSize, plan.ctxSize);
+  const scratch = await createScratch(buffers, hp, batch);
+  const table = hp.gemma4?.nEmbdPerLayer ? file.tensors.find((t) => t.name === PER_LAYER_TABLE) : undefined;
+  if (hp.gemma4?.nEmbdPerLayer && !table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
   const model = new LlamaModel(env.ops, hp, weights, kv, scratch, {
+    perLayerRows: table ? new PerLayerTokenRows(source, table, hp, batch, dequantize) : undefined,
     streamer: streamer?.hasStreamedLayers ? streamer : null,
     allocator: buffers,
     decodePass: env.decodePass,

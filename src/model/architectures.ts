@@ -4,7 +4,7 @@
 // which extra tensors exist, which activation, how attention is scaled.
 // Mistral and SmolLM (before SmolLM3) are stored as "llama" in GGUF.
 
-export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'smollm3', 'mistral3', 'lfm2'] as const;
+export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'gemma4', 'smollm3', 'mistral3', 'lfm2'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export function isSupportedArchitecture(arch: string): arch is Architecture {
@@ -29,13 +29,15 @@ export interface ArchitectureTraits {
   /** rope.dimension_count must equal the head size (llama.cpp checks or asserts this). */
   fullRotary: boolean;
   /** Sliding-window attention: how llama.cpp lays it out, or none. */
-  swa: 'none' | 'gemma2' | 'gemma3' | 'llama-metadata';
+  swa: 'none' | 'gemma2' | 'gemma3' | 'gemma4' | 'llama-metadata';
   /** Layer l skips rope when (l + 1) is a multiple of this (smollm3's NoPE layers: 4); 0 = every layer ropes. */
   noRopeLayerStep: number;
   /** YaRN's beta_fast / beta_slow / log-multiplier keys and the attention temperature past the original context (mistral3). */
   yarnKeys: boolean;
   /** Layers whose head_count_kv is 0 are gated short convolutions; the final norm is token_embd_norm (lfm2). */
   shortConv: boolean;
+  /** Head counts, head sizes and FFN widths may differ per layer (gemma4: src/model/arch/gemma4.ts). */
+  perLayerShapes: boolean;
 }
 
 const BASE: ArchitectureTraits = {
@@ -51,6 +53,7 @@ const BASE: ArchitectureTraits = {
   noRopeLayerStep: 0,
   yarnKeys: false,
   shortConv: false,
+  perLayerShapes: false,
 };
 
 export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
@@ -62,6 +65,8 @@ export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
   phi3: { ...BASE, ropeNeox: true, fusedGateUp: true },
   gemma2: { ...BASE, ropeNeox: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, alwaysTiedOutput: true, swa: 'gemma2' },
   gemma3: { ...BASE, ropeNeox: true, qkNorm: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, swa: 'gemma3' },
+  // Gemma 4 E2B/E4B: sliding and full layers of different head sizes, shared KV, per-layer embeddings (arch/gemma4.ts).
+  gemma4: { ...BASE, ropeNeox: true, qkNorm: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, swa: 'gemma4', perLayerShapes: true },
   // llama.cpp hard-codes the step (llama-hparams n_no_rope_layer_step); there is no key.
   smollm3: { ...BASE, fullRotary: true, noRopeLayerStep: 4 },
   mistral3: { ...BASE, fullRotary: true, yarnKeys: true },

@@ -41,6 +41,7 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
 
 /** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
 export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string | null {
+  if (hp.gemma4) return 'gemma4 layers (per-layer head sizes, shared KV, per-layer embeddings) are not recorded';
   if (hp.headDim % 4 !== 0) return `head size ${hp.headDim} is not a multiple of 4`;
   if (hp.recurrentLayers.some(Boolean)) return 'short-convolution layers (lfm2) run through the batch path';
   if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';

@@ -11,6 +11,7 @@ import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
 import { recordShortConv } from './arch/lfm2';
+import { recordGemma4Embedding, recordGemma4Layer } from './arch/gemma4';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
 export interface Scratch {
@@ -27,6 +28,10 @@ export interface Scratch {
   last: ActBuffer; // [nEmbd]: the last token's hidden state
   logits: ActBuffer; // [nVocab]
   qkv: ActBuffer; // [nHeads*headDim + 2*kvDim]: one token's q, k, v side by side (the decode pass)
+  // gemma4's per-layer inputs (arch/gemma4.ts): the scaled token embeddings, one layer's input, the table rows of every layer.
+  pleInput?: ActBuffer; // [B, nEmbd]
+  pleProj?: ActBuffer; // [B, nEmbdPerLayer]
+  pleRows?: ActBuffer; // [nLayers, B, nEmbdPerLayer]
 }
 
 /** Rope settings of layer l (its own base and scale where local layers differ). */
@@ -94,6 +99,7 @@ function attentionMatrices(layer: LayerWeights, l: number): { wq: WeightMatrix; 
 export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
   ops.embedRows(w.tokenEmbd, s.ids, s.x, n);
   if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, n * hp.nEmbd);
+  if (hp.gemma4) recordGemma4Embedding(ops, hp, s, n);
 }
 
 /**
@@ -101,6 +107,7 @@ export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s
  * keys and values to layer l of the cache and updates the residual stream.
  */
 export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
+  if (hp.gemma4) return recordGemma4Layer(ops, hp, w, layer, kv, s, l, n, startPos);
   const { nEmbd, nFf, rmsEps } = hp;
   // Attention block (or lfm2's short convolution, continuing its state).
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);

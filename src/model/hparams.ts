@@ -6,6 +6,7 @@
 import { ClawError, modelInvalid } from '../errors';
 import type { GgufFile, GgufMetadataEntry } from '../gguf/types';
 import { ARCHITECTURE_TRAITS, isSupportedArchitecture, SUPPORTED_ARCHITECTURES, type Architecture, type ArchitectureTraits } from './architectures';
+import { withGemma4Layout, type Gemma4Layout } from './arch/gemma4';
 
 export { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
 
@@ -78,6 +79,11 @@ export interface Hyperparams {
   shortConvKernel: number;
   /** Query temperature past the original context (mistral3's `attention.temperature_scale`); null = none. */
   attnTemperature: AttentionTemperature | null;
+  /**
+   * gemma4's per-layer shapes, shared KV and per-layer embeddings; the
+   * fields above then hold the widest layer's sizes (scratch sizing).
+   */
+  gemma4?: Gemma4Layout;
 }
 
 /** What one layer's attention uses: its window, its rope frequencies, and whether it ropes at all (smollm3's NoPE layers do not). */
@@ -95,6 +101,13 @@ export function layerAttention(hp: Hyperparams, layer: number): LayerAttention {
   return local
     ? { window: hp.slidingWindow, freqBase: hp.ropeFreqBaseSwa, freqScale: hp.ropeFreqScaleSwa, rope }
     : { window: 0, freqBase: hp.ropeFreqBase, freqScale: hp.ropeFreqScale, rope };
+}
+
+/** Row width of each KV cache layer: kvDim for every layer, or (gemma4) each cache-owning layer's own. */
+export function kvCacheWidths(hp: Hyperparams): number[] {
+  if (hp.gemma4) return hp.gemma4.layers.filter((l) => l.ownsKv).map((l) => l.kvDim);
+  // lfm2's short-convolution layers hold a recurrent state instead of rows.
+  return hp.recurrentLayers.map((recurrent) => (recurrent ? 0 : hp.kvDim));
 }
 
 // ---------------------------------------------------------------------------
@@ -150,6 +163,20 @@ class MetadataReader {
     return values as number[];
   }
 
+  /**
+   * A per-layer key (llama.cpp's get_key_or_arr): a number, or an array of
+   * one per layer. Returns the largest; arrays whose values differ are only
+   * accepted where the architecture has per-layer shapes.
+   */
+  widest(name: string, nLayers: number, perLayer: boolean, fallback?: number): number {
+    const v = this.entry(name)?.value;
+    if (!(v && typeof v === 'object' && 'values' in v)) return this.positiveInt(name, fallback);
+    const values = this.perLayer(name, nLayers, 0);
+    if (!values.every((x) => x > 0)) throw this.invalid(name, 'expected positive integers');
+    if (!perLayer && values.some((x) => x !== values[0])) throw this.invalid(name, `per-layer values are not supported for ${this.arch}`);
+    return Math.max(...values);
+  }
+
   str(name: string): string | undefined {
     const e = this.entry(name);
     if (!e) return undefined;
@@ -167,10 +194,6 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Layers with attention and K/V rows (every layer but lfm2's short convolutions). */
-export function kvLayerCount(hp: Pick<Hyperparams, 'recurrentLayers'>): number {
-  return hp.recurrentLayers.filter((r) => !r).length;
-}
 
 /** f32 values of recurrent state per recurrent layer: lfm2's last L - 1 conv inputs per channel. */
 export function stateFloatsPerLayer(hp: Pick<Hyperparams, 'shortConvKernel' | 'nEmbd'>): number {
@@ -203,7 +226,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
 
   const nLayers = m.positiveInt('block_count');
   const nEmbd = m.positiveInt('embedding_length');
-  const nHeads = m.positiveInt('attention.head_count');
+  const nHeads = m.widest('attention.head_count', nLayers, traits.perLayerShapes);
   const { nKvHeads, recurrentLayers } = readKvHeads(m, traits, nLayers, nHeads);
   if (nHeads % nKvHeads !== 0) throw m.invalid('attention.head_count_kv', `${nKvHeads} does not divide head_count ${nHeads}`);
   const defaultHead = Number.isInteger(nEmbd / nHeads) ? nEmbd / nHeads : undefined;
@@ -233,7 +256,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
   const ropeFreqScale = ropeScaling.type === 'none' || ropeScaling.type === 'llama3' ? 1 : 1 / ropeScaling.factor;
   const swa = readSlidingWindow(m, traits, nLayers, ropeFreqBase, ropeFreqScale);
 
-  return {
+  const hp: Hyperparams = {
     arch,
     traits,
     nLayers,
@@ -242,7 +265,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     nKvHeads,
     headDim,
     kvDim: nKvHeads * headDim,
-    nFf: m.positiveInt('feed_forward_length'),
+    nFf: m.widest('feed_forward_length', nLayers, traits.perLayerShapes),
     nVocab,
     nCtxTrain,
     rmsEps: m.positive('attention.layer_norm_rms_epsilon'),
@@ -260,6 +283,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     shortConvKernel: traits.shortConv ? readShortConvKernel(m) : 0,
     attnTemperature: traits.yarnKeys ? readAttentionTemperature(m, ropeScaling) : null,
   };
+  return arch === 'gemma4' ? withGemma4Layout(file, hp) : hp;
 }
 
 /**
@@ -267,7 +291,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
  * short-convolution layer; the attention layers must share one count.
  */
 function readKvHeads(m: MetadataReader, traits: ArchitectureTraits, nLayers: number, nHeads: number): { nKvHeads: number; recurrentLayers: boolean[] } {
-  if (!traits.shortConv) return { nKvHeads: m.positiveInt('attention.head_count_kv', nHeads), recurrentLayers: new Array<boolean>(nLayers).fill(false) };
+  if (!traits.shortConv) return { nKvHeads: m.widest('attention.head_count_kv', nLayers, traits.perLayerShapes, nHeads), recurrentLayers: new Array<boolean>(nLayers).fill(false) };
   const perLayer = m.perLayer('attention.head_count_kv', nLayers, nHeads);
   const counts = new Set(perLayer.filter((n) => n > 0));
   if (counts.size !== 1) throw m.invalid('attention.head_count_kv', `attention layers must share one KV head count, found ${counts.size === 0 ? 'none' : [...counts].join(', ')}`);
@@ -343,6 +367,14 @@ function readSlidingWindow(m: MetadataReader, traits: ArchitectureTraits, nLayer
       // Local layers: rope base 10000 (or freq_base_swa) and no position scaling.
       return { slidingWindow: window, swaLayers: pattern(period(6)), ropeFreqBaseSwa: m.positive('rope.freq_base_swa', 10000), ropeFreqScaleSwa: 1 };
     }
+    case 'gemma4': {
+      // One bool per layer (true: sliding); local layers take freq_base_swa (default 10000) unscaled.
+      const flags = m.entry('attention.sliding_window_pattern')?.value;
+      if (!(flags && typeof flags === 'object' && 'values' in flags) || flags.values.length !== nLayers || !flags.values.every((f) => typeof f === 'boolean')) {
+        throw m.invalid('attention.sliding_window_pattern', `expected ${nLayers} booleans, one per layer`);
+      }
+      return { slidingWindow: m.positiveInt('attention.sliding_window'), swaLayers: flags.values as boolean[], ropeFreqBaseSwa: m.positive('rope.freq_base_swa', 10000), ropeFreqScaleSwa: 1 };
+    }
   }
 }
 
@@ -350,13 +382,14 @@ function attentionScale(arch: Architecture, nLayers: number, nEmbd: number, nHea
   // Gemma's 27B models scale queries by the model width per head rather than
   // the head size (gemma_pytorch's query_pre_attn_scalar); llama.cpp tells
   // them apart by layer count.
+  if (arch === 'gemma4') return 1; // q and k are RMS-normalised instead (llama.cpp's f_attention_scale = 1)
   const gemma27b = (arch === 'gemma2' && nLayers === 46) || (arch === 'gemma3' && nLayers === 62);
   return 1 / Math.sqrt(gemma27b ? nEmbd / nHeads : headDim);
 }
 
 function finalSoftcap(m: MetadataReader, arch: Architecture): number {
   if (arch === 'gemma2') return m.positive('final_logit_softcapping', 30);
-  if (arch === 'gemma3') {
+  if (arch === 'gemma3' || arch === 'gemma4') {
     const c = m.num('final_logit_softcapping', 0);
     if (c < 0) throw m.invalid('final_logit_softcapping', `expected a non-negative number, found ${c}`);
     return c;

@@ -27,6 +27,8 @@ export const KV_MIN_GROWTH = 16;
 export interface KvCacheOptions {
   nLayers: number;
   kvDim: number;
+  /** Row width of each cache layer where they differ (gemma4; see kvCacheWidths); default kvDim for all. */
+  layerWidths?: readonly number[];
   /** The context: the most positions the cache may ever hold. */
   maxCapacity: number;
   /** Grow in chunks as positions are used (CLAW_KV_CACHE_DYNAMIC); false allocates maxCapacity at once. */
@@ -73,6 +75,8 @@ export class KvCache {
   stateSeen = 0;
   private placeholder: GPUBuffer | null = null;
   private readonly chunk: number;
+  /** Row width of each layer (kvDim for every layer unless the model's layers differ). */
+  readonly widths: readonly number[];
 
   private constructor(
     private readonly allocator: GpuAllocator,
@@ -83,7 +87,9 @@ export class KvCache {
     chunk: number,
     /** Element type of every row: what writeCacheRows and attention must be told. */
     readonly kvType: KvType,
+    widths?: readonly number[],
   ) {
+    this.widths = widths ?? new Array<number>(nLayers).fill(kvDim);
     this.maxCapacity = maxCapacity;
     this.chunk = chunk;
   }
@@ -92,9 +98,11 @@ export class KvCache {
   static async create(allocator: GpuAllocator, device: GPUDevice, o: KvCacheOptions): Promise<KvCache> {
     if (!(Number.isInteger(o.maxCapacity) && o.maxCapacity > 0)) throw new ClawError('clw-bad-request', `KV cache capacity ${o.maxCapacity} is not a positive integer`);
     const kvType = o.kvType ?? 'f32';
-    if (kvType === 'f16' && o.kvDim % 2 !== 0) throw new ClawError('clw-bad-request', `an f16 KV cache needs an even kvDim, got ${o.kvDim}`);
+    if (o.layerWidths && o.layerWidths.length !== o.nLayers) throw new ClawError('clw-bad-request', `${o.layerWidths.length} layer widths for ${o.nLayers} cache layers`);
+    const widths = o.layerWidths ?? [o.kvDim];
+    if (kvType === 'f16' && widths.some((w) => w % 2 !== 0)) throw new ClawError('clw-bad-request', `an f16 KV cache needs even row widths, got ${widths.join(', ')}`);
     const chunk = Math.max(1, o.growthChunk ?? KV_GROWTH_CHUNK);
-    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk, kvType);
+    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk, kvType, o.layerWidths);
     const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
     try {
       for (let l = 0; l < o.nLayers; l++) {
@@ -105,8 +113,8 @@ export class KvCache {
           kv.states.push(await allocator.alloc('kv', Math.max(4, (o.stateFloats ?? 0) * F32), STORAGE_USAGE, `recurrent state ${l}`));
           continue;
         }
-        kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `k cache ${l}`));
-        kv.values.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `v cache ${l}`));
+        kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first, l), STORAGE_USAGE, `k cache ${l}`));
+        kv.values.push(await allocator.alloc('kv', kv.bytesFor(first, l), STORAGE_USAGE, `v cache ${l}`));
         kv.states.push(null);
       }
     } catch (e) {
@@ -150,9 +158,9 @@ export class KvCache {
     this.stateSeen = end;
   }
 
-  /** Bytes of one layer's K (or V) buffer at `positions`. */
-  bytesFor(positions: number): number {
-    return positions * this.kvDim * kvBytesPerElement(this.kvType);
+  /** Bytes of layer `layer`'s K (or V) buffer at `positions`. */
+  bytesFor(positions: number, layer = 0): number {
+    return positions * this.widths[layer] * kvBytesPerElement(this.kvType);
   }
 
   /**
@@ -181,14 +189,13 @@ export class KvCache {
 
   /** Per layer: a bigger buffer, the old rows copied in, the old buffer freed. */
   private async growTo(target: number): Promise<void> {
-    const oldBytes = this.bytesFor(this.capacity);
     for (const list of [this.keys, this.values]) {
       for (let l = 0; l < this.nLayers; l++) {
         if (!this.hasRows(l)) continue;
         const old = list[l];
-        const bigger = await this.allocator.alloc('kv', this.bytesFor(target), STORAGE_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
+        const bigger = await this.allocator.alloc('kv', this.bytesFor(target, l), STORAGE_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
         const encoder = this.device.createCommandEncoder({ label: 'kv cache growth' });
-        encoder.copyBufferToBuffer(old, 0, bigger, 0, oldBytes);
+        encoder.copyBufferToBuffer(old, 0, bigger, 0, this.bytesFor(this.capacity, l));
         this.device.queue.submit([encoder.finish()]);
         // Destroying a buffer that submitted work still reads is allowed: the copy completes first.
         this.allocator.free(old);
@@ -214,6 +221,7 @@ export class KvCache {
       throw new ClawError('clw-bad-request', `invalid context shift: keep ${nKeep}, drop ${drop}, used ${used}, capacity ${this.capacity}`);
     }
     if (moved === 0) return;
+    if (this.widths.some((w) => w !== this.kvDim)) throw new ClawError('clw-bad-request', 'a KV cache whose layers differ in width cannot shift in place');
     const width = this.kvDim;
     // f32 rows for the keys' rotation (an f16 cache unpacks into it and packs back), also the staging of the value move.
     const tmpBuffer = await this.allocator.alloc('kv', moved * width * F32, STORAGE_USAGE, 'kv shift rows');

@@ -14,6 +14,7 @@ import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forw
 import { DecodePass, decodePassUnsupported } from './decode-pass';
 import { TokenPipeline } from './token-pipeline';
 import { GpuSampler } from '../gpu/gpu-sampler';
+import { gemma4ScratchLayout, type PerLayerTokenRows } from './arch/gemma4';
 
 /**
  * Resident layers recorded into one submission. Bounds the dispatches per
@@ -40,6 +41,7 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
     ['qkv', qDim + 2 * hp.kvDim],
+    ...gemma4ScratchLayout(hp, capacity),
   ];
 }
 
@@ -81,7 +83,8 @@ export async function createScratch(allocator: GpuAllocator, hp: Hyperparams, ca
  * magnitude correction the kernel derives from the (then negative) scale.
  */
 export function keyRopeFor(hp: Hyperparams, w: ModelWeights): ((layer: number) => KeyRope) | null {
-  if (hp.ropeScaling.type === 'yarn') return null;
+  // gemma4's layers differ in head size and rotary width, and some share a cache: it re-evaluates instead.
+  if (hp.ropeScaling.type === 'yarn' || hp.gemma4) return null;
   return (layer) => {
     const { freqBase, freqScale, rope } = layerAttention(hp, layer);
     return { headDim: hp.headDim, nRot: rope ? hp.ropeDim : 0, freqBase, freqScale, neox: hp.traits.ropeNeox, freqFactors: w.ropeFreqs };
@@ -99,6 +102,8 @@ export interface LlamaModelOptions {
   decodePass?: boolean;
   /** prepare() compiles every kernel at load (default true); false leaves them to their first use. */
   precompile?: boolean;
+  /** gemma4: the per-layer embedding rows, read from the file and uploaded before each batch. */
+  perLayerRows?: PerLayerTokenRows;
 }
 
 export class LlamaModel {
@@ -109,6 +114,7 @@ export class LlamaModel {
   private pipeline: TokenPipeline | null = null;
   private readonly allocator: GpuAllocator | undefined;
   private readonly precompile: boolean;
+  private readonly perLayerRows: PerLayerTokenRows | undefined;
 
   constructor(
     readonly ops: GpuOps,
@@ -123,6 +129,7 @@ export class LlamaModel {
     this.decode = fused ? new DecodePass(ops, o.allocator!, hp, weights, kv, scratch) : null;
     this.allocator = o.allocator;
     this.precompile = o.precompile !== false;
+    this.perLayerRows = o.perLayerRows;
   }
 
   /**
@@ -208,6 +215,7 @@ export class LlamaModel {
       for (let i = 0; i < tokens.length; i += B) {
         const chunk = tokens.slice(i, i + B);
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
+        await this.perLayerRows?.upload(this.ops.device, chunk, this.scratch.pleRows!);
         await this.recordPass(chunk.length, startPos + i);
       }
       return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);

@@ -6,8 +6,9 @@
 //   total = non-layer weights (token_embd, output, output_norm, rope_freqs: always resident)
 //         + resident layers (whole blk.N groups, from layer 0 up)
 //         + 2 streaming buffers of the largest streamed layer (double-buffered uploads)
-//         + KV cache: 2 * nLayers * kvDim * kvBytesPerElement * ctx (every layer's
-//           cache lives on the GPU, streamed or not)
+//         + KV cache: 2 * (sum of the cache layers' kvDim) * kvBytesPerElement * ctx
+//           (every layer's cache lives on the GPU, streamed or not; gemma4's
+//           shared layers have none; its per-layer embedding table stays in the file)
 //         + activations for a prefill batch and the logits (attention streams its
 //           softmax over key blocks: no score matrix, nothing that grows with ctx).
 //
@@ -17,7 +18,8 @@
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
-import { kvLayerCount, readHyperparams, type Hyperparams } from './hparams';
+import { kvCacheWidths, readHyperparams, type Hyperparams } from './hparams';
+import { staysInFile } from './arch/gemma4';
 
 export interface PlanOptions {
   budgetBytes: number;
@@ -115,7 +117,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
     if (layer >= 0 && layer < hp.nLayers) layerBytes[layer] += t.byteSize;
-    else nonLayerBytes += t.byteSize;
+    else if (!staysInFile(t.name)) nonLayerBytes += t.byteSize;
   }
 
   const fileNotes: string[] = [];
@@ -139,7 +141,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     hp,
     layerBytes,
     nonLayerBytes,
-    kvBytesPerToken: 2 * kvLayerCount(hp) * hp.kvDim * (options.kvBytesPerElement ?? 4),
+    kvBytesPerToken: 2 * sum(kvCacheWidths(hp)) * (options.kvBytesPerElement ?? 4),
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     budgetBytes: options.budgetBytes,
     targetCtx,
@@ -314,4 +316,8 @@ export function shrinkPlan(plan: LoadPlan, file: GgufFile, options: PlanOptions)
     return makePlan(m, plan.residentLayers, ctx, [`shrunk after an allocation failure: context ${plan.ctxSize} -> ${ctx}`]);
   }
   return null;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }

@@ -10,6 +10,7 @@ import { GgmlType, GGML_TYPES } from '../gguf/types';
 import type { WeightMatrix } from '../gpu/ops-api';
 import type { Hyperparams } from './hparams';
 import { assembleShortConv, shortConvTensorPlan, type ShortConvWeights } from './arch/lfm2';
+import { gemma4TensorPlan } from './arch/gemma4';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer;
@@ -35,6 +36,12 @@ export interface LayerWeights {
   wDown: WeightMatrix;
   /** RMSNorm of the feed-forward output before the residual add (gemma). */
   ffnPostNorm?: GPUBuffer;
+  /** gemma4's per-layer input: gate (nEmbd -> nEmbdPerLayer), projection back, and its norm. */
+  perLayerGate?: WeightMatrix;
+  perLayerProj?: WeightMatrix;
+  perLayerPostNorm?: GPUBuffer;
+  /** gemma4's layer_output_scale: multiplies the layer's output. */
+  outputScale?: number;
 }
 
 export interface ModelWeights {
@@ -48,6 +55,9 @@ export interface ModelWeights {
    * rope_factors_long / rope_factors_short, chosen for the context size.
    */
   ropeFreqs?: GPUBuffer;
+  /** gemma4: per_layer_model_proj split by layer (nEmbdPerLayer rows each), and the norm of its output. */
+  perLayerModelProj?: WeightMatrix[];
+  perLayerProjNorm?: GPUBuffer;
   layers: LayerWeights[];
 }
 
@@ -92,13 +102,15 @@ export class TensorTable {
 export interface PlannedTensor {
   name: string;
   shape: number[];
-  kind: 'matrix' | 'vector';
+  /** 'scalar': a one-element tensor read on the CPU (gemma4's layer_output_scale). */
+  kind: 'matrix' | 'vector' | 'scalar';
   optional?: boolean;
   pieces?: { slot: string; rows: number }[];
 }
 
 /** The tensors (names and shapes, GGUF order [cols, rows]) a model of this architecture needs, given what the file holds. */
 export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize?: number): PlannedTensor[] {
+  if (hp.gemma4) return gemma4TensorPlan(hp, hp.gemma4);
   const { nEmbd, nHeads, headDim, kvDim, nFf, nVocab, traits } = hp;
   const qDim = nHeads * headDim;
   const plan: PlannedTensor[] = [
@@ -221,7 +233,7 @@ export async function loadModelWeights(
   }
   const total = infos.reduce((s, t) => s + t.byteSize, 0);
   let loaded = 0;
-  const slots = new Map<string, WeightMatrix | GPUBuffer>();
+  const slots = new Map<string, Slot>();
   for (let i = 0; i < present.length; i++) {
     options.signal?.throwIfAborted();
     const bytes = await source.read(infos[i].fileOffset, infos[i].byteSize);
@@ -238,9 +250,13 @@ async function uploadPlanned(
   bytes: Uint8Array,
   up: WeightUploader,
   decodeVector: VectorDecoder,
-  slots: Map<string, WeightMatrix | GPUBuffer>,
+  slots: Map<string, Slot>,
 ): Promise<void> {
   const cols = p.shape[0];
+  if (p.kind === 'scalar') {
+    slots.set(p.name, decodeVector(t.type, bytes, 1)[0]);
+    return;
+  }
   if (p.kind === 'vector') {
     const values = decodeVector(t.type, bytes, t.elements);
     if (!p.pieces) {
@@ -267,19 +283,24 @@ async function uploadPlanned(
   }
 }
 
-function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUBuffer>): ModelWeights {
+type Slot = WeightMatrix | GPUBuffer | number;
+
+function assembleWeights(hp: Hyperparams, slots: Map<string, Slot>): ModelWeights {
   const m = (name: string) => slots.get(name) as WeightMatrix;
   const v = (name: string) => slots.get(name) as GPUBuffer | undefined;
   const req = (name: string) => slots.get(name) as GPUBuffer;
   const layers: LayerWeights[] = [];
   for (let l = 0; l < hp.nLayers; l++) {
     const b = `blk.${l}.`;
+    // A gemma4 layer without a cache of its own never projects K and V: it
+    // names those of the layer whose cache it reads. Without attn_v, V is K's projection.
+    const kb = `blk.${hp.gemma4?.layers[l].kvLayer ?? l}.`;
     layers.push({
       attnNorm: req(`${b}attn_norm.weight`),
-      shortConv: hp.recurrentLayers[l] ? assembleShortConv(l, (name) => slots.get(name)) : undefined,
+      shortConv: hp.recurrentLayers[l] ? assembleShortConv(l, (name) => slots.get(name) as WeightMatrix | GPUBuffer | undefined) : undefined,
       wq: m(`${b}attn_q.weight`),
-      wk: m(`${b}attn_k.weight`),
-      wv: m(`${b}attn_v.weight`),
+      wk: m(`${kb}attn_k.weight`),
+      wv: m(`${kb}attn_v.weight`) ?? m(`${kb}attn_k.weight`),
       wo: m(`${b}attn_output.weight`),
       bq: v(`${b}attn_q.bias`),
       bk: v(`${b}attn_k.bias`),
@@ -293,6 +314,10 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUB
       wUp: m(`${b}ffn_up.weight`),
       wDown: m(`${b}ffn_down.weight`),
       ffnPostNorm: v(`${b}post_ffw_norm.weight`),
+      perLayerGate: m(`${b}inp_gate.weight`),
+      perLayerProj: m(`${b}proj.weight`),
+      perLayerPostNorm: v(`${b}post_norm.weight`),
+      outputScale: slots.get(`${b}layer_output_scale.weight`) as number | undefined,
     });
   }
   const tokenEmbd = m('token_embd.weight');
@@ -302,6 +327,8 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUB
     output: slots.has('output.weight') ? m('output.weight') : tokenEmbd,
     outputBias: v('output.bias'),
     ropeFreqs: v('rope_freqs.weight') ?? v('rope_factors_long.weight') ?? v('rope_factors_short.weight'),
+    perLayerModelProj: slots.has('per_layer_model_proj.0') ? Array.from({ length: hp.nLayers }, (_, l) => m(`per_layer_model_proj.${l}`)) : undefined,
+    perLayerProjNorm: v('per_layer_proj_norm.weight'),
     layers,
   };
 }

@@ -78,40 +78,15 @@ export class BpeTokenizer {
         return;
       }
     }
-    // Symbols are the word's characters, linked so merges can unlink the right side.
-    const texts = Array.from(word);
-    const prev = texts.map((_, i) => i - 1);
-    const next = texts.map((_, i) => (i + 1 < texts.length ? i + 1 : -1));
-
-    const queue = new MaxHeap<Bigram>(bigramBefore);
-    const tryAddBigram = (left: number, right: number): void => {
-      if (left < 0 || right < 0) return;
-      const rank = mergeRanks.get(`${texts[left]} ${texts[right]}`);
-      if (rank !== undefined) queue.push({ left, right, rank, text: texts[left] + texts[right] });
-    };
-    for (let i = 1; i < texts.length; i++) tryAddBigram(i - 1, i);
-
-    for (let bigram = queue.pop(); bigram; bigram = queue.pop()) {
-      const { left, right } = bigram;
-      // Stale: one side has merged with something else since this pair was queued.
-      if (texts[left] === '' || texts[right] === '' || texts[left] + texts[right] !== bigram.text) continue;
-      texts[left] = bigram.text;
-      texts[right] = '';
-      next[left] = next[right];
-      if (next[right] >= 0) prev[next[right]] = left;
-      tryAddBigram(prev[left], left);
-      tryAddBigram(left, next[left]);
-    }
-
-    for (let i = 0; i !== -1 && i < texts.length; i = next[i]) {
-      const id = tokenToId.get(texts[i]);
+    for (const piece of mergeBpe(word, mergeRanks)) {
+      const id = tokenToId.get(piece);
       if (id !== undefined) {
         out.push(id);
         continue;
       }
       // A piece no merge produced and the vocabulary lacks: llama.cpp keeps
       // whichever of its single bytes happen to be tokens and drops the rest.
-      for (const b of utf8.encode(texts[i])) {
+      for (const b of utf8.encode(piece)) {
         const byteId = b < 0x80 ? tokenToId.get(String.fromCharCode(b)) : undefined;
         if (byteId !== undefined) out.push(byteId);
       }
@@ -136,6 +111,41 @@ export class BpeTokenizer {
   cleanDecoded(text: string): string {
     return this.preset.cleanSpaces ? cleanUpSpaces(text) : text;
   }
+}
+
+/**
+ * The pieces of one word after BPE: its characters, then repeatedly the
+ * adjacent pair with the lowest merge rank (ties: leftmost) joined, until no
+ * pair has a rank. Shared by byte-level BPE and gemma4's tokenizer.
+ */
+export function mergeBpe(word: string, mergeRanks: ReadonlyMap<string, number>): string[] {
+  // Symbols are the word's characters, linked so merges can unlink the right side.
+  const texts = Array.from(word);
+  const prev = texts.map((_, i) => i - 1);
+  const next = texts.map((_, i) => (i + 1 < texts.length ? i + 1 : -1));
+
+  const queue = new MaxHeap<Bigram>(bigramBefore);
+  const tryAddBigram = (left: number, right: number): void => {
+    if (left < 0 || right < 0) return;
+    const rank = mergeRanks.get(`${texts[left]} ${texts[right]}`);
+    if (rank !== undefined) queue.push({ left, right, rank, text: texts[left] + texts[right] });
+  };
+  for (let i = 1; i < texts.length; i++) tryAddBigram(i - 1, i);
+
+  for (let bigram = queue.pop(); bigram; bigram = queue.pop()) {
+    const { left, right } = bigram;
+    // Stale: one side has merged with something else since this pair was queued.
+    if (texts[left] === '' || texts[right] === '' || texts[left] + texts[right] !== bigram.text) continue;
+    texts[left] = bigram.text;
+    texts[right] = '';
+    next[left] = next[right];
+    if (next[right] >= 0) prev[next[right]] = left;
+    tryAddBigram(prev[left], left);
+    tryAddBigram(left, next[left]);
+  }
+  const pieces: string[] = [];
+  for (let i = 0; i !== -1 && i < texts.length; i = next[i]) pieces.push(texts[i]);
+  return pieces;
 }
 
 /** GPT-2 byte characters back to bytes; a character outside the table stays as its UTF-8. */

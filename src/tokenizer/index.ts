@@ -1,11 +1,13 @@
 // The tokenizer a model's GGUF file describes: text -> token ids and back.
 // `createTokenizer` reads the vocabulary from metadata and picks the model's
-// algorithm (SentencePiece for "llama", byte-level BPE for "gpt2"); both
+// algorithm (SentencePiece for "llama", byte-level BPE for "gpt2", gemma4's
+// BPE over escaped UTF-8 for "gemma4"); all
 // follow llama.cpp so ids match what llama.cpp produces for the same file.
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
 import { BpeTokenizer } from './bpe';
+import { Gemma4Tokenizer } from './gemma4';
 import { collectSpecialTokens, splitOnSpecialTokens } from './special';
 import { SpmTokenizer } from './spm';
 import { readVocab, type Vocab } from './vocab';
@@ -65,7 +67,8 @@ export interface TokenizerAlgorithm {
 
 export function createTokenizer(file: GgufFile): Tokenizer {
   const vocab = readVocab(file);
-  const algorithm: TokenizerAlgorithm = vocab.model === 'spm' ? new SpmTokenizer(vocab) : new BpeTokenizer(vocab);
+  const algorithm: TokenizerAlgorithm =
+    vocab.model === 'spm' ? new SpmTokenizer(vocab) : vocab.model === 'gemma4' ? new Gemma4Tokenizer(vocab) : new BpeTokenizer(vocab);
   return new GgufTokenizer(vocab, algorithm);
 }
 

@@ -7,7 +7,8 @@ import { modelInvalid } from '../errors';
 import { bpePreset } from './bpe-pretokenize';
 import type { GgufArray, GgufFile, GgufValue } from '../gguf/types';
 
-export type TokenizerModel = 'spm' | 'bpe';
+/** 'gemma4': BPE merges over "▁"-escaped UTF-8 with <0xXX> byte fallback (tokenizer.ggml.model = "gemma4"). */
+export type TokenizerModel = 'spm' | 'bpe' | 'gemma4';
 
 /** llama.cpp's token types (the `tokenizer.ggml.token_type` values). */
 export enum TokenType {
@@ -152,7 +153,8 @@ function modelKind(file: GgufFile): TokenizerModel {
   if (v === undefined) throw modelInvalid(key, 0, 'required metadata key is missing');
   if (v === 'llama') return 'spm';
   if (v === 'gpt2') return 'bpe';
-  throw modelInvalid(key, 0, `tokenizer "${String(v)}" is not supported (supported: llama, gpt2)`);
+  if (v === 'gemma4') return 'gemma4';
+  throw modelInvalid(key, 0, `tokenizer "${String(v)}" is not supported (supported: llama, gpt2, gemma4)`);
 }
 
 function readMerges(file: GgufFile): Map<string, number> {
@@ -197,14 +199,17 @@ export function readVocab(file: GgufFile): Vocab {
 
   // llama.cpp's defaults per tokenizer family; metadata overrides them.
   const spm = model === 'spm';
-  const bosId = tokenId(file, `${KEY}.bos_token_id`, spm ? 1 : 11, n);
-  const eosId = tokenId(file, `${KEY}.eos_token_id`, spm ? 2 : 11, n);
+  // gemma4 has no default special ids: the file names them.
+  const gemma4 = model === 'gemma4';
+  const bosId = tokenId(file, `${KEY}.bos_token_id`, spm ? 1 : gemma4 ? null : 11, n);
+  const eosId = tokenId(file, `${KEY}.eos_token_id`, spm ? 2 : gemma4 ? null : 11, n);
   const unkId = tokenId(file, `${KEY}.unknown_token_id`, spm ? 0 : null, n);
   const padId = tokenId(file, `${KEY}.padding_token_id`, null, n);
   const eotId = tokenId(file, `${KEY}.eot_token_id`, null, n);
   const eomId = tokenId(file, `${KEY}.eom_token_id`, null, n);
 
-  const addBos = bool(file, `${KEY}.add_bos_token`, spm || bpeAddsBosByDefault(file));
+  // llama.cpp always adds BOS for gemma4, whatever add_bos_token says.
+  const addBos = gemma4 || bool(file, `${KEY}.add_bos_token`, spm || bpeAddsBosByDefault(file));
   const addEos = bool(file, `${KEY}.add_eos_token`, false);
   const addSpacePrefix = bool(file, `${KEY}.add_space_prefix`, spm);
   if (addBos && bosId === null) throw modelInvalid(`${KEY}.add_bos_token`, 0, 'is true but the model has no BOS token');
@@ -231,9 +236,9 @@ export function readVocab(file: GgufFile): Vocab {
   for (const id of [eosId, eotId, eomId]) if (id !== null) eogIds.add(id);
   dropEogExceptions(tokens, types, eogIds);
 
-  const mergeRanks = model === 'bpe' ? readMerges(file) : new Map<string, number>();
+  const mergeRanks = model === 'spm' ? new Map<string, number>() : readMerges(file);
   const preValue = get(file, `${KEY}.pre`);
-  const pre = typeof preValue === 'string' ? preValue : 'default';
+  const pre = gemma4 ? 'gemma4' : typeof preValue === 'string' ? preValue : 'default';
 
   return {
     model, pre, tokens, scores, types, tokenToId, mergeRanks,

@@ -13,7 +13,9 @@
 // tokens (the sequences are ~40), soft-caps are small enough to bend the
 // logits, gemma's head size differs from nEmbd / nHeads, YaRN's original
 // context and mistral3's temperature step are 16 positions, lfm2 has
-// short-convolution layers on both sides of its attention layer.
+// short-convolution layers on both sides of its attention layer. gemma4 has
+// its own writer (tests/fixtures/synthetic-gemma4.ts): per-layer shapes,
+// shared KV, per-layer embeddings; WebClaw runs it through the batch path.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
+import { makeSyntheticGemma4, type SyntheticGemma4Options } from '../fixtures/synthetic-gemma4';
 import { compareWithReference, conformanceRecordPath, dtypesOf, type Agreement } from './compare-engines';
 import { referenceRun } from './llama-reference';
 
@@ -45,7 +48,9 @@ const SHAPE = { nEmbd: 256, nFf: 512, nLayers: 3, nVocab: 512, seed: 4321 };
 
 interface Case {
   label: string;
-  model: Partial<SyntheticModelOptions> & Pick<SyntheticModelOptions, 'nHeads' | 'nKvHeads'>;
+  model?: Partial<SyntheticModelOptions> & Pick<SyntheticModelOptions, 'nHeads' | 'nKvHeads'>;
+  /** gemma4 has its own writer (per-layer shapes and tensors). */
+  gemma4?: SyntheticGemma4Options;
 }
 
 const CASES: Case[] = [
@@ -96,6 +101,14 @@ const CASES: Case[] = [
     label: 'lfm2 (short convolutions L=3 on layers 0, 1, 3; GQA with q/k norms on layer 2)',
     model: { arch: 'lfm2', nLayers: 4, nHeads: 4, nKvHeads: 2, lfm2AttentionLayers: [2] },
   },
+  {
+    label: 'gemma4 (sliding 32-wide / full 64-wide heads, proportional rope, 3 of 6 layers sharing KV, per-layer embeddings, V norm, output scales)',
+    gemma4: {
+      nEmbd: 64, nVocab: SHAPE.nVocab, layerTypes: [true, true, false, true, true, false], nHeads: 4, nKvHeadsSwa: 2, nKvHeadsFull: 1,
+      headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.25, nFf: 128, sharedKvLayers: 3, nEmbdPerLayer: 16,
+      slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 10, seed: SHAPE.seed,
+    },
+  },
 ];
 
 type Measurement = Agreement & { label: string; dtype: string; seconds: number };
@@ -135,7 +148,7 @@ describe('every supported architecture against llama.cpp on a synthetic model', 
   it.each(CASES)('$label: top-10 probabilities and greedy tokens match llama.cpp', { timeout: 240_000 }, async (c) => {
     const t0 = performance.now();
     const file = path.join(dir, `${c.label.split(' ')[0]}-${CASES.indexOf(c)}.gguf`);
-    writeFileSync(file, makeSyntheticModel({ ...SHAPE, ...c.model }));
+    writeFileSync(file, c.gemma4 ? makeSyntheticGemma4(c.gemma4) : makeSyntheticModel({ ...SHAPE, ...c.model! }));
     const ref = await referenceRun(file, PROMPT, POSITIONS, { contextSize: CONTEXT, stopAtEog: false });
     for (const dtype of dtypesOf(engine)) {
       const m = await compareWithReference(engine, file, ref, { ctxSize: CONTEXT, clearMargin: CLEAR_MARGIN, dtype });

@@ -12,7 +12,7 @@ import { BytesSource } from '../../src/gguf/source';
 import type { GgufFile, GgufMetadataEntry } from '../../src/gguf/types';
 import { kv } from '../../src/gguf/writer';
 import { engineBytes } from '../../src/model/engine-memory';
-import { kvLayerCount, layerAttention, readHyperparams } from '../../src/model/hparams';
+import { kvCacheWidths, layerAttention, readHyperparams } from '../../src/model/hparams';
 import { planMemory } from '../../src/model/plan';
 import { modelTensorPlan, TensorTable } from '../../src/model/weights';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
@@ -78,7 +78,7 @@ describe('lfm2', () => {
     expect(hp.recurrentLayers.map((r) => (r ? 'C' : 'A')).join('')).toBe('CCACCACC');
     expect(hp.nKvHeads).toBe(2);
     expect(hp.shortConvKernel).toBe(3);
-    expect(kvLayerCount(hp)).toBe(2);
+    expect(kvCacheWidths(hp).filter((w) => w > 0)).toHaveLength(2);
     expect(hp.traits).toMatchObject({ ropeNeox: true, qkNorm: true });
   });
 

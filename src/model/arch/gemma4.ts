@@ -1,0 +1,330 @@
+// Gemma 4 (E2B, E4B dense): what differs from the other architectures,
+// following llama.cpp (src/models/gemma4.cpp and its loader):
+// - per layer: sliding or full attention (a bool per layer), with their own
+//   head size (key_length_swa / key_length), KV head count and rotary width;
+//   full layers rotate through rope_freqs.weight ("proportional" rope: the
+//   unrotated pairs carry a 1e30 divisor); attention scale 1 (q and k are
+//   RMS-normalised), V RMS-normalised without a weight;
+// - the last shared_kv_layers layers own no KV cache: a sliding one reads
+//   the cache of the last sliding owner, a full one that of the last owner;
+// - per-layer embeddings: a table of nLayers * nEmbdPerLayer per token that
+//   stays in the file (rows are read and uploaded per batch, see
+//   PerLayerTokenRows), mixed with a projection of the scaled token
+//   embedding and added through a gated projection after each layer;
+// - blk.N.layer_output_scale multiplies each layer's output.
+
+import { ClawError, modelInvalid } from '../../errors';
+import type { ByteSource, GgufFile, GgufTensorInfo } from '../../gguf/types';
+import { GGML_TYPES, type GgmlType } from '../../gguf/types';
+import type { ActBuffer, GpuOps } from '../../gpu/ops-api';
+import type { Scratch } from '../forward';
+import { layerAttention, type Hyperparams } from '../hparams';
+import type { KvCache } from '../kv-cache';
+import type { LayerWeights, ModelWeights, PlannedTensor } from '../weights';
+
+export interface Gemma4LayerShape {
+  swa: boolean;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  kvDim: number;
+  nFf: number;
+  ropeDim: number;
+  /** The KV cache layer this layer writes (it owns it) or reads (shared). */
+  kvLayer: number;
+  ownsKv: boolean;
+}
+
+export interface Gemma4Layout {
+  layers: Gemma4LayerShape[];
+  /** Layers 0 .. nKvLayers-1 own a KV cache; the rest reuse one of the last two. */
+  nKvLayers: number;
+  /** Width of one layer's slice of a per-layer embedding (embedding_length_per_layer_input); 0 = none. */
+  nEmbdPerLayer: number;
+}
+
+/** The tensor kept in the file: only the rows of the tokens in a batch are read (PerLayerTokenRows). */
+export const PER_LAYER_TABLE = 'per_layer_token_embd.weight';
+
+/** Whether a tensor stays in the file instead of GPU memory (the memory plan leaves it out). */
+export function staysInFile(name: string): boolean {
+  return name === PER_LAYER_TABLE;
+}
+
+function perLayerValues(file: GgufFile, key: string, nLayers: number, fallback?: number): number[] {
+  const v = file.metadata.get(key)?.value;
+  if (v === undefined) {
+    if (fallback === undefined) throw modelInvalid(key, 0, 'required metadata key is missing', { key });
+    return new Array<number>(nLayers).fill(fallback);
+  }
+  const values = typeof v === 'object' && v !== null && 'values' in v ? v.values.map(Number) : new Array<number>(nLayers).fill(Number(v));
+  if (values.length !== nLayers || !values.every((x) => Number.isInteger(x) && x > 0)) {
+    throw modelInvalid(key, 0, `expected a positive integer or ${nLayers} of them`, { key });
+  }
+  return values;
+}
+
+function positiveKey(file: GgufFile, key: string, fallback?: number): number {
+  return perLayerValues(file, key, 1, fallback)[0];
+}
+
+/** hp with gemma4's per-layer shapes, and the widest of them in the shared fields (they size the scratch). */
+export function withGemma4Layout(file: GgufFile, hp: Hyperparams): Hyperparams {
+  const k = (name: string) => `gemma4.${name}`;
+  // The 26B-A4B routes each token through experts (ffn_gate_inp): not implemented, and it must not run as a dense model.
+  if (file.tensors.some((t) => /^blk\.\d+\.ffn_gate_inp\.weight$/.test(t.name))) {
+    throw new ClawError('clw-arch-unsupported', 'gemma4 with mixture-of-experts layers (26B-A4B) is not supported; the dense E2B and E4B are', {
+      fix: 'Use a Gemma 4 E2B or E4B file.',
+      details: { arch: 'gemma4', experts: true },
+    });
+  }
+  const n = hp.nLayers;
+  const headFull = hp.headDim;
+  const headSwa = positiveKey(file, k('attention.key_length_swa'));
+  if (positiveKey(file, k('attention.value_length_swa')) !== headSwa) throw modelInvalid(k('attention.value_length_swa'), 0, 'differs from key_length_swa');
+  const ropeSwa = positiveKey(file, k('rope.dimension_count_swa'), hp.ropeDim);
+  const heads = perLayerValues(file, k('attention.head_count'), n);
+  const kvHeads = perLayerValues(file, k('attention.head_count_kv'), n, heads[0]);
+  const ffs = perLayerValues(file, k('feed_forward_length'), n);
+  const shared = file.metadata.has(k('attention.shared_kv_layers')) ? Number(file.metadata.get(k('attention.shared_kv_layers'))!.value) : 0;
+  const nKvLayers = n - shared;
+  if (!(Number.isInteger(shared) && shared >= 0 && (shared === 0 || nKvLayers >= 2))) {
+    throw modelInvalid(k('attention.shared_kv_layers'), 0, `${shared} shared layers of ${n} leave too few cache owners`);
+  }
+  const nEmbdPerLayer = file.metadata.has(k('embedding_length_per_layer_input')) ? positiveKey(file, k('embedding_length_per_layer_input')) : 0;
+
+  const layers = Array.from({ length: n }, (_, l): Gemma4LayerShape => {
+    const swa = hp.swaLayers[l];
+    const headDim = swa ? headSwa : headFull;
+    const ropeDim = swa ? ropeSwa : hp.ropeDim;
+    if (heads[l] % kvHeads[l] !== 0) throw modelInvalid(k('attention.head_count_kv'), 0, `layer ${l}: ${kvHeads[l]} does not divide ${heads[l]} heads`);
+    if (ropeDim > headDim || ropeDim % 2 !== 0) throw modelInvalid(k('rope.dimension_count'), 0, `layer ${l}: rotary width ${ropeDim} must be even and at most the head size ${headDim}`);
+    const ownsKv = l < nKvLayers;
+    // llama.cpp's reuse rule: a shared sliding layer reads the second-to-last owner, a shared full layer the last.
+    const kvLayer = ownsKv ? l : nKvLayers - (swa ? 2 : 1);
+    return { swa, nHeads: heads[l], nKvHeads: kvHeads[l], headDim, kvDim: kvHeads[l] * headDim, nFf: ffs[l], ropeDim, kvLayer, ownsKv };
+  });
+  for (const s of layers) {
+    const owner = layers[s.kvLayer];
+    if (owner.headDim !== s.headDim || owner.nKvHeads !== s.nKvHeads || owner.swa !== s.swa) {
+      throw modelInvalid(k('attention.shared_kv_layers'), 0, `a shared layer's attention differs from that of layer ${s.kvLayer}, whose cache it reuses`);
+    }
+  }
+  if (nEmbdPerLayer > Math.min(...ffs)) throw modelInvalid(k('embedding_length_per_layer_input'), 0, `${nEmbdPerLayer} is wider than a feed-forward layer`);
+  const widest = (f: (s: Gemma4LayerShape) => number) => Math.max(...layers.map(f));
+  return {
+    ...hp,
+    nHeads: widest((s) => s.nHeads),
+    nKvHeads: widest((s) => s.nKvHeads),
+    headDim: widest((s) => s.headDim),
+    kvDim: widest((s) => s.kvDim),
+    gemma4: { layers, nKvLayers, nEmbdPerLayer },
+  };
+}
+
+/** The tensors a gemma4 model loads (GGUF shapes [cols, rows]): llama.cpp's set minus the per-layer table and shared layers' K/V. */
+export function gemma4TensorPlan(hp: Hyperparams, g: Gemma4Layout): PlannedTensor[] {
+  const { nEmbd, nVocab, nLayers } = hp;
+  const nPl = g.nEmbdPerLayer;
+  const plan: PlannedTensor[] = [
+    { name: 'token_embd.weight', shape: [nEmbd, nVocab], kind: 'matrix' },
+    { name: 'output_norm.weight', shape: [nEmbd], kind: 'vector' },
+    { name: 'output.weight', shape: [nEmbd, nVocab], kind: 'matrix', optional: true },
+  ];
+  const full = g.layers.find((s) => !s.swa);
+  if (full) plan.push({ name: 'rope_freqs.weight', shape: [full.headDim / 2], kind: 'vector' });
+  if (nPl > 0) {
+    plan.push(
+      {
+        name: 'per_layer_model_proj.weight',
+        shape: [nEmbd, nPl * nLayers],
+        kind: 'matrix',
+        // One piece per layer: each layer projects its own slice when it needs it.
+        pieces: g.layers.map((_, l) => ({ slot: `per_layer_model_proj.${l}`, rows: nPl })),
+      },
+      { name: 'per_layer_proj_norm.weight', shape: [nPl], kind: 'vector' },
+    );
+  }
+  g.layers.forEach((s, l) => {
+    const b = `blk.${l}.`;
+    const qDim = s.nHeads * s.headDim;
+    plan.push(
+      { name: `${b}attn_norm.weight`, shape: [nEmbd], kind: 'vector' },
+      { name: `${b}attn_q.weight`, shape: [nEmbd, qDim], kind: 'matrix' },
+      { name: `${b}attn_q_norm.weight`, shape: [s.headDim], kind: 'vector' },
+      { name: `${b}attn_output.weight`, shape: [qDim, nEmbd], kind: 'matrix' },
+      { name: `${b}post_attention_norm.weight`, shape: [nEmbd], kind: 'vector' },
+      { name: `${b}layer_output_scale.weight`, shape: [1], kind: 'scalar', optional: true },
+      { name: `${b}ffn_norm.weight`, shape: [nEmbd], kind: 'vector' },
+      { name: `${b}ffn_gate.weight`, shape: [nEmbd, s.nFf], kind: 'matrix' },
+      { name: `${b}ffn_up.weight`, shape: [nEmbd, s.nFf], kind: 'matrix' },
+      { name: `${b}ffn_down.weight`, shape: [s.nFf, nEmbd], kind: 'matrix' },
+      { name: `${b}post_ffw_norm.weight`, shape: [nEmbd], kind: 'vector' },
+    );
+    if (s.ownsKv) {
+      plan.push(
+        { name: `${b}attn_k.weight`, shape: [nEmbd, s.kvDim], kind: 'matrix' },
+        // Without attn_v the values are the keys' projection (llama.cpp: Vcur = Kcur before the norms).
+        { name: `${b}attn_v.weight`, shape: [nEmbd, s.kvDim], kind: 'matrix', optional: true },
+        { name: `${b}attn_k_norm.weight`, shape: [s.headDim], kind: 'vector' },
+      );
+    }
+    if (nPl > 0) {
+      plan.push(
+        { name: `${b}inp_gate.weight`, shape: [nEmbd, nPl], kind: 'matrix' },
+        { name: `${b}proj.weight`, shape: [nPl, nEmbd], kind: 'matrix' },
+        { name: `${b}post_norm.weight`, shape: [nEmbd], kind: 'vector' },
+      );
+    }
+  });
+  return plan;
+}
+
+/** x is the scaled token embedding: keep a copy, the per-layer inputs project it at every layer. */
+export function recordGemma4Embedding(ops: GpuOps, hp: Hyperparams, s: Scratch, n: number): void {
+  if (hp.gemma4!.nEmbdPerLayer > 0) ops.copy(s.x, 0, s.pleInput!, 0, n * hp.nEmbd);
+}
+
+/** One gemma4 block over n tokens at positions startPos.. (llama.cpp's graph, step by step). */
+export function recordGemma4Layer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
+  const shape = hp.gemma4!.layers[l];
+  const { nHeads, nKvHeads, headDim, kvDim, nFf, kvLayer } = shape;
+  const { nEmbd, rmsEps: eps } = hp;
+  const local = layerAttention(hp, l);
+  const rope = {
+    headDim,
+    nRot: shape.ropeDim,
+    startPos,
+    freqBase: local.freqBase,
+    freqScale: local.freqScale,
+    neox: true,
+    // Only full layers rotate through rope_freqs (proportional rope).
+    freqFactors: shape.swa ? undefined : w.ropeFreqs,
+  };
+  ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, eps);
+  ops.matmul(layer.wq!, s.xb, s.q, n);
+  ops.rmsNorm(s.q, layer.qNorm!, s.q, n * nHeads, headDim, eps);
+  ops.rope(s.q, n, { ...rope, nHeads });
+  if (shape.ownsKv) {
+    ops.matmul(layer.wk!, s.xb, s.k, n);
+    ops.matmul(layer.wv!, s.xb, s.v, n);
+    ops.rmsNorm(s.k, layer.kNorm!, s.k, n * nKvHeads, headDim, eps);
+    ops.rmsNorm(s.v, null, s.v, n * nKvHeads, headDim, eps);
+    ops.rope(s.k, n, { ...rope, nHeads: nKvHeads });
+    ops.writeCacheRows(s.k, kv.keys[kvLayer], startPos, n, kvDim, kv.kvType);
+    ops.writeCacheRows(s.v, kv.values[kvLayer], startPos, n, kvDim, kv.kvType);
+  }
+  ops.attention(s.q, kv.keys[kvLayer], kv.values[kvLayer], s.attn, {
+    nTokens: n,
+    startPos,
+    nHeads,
+    nKvHeads,
+    headDim,
+    scale: hp.attnScale,
+    slidingWindow: local.window,
+    kvType: kv.kvType,
+  });
+  ops.matmul(layer.wo!, s.attn, s.xb, n);
+  ops.rmsNorm(s.xb, layer.attnPostNorm!, s.xb, n, nEmbd, eps);
+  ops.add(s.x, s.xb, s.x, n * nEmbd);
+  ops.rmsNorm(s.x, layer.ffnNorm, s.xb, n, nEmbd, eps);
+  ops.matmul(layer.wGate, s.xb, s.gate, n);
+  ops.matmul(layer.wUp, s.xb, s.up, n);
+  ops.geluMul(s.gate, s.up, s.gate, n * nFf);
+  ops.matmul(layer.wDown, s.gate, s.xb, n);
+  ops.rmsNorm(s.xb, layer.ffnPostNorm!, s.xb, n, nEmbd, eps);
+  ops.add(s.x, s.xb, s.x, n * nEmbd);
+  if (hp.gemma4!.nEmbdPerLayer > 0) recordPerLayerInput(ops, hp, w, layer, s, l, n);
+  if (layer.outputScale !== undefined) ops.scale(s.x, layer.outputScale, n * nEmbd);
+}
+
+/**
+ * x += rmsnorm(proj . (gelu(inp_gate . x) * input_l)) * post_norm, where
+ * input_l = (rmsnorm(model_proj_l . x0 / sqrt(nEmbd)) * proj_norm + rows_l) / sqrt(2),
+ * x0 the scaled token embedding and rows_l this layer's slice of the table
+ * rows (already times sqrt(nEmbdPerLayer), uploaded layer-major).
+ */
+function recordPerLayerInput(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, s: Scratch, l: number, n: number): void {
+  const f = Math.fround;
+  const { nEmbd, rmsEps: eps } = hp;
+  const nPl = hp.gemma4!.nEmbdPerLayer;
+  const count = n * nPl;
+  const input = s.pleProj!;
+  ops.matmul(w.perLayerModelProj![l], s.pleInput!, input, n);
+  ops.scale(input, f(1 / f(Math.sqrt(nEmbd))), count);
+  ops.rmsNorm(input, w.perLayerProjNorm!, input, n, nPl, eps);
+  ops.copy(s.pleRows!, l * count, s.up, 0, count);
+  ops.add(input, s.up, input, count);
+  ops.scale(input, f(1 / f(Math.SQRT2)), count);
+  ops.matmul(layer.perLayerGate!, s.x, s.gate, n);
+  ops.geluMul(s.gate, input, s.gate, count);
+  ops.matmul(layer.perLayerProj!, s.gate, s.xb, n);
+  ops.rmsNorm(s.xb, layer.perLayerPostNorm!, s.xb, n, nEmbd, eps);
+  ops.add(s.x, s.xb, s.x, n * nEmbd);
+}
+
+/** Scratch lengths (f32) the per-layer inputs need for a batch of `capacity` tokens. */
+export function gemma4ScratchLayout(hp: Hyperparams, capacity: number): ['pleInput' | 'pleProj' | 'pleRows', number][] {
+  const nPl = hp.gemma4?.nEmbdPerLayer ?? 0;
+  if (nPl === 0) return [];
+  return [
+    ['pleInput', capacity * hp.nEmbd],
+    ['pleProj', capacity * nPl],
+    ['pleRows', capacity * hp.nLayers * nPl],
+  ];
+}
+
+/**
+ * The per-layer embedding table stays in the file (E2B's is 262144 tokens x
+ * 35 layers x 256, about 2.5 GB even in Q8_0): per batch, each token's row
+ * is read from the byte source, dequantized on the CPU, scaled by
+ * sqrt(nEmbdPerLayer) (llama.cpp's order: get_rows, then scale) and
+ * uploaded layer-major into scratch.pleRows.
+ */
+export class PerLayerTokenRows {
+  private readonly staging: Float32Array<ArrayBuffer>;
+  private readonly rowBytes: number;
+  private readonly rowLength: number;
+  private readonly scale: number;
+
+  constructor(
+    private readonly source: ByteSource,
+    private readonly table: GgufTensorInfo,
+    private readonly hp: Hyperparams,
+    capacity: number,
+    private readonly dequantize: (type: GgmlType, bytes: Uint8Array, elements: number) => Float32Array,
+  ) {
+    const nPl = hp.gemma4!.nEmbdPerLayer;
+    this.rowLength = nPl * hp.nLayers;
+    const info = GGML_TYPES.get(table.type);
+    if (!info || table.shape[0] !== this.rowLength || table.shape[1] !== hp.nVocab || this.rowLength % info.blockSize !== 0) {
+      throw modelInvalid(table.name, table.fileOffset, `shape [${table.shape.join(', ')}] does not match the expected [${this.rowLength}, ${hp.nVocab}]`, { tensor: table.name });
+    }
+    // Decoded on the CPU, but held to the same list of types as every tensor (each has its CPU twin).
+    if (!info.gpuSupported) {
+      throw new ClawError('clw-quant-unsupported', `tensor ${table.name} has type ${info.name}, which WebClaw cannot decode`, {
+        fix: 'Use a file quantized to a supported type (see the README).',
+        details: { tensor: table.name, type: table.type },
+      });
+    }
+    this.rowBytes = (this.rowLength / info.blockSize) * info.blockBytes;
+    this.scale = Math.fround(Math.sqrt(nPl));
+    this.staging = new Float32Array(capacity * this.rowLength);
+  }
+
+  /** Gathers the rows of `tokens` and writes them into `out` (layer-major: [layer][token][nEmbdPerLayer]). */
+  async upload(device: GPUDevice, tokens: readonly number[], out: ActBuffer): Promise<void> {
+    const n = tokens.length;
+    const nPl = this.hp.gemma4!.nEmbdPerLayer;
+    // The reads go out together (a Blob slice each in the browser), then each row is spread over the layers.
+    const rows = await Promise.all(tokens.map((id) => this.source.read(this.table.fileOffset + id * this.rowBytes, this.rowBytes)));
+    for (let t = 0; t < n; t++) {
+      const row = this.dequantize(this.table.type, rows[t], this.rowLength);
+      for (let l = 0; l < this.hp.nLayers; l++) {
+        const to = (l * n + t) * nPl;
+        for (let i = 0; i < nPl; i++) this.staging[to + i] = row[l * nPl + i] * this.scale;
+      }
+    }
+    device.queue.writeBuffer(out.buffer, 0, this.staging, 0, n * this.rowLength);
+  }
+}
