@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   'clw-aborted': 'the request was cancelled',
   'clw-bad-request': 'an option or argument is invalid',
   'clw-template-limit': "the model's chat template passed a limit (steps, time, depth, output size or list length) and was stopped",
+  'clw-remote-failed': 'the remote OpenAI-compatible server could not be reached or refused the request',
   'clw-llm-crash': 'an unexpected internal error',
 } as const;
 

@@ -73,6 +73,7 @@ export async function createWorkerEngine(worker: Worker | Endpoint, options: Cre
     completions: { create: ((params) => request('completion', params)) as Completions['create'] },
     models,
     compatibility: () => call(remote.compatibility()),
+    gpuBytesInUse: () => call(remote.gpuBytesInUse()),
     unload: () => call(remote.unload()),
   };
 }

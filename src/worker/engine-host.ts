@@ -42,6 +42,11 @@ class EngineHost implements EngineHostApi {
     return settle(() => this.loaded().compatibility());
   }
 
+  gpuBytesInUse() {
+    // A reading, not a request: it does not wait behind a running generation.
+    return settle(() => this.loaded().gpuBytesInUse());
+  }
+
   unload() {
     return settle(async () => {
       for (const c of this.running.values()) c.abort();

@@ -21,5 +21,6 @@ export interface EngineHostApi {
   completion(id: number, params: Remote<CompletionCreateParams>, onStream: (m: StreamMessage<Completion>) => void): Promise<Outcome<Completion | null>>;
   abort(id: number): Promise<void>;
   compatibility(): Promise<Outcome<CompatibilityReport>>;
+  gpuBytesInUse(): Promise<Outcome<number>>;
   unload(): Promise<Outcome<void>>;
 }
