@@ -86,6 +86,25 @@ export async function generate(page: Page, prompt: string): Promise<string> {
   return (await output.textContent()) ?? '';
 }
 
+/**
+ * Makes the GPU go away in the middle of the next reply: the engine worker's
+ * (src/worker/engine-worker.ts) device is destroyed as the reply records its
+ * first GPU commands, as a driver reset would.
+ */
+export async function loseDeviceInNextReply(page: Page): Promise<void> {
+  await expect.poll(() => page.workers().some((w) => w.url().includes('engine-worker'))).toBe(true);
+  const worker = page.workers().find((w) => w.url().includes('engine-worker'))!;
+  await worker.evaluate(() => {
+    const proto = GPUDevice.prototype;
+    const original = proto.createCommandEncoder;
+    proto.createCommandEncoder = function (this: GPUDevice, ...args: Parameters<GPUDevice['createCommandEncoder']>) {
+      proto.createCommandEncoder = original;
+      this.destroy();
+      return original.apply(this, args);
+    };
+  });
+}
+
 export async function expectSpeedShown(page: Page): Promise<void> {
   await expect(page.getByTestId('stat-prefill')).toContainText(/\d(\.\d)? tok\/s \(\d+ prompt tokens/);
   await expect(page.getByTestId('stat-decode')).toContainText(/\d(\.\d)? tok\/s \(\d+ tokens\)/);
