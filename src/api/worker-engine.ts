@@ -14,8 +14,8 @@ import { ChunkStream } from './stream';
 import type { CompletionParamsBase } from './types';
 
 export interface CreateWorkerEngineOptions extends LoadOptions {
-  /** The GGUF model, a File or Blob (sent to the worker; a File is not copied). */
-  model: Blob;
+  /** The GGUF model, a File or Blob, or a split model's parts in order (sent to the worker; a File is not copied). */
+  model: Blob | Blob[];
   onProgress?: (p: LoadProgress) => void;
 }
 

@@ -13,7 +13,7 @@ import { ClawError, toClawError } from '../errors';
 import type { CompatibilityReport, ModelInfo } from '../engine/types';
 import { WorkerClient } from '../worker/client';
 import { quantMix, type FileDetails } from '../worker/file-details';
-import { ModelLibrary, modelBlob, type ModelFile, type ModelRecord } from '../worker/library';
+import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/library';
 import { orderSplitParts, splitPartOf } from '../gguf/split';
 import { narrowConnectSrc } from './csp';
 import { RemotePanel } from './remote-panel';
@@ -142,17 +142,16 @@ function requireWorker(): WorkerClient {
   return worker;
 }
 
-/** A model's bytes as one Blob: kept for this tab, or from the library. */
-async function blobOf(record: ModelRecord): Promise<Blob> {
-  const { file } = unstored.get(record.id) ?? (await library.get(record.id));
-  return modelBlob(file, record.name);
+/** A model's bytes (a File, or a split model's parts): kept for this tab, or from the library. */
+async function fileOf(record: ModelRecord): Promise<ModelFile> {
+  return (unstored.get(record.id) ?? (await library.get(record.id))).file;
 }
 
 /** The selected file's metadata and tensor table, for the viewer; a failure goes to the banner. */
 async function selectedDetails(): Promise<FileDetails | undefined> {
   if (!state.selected) return undefined;
   try {
-    return await requireWorker().details(await blobOf(state.selected));
+    return await requireWorker().details(await fileOf(state.selected));
   } catch (e) {
     banner.show(e);
     return undefined;
@@ -205,7 +204,7 @@ function openModel(record: ModelRecord): Promise<void> {
     metadata.reset(false);
     render();
     try {
-      state.report = await requireWorker().inspect(await blobOf(record), settings.loadOptions());
+      state.report = await requireWorker().inspect(await fileOf(record), settings.loadOptions());
       compat.show(state.report, state.probe);
       metadata.reset(true);
     } catch (e) {
@@ -233,7 +232,7 @@ function loadSelected(): Promise<void> {
     const cancelled = new Promise<never>((_, reject) => (cancelLoad = reject));
     const started = startEngineWorker();
     try {
-      const model = await blobOf(record);
+      const model = await fileOf(record);
       const loaded = await Promise.race([createWorkerEngine(started, { ...options, model, onProgress: (p) => loadView.onProgress(p) }), cancelled]);
       engine = { engine: loaded, worker: started };
       const info = loaded.info;

@@ -7,6 +7,7 @@ import { wrap, type Remote } from 'comlink';
 import { ClawError } from '../errors';
 import type { CompatibilityReport, LoadOptions } from '../engine/types';
 import type { FileDetails } from './file-details';
+import type { ModelFile } from './library';
 import type { Outcome, WorkerApi } from './protocol';
 
 export class WorkerClient {
@@ -31,11 +32,11 @@ export class WorkerClient {
     return new WorkerClient(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'webclaw-header' }));
   }
 
-  inspect(model: Blob, options: LoadOptions = {}): Promise<CompatibilityReport> {
+  inspect(model: ModelFile, options: LoadOptions = {}): Promise<CompatibilityReport> {
     return this.call(this.remote.inspect(model, options));
   }
 
-  details(model: Blob): Promise<FileDetails> {
+  details(model: ModelFile): Promise<FileDetails> {
     return this.call(this.remote.details(model));
   }
 

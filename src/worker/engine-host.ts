@@ -21,7 +21,7 @@ class EngineHost implements EngineHostApi {
 
   constructor(private readonly options: ExposeEngineOptions) {}
 
-  load(model: Blob, options: LoadOptions, onProgress?: (p: LoadProgress) => void) {
+  load(model: Blob | Blob[], options: LoadOptions, onProgress?: (p: LoadProgress) => void) {
     return settle(async () => {
       await this.engine?.unload();
       this.engine = null;

@@ -25,12 +25,6 @@ export interface ModelRecord {
 /** A model's bytes: one file, or the parts of a split model in order. */
 export type ModelFile = Blob | Blob[];
 
-/** One Blob for a model's bytes, named: a split model's parts in order become one File (the browser copies no bytes). */
-export function modelBlob(file: ModelFile, name: string): Blob {
-  if (Array.isArray(file)) return new File(file, name);
-  return file instanceof File ? file : new File([file], name);
-}
-
 /**
  * The few key-value operations the library needs. idb-keyval in the page and
  * the worker; an in-memory map in unit tests (Node has no IndexedDB).

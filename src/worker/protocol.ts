@@ -9,12 +9,13 @@
 import type { SerializedClawError } from '../errors';
 import type { CompatibilityReport, LoadOptions } from '../engine/types';
 import type { FileDetails } from './file-details';
+import type { ModelFile } from './library';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: SerializedClawError };
 
 export interface WorkerApi {
   /** Reads the header of a model file and reports whether it will run on this GPU; loads nothing. */
-  inspect(model: Blob, options?: LoadOptions): Promise<Outcome<CompatibilityReport>>;
+  inspect(model: ModelFile, options?: LoadOptions): Promise<Outcome<CompatibilityReport>>;
   /** Every metadata key (long arrays cut) and the tensor table of a model file's header. */
-  details(model: Blob): Promise<Outcome<FileDetails>>;
+  details(model: ModelFile): Promise<Outcome<FileDetails>>;
 }

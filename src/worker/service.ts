@@ -7,8 +7,9 @@ import { toClawError } from '../errors';
 import type { ByteSource } from '../gguf/types';
 import type { CompatibilityReport, LoadOptions } from '../engine/types';
 import { readGguf } from '../gguf/reader';
-import { BlobSource } from '../gguf/source';
+import { toSource } from '../api/create-engine';
 import { fileDetails, type FileDetails } from './file-details';
+import type { ModelFile } from './library';
 import type { Outcome, WorkerApi } from './protocol';
 
 /** The part of ClawEngine the worker uses: the report needs the GPU's limits. */
@@ -27,13 +28,13 @@ export class WorkerService implements WorkerApi {
 
   constructor(private readonly deps: WorkerServiceDeps) {}
 
-  inspect(model: Blob, options: LoadOptions = {}): Promise<Outcome<CompatibilityReport>> {
-    return settle(async () => (await this.getEngine()).inspect(sourceOf(model), options));
+  inspect(model: ModelFile, options: LoadOptions = {}): Promise<Outcome<CompatibilityReport>> {
+    return settle(async () => (await this.getEngine()).inspect(toSource(model), options));
   }
 
-  details(model: Blob): Promise<Outcome<FileDetails>> {
+  details(model: ModelFile): Promise<Outcome<FileDetails>> {
     // Header only, no GPU.
-    return settle(async () => fileDetails(await readGguf(sourceOf(model))));
+    return settle(async () => fileDetails(await readGguf(toSource(model))));
   }
 
   private getEngine(): Promise<InspectingEngine> {
@@ -47,10 +48,6 @@ export class WorkerService implements WorkerApi {
     }
     return this.engine;
   }
-}
-
-function sourceOf(model: Blob): ByteSource {
-  return new BlobSource(model);
 }
 
 /** Runs `action` and answers with an Outcome: a thrown error becomes its serialized ClawError. */
