@@ -332,6 +332,7 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
     try {
       await streamReply(answering, input, options, stop.signal, (event) => chat.onEvent(event, state.info));
     } catch (e) {
+      if (stopReply === stop) stopReply = undefined;
       const err = toClawError(e);
       // A stop during the prompt is not a failure.
       if (err.code !== 'clw-aborted') {

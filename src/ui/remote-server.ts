@@ -103,7 +103,7 @@ async function request(base: URL, path: string, apiKey: string | undefined, init
   } catch (e) {
     if (init.signal?.aborted) throw toClawError(init.signal.reason ?? e);
     throw new ClawError('clw-remote-failed', `could not reach the remote server at ${base.origin} (${e instanceof Error ? e.message : String(e)})`, {
-      fix: `Check that the server is running at ${base.href}, that the URL is right, and that it allows requests from ${location.origin} (CORS: llama-server and claw-infer serve do; vLLM needs --allowed-origins).`,
+      fix: `Check that the server is running at ${base.href}, that the URL is right, and that it allows requests from ${globalThis.location?.origin ?? "this page"} (CORS: llama-server allows any origin by default; claw-infer serve needs --allow-origin with this page's origin, vLLM --allowed-origins).`,
       details: { url: url.href },
     });
   }
