@@ -77,7 +77,7 @@ describe('allocation failures during load', () => {
 describe('the automatic budget is measured where the GPU refuses cleanly', () => {
   it('a GPU out of memory part-way through the load sets the budget to what it took; the re-plan streams layers and gives the same logits', async () => {
     // Layers wide enough to be most of the model, so streaming some of them saves memory.
-    const model = await syntheticSource({ ...SMALL, nEmbd: 256, nFf: 1024, nLayers: 4, nHeads: 8, nKvHeads: 4 });
+    const model = await syntheticSource({ ...SMALL, nEmbd: 128, nFf: 512, nLayers: 4 });
     const engine = await testEngine();
     const options: LoadOptions = { ctxSize: 128, batchSize: 16 };
     const base = engine.allocator.liveBytes();
