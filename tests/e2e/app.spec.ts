@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GgmlType } from '../../src/gguf/types';
 import { kv, writeGguf } from '../../src/gguf/writer';
-import { chooseFile, expectSpeedShown, generate, GENERATE_TIMEOUT, haveModels, LOAD_TIMEOUT, loadModel, loseDeviceInNextReply, MODELS, modelsDir, NO_MODELS, openApp, PROMPT, setGeneration } from './helpers';
+import { chooseFile, expectSpeedShown, generate, GENERATE_TIMEOUT, haveModels, LOAD_TIMEOUT, loadModel, loseDeviceInNextLoad, loseDeviceInNextReply, MODELS, modelsDir, NO_MODELS, openApp, PROMPT, setGeneration } from './helpers';
 
 /** A tiny llama GGUF whose weights are IQ2_XXS, a type the GPU path does not run. */
 function unsupportedQuantFixture(): Buffer {
@@ -151,7 +151,7 @@ test.describe('with the shared test models', () => {
     });
   }
 
-  test('after a reload the library still has the model, and it loads and runs without dropping it again; a device lost mid-reply shows its notice and the chat goes on; no request leaves the origin', async ({ page, context }) => {
+  test('after a reload the library still has the model, and it loads and runs without dropping it again; a device lost during the load or mid-reply shows clw-device-lost and the chat goes on; no request leaves the origin', async ({ page, context }) => {
     const model = MODELS[0];
     // Every request the page and its workers make, from the first.
     const urls: string[] = [];
@@ -166,6 +166,12 @@ test.describe('with the shared test models', () => {
     await expect(entry).toHaveCount(1);
     await entry.getByTestId('library-open').click();
     await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
+
+    // The GPU goes away during the first load: it fails with clw-device-lost, and loading again works.
+    await loseDeviceInNextLoad(page);
+    await page.getByTestId('load-button').click();
+    await expect(page.getByTestId('error-banner')).toContainText('clw-device-lost', { timeout: LOAD_TIMEOUT });
+    await expect(page.getByTestId('load-status')).toHaveAttribute('data-state', 'failed');
     await loadModel(page);
     await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
     expect(await generate(page, PROMPT)).toBe(model.reference);
