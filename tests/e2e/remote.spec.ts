@@ -4,12 +4,16 @@
 // nothing reaches the server before it is saved (the Content Security
 // Policy refuses it), then the page talks to that origin and no other, the
 // API key is sent, the reply streams into the chat, and a server that went
-// away gives clw-remote-failed.
+// away gives clw-remote-failed. Then the real thing: `claw-infer serve` on
+// stories260K, allowing the page's origin, answers the page's chat with the
+// text it gives the same request sent straight to it.
 
 import { expect, test } from '@playwright/test';
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openApp } from './helpers';
+import path from 'node:path';
+import { haveModels, modelsDir, NO_MODELS, openApp, repoRoot } from './helpers';
 
 interface FakeServer {
   url: string;
@@ -118,5 +122,58 @@ test('chats through a saved remote OpenAI-compatible server, reaching that origi
   } finally {
     await server.close().catch(() => undefined);
     await other.close();
+  }
+});
+
+/** `claw-infer serve` on a free port, allowing `origin`; resolves with its URL once it listens. */
+function startServe(model: string, origin: string): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/claw-infer.mjs'), 'serve', '--model', model, '--port', '0', '--allow-origin', origin], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      err += d;
+      const m = /on (http:\/\/\S+)\/v1/.exec(err);
+      if (m) resolve({ url: m[1], stop: () => child.kill() });
+    });
+    child.once('exit', (code) => reject(new Error(`claw-infer serve exited ${code}: ${err}`)));
+  });
+}
+
+test('chats through claw-infer serve: the reply is the one the server gives the same request', async ({ page }) => {
+  test.skip(!haveModels, NO_MODELS);
+  await openApp(page);
+  const serve = await startServe(path.join(modelsDir, 'stories260K.gguf'), new URL(page.url()).origin);
+  try {
+    await page.getByTestId('remote-panel').locator('summary').click();
+    await page.getByTestId('remote-url-input').fill(`${serve.url}/v1`);
+    await Promise.all([page.waitForNavigation(), page.getByTestId('remote-save-button').click()]);
+    await expect(page.getByTestId('remote-status')).toHaveAttribute('data-state', 'connected');
+    await expect(page.getByTestId('model-hint')).toContainText('stories260K.gguf at');
+
+    const panel = page.getByTestId('settings-panel');
+    await panel.locator('summary').click();
+    await page.getByTestId('temperature-input').fill('0');
+    await page.getByTestId('max-tokens-input').fill('12');
+    await page.getByTestId('mode-select').selectOption('chat');
+    await page.getByTestId('prompt-input').fill('Tell me a story.');
+    await page.getByTestId('send-button').click();
+    const reply = page.getByTestId('assistant-output');
+    await expect(reply).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+    await expect(page.getByTestId('error-banner')).toBeHidden();
+    await expect(page.getByTestId('stat-decode')).toContainText('(12 tokens)');
+
+    const direct = await fetch(`${serve.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell me a story.' }], temperature: 0, max_tokens: 12 }),
+    }).then((r) => r.json());
+    const want: string = direct.choices[0].message.content;
+    expect(want.length).toBeGreaterThan(10);
+    // The page shows the reply as Markdown: the same words, whitespace aside.
+    const words = (t: string) => t.replace(/\s+/g, ' ').trim();
+    expect(words((await reply.textContent()) ?? '')).toBe(words(want));
+  } finally {
+    serve.stop();
   }
 });
