@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   'clw-bad-request': 'an option or argument is invalid',
   'clw-tool-call-invalid': 'the model wrote a tool call that did not parse; its text was returned as content',
   'clw-template-limit': "the model's chat template passed a limit (steps, time, depth, output size or list length) and was stopped",
+  'clw-remote-failed': 'the remote OpenAI-compatible server could not be reached or refused the request',
   'clw-llm-crash': 'an unexpected internal error',
 } as const;
 

@@ -30,6 +30,8 @@ export interface WebClawEngine {
   readonly models: { list(): Promise<{ object: 'list'; data: ModelObject[] }> };
   /** The compatibility report of the loaded file on this GPU (header only). */
   compatibility(): Promise<CompatibilityReport>;
+  /** GPU bytes the engine holds now: weights, the KV cache as grown, work buffers (compare with info.budgetBytes). */
+  gpuBytesInUse(): Promise<number>;
   /** Frees the model and the GPU device; later requests fail with clw-bad-request. */
   unload(): Promise<void>;
 }
@@ -66,6 +68,7 @@ function wrapEngine(engine: ClawEngine, source: ByteSource, loadOptions: LoadOpt
     completions: { create: ((params: CompletionCreateParams) => runCompletion(engine, modelId, params)) as Completions['create'] },
     models: modelList(modelId),
     compatibility: () => engine.inspect(source, loadOptions),
+    gpuBytesInUse: async () => engine.allocator.liveBytes(),
     unload: () =>
       (unloading ??= (async () => {
         await engine.destroy();

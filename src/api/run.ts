@@ -109,7 +109,7 @@ function combined(controller: AbortController, user?: AbortSignal): AbortSignal 
 
 interface Shape<Whole, Chunk> {
   whole(turn: Turn): Whole;
-  first(): Chunk | null;
+  first(turn: Turn): Chunk | null;
   token(turn: Turn, text: string, logprobs: ChatCompletionTokenLogprob | null): Chunk;
   /** Chat only: the chunk announcing the reply's tool calls. */
   toolCalls?(turn: Turn, calls: ToolCall[]): Chunk;
@@ -137,7 +137,7 @@ function run<Whole, Chunk>(engine: GeneratingEngine, req: PreparedRequest, shape
     let started = false;
     const step = (s: Step) => {
       if (s.kind === 'start') {
-        const first = shape.first();
+        const first = shape.first(turn);
         if (first) stream.push(first);
         started = true;
         resolve(stream);
@@ -186,7 +186,8 @@ export async function runChat(engine: GeneratingEngine, modelId: string, params:
       usage: turn.usage(),
       webclaw: { warnings: turn.warnings, stats: turn.stats, prompt_token_ids: turn.promptIds, generated_token_ids: turn.ids },
     }),
-    first: () => chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }]),
+    // The prompt's ids come first too, so a chat view can show the context in use while the reply streams.
+    first: (turn) => chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }], { webclaw: { warnings: turn.extras(false)?.warnings ?? [], prompt_token_ids: turn.promptIds } }),
     token: (turn, text, lp) => withExtras(chunk([{ index: 0, delta: { content: text }, finish_reason: null, logprobs: lp ? { content: [lp] } : null }]), turn.extras(false)),
     toolCalls: (turn, calls) => {
       const deltas = calls.map((c, index) => ({ index, id: c.id, type: 'function' as const, function: { name: c.function.name, arguments: c.function.arguments } }));

@@ -89,7 +89,7 @@ export interface WebClawWarning {
   message: string;
 }
 
-/** WebClaw's extra field on responses and on a stream's last chunk. */
+/** WebClaw's extra field on responses, on a chat stream's first chunk (the prompt's ids) and on a stream's last chunk. */
 export interface WebClawExtras {
   warnings: WebClawWarning[];
   stats?: GenerateStats;
@@ -140,7 +140,7 @@ export interface ChatCompletionChunk {
   }[];
   /** Only on the last chunk (with empty choices) when stream_options.include_usage is set. */
   usage?: CompletionUsage | null;
-  /** Warnings as they happen; on the finishing chunk also the statistics and token ids. */
+  /** Warnings as they happen; on the first chunk the prompt's token ids; on the finishing chunk also the statistics and token ids. */
   webclaw?: WebClawExtras;
 }
 

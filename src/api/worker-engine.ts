@@ -14,8 +14,8 @@ import { ChunkStream } from './stream';
 import type { CompletionParamsBase } from './types';
 
 export interface CreateWorkerEngineOptions extends LoadOptions {
-  /** The GGUF model, a File or Blob (sent to the worker; a File is not copied). */
-  model: Blob;
+  /** The GGUF model, a File or Blob, or a split model's parts in order (sent to the worker; a File is not copied). */
+  model: Blob | Blob[];
   onProgress?: (p: LoadProgress) => void;
 }
 
@@ -73,6 +73,7 @@ export async function createWorkerEngine(worker: Worker | Endpoint, options: Cre
     completions: { create: ((params) => request('completion', params)) as Completions['create'] },
     models,
     compatibility: () => call(remote.compatibility()),
+    gpuBytesInUse: () => call(remote.gpuBytesInUse()),
     unload: () => call(remote.unload()),
   };
 }

@@ -41,6 +41,13 @@ export const DEFAULT_LOAD = {
   dtype: 'auto',
   /** Grow the KV cache in chunks (CLAW_KV_CACHE_DYNAMIC). */
   kvCacheDynamic: true,
+  /**
+   * VRAM budget when none is set, on GPUs sharing system memory (integrated,
+   * Apple, software, unrecognised): this share of the class ceiling
+   * (src/model/vram.ts). Discrete GPUs take the whole ceiling, lowered to
+   * what the GPU accepted when an allocation is refused.
+   */
+  guessedVramShare: 0.5,
   /** Prefill chunk size in tokens (the planner's). */
   batchSize: DEFAULT_BATCH_SIZE,
 } as const;

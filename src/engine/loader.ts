@@ -13,6 +13,7 @@ import { PER_LAYER_TABLE, PerLayerTokenRows } from '../model/arch/gemma4';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache } from '../model/kv-cache';
+import { formatBytes } from '../model/plan';
 import { shrinkEnginePlan, type EnginePlan } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
 import { resolveBudget } from '../model/vram';
@@ -77,8 +78,10 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
   // on every buffer, the kernels' own included.
   onProgress?.({ phase: 'plan', fraction: 0 });
   const adapter = adapterFacts(ctx);
-  const budgetBytes = resolveBudget(options.vramLimit, adapter);
-  const { planned: first, memory, kvDynamic } = planLoad(file, hp, budgetBytes, options, deviceFacts(ctx, allocator.liveBytes()));
+  let budgetBytes = resolveBudget(options.vramLimit, adapter);
+  const initial = planLoad(file, hp, budgetBytes, options, deviceFacts(ctx, allocator.liveBytes()));
+  let { memory } = initial;
+  const { planned: first, kvDynamic } = initial;
   let planned = first;
   const { dtype, note: dtypeNote } = resolveDtype(options.dtype, ctx.features);
   if (!planned.fits) {
@@ -102,9 +105,28 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
       model = await allocateModel(env, buffers, file, source, hp, planned, kvDynamic, onProgress);
       break;
     } catch (e) {
-      buffers.freeAll();
       const error = toClawError(e);
+      const refusedAt = allocator.liveBytes();
+      buffers.freeAll();
       if (error.code !== 'clw-gpu-oom') throw error;
+      if (error.details?.refusedBy === 'gpu' && refusedAt < budgetBytes) {
+        // Measured, not guessed: the GPU took `refusedAt` bytes and refused more.
+        // That is the budget now, and the one planner lays the model out in it.
+        budgetBytes = refusedAt;
+        allocator.budgetBytes = budgetBytes;
+        const remeasured = planLoad(file, hp, budgetBytes, options, deviceFacts(ctx, allocator.liveBytes()));
+        if (!remeasured.planned.fits) {
+          throw new ClawError('clw-gpu-oom', `the GPU refused an allocation with ${formatBytes(refusedAt)} in use, and the model does not fit that: ${remeasured.planned.text}`, {
+            fix: 'Close other tabs or programs using the GPU, lower the context size, or pick a smaller or more quantized model.',
+            details: { plan: remeasured.planned.plan, cause: error.message, retries },
+          });
+        }
+        memory = remeasured.memory;
+        planned = remeasured.planned;
+        retries.push(`the GPU refused an allocation with ${formatBytes(refusedAt)} in use (${error.message}): budget measured at ${formatBytes(refusedAt)}; planned again: ${planned.text}`);
+        onProgress?.({ phase: 'plan', fraction: 1, message: `retrying: ${planned.text}` });
+        continue;
+      }
       const smaller = shrinkEnginePlan(planned, file, hp, memory);
       if (!smaller) {
         throw new ClawError('clw-gpu-oom', `no plan fits: even ${planned.text} failed to allocate (${error.message})`, {

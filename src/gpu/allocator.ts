@@ -21,7 +21,15 @@ export const BUFFER_PURPOSES: readonly BufferPurpose[] = ['weights', 'kv', 'acti
 export type ByPurpose = Record<BufferPurpose, number>;
 
 /** Test hook: return true to make an allocation fail as if the GPU were out of memory. */
-export type FailurePredicate = (purpose: BufferPurpose, size: number, label: string, index: number) => boolean;
+/**
+ * A test's stand-in for the driver: true refuses the allocation as an
+ * injected failure; 'gpu' refuses it the way a GPU that is out of memory
+ * does (the loader then takes the bytes live as the measured budget).
+ */
+export type FailurePredicate = (purpose: BufferPurpose, size: number, label: string, index: number) => boolean | 'gpu';
+
+/** Who refused an allocation: the driver (out of memory), the budget or the device's limits, or a test. */
+export type Refusal = 'gpu' | 'budget' | 'limit' | 'injected';
 
 interface LiveBuffer {
   purpose: BufferPurpose;
@@ -97,7 +105,7 @@ export class GpuAllocator {
     const error = oom ?? validation;
     if (error) {
       buffer.destroy();
-      throw this.oomError(purpose, bytes, label, `the GPU refused the buffer: ${error.message}`);
+      throw this.oomError(purpose, bytes, label, `the GPU refused the buffer: ${error.message}`, oom ? 'gpu' : 'limit');
     }
     this.track(buffer, purpose, bytes);
     return buffer;
@@ -184,14 +192,15 @@ export class GpuAllocator {
       throw new ClawError('clw-bad-request', `buffer "${label}" has an invalid size ${size}`, { details: { purpose, size, label } });
     }
     const bytes = Math.ceil(size / 4) * 4;
-    if (this.failure?.(purpose, bytes, label, index)) {
-      throw this.oomError(purpose, bytes, label, 'injected failure');
+    const injected = this.failure?.(purpose, bytes, label, index);
+    if (injected) {
+      throw this.oomError(purpose, bytes, label, injected === 'gpu' ? 'the GPU refused the buffer: out of memory (injected)' : 'injected failure', injected === 'gpu' ? 'gpu' : 'injected');
     }
     if (bytes > this.limits.maxBufferSize) {
-      throw this.oomError(purpose, bytes, label, `larger than the device's maxBufferSize (${this.limits.maxBufferSize})`);
+      throw this.oomError(purpose, bytes, label, `larger than the device's maxBufferSize (${this.limits.maxBufferSize})`, 'limit');
     }
     if (this.liveTotal + bytes > this.budgetBytes) {
-      throw this.oomError(purpose, bytes, label, `over the VRAM budget (${this.liveTotal} live + ${bytes} > ${this.budgetBytes})`);
+      throw this.oomError(purpose, bytes, label, `over the VRAM budget (${this.liveTotal} live + ${bytes} > ${this.budgetBytes})`, 'budget');
     }
     return bytes;
   }
@@ -204,10 +213,10 @@ export class GpuAllocator {
     this.peakTotal = Math.max(this.peakTotal, this.liveTotal);
   }
 
-  private oomError(purpose: BufferPurpose, size: number, label: string, why: string): ClawError {
+  private oomError(purpose: BufferPurpose, size: number, label: string, why: string, refusedBy: Refusal): ClawError {
     return new ClawError('clw-gpu-oom', `could not allocate ${size} bytes for ${purpose} ("${label}"): ${why}`, {
       fix: 'Lower the VRAM budget use: fewer GPU layers, a shorter context, or a smaller model.',
-      details: { purpose, size, label, liveBytes: this.liveTotal, budgetBytes: this.budgetBytes },
+      details: { purpose, size, label, liveBytes: this.liveTotal, budgetBytes: this.budgetBytes, refusedBy },
     });
   }
 }

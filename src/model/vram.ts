@@ -1,14 +1,17 @@
 // The VRAM budget: how many bytes of GPU memory the engine lets itself use.
 //
 // WebGPU never reports total or free video memory (it would be a
-// fingerprinting vector), so the default is a guess made from what the
-// adapter does tell us: whether it is a software fallback, its vendor /
-// architecture / description strings, and its buffer limits. The guess is
-// deliberately conservative: running out of memory in a tab loses the device
-// (or the whole tab), while a budget that is too small only means some layers
-// stream. See docs/memory.md for the reasoning and the numbers.
+// fingerprinting vector), so the default starts from what the adapter does
+// tell us: whether it is a software fallback, its vendor / architecture /
+// description strings, and its buffer limits. On a discrete GPU, whose
+// driver refuses an allocation past its memory with an out-of-memory error
+// (caught in an error scope), the default is the whole class ceiling and the
+// loader measures: a refused allocation lowers the budget to the bytes the
+// GPU accepted. Elsewhere (shared memory, where going over can take the tab
+// down) the default is a guessed share of the ceiling. See docs/memory.md.
 
 import { ClawError } from '../errors';
+import { DEFAULT_LOAD } from '../engine/defaults';
 
 export type VramLimit = { fraction: number } | { bytes: number };
 
@@ -80,27 +83,30 @@ export type GpuClass = 'software' | 'integrated' | 'apple' | 'discrete' | 'unkno
 
 /**
  * The most memory we believe a tab can use on each class of GPU. The default
- * budget is half of it; a fractional limit ('0.8') is a share of it.
+ * budget is all of it on a discrete GPU (measured: see resolveBudget) and
+ * DEFAULT_LOAD.guessedVramShare of it elsewhere; a fractional limit ('0.8')
+ * is a share of it.
  * - software: SwiftShader / llvmpipe / WARP use system RAM and are slow; big
  *   models are pointless there anyway.
  * - integrated / mobile: shares system RAM with the OS and the browser; many
  *   such laptops have 8 GB in all.
  * - apple: unified memory, usually 8 GB or more, and Metal lets a process use
  *   most of it.
- * - discrete: dedicated VRAM, rarely less than 8 GB on GPUs worth running an
- *   LLM on; the browser, the compositor and other tabs share it.
+ * - discrete: dedicated VRAM, up to 24 GB on consumer cards; the browser,
+ *   the compositor and other tabs share it. A card with less refuses the
+ *   allocation that passes its memory, and the load re-plans to what it took.
  * - unknown: many browsers hide the adapter strings; assume a laptop.
  */
 export const TAB_MEMORY_CEILING: Readonly<Record<GpuClass, number>> = {
   software: 2 * GiB,
   integrated: 3 * GiB,
   apple: 5 * GiB,
-  discrete: 8 * GiB,
+  discrete: 24 * GiB,
   unknown: 3 * GiB,
 };
 
-/** Share of the ceiling used when the user sets no limit. */
-export const DEFAULT_BUDGET_FRACTION = 0.5;
+/** Classes whose driver reports running out of memory as a refused allocation, so the budget can be measured instead of guessed. */
+const MEASURED: ReadonlySet<GpuClass> = new Set<GpuClass>(['discrete']);
 
 /**
  * A GPU whose largest buffer is small is a small GPU: never believe more than
@@ -131,9 +137,15 @@ export function tabMemoryCeiling(adapter: AdapterMemoryHints): number {
   return Math.min(byClass, largestBuffer * MAX_BUFFERS_OF_MAX_SIZE);
 }
 
-/** The budget used when the user sets none: conservative, see TAB_MEMORY_CEILING. */
+/** Whether the automatic budget on this adapter is measured (the ceiling, lowered by the first refused allocation) rather than guessed. */
+export function budgetIsMeasured(adapter: AdapterMemoryHints): boolean {
+  return MEASURED.has(classifyGpu(adapter));
+}
+
+/** The budget used when the user sets none: the ceiling where it is measured, a guessed share of it elsewhere. */
 export function defaultVramBudget(adapter: AdapterMemoryHints): number {
-  return Math.floor(tabMemoryCeiling(adapter) * DEFAULT_BUDGET_FRACTION);
+  const share = budgetIsMeasured(adapter) ? 1 : DEFAULT_LOAD.guessedVramShare;
+  return Math.floor(tabMemoryCeiling(adapter) * share);
 }
 
 /**

@@ -44,6 +44,8 @@ const STATUS: Record<ClawErrorCode, number> = {
   'clw-model-invalid': 500,
   'clw-quant-unsupported': 500,
   'clw-arch-unsupported': 500,
+  // The page's remote-server client only; a server never forwards to another.
+  'clw-remote-failed': 502,
   'clw-llm-crash': 500,
   // Only ever a warning on a reply (its text is kept), never a failed request.
   'clw-tool-call-invalid': 500,

@@ -35,8 +35,6 @@ export class ChatView {
   private nTokens = 0;
   private nPrompt = 0;
   private busy = false;
-  private doneEvent: Promise<void> = Promise.resolve();
-  private sawDone: () => void = () => undefined;
 
   constructor(private readonly actions: TurnActions) {}
 
@@ -68,7 +66,6 @@ export class ChatView {
     this.stream = raw ? undefined : new MarkdownStream(this.replyBody);
     this.retag();
     this.setBusy(true);
-    this.doneEvent = new Promise((resolve) => (this.sawDone = resolve));
     this.startedAt = performance.now();
     this.firstTokenAt = 0;
     this.nTokens = 0;
@@ -76,15 +73,6 @@ export class ChatView {
     this.stats.textContent = 'Reading the prompt…';
     this.notices.replaceChildren();
     item.scrollIntoView({ block: 'nearest' });
-  }
-
-  /**
-   * Resolves once the 'done' event has arrived. Events come through their own
-   * message port, so the worker's answer to generate() can overtake the last
-   * of them: wait for this before ending the reply.
-   */
-  get done(): Promise<void> {
-    return this.doneEvent;
   }
 
   /** Text produced so far in the reply being generated. */
@@ -118,7 +106,6 @@ export class ChatView {
         break;
       case 'done':
         this.showStats(event.stats, event.reason, model);
-        this.sawDone();
         break;
     }
   }

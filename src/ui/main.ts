@@ -1,16 +1,24 @@
 // The page: drop a GGUF file, see whether it runs, load it, chat with it in
 // conversations that survive reloads. This module owns the page state and
-// wires the views to the worker; the views render, the worker does the
-// work, nothing here touches the GPU.
+// wires the views to the workers; the views render, the workers do the
+// work, nothing here touches the GPU. The model loads and answers through
+// the library's own createWorkerEngine (one engine worker per loaded model);
+// the header worker answers questions about a file before it is loaded; a
+// remote OpenAI-compatible server, when one is saved, answers instead.
 
 import './style.css';
+import { createWorkerEngine } from '../api/worker-engine';
+import type { WebClawEngine } from '../api/engine';
 import { ClawError, toClawError } from '../errors';
 import type { CompatibilityReport, ModelInfo } from '../engine/types';
 import { WorkerClient } from '../worker/client';
 import { quantMix, type FileDetails } from '../worker/file-details';
 import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/library';
 import { orderSplitParts, splitPartOf } from '../gguf/split';
-import type { GenerateInput } from '../worker/protocol';
+import { narrowConnectSrc } from './csp';
+import { RemotePanel } from './remote-panel';
+import { apiBase, connectRemote, savedRemote, type RemoteEngine } from './remote-server';
+import { streamReply, type ReplyInput } from './reply-stream';
 import { ChatView } from './chat-view';
 import { CompatView } from './compat-view';
 import { ConversationList } from './conversation-list';
@@ -30,6 +38,18 @@ import { UnstoredModels } from './unstored';
 
 type Busy = 'idle' | 'inspecting' | 'loading' | 'generating';
 
+// First, before anything can fetch: the page may reach its own origin and the saved remote server's, nothing else.
+const remoteSettings = savedRemote();
+narrowConnectSrc(remoteOrigin());
+
+function remoteOrigin(): string | undefined {
+  try {
+    return remoteSettings ? apiBase(remoteSettings.url).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const banner = new ErrorBanner();
 const settings = new SettingsPanel();
 const output = new OutputPanel();
@@ -46,6 +66,7 @@ const conversationList = new ConversationList({
   remove: (c) => void removeConversation(c),
 });
 const metadata = new MetadataView(() => selectedDetails());
+const remotePanel = new RemotePanel((e) => banner.show(e));
 
 const ui = {
   gpuStatus: byTestId('gpu-status'),
@@ -74,9 +95,16 @@ const state = {
   current: chats.create(settings.defaultSystemPrompt),
 };
 
+/** The header worker: compatibility reports and metadata before loading. */
 let worker: WorkerClient | undefined;
+/** The loaded model, in its own worker, through the public worker engine. */
+let engine: { engine: WebClawEngine; worker: Worker } | undefined;
+/** The saved remote server, once it answered; it answers instead of `engine` until a model is loaded here. */
+let remote: RemoteEngine | undefined;
 /** Rejects the running load when the person cancels it. */
 let cancelLoad: ((e: ClawError) => void) | undefined;
+/** Stops the running reply. */
+let stopReply: AbortController | undefined;
 
 function render(): void {
   const idle = state.busy === 'idle';
@@ -116,11 +144,16 @@ function requireWorker(): WorkerClient {
   return worker;
 }
 
+/** A model's bytes (a File, or a split model's parts): kept for this tab, or from the library. */
+async function fileOf(record: ModelRecord): Promise<ModelFile> {
+  return (unstored.get(record.id) ?? (await library.get(record.id))).file;
+}
+
 /** The selected file's metadata and tensor table, for the viewer; a failure goes to the banner. */
 async function selectedDetails(): Promise<FileDetails | undefined> {
   if (!state.selected) return undefined;
   try {
-    return await requireWorker().details(state.selected.id);
+    return await requireWorker().details(await fileOf(state.selected));
   } catch (e) {
     banner.show(e);
     return undefined;
@@ -160,7 +193,7 @@ async function store(file: ModelFile, name: string): Promise<ModelRecord> {
   } catch (e) {
     // What is already stored stays; this file still runs until the tab closes.
     console.warn(toClawError(e).message);
-    return unstored.keep(requireWorker(), file, name);
+    return unstored.keep(file, name);
   }
 }
 
@@ -173,7 +206,7 @@ function openModel(record: ModelRecord): Promise<void> {
     metadata.reset(false);
     render();
     try {
-      state.report = await requireWorker().inspect(record.id, settings.loadOptions());
+      state.report = await requireWorker().inspect(await fileOf(record), settings.loadOptions());
       compat.show(state.report, state.probe);
       metadata.reset(true);
     } catch (e) {
@@ -192,12 +225,19 @@ function loadSelected(): Promise<void> {
   const record = state.selected;
   if (!record) return Promise.resolve();
   return act('loading', async () => {
+    const options = settings.loadOptions();
     loadView.begin(record.name);
+    await unloadEngine();
+    remote = undefined;
     state.loaded = undefined;
     state.info = undefined;
     const cancelled = new Promise<never>((_, reject) => (cancelLoad = reject));
+    const started = startEngineWorker();
     try {
-      const info = await Promise.race([requireWorker().load(record.id, settings.loadOptions(), (p) => loadView.onProgress(p)), cancelled]);
+      const model = await fileOf(record);
+      const loaded = await Promise.race([createWorkerEngine(started, { ...options, model, onProgress: (p) => loadView.onProgress(p) }), cancelled]);
+      engine = { engine: loaded, worker: started };
+      const info = loaded.info;
       state.loaded = record;
       state.info = info;
       loadView.done(
@@ -205,6 +245,8 @@ function loadSelected(): Promise<void> {
           `${formatBytes(info.gpuBytesPeak)} on the GPU${info.budgetBytes ? ` (budget ${formatBytes(info.budgetBytes)})` : ''}, in ${Math.round(info.loadMs)} ms.`,
       );
     } catch (e) {
+      // The worker, its GPU device and everything allocated on it go away.
+      started.terminate();
       const err = toClawError(e);
       loadView.failed(err.code === 'clw-aborted' ? 'Loading cancelled; nothing stays on the GPU.' : 'Not loaded.');
       if (err.code !== 'clw-aborted') throw err;
@@ -214,14 +256,50 @@ function loadSelected(): Promise<void> {
   });
 }
 
-/** Cancels a load: the worker, its GPU device and everything allocated on it go away; a fresh worker takes over. */
+/** Cancels a load: its worker ends, and with it the GPU device and everything allocated on it. */
 function cancelLoading(): void {
-  if (!cancelLoad) return;
-  worker?.terminate();
-  worker = WorkerClient.start();
-  // Files the browser would not store lived in the old worker: hand them over under the same ids.
-  unstored.handOver(worker, (e) => banner.show(e));
-  cancelLoad(new ClawError('clw-aborted', 'loading was cancelled'));
+  cancelLoad?.(new ClawError('clw-aborted', 'loading was cancelled'));
+}
+
+/** The engine worker bundled by Vite: the library's exposeEngine(), as an embedder writes it. */
+function startEngineWorker(): Worker {
+  return new Worker(new URL('../worker/engine-worker.ts', import.meta.url), { type: 'module', name: 'webclaw-engine' });
+}
+
+/** Frees the loaded model and ends its worker. */
+async function unloadEngine(): Promise<void> {
+  const current = engine;
+  engine = undefined;
+  if (!current) return;
+  await current.engine.unload().catch(() => undefined);
+  current.worker.terminate();
+}
+
+/** What answers now: the model loaded here, or the remote server. */
+function backend(): RemoteEngine | WebClawEngine {
+  const answering = engine?.engine ?? remote;
+  if (!answering) throw new ClawError('clw-bad-request', 'no model is loaded', { fix: 'Load a model first, or save a remote server in the settings.' });
+  return answering;
+}
+
+/** Connects to the saved remote server: it answers until a model is loaded here. */
+async function connectSavedRemote(): Promise<void> {
+  if (!remoteSettings) {
+    remotePanel.show('Off: replies come from this GPU.', 'off');
+    return;
+  }
+  const origin = remoteOrigin() ?? remoteSettings.url;
+  remotePanel.show(`Connecting to ${origin}…`, 'off');
+  try {
+    remote = await connectRemote(remoteSettings);
+    state.loaded = { id: `remote:${remote.origin}`, name: `${remote.modelId} at ${remote.origin}`, size: 0, addedAt: 0 };
+    state.info = undefined;
+    remotePanel.show(`Replies come from ${remote.origin} (model ${remote.modelId}). Loading a model here switches back to this GPU.`, 'connected');
+    render();
+  } catch (e) {
+    remotePanel.show(`Not connected to ${origin}: ${toClawError(e).message}`, 'failed');
+    banner.show(e);
+  }
 }
 
 function send(): Promise<void> {
@@ -245,17 +323,19 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
     const lastUser = user ?? [...conversation.turns].reverse().find((t) => t.role === 'user');
     if (!lastUser) throw new ClawError('clw-bad-request', 'there is no message to answer', { fix: 'Type a message first.' });
     const options = settings.generateOptions();
+    const answering = backend();
     const raw = !!lastUser.raw;
     Object.assign(options, output.options(raw));
     if (user) conversation.turns.push(user);
-    const input: GenerateInput = raw ? lastUser.content : chatMessages(conversation);
+    const input: ReplyInput = raw ? lastUser.content : chatMessages(conversation);
     chat.begin(user, conversation.turns.length - (user ? 1 : 0), raw);
     let note: string | undefined;
+    const stop = new AbortController();
+    stopReply = stop;
     try {
-      const summary = await requireWorker().generate(input, options, (event) => chat.onEvent(event, state.info));
-      // The engine sent a 'done' event: let it (and every token before it) arrive.
-      if (summary.reason) await chat.done;
+      await streamReply(answering, input, options, stop.signal, (event) => chat.onEvent(event, state.info));
     } catch (e) {
+      if (stopReply === stop) stopReply = undefined;
       const err = toClawError(e);
       // A stop during the prompt is not a failure.
       if (err.code !== 'clw-aborted') {
@@ -266,8 +346,9 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
       }
       note = 'Stopped.';
     }
+    if (stopReply === stop) stopReply = undefined;
     chat.end(note);
-    void requireWorker().gpuBytesInUse().then((bytes) => chat.showGpuBytes(bytes, state.info), () => undefined);
+    if (engine?.engine === answering) void answering.gpuBytesInUse().then((bytes) => chat.showGpuBytes(bytes, state.info), () => undefined);
     conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
     if (chat.toolCalls.length) conversation.turns.at(-1)!.toolCalls = chat.toolCalls;
     conversation.modelId = state.loaded?.id;
@@ -362,7 +443,7 @@ async function removeConversation(conversation: Conversation): Promise<void> {
 async function removeModel(record: ModelRecord): Promise<void> {
   await act('inspecting', async () => {
     if (state.loaded?.id === record.id) {
-      await requireWorker().unload();
+      await unloadEngine();
       state.loaded = undefined;
       state.info = undefined;
       loadView.clear();
@@ -374,7 +455,7 @@ async function removeModel(record: ModelRecord): Promise<void> {
       metadata.reset(false);
     }
     if (unstored.has(record.id)) {
-      await unstored.forget(requireWorker(), record.id);
+      unstored.forget(record.id);
     } else {
       await library.remove(record.id);
     }
@@ -397,9 +478,7 @@ function wireEvents(): void {
       if (!ui.sendButton.disabled) void send();
     }
   });
-  ui.stopButton.addEventListener('click', () => {
-    void worker?.abort().catch((e: unknown) => banner.show(e));
-  });
+  ui.stopButton.addEventListener('click', () => stopReply?.abort(new ClawError('clw-aborted', 'stopped')));
   ui.newChatButton.addEventListener('click', newChat);
   // Anything that escapes the handlers above still reaches the person as a coded error.
   window.addEventListener('unhandledrejection', (e) => {
@@ -420,7 +499,7 @@ async function start(): Promise<void> {
   }
   render();
   const probing = showGpuStatus(ui.gpuStatus, ui.webgpuHelp, (e) => banner.show(e)).then((probe) => void (state.probe = probe));
-  await Promise.all([probing, refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations()]);
+  await Promise.all([probing, refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations(), connectSavedRemote()]);
   // Back where the person left off: the most recent conversation.
   const recent = state.conversations[0];
   if (recent) openConversation(recent);

@@ -98,14 +98,19 @@ export class MarkdownStream {
     if (!this.frame) this.frame = requestAnimationFrame(() => this.renderTail());
   }
 
-  /** The whole text, rendered once more as a whole (no frame pending afterwards). */
+  /**
+   * The whole text: the unfinished tail rendered once more, as the last
+   * block (no frame pending afterwards). Finished blocks stay as they are,
+   * so ending a long reply costs one block, not a re-render of the reply.
+   */
   finish(text: string): void {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.text = text;
-    this.committed = text.length;
+    for (const node of this.live) node.parentNode?.removeChild(node);
     this.live = [];
-    this.root.replaceChildren(renderMarkdown(text));
+    this.root.append(renderMarkdown(text.slice(this.committed)));
+    this.committed = text.length;
   }
 
   private renderTail(): void {

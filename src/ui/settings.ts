@@ -7,7 +7,7 @@
 import { ClawError } from '../errors';
 import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/defaults';
 import type { LoadOptions } from '../engine/types';
-import type { WorkerGenerateOptions } from '../worker/protocol';
+import type { ReplyOptions as WorkerGenerateOptions } from './reply-stream';
 import { byTestId, h } from './dom';
 
 export type PromptMode = 'chat' | 'raw';

@@ -1,8 +1,7 @@
-// Files the browser refused to store (private window, full disk): the worker
-// keeps them for the tab. The page keeps their bytes too, so that a fresh
-// worker (after a cancelled load) gets them back under the same ids.
+// Files the browser refused to store (private window, full disk): the page
+// keeps them for the tab, under records of their own, so they inspect, load
+// and chat like stored ones until the tab closes.
 
-import type { WorkerClient } from '../worker/client';
 import type { ModelFile, ModelRecord } from '../worker/library';
 
 export class UnstoredModels {
@@ -17,19 +16,18 @@ export class UnstoredModels {
     return this.files.has(id);
   }
 
-  async keep(worker: WorkerClient, file: ModelFile, name: string): Promise<ModelRecord> {
-    const record = await worker.keepUnstored(file, name);
+  get(id: string): { record: ModelRecord; file: ModelFile } | undefined {
+    return this.files.get(id);
+  }
+
+  keep(file: ModelFile, name: string): ModelRecord {
+    const size = Array.isArray(file) ? file.reduce((sum, part) => sum + part.size, 0) : file.size;
+    const record: ModelRecord = { id: `unstored:${globalThis.crypto.randomUUID()}`, name, size, addedAt: Date.now(), ...(Array.isArray(file) ? { parts: file.length } : {}) };
     this.files.set(record.id, { record, file });
     return record;
   }
 
-  /** Gives every kept file to a new worker. */
-  handOver(worker: WorkerClient, onError: (e: unknown) => void): void {
-    for (const { record, file } of this.files.values()) void worker.keepUnstored(file, record.name, record).catch(onError);
-  }
-
-  async forget(worker: WorkerClient, id: string): Promise<void> {
+  forget(id: string): void {
     this.files.delete(id);
-    await worker.forgetUnstored(id);
   }
 }

@@ -21,7 +21,7 @@ class EngineHost implements EngineHostApi {
 
   constructor(private readonly options: ExposeEngineOptions) {}
 
-  load(model: Blob, options: LoadOptions, onProgress?: (p: LoadProgress) => void) {
+  load(model: Blob | Blob[], options: LoadOptions, onProgress?: (p: LoadProgress) => void) {
     return settle(async () => {
       await this.engine?.unload();
       this.engine = null;
@@ -40,6 +40,11 @@ class EngineHost implements EngineHostApi {
 
   compatibility() {
     return settle(() => this.loaded().compatibility());
+  }
+
+  gpuBytesInUse() {
+    // A reading, not a request: it does not wait behind a running generation.
+    return settle(() => this.loaded().gpuBytesInUse());
   }
 
   unload() {

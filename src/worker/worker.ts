@@ -1,19 +1,10 @@
-// The Web Worker entry: the engine, the GPU and the model bytes live here so
-// the page stays responsive while a model loads and tokens are produced.
-// The page talks to it through comlink (see client.ts).
+// The page's header worker: the compatibility report and the metadata viewer
+// read a file's header here, off the main thread, before anything is loaded.
+// Loading and chatting run in engine-worker.ts, through the library's own
+// worker engine. The page talks to this one through client.ts.
 
 import { expose } from 'comlink';
 import { ClawEngine } from '../engine/engine';
-import { BlobSource } from '../gguf/source';
-import { ConcatSource } from '../gguf/split';
-import { ModelLibrary } from './library';
 import { WorkerService } from './service';
 
-const service = new WorkerService({
-  library: new ModelLibrary(),
-  createEngine: () => ClawEngine.create(),
-  // A split model's parts read as one file, in order.
-  openSource: (file, record) => (Array.isArray(file) ? new ConcatSource(file.map((part) => new BlobSource(part)), record.name) : new BlobSource(file, record.name)),
-});
-
-expose(service);
+expose(new WorkerService({ createEngine: () => ClawEngine.create() }));

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GgmlType } from '../../src/gguf/types';
 import { kv, writeGguf } from '../../src/gguf/writer';
-import { chooseFile, expectSpeedShown, generate, GENERATE_TIMEOUT, haveModels, LOAD_TIMEOUT, loadModel, MODELS, modelsDir, NO_MODELS, openApp, PROMPT, setGeneration } from './helpers';
+import { chooseFile, expectSpeedShown, generate, GENERATE_TIMEOUT, haveModels, LOAD_TIMEOUT, loadModel, loseDeviceInNextLoad, loseDeviceInNextReply, MODELS, modelsDir, NO_MODELS, openApp, PROMPT, setGeneration } from './helpers';
 
 /** A tiny llama GGUF whose weights are Q8_K, a type the GPU path does not run (ggml's activation type for K-quant dot products). */
 function unsupportedQuantFixture(): Buffer {
@@ -151,8 +151,11 @@ test.describe('with the shared test models', () => {
     });
   }
 
-  test('after a reload the library still has the model, and it loads and runs without dropping it again', async ({ page }) => {
+  test('after a reload the library still has the model, and it loads and runs without dropping it again; a device lost during the load or mid-reply shows clw-device-lost and the chat goes on; no request leaves the origin', async ({ page, context }) => {
     const model = MODELS[0];
+    // Every request the page and its workers make, from the first.
+    const urls: string[] = [];
+    context.on('request', (r) => urls.push(r.url()));
     await openApp(page);
     await chooseFile(page, path.join(modelsDir, model.file));
     await expect(page.getByTestId('compat-verdict')).toBeVisible();
@@ -163,9 +166,32 @@ test.describe('with the shared test models', () => {
     await expect(entry).toHaveCount(1);
     await entry.getByTestId('library-open').click();
     await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
+
+    // The GPU goes away during the first load: it fails with clw-device-lost, and loading again works.
+    await loseDeviceInNextLoad(page);
+    await page.getByTestId('load-button').click();
+    await expect(page.getByTestId('error-banner')).toContainText('clw-device-lost', { timeout: LOAD_TIMEOUT });
+    await expect(page.getByTestId('load-status')).toHaveAttribute('data-state', 'failed');
     await loadModel(page);
     await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
     expect(await generate(page, PROMPT)).toBe(model.reference);
+
+    // The GPU goes away mid-reply: that reply fails with clw-device-lost; the
+    // next runs on a new device with the model loaded again, says so, and is
+    // the same greedy text.
+    await loseDeviceInNextReply(page);
+    await page.getByTestId('prompt-input').fill(PROMPT);
+    await page.getByTestId('send-button').click();
+    await expect(page.getByTestId('error-banner')).toContainText('clw-device-lost');
+    await setGeneration(page, { temperature: 0, maxTokens: 12, mode: 'raw' });
+    const again = await generate(page, PROMPT);
+    expect(again.length).toBeGreaterThan(10);
+    expect(model.reference.startsWith(again)).toBe(true);
+    await expect(page.getByTestId('generation-notices')).toContainText('clw-device-lost');
+
+    const own = new URL(page.url()).origin;
+    expect(urls.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== own)).toEqual([]);
+    console.log(`privacy: ${urls.length} requests while storing, reloading, loading and chatting, all to ${own}`);
   });
 
   test('a file dropped on the drop zone is stored and inspected', async ({ page }) => {

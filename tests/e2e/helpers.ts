@@ -86,6 +86,53 @@ export async function generate(page: Page, prompt: string): Promise<string> {
   return (await output.textContent()) ?? '';
 }
 
+/**
+ * Makes the GPU go away in the middle of the next reply: the engine worker's
+ * (src/worker/engine-worker.ts) device is destroyed as the reply records its
+ * first GPU commands, as a driver reset would.
+ */
+export async function loseDeviceInNextReply(page: Page): Promise<void> {
+  await expect.poll(() => page.workers().some((w) => w.url().includes('engine-worker'))).toBe(true);
+  const worker = page.workers().find((w) => w.url().includes('engine-worker'))!;
+  await worker.evaluate(() => {
+    const proto = GPUDevice.prototype;
+    const original = proto.createCommandEncoder;
+    proto.createCommandEncoder = function (this: GPUDevice, ...args: Parameters<GPUDevice['createCommandEncoder']>) {
+      proto.createCommandEncoder = original;
+      this.destroy();
+      return original.apply(this, args);
+    };
+  });
+}
+
+/**
+ * Makes the GPU go away during the next load: the next engine worker's
+ * script is served with a prelude that destroys its device as the load
+ * creates its 12th buffer (the kernels' own come first, then the model's).
+ */
+export async function loseDeviceInNextLoad(page: Page): Promise<void> {
+  const prelude = `{
+    const proto = GPUDevice.prototype;
+    const original = proto.createBuffer;
+    let n = 0;
+    proto.createBuffer = function (descriptor) {
+      if (++n === 12) {
+        proto.createBuffer = original;
+        this.destroy();
+      }
+      return original.call(this, descriptor);
+    };
+  }\n`;
+  await page.route(
+    '**/assets/engine-worker-*.js',
+    async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, body: prelude + (await response.text()) });
+    },
+    { times: 1 },
+  );
+}
+
 export async function expectSpeedShown(page: Page): Promise<void> {
   await expect(page.getByTestId('stat-prefill')).toContainText(/\d(\.\d)? tok\/s \(\d+ prompt tokens/);
   await expect(page.getByTestId('stat-decode')).toContainText(/\d(\.\d)? tok\/s \(\d+ tokens\)/);

@@ -3,6 +3,9 @@
 // the package), and in Chromium run a streamed and a non-streamed chat
 // completion with createEngine on the main thread and with
 // createWorkerEngine through a Web Worker. Greedy tokens must equal the CLI's.
+// Through the worker, also 4 streamed requests at once with one stopped after
+// its first chunk: the stopped one ends with clw-aborted, the other 3 give
+// the text of the request alone.
 
 import { expect, test } from '@playwright/test';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,20 +22,37 @@ const N = 12;
 const PAGE_SCRIPT = `
 import { ClawError, createEngine, createWorkerEngine } from 'webclaw';
 const request = { messages: [{ role: 'user', content: ${JSON.stringify(PROMPT)} }], temperature: 0, max_tokens: ${N} };
-async function run(engine) {
+async function concurrent(engine) {
+  const stop = new AbortController();
+  const read = async (i) => {
+    let text = '';
+    try {
+      for await (const chunk of await engine.chat.completions.create({ ...request, stream: true, signal: i === 1 ? stop.signal : undefined })) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        if (i === 1) stop.abort();
+      }
+      return text;
+    } catch (e) {
+      return e.code;
+    }
+  };
+  return Promise.all([0, 1, 2, 3].map(read));
+}
+async function run(engine, stress) {
+  const together = stress ? await concurrent(engine) : null;
   const whole = await engine.chat.completions.create(request);
   let streamed = '';
   for await (const chunk of await engine.chat.completions.create({ ...request, stream: true })) streamed += chunk.choices[0]?.delta.content ?? '';
   let error = null;
   try { await engine.chat.completions.create({ ...request, n: 2 }); } catch (e) { error = { isClawError: e instanceof ClawError, code: e.code }; }
   await engine.unload();
-  return { ids: whole.webclaw.generated_token_ids, text: whole.choices[0].message.content, streamed, error };
+  return { ids: whole.webclaw.generated_token_ids, text: whole.choices[0].message.content, streamed, error, together };
 }
 try {
   const model = await (await fetch('/model.gguf')).blob();
-  const main = await run(await createEngine({ model, ctxSize: 256 }));
+  const main = await run(await createEngine({ model, ctxSize: 256 }), false);
   const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
-  const inWorker = await run(await createWorkerEngine(worker, { model, ctxSize: 256 }));
+  const inWorker = await run(await createWorkerEngine(worker, { model, ctxSize: 256 }), true);
   window.__result = { main, inWorker };
 } catch (e) {
   window.__result = { failure: String(e), code: e.code };
@@ -80,6 +100,7 @@ test.describe('the packed webclaw package in a Vite page', () => {
         expect(side.streamed).toBe(want.text);
         expect(side.error).toEqual({ isClawError: true, code: 'clw-bad-request' });
       }
+      expect(r.inWorker.together).toEqual([want.text, 'clw-aborted', want.text, want.text]);
     } finally {
       server.close();
     }

@@ -131,9 +131,11 @@ test('GGUF metadata strings with HTML stay text in the report and the metadata v
 
 test('the built site carries a Content Security Policy that refuses inline script', async ({ page }) => {
   await openApp(page);
-  const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').first().getAttribute('content');
   expect(policy).toContain("script-src 'self'");
   expect(policy).not.toContain('unsafe-inline');
+  // With no remote server saved, the page narrows its network reach to its own origin.
+  expect(await page.getByTestId('connect-policy').getAttribute('content')).toBe("connect-src 'self'");
   const blocked = await page.evaluate(async () => {
     const violation = new Promise<string>((resolve) => document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true }));
     const script = document.createElement('script');

@@ -74,6 +74,35 @@ describe('allocation failures during load', () => {
   });
 });
 
+describe('the automatic budget is measured where the GPU refuses cleanly', () => {
+  it('a GPU out of memory part-way through the load sets the budget to what it took; the re-plan streams layers and gives the same logits', async () => {
+    // Layers wide enough to be most of the model, so streaming some of them saves memory.
+    const model = await syntheticSource({ ...SMALL, nEmbd: 128, nFf: 512, nLayers: 4 });
+    const engine = await testEngine();
+    const options: LoadOptions = { ctxSize: 128, batchSize: 16 };
+    const base = engine.allocator.liveBytes();
+    await engine.load(model.source, options);
+    const whole = engine.allocator.liveBytes();
+    const reference = await engine.nextTokenLogits([1, 300, 301]);
+    await engine.unload();
+    // A GPU with room for 75% of what the whole model took: it refuses the rest like an out-of-memory driver.
+    const room = base + Math.floor((whole - base) * 0.75);
+    engine.allocator.injectFailure((_p, size) => (engine.allocator.liveBytes() + size > room ? 'gpu' : false));
+    try {
+      const info = await engine.load(model.source, options);
+      expect(info.budgetBytes).toBeLessThanOrEqual(room);
+      expect(info.residentLayers).toBeLessThan(4);
+      expect(info.planNotes?.some((n) => n.includes('budget measured at'))).toBe(true);
+      expect(engine.allocator.liveBytes()).toBeLessThanOrEqual(info.budgetBytes!);
+      // Streamed layers run the same kernels on the same bytes: the same logits.
+      expect(await engine.nextTokenLogits([1, 300, 301])).toEqual(reference);
+    } finally {
+      engine.allocator.injectFailure(undefined);
+      await engine.unload();
+    }
+  });
+});
+
 describe('allocation failures while generating', () => {
   it('a KV cache that cannot grow caps the context where it is: the prompt is truncated and the context shifts, nothing throws', async () => {
     const model = await syntheticSource({ ...SMALL, nLayers: 1 });

@@ -86,6 +86,8 @@ describe.skipIf(!haveModels)('OpenAI API over the engine (stories260K)', () => {
     const chunks: ChatCompletionChunk[] = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
+    // The first chunk already names the prompt's tokens (a chat view shows the context in use from it).
+    expect(chunks[0].webclaw?.prompt_token_ids).toEqual(whole.webclaw.prompt_token_ids);
     expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id)).toBe(true);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(text).toBe(whole.choices[0].message.content);

@@ -75,7 +75,11 @@ describe.skipIf(!haveModels)('createWorkerEngine through a comlink channel (stor
     expect(next.usage?.completion_tokens).toBe(4);
   });
 
-  it('compatibility() comes through', async () => {
+  it('compatibility() and gpuBytesInUse() come through', async () => {
     expect((await remote.compatibility()).architecture).toBe('llama');
+    // The worker's engine holds the weights (stories260K: about 1 MB of f32) and the KV cache, within its budget.
+    const inUse = await remote.gpuBytesInUse();
+    expect(inUse).toBeGreaterThan(1e6);
+    expect(inUse).toBeLessThanOrEqual(remote.info.budgetBytes!);
   });
 });

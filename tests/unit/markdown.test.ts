@@ -66,6 +66,9 @@ describe('MarkdownStream', () => {
 
     stream.finish(text);
     expect(root.innerHTML).toBe(html(text).innerHTML);
+    // Ending the reply renders only its last block: the finished ones are the same nodes.
+    expect(root.querySelector('h1')).toBe(heading);
+    expect(root.querySelector('p')).toBe(firstPara);
   });
 
   it('re-renders at most once per frame however many tokens arrive', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { isClawError } from '../../src/errors';
-import { classifyGpu, defaultVramBudget, parseVramLimit, resolveBudget, TAB_MEMORY_CEILING, type AdapterMemoryHints } from '../../src/model/vram';
+import { DEFAULT_LOAD } from '../../src/engine/defaults';
+import { budgetIsMeasured, classifyGpu, defaultVramBudget, parseVramLimit, resolveBudget, TAB_MEMORY_CEILING, type AdapterMemoryHints } from '../../src/model/vram';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -61,8 +62,13 @@ describe('defaultVramBudget', () => {
     expect(classifyGpu({ ...nvidia, isFallbackAdapter: true })).toBe('software');
   });
 
-  test('is half the class ceiling: 4 GiB discrete, 2.5 GiB Apple, 1.5 GiB integrated or unknown, 1 GiB software', () => {
-    expect(defaultVramBudget(nvidia)).toBe(4 * GiB);
+  test('is the whole ceiling on a discrete GPU (measured at load), a guessed share elsewhere: 2.5 GiB Apple, 1.5 GiB integrated or unknown, 1 GiB software', () => {
+    expect(budgetIsMeasured(nvidia)).toBe(true);
+    expect(defaultVramBudget(nvidia)).toBe(TAB_MEMORY_CEILING.discrete);
+    // An 8B Q4_K_M (4.9 GB) with its KV cache fits a discrete GPU's automatic budget whole.
+    expect(defaultVramBudget(nvidia)).toBeGreaterThan(8 * GiB);
+    expect(DEFAULT_LOAD.guessedVramShare).toBe(0.5);
+    for (const a of [apple, intelIgpu, hidden, swiftshader]) expect(budgetIsMeasured(a)).toBe(false);
     expect(defaultVramBudget(apple)).toBe(2.5 * GiB);
     expect(defaultVramBudget(intelIgpu)).toBe(1.5 * GiB);
     expect(defaultVramBudget(hidden)).toBe(1.5 * GiB);
@@ -71,8 +77,9 @@ describe('defaultVramBudget', () => {
 
   test('is lowered for a GPU whose largest buffer is small', () => {
     const small = { ...nvidia, maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
-    // at most 8 buffers of 256 MiB = 2 GiB ceiling, half of it by default
-    expect(defaultVramBudget(small)).toBe(1 * GiB);
+    // at most 8 buffers of 256 MiB = 2 GiB ceiling, all of it on a discrete GPU
+    expect(defaultVramBudget(small)).toBe(2 * GiB);
+    expect(defaultVramBudget({ ...intelIgpu, maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB })).toBe(1 * GiB);
   });
 
   test('never exceeds the largest ceiling, whatever the adapter says', () => {
@@ -87,7 +94,7 @@ describe('resolveBudget', () => {
   });
 
   test('a fraction is a share of the class ceiling', () => {
-    expect(resolveBudget({ fraction: 0.8 }, nvidia)).toBe(Math.floor(0.8 * 8 * GiB));
+    expect(resolveBudget({ fraction: 0.8 }, nvidia)).toBe(Math.floor(0.8 * 24 * GiB));
     expect(resolveBudget(parseVramLimit('0.5'), intelIgpu)).toBe(1.5 * GiB);
   });
 
