@@ -4,8 +4,8 @@
 // become the events the chat view shows (tokens, warnings, the closing
 // statistics), so the view does not care where the reply comes from.
 
-import type { ChatMessage, GenerateEvent, GenerateOptions, GenerateStats } from '../engine/types';
-import type { ChatCompletionChunk, ChatCompletionCreateParams, Completion, CompletionCreateParams, CompletionUsage, FinishReason, WebClawExtras } from '../api/types';
+import type { ChatMessage, GenerateEvent, GenerateOptions, GenerateStats, ToolCall } from '../engine/types';
+import type { ChatCompletionChunk, ChatCompletionCreateParams, ChatCompletionMessageParam, Completion, CompletionCreateParams, CompletionUsage, FinishReason, WebClawExtras } from '../api/types';
 import type { ClawErrorCode } from '../errors';
 
 /** A conversation as messages, or a raw prompt. */
@@ -36,11 +36,26 @@ export function requestFields(o: ReplyOptions) {
   };
 }
 
+/** Chat-only fields: the tools the model may call, and how. */
+function chatFields(o: ReplyOptions) {
+  return o.tools?.length ? { tools: o.tools, tool_choice: o.toolChoice } : {};
+}
+
+/** The page's messages in the API's shape (tool calls and their results included). */
+function apiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
+  return messages.map((m) => ({
+    role: m.role,
+    content: m.content,
+    ...(m.toolCalls?.length ? { tool_calls: m.toolCalls } : {}),
+    ...(m.toolCallId !== undefined ? { tool_call_id: m.toolCallId } : {}),
+  }));
+}
+
 /** Streams a reply into `onEvent`; resolves after its 'done' event, rejects (clw-aborted on stop) otherwise. */
 export async function streamReply(backend: ChatBackend, input: ReplyInput, options: ReplyOptions, signal: AbortSignal, onEvent: (e: GenerateEvent) => void): Promise<void> {
   const fields = { ...requestFields(options), signal };
   const stream: AsyncIterable<ChatCompletionChunk | Completion> =
-    typeof input === 'string' ? await backend.completions.create({ ...fields, prompt: input }) : await backend.chat.completions.create({ ...fields, messages: input });
+    typeof input === 'string' ? await backend.completions.create({ ...fields, prompt: input }) : await backend.chat.completions.create({ ...fields, ...chatFields(options), messages: apiMessages(input) });
   const started = performance.now();
   let firstAt = 0;
   let nTokens = 0;
@@ -48,6 +63,8 @@ export async function streamReply(backend: ChatBackend, input: ReplyInput, optio
   let reason: FinishReason = 'length';
   let stats: GenerateStats | undefined;
   let usage: CompletionUsage | undefined;
+  // Tool calls by index: WebClaw sends each whole, other servers in pieces (the arguments' text split over chunks).
+  const calls: ToolCall[] = [];
   for await (const chunk of stream) {
     const extras: WebClawExtras | undefined = chunk.webclaw;
     for (const w of extras?.warnings ?? []) onEvent({ type: 'warning', code: w.code as ClawErrorCode, message: String(w.message) });
@@ -62,10 +79,21 @@ export async function streamReply(backend: ChatBackend, input: ReplyInput, optio
       nTokens++;
       onEvent({ type: 'token', tokenId: 0, text });
     }
+    if (choice && 'delta' in choice) {
+      for (const d of choice.delta?.tool_calls ?? []) {
+        const call = (calls[d.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+        if (d.id) call.id = d.id;
+        if (d.function?.name) call.function.name += d.function.name;
+        if (d.function?.arguments) call.function.arguments += d.function.arguments;
+      }
+    }
     if (choice?.finish_reason === 'stop' || choice?.finish_reason === 'length') reason = choice.finish_reason;
+    else if (choice?.finish_reason === 'tool_calls') reason = 'stop';
     if (extras?.stats) stats = extras.stats;
     if (chunk.usage) usage = chunk.usage;
   }
+  const made = calls.filter((c) => c && c.function.name);
+  if (made.length) onEvent({ type: 'tool_calls', calls: made });
   // A server that is not WebClaw sends no statistics: the page measures its own.
   onEvent({ type: 'done', reason, stats: stats ?? measured(started, firstAt, performance.now(), usage, nPrompt ?? 0, nTokens) });
 }

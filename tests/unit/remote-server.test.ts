@@ -55,3 +55,35 @@ describe('remote server client', () => {
     await expect(connectRemote({ url: 'http://127.0.0.1:9' })).rejects.toMatchObject({ code: 'clw-remote-failed', message: expect.stringContaining('bad key'), fix: expect.stringContaining('API key') });
   });
 });
+
+describe('reply stream: tools', () => {
+  it('sends tools and the history with its calls, and joins streamed call pieces into one tool_calls event', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const pieces = [
+      chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"ci' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Oslo"}' } }] }),
+      chunk({}, 'tool_calls'),
+    ];
+    const backend = {
+      chat: { completions: { create: async (params: Record<string, unknown>) => { sent.push(params); return (async function* () { yield* pieces; })(); } } },
+      completions: { create: async () => { throw new Error('not a chat'); } },
+    };
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } }];
+    const history = [
+      { role: 'user' as const, content: 'weather?' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'c0', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool' as const, content: '{"t":3}', toolCallId: 'c0' },
+    ];
+    const events: GenerateEvent[] = [];
+    await streamReply(backend as never, history, { tools, toolChoice: 'auto' }, new AbortController().signal, (e) => events.push(e));
+    expect(sent[0].tools).toEqual(tools);
+    expect(sent[0].tool_choice).toBe('auto');
+    expect(sent[0].messages).toEqual([
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: '', tool_calls: history[1].toolCalls },
+      { role: 'tool', content: '{"t":3}', tool_call_id: 'c0' },
+    ]);
+    expect(events.find((e) => e.type === 'tool_calls')).toEqual({ type: 'tool_calls', calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] });
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'stop' });
+  });
+});
