@@ -25,7 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { GGML_TYPES, GgmlType } from '../src/gguf/types';
 import type { WeightMatrix } from '../src/gpu/ops-api';
 import type { ShaderDefines } from '../src/gpu/shaders';
-import { quantize } from '../src/quant';
+import { QUANT_ENCODE_TYPES, quantize } from '../src/quant';
+import { randomBlocks } from '../tests/gpu/helpers/random-blocks';
 import { copyBandwidth, summarize, type Timing } from './copy-bandwidth';
 
 register('./raw-text-hooks.mjs', import.meta.url);
@@ -35,6 +36,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ALL_TYPES = [
   GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q6_K, GgmlType.Q5_K, GgmlType.Q5_1, GgmlType.Q5_0,
   GgmlType.Q4_K, GgmlType.Q4_1, GgmlType.Q4_0, GgmlType.IQ4_NL, GgmlType.IQ4_XS, GgmlType.Q3_K, GgmlType.Q2_K,
+  GgmlType.NVFP4, GgmlType.MXFP4, GgmlType.IQ3_S, GgmlType.IQ3_XXS, GgmlType.IQ2_S, GgmlType.IQ2_XS, GgmlType.IQ2_XXS,
+  GgmlType.TQ2_0, GgmlType.IQ1_M, GgmlType.TQ1_0, GgmlType.IQ1_S,
 ];
 /** The last commit before the dot32 matvec kernels. */
 const DEFAULT_BASELINE = 'bb72dcd3868e741d02318b1180b031598fb82c4e';
@@ -64,7 +67,10 @@ function randomRow(n: number, seed: number): Float32Array {
 }
 
 function weightBytes(type: GgmlType): Uint8Array {
-  const rows = quantize(type, randomRow(DISTINCT_ROWS * COLS, type + 1));
+  // Types WebClaw decodes but does not encode (the lattice IQ types): random valid blocks.
+  const rows = QUANT_ENCODE_TYPES.includes(type)
+    ? quantize(type, randomRow(DISTINCT_ROWS * COLS, type + 1))
+    : randomBlocks(type, (DISTINCT_ROWS * COLS) / GGML_TYPES.get(type)!.blockSize, type + 1);
   const rowBytes = rows.byteLength / DISTINCT_ROWS;
   const all = new Uint8Array(rowBytes * ROWS);
   for (let r = 0; r < ROWS; r += DISTINCT_ROWS) all.set(rows.subarray(0, Math.min(DISTINCT_ROWS, ROWS - r) * rowBytes), r * rowBytes);

@@ -7,6 +7,7 @@ import { ClawError } from '../errors';
 import { GGML_TYPES, GgmlType, ggmlTypeName, type GgmlTypeInfo } from '../gguf/types';
 import { dequantizeBF16, dequantizeF16, dequantizeF32, quantizeBF16, quantizeF16, quantizeF32 } from './floats';
 import { dequantizeMXFP4, dequantizeNVFP4, quantizeMXFP4, quantizeNVFP4 } from './fp4';
+import { quantizeIQ2_XXS, quantizeIQ3_XXS } from './iq-grid-encode';
 import { dequantizeIQ1_M, dequantizeIQ1_S, dequantizeIQ2_S, dequantizeIQ2_XS, dequantizeIQ2_XXS, dequantizeIQ3_S, dequantizeIQ3_XXS } from './iq-grid-types';
 import { dequantizeIQ4_NL, dequantizeIQ4_XS, quantizeIQ4_NL, quantizeIQ4_XS } from './iquants';
 import { dequantizeQ2_K, dequantizeQ3_K, dequantizeQ4_K, dequantizeQ5_K, dequantizeQ6_K } from './kquants';
@@ -35,7 +36,7 @@ type BlockEncoder = (x: Float32Array, dst: Uint8Array, nBlocks: number) => void;
 
 interface Codec {
   decode: BlockDecoder;
-  /** Absent for the lattice types (IQ1/IQ2/IQ3): their files come from llama-quantize; tests use random valid blocks. */
+  /** Absent for most lattice types (IQ1/IQ2/IQ3): their files come from llama-quantize; tests use random valid blocks. */
   encode?: BlockEncoder;
 }
 
@@ -55,10 +56,10 @@ const CODECS: ReadonlyMap<GgmlType, Codec> = new Map<GgmlType, Codec>([
   [GgmlType.Q6_K, { decode: dequantizeQ6_K, encode: quantizeQ6_K }],
   [GgmlType.IQ4_NL, { decode: dequantizeIQ4_NL, encode: quantizeIQ4_NL }],
   [GgmlType.IQ4_XS, { decode: dequantizeIQ4_XS, encode: quantizeIQ4_XS }],
-  [GgmlType.IQ2_XXS, { decode: dequantizeIQ2_XXS }],
+  [GgmlType.IQ2_XXS, { decode: dequantizeIQ2_XXS, encode: quantizeIQ2_XXS }],
   [GgmlType.IQ2_XS, { decode: dequantizeIQ2_XS }],
   [GgmlType.IQ2_S, { decode: dequantizeIQ2_S }],
-  [GgmlType.IQ3_XXS, { decode: dequantizeIQ3_XXS }],
+  [GgmlType.IQ3_XXS, { decode: dequantizeIQ3_XXS, encode: quantizeIQ3_XXS }],
   [GgmlType.IQ3_S, { decode: dequantizeIQ3_S }],
   [GgmlType.IQ1_S, { decode: dequantizeIQ1_S }],
   [GgmlType.IQ1_M, { decode: dequantizeIQ1_M }],

@@ -74,6 +74,13 @@ const CASES: Case[] = [
   { label: 'Q6_K', type: GgmlType.Q6_K, tolerance: 0.07 },
   { label: 'IQ4_NL', type: GgmlType.IQ4_NL, tolerance: 0.06 },
   { label: 'IQ4_XS', type: GgmlType.IQ4_XS, tolerance: 0.1 },
+  // Encoded by WebClaw's own quantizers (src/quant: fp4.ts, iq-grid-encode.ts,
+  // ternary.ts); measured 4.6e-2, 7.7e-2, 6.0e-2 on 2026-11-29. IQ3_XXS
+  // (5.5e-2) is left out: at one of 22 clear positions llama.cpp's greedy
+  // token differed (its activations go through Q8_K for that type).
+  { label: 'MXFP4', type: GgmlType.MXFP4, tolerance: 0.07 },
+  { label: 'IQ2_XXS', type: GgmlType.IQ2_XXS, tolerance: 0.115 },
+  { label: 'TQ2_0', type: GgmlType.TQ2_0, tolerance: 0.09 },
   { label: 'Q4_K_M mix', mix: 'Q4_K_M', tolerance: 0.1 },
   { label: 'Q5_K_M mix', mix: 'Q5_K_M', tolerance: 0.13 },
 ];

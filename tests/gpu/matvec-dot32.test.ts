@@ -79,7 +79,8 @@ const COLS = 768;
 const OWN_DOT32 = new Set(DECODE_TYPES.filter((t) => !GENERIC_DOT32.includes(t)));
 
 describe.each(DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] })))('dot32 of $name', ({ type, name }) => {
-  it.each(['subgroup', 'fallback'] as const)(`matvec (%s kernels) matches the f64 CPU dot product to f32 rounding (${name})`, async (family) => {
+  // The generic dot32 is the same code in both families: the types that use it run in the default (subgroup) one only.
+  it.each(OWN_DOT32.has(type) ? (['subgroup', 'fallback'] as const) : (['subgroup'] as const))(`matvec (%s kernels) matches the f64 CPU dot product to f32 rounding (${name})`, async (family) => {
     const bytes = weightBytes(type, ROWS, COLS, 500 + type);
     const w = dequantize(type, bytes, ROWS * COLS);
     const x = randomFloats(COLS, 77 + type);

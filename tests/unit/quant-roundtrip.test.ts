@@ -91,7 +91,7 @@ describe('quantize then dequantize', () => {
     expect(e?.details).toMatchObject({ needed: 144, available: 143 });
   });
 
-  it.each([GgmlType.IQ2_XXS, GgmlType.IQ3_S, GgmlType.IQ1_M])('decodes type %i but refuses to encode it with clw-quant-unsupported', (type) => {
+  it.each([GgmlType.IQ2_XS, GgmlType.IQ3_S, GgmlType.IQ1_M])('decodes type %i but refuses to encode it with clw-quant-unsupported', (type) => {
     expect(dequantize(type, new Uint8Array(1024), 256).length).toBe(256);
     expect(thrown(() => quantize(type, new Float32Array(256)))?.code).toBe('clw-quant-unsupported');
   });

@@ -7,6 +7,21 @@
 import { GGML_TYPES, GgmlType } from '../../../src/gguf/types';
 import { rng } from './reference';
 
+/** The lattice, FP4 and ternary types (issue 12): the generic dot32, fewer matmul cases. */
+export const LATTICE_FP4_TERNARY_TYPES = [
+  GgmlType.IQ2_XXS,
+  GgmlType.IQ2_XS,
+  GgmlType.IQ2_S,
+  GgmlType.IQ3_XXS,
+  GgmlType.IQ3_S,
+  GgmlType.IQ1_S,
+  GgmlType.IQ1_M,
+  GgmlType.MXFP4,
+  GgmlType.NVFP4,
+  GgmlType.TQ1_0,
+  GgmlType.TQ2_0,
+];
+
 /** Every type with a GPU decode piece (WebClaw's GPU-supported types). */
 export const DECODE_TYPES = [
   GgmlType.F32,
@@ -24,17 +39,7 @@ export const DECODE_TYPES = [
   GgmlType.Q6_K,
   GgmlType.IQ4_NL,
   GgmlType.IQ4_XS,
-  GgmlType.IQ2_XXS,
-  GgmlType.IQ2_XS,
-  GgmlType.IQ2_S,
-  GgmlType.IQ3_XXS,
-  GgmlType.IQ3_S,
-  GgmlType.IQ1_S,
-  GgmlType.IQ1_M,
-  GgmlType.MXFP4,
-  GgmlType.NVFP4,
-  GgmlType.TQ1_0,
-  GgmlType.TQ2_0,
+  ...LATTICE_FP4_TERNARY_TYPES,
 ];
 
 /** Byte offsets of the f16 scale (and min) fields inside one block. */
@@ -75,20 +80,23 @@ function isHalfNonFinite(bits: number): boolean {
  * of block b set to SPECIAL_HALVES[b] for the first blocks (field by field
  * shifted, so d and dmin differ) and random finite halves after; every
  * `zeroEvery`-th block is all zeros. For F16/BF16/F32, random finite elements
- * with specials mixed in.
+ * with specials mixed in. `tame`: moderate scales only (see randomHalf).
  */
-export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zeroEvery = 7): Uint8Array {
+export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zeroEvery = 7, tame = false): Uint8Array {
   const info = GGML_TYPES.get(type);
   if (!info) throw new Error(`unknown type ${type}`);
   const next = rng(seed);
   const bytes = new Uint8Array(nBlocks * info.blockBytes);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(next() * 256);
+  // Tame: no special halves, scales in [2^-6, 2^-2) with either sign, so sums of products stay moderate.
   const randomHalf = () => {
     let h: number;
+    if (tame) return 0x2400 + Math.floor(next() * 0x1000) + (next() < 0.5 ? 0x8000 : 0);
     do h = Math.floor(next() * 65536);
     while (isHalfNonFinite(h));
     return h;
   };
+  const specialOr = (i: number) => (!tame && i < SPECIAL_HALVES.length ? SPECIAL_HALVES[i] : randomHalf());
 
   if (type === GgmlType.F16 || type === GgmlType.BF16) {
     const view = new DataView(bytes.buffer);
@@ -110,7 +118,7 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
     return bytes;
   }
 
-  if (type === GgmlType.MXFP4 || type === GgmlType.IQ1_M) return boundScales(type, bytes, nBlocks, next, randomHalf, zeroEvery);
+  if (type === GgmlType.MXFP4 || type === GgmlType.IQ1_M) return boundScales(type, bytes, nBlocks, next, specialOr, zeroEvery, tame);
   const fields = SCALE_FIELDS[type];
   if (!fields) throw new Error(`no scale layout for ${GgmlType[type]}`);
   for (let b = 0; b < nBlocks; b++) {
@@ -121,7 +129,7 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
     }
     fields.forEach((field, k) => {
       const special = b + k * 3;
-      const h = special < SPECIAL_HALVES.length ? SPECIAL_HALVES[special] : randomHalf();
+      const h = specialOr(special);
       bytes[o + field] = h & 0xff;
       bytes[o + field + 1] = h >> 8;
     });
@@ -137,16 +145,16 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
  * and 230 leaves room for the sums of a row's products. IQ1_M: its f16 d, spread over the top nibbles of its four scale
  * u16s, finite and the special halves first.
  */
-function boundScales(type: GgmlType, bytes: Uint8Array, nBlocks: number, next: () => number, randomHalf: () => number, zeroEvery: number): Uint8Array {
+function boundScales(type: GgmlType, bytes: Uint8Array, nBlocks: number, next: () => number, specialOr: (i: number) => number, zeroEvery: number, tame: boolean): Uint8Array {
   const info = GGML_TYPES.get(type)!;
   for (let b = 0; b < nBlocks; b++) {
     const o = b * info.blockBytes;
     if (zeroEvery > 0 && b % zeroEvery === zeroEvery - 1) {
       bytes.fill(0, o, o + info.blockBytes);
     } else if (type === GgmlType.MXFP4) {
-      bytes[o] = b === 0 ? 20 : b === 1 ? 230 : 20 + Math.floor(next() * 211);
+      bytes[o] = tame ? 120 + Math.floor(next() * 4) : b === 0 ? 20 : b === 1 ? 230 : 20 + Math.floor(next() * 211);
     } else {
-      const h = b < SPECIAL_HALVES.length ? SPECIAL_HALVES[b] : randomHalf();
+      const h = specialOr(b);
       for (let i = 0; i < 4; i++) bytes[o + 49 + 2 * i] = (bytes[o + 49 + 2 * i] & 0x0f) | (((h >> (4 * i)) & 0xf) << 4);
     }
   }
