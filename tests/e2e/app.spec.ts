@@ -208,25 +208,6 @@ test.describe('with the shared test models', () => {
     await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
   });
 
-  test('chat mode sends the conversation and answers a second turn', async ({ page }) => {
-    await openApp(page);
-    await chooseFile(page, path.join(modelsDir, MODELS[0].file));
-    await loadModel(page);
-    await setGeneration(page, { temperature: 0, maxTokens: 16, mode: 'chat' });
-    const promptTokens = async () => Number(/\((\d+) prompt tokens/.exec((await page.getByTestId('stat-prefill').textContent()) ?? '')?.[1]);
-    const first = await generate(page, 'Tell me a story.');
-    expect(first.length).toBeGreaterThan(0);
-    const firstPromptTokens = await promptTokens();
-    await expect(page.getByTestId('new-chat-button')).toBeEnabled();
-    await expect(page.getByTestId('prompt-input')).toHaveValue('');
-    const second = await generate(page, 'And then?');
-    expect(second.length).toBeGreaterThan(0);
-    await expect(page.getByTestId('last-prompt')).toHaveText('And then?');
-    // The second request carries the whole conversation: both turns and the first reply.
-    expect(await promptTokens()).toBeGreaterThan(firstPromptTokens + 8);
-    await expectSpeedShown(page);
-  });
-
   test('stop ends a long generation and the page is usable again', async ({ page }) => {
     await openApp(page);
     await chooseFile(page, path.join(modelsDir, MODELS[0].file));

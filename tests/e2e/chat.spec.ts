@@ -124,10 +124,14 @@ test('conversations: two turns, regenerate, edit and resend, stop; all kept acro
   await expect(page.getByTestId('gpu-memory')).toContainText(/(KiB|MiB) of .* budget \(in use now\)/);
   await expect(page.getByTestId('conversation-list')).toContainText('Tell me a story.');
   await expect(page.getByTestId('prompt-input')).toHaveValue('');
+  const promptTokens = async () => Number(/\((\d+) prompt tokens/.exec((await page.getByTestId('stat-prefill').textContent()) ?? '')?.[1]);
+  const firstPromptTokens = await promptTokens();
 
   const second = await send(page, 'And then?');
   await expect(page.getByTestId('assistant-message')).toHaveCount(1);
   await expect(page.getByTestId('last-prompt')).toHaveText('And then?');
+  // The second request carries the whole conversation: both turns and the first reply.
+  expect(await promptTokens()).toBeGreaterThan(firstPromptTokens + 8);
 
   // Greedy: regenerating the last reply gives it again, in its place.
   await page.getByTestId('regenerate-button').click();
