@@ -15,6 +15,8 @@ export async function evalReusingCache(s: Session, tokens: readonly number[], si
   let reused = 0;
   while (reused < s.cached.length && reused < tokens.length && s.cached[reused] === tokens[reused]) reused++;
   if (reused === tokens.length) reused--;
+  // A recurrent state (qwen35) cannot go back to a shorter prefix: start again from position 0.
+  if (reused < s.cached.length && !s.model.canRewind) reused = 0;
   s.cached.length = reused;
   const logits = await evalChunked(s, tokens.slice(reused), reused, signal);
   s.cached.push(...tokens.slice(reused));
@@ -36,7 +38,8 @@ export async function evalChunked(s: Session, tokens: number[], startPos: number
  * The context is full: keep the first nKeep tokens and the newer half of
  * the rest (llama.cpp's context shift). The cache drops the old rows in
  * place and re-rotates the surviving keys; where the rope cannot be
- * re-applied (YaRN), or memory is short, the kept tokens are evaluated again.
+ * re-applied (YaRN), the model has a recurrent state (qwen35), or memory is
+ * short, the kept tokens are evaluated again.
  */
 export async function shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
   const used = s.cached.length;

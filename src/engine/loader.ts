@@ -186,6 +186,7 @@ async function allocateModel(
     initialPositions: planned.kvChunk,
     growthChunk: planned.kvChunk,
     kvType: planned.kvType,
+    deltaNet: hp.deltaNet,
   });
   const scratch = await createScratch(buffers, hp, Math.min(planned.batchSize, plan.ctxSize));
   const model = new LlamaModel(env.ops, hp, weights, kv, scratch, {

@@ -26,6 +26,9 @@ import attentionDecodeSplit from '../../shaders/attention_decode_split.wgsl?raw'
 import attentionDecodeCells from '../../shaders/attention_decode_cells.wgsl?raw';
 import attentionDecodeMerge from '../../shaders/attention_decode_merge.wgsl?raw';
 import rmsNormAdd from '../../shaders/rms_norm_add.wgsl?raw';
+import ssmConv from '../../shaders/ssm_conv.wgsl?raw';
+import deltaNet from '../../shaders/delta_net.wgsl?raw';
+import gatedAttention from '../../shaders/gated_attention.wgsl?raw';
 
 export const KERNELS = {
   matvec,
@@ -53,6 +56,9 @@ export const KERNELS = {
   attentionDecodeCells,
   attentionDecodeMerge,
   rmsNormAdd,
+  ssmConv,
+  deltaNet,
+  gatedAttention,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

@@ -4,7 +4,7 @@
 // which extra tensors exist, which activation, how attention is scaled.
 // Mistral and SmolLM are stored as "llama" in GGUF.
 
-export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3'] as const;
+export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'qwen35'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export function isSupportedArchitecture(arch: string): arch is Architecture {
@@ -53,4 +53,6 @@ export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
   phi3: { ...BASE, ropeNeox: true, fusedGateUp: true },
   gemma2: { ...BASE, ropeNeox: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, alwaysTiedOutput: true, swa: 'gemma2' },
   gemma3: { ...BASE, ropeNeox: true, qkNorm: true, postNorms: true, ffnActivation: 'gelu', scaleEmbeddings: true, swa: 'gemma3' },
+  // Gated delta-net and gated attention layers (src/model/arch/qwen35.ts); IMROPE is NeoX rope on text positions.
+  qwen35: { ...BASE, ropeNeox: true, qkNorm: true },
 };

@@ -41,6 +41,7 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
 
 /** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
 export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string | null {
+  if (hp.deltaNet) return 'gated delta-net layers (qwen35) decode through the batch path';
   if (hp.headDim % 4 !== 0) return `head size ${hp.headDim} is not a multiple of 4`;
   if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';
   const windows = new Set(Array.from({ length: hp.nLayers }, (_, l) => layerAttention(hp, l).window));

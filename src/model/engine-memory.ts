@@ -9,7 +9,8 @@
 
 import type { GgufFile } from '../gguf/types';
 import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
-import type { Hyperparams } from './hparams';
+import { kvLayerCount, type Hyperparams } from './hparams';
+import { recurrentStateBytes } from './arch/recurrent-state';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { decodePassBytes } from './decode-pass';
@@ -119,6 +120,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   for (const t of file.tensors) {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
+    if (layer >= hp.nLayers) continue; // qwen35's MTP blocks are not loaded
     if (isVector(t.shape)) {
       weightsResident += Math.max(4, t.elements * F32);
       continue;
@@ -129,14 +131,14 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   }
   let streamSlots = 0;
   for (const b of slotByRole.values()) streamSlots += b;
-  const kvCache = 2 * hp.nLayers * plan.ctxSize * hp.kvDim * engineKvBytesPerElement(hp, o.kvType);
+  const kvCache = 2 * kvLayerCount(hp) * plan.ctxSize * hp.kvDim * engineKvBytesPerElement(hp, o.kvType) + recurrentStateBytes(hp.deltaNet);
   // The transient is f32 whatever the cache holds: a context shift rotates the moved keys as f32 rows (KvCache.shift),
   // and that is at least the old buffer a growth copies from.
   const kvTransient = plan.ctxSize * hp.kvDim * F32;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
-  // Streamed layers decode through the batch path (no recorded pass).
-  const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
+  // Streamed layers, and qwen35's delta-net layers, decode through the batch path (no recorded pass).
+  const decodePass = plan.residentLayers < hp.nLayers || hp.deltaNet ? 0 : decodePassBytes(hp, plan.ctxSize);
   const total = weightsResident + streamSlots + kvCache + kvTransient + scratch + decodePass + kernels;
   return { weightsResident, streamSlots, kvCache, kvTransient, scratch, decodePass, kernels, total };
 }

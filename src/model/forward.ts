@@ -9,6 +9,7 @@ import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, R
 import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
+import { recordQwen35Layer } from './arch/qwen35';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
 export interface Scratch {
@@ -25,6 +26,13 @@ export interface Scratch {
   last: ActBuffer; // [nEmbd]: the last token's hidden state
   logits: ActBuffer; // [nVocab]
   qkv: ActBuffer; // [nHeads*headDim + 2*kvDim]: one token's q, k, v side by side (the decode pass)
+  // qwen35 only (empty otherwise; sizes in arch/qwen35.ts deltaNetScratchLengths):
+  conv: ActBuffer; // [B, convDim]: delta-net q, k, v before and after the conv
+  z: ActBuffer; // [B, valueDim]: the gated RMSNorm's gate
+  alpha: ActBuffer; // [B, vHeads]
+  beta: ActBuffer; // [B, vHeads]
+  qg: ActBuffer; // [B, 2*nHeads*headDim]: gated attention's queries and gates
+  recurrentOut: ActBuffer; // [B, valueDim]: the delta rule's output
 }
 
 /** Rope settings of layer l (its own base and scale where local layers differ). */
@@ -79,6 +87,16 @@ function yarnParams(hp: Hyperparams, freqBase: number, freqScale: number): RopeY
   };
 }
 
+/** Layer l of the model over n tokens, whichever kind it is (qwen35's hybrid layers, or the common transformer block). */
+export function recordBlock(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
+  if (w.qwen35) {
+    const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
+    recordQwen35Layer(ops, hp, w.qwen35[l], kv, s, l, n, startPos, { rope: { ...rope, startPos, nHeads: hp.nHeads }, attention: attentionParams(hp, kv, l) });
+    return;
+  }
+  recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+}
+
 /** x = embedding rows of the n token ids in scratch.ids (times sqrt(nEmbd) for gemma). */
 export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
   ops.embedRows(w.tokenEmbd, s.ids, s.x, n);
@@ -131,7 +149,7 @@ export function recordOutput(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: S
 /** The whole forward pass of n tokens (all layers resident), recorded into one submission. */
 export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, n: number, startPos: number): void {
   recordEmbedding(ops, hp, w, s, n);
-  for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+  for (let l = 0; l < hp.nLayers; l++) recordBlock(ops, hp, w, kv, s, l, n, startPos);
   recordOutput(ops, hp, w, s, n);
 }
 

@@ -5,6 +5,7 @@
 
 import { ClawError, modelInvalid } from '../errors';
 import type { GgufFile, GgufMetadataEntry } from '../gguf/types';
+import { readDeltaNet, type DeltaNetShape } from './arch/qwen35';
 import { ARCHITECTURE_TRAITS, isSupportedArchitecture, SUPPORTED_ARCHITECTURES, type Architecture, type ArchitectureTraits } from './architectures';
 
 export { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
@@ -60,6 +61,13 @@ export interface Hyperparams {
   swaLayers: boolean[];
   /** true when output.weight is absent (or ignored) and the embedding matrix is reused. */
   tiedEmbeddings: boolean;
+  /** qwen35: the gated delta-net layers (which layers, their shape); their state is recurrent, not a KV cache. */
+  deltaNet?: DeltaNetShape;
+}
+
+/** Layers that keep a KV cache (all but the delta-net layers). */
+export function kvLayerCount(hp: Pick<Hyperparams, 'nLayers' | 'deltaNet'>): number {
+  return hp.deltaNet ? hp.deltaNet.recurrentLayers.filter((r) => !r).length : hp.nLayers;
 }
 
 /** What one layer's attention uses: its window and its rope frequencies. */
@@ -159,7 +167,9 @@ export function readHyperparams(file: GgufFile): Hyperparams {
   const traits = ARCHITECTURE_TRAITS[arch];
   const m = new MetadataReader(file, arch);
 
-  const nLayers = m.positiveInt('block_count');
+  const blockCount = m.positiveInt('block_count');
+  const deltaNet = arch === 'qwen35' ? readDeltaNet(m, blockCount) : undefined;
+  const nLayers = blockCount - (deltaNet?.mtpLayers ?? 0);
   const nEmbd = m.positiveInt('embedding_length');
   const nHeads = m.positiveInt('attention.head_count');
   const nKvHeads = m.positiveInt('attention.head_count_kv', nHeads);
@@ -205,6 +215,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     finalSoftcap: finalSoftcap(m, arch),
     embedScale: traits.scaleEmbeddings ? Math.sqrt(nEmbd) : 1,
     tiedEmbeddings: traits.alwaysTiedOutput || !file.tensors.some((t) => t.name === 'output.weight'),
+    deltaNet,
   };
 }
 

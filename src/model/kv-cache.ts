@@ -10,6 +10,8 @@
 import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
 import { kvBytesPerElement, type ActBuffer, type GpuOps, type KvType, type RopeParams } from '../gpu/ops-api';
+import { RecurrentState } from './arch/recurrent-state';
+import type { DeltaNetShape } from './arch/qwen35';
 
 const F32 = 4;
 
@@ -31,6 +33,8 @@ export interface KvCacheOptions {
   growthChunk?: number;
   /** Element type of the rows (default f32). f16 needs an even kvDim: see kvTypeFor. */
   kvType?: KvType;
+  /** qwen35: its delta-net layers keep a recurrent state instead of keys and values (their K/V buffers stay empty). */
+  deltaNet?: DeltaNetShape;
 }
 
 /** The KV element type to use for `wanted`: f16 only where rows are whole u32 words (kvDim even), else f32. */
@@ -50,6 +54,10 @@ export class KvCache {
   maxCapacity: number;
   /** How many times the buffers grew after creation. */
   growths = 0;
+  /** The recurrent state of the delta-net layers (qwen35); null without them. */
+  recurrent: RecurrentState | null = null;
+  /** Layers whose K/V buffers hold rows (all but the delta-net layers). */
+  private readonly kvLayer: (l: number) => boolean;
   private readonly chunk: number;
 
   private constructor(
@@ -61,9 +69,11 @@ export class KvCache {
     chunk: number,
     /** Element type of every row: what writeCacheRows and attention must be told. */
     readonly kvType: KvType,
+    deltaNet?: DeltaNetShape,
   ) {
     this.maxCapacity = maxCapacity;
     this.chunk = chunk;
+    this.kvLayer = (l) => !deltaNet?.recurrentLayers[l];
   }
 
   /** Allocates the cache: all of it, or (dynamic) a first chunk. Frees what it made if an allocation fails. */
@@ -72,13 +82,14 @@ export class KvCache {
     const kvType = o.kvType ?? 'f32';
     if (kvType === 'f16' && o.kvDim % 2 !== 0) throw new ClawError('clw-bad-request', `an f16 KV cache needs an even kvDim, got ${o.kvDim}`);
     const chunk = Math.max(1, o.growthChunk ?? KV_GROWTH_CHUNK);
-    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk, kvType);
+    const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk, kvType, o.deltaNet);
     const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
     try {
       for (let l = 0; l < o.nLayers; l++) {
-        kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `k cache ${l}`));
-        kv.values.push(await allocator.alloc('kv', kv.bytesFor(first), STORAGE_USAGE, `v cache ${l}`));
+        kv.keys.push(await allocator.alloc('kv', kv.layerBytes(l, first), STORAGE_USAGE, `k cache ${l}`));
+        kv.values.push(await allocator.alloc('kv', kv.layerBytes(l, first), STORAGE_USAGE, `v cache ${l}`));
       }
+      if (o.deltaNet) kv.recurrent = await RecurrentState.create(allocator, o.deltaNet);
     } catch (e) {
       kv.free();
       throw e;
@@ -90,6 +101,11 @@ export class KvCache {
   /** Bytes of one layer's K (or V) buffer at `positions`. */
   bytesFor(positions: number): number {
     return positions * this.kvDim * kvBytesPerElement(this.kvType);
+  }
+
+  /** Bytes of layer l's K (or V) buffer: a 16-byte placeholder for a layer without keys and values. */
+  private layerBytes(l: number, positions: number): number {
+    return this.kvLayer(l) ? this.bytesFor(positions) : 16;
   }
 
   /**
@@ -121,6 +137,7 @@ export class KvCache {
     const oldBytes = this.bytesFor(this.capacity);
     for (const list of [this.keys, this.values]) {
       for (let l = 0; l < this.nLayers; l++) {
+        if (!this.kvLayer(l)) continue;
         const old = list[l];
         const bigger = await this.allocator.alloc('kv', this.bytesFor(target), STORAGE_USAGE, `${list === this.keys ? 'k' : 'v'} cache ${l}`);
         const encoder = this.device.createCommandEncoder({ label: 'kv cache growth' });
@@ -157,6 +174,7 @@ export class KvCache {
     try {
       ops.begin();
       for (let l = 0; l < this.nLayers; l++) {
+        if (!this.kvLayer(l)) continue;
         ops.readCacheRows(this.keys[l], nKeep + drop, moved, width, tmp, this.kvType);
         // Every moved key turns by the same angle: treat the rows as the heads of one token at position `drop`, rotated backwards.
         const rope = ropeOf(l);
@@ -180,6 +198,8 @@ export class KvCache {
   /** Frees every buffer of the cache. */
   free(): void {
     for (const b of [...this.keys, ...this.values]) this.allocator.free(b);
+    this.recurrent?.free();
+    this.recurrent = null;
     this.keys.length = 0;
     this.values.length = 0;
     this.capacity = 0;

@@ -10,7 +10,8 @@ import { layerAttention, type Hyperparams } from './hparams';
 import type { KeyRope, KvCache } from './kv-cache';
 import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
-import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forward';
+import { recordBlock, recordEmbedding, recordOutput, type Scratch } from './forward';
+import { deltaNetScratchLengths } from './arch/qwen35';
 import { DecodePass, decodePassUnsupported } from './decode-pass';
 import { TokenPipeline } from './token-pipeline';
 import { GpuSampler } from '../gpu/gpu-sampler';
@@ -39,6 +40,7 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
     ['qkv', qDim + 2 * hp.kvDim],
+    ...(Object.entries(deltaNetScratchLengths(hp, capacity)) as [ScratchField, number][]),
   ];
 }
 
@@ -136,7 +138,7 @@ export class LlamaModel {
       // Every kernel a batch of 2 and (without a decode pass) of 1 token uses; nothing runs.
       for (const n of this.decode ? [Math.min(2, s.capacity)] : [Math.min(2, s.capacity), 1]) {
         recordEmbedding(ops, hp, w, s, n);
-        for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, 0);
+        for (let l = 0; l < hp.nLayers; l++) recordBlock(ops, hp, w, kv, s, l, n, 0);
         recordOutput(ops, hp, w, s, n);
       }
     });
@@ -168,7 +170,17 @@ export class LlamaModel {
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */
   get canShiftInPlace(): boolean {
-    return keyRopeFor(this.hp, this.weights) !== null;
+    return this.canRewind && keyRopeFor(this.hp, this.weights) !== null;
+  }
+
+  /**
+   * Whether evaluation may restart before the end of what was evaluated
+   * (reusing a shorter cached prefix). Not with a recurrent state (qwen35's
+   * delta-net layers), which holds everything it has seen: evaluation then
+   * starts again at position 0, which resets it.
+   */
+  get canRewind(): boolean {
+    return this.hp.deltaNet === undefined;
   }
 
   /** Context shift in the cache: keep 0..nKeep-1, drop `drop` positions after them, move the rest down. */
@@ -222,7 +234,7 @@ export class LlamaModel {
         if (streamed) await this.streamer!.upload(l);
         ops.begin();
       }
-      recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+      recordBlock(ops, hp, w, kv, s, l, n, startPos);
       inSubmit++;
     }
     recordOutput(ops, hp, w, s, n);

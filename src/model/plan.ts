@@ -7,7 +7,8 @@
 //         + resident layers (whole blk.N groups, from layer 0 up)
 //         + 2 streaming buffers of the largest streamed layer (double-buffered uploads)
 //         + KV cache: 2 * nLayers * kvDim * kvBytesPerElement * ctx (every layer's
-//           cache lives on the GPU, streamed or not)
+//           cache lives on the GPU, streamed or not; qwen35: its attention layers
+//           only, plus the fixed-size recurrent state of its delta-net layers)
 //         + activations for a prefill batch and the logits (attention streams its
 //           softmax over key blocks: no score matrix, nothing that grows with ctx).
 //
@@ -17,7 +18,9 @@
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
-import { readHyperparams, type Hyperparams } from './hparams';
+import { kvLayerCount, readHyperparams, type Hyperparams } from './hparams';
+import { deltaNetScratchLengths } from './arch/qwen35';
+import { recurrentStateBytes } from './arch/recurrent-state';
 
 export interface PlanOptions {
   budgetBytes: number;
@@ -110,11 +113,13 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
   validate(options);
   const hp = readHyperparams(file);
   const layerBytes = new Array<number>(hp.nLayers).fill(0);
-  let nonLayerBytes = 0;
+  // The recurrent state (qwen35) is fixed-size and always on the GPU, like the non-layer weights.
+  let nonLayerBytes = recurrentStateBytes(hp.deltaNet);
   for (const t of file.tensors) {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
-    if (layer >= 0 && layer < hp.nLayers) layerBytes[layer] += t.byteSize;
+    if (layer >= hp.nLayers) continue; // qwen35's MTP blocks after the trunk are not loaded
+    if (layer >= 0) layerBytes[layer] += t.byteSize;
     else nonLayerBytes += t.byteSize;
   }
 
@@ -139,7 +144,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     hp,
     layerBytes,
     nonLayerBytes,
-    kvBytesPerToken: 2 * hp.nLayers * hp.kvDim * (options.kvBytesPerElement ?? 4),
+    kvBytesPerToken: 2 * kvLayerCount(hp) * hp.kvDim * (options.kvBytesPerElement ?? 4),
     batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     budgetBytes: options.budgetBytes,
     targetCtx,
@@ -169,7 +174,8 @@ export function activationBytes(hp: Hyperparams, batchSize: number): number {
     2 * B * hp.nFf + // gate, up
     B + // token ids (u32)
     hp.nEmbd + // last hidden state
-    hp.nVocab; // logits
+    hp.nVocab + // logits
+    Object.values(deltaNetScratchLengths(hp, B)).reduce((a, b) => a + b, 0); // qwen35's delta-net and gate buffers
   return elements * F32_BYTES;
 }
 

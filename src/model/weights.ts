@@ -9,6 +9,7 @@ import type { ByteSource, GgufFile, GgufTensorInfo } from '../gguf/types';
 import { GgmlType, GGML_TYPES } from '../gguf/types';
 import type { WeightMatrix } from '../gpu/ops-api';
 import type { Hyperparams } from './hparams';
+import { assembleQwen35Layers, imropeTextFactors, qwen35TensorPlan, type Qwen35Layer } from './arch/qwen35';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer;
@@ -46,6 +47,8 @@ export interface ModelWeights {
    */
   ropeFreqs?: GPUBuffer;
   layers: LayerWeights[];
+  /** qwen35: its hybrid layers instead of `layers` (which is then empty). */
+  qwen35?: Qwen35Layer[];
 }
 
 /** How tensors reach the GPU (implemented over the allocator in src/gpu/). */
@@ -87,6 +90,7 @@ export interface PlannedTensor {
 
 /** The tensors (names and shapes, GGUF order [cols, rows]) a model of this architecture needs, given what the file holds. */
 export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize?: number): PlannedTensor[] {
+  if (hp.deltaNet) return qwen35TensorPlan(hp, hp.deltaNet);
   const { nEmbd, nHeads, headDim, kvDim, nFf, nVocab, traits } = hp;
   const qDim = nHeads * headDim;
   const plan: PlannedTensor[] = [
@@ -200,6 +204,8 @@ export async function loadModelWeights(
     loaded += infos[i].byteSize;
     options.onBytes?.(loaded, total);
   }
+  // qwen35's IMROPE on text positions, as NeoX rope with frequency factors (arch/qwen35.ts).
+  if (hp.deltaNet) slots.set('rope_freqs.weight', await up.vector('imrope text sections', imropeTextFactors(hp, hp.deltaNet)));
   return assembleWeights(hp, slots);
 }
 
@@ -243,7 +249,7 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUB
   const v = (name: string) => slots.get(name) as GPUBuffer | undefined;
   const req = (name: string) => slots.get(name) as GPUBuffer;
   const layers: LayerWeights[] = [];
-  for (let l = 0; l < hp.nLayers; l++) {
+  for (let l = 0; l < (hp.deltaNet ? 0 : hp.nLayers); l++) {
     const b = `blk.${l}.`;
     layers.push({
       attnNorm: req(`${b}attn_norm.weight`),
@@ -273,5 +279,6 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, WeightMatrix | GPUB
     outputBias: v('output.bias'),
     ropeFreqs: v('rope_freqs.weight') ?? v('rope_factors_long.weight') ?? v('rope_factors_short.weight'),
     layers,
+    qwen35: hp.deltaNet ? assembleQwen35Layers(hp, hp.deltaNet, slots) : undefined,
   };
 }
