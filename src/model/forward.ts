@@ -26,13 +26,13 @@ export interface Scratch {
   last: ActBuffer; // [nEmbd]: the last token's hidden state
   logits: ActBuffer; // [nVocab]
   qkv: ActBuffer; // [nHeads*headDim + 2*kvDim]: one token's q, k, v side by side (the decode pass)
-  // qwen35 only (empty otherwise; sizes in arch/qwen35.ts deltaNetScratchLengths):
-  conv: ActBuffer; // [B, convDim]: delta-net q, k, v before and after the conv
-  z: ActBuffer; // [B, valueDim]: the gated RMSNorm's gate
-  alpha: ActBuffer; // [B, vHeads]
-  beta: ActBuffer; // [B, vHeads]
-  qg: ActBuffer; // [B, 2*nHeads*headDim]: gated attention's queries and gates
-  recurrentOut: ActBuffer; // [B, valueDim]: the delta rule's output
+  // qwen35 only (absent otherwise; sizes in arch/qwen35.ts deltaNetScratchLengths):
+  conv?: ActBuffer; // [B, convDim]: delta-net q, k, v before and after the conv
+  z?: ActBuffer; // [B, valueDim]: the gated RMSNorm's gate
+  alpha?: ActBuffer; // [B, vHeads]
+  beta?: ActBuffer; // [B, vHeads]
+  qg?: ActBuffer; // [B, 2*nHeads*headDim]: gated attention's queries and gates
+  recurrentOut?: ActBuffer; // [B, valueDim]: the delta rule's output
 }
 
 /** Rope settings of layer l (its own base and scale where local layers differ). */

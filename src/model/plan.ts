@@ -175,7 +175,7 @@ export function activationBytes(hp: Hyperparams, batchSize: number): number {
     B + // token ids (u32)
     hp.nEmbd + // last hidden state
     hp.nVocab + // logits
-    Object.values(deltaNetScratchLengths(hp, B)).reduce((a, b) => a + b, 0); // qwen35's delta-net and gate buffers
+    Object.values(deltaNetScratchLengths(hp, B)).reduce((a: number, b: number) => a + b, 0); // qwen35's delta-net and gate buffers
   return elements * F32_BYTES;
 }
 

@@ -23,7 +23,8 @@
 // the first three, else not at all. That is NeoX rope with per-pair
 // frequency factors of 1 and "infinity" (TEXT_OFF: the angle rounds to 0).
 
-import type { ActBuffer, GpuOps, WeightMatrix } from '../../gpu/ops-api';
+import { ClawError } from '../../errors';
+import type { GpuOps, WeightMatrix } from '../../gpu/ops-api';
 import type { Hyperparams } from '../hparams';
 import type { KvCache } from '../kv-cache';
 import type { Scratch } from '../forward';
@@ -81,6 +82,12 @@ export function readDeltaNet(m: Metadata, blockCount: number): DeltaNetShape {
   const inner = m.positiveInt('ssm.inner_size');
   if (inner !== vHeads * stateSize) throw m.invalid('ssm.inner_size', `${inner} differs from time_step_rank x state_size = ${vHeads * stateSize}`);
   const convKernel = m.positiveInt('ssm.conv_kernel');
+  // What shaders/delta_net.wgsl and ssm_conv.wgsl run (every Qwen 3.5 has state size 128 and 4 taps).
+  if ((stateSize & (stateSize - 1)) !== 0 || stateSize > 256 || convKernel < 2 || convKernel > 8) {
+    throw new ClawError('clw-arch-unsupported', `a delta-net state size of ${stateSize} with ${convKernel} conv taps is not supported (state size a power of two up to 256, 2 to 8 taps)`, {
+      details: { stateSize, convKernel },
+    });
+  }
   const sections = numberArray(m, 'rope.dimension_sections');
   if (!sections || sections.length < 3 || sections.length > 4 || sections.some((s) => !Number.isInteger(s) || s < 0)) {
     throw m.invalid('rope.dimension_sections', 'expected 3 or 4 non-negative integers');
@@ -237,10 +244,12 @@ export function assembleQwen35Layers(hp: Hyperparams, d: DeltaNetShape, slots: M
 // ---------------------------------------------------------------------------
 // Scratch
 
-/** The activation buffers a qwen35 layer adds to the scratch, in f32 elements for a batch of `capacity` (0 without a delta-net). */
-export function deltaNetScratchLengths(hp: Hyperparams, capacity: number): { conv: number; z: number; alpha: number; beta: number; qg: number; recurrentOut: number } {
+type DeltaNetScratch = Required<Pick<Scratch, 'conv' | 'z' | 'alpha' | 'beta' | 'qg' | 'recurrentOut'>>;
+
+/** The activation buffers a qwen35 model adds to the scratch, in f32 elements for a batch of `capacity` (none without a delta-net). */
+export function deltaNetScratchLengths(hp: Hyperparams, capacity: number): Record<keyof DeltaNetScratch, number> | Record<string, never> {
   const d = hp.deltaNet;
-  if (!d) return { conv: 0, z: 0, alpha: 0, beta: 0, qg: 0, recurrentOut: 0 };
+  if (!d) return {};
   const { valueDim, convDim } = deltaNetDims(d);
   return {
     conv: capacity * convDim,
@@ -269,13 +278,14 @@ export interface Qwen35Context {
  */
 export function recordQwen35Layer(ops: GpuOps, hp: Hyperparams, layer: Qwen35Layer, kv: KvCache, s: Scratch, l: number, n: number, startPos: number, c: Qwen35Context): void {
   const { nEmbd, nHeads, nKvHeads, headDim, kvDim, nFf, rmsEps } = hp;
+  const extra = deltaNetScratch(s);
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
-  if (layer.deltaNet) recordDeltaNet(ops, hp, layer.deltaNet, kv, s, l, n, startPos === 0);
+  if (layer.deltaNet) recordDeltaNet(ops, hp, layer.deltaNet, kv, s, extra, l, n, startPos === 0);
   else {
     const a = layer.attention!;
     const qCount = n * nHeads * headDim;
-    ops.matmul(a.wqg, s.xb, s.qg, n);
-    ops.gatedAttention(s.qg, s.q, qCount, headDim, false);
+    ops.matmul(a.wqg, s.xb, extra.qg, n);
+    ops.gatedAttention(extra.qg, s.q, qCount, headDim, false);
     ops.matmul(a.wk, s.xb, s.k, n);
     ops.matmul(a.wv, s.xb, s.v, n);
     ops.rmsNorm(s.q, a.qNorm, s.q, n * nHeads, headDim, rmsEps);
@@ -285,7 +295,7 @@ export function recordQwen35Layer(ops: GpuOps, hp: Hyperparams, layer: Qwen35Lay
     ops.writeCacheRows(s.k, kv.keys[l], startPos, n, kvDim, kv.kvType);
     ops.writeCacheRows(s.v, kv.values[l], startPos, n, kvDim, kv.kvType);
     ops.attention(s.q, kv.keys[l], kv.values[l], s.attn, { nTokens: n, startPos, ...c.attention });
-    ops.gatedAttention(s.qg, s.attn, qCount, headDim, true);
+    ops.gatedAttention(extra.qg, s.attn, qCount, headDim, true);
     ops.matmul(a.wo, s.attn, s.xb, n);
   }
   ops.add(s.x, s.xb, s.x, n * nEmbd);
@@ -297,19 +307,25 @@ export function recordQwen35Layer(ops: GpuOps, hp: Hyperparams, layer: Qwen35Lay
   ops.add(s.x, s.xb, s.x, n * nEmbd);
 }
 
+function deltaNetScratch(s: Scratch): DeltaNetScratch {
+  const { conv, z, alpha, beta, qg, recurrentOut } = s;
+  if (!conv || !z || !alpha || !beta || !qg || !recurrentOut) throw new Error('the scratch has no delta-net buffers');
+  return { conv, z, alpha, beta, qg, recurrentOut };
+}
+
 /** The delta-net block: projections, conv, the delta-rule scan, gated RMSNorm, output projection into s.xb. */
-function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvCache, s: Scratch, l: number, n: number, fresh: boolean): void {
+function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvCache, s: Scratch, e: DeltaNetScratch, l: number, n: number, fresh: boolean): void {
   const d = hp.deltaNet!;
   const state = kv.recurrent?.layer(l);
   if (!state) throw new Error(`layer ${l} has no recurrent state`);
   const { valueDim, convDim } = deltaNetDims(d);
-  ops.matmul(w.wqkv, s.xb, s.conv, n);
-  ops.matmul(w.wz, s.xb, s.z, n);
-  ops.matmul(w.wAlpha, s.xb, s.alpha, n);
-  ops.matmul(w.wBeta, s.xb, s.beta, n);
-  ops.ssmConv(s.conv, state.conv, w.conv, { nTokens: n, channels: convDim, kernel: d.convKernel, fresh });
-  const o: ActBuffer = s.recurrentOut;
-  ops.deltaNet(s.conv, s.alpha, s.beta, w.dtBias, w.a, state.ssm, o, {
+  ops.matmul(w.wqkv, s.xb, e.conv, n);
+  ops.matmul(w.wz, s.xb, e.z, n);
+  ops.matmul(w.wAlpha, s.xb, e.alpha, n);
+  ops.matmul(w.wBeta, s.xb, e.beta, n);
+  ops.ssmConv(e.conv, state.conv, w.conv, { nTokens: n, channels: convDim, kernel: d.convKernel, fresh });
+  const o = e.recurrentOut;
+  ops.deltaNet(e.conv, e.alpha, e.beta, w.dtBias, w.a, state.ssm, o, {
     nTokens: n,
     nKHeads: d.kHeads,
     nVHeads: d.vHeads,
@@ -319,6 +335,6 @@ function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvC
     fresh,
   });
   ops.rmsNorm(o, w.norm, o, n * d.vHeads, d.stateSize, hp.rmsEps);
-  ops.siluMul(s.z, o, o, n * valueDim);
+  ops.siluMul(e.z, o, o, n * valueDim);
   ops.matmul(w.wOut, o, s.xb, n);
 }
