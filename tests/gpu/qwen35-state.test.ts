@@ -26,6 +26,8 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 
 describe('qwen35 recurrent state in the engine', () => {
   let engine: ClawEngine;
+  const prompt = [1, 40, 41, 42, 43, 44, 45, 46];
+  let fresh: Float32Array;
 
   beforeAll(async () => {
     engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
@@ -36,9 +38,8 @@ describe('qwen35 recurrent state in the engine', () => {
   });
 
   it('re-runs the prompt when it does not extend what the state has seen', async () => {
-    const prompt = [1, 40, 41, 42, 43, 44, 45, 46];
     const other = [1, 40, 41, 90, 91, 92];
-    const fresh = await engine.nextTokenLogits(prompt);
+    fresh = await engine.nextTokenLogits(prompt);
     // A shorter shared prefix (3 tokens) than the state has seen (8), then the first prompt again.
     await engine.nextTokenLogits(other);
     const afterOther = await engine.nextTokenLogits(prompt);
@@ -64,5 +65,10 @@ describe('qwen35 recurrent state in the engine', () => {
       const logits = await engine.nextTokenLogits([...kept, ...all.slice(CTX, i)]);
       expect(argmax(logits), `token ${i}`).toBe(all[i]);
     }
+  });
+
+  it('carries the state across prefill batches (a prompt in batches of 3)', async () => {
+    await engine.load(new BytesSource(model, 'qwen35.gguf'), { ctxSize: CTX, batchSize: 3 });
+    expect(maxDiff(await engine.nextTokenLogits(prompt), fresh)).toBeLessThan(1e-5);
   });
 });
