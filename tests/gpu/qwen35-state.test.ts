@@ -10,6 +10,9 @@ import type { GenerateEvent } from '../../src/engine/types';
 import { BytesSource } from '../../src/gguf/source';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { argmax } from '../../src/engine/sampler';
+import { readGguf } from '../../src/gguf/reader';
+import { readHyperparams } from '../../src/model/hparams';
+import { recurrentStateBytes } from '../../src/model/arch/recurrent-state';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 const model = makeSyntheticModel({
@@ -70,5 +73,14 @@ describe('qwen35 recurrent state in the engine', () => {
   it('carries the state across prefill batches (a prompt in batches of 3)', async () => {
     await engine.load(new BytesSource(model, 'qwen35.gguf'), { ctxSize: CTX, batchSize: 3 });
     expect(maxDiff(await engine.nextTokenLogits(prompt), fresh)).toBeLessThan(1e-5);
+  });
+
+  it('holds K/V for the attention layer only, plus the recurrent state, and frees both on unload', async () => {
+    const hp = readHyperparams(await readGguf(new BytesSource(model), { headerOnly: true }));
+    // The context (16 positions) of f16 K and V for the one attention layer; 16-byte placeholders for the 3 delta-net layers.
+    const kv = 2 * CTX * hp.kvDim * 2 + 2 * 3 * 16;
+    expect(engine.allocator.liveBytesByPurpose().kv).toBe(kv + recurrentStateBytes(hp.deltaNet));
+    await engine.unload();
+    expect(engine.allocator.liveBytesByPurpose().kv).toBe(0);
   });
 });
