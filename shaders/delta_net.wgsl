@@ -9,8 +9,9 @@
 //   d    = (v - S^T k) * b
 //   S    = S + k d^T
 //   o    = (S^T q) / sqrt(S_dim)
-// S is S_DIM x S_DIM per head, stored transposed (row j = column j of S,
-// as ggml stores it): state[h, j, i]. `fresh` starts from S = 0.
+// S is S_DIM x S_DIM per head, row-major: state[h, i, j] = S[i][j], so the
+// threads (one per column j) read consecutive words at each step i.
+// `fresh` starts from S = 0.
 // Layout: qkv is n_tokens x row_stride f32 after the conv: q heads, then k
 // heads (n_k_heads x S_DIM each), then v heads (n_v_heads x S_DIM);
 // alpha and beta are n_tokens x n_v_heads; dt and a are n_v_heads; out is
@@ -50,10 +51,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.x;
   let kh = h % params.n_k_heads;
   let key_dim = params.n_k_heads * S_DIM;
-  let base = (h * S_DIM + j) * S_DIM;
+  let base = h * S_DIM * S_DIM + j;
   if (params.fresh != 0u) {
     for (var i = 0u; i < S_DIM; i++) {
-      state[base + i] = 0.0;
+      state[base + i * S_DIM] = 0.0;
     }
   }
   let scale = 1.0 / sqrt(f32(S_DIM));
@@ -80,15 +81,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let b = 1.0 / (1.0 + exp(-beta[ab]));
     var dot_k = 0.0;
     for (var i = 0u; i < S_DIM; i++) {
-      let s = state[base + i] * decay;
-      state[base + i] = s;
+      let s = state[base + i * S_DIM] * decay;
+      state[base + i * S_DIM] = s;
       dot_k += s * ks[i];
     }
     let d = (v - dot_k) * b;
     var o = 0.0;
     for (var i = 0u; i < S_DIM; i++) {
-      let s = state[base + i] + ks[i] * d;
-      state[base + i] = s;
+      let s = state[base + i * S_DIM] + ks[i] * d;
+      state[base + i * S_DIM] = s;
       o += s * qs[i];
     }
     out[t * params.n_v_heads * S_DIM + h * S_DIM + j] = o * scale;
