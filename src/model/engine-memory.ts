@@ -129,6 +129,8 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
     if (layer < 0 || layer < plan.residentLayers) weightsResident += bytes;
     else slotByRole.set(m![2], Math.max(slotByRole.get(m![2]) ?? 0, bytes));
   }
+  // qwen35's IMROPE factors (one float per rope pair), made at load rather than read from the file.
+  if (hp.deltaNet) weightsResident += Math.max(4, (hp.ropeDim / 2) * F32);
   let streamSlots = 0;
   for (const b of slotByRole.values()) streamSlots += b;
   const kvCache = 2 * kvLayerCount(hp) * plan.ctxSize * hp.kvDim * engineKvBytesPerElement(hp, o.kvType) + recurrentStateBytes(hp.deltaNet);
