@@ -15,9 +15,10 @@ export async function evalReusingCache(s: Session, tokens: readonly number[], si
   let reused = 0;
   while (reused < s.cached.length && reused < tokens.length && s.cached[reused] === tokens[reused]) reused++;
   if (reused === tokens.length) reused--;
-  // A recurrent state (lfm2's conv) cannot be rewound: continue exactly where it is, or start again.
+  // A recurrent state (lfm2's conv, qwen35's delta-net) cannot be rewound: continue from where it is when
+  // the shared prefix reaches that far (the rows past it are written again), else start again at 0.
   const resumable = s.model.recurrentPosition;
-  if (resumable !== null && reused !== resumable) reused = 0;
+  if (resumable !== null) reused = resumable >= 0 && reused >= resumable ? resumable : 0;
   s.cached.length = reused;
   const logits = await evalChunked(s, tokens.slice(reused), reused, signal);
   s.cached.push(...tokens.slice(reused));
@@ -40,7 +41,7 @@ export async function evalChunked(s: Session, tokens: number[], startPos: number
  * the rest (llama.cpp's context shift). The cache drops the old rows in
  * place and re-rotates the surviving keys; where the rope cannot be
  * re-applied (YaRN), a recurrent state would have to forget the dropped
- * tokens (lfm2), or memory is short, the kept tokens are evaluated again.
+ * tokens (lfm2, qwen35), or memory is short, the kept tokens are evaluated again.
  */
 export async function shiftContext(s: Session, nKeep: number, emit: (e: GenerateEvent) => Promise<void>): Promise<void> {
   const used = s.cached.length;

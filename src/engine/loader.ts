@@ -8,7 +8,7 @@ import { readGguf } from '../gguf/reader';
 import { resolveDtype, type GpuContext } from '../gpu/device';
 import { createWeightUploader } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
-import { kvCacheWidths, readHyperparams, stateFloatsPerLayer, type Hyperparams } from '../model/hparams';
+import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from '../model/hparams';
 import { PER_LAYER_TABLE, PerLayerTokenRows } from '../model/arch/gemma4';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
@@ -212,7 +212,7 @@ async function allocateModel(
     growthChunk: planned.kvChunk,
     kvType: planned.kvType,
     recurrentLayers: hp.recurrentLayers,
-    stateFloats: stateFloatsPerLayer(hp),
+    stateBytes: recurrentStateShape(hp),
   });
   const batch = Math.min(planned.batchSize, plan.ctxSize);
   const scratch = await createScratch(buffers, hp, batch);

@@ -27,6 +27,9 @@ import attentionDecodeCells from '../../shaders/attention_decode_cells.wgsl?raw'
 import attentionDecodeMerge from '../../shaders/attention_decode_merge.wgsl?raw';
 import rmsNormAdd from '../../shaders/rms_norm_add.wgsl?raw';
 import shortConv from '../../shaders/short_conv.wgsl?raw';
+import ssmConv from '../../shaders/ssm_conv.wgsl?raw';
+import deltaNet from '../../shaders/delta_net.wgsl?raw';
+import gatedAttention from '../../shaders/gated_attention.wgsl?raw';
 
 export const KERNELS = {
   matvec,
@@ -55,6 +58,9 @@ export const KERNELS = {
   attentionDecodeMerge,
   rmsNormAdd,
   shortConv,
+  ssmConv,
+  deltaNet,
+  gatedAttention,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

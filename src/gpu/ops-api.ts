@@ -124,6 +124,25 @@ export interface RopeStoreParams extends Omit<RopeParams, 'nHeads' | 'startPos'>
   kvType?: KvType;
 }
 
+export interface SsmConvParams {
+  nTokens: number;
+  channels: number;
+  /** Taps per channel (ssm.conv_kernel), at most 8. */
+  kernel: number;
+}
+
+export interface DeltaNetParams {
+  nTokens: number;
+  nKHeads: number;
+  nVHeads: number;
+  /** Head size of q, k and v (ssm.state_size): a power of two up to 256. */
+  stateSize: number;
+  /** Floats per token of qkv (2 * nKHeads * stateSize + nVHeads * stateSize). */
+  rowStride: number;
+  /** The L2 norm's floor (llama.cpp passes the RMS epsilon). */
+  eps: number;
+}
+
 export type DecodeAttentionParams = Omit<AttentionParams, 'nTokens' | 'startPos'>;
 
 /**
@@ -213,6 +232,12 @@ export interface GpuOps {
   softcap(x: ActBuffer, c: number, count: number): void;
   /** Copy `count` floats from src[srcOffset..] to dst[dstOffset..]. */
   copy(src: ActBuffer, srcOffset: number, dst: ActBuffer, dstOffset: number, count: number): void;
+  /** Gated delta-net (qwen35): causal depthwise conv + SiLU over n tokens of `channels`, in place on x, carrying `state` (shaders/ssm_conv.wgsl). */
+  ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, p: SsmConvParams): void;
+  /** Gated delta-net (qwen35): the delta-rule scan over n tokens per value head, carrying `state` (shaders/delta_net.wgsl). */
+  deltaNet(qkv: ActBuffer, alpha: ActBuffer, beta: ActBuffer, dt: GPUBuffer, a: GPUBuffer, state: GPUBuffer, out: ActBuffer, p: DeltaNetParams): void;
+  /** Gated attention (qwen35): qg holds per head the query then its gate; gate false copies the queries into x, true multiplies x by sigmoid(gate). */
+  gatedAttention(qg: ActBuffer, x: ActBuffer, count: number, headDim: number, gate: boolean): void;
 
   /**
    * Starts recording a decode pass: its buffers come from `allocator` (the

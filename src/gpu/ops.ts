@@ -22,7 +22,7 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type Dtype, type GpuOps, type KvType, type RopeParams, type WeightMatrix } from './ops-api';
+import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type Dtype, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
 import { DecodeRecorder } from './decode-ops';
 import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
@@ -375,6 +375,39 @@ class WebGpuOps implements GpuOps {
     requireCapacity(dst, dstOffset + count, 'copy dst');
     if (src.buffer === dst.buffer) throw badRequest('copy: source and destination must be different buffers');
     this.copyBytes(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
+
+  ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, p: SsmConvParams): void {
+    requireCapacity(x, p.nTokens * p.channels, 'ssmConv x');
+    if (!(p.kernel >= 2 && p.kernel <= 8)) throw badRequest(`ssmConv: a kernel of ${p.kernel} taps (2..8 supported)`);
+    this.dispatch('ssmConv', { defines: { WG: ELEMENTWISE_WG } }, [u32(p.nTokens), u32(p.channels), u32(p.kernel)], [x.buffer, state, weight], [
+      Math.ceil(p.channels / ELEMENTWISE_WG),
+      1,
+    ]);
+  }
+
+  deltaNet(qkv: ActBuffer, alpha: ActBuffer, beta: ActBuffer, dt: GPUBuffer, a: GPUBuffer, state: GPUBuffer, out: ActBuffer, p: DeltaNetParams): void {
+    const s = p.stateSize;
+    if (!(s >= 2 && s <= 256 && (s & (s - 1)) === 0)) throw badRequest(`deltaNet: state size ${s} must be a power of two up to 256`);
+    if (p.nVHeads % p.nKHeads !== 0) throw badRequest(`deltaNet: ${p.nVHeads} value heads are not a multiple of ${p.nKHeads} key heads`);
+    requireCapacity(qkv, p.nTokens * p.rowStride, 'deltaNet qkv');
+    requireCapacity(alpha, p.nTokens * p.nVHeads, 'deltaNet alpha');
+    requireCapacity(beta, p.nTokens * p.nVHeads, 'deltaNet beta');
+    requireCapacity(out, p.nTokens * p.nVHeads * s, 'deltaNet out');
+    this.dispatch(
+      'deltaNet',
+      { defines: { S_DIM: s } },
+      [u32(p.nTokens), u32(p.nKHeads), u32(p.nVHeads), u32(p.rowStride), f32(p.eps)],
+      [qkv.buffer, alpha.buffer, beta.buffer, dt, a, state, out.buffer],
+      [p.nVHeads, 1],
+    );
+  }
+
+  gatedAttention(qg: ActBuffer, x: ActBuffer, count: number, headDim: number, gate: boolean): void {
+    requireCapacity(qg, 2 * count, 'gatedAttention qg');
+    requireCapacity(x, count, 'gatedAttention x');
+    if (qg.buffer === x.buffer) throw badRequest('gatedAttention: qg and x must be different buffers');
+    this.elementwise('gatedAttention', [u32(count), u32(headDim)], [qg.buffer, x.buffer], count, { GATE: gate });
   }
 
   get lost(): ClawError | undefined {

@@ -4,7 +4,7 @@
 // which extra tensors exist, which activation, how attention is scaled.
 // Mistral and SmolLM (before SmolLM3) are stored as "llama" in GGUF.
 
-export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'gemma4', 'smollm3', 'mistral3', 'lfm2'] as const;
+export const SUPPORTED_ARCHITECTURES = ['llama', 'qwen2', 'qwen3', 'phi3', 'gemma2', 'gemma3', 'gemma4', 'smollm3', 'mistral3', 'lfm2', 'qwen35'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export function isSupportedArchitecture(arch: string): arch is Architecture {
@@ -72,4 +72,6 @@ export const ARCHITECTURE_TRAITS: Record<Architecture, ArchitectureTraits> = {
   mistral3: { ...BASE, fullRotary: true, yarnKeys: true },
   // A sliding window, when the key is there, applies to every attention layer (llama.cpp's lfm2 iswa graph).
   lfm2: { ...BASE, ropeNeox: true, qkNorm: true, swa: 'llama-metadata', shortConv: true },
+  // Gated delta-net and gated attention layers (src/model/arch/qwen35.ts); IMROPE is NeoX rope on text positions.
+  qwen35: { ...BASE, ropeNeox: true, qkNorm: true },
 };

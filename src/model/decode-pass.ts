@@ -39,11 +39,23 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
   return pass + gpuSamplerBytes(hp.nVocab) + TOKEN_PIPELINE_BYTES;
 }
 
+/**
+ * Why the decode pass cannot record this kind of layer at all (from the
+ * hyperparameters alone), or null: such models decode through the batch
+ * path, and need neither the pass's memory nor its qkv scratch.
+ */
+export function decodePassLayersUnsupported(hp: Hyperparams): string | null {
+  if (hp.gemma4) return 'gemma4 layers (per-layer head sizes, shared KV, per-layer embeddings) are not recorded';
+  if (hp.deltaNet) return 'gated delta-net layers (qwen35) decode through the batch path';
+  if (hp.recurrentLayers.some(Boolean)) return 'short-convolution layers (lfm2) run through the batch path';
+  return null;
+}
+
 /** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
 export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string | null {
-  if (hp.gemma4) return 'gemma4 layers (per-layer head sizes, shared KV, per-layer embeddings) are not recorded';
+  const layers = decodePassLayersUnsupported(hp);
+  if (layers) return layers;
   if (hp.headDim % 4 !== 0) return `head size ${hp.headDim} is not a multiple of 4`;
-  if (hp.recurrentLayers.some(Boolean)) return 'short-convolution layers (lfm2) run through the batch path';
   if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';
   const windows = new Set(Array.from({ length: hp.nLayers }, (_, l) => layerAttention(hp, l).window));
   if (windows.size > MAX_WINDOWS) return `${windows.size} different attention windows`;

@@ -9,12 +9,12 @@
 
 import type { GgufFile } from '../gguf/types';
 import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
-import { kvCacheWidths, stateFloatsPerLayer, type Hyperparams } from './hparams';
+import { kvCacheWidths, recurrentStateShape, type Hyperparams } from './hparams';
 import { staysInFile } from './arch/gemma4';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { uploadsAsVector } from './weights';
-import { decodePassBytes } from './decode-pass';
+import { decodePassBytes, decodePassLayersUnsupported } from './decode-pass';
 import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor, recurrentStateBytes } from './kv-cache';
 import { kvBytesPerElement, type KvType } from '../gpu/ops-api';
 import { ATTENTION_DECODE_CHUNK } from '../gpu/kernels';
@@ -33,7 +33,7 @@ export interface EngineBytes {
   streamSlots: number;
   /** K and V of every attention layer at the full context. */
   kvCache: number;
-  /** Recurrent state of the layers without attention (lfm2's conv state) and their placeholder K/V. */
+  /** Recurrent state of the layers without attention (lfm2's conv state, qwen35's conv and delta-rule state) and their placeholder K/V. */
   recurrentState: number;
   /** One layer's K buffer at the full context: the copy while the cache grows, or the rows moved by a context shift. */
   kvTransient: number;
@@ -121,6 +121,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
     if (staysInFile(t.name)) continue;
+    if (layer >= hp.nLayers) continue; // qwen35's MTP blocks are not loaded
     if (uploadsAsVector(t)) {
       weightsResident += Math.max(4, t.elements * F32);
       continue;
@@ -129,18 +130,20 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
     if (layer < 0 || layer < plan.residentLayers) weightsResident += bytes;
     else slotByRole.set(m![2], Math.max(slotByRole.get(m![2]) ?? 0, bytes));
   }
+  // qwen35's IMROPE factors (one float per rope pair), made at load rather than read from the file.
+  if (hp.deltaNet) weightsResident += Math.max(4, (hp.ropeDim / 2) * F32);
   let streamSlots = 0;
   for (const b of slotByRole.values()) streamSlots += b;
-  // Only layers that own a cache have one (gemma4's last layers reuse an earlier layer's).
+  // Only layers that own a cache have one (gemma4's last layers reuse an earlier layer's; recurrent layers have none).
   const kvCache = 2 * plan.ctxSize * kvCacheWidths(hp).reduce((a, b) => a + b, 0) * engineKvBytesPerElement(hp, o.kvType);
-  const recurrentState = recurrentStateBytes(hp.recurrentLayers, stateFloatsPerLayer(hp));
+  const recurrentState = recurrentStateBytes(hp.recurrentLayers, recurrentStateShape(hp));
   // The transient is f32 whatever the cache holds: a context shift rotates the moved keys as f32 rows (KvCache.shift),
   // and that is at least the old buffer a growth copies from.
   const kvTransient = plan.ctxSize * hp.kvDim * F32;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
-  // Streamed layers, and gemma4's, decode through the batch path (no recorded pass).
-  const decodePass = plan.residentLayers < hp.nLayers || hp.gemma4 ? 0 : decodePassBytes(hp, plan.ctxSize);
+  // Streamed layers, and layers the pass cannot record (gemma4, lfm2, qwen35), decode through the batch path (no recorded pass).
+  const decodePass = plan.residentLayers < hp.nLayers || decodePassLayersUnsupported(hp) ? 0 : decodePassBytes(hp, plan.ctxSize);
   const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels;
   return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, total };
 }

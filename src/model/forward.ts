@@ -12,6 +12,7 @@ import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
 import { recordShortConv } from './arch/lfm2';
 import { recordGemma4Embedding, recordGemma4Layer } from './arch/gemma4';
+import { recordQwen35Layer } from './arch/qwen35';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
 export interface Scratch {
@@ -32,6 +33,13 @@ export interface Scratch {
   pleInput?: ActBuffer; // [B, nEmbd]
   pleProj?: ActBuffer; // [B, nEmbdPerLayer]
   pleRows?: ActBuffer; // [nLayers, B, nEmbdPerLayer]
+  // qwen35 only (absent otherwise; sizes in arch/qwen35.ts deltaNetScratchLengths):
+  conv?: ActBuffer; // [B, convDim]: delta-net q, k, v before and after the conv
+  z?: ActBuffer; // [B, valueDim]: the gated RMSNorm's gate
+  alpha?: ActBuffer; // [B, vHeads]
+  beta?: ActBuffer; // [B, vHeads]
+  qg?: ActBuffer; // [B, 2*nHeads*headDim]: gated attention's queries and gates
+  recurrentOut?: ActBuffer; // [B, valueDim]: the delta rule's output
 }
 
 /** Rope settings of layer l (its own base and scale where local layers differ). */
@@ -95,6 +103,16 @@ function attentionMatrices(layer: LayerWeights, l: number): { wq: WeightMatrix; 
   return { wq, wk, wv, wo };
 }
 
+/** Layer l of the model over n tokens, whichever kind it is: qwen35's hybrid layers, gemma4's, or the common transformer block (with lfm2's convolutions). */
+export function recordBlock(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
+  if (w.qwen35) {
+    const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
+    return recordQwen35Layer(ops, hp, w.qwen35[l], kv, s, l, n, startPos, { rope: { ...rope, startPos, nHeads: hp.nHeads }, attention: attentionParams(hp, kv, l) });
+  }
+  if (hp.gemma4) return recordGemma4Layer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+  recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+}
+
 /** x = embedding rows of the n token ids in scratch.ids (times sqrt(nEmbd) for gemma). */
 export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
   ops.embedRows(w.tokenEmbd, s.ids, s.x, n);
@@ -106,13 +124,12 @@ export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s
  * One transformer block over n tokens at positions startPos..: appends their
  * keys and values to layer l of the cache and updates the residual stream.
  */
-export function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
-  if (hp.gemma4) return recordGemma4Layer(ops, hp, w, layer, kv, s, l, n, startPos);
+function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number, n: number, startPos: number): void {
   const { nEmbd, nFf, rmsEps } = hp;
   // Attention block (or lfm2's short convolution, continuing its state).
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
   const state = kv.states[l];
-  if (layer.shortConv && state) recordShortConv(ops, hp, layer.shortConv, state, s, n);
+  if (layer.shortConv && state) recordShortConv(ops, hp, layer.shortConv, state[0], s, n);
   else recordAttention(ops, hp, w, layer, kv, s, l, n, startPos);
   if (layer.attnPostNorm) ops.rmsNorm(s.xb, layer.attnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
@@ -161,7 +178,7 @@ export function recordOutput(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: S
 /** The whole forward pass of n tokens (all layers resident), recorded into one submission. */
 export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch, n: number, startPos: number): void {
   recordEmbedding(ops, hp, w, s, n);
-  for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+  for (let l = 0; l < hp.nLayers; l++) recordBlock(ops, hp, w, kv, s, l, n, startPos);
   recordOutput(ops, hp, w, s, n);
 }
 

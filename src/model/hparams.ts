@@ -5,10 +5,13 @@
 
 import { ClawError, modelInvalid } from '../errors';
 import type { GgufFile, GgufMetadataEntry } from '../gguf/types';
+import { deltaNetStateBytes, readDeltaNet, type DeltaNetShape } from './arch/qwen35';
 import { ARCHITECTURE_TRAITS, isSupportedArchitecture, SUPPORTED_ARCHITECTURES, type Architecture, type ArchitectureTraits } from './architectures';
 import { withGemma4Layout, type Gemma4Layout } from './arch/gemma4';
 
 export { SUPPORTED_ARCHITECTURES, type Architecture } from './architectures';
+
+const F32 = 4;
 
 export interface RopeScaling {
   /**
@@ -73,7 +76,11 @@ export interface Hyperparams {
   swaLayers: boolean[];
   /** true when output.weight is absent (or ignored) and the embedding matrix is reused. */
   tiedEmbeddings: boolean;
-  /** Layers without attention or KV cache, holding a per-sequence state instead (lfm2's short convolutions). */
+  /**
+   * Layers without attention or KV cache, holding a per-sequence state
+   * instead (lfm2's short convolutions, qwen35's gated delta-net layers;
+   * sizes in recurrentStateShape).
+   */
   recurrentLayers: boolean[];
   /** Width L of lfm2's causal convolution over time (`shortconv.l_cache`); 0 = none. Its state is the last L - 1 inputs. */
   shortConvKernel: number;
@@ -84,6 +91,8 @@ export interface Hyperparams {
    * fields above then hold the widest layer's sizes (scratch sizing).
    */
   gemma4?: Gemma4Layout;
+  /** qwen35: the shape of its gated delta-net layers (which layers they are: recurrentLayers). */
+  deltaNet?: DeltaNetShape;
 }
 
 /** What one layer's attention uses: its window, its rope frequencies, and whether it ropes at all (smollm3's NoPE layers do not). */
@@ -152,11 +161,11 @@ class MetadataReader {
     return v;
   }
 
-  /** A number or an array of numbers (one per layer), as `nLayers` values; `fallback` when absent. */
+  /** A number or an array of numbers or booleans (one per layer; a flag reads as 0 or 1), as `nLayers` values; `fallback` when absent. */
   perLayer(name: string, nLayers: number, fallback: number): number[] {
     const e = this.entry(name);
     if (!e || typeof e.value !== 'object' || e.value === null || !('values' in e.value)) return new Array<number>(nLayers).fill(this.num(name, fallback));
-    const values = e.value.values.map((v) => (typeof v === 'bigint' ? Number(v) : v));
+    const values = e.value.values.map((v) => (typeof v === 'bigint' || typeof v === 'boolean' ? Number(v) : v));
     if (values.length !== nLayers || !values.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
       throw this.invalid(name, `expected ${nLayers} non-negative integers (one per layer)`);
     }
@@ -195,9 +204,16 @@ function describe(v: unknown): string {
 }
 
 
-/** f32 values of recurrent state per recurrent layer: lfm2's last L - 1 conv inputs per channel. */
-export function stateFloatsPerLayer(hp: Pick<Hyperparams, 'shortConvKernel' | 'nEmbd'>): number {
-  return hp.shortConvKernel > 0 ? (hp.shortConvKernel - 1) * hp.nEmbd : 0;
+/**
+ * Bytes of each buffer of recurrent state that one recurrent layer keeps
+ * (none without such layers), all f32: lfm2, the conv's last L - 1 inputs
+ * per channel; qwen35, its conv state and its delta-rule state (see
+ * deltaNetStateBytes). The KV cache allocates these and the memory plans
+ * count them.
+ */
+export function recurrentStateShape(hp: Pick<Hyperparams, 'shortConvKernel' | 'nEmbd' | 'deltaNet'>): number[] {
+  if (hp.deltaNet) return deltaNetStateBytes(hp.deltaNet);
+  return hp.shortConvKernel > 0 ? [(hp.shortConvKernel - 1) * hp.nEmbd * F32] : [];
 }
 
 export function architectureOf(file: GgufFile): string {
@@ -224,10 +240,15 @@ export function readHyperparams(file: GgufFile): Hyperparams {
   const traits = ARCHITECTURE_TRAITS[arch];
   const m = new MetadataReader(file, arch);
 
-  const nLayers = m.positiveInt('block_count');
+  const blockCount = m.positiveInt('block_count');
+  // qwen35's block_count also counts its MTP blocks, which the trunk never runs.
+  const qwen35 = arch === 'qwen35' ? readDeltaNet(m, blockCount) : undefined;
+  const nLayers = qwen35?.nLayers ?? blockCount;
   const nEmbd = m.positiveInt('embedding_length');
   const nHeads = m.widest('attention.head_count', nLayers, traits.perLayerShapes);
-  const { nKvHeads, recurrentLayers } = readKvHeads(m, traits, nLayers, nHeads);
+  const kvHeads = readKvHeads(m, traits, nLayers, nHeads);
+  const nKvHeads = kvHeads.nKvHeads;
+  const recurrentLayers = qwen35?.recurrentLayers ?? kvHeads.recurrentLayers;
   if (nHeads % nKvHeads !== 0) throw m.invalid('attention.head_count_kv', `${nKvHeads} does not divide head_count ${nHeads}`);
   const defaultHead = Number.isInteger(nEmbd / nHeads) ? nEmbd / nHeads : undefined;
   const headDim = m.positiveInt('attention.key_length', defaultHead);
@@ -282,6 +303,7 @@ export function readHyperparams(file: GgufFile): Hyperparams {
     recurrentLayers,
     shortConvKernel: traits.shortConv ? readShortConvKernel(m) : 0,
     attnTemperature: traits.yarnKeys ? readAttentionTemperature(m, ropeScaling) : null,
+    deltaNet: qwen35?.deltaNet,
   };
   return arch === 'gemma4' ? withGemma4Layout(file, hp) : hp;
 }

@@ -7,11 +7,13 @@
 // a re-run of the prompt. A context shift drops rows in place and re-rotates
 // the surviving keys to their new positions (llama.cpp's K-shift).
 //
-// Layers without attention (lfm2's short convolutions) have no rows: their
-// K and V are one shared placeholder. They keep a per-sequence state
-// instead (the conv's last inputs), which cannot be rewound: the cache
-// tracks how many positions it has absorbed, and a pass must continue from
-// exactly there or restart at position 0 (which clears it).
+// Layers without attention (lfm2's short convolutions, qwen35's gated
+// delta-net layers) have no rows: their K and V are one shared placeholder.
+// They keep a per-sequence recurrent state instead, a few f32 buffers per
+// layer (recurrentStateShape: lfm2's conv inputs; qwen35's conv inputs and
+// delta-rule matrices), which cannot be rewound: the cache tracks how many
+// positions it has absorbed, and a pass must continue from exactly there or
+// restart at position 0 (which clears it).
 
 import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
@@ -39,15 +41,21 @@ export interface KvCacheOptions {
   growthChunk?: number;
   /** Element type of the rows (default f32). f16 needs an even kvDim: see kvTypeFor. */
   kvType?: KvType;
-  /** Layers with no K/V rows (true), each holding `stateFloats` f32 of recurrent state instead. */
+  /** Layers with no K/V rows (true), each holding buffers of `stateBytes` bytes of recurrent state instead. */
   recurrentLayers?: readonly boolean[];
-  stateFloats?: number;
+  /** Bytes of each state buffer of a recurrent layer (recurrentStateShape). */
+  stateBytes?: readonly number[];
 }
 
-/** Bytes of the recurrent state and the placeholder K/V of `recurrentLayers` (0 when there are none). */
-export function recurrentStateBytes(recurrentLayers: readonly boolean[], stateFloats: number): number {
+/** Bytes of the recurrent state and the placeholder K/V of `recurrentLayers` (0 when there are none): for the memory plans. */
+export function recurrentStateBytes(recurrentLayers: readonly boolean[], stateBytes: readonly number[]): number {
   const n = recurrentLayers.filter(Boolean).length;
-  return n === 0 ? 0 : n * Math.max(4, stateFloats * F32) + PLACEHOLDER_BYTES;
+  return n === 0 ? 0 : n * stateBytes.reduce((sum, b) => sum + stateBufferBytes(b), 0) + PLACEHOLDER_BYTES;
+}
+
+/** A state buffer's allocation: at least one word. */
+function stateBufferBytes(bytes: number): number {
+  return Math.max(4, bytes);
 }
 
 const PLACEHOLDER_BYTES = 16;
@@ -69,8 +77,8 @@ export class KvCache {
   maxCapacity: number;
   /** How many times the buffers grew after creation. */
   growths = 0;
-  /** Per layer, the recurrent state of a layer without attention; null for attention layers. */
-  readonly states: (GPUBuffer | null)[] = [];
+  /** Per layer, the recurrent state buffers of a layer without attention (recurrentStateShape's order); null for attention layers. */
+  readonly states: (GPUBuffer[] | null)[] = [];
   /** Positions the recurrent state has absorbed, -1 after a failed pass (meaningful only when hasRecurrentState). */
   stateSeen = 0;
   private placeholder: GPUBuffer | null = null;
@@ -110,7 +118,11 @@ export class KvCache {
           kv.placeholder ??= await allocator.alloc('kv', PLACEHOLDER_BYTES, STORAGE_USAGE, 'kv placeholder');
           kv.keys.push(kv.placeholder);
           kv.values.push(kv.placeholder);
-          kv.states.push(await allocator.alloc('kv', Math.max(4, (o.stateFloats ?? 0) * F32), STORAGE_USAGE, `recurrent state ${l}`));
+          const state: GPUBuffer[] = [];
+          kv.states.push(state);
+          for (const [i, bytes] of (o.stateBytes ?? []).entries()) {
+            state.push(await allocator.alloc('kv', stateBufferBytes(bytes), STORAGE_USAGE, `recurrent state ${l}.${i}`));
+          }
           continue;
         }
         kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first, l), STORAGE_USAGE, `k cache ${l}`));
@@ -144,7 +156,7 @@ export class KvCache {
     if (!this.hasRecurrentState) return;
     if (startPos === 0) {
       const encoder = this.device.createCommandEncoder({ label: 'recurrent state reset' });
-      for (const s of this.states) if (s) encoder.clearBuffer(s);
+      for (const s of this.states) for (const b of s ?? []) encoder.clearBuffer(b);
       this.device.queue.submit([encoder.finish()]);
     } else if (startPos !== this.stateSeen) {
       throw new ClawError('clw-llm-crash', `the recurrent state has seen ${this.stateSeen} positions; a pass cannot start at ${startPos}`);
@@ -254,7 +266,7 @@ export class KvCache {
   /** Frees every buffer of the cache. */
   free(): void {
     for (const b of new Set([...this.keys, ...this.values])) this.allocator.free(b);
-    for (const s of this.states) if (s) this.allocator.free(s);
+    for (const s of this.states) for (const b of s ?? []) this.allocator.free(b);
     this.keys.length = 0;
     this.values.length = 0;
     this.states.length = 0;

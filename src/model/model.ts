@@ -10,8 +10,9 @@ import { layerAttention, type Hyperparams } from './hparams';
 import type { KeyRope, KvCache } from './kv-cache';
 import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
-import { recordEmbedding, recordLayer, recordOutput, type Scratch } from './forward';
-import { DecodePass, decodePassUnsupported } from './decode-pass';
+import { recordBlock, recordEmbedding, recordOutput, type Scratch } from './forward';
+import { deltaNetScratchLengths } from './arch/qwen35';
+import { DecodePass, decodePassLayersUnsupported, decodePassUnsupported } from './decode-pass';
 import { TokenPipeline } from './token-pipeline';
 import { GpuSampler } from '../gpu/gpu-sampler';
 import { gemma4ScratchLayout, type PerLayerTokenRows } from './arch/gemma4';
@@ -40,8 +41,10 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['up', capacity * hp.nFf],
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
-    ['qkv', qDim + 2 * hp.kvDim],
+    // The decode pass's q, k, v of one token: none where it cannot record the layers.
+    ['qkv', decodePassLayersUnsupported(hp) ? 0 : qDim + 2 * hp.kvDim],
     ...gemma4ScratchLayout(hp, capacity),
+    ...(Object.entries(deltaNetScratchLengths(hp, capacity)) as [ScratchField, number][]),
   ];
 }
 
@@ -144,7 +147,7 @@ export class LlamaModel {
       // Every kernel a batch of 2 and (without a decode pass) of 1 token uses; nothing runs.
       for (const n of this.decode ? [Math.min(2, s.capacity)] : [Math.min(2, s.capacity), 1]) {
         recordEmbedding(ops, hp, w, s, n);
-        for (let l = 0; l < hp.nLayers; l++) recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, 0);
+        for (let l = 0; l < hp.nLayers; l++) recordBlock(ops, hp, w, kv, s, l, n, 0);
         recordOutput(ops, hp, w, s, n);
       }
     });
@@ -180,9 +183,10 @@ export class LlamaModel {
   }
 
   /**
-   * Positions a recurrent state has absorbed (lfm2's conv state), or null
-   * when the model has none. Such a model can only continue from exactly
-   * there, or start again at position 0.
+   * Positions a recurrent state has absorbed (lfm2's conv state, qwen35's
+   * delta-net state), or null when the model has none; -1 after a failed
+   * pass. Such a model can only continue from exactly there, or start again
+   * at position 0.
    */
   get recurrentPosition(): number | null {
     return this.kv.hasRecurrentState ? this.kv.stateSeen : null;
@@ -243,7 +247,7 @@ export class LlamaModel {
         if (streamed) await this.streamer!.upload(l);
         ops.begin();
       }
-      recordLayer(ops, hp, w, w.layers[l], kv, s, l, n, startPos);
+      recordBlock(ops, hp, w, kv, s, l, n, startPos);
       inSubmit++;
     }
     recordOutput(ops, hp, w, s, n);

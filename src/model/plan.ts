@@ -8,7 +8,8 @@
 //         + 2 streaming buffers of the largest streamed layer (double-buffered uploads)
 //         + KV cache: 2 * (sum of the cache layers' kvDim) * kvBytesPerElement * ctx
 //           (every layer's cache lives on the GPU, streamed or not; gemma4's
-//           shared layers have none; its per-layer embedding table stays in the file)
+//           shared layers have none; its per-layer embedding table stays in the file;
+//           recurrent layers (lfm2, qwen35) have none, and a fixed-size state instead)
 //         + activations for a prefill batch and the logits (attention streams its
 //           softmax over key blocks: no score matrix, nothing that grows with ctx).
 //
@@ -18,8 +19,10 @@
 
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
-import { kvCacheWidths, readHyperparams, type Hyperparams } from './hparams';
+import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from './hparams';
 import { staysInFile } from './arch/gemma4';
+import { deltaNetScratchLengths } from './arch/qwen35';
+import { recurrentStateBytes } from './kv-cache';
 
 export interface PlanOptions {
   budgetBytes: number;
@@ -112,11 +115,13 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
   validate(options);
   const hp = readHyperparams(file);
   const layerBytes = new Array<number>(hp.nLayers).fill(0);
-  let nonLayerBytes = 0;
+  // The recurrent state (lfm2, qwen35) is fixed-size and always on the GPU, like the non-layer weights.
+  let nonLayerBytes = recurrentStateBytes(hp.recurrentLayers, recurrentStateShape(hp));
   for (const t of file.tensors) {
     const m = LAYER_TENSOR.exec(t.name);
     const layer = m ? Number(m[1]) : -1;
-    if (layer >= 0 && layer < hp.nLayers) layerBytes[layer] += t.byteSize;
+    if (layer >= hp.nLayers) continue; // qwen35's MTP blocks after the trunk are not loaded
+    if (layer >= 0) layerBytes[layer] += t.byteSize;
     else if (!staysInFile(t.name)) nonLayerBytes += t.byteSize;
   }
 
@@ -171,7 +176,8 @@ export function activationBytes(hp: Hyperparams, batchSize: number): number {
     2 * B * hp.nFf + // gate, up
     B + // token ids (u32)
     hp.nEmbd + // last hidden state
-    hp.nVocab; // logits
+    hp.nVocab + // logits
+    Object.values(deltaNetScratchLengths(hp, B)).reduce((a: number, b: number) => a + b, 0); // qwen35's delta-net and gate buffers
   return elements * F32_BYTES;
 }
 

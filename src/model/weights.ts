@@ -11,6 +11,7 @@ import type { WeightMatrix } from '../gpu/ops-api';
 import type { Hyperparams } from './hparams';
 import { assembleShortConv, shortConvTensorPlan, type ShortConvWeights } from './arch/lfm2';
 import { gemma4TensorPlan } from './arch/gemma4';
+import { assembleQwen35Layers, imropeTextFactors, qwen35TensorPlan, type Qwen35Layer } from './arch/qwen35';
 
 export interface LayerWeights {
   attnNorm: GPUBuffer;
@@ -59,15 +60,18 @@ export interface ModelWeights {
   perLayerModelProj?: WeightMatrix[];
   perLayerProjNorm?: GPUBuffer;
   layers: LayerWeights[];
+  /** qwen35: its hybrid layers instead of `layers` (which is then empty). */
+  qwen35?: Qwen35Layer[];
 }
 
 /**
  * Whether the loader decodes a tensor to f32 values instead of keeping it as
- * a weight matrix: vectors (norms, biases), and lfm2's conv taps (a small
- * 2-D tensor of L values per channel, read by the short_conv kernel).
+ * a weight matrix: vectors (norms, biases), and the conv taps of lfm2 and
+ * qwen35 (small 2-D tensors of L values per channel, read by the short_conv
+ * and ssm_conv kernels).
  */
 export function uploadsAsVector(t: { name: string; shape: readonly number[] }): boolean {
-  return t.shape.filter((d) => d > 1).length <= 1 || t.name.endsWith('.shortconv.conv.weight');
+  return t.shape.filter((d) => d > 1).length <= 1 || t.name.endsWith('.shortconv.conv.weight') || t.name.endsWith('.ssm_conv1d.weight');
 }
 
 /** How tensors reach the GPU (implemented over the allocator in src/gpu/). */
@@ -111,6 +115,7 @@ export interface PlannedTensor {
 /** The tensors (names and shapes, GGUF order [cols, rows]) a model of this architecture needs, given what the file holds. */
 export function modelTensorPlan(hp: Hyperparams, table: TensorTable, contextSize?: number): PlannedTensor[] {
   if (hp.gemma4) return gemma4TensorPlan(hp, hp.gemma4);
+  if (hp.deltaNet) return qwen35TensorPlan(hp, hp.deltaNet);
   const { nEmbd, nHeads, headDim, kvDim, nFf, nVocab, traits } = hp;
   const qDim = nHeads * headDim;
   const plan: PlannedTensor[] = [
@@ -241,6 +246,8 @@ export async function loadModelWeights(
     loaded += infos[i].byteSize;
     options.onBytes?.(loaded, total);
   }
+  // qwen35's IMROPE on text positions, as NeoX rope with frequency factors (arch/qwen35.ts).
+  if (hp.deltaNet) slots.set('rope_freqs.weight', await up.vector('imrope text sections', imropeTextFactors(hp, hp.deltaNet)));
   return assembleWeights(hp, slots);
 }
 
@@ -290,7 +297,7 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, Slot>): ModelWeight
   const v = (name: string) => slots.get(name) as GPUBuffer | undefined;
   const req = (name: string) => slots.get(name) as GPUBuffer;
   const layers: LayerWeights[] = [];
-  for (let l = 0; l < hp.nLayers; l++) {
+  for (let l = 0; l < (hp.deltaNet ? 0 : hp.nLayers); l++) {
     const b = `blk.${l}.`;
     // A gemma4 layer without a cache of its own never projects K and V: it
     // names those of the layer whose cache it reads. Without attn_v, V is K's projection.
@@ -330,5 +337,6 @@ function assembleWeights(hp: Hyperparams, slots: Map<string, Slot>): ModelWeight
     perLayerModelProj: slots.has('per_layer_model_proj.0') ? Array.from({ length: hp.nLayers }, (_, l) => m(`per_layer_model_proj.${l}`)) : undefined,
     perLayerProjNorm: v('per_layer_proj_norm.weight'),
     layers,
+    qwen35: hp.deltaNet ? assembleQwen35Layers(hp, slots) : undefined,
   };
 }

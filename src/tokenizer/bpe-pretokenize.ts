@@ -33,6 +33,8 @@ const GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|
 const LLAMA3 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 /** Qwen 2/3: as llama 3 but every digit on its own. */
 const QWEN2 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
+/** Qwen 3.5: as Qwen 2 but letter runs also take combining marks (\\p{M}). */
+const QWEN35 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 
 const FAMILIES: { names: string[]; patterns: string[]; ignoreMerges?: boolean; cleanSpaces: boolean; addBos?: boolean }[] = [
   {
@@ -43,6 +45,7 @@ const FAMILIES: { names: string[]; patterns: string[]; ignoreMerges?: boolean; c
     addBos: true,
   },
   { names: ['qwen2', 'deepseek-r1-qwen'], patterns: [QWEN2], cleanSpaces: false },
+  { names: ['qwen35'], patterns: [QWEN35], cleanSpaces: false },
   { names: ['megrez'], patterns: [QWEN2], cleanSpaces: true },
   { names: ['stablelm2'], patterns: [QWEN2], cleanSpaces: true },
   { names: ['smollm', 'command-r'], patterns: ['\\p{N}', GPT2], cleanSpaces: false },

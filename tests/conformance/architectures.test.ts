@@ -109,6 +109,14 @@ const CASES: Case[] = [
       slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 10, seed: SHAPE.seed,
     },
   },
+  {
+    // Sections 1/1/1/5 leave 10 of 16 pairs unturned for text (IMROPE's fourth section); 2 value heads per key head.
+    label: 'qwen35 (3 gated delta-net : 1 gated attention, conv and delta-rule state, IMROPE sections 1/1/1/5, an MTP block)',
+    model: {
+      arch: 'qwen35', nEmbd: 128, nFf: 256, nLayers: 4, nHeads: 2, nKvHeads: 1, headDim: 64, ropeDim: 32,
+      deltaNet: { stateSize: 32, kHeads: 2, vHeads: 4, convKernel: 4, fullAttentionInterval: 4, ropeSections: [1, 1, 1, 5], mtpLayers: 1 },
+    },
+  },
 ];
 
 type Measurement = Agreement & { label: string; dtype: string; seconds: number };

@@ -1,7 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { buildCompatibilityReport, formatCompatibilityReport, type CompatAdapter } from '../../src/engine/compat';
 import { GGML_TYPES, GgmlType, GgufValueType } from '../../src/gguf/types';
-import { SUPPORTED_ARCHITECTURES } from '../../src/model/hparams';
+import { kvCacheWidths, readHyperparams, recurrentStateShape, SUPPORTED_ARCHITECTURES } from '../../src/model/hparams';
+import { recurrentStateBytes } from '../../src/model/kv-cache';
+import { readGguf } from '../../src/gguf/reader';
+import { BytesSource } from '../../src/gguf/source';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 const SUPPORTED = SUPPORTED_ARCHITECTURES.join(', ');
 import { LLAMA_31_70B_Q4_K_M, LLAMA_32_1B_Q8_0, fullFileBytes, realShapeFile, type HeaderSpec } from '../fixtures/real-shapes';
@@ -171,6 +175,41 @@ describe('buildCompatibilityReport', () => {
     const issue = report.issues.find((i) => i.message.includes('multiple of 4'));
     expect(issue?.code).toBe('clw-quant-unsupported');
     expect(issue?.message).toContain('blk.0.odd.weight (6 per row)');
+  });
+});
+
+describe('qwen35 in the compatibility report and the memory plan', () => {
+  // Qwen 3.5 0.8B's shape: 18 delta-net and 6 gated attention layers, one MTP block (its vocabulary cut to 32000).
+  const header = (stateSize = 128) =>
+    readGguf(
+      new BytesSource(
+        makeSyntheticModel({
+          arch: 'qwen35', nEmbd: 1024, nLayers: 24, nHeads: 8, nKvHeads: 2, headDim: 256, ropeDim: 64, nFf: 3584, nVocab: 32000, ctxLength: 262144,
+          ropeFreqBase: 1e7, type: GgmlType.Q8_0, seed: 1, headerOnly: true,
+          deltaNet: { stateSize, kHeads: 16, vHeads: 16, convKernel: 4, ropeSections: [11, 11, 10, 0], mtpLayers: 1 },
+        }),
+      ),
+      { headerOnly: true },
+    );
+
+  test('a Qwen 3.5 0.8B-shaped file runs; its MTP block is not counted', async () => {
+    const file = await header();
+    const report = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: BIG_GPU, budgetBytes: 8 * GiB });
+    expect(report.issues).toEqual([]);
+    expect(report.verdict).toBe('runs');
+    const hp = readHyperparams(file);
+    expect(hp.nLayers).toBe(24);
+    expect(hp.recurrentLayers.filter(Boolean).length).toBe(18);
+    expect(kvCacheWidths(hp).filter((w) => w > 0).length).toBe(6);
+    // Per delta-net layer: 3 taps x 6144 conv channels and 16 heads of 128 x 128, f32; one 16-byte placeholder K/V.
+    expect(recurrentStateShape(hp)).toEqual([3 * 6144 * 4, 16 * 128 * 128 * 4]);
+    expect(recurrentStateBytes(hp.recurrentLayers, recurrentStateShape(hp))).toBe(18 * (3 * 6144 + 16 * 128 * 128) * 4 + 16);
+  });
+
+  test('a delta-net state size the kernels cannot run is reported', async () => {
+    const report = buildCompatibilityReport(await header(96), { fileBytes: 1 });
+    expect(report.verdict).toBe('will-not-run');
+    expect(report.issues[0]).toMatchObject({ code: 'clw-arch-unsupported', severity: 'error' });
   });
 });
 

@@ -1,0 +1,93 @@
+// delta_net: the gated delta rule of a qwen35 linear-attention layer over a
+// batch of tokens, in order (a sequential scan), carrying the state across
+// calls. Per value head h and token t, with kh = h % n_k_heads (Qwen 3.5's
+// head broadcast, as ggml_gated_delta_net indexes it):
+//   q, k = l2norm(q_kh), l2norm(k_kh)     (1 / max(|x|, eps))
+//   g    = softplus(alpha[t, h] + dt[h]) * a[h]    (a = -exp(A_log))
+//   b    = sigmoid(beta[t, h])
+//   S    = S * exp(g)
+//   d    = (v - S^T k) * b
+//   S    = S + k d^T
+//   o    = (S^T q) / sqrt(S_dim)
+// S is S_DIM x S_DIM per head, row-major: state[h, i, j] = S[i][j], so the
+// threads (one per column j) read consecutive words at each step i.
+// A sequence starts from S = 0: the KV cache zeroes the state before its
+// first pass.
+// Layout: qkv is n_tokens x row_stride f32 after the conv: q heads, then k
+// heads (n_k_heads x S_DIM each), then v heads (n_v_heads x S_DIM);
+// alpha and beta are n_tokens x n_v_heads; dt and a are n_v_heads; out is
+// n_tokens x (n_v_heads * S_DIM).
+// Dispatch: one workgroup of S_DIM threads per value head; thread j owns
+// column j of S and walks the tokens in order.
+
+struct Params {
+  n_tokens: u32,
+  n_k_heads: u32,
+  n_v_heads: u32,
+  row_stride: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;
+@group(0) @binding(2) var<storage, read> alpha: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read> dt: array<f32>;
+@group(0) @binding(5) var<storage, read> a: array<f32>;
+@group(0) @binding(6) var<storage, read_write> state: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<f32>;
+
+var<workgroup> qs: array<f32, S_DIM>;
+var<workgroup> ks: array<f32, S_DIM>;
+var<workgroup> sq: array<f32, S_DIM>;
+var<workgroup> sk: array<f32, S_DIM>;
+
+fn softplus(x: f32) -> f32 {
+  return select(log(1.0 + exp(x)), x, x > 20.0);
+}
+
+@compute @workgroup_size(S_DIM)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+  let h = wid.x;
+  let kh = h % params.n_k_heads;
+  let key_dim = params.n_k_heads * S_DIM;
+  let base = h * S_DIM * S_DIM + j;
+  let scale = 1.0 / sqrt(f32(S_DIM));
+  for (var t = 0u; t < params.n_tokens; t++) {
+    let row = t * params.row_stride;
+    let qv = qkv[row + kh * S_DIM + j];
+    let kv = qkv[row + key_dim + kh * S_DIM + j];
+    let v = qkv[row + 2u * key_dim + h * S_DIM + j];
+    sq[j] = qv * qv;
+    sk[j] = kv * kv;
+    for (var stride = S_DIM / 2u; stride > 0u; stride >>= 1u) {
+      workgroupBarrier();
+      if (j < stride) {
+        sq[j] += sq[j + stride];
+        sk[j] += sk[j + stride];
+      }
+    }
+    workgroupBarrier();
+    qs[j] = qv / max(sqrt(sq[0]), params.eps);
+    ks[j] = kv / max(sqrt(sk[0]), params.eps);
+    workgroupBarrier();
+    let ab = t * params.n_v_heads + h;
+    let decay = exp(softplus(alpha[ab] + dt[h]) * a[h]);
+    let b = 1.0 / (1.0 + exp(-beta[ab]));
+    var dot_k = 0.0;
+    for (var i = 0u; i < S_DIM; i++) {
+      let s = state[base + i * S_DIM] * decay;
+      state[base + i * S_DIM] = s;
+      dot_k += s * ks[i];
+    }
+    let d = (v - dot_k) * b;
+    var o = 0.0;
+    for (var i = 0u; i < S_DIM; i++) {
+      let s = state[base + i * S_DIM] + ks[i] * d;
+      state[base + i * S_DIM] = s;
+      o += s * qs[i];
+    }
+    out[t * params.n_v_heads * S_DIM + h * S_DIM + j] = o * scale;
+    workgroupBarrier();
+  }
+}
