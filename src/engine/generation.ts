@@ -10,6 +10,7 @@ import { StopMatcher } from './stop';
 import { DEFAULT_GENERATION } from './defaults';
 import { tokenLogprobs } from './logprobs';
 import type { TokenPipeline } from '../model/token-pipeline';
+import { compileResponseFormat, grammarVocab, type GrammarMatcher } from '../structured';
 import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
 
 export type Emit = (e: GenerateEvent) => Promise<void>;
@@ -57,14 +58,15 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   if (typeof input !== 'string' && s.chat.problem) await emit({ type: 'warning', code: 'clw-model-invalid', message: s.chat.problem });
   await emit({ type: 'prompt', tokenIds: tokens.slice() });
 
+  const grammar = options.responseFormat ? compileResponseFormat(options.responseFormat, grammarVocab(s.tokenizer, s.hp.nVocab)) : null;
   const t0 = performance.now();
   const { logits, reused: reuse } = await evalReusingCache(s, tokens, signal);
   const t1 = performance.now();
 
   const out = new TokenSink(s, options, tokens, emit);
-  // Logprobs need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
-  const pipe = options.logprobs === undefined ? await s.model.tokenPipeline() : null;
-  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks);
+  // Logprobs and grammars need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
+  const pipe = options.logprobs === undefined && !grammar ? await s.model.tokenPipeline() : null;
+  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks, grammar);
   const { stops, decoder, nGenerated, firstTokenAt } = out;
   const tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
   if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
@@ -131,15 +133,29 @@ async function roomFor(s: Session, pos: number, nKeep: number, emit: Emit, hooks
   return false;
 }
 
-/** Sampling on the CPU from logits read back every token (logprobs, or models without a decode pass). */
-async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink, first: Float32Array, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
+/**
+ * Sampling on the CPU from logits read back every token (logprobs, grammars,
+ * or models without a decode pass). A grammar masks a copy of the logits
+ * (logprobs stay those of the model) and follows each drawn token.
+ */
+async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink, first: Float32Array, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const sampler = createSampler(options);
+  const masked = new Float32Array(grammar ? first.length : 0);
   let logits = first;
   for (;;) {
     if (options.signal?.aborted) return 'abort';
-    const id = sampler.sample(logits, out.history);
+    if (grammar) {
+      masked.set(logits);
+      if (!grammar.applyMask(masked)) throw new ClawError('clw-bad-request', 'the grammar allows no token of this vocabulary here', { fix: 'Check that the grammar can be written with the characters the model produces.' });
+    }
+    const id = sampler.sample(grammar ? masked : logits, out.history);
     const end = await out.accept(id, logits);
     if (end) return end;
+    if (grammar) {
+      grammar.accept(id);
+      // Nothing but the end may follow: stop here rather than evaluate a token only to draw end-of-generation.
+      if (grammar.mustEnd) return 'stop';
+    }
     await roomFor(s, s.cached.length, nKeep, emit, hooks);
     logits = await s.model.eval([id], s.cached.length);
     s.cached.push(id);

@@ -4,6 +4,7 @@
 
 import { ClawError } from '../errors';
 import { createSampler } from './sampler';
+import { checkResponseFormat } from '../structured';
 import type { ChatMessage, GenerateOptions, LoadOptions } from './types';
 
 /** Longest reply one request may ask for (a count beyond it is a mistake, not a wish). */
@@ -18,6 +19,7 @@ export const MAX_BATCH_SIZE = 65_536;
 const GENERATE_KEYS = new Set<keyof GenerateOptions>([
   'maxTokens', 'stop', 'signal', 'addBos', 'logprobs',
   'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'frequencyPenalty', 'presencePenalty', 'seed',
+  'responseFormat',
 ]);
 const LOAD_KEYS = new Set<keyof LoadOptions>(['ctxSize', 'vramLimit', 'nGpuLayers', 'dtype', 'kvType', 'kvCacheDynamic', 'batchSize']);
 const ROLES = new Set<ChatMessage['role']>(['system', 'user', 'assistant']);
@@ -53,6 +55,7 @@ export function checkGenerateOptions(options: GenerateOptions): void {
   if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) throw bad('signal', signal, 'an AbortSignal');
   // The sampling options: the sampler checks its own, here before any work.
   createSampler(options);
+  if (options.responseFormat !== undefined) checkResponseFormat(options.responseFormat);
 }
 
 export function checkInput(input: unknown): void {

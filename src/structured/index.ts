@@ -4,6 +4,7 @@
 //
 //   compileResponseFormat(format, vocab) -> GrammarMatcher | null (null: plain text)
 //   responseFormatGbnf(format)           -> the GBNF text the format compiles to
+//   checkResponseFormat(format)          -> throws if malformed (before any work)
 //
 // `vocab` is a GrammarVocab (token-table.ts); grammarVocab(tokenizer, nVocab)
 // makes one from a Tokenizer. The vocabulary's sorted table is built once per
@@ -61,6 +62,13 @@ export function responseFormatGbnf(format: ResponseFormat): string | null {
     default:
       throw badFormat(`unknown response format type ${JSON.stringify((format as { type?: unknown })?.type)}; expected text, json_object, json_schema or grammar`);
   }
+}
+
+/** Throws clw-bad-request if the format, its schema or its grammar is malformed (no vocabulary needed). */
+export function checkResponseFormat(format: ResponseFormat): void {
+  if (typeof format !== 'object' || format === null) throw badFormat(`expected an object, found ${JSON.stringify(format)}`);
+  const gbnf = responseFormatGbnf(format);
+  if (gbnf !== null) new GrammarAutomaton(parseGbnf(gbnf));
 }
 
 export function compileResponseFormat(format: ResponseFormat, vocab: GrammarVocab): GrammarMatcher | null {

@@ -31,3 +31,60 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A random-weights model for grammar tests: the next token is drawn
+ * uniformly from those the mask allows, except that the model likes
+ * single punctuation characters (a quarter of its draws go to one of those
+ * the mask allows) and ends whenever the grammar lets it, half the time.
+ * It knows nothing of JSON or any grammar: those likings only let
+ * generations finish (a string closes, an array ends) within a few hundred
+ * tokens; whether the output is valid is up to the grammar alone.
+ */
+export class RandomModel {
+  private readonly punctuation: number[];
+  private readonly eog: number[];
+
+  constructor(tokenizer: Tokenizer) {
+    this.punctuation = [];
+    for (let id = 0; id < tokenizer.vocabSize; id++) {
+      const b = tokenizer.tokenBytes(id, { renderSpecial: false });
+      if (b.length === 1 && b[0] > 0x20 && b[0] < 0x7f && !/[A-Za-z0-9]/.test(String.fromCharCode(b[0]))) this.punctuation.push(id);
+    }
+    this.eog = [...tokenizer.eogIds];
+  }
+
+  draw(mask: Uint32Array, random: () => number): number {
+    const allowed = (id: number) => (mask[id >> 5] & (1 << (id & 31))) !== 0;
+    const eog = this.eog.filter(allowed);
+    if (eog.length > 0 && random() < 0.5) return eog[0];
+    if (random() < 0.25) {
+      const p = this.punctuation.filter(allowed);
+      if (p.length > 0) return p[Math.floor(random() * p.length)];
+    }
+    return drawAllowed(mask, random);
+  }
+}
+
+/** A token drawn uniformly from those the mask allows. */
+export function drawAllowed(mask: Uint32Array, random: () => number): number {
+  let count = 0;
+  for (let w = 0; w < mask.length; w++) count += popcount(mask[w]);
+  if (count === 0) throw new Error('the mask allows no token');
+  let k = Math.floor(random() * count);
+  for (let w = 0; w < mask.length; w++) {
+    const c = popcount(mask[w]);
+    if (k >= c) {
+      k -= c;
+      continue;
+    }
+    for (let b = 0; b < 32; b++) if (mask[w] & (1 << b) && k-- === 0) return w * 32 + b;
+  }
+  throw new Error('unreachable');
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
