@@ -64,6 +64,7 @@ export class GrammarAutomaton {
     );
     this.kind = Uint8Array.from(kind);
     this.arg = Int32Array.from(arg);
+    rejectLeftRecursion(grammar);
     const roots = Array.from(this.ruleStarts[grammar.root], (at) => this.expand(this.node(at, ACCEPT)));
     this.initial = this.union(roots);
   }
@@ -183,4 +184,46 @@ export class GrammarAutomaton {
     }
     return '?';
   }
+}
+
+/**
+ * A rule that can reach itself without reading a character (directly, or
+ * through references preceded only by rules that can match nothing) would
+ * expand forever; such grammars are rejected with the rule's name.
+ */
+function rejectLeftRecursion(grammar: Grammar): void {
+  const n = grammar.rules.length;
+  const nullable = new Array<boolean>(n).fill(false);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let r = 0; r < n; r++) {
+      if (nullable[r]) continue;
+      if (grammar.rules[r].some((seq) => seq.every((e) => e.kind === 'ref' && nullable[e.rule]))) {
+        nullable[r] = true;
+        changed = true;
+      }
+    }
+  }
+  // left[r]: rules that rule r may begin with.
+  const left = grammar.rules.map((alts) => {
+    const out = new Set<number>();
+    for (const seq of alts) {
+      for (const e of seq) {
+        if (e.kind !== 'ref') break;
+        out.add(e.rule);
+        if (!nullable[e.rule]) break;
+      }
+    }
+    return out;
+  });
+  const state = new Uint8Array(n); // 0 unseen, 1 on the path, 2 done
+  const visit = (r: number): void => {
+    state[r] = 1;
+    for (const next of left[r]) {
+      if (state[next] === 1) throw badGrammar(`rule "${grammar.names[next].replace(/-\d+$/, '')}" is left-recursive (it can reach itself without reading a character)`);
+      if (state[next] === 0) visit(next);
+    }
+    state[r] = 2;
+  };
+  for (let r = 0; r < n; r++) if (state[r] === 0) visit(r);
 }
