@@ -8,7 +8,8 @@
 //
 // `vocab` is a GrammarVocab (token-table.ts); grammarVocab(tokenizer, nVocab)
 // makes one from a Tokenizer. The vocabulary's sorted table is built once per
-// GrammarVocab object and reused. Malformed grammars and schemas throw
+// GrammarVocab object and reused, and the last few grammars compiled
+// against it are kept (a schema sent again reuses its masks). Malformed grammars and schemas throw
 // ClawError clw-bad-request with the reason. The tools branch constrains
 // tool calls by passing a json_schema format through the same function.
 
@@ -18,13 +19,16 @@ import type { Tokenizer } from '../tokenizer';
 import { GrammarAutomaton } from './automaton';
 import { parseGbnf } from './gbnf';
 import { jsonObjectGbnf, jsonSchemaToGbnf } from './json-schema';
-import { GrammarMatcher } from './matcher';
+import { CompiledGrammar, GrammarMatcher } from './matcher';
 import { buildTokenTable, type GrammarVocab, type TokenTable } from './token-table';
 
 export { GrammarMatcher } from './matcher';
 export type { GrammarVocab } from './token-table';
 
 const tables = new WeakMap<GrammarVocab, TokenTable>();
+/** Grammars compiled per vocabulary, by GBNF text, most recent last: a repeated schema reuses its automaton and masks. */
+const compiled = new WeakMap<GrammarVocab, Map<string, CompiledGrammar>>();
+const COMPILED_PER_VOCAB = 4;
 const vocabs = new WeakMap<Tokenizer, Map<number, GrammarVocab>>();
 
 /** The grammar's view of a tokenizer whose model has `nVocab` logits (one object per pair, so its table is built once). */
@@ -74,7 +78,14 @@ export function checkResponseFormat(format: ResponseFormat): void {
 export function compileResponseFormat(format: ResponseFormat, vocab: GrammarVocab): GrammarMatcher | null {
   const gbnf = responseFormatGbnf(format);
   if (gbnf === null) return null;
-  return new GrammarMatcher(new GrammarAutomaton(parseGbnf(gbnf)), tokenTable(vocab));
+  let byText = compiled.get(vocab);
+  if (!byText) compiled.set(vocab, (byText = new Map()));
+  let grammar = byText.get(gbnf);
+  if (grammar) byText.delete(gbnf);
+  else grammar = new CompiledGrammar(new GrammarAutomaton(parseGbnf(gbnf)), tokenTable(vocab));
+  byText.set(gbnf, grammar);
+  if (byText.size > COMPILED_PER_VOCAB) byText.delete(byText.keys().next().value!);
+  return new GrammarMatcher(grammar);
 }
 
 export function tokenTable(vocab: GrammarVocab): TokenTable {

@@ -16,23 +16,39 @@ import type { GrammarAutomaton } from './automaton';
 import { LazyDfa } from './dfa';
 import type { TokenTable } from './token-table';
 
-/** States whose masks are kept (each nVocab / 8 bytes). */
-const MASK_CACHE_SIZE = 256;
+/** States whose masks are kept per grammar (each nVocab / 8 bytes: 19 KB at 150k tokens). */
+const MASK_CACHE_SIZE = 128;
 
-export class GrammarMatcher {
-  private readonly dfa: LazyDfa;
-  private state: number;
-  /** levels[d]: the state after the first d bytes of the token being walked. */
-  private readonly levels: Int32Array;
-  private readonly cache = new Map<number, Uint32Array>();
+/**
+ * A grammar compiled against one vocabulary: its byte automaton and the
+ * masks of its states, shared by every matcher (request) that uses it.
+ */
+export class CompiledGrammar {
+  readonly dfa: LazyDfa;
+  readonly masks = new Map<number, Uint32Array>();
 
   constructor(
     automaton: GrammarAutomaton,
-    private readonly table: TokenTable,
+    readonly table: TokenTable,
   ) {
     this.dfa = new LazyDfa(automaton);
+  }
+}
+
+export class GrammarMatcher {
+  private readonly dfa: LazyDfa;
+  private readonly table: TokenTable;
+  private readonly cache: Map<number, Uint32Array>;
+  private state: number;
+  /** levels[d]: the state after the first d bytes of the token being walked. */
+  private readonly levels: Int32Array;
+
+  constructor(grammar: CompiledGrammar) {
+    this.dfa = grammar.dfa;
+    this.table = grammar.table;
+    this.cache = grammar.masks;
     this.state = this.dfa.initial;
-    this.levels = new Int32Array(table.maxLength + 1);
+    this.levels = new Int32Array(this.table.maxLength + 1);
   }
 
   /** The grammar may end here (an end-of-generation token is allowed). */
@@ -45,12 +61,12 @@ export class GrammarMatcher {
     return this.dfa.mustEnd(this.state);
   }
 
-  /** How many states' masks are cached (benchmarks tell a cache miss by it). */
+  /** How many states' masks the compiled grammar holds (benchmarks tell a cache miss by it). */
   get cachedMasks(): number {
     return this.cache.size;
   }
 
-  /** Back to the start of the grammar, for another generation (what was learnt of the grammar is kept). */
+  /** Back to the start of the grammar, for another generation. */
   reset(): void {
     this.state = this.dfa.initial;
   }
