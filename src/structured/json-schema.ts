@@ -171,13 +171,13 @@ class SchemaCompiler {
     // Each key-value pair is a rule: it is used twice below, and nested objects would otherwise double per level.
     const kv = keys.map((k) => this.rule(`${hint}-${k}-kv`, `${jsonLiteral(k)} ws ":" ws ${this.expr((props as Schema)[k], `${hint}-${k}`)} ws`));
     const isRequired = keys.map((k) => required.includes(k));
-    // rest[i]: keys i.. after at least one key was written (each preceded by a comma).
+    // rest[i]: keys i.. after at least one key was written (each preceded by a comma); rest[0] is never needed.
     const rest: string[] = new Array(keys.length + 1).fill('');
-    for (let i = keys.length - 1; i >= 0; i--) {
+    for (let i = keys.length - 1; i >= 1; i--) {
       const item = `"," ws ${kv[i]}`;
       const tail = rest[i + 1];
       const body = isRequired[i] ? `${item} ${tail}` : `(${item})? ${tail}`;
-      rest[i] = body.trim() === '' ? '' : this.rule(`${hint}-after-${keys[i]}`, body.trim());
+      rest[i] = this.rule(`${hint}-from-${keys[i]}`, body.trim());
     }
     // first[i]: keys i.. with none written yet.
     let first = '';
