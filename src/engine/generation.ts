@@ -150,16 +150,28 @@ async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink,
     }
     const id = sampler.sample(grammar ? masked : logits, out.history);
     const end = await out.accept(id, logits);
-    if (end) return end;
+    if (end) {
+      if (grammar && end === 'stop' && s.tokenizer.eogIds.has(id)) await flushHeld(out, emit);
+      return end;
+    }
     if (grammar) {
       grammar.accept(id);
       // Nothing but the end may follow: stop here rather than evaluate a token only to draw end-of-generation.
-      if (grammar.mustEnd) return 'stop';
+      if (grammar.mustEnd) {
+        await flushHeld(out, emit);
+        return 'stop';
+      }
     }
     await roomFor(s, s.cached.length, nKeep, emit, hooks);
     logits = await s.model.eval([id], s.cached.length);
     s.cached.push(id);
   }
+}
+
+/** A grammar's output is complete when it ends: text held back as the possible start of a stop string is part of it. */
+async function flushHeld(out: TokenSink, emit: Emit): Promise<void> {
+  const tail = out.stops.flush() + out.decoder.flush();
+  if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
 }
 
 /** Draws submitted ahead of the one being read: token t + 1 is on the GPU before t's id is on the CPU. */

@@ -76,10 +76,13 @@ describe('constrained decoding in the engine (synthetic random-weights llama)', 
     }
   });
 
-  it('a GBNF grammar picks among its sentences; json_object gives an object', async () => {
+  it('a GBNF grammar picks among its sentences, its end shows text held for a stop string; json_object gives an object', async () => {
     const r = await run(engine, { temperature: 0, maxTokens: 10, responseFormat: { type: 'grammar', grammar: 'root ::= "yes" | "no" | "{maybe}"' } });
     expect(['yes', 'no', '{maybe}']).toContain(r.text);
     expect(r.reason).toBe('stop');
+    // The closing brace is held back as the possible start of the stop string "}!" until the grammar ends.
+    const held = await run(engine, { temperature: 0, maxTokens: 10, stop: ['}!'], responseFormat: { type: 'grammar', grammar: 'root ::= "{ok}"' } });
+    expect(held).toMatchObject({ text: '{ok}', reason: 'stop' });
     const o = await run(engine, { temperature: 0, maxTokens: 6, responseFormat: { type: 'json_object' } });
     expect(o.text.startsWith('{')).toBe(true);
   });

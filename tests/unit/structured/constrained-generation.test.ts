@@ -8,7 +8,7 @@
 //
 // CI budget: by default the two large BPE vocabularies (128k, 151k) run 20
 // generations per case, llama 2 all 100; CLAW_GRAMMAR_FULL=1 runs 100 on
-// every vocabulary (about a minute on two cores).
+// every vocabulary (about two minutes on two busy cores).
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
