@@ -29,6 +29,8 @@ const tables = new WeakMap<GrammarVocab, TokenTable>();
 /** Grammars compiled per vocabulary, by GBNF text, most recent last: a repeated schema reuses its automaton and masks. */
 const compiled = new WeakMap<GrammarVocab, Map<string, CompiledGrammar>>();
 const COMPILED_PER_VOCAB = 4;
+/** A kept grammar that has met more states than this (its transition table is 1 KB per state) starts afresh. */
+const MAX_KEPT_STATES = 8192;
 const vocabs = new WeakMap<Tokenizer, Map<number, GrammarVocab>>();
 
 /** The grammar's view of a tokenizer whose model has `nVocab` logits (one object per pair, so its table is built once). */
@@ -82,7 +84,7 @@ export function compileResponseFormat(format: ResponseFormat, vocab: GrammarVoca
   if (!byText) compiled.set(vocab, (byText = new Map()));
   let grammar = byText.get(gbnf);
   if (grammar) byText.delete(gbnf);
-  else grammar = new CompiledGrammar(new GrammarAutomaton(parseGbnf(gbnf)), tokenTable(vocab));
+  if (!grammar || grammar.dfa.stateCount > MAX_KEPT_STATES) grammar = new CompiledGrammar(new GrammarAutomaton(parseGbnf(gbnf)), tokenTable(vocab));
   byText.set(gbnf, grammar);
   if (byText.size > COMPILED_PER_VOCAB) byText.delete(byText.keys().next().value!);
   return new GrammarMatcher(grammar);
