@@ -5,5 +5,5 @@ export { ClawError, ERROR_CODES, isClawError, type ClawErrorCode, type Serialize
 export type { WebClawEngine, ChatCompletions, Completions, CreateEngineBaseOptions } from './api/engine';
 export type * from './api/types';
 export { REQUEST_LIMITS } from './api/params';
-export type { CompatibilityReport, GenerateStats, LoadOptions, LoadProgress, ModelInfo } from './engine/types';
+export type { CompatibilityReport, GenerateStats, LoadOptions, LoadProgress, ModelInfo, ResponseFormat } from './engine/types';
 export type { ByteSource } from './gguf/types';

@@ -1,7 +1,8 @@
 // OpenAI request fields -> the engine's input and GenerateOptions. Every bad
 // field is a clw-bad-request naming it; fields the engine cannot honour
-// (n > 1, response_format, the legacy functions) are refused rather than
-// ignored. Tools and tool messages map to the engine's fields one to one.
+// (n > 1, the legacy functions) are refused rather than ignored. Tools and
+// tool messages map to the engine's fields one to one, and so does
+// response_format (GenerateOptions.responseFormat, checked by the engine).
 // Defaults are the engine's (src/engine/sampler.ts DEFAULT_SAMPLING), not
 // OpenAI's: a request without temperature samples at 0.8 with top-k 40.
 
@@ -28,13 +29,12 @@ export interface PreparedRequest {
   logprobs: number | undefined;
 }
 
-const UNSUPPORTED = ['functions', 'function_call', 'response_format', 'logit_bias', 'suffix', 'best_of', 'echo', 'audio', 'modalities', 'prediction'];
+const UNSUPPORTED = ['functions', 'function_call', 'logit_bias', 'suffix', 'best_of', 'echo', 'audio', 'modalities', 'prediction'];
 
 /** Values of UNSUPPORTED fields that ask for nothing (clients send some of them by default). */
 function asksForNothing(key: string, v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === '') return true;
   if (Array.isArray(v)) return v.length === 0;
-  if (key === 'response_format') return typeof v === 'object' && (v as { type?: unknown }).type === 'text';
   if (key === 'tool_choice' || key === 'function_call') return v === 'none';
   if (key === 'best_of') return v === 1;
   return typeof v === 'object' && Object.keys(v).length === 0;
@@ -90,11 +90,18 @@ function common(params: CompletionParamsBase, maxTokens: number | undefined, log
     stop: stops(params.stop),
     signal: params.signal,
     logprobs,
+    responseFormat: responseFormat(params.response_format),
   };
   for (const key of Object.keys(options) as (keyof GenerateOptions)[]) if (options[key] === undefined) delete options[key];
   const streamOptions = params.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && (typeof streamOptions !== 'object' || Array.isArray(streamOptions))) throw bad('stream_options', 'an object');
   return { options, stream: params.stream === true, includeUsage: streamOptions?.include_usage === true, logprobs };
+}
+
+function responseFormat(v: CompletionParamsBase['response_format']): GenerateOptions['responseFormat'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad('response_format', "an object such as { type: 'json_object' }", v);
+  return v.type === 'text' ? undefined : v;
 }
 
 function toChatMessage(m: ChatCompletionMessageParam, i: number): ChatMessage {

@@ -2,10 +2,10 @@
 // legacy completions), with WebClaw's extras as documented extra fields:
 // sampling knobs the OpenAI API lacks on the request (top_k, min_p,
 // repeat_penalty, repeat_last_n, add_bos), and `webclaw` on the response
-// (warnings, statistics, token ids).
+// (warnings, statistics, token ids); response_format also takes a GBNF grammar.
 
 import type { ClawErrorCode } from '../errors';
-import type { GenerateStats, ToolCall, ToolChoice, ToolDefinition } from '../engine/types';
+import type { GenerateStats, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../engine/types';
 
 export type { ToolCall, ToolChoice, ToolDefinition };
 
@@ -40,6 +40,8 @@ export interface CompletionParamsBase {
   presence_penalty?: number | null;
   /** Only 1 is supported. */
   n?: number | null;
+  /** Constrain the output: { type: 'json_object' }, { type: 'json_schema', json_schema: { schema } }, or (WebClaw extra) { type: 'grammar', grammar } in GBNF. */
+  response_format?: ResponseFormat | null;
   // WebClaw extras (llama.cpp's names):
   top_k?: number | null;
   min_p?: number | null;

@@ -20,12 +20,14 @@ import { getRuntimeGpu } from '../gpu/gpu-node';
 import { parseVramLimit } from '../model/vram';
 import { parseArgs, type FlagKind } from './args';
 import { serve } from './serve';
+import { RESPONSE_FORMAT_FLAGS, responseFormatFromFlags } from './response-format';
 
 const USAGE = `usage:
   claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
                  [--kv-type f16|f32] [--dtype auto|f16|f32] [--system TEXT] [--chat] [--json]
+                 [--grammar GBNF | --grammar-file FILE | --json-schema JSON | --json-schema-file FILE]
   claw-infer inspect FILE [--json [--full]] [--vram-limit ...] [--ctx-size N] [--kv-type f16|f32] [--dtype auto|f16|f32] [--batch-size N]
   claw-infer serve --model FILE [--host 127.0.0.1] [--port 8080] [--max-body BYTES] [--allow-origin ORIGIN]
                  [--ctx-size N] [--vram-limit L] [--n-gpu-layers auto|N] [--batch-size N] [--kv-type f16|f32]
@@ -61,6 +63,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   port: 'int',
   'max-body': 'int',
   'allow-origin': 'string',
+  ...RESPONSE_FORMAT_FLAGS,
 };
 
 function fail(e: unknown): number {
@@ -233,7 +236,9 @@ async function run(flags: Flags): Promise<number> {
     frequencyPenalty: flags.get('frequency-penalty') as number | undefined,
     presencePenalty: flags.get('presence-penalty') as number | undefined,
     seed: flags.get('seed') as number | undefined,
+    responseFormat: responseFormatFromFlags(flags),
   };
+  if (!genOptions.responseFormat) delete genOptions.responseFormat;
 
   // Bad values fail before the model loads, named as the flag the user typed.
   asFlags(() => {

@@ -13,6 +13,7 @@ import type { TokenPipeline } from '../model/token-pipeline';
 import { forcedOpening } from '../tools/forced';
 import { ToolCallReader, type ReadReply } from '../tools/reader';
 import { offeredTools } from '../tools/validate';
+import { compileResponseFormat, grammarVocab, type GrammarMatcher } from '../structured';
 import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
 
 export type Emit = (e: GenerateEvent) => Promise<void>;
@@ -63,14 +64,15 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   if (typeof input !== 'string' && s.chat.problem) await emit({ type: 'warning', code: 'clw-model-invalid', message: s.chat.problem });
   await emit({ type: 'prompt', tokenIds: tokens.slice() });
 
+  const grammar = options.responseFormat ? compileResponseFormat(options.responseFormat, grammarVocab(s.tokenizer, s.hp.nVocab)) : null;
   const t0 = performance.now();
   const { logits, reused: reuse } = await evalReusingCache(s, tokens, signal);
   const t1 = performance.now();
 
   const out = new TokenSink(s, options, tokens, emit);
-  // Logprobs need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
-  const pipe = options.logprobs === undefined ? await s.model.tokenPipeline() : null;
-  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks);
+  // Logprobs and grammars need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
+  const pipe = options.logprobs === undefined && !grammar ? await s.model.tokenPipeline() : null;
+  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks, grammar);
   const { stops, decoder, nGenerated, firstTokenAt } = out;
   let tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
   // With tools: the held call text is parsed now; what is not a call is shown as text.
@@ -156,19 +158,45 @@ async function roomFor(s: Session, pos: number, nKeep: number, emit: Emit, hooks
   return false;
 }
 
-/** Sampling on the CPU from logits read back every token (logprobs, or models without a decode pass). */
-async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink, first: Float32Array, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
+/**
+ * Sampling on the CPU from logits read back every token (logprobs, grammars,
+ * or models without a decode pass). A grammar masks a copy of the logits
+ * (logprobs stay those of the model) and follows each drawn token.
+ */
+async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink, first: Float32Array, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const sampler = createSampler(options);
+  const masked = new Float32Array(grammar ? first.length : 0);
   let logits = first;
   for (;;) {
     if (options.signal?.aborted) return 'abort';
-    const id = sampler.sample(logits, out.history);
+    if (grammar) {
+      masked.set(logits);
+      if (!grammar.applyMask(masked)) throw new ClawError('clw-bad-request', 'the grammar allows no token of this vocabulary here', { fix: 'Check that the grammar can be written with the characters the model produces.' });
+    }
+    const id = sampler.sample(grammar ? masked : logits, out.history);
     const end = await out.accept(id, logits);
-    if (end) return end;
+    if (end) {
+      if (grammar && end === 'stop' && s.tokenizer.eogIds.has(id)) await flushHeld(out, emit);
+      return end;
+    }
+    if (grammar) {
+      grammar.accept(id);
+      // Nothing but the end may follow: stop here rather than evaluate a token only to draw end-of-generation.
+      if (grammar.mustEnd) {
+        await flushHeld(out, emit);
+        return 'stop';
+      }
+    }
     await roomFor(s, s.cached.length, nKeep, emit, hooks);
     logits = await s.model.eval([id], s.cached.length);
     s.cached.push(id);
   }
+}
+
+/** A grammar's output is complete when it ends: text held back as the possible start of a stop string is part of it. */
+async function flushHeld(out: TokenSink, emit: Emit): Promise<void> {
+  const tail = out.stops.flush() + out.decoder.flush();
+  if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
 }
 
 /** Draws submitted ahead of the one being read: token t + 1 is on the GPU before t's id is on the CPU. */

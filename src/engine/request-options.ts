@@ -5,6 +5,7 @@
 import { ClawError } from '../errors';
 import { createSampler } from './sampler';
 import { checkMessageTools, checkTools } from '../tools/validate';
+import { checkResponseFormat } from '../structured';
 import type { ChatMessage, GenerateOptions, LoadOptions } from './types';
 
 /** Longest reply one request may ask for (a count beyond it is a mistake, not a wish). */
@@ -19,6 +20,7 @@ export const MAX_BATCH_SIZE = 65_536;
 const GENERATE_KEYS = new Set<keyof GenerateOptions>([
   'maxTokens', 'stop', 'signal', 'addBos', 'logprobs', 'tools', 'toolChoice',
   'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'frequencyPenalty', 'presencePenalty', 'seed',
+  'responseFormat',
 ]);
 const LOAD_KEYS = new Set<keyof LoadOptions>(['ctxSize', 'vramLimit', 'nGpuLayers', 'dtype', 'kvType', 'kvCacheDynamic', 'batchSize']);
 const ROLES = new Set<ChatMessage['role']>(['system', 'user', 'assistant', 'tool']);
@@ -55,6 +57,7 @@ export function checkGenerateOptions(options: GenerateOptions): void {
   checkTools(options.tools, options.toolChoice);
   // The sampling options: the sampler checks its own, here before any work.
   createSampler(options);
+  if (options.responseFormat !== undefined) checkResponseFormat(options.responseFormat);
 }
 
 export function checkInput(input: unknown): void {

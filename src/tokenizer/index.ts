@@ -47,8 +47,8 @@ export interface Tokenizer {
    */
   readonly eogTexts: readonly string[];
   encode(text: string, options?: EncodeOptions): number[];
-  /** Raw bytes of one token (byte-fallback tokens give their byte; U+2581 -> space for SPM; control tokens their text). */
-  tokenBytes(id: number): Uint8Array;
+  /** Raw bytes of one token (byte-fallback tokens give their byte; U+2581 -> space for SPM; control tokens their text unless renderSpecial is false). */
+  tokenBytes(id: number, options?: DecodeOptions): Uint8Array;
   /** The whole sequence as text, as llama.cpp's detokenize prints it. */
   decode(ids: readonly number[], options?: DecodeOptions): string;
   /** Streams text token by token; never emits a broken multi-byte character. */
@@ -107,9 +107,9 @@ class GgufTokenizer implements Tokenizer {
     return out;
   }
 
-  tokenBytes(id: number): Uint8Array {
+  tokenBytes(id: number, options: DecodeOptions = {}): Uint8Array {
     this.checkId(id);
-    return this.algorithm.pieceBytes(id, true);
+    return this.algorithm.pieceBytes(id, options.renderSpecial ?? true);
   }
 
   decode(ids: readonly number[], options: DecodeOptions = {}): string {

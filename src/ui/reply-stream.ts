@@ -33,6 +33,7 @@ export function requestFields(o: ReplyOptions) {
     repeat_penalty: o.repeatPenalty,
     seed: o.seed,
     stop: o.stop,
+    response_format: o.responseFormat,
   };
 }
 

@@ -75,9 +75,10 @@ describe('reply stream: tools', () => {
       { role: 'tool' as const, content: '{"t":3}', toolCallId: 'c0' },
     ];
     const events: GenerateEvent[] = [];
-    await streamReply(backend as never, history, { tools, toolChoice: 'auto' }, new AbortController().signal, (e) => events.push(e));
+    await streamReply(backend as never, history, { tools, toolChoice: 'auto', responseFormat: { type: 'json_object' } }, new AbortController().signal, (e) => events.push(e));
     expect(sent[0].tools).toEqual(tools);
     expect(sent[0].tool_choice).toBe('auto');
+    expect(sent[0].response_format).toEqual({ type: 'json_object' });
     expect(sent[0].messages).toEqual([
       { role: 'user', content: 'weather?' },
       { role: 'assistant', content: '', tool_calls: history[1].toolCalls },
