@@ -33,6 +33,14 @@ const GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|
 const LLAMA3 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 /** Qwen 2/3: as llama 3 but every digit on its own. */
 const QWEN2 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
+/**
+ * Mistral's tekken (Ministral 3): runs of upper-case then lower-case letters
+ * (a word's capital stays with it, an all-caps run is a piece), every digit
+ * alone. llama.cpp's form: "upper" = a letter that is not a-z, "lower" = a
+ * letter that is not A-Z.
+ */
+const TEKKEN =
+  '[^\\r\\n\\p{L}\\p{N}]?(?:(?=\\p{L})[^a-z])*(?:(?=\\p{L})[^A-Z])+|[^\\r\\n\\p{L}\\p{N}]?(?:(?=\\p{L})[^a-z])+(?:(?=\\p{L})[^A-Z])*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+';
 
 const FAMILIES: { names: string[]; patterns: string[]; ignoreMerges?: boolean; cleanSpaces: boolean; addBos?: boolean }[] = [
   {
@@ -43,6 +51,7 @@ const FAMILIES: { names: string[]; patterns: string[]; ignoreMerges?: boolean; c
     addBos: true,
   },
   { names: ['qwen2', 'deepseek-r1-qwen'], patterns: [QWEN2], cleanSpaces: false },
+  { names: ['tekken'], patterns: [TEKKEN], ignoreMerges: true, cleanSpaces: false, addBos: true },
   { names: ['megrez'], patterns: [QWEN2], cleanSpaces: true },
   { names: ['stablelm2'], patterns: [QWEN2], cleanSpaces: true },
   { names: ['smollm', 'command-r'], patterns: ['\\p{N}', GPT2], cleanSpaces: false },
