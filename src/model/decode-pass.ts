@@ -42,7 +42,6 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
 /** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
 export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string | null {
   if (hp.headDim % 4 !== 0) return `head size ${hp.headDim} is not a multiple of 4`;
-  if (hp.recurrentLayers.some(Boolean)) return 'short-convolution layers (lfm2) run through the batch path';
   if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';
   const windows = new Set(Array.from({ length: hp.nLayers }, (_, l) => layerAttention(hp, l).window));
   if (windows.size > MAX_WINDOWS) return `${windows.size} different attention windows`;
@@ -55,8 +54,8 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
 export class DecodePass {
   private recording: DecodeRecording | null = null;
   private list: RecordedDispatch[] = [];
-  /** The KV buffers the recording binds: recorded again when they are replaced. */
-  private recordedFor: GPUBuffer | null = null;
+  /** The KV cache's buffersVersion when recorded: the pass is recorded again once a buffer it binds is replaced. */
+  private recordedFor = -1;
   private readonly step: GPUBuffer;
   private readonly stepWords: Uint32Array<ArrayBuffer>;
 
@@ -129,7 +128,7 @@ export class DecodePass {
   }
 
   private ensureRecorded(): void {
-    if (this.recording && this.recordedFor === this.kv.keys[0]) return;
+    if (this.recording && this.recordedFor === this.kv.buffersVersion) return;
     this.recording?.free();
     this.recording = null;
     this.finishRecording(this.startRecording());
@@ -144,7 +143,7 @@ export class DecodePass {
   private finishRecording(recording: DecodeRecording): void {
     this.list = recording.finish();
     this.recording = recording;
-    this.recordedFor = this.kv.keys[0];
+    this.recordedFor = this.kv.buffersVersion;
   }
 
   /** Step uniform (position, sampling counter), then per attention window its split pass's workgroup counts. */
