@@ -17,9 +17,10 @@ export default defineConfig({
     ],
     // Node-only by design: they start `node` processes (the CLI server, a
     // packed-package consumer) or time Dawn itself (bench:gpu); and one lane
-    // is enough for the 100-generation stress run, and for qwen35's state
-    // rules (engine logic; its kernels run here in architectures.test.ts).
-    exclude: ['tests/gpu/server.test.ts', 'tests/gpu/package.test.ts', 'tests/gpu/bench-gpu.test.ts', 'tests/gpu/engine-stress.test.ts', 'tests/gpu/qwen35-state.test.ts'],
+    // is enough for the 100-generation stress run, and for the recurrent
+    // state's bookkeeping in the engine (lfm2, qwen35: their kernels run here
+    // in architectures.test.ts).
+    exclude: ['tests/gpu/server.test.ts', 'tests/gpu/package.test.ts', 'tests/gpu/bench-gpu.test.ts', 'tests/gpu/engine-stress.test.ts', 'tests/gpu/lfm2-state.test.ts', 'tests/gpu/qwen35-state.test.ts'],
     // Deno runs Vitest's forks (child processes) with its own flags; its
     // worker threads lack parts of node:worker_threads that Vitest uses.
     pool: 'forks',

@@ -9,8 +9,10 @@
 // steps) continue one sequence.
 //
 // Layout: b, c, x: n_tokens x channels f32; y is written over b (each
-// thread reads b[t, ch] before it writes it). w: channels x L f32 (llama.cpp's
-// shortconv.conv, the kernel of channel ch at ch * L). state: channels x (L - 1) f32.
+// thread reads b[t, ch] before it writes it). PACKED (the decode pass): one
+// buffer of n_tokens x [b | c | x], in_proj's own output rows, y over the b
+// thirds. w: channels x L f32 (llama.cpp's shortconv.conv, the kernel of
+// channel ch at ch * L). state: channels x (L - 1) f32.
 // Dispatch: one thread per channel (a thread walks the tokens in order:
 // the state makes the steps sequential), WG per workgroup, 2D grid when needed.
 
@@ -21,8 +23,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> b_y: array<f32>;
+//#if !PACKED
 @group(0) @binding(2) var<storage, read> c: array<f32>;
 @group(0) @binding(3) var<storage, read> x: array<f32>;
+//#endif
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> state: array<f32>;
 
@@ -42,8 +46,15 @@ fn main(
   }
   let wb = ch * (HIST + 1u);
   for (var t = 0u; t < params.n_tokens; t++) {
+//#if PACKED
+    let i = 3u * t * params.channels + ch;
+    let bx = b_y[i] * b_y[i + 2u * params.channels];
+    let gate = b_y[i + params.channels];
+//#else
     let i = t * params.channels + ch;
     let bx = b_y[i] * x[i];
+    let gate = c[i];
+//#endif
     var acc = 0.0;
     for (var k = 0u; k < HIST; k++) {
       acc += hist[k] * w[wb + k];
@@ -53,7 +64,7 @@ fn main(
       hist[k] = hist[k + 1u];
     }
     hist[HIST - 1u] = bx;
-    b_y[i] = c[i] * acc;
+    b_y[i] = gate * acc;
   }
   for (var k = 0u; k < HIST; k++) {
     state[ch * HIST + k] = hist[k];

@@ -298,6 +298,22 @@ export class DecodeRecorder implements DecodeOps {
     ], [1, 1]);
   }
 
+  shortConv(bcx: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, channels: number, width: number): void {
+    requireCapacity(bcx, 3 * channels, 'shortConv bcx');
+    if (!(Number.isInteger(width) && width >= 2)) throw badRequest(`shortConv: width ${width} must be an integer of at least 2`);
+    this.record(
+      'shortConv',
+      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1, PACKED: true } },
+      [u32(1), u32(channels)],
+      [
+        [1, bcx.buffer],
+        [4, kernel],
+        [5, state],
+      ],
+      this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
+    );
+  }
+
   embed(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer): void {
     requireCapacity(out, table.cols, 'embed out');
     const rowBytes = weightRowBytes(table.type, table.cols);

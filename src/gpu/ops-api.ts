@@ -161,6 +161,11 @@ export interface DecodeOps {
   attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams): void;
   /** x += rmsnorm(y) * weight over one row of `dim`. */
   addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void;
+  /**
+   * lfm2's gated short convolution of one token: bcx holds in_proj's output
+   * [b | c | x] (3 x channels); b becomes c * conv(b * x), continuing `state`.
+   */
+  shortConv(bcx: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, channels: number, width: number): void;
   /** out = dequant(table row ids[0]). */
   embed(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer): void;
   /** x *= s over count. */

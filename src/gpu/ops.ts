@@ -336,7 +336,7 @@ class WebGpuOps implements GpuOps {
     if (!(Number.isInteger(width) && width >= 2)) throw badRequest(`shortConv: width ${width} must be an integer of at least 2`);
     this.dispatch(
       'shortConv',
-      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1 } },
+      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1, PACKED: false } },
       [u32(n), u32(channels)],
       [b.buffer, c.buffer, x.buffer, kernel, state],
       this.grid(Math.ceil(channels / ELEMENTWISE_WG)),

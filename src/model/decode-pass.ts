@@ -47,7 +47,6 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
 export function decodePassLayersUnsupported(hp: Hyperparams): string | null {
   if (hp.gemma4) return 'gemma4 layers (per-layer head sizes, shared KV, per-layer embeddings) are not recorded';
   if (hp.deltaNet) return 'gated delta-net layers (qwen35) decode through the batch path';
-  if (hp.recurrentLayers.some(Boolean)) return 'short-convolution layers (lfm2) run through the batch path';
   return null;
 }
 
@@ -68,8 +67,8 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
 export class DecodePass {
   private recording: DecodeRecording | null = null;
   private list: RecordedDispatch[] = [];
-  /** The KV buffers the recording binds: recorded again when they are replaced. */
-  private recordedFor: GPUBuffer | null = null;
+  /** The KV cache's buffersVersion when recorded: the pass is recorded again once a buffer it binds is replaced. */
+  private recordedFor = -1;
   private readonly step: GPUBuffer;
   private readonly stepWords: Uint32Array<ArrayBuffer>;
 
@@ -142,7 +141,7 @@ export class DecodePass {
   }
 
   private ensureRecorded(): void {
-    if (this.recording && this.recordedFor === this.kv.keys[0]) return;
+    if (this.recording && this.recordedFor === this.kv.buffersVersion) return;
     this.recording?.free();
     this.recording = null;
     this.finishRecording(this.startRecording());
@@ -157,7 +156,7 @@ export class DecodePass {
   private finishRecording(recording: DecodeRecording): void {
     this.list = recording.finish();
     this.recording = recording;
-    this.recordedFor = this.kv.keys[0];
+    this.recordedFor = this.kv.buffersVersion;
   }
 
   /** Step uniform (position, sampling counter), then per attention window its split pass's workgroup counts. */

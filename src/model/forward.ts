@@ -10,7 +10,7 @@ import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, R
 import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
-import { recordShortConv } from './arch/lfm2';
+import { recordShortConv, recordShortConvToken } from './arch/lfm2';
 import { recordGemma4Embedding, recordGemma4Layer } from './arch/gemma4';
 import { recordQwen35Layer } from './arch/qwen35';
 
@@ -189,32 +189,14 @@ export function recordForward(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv:
  * from the decode pass's step buffer; the logits land in scratch.logits.
  */
 export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, kv: KvCache, s: Scratch): void {
-  const { nEmbd, nHeads, nKvHeads, headDim, kvDim, rmsEps: eps } = hp;
+  const { nEmbd, rmsEps: eps } = hp;
   ops.embed(w.tokenEmbd, s.ids, s.x);
   if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, nEmbd);
-  const qDim = nHeads * headDim;
   for (let l = 0; l < hp.nLayers; l++) {
     const layer = w.layers[l];
-    const { wq, wk, wv, wo } = attentionMatrices(layer, l);
-    // Attention block: norm folded into the q/k/v projection, then rope and the cache write.
-    ops.project(
-      s.x,
-      [
-        { w: wq, outOffset: 0, bias: layer.bq },
-        { w: wk, outOffset: qDim, bias: layer.bk },
-        { w: wv, outOffset: qDim + kvDim, bias: layer.bv },
-      ],
-      s.qkv,
-      { norm: { weight: layer.attnNorm, eps } },
-    );
-    const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
-    // NoPE layers (smollm3) rotate nothing; the kernel applies mistral3's temperature to q only.
-    const nRot = layerAttention(hp, l).rope ? rope.nRot : 0;
-    const temperature = hp.attnTemperature ?? undefined;
-    ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nRot, temperature, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
-    ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, attentionParams(hp, kv, l));
-    // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
-    residualProject(ops, hp, wo, s.attn, s, layer.attnPostNorm, layer.bo);
+    const state = kv.states[l];
+    if (layer.shortConv && state) recordShortConvToken(ops, hp, layer.shortConv, layer.attnNorm, state[0], s);
+    else recordAttentionToken(ops, hp, w, layer, kv, s, l);
     // Feed-forward block: norm, gate, up and the activation in one kernel.
     ops.gatedProject(s.x, { weight: layer.ffnNorm, eps }, layer.wGate, layer.wUp, s.gate, hp.traits.ffnActivation === 'gelu' ? 'gelu' : 'silu');
     residualProject(ops, hp, layer.wDown, s.gate, s, layer.ffnPostNorm);
@@ -223,6 +205,32 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
     norm: { weight: w.outputNorm, eps },
     softcap: hp.finalSoftcap > 0 ? hp.finalSoftcap : undefined,
   });
+}
+
+/** The attention block of layer l for the step's token, the residual add included. */
+function recordAttentionToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number): void {
+  const { nHeads, nKvHeads, headDim, kvDim, rmsEps: eps } = hp;
+  const qDim = nHeads * headDim;
+  const { wq, wk, wv, wo } = attentionMatrices(layer, l);
+  // Attention block: norm folded into the q/k/v projection, then rope and the cache write.
+  ops.project(
+    s.x,
+    [
+      { w: wq, outOffset: 0, bias: layer.bq },
+      { w: wk, outOffset: qDim, bias: layer.bk },
+      { w: wv, outOffset: qDim + kvDim, bias: layer.bv },
+    ],
+    s.qkv,
+    { norm: { weight: layer.attnNorm, eps } },
+  );
+  const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
+  // NoPE layers (smollm3) rotate nothing; the kernel applies mistral3's temperature to q only.
+  const nRot = layerAttention(hp, l).rope ? rope.nRot : 0;
+  const temperature = hp.attnTemperature ?? undefined;
+  ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nRot, temperature, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
+  ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, attentionParams(hp, kv, l));
+  // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
+  residualProject(ops, hp, wo, s.attn, s, layer.attnPostNorm, layer.bo);
 }
 
 /** x += W . input, or x += rmsnorm(W . input) * postNorm (gemma). */

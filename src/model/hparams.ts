@@ -263,6 +263,14 @@ export function readHyperparams(file: GgufFile): Hyperparams {
       details: { arch, experts },
     });
   }
+  // mistral3's optional MLP biases (llama.cpp loads them) have no place in the fused decode kernels yet.
+  const ffnBias = traits.yarnKeys ? file.tensors.find((t) => /^blk\.\d+\.ffn_(gate|up|down)\.bias$/.test(t.name)) : undefined;
+  if (ffnBias) {
+    throw new ClawError('clw-arch-unsupported', `this ${arch} model has feed-forward biases (${ffnBias.name}), which WebClaw does not run yet`, {
+      fix: 'Use a model of this architecture without MLP biases (Ministral 3 has none).',
+      details: { arch, tensor: ffnBias.name },
+    });
+  }
   const ropeDim = m.positiveInt('rope.dimension_count', headDim);
   if (ropeDim > headDim || ropeDim % 2 !== 0) throw m.invalid('rope.dimension_count', `${ropeDim} must be even and at most the head size ${headDim}`);
   if (traits.fullRotary && ropeDim !== headDim) throw m.invalid('rope.dimension_count', `${ropeDim} must equal the head size ${headDim} for ${arch}`);

@@ -77,6 +77,8 @@ export class KvCache {
   maxCapacity: number;
   /** How many times the buffers grew after creation. */
   growths = 0;
+  /** Bumped whenever a K or V buffer is replaced (growth, even one that fails halfway): what binds them must bind again. */
+  buffersVersion = 0;
   /** Per layer, the recurrent state buffers of a layer without attention (recurrentStateShape's order); null for attention layers. */
   readonly states: (GPUBuffer[] | null)[] = [];
   /** Positions the recurrent state has absorbed, -1 after a failed pass (meaningful only when hasRecurrentState). */
@@ -212,6 +214,7 @@ export class KvCache {
         // Destroying a buffer that submitted work still reads is allowed: the copy completes first.
         this.allocator.free(old);
         list[l] = bigger;
+        this.buffersVersion++;
       }
     }
     // Layers already grown hold `target` positions; a failure above leaves a

@@ -41,8 +41,8 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['up', capacity * hp.nFf],
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
-    // The decode pass's q, k, v of one token: none where it cannot record the layers.
-    ['qkv', decodePassLayersUnsupported(hp) ? 0 : qDim + 2 * hp.kvDim],
+    // The decode pass's q, k, v side by side, or an lfm2 convolution's [b | c | x]: none where it cannot record the layers.
+    ['qkv', decodePassLayersUnsupported(hp) ? 0 : Math.max(qDim + 2 * hp.kvDim, hp.shortConvKernel > 0 ? 3 * hp.nEmbd : 0)],
     ...gemma4ScratchLayout(hp, capacity),
     ...(Object.entries(deltaNetScratchLengths(hp, capacity)) as [ScratchField, number][]),
   ];
@@ -161,7 +161,9 @@ export class LlamaModel {
    * a decode pass.
    */
   async tokenPipeline(): Promise<TokenPipeline | null> {
-    if (this.pipeline || !this.decode || !this.allocator) return this.pipeline;
+    // A recurrent state (lfm2) would absorb the draws the pipeline runs past a stop, and
+    // could not be rewound: such models sample on the CPU, one evaluated token at a time.
+    if (this.pipeline || !this.decode || !this.allocator || this.kv.hasRecurrentState) return this.pipeline;
     const sampler = await GpuSampler.create(this.ops.device, this.allocator, {
       logits: this.scratch.logits.buffer,
       step: this.decode.stepBuffer,

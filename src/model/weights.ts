@@ -165,35 +165,33 @@ function attentionTensorPlan(hp: Hyperparams, table: TensorTable, l: number): Pl
   const qDim = nHeads * headDim;
   const b = `blk.${l}.`;
   const plan: PlannedTensor[] = [];
-  {
-    if (table.get(`${b}attn_qkv.weight`)) {
-      const pieces = [
-        { slot: `${b}attn_q`, rows: qDim },
-        { slot: `${b}attn_k`, rows: kvDim },
-        { slot: `${b}attn_v`, rows: kvDim },
-      ];
-      plan.push(
-        { name: `${b}attn_qkv.weight`, shape: [nEmbd, qDim + 2 * kvDim], kind: 'matrix', pieces: pieces.map((p) => ({ ...p, slot: `${p.slot}.weight` })) },
-        { name: `${b}attn_qkv.bias`, shape: [qDim + 2 * kvDim], kind: 'vector', optional: true, pieces: pieces.map((p) => ({ ...p, slot: `${p.slot}.bias` })) },
-      );
-    } else {
-      plan.push(
-        { name: `${b}attn_q.weight`, shape: [nEmbd, qDim], kind: 'matrix' },
-        { name: `${b}attn_k.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
-        { name: `${b}attn_v.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
-        { name: `${b}attn_q.bias`, shape: [qDim], kind: 'vector', optional: true },
-        { name: `${b}attn_k.bias`, shape: [kvDim], kind: 'vector', optional: true },
-        { name: `${b}attn_v.bias`, shape: [kvDim], kind: 'vector', optional: true },
-      );
-    }
+  if (table.get(`${b}attn_qkv.weight`)) {
+    const pieces = [
+      { slot: `${b}attn_q`, rows: qDim },
+      { slot: `${b}attn_k`, rows: kvDim },
+      { slot: `${b}attn_v`, rows: kvDim },
+    ];
     plan.push(
-      { name: `${b}attn_output.weight`, shape: [qDim, nEmbd], kind: 'matrix' },
-      // lfm2 has no output bias (llama.cpp does not load one).
-      ...(traits.shortConv ? [] : [{ name: `${b}attn_output.bias`, shape: [nEmbd], kind: 'vector' as const, optional: true }]),
+      { name: `${b}attn_qkv.weight`, shape: [nEmbd, qDim + 2 * kvDim], kind: 'matrix', pieces: pieces.map((p) => ({ ...p, slot: `${p.slot}.weight` })) },
+      { name: `${b}attn_qkv.bias`, shape: [qDim + 2 * kvDim], kind: 'vector', optional: true, pieces: pieces.map((p) => ({ ...p, slot: `${p.slot}.bias` })) },
     );
-    if (traits.qkNorm) {
-      plan.push({ name: `${b}attn_q_norm.weight`, shape: [headDim], kind: 'vector' }, { name: `${b}attn_k_norm.weight`, shape: [headDim], kind: 'vector' });
-    }
+  } else {
+    plan.push(
+      { name: `${b}attn_q.weight`, shape: [nEmbd, qDim], kind: 'matrix' },
+      { name: `${b}attn_k.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
+      { name: `${b}attn_v.weight`, shape: [nEmbd, kvDim], kind: 'matrix' },
+      { name: `${b}attn_q.bias`, shape: [qDim], kind: 'vector', optional: true },
+      { name: `${b}attn_k.bias`, shape: [kvDim], kind: 'vector', optional: true },
+      { name: `${b}attn_v.bias`, shape: [kvDim], kind: 'vector', optional: true },
+    );
+  }
+  plan.push(
+    { name: `${b}attn_output.weight`, shape: [qDim, nEmbd], kind: 'matrix' },
+    // lfm2 has no output bias (llama.cpp does not load one).
+    ...(traits.shortConv ? [] : [{ name: `${b}attn_output.bias`, shape: [nEmbd], kind: 'vector' as const, optional: true }]),
+  );
+  if (traits.qkNorm) {
+    plan.push({ name: `${b}attn_q_norm.weight`, shape: [headDim], kind: 'vector' }, { name: `${b}attn_k_norm.weight`, shape: [headDim], kind: 'vector' });
   }
   return plan;
 }

@@ -35,6 +35,14 @@ const LLAMA3 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,
 const QWEN2 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
 /** Qwen 3.5: as Qwen 2 but letter runs also take combining marks (\\p{M}). */
 const QWEN35 = `${CONTRACTIONS_ANY_CASE}|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
+/**
+ * Mistral's tekken (Ministral 3): runs of upper-case then lower-case letters
+ * (a word's capital stays with it, an all-caps run is a piece), every digit
+ * alone. llama.cpp's form: "upper" = a letter that is not a-z, "lower" = a
+ * letter that is not A-Z.
+ */
+const TEKKEN =
+  '[^\\r\\n\\p{L}\\p{N}]?(?:(?=\\p{L})[^a-z])*(?:(?=\\p{L})[^A-Z])+|[^\\r\\n\\p{L}\\p{N}]?(?:(?=\\p{L})[^a-z])+(?:(?=\\p{L})[^A-Z])*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+';
 
 const FAMILIES: { names: string[]; patterns: string[]; ignoreMerges?: boolean; cleanSpaces: boolean; addBos?: boolean }[] = [
   {
@@ -46,6 +54,7 @@ const FAMILIES: { names: string[]; patterns: string[]; ignoreMerges?: boolean; c
   },
   { names: ['qwen2', 'deepseek-r1-qwen'], patterns: [QWEN2], cleanSpaces: false },
   { names: ['qwen35'], patterns: [QWEN35], cleanSpaces: false },
+  { names: ['tekken'], patterns: [TEKKEN], ignoreMerges: true, cleanSpaces: false, addBos: true },
   { names: ['megrez'], patterns: [QWEN2], cleanSpaces: true },
   { names: ['stablelm2'], patterns: [QWEN2], cleanSpaces: true },
   { names: ['smollm', 'command-r'], patterns: ['\\p{N}', GPT2], cleanSpaces: false },

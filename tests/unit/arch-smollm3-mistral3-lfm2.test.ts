@@ -64,9 +64,12 @@ describe('mistral3', () => {
     expect(llama.attnTemperature).toBeNull();
   });
 
-  it('turns a mixture-of-experts file away with clw-arch-unsupported', async () => {
-    const file = await header({ arch: 'mistral3' }, [kv.u32('mistral3.expert_count', 8)]);
-    expect(errorOf(() => readHyperparams(file)).code).toBe('clw-arch-unsupported');
+  it('turns a mixture-of-experts file, or one with MLP biases, away with clw-arch-unsupported', async () => {
+    const moe = await header({ arch: 'mistral3' }, [kv.u32('mistral3.expert_count', 8)]);
+    expect(errorOf(() => readHyperparams(moe)).code).toBe('clw-arch-unsupported');
+    const file = await header({ arch: 'mistral3' });
+    const biased = { ...file, tensors: [...file.tensors, { ...file.tensors[1], name: 'blk.0.ffn_up.bias' }] };
+    expect(errorOf(() => readHyperparams(biased)).details.tensor).toBe('blk.0.ffn_up.bias');
   });
 });
 

@@ -8,7 +8,7 @@
 // (b * x) per channel, kept by the KV cache (KvCache.states). Which layers
 // are which: head_count_kv is 0 for the convolutions (hparams.ts).
 
-import type { GpuOps, WeightMatrix } from '../../gpu/ops-api';
+import type { DecodeOps, GpuOps, WeightMatrix } from '../../gpu/ops-api';
 import type { Scratch } from '../forward';
 import type { Hyperparams } from '../hparams';
 import type { PlannedTensor } from '../weights';
@@ -63,4 +63,26 @@ export function recordShortConv(ops: GpuOps, hp: Hyperparams, w: ShortConvWeight
   ops.matmul(w.inX, s.xb, s.gate, n);
   ops.shortConv(s.q, s.attn, s.gate, w.kernel, state, n, hp.nEmbd, hp.shortConvKernel);
   ops.matmul(w.out, s.q, s.xb, n);
+}
+
+/**
+ * The block for one token in the recorded decode pass, the residual add
+ * included: the norm folded into one projection of in_proj's three thirds
+ * into scratch.qkv as [b | c | x], the convolution over it, out_proj added
+ * to x. Three dispatches.
+ */
+export function recordShortConvToken(ops: DecodeOps, hp: Hyperparams, w: ShortConvWeights, attnNorm: GPUBuffer, state: GPUBuffer, s: Scratch): void {
+  const { nEmbd } = hp;
+  ops.project(
+    s.x,
+    [
+      { w: w.inB, outOffset: 0 },
+      { w: w.inC, outOffset: nEmbd },
+      { w: w.inX, outOffset: 2 * nEmbd },
+    ],
+    s.qkv,
+    { norm: { weight: attnNorm, eps: hp.rmsEps } },
+  );
+  ops.shortConv(s.qkv, w.kernel, state, nEmbd, hp.shortConvKernel);
+  ops.project(s.qkv, [{ w: w.out, outOffset: 0 }], s.x, { accumulate: true });
 }
