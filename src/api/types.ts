@@ -60,7 +60,7 @@ export interface ChatCompletionCreateParams extends CompletionParamsBase {
   top_logprobs?: number | null;
   /** Functions the model may call; they reach the model through its chat template. */
   tools?: ToolDefinition[] | null;
-  /** Default 'auto'. 'required' / a named function: the reply is begun as a call (the named one alone is offered); its arguments are not schema-constrained yet. */
+  /** Default 'auto'. 'required' / a named function: the reply is begun as a call (the named one alone is offered); a named function's JSON arguments follow its parameters schema (a grammar; README, Tool calls). */
   tool_choice?: ToolChoice | null;
   /** Accepted for compatibility; calls are returned in the order the model wrote them. */
   parallel_tool_calls?: boolean | null;

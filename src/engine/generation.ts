@@ -10,11 +10,11 @@ import { StopMatcher } from './stop';
 import { DEFAULT_GENERATION } from './defaults';
 import { tokenLogprobs } from './logprobs';
 import type { TokenPipeline } from '../model/token-pipeline';
-import { forcedOpening } from '../tools/forced';
+import { forcedGrammar, forcedOpening } from '../tools/forced';
 import { ToolCallReader, type ReadReply } from '../tools/reader';
 import { offeredTools } from '../tools/validate';
 import { compileResponseFormat, grammarVocab, type GrammarMatcher } from '../structured';
-import type { ChatMessage, GenerateEvent, GenerateOptions } from './types';
+import type { ChatMessage, GenerateEvent, GenerateOptions, ResponseFormat } from './types';
 
 export type Emit = (e: GenerateEvent) => Promise<void>;
 
@@ -64,7 +64,9 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   if (typeof input !== 'string' && s.chat.problem) await emit({ type: 'warning', code: 'clw-model-invalid', message: s.chat.problem });
   await emit({ type: 'prompt', tokenIds: tokens.slice() });
 
-  const grammar = options.responseFormat ? compileResponseFormat(options.responseFormat, grammarVocab(s.tokenizer, s.hp.nVocab)) : null;
+  const toolGrammar = typeof input === 'string' ? null : await forcedCallGrammar(s, options, emit);
+  const format: ResponseFormat | undefined = toolGrammar ? { type: 'grammar', grammar: toolGrammar } : options.responseFormat;
+  const grammar = format ? compileResponseFormat(format, grammarVocab(s.tokenizer, s.hp.nVocab)) : null;
   const t0 = performance.now();
   const { logits, reused: reuse } = await evalReusingCache(s, tokens, signal);
   const t1 = performance.now();
@@ -253,4 +255,19 @@ async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOpt
       await pipe.drain();
     }
   });
+}
+
+/**
+ * A named function's call is constrained by its parameters' schema (tools/forced.ts);
+ * a schema the grammar engine cannot express leaves the arguments free, with a warning.
+ */
+async function forcedCallGrammar(s: Session, options: GenerateOptions, emit: Emit): Promise<string | null> {
+  if (!offeredTools(options.tools, options.toolChoice)) return null;
+  try {
+    return forcedGrammar(s.chat.toolSyntax, options.toolChoice, options.tools ?? []);
+  } catch (e) {
+    if (!(e instanceof ClawError) || e.code !== 'clw-bad-request') throw e;
+    await emit({ type: 'warning', code: 'clw-bad-request', message: `the called function's arguments are not constrained: ${e.message}` });
+    return null;
+  }
 }

@@ -65,8 +65,8 @@ export interface ToolCall {
 /**
  * 'auto': the model decides; 'none': no tools offered; 'required' or a named
  * function: the assistant's turn begins with a call's opening in the model's
- * syntax (with the name, for a named function), so the reply is a call. The
- * arguments are not yet constrained by the tools' schemas.
+ * syntax (with the name, for a named function), so the reply is a call. A
+ * named function's JSON arguments are then constrained by its parameters schema.
  */
 export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
 

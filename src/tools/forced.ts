@@ -1,13 +1,12 @@
 // tool_choice 'required' or a named function: the assistant's turn is begun
 // for the model with the opening of a call in its own syntax (and, for a
-// named function, the name too), so the reply is a call. This steers
-// without constraining the arguments: constraining them by the tools'
-// schemas needs the grammar engine (src/structured, issue 11 part 1) to
-// take over after this opening, which is not wired yet: `forcedRemainder`
-// says what it would have to constrain (the named function's arguments as
-// JSON under its schema, then the fixed closing text).
+// named function, the name too), so the reply is a call. For a named
+// function whose arguments are JSON in its syntax, the rest of the reply is
+// then constrained by a grammar (`forcedGrammar`): the arguments under the
+// function's JSON Schema, then the fixed closing text.
 
 import type { ToolChoice, ToolDefinition } from '../engine/types';
+import { responseFormatGbnf } from '../structured';
 import type { ToolCallSyntax } from './syntax';
 
 /** The text the assistant's turn starts with under `choice`, or '' when the model is free ('auto'). */
@@ -43,4 +42,25 @@ export function forcedRemainder(syntax: ToolCallSyntax, choice: ToolChoice | und
   if (syntax === 'hermes' || syntax === 'generic') return { schema, closing: '}\n</tool_call>' };
   if (syntax === 'llama3') return { schema, closing: '}' };
   return null;
+}
+
+/**
+ * The GBNF grammar of the rest of a named call (`forcedRemainder` as a
+ * grammar: the arguments' JSON Schema, then the closing text), or null
+ * where the call is not constrained. Throws clw-bad-request when the
+ * schema uses what the grammar engine cannot express.
+ */
+export function forcedGrammar(syntax: ToolCallSyntax, choice: ToolChoice | undefined, tools: readonly ToolDefinition[]): string | null {
+  const rest = forcedRemainder(syntax, choice, tools);
+  if (!rest) return null;
+  const args = responseFormatGbnf({ type: 'json_schema', json_schema: { schema: rest.schema } })!;
+  // The schema's grammar starts at `root` (which no rule refers to): it becomes the arguments' rule.
+  let name = 'tool-arguments';
+  while (new RegExp(`^${name} ::=`, 'm').test(args)) name += '-x';
+  return `${args.replace(/^root ::=/m, `${name} ::=`)}root ::= ${name} ${gbnfLiteral(rest.closing)}\n`;
+}
+
+/** `text` as a GBNF string literal. */
+function gbnfLiteral(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
 }

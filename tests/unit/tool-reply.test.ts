@@ -6,6 +6,7 @@
 // message.tool_calls / stream deltas with finish_reason 'tool_calls', and a
 // malformed call is text with a clw-tool-call-invalid warning.
 
+import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { runChat, type GeneratingEngine } from '../../src/api/run';
 import type { ChatCompletion, ChatCompletionChunk, CompletionStream } from '../../src/api/types';
@@ -18,6 +19,7 @@ import type { Session } from '../../src/engine/session';
 import type { ChatMessage, GenerateEvent, GenerateOptions, ToolDefinition } from '../../src/engine/types';
 import { createTokenizer } from '../../src/tokenizer';
 import { spmFile, spmVocab } from './tokenizer-fixture';
+import { mulberry32 } from './gguf-helpers';
 
 const HERMES_TEMPLATE =
   "{% if tools %}<tools>{% for t in tools %}{{ t.function.name }} {% endfor %}</tools>{% endif %}" +
@@ -52,6 +54,15 @@ function scriptedSession(template: string, reply: string): Session {
     },
   };
   return { file, hp: { nVocab }, model, tokenizer, chat: chatFormatterFor(file), ctxSize: 4096, cached: [], info: {} } as unknown as Session;
+}
+
+/** A session whose model's logits are fresh random numbers at every step: only a grammar can make its output valid. */
+function randomSession(template: string, seed: number): Session {
+  const s = scriptedSession(template, '');
+  const random = mulberry32(seed);
+  const nVocab = s.hp.nVocab;
+  (s.model as unknown as { eval: () => Promise<Float32Array> }).eval = async () => Float32Array.from({ length: nVocab }, () => random() * 4);
+  return s;
 }
 
 async function generate(s: Session, input: ChatMessage[], options: GenerateOptions): Promise<GenerateEvent[]> {
@@ -114,6 +125,33 @@ describe('generation with tools', () => {
       expect(parseToolCalls(reply, syntax)).toEqual({ kind: 'calls', content: '', calls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] });
     }
     expect(forcedRemainder('hermes', 'required', TOOLS)).toBeNull();
+  });
+
+  it("a named tool_choice constrains the arguments by the function's schema: random logits still give calls that validate", async () => {
+    const schema = {
+      type: 'object',
+      properties: { city: { type: 'string', maxLength: 6 }, unit: { enum: ['c', 'f'] }, hourly: { type: 'boolean' } },
+      required: ['city', 'unit'],
+    };
+    const tools: ToolDefinition[] = [{ type: 'function', function: { name: 'get_weather', parameters: schema } }];
+    const validate = new Ajv({ strict: false }).compile(schema);
+    for (const [template, seed] of [[HERMES_TEMPLATE, 1], [HERMES_TEMPLATE, 2], [LLAMA3_TEMPLATE, 3], [LLAMA3_TEMPLATE, 4]] as const) {
+      const events = await generate(randomSession(template, seed), ASK, { tools, toolChoice: { type: 'function', function: { name: 'get_weather' } }, temperature: 1, seed, maxTokens: 400 });
+      const calls = events.find((e) => e.type === 'tool_calls') as { calls: { function: { name: string; arguments: string } }[] } | undefined;
+      expect(calls, `seed ${seed}: ${JSON.stringify(events.filter((e) => e.type !== 'prompt'))}`).toBeDefined();
+      expect(calls!.calls[0].function.name).toBe('get_weather');
+      expect(validate(JSON.parse(calls!.calls[0].function.arguments)), calls!.calls[0].function.arguments).toBe(true);
+    }
+    // Unconstrained, the same random model writes no valid call.
+    const free = await generate(randomSession(HERMES_TEMPLATE, 1), ASK, { tools, toolChoice: 'required', temperature: 1, seed: 1, maxTokens: 60 });
+    expect(free.some((e) => e.type === 'tool_calls')).toBe(false);
+  });
+
+  it("a schema the grammar cannot express leaves the arguments free, with a warning", async () => {
+    const tools: ToolDefinition[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { n: { type: 'integer', minimum: 3 } } } } }];
+    const events = await generate(scriptedSession(HERMES_TEMPLATE, '{"n": 5}}\n</tool_call>'), ASK, { tools, toolChoice: { type: 'function', function: { name: 'get_weather' } } });
+    expect(events.find((e) => e.type === 'warning')).toMatchObject({ code: 'clw-bad-request', message: expect.stringMatching(/not constrained.*minimum/) });
+    expect(events.find((e) => e.type === 'tool_calls')).toMatchObject({ calls: [{ function: { arguments: '{"n":5}' } }] });
   });
 
   it('bad tools, tool choices and tool messages are clw-bad-request naming the field', () => {
