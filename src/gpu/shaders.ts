@@ -62,6 +62,8 @@ import dotQ5K from '../../shaders/dot/q5_k.wgsl?raw';
 import dotQ6K from '../../shaders/dot/q6_k.wgsl?raw';
 import dotIq4Nl from '../../shaders/dot/iq4_nl.wgsl?raw';
 import dotIq4Xs from '../../shaders/dot/iq4_xs.wgsl?raw';
+import dotMxfp4 from '../../shaders/dot/mxfp4.wgsl?raw';
+import dotTq20 from '../../shaders/dot/tq2_0.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
 import attentionDecodeCommonPiece from '../../shaders/attention_decode_common.wgsl?raw';
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
@@ -133,6 +135,8 @@ const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q6_K, dotHelpers + dotQ6K],
   [GgmlType.IQ4_NL, dotHelpers + dotIq4Nl],
   [GgmlType.IQ4_XS, dotHelpers + dotIq4Xs],
+  [GgmlType.MXFP4, dotHelpers + dotMxfp4],
+  [GgmlType.TQ2_0, dotHelpers + dotTq20],
 ]);
 
 /**

@@ -22,7 +22,7 @@ import { DECODE_TYPES, randomBlocks } from './helpers/random-blocks';
 
 const GENERIC_DOT32 = [
   GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ1_S, GgmlType.IQ1_M,
-  GgmlType.MXFP4, GgmlType.NVFP4, GgmlType.TQ1_0, GgmlType.TQ2_0,
+  GgmlType.NVFP4, GgmlType.TQ1_0,
 ];
 import { randomFloats } from './helpers/reference';
 
@@ -75,7 +75,7 @@ const FAMILIES: Record<'subgroup' | 'fallback', () => WebGpuOpsHandle> = {
 // with 18-, 22- or 34-byte blocks has blocks at both word phases in a row.
 const ROWS = 11;
 const COLS = 768;
-/** The IQ1/IQ2/IQ3, FP4 and ternary types go through the generic dot32 over their decode4 (no piece of their own yet). */
+/** The IQ1/IQ2/IQ3 types, NVFP4 and TQ1_0 go through the generic dot32 over their decode4 (no piece of their own yet). */
 const OWN_DOT32 = new Set(DECODE_TYPES.filter((t) => !GENERIC_DOT32.includes(t)));
 
 describe.each(DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] })))('dot32 of $name', ({ type, name }) => {
@@ -143,7 +143,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>) {
 `;
 
   // Five segments per kernel: within any adapter's storage-buffer limit per stage.
-  const groups = Array.from({ length: Math.ceil(DECODE_TYPES.length / 5) }, (_, i) => DECODE_TYPES.slice(5 * i, 5 * i + 5));
+  // One lattice type (its grid piece renamed like any other) beside two others: a kernel with a
+  // grid table compiles slowly on the wgpu lane (naga + lavapipe, 2026-11-29 on a loaded machine:
+  // 2 s for IQ2_XXS, 15 s for IQ2_S, 65 s for IQ1_M; five grids in one kernel did not finish in 4 minutes).
+  const grids = [GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ1_S, GgmlType.IQ1_M];
+  const others = DECODE_TYPES.filter((t) => !grids.includes(t));
+  const groups = [
+    ...Array.from({ length: Math.ceil(others.length / 5) }, (_, i) => others.slice(5 * i, 5 * i + 5)),
+    [GgmlType.IQ2_XXS, GgmlType.Q4_K, GgmlType.Q8_0],
+  ];
   it.each(groups.map((g) => [g.map((type) => GgmlType[type]).join(', '), g] as const))('gives every segment its own type\'s per-block dot products (%s)', async (_names, types) => {
     const blocks = COLS / 32;
     const x = randomFloats(COLS, 4242);
