@@ -88,10 +88,10 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
   const next = rng(seed);
   const bytes = new Uint8Array(nBlocks * info.blockBytes);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(next() * 256);
-  // Tame: no special halves, scales in [2^-6, 2^-2) with either sign, so sums of products stay moderate.
+  // Tame: no special halves, scales in [2^-9, 2^-7) with either sign: weights of about unit size at most.
   const randomHalf = () => {
     let h: number;
-    if (tame) return 0x2400 + Math.floor(next() * 0x1000) + (next() < 0.5 ? 0x8000 : 0);
+    if (tame) return 0x1800 + Math.floor(next() * 0x800) + (next() < 0.5 ? 0x8000 : 0);
     do h = Math.floor(next() * 65536);
     while (isHalfNonFinite(h));
     return h;
