@@ -17,7 +17,9 @@ export function wgslGrid(grid: IqGrid): string {
   return [
     `const GRID_BITS: u32 = ${grid.bits}u;`,
     `const GRID_LEVELS = array<f32, ${grid.levels.length}>(${f32List(grid.levels)});`,
-    `const GRID = array<u32, ${words.length}>(`,
+    // A private variable, not a const: naga spills a dynamically indexed const array into a local copy
+    // per function call, which lavapipe took minutes to compile for the 1024-word IQ1 grid.
+    `var<private> GRID: array<u32, ${words.length}> = array<u32, ${words.length}>(`,
     ...lines,
     ');',
     '',

@@ -240,7 +240,7 @@ function dotPiece(type: GgmlType): string {
 /** Segment i: its binding and its type's pieces, every module-scope name suffixed `_s<i>`. */
 function segmentPiece(type: GgmlType, i: number): string {
   const code = `${decodePiece(type)}\n${dotPiece(type)}`;
-  const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias|struct)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
+  const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias|struct|var<private>)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
   names.add('weights');
   const renamed = code.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (name) => (names.has(name) ? `${name}_s${i}` : name));
   return `@group(0) @binding(${SEGMENT_BINDING + i}) var<storage, read> weights_s${i}: array<u32>;\n${renamed}`;
