@@ -15,7 +15,8 @@ struct SampleParams {
   // 0: no penalties; WINDOW_ALL: the whole history; else the ring's length.
   window: u32,
   penalize: u32,
-  _pad0: u32,
+  // 1: the grammar's token bitmask follows the window counts (counts[MASK_BASE + i / 32]).
+  masked: u32,
   _pad1: u32,
   inv_temp: f32,
   repeat: f32,
@@ -97,12 +98,14 @@ fn neg_inf() -> f32 {
   return bitcast<f32>(bits);
 }
 
-// The logit after sanitising (NaN -> -inf, +inf -> the largest f32) and penalties.
+// The logit after sanitising (NaN -> -inf, +inf -> the largest f32), the
+// grammar's mask (-inf, as the CPU route writes into the logits) and penalties.
 fn value_of(i: u32) -> f32 {
   let raw = bitcast<u32>(logits[i]);
   var l = logits[i];
   if ((raw & 0x7fffffffu) > 0x7f800000u) { l = neg_inf(); }
   else if (raw == 0x7f800000u) { l = SAMPLE_F32_MAX; }
+  if (params.masked != 0u && ((counts[MASK_BASE + (i >> 5u)] >> (i & 31u)) & 1u) == 0u) { l = neg_inf(); }
   if (params.penalize != 0u) {
     let c = counts[i];
     if (c > 0u) {

@@ -72,9 +72,10 @@ export async function runGeneration(s: Session, input: string | ChatMessage[], o
   const t1 = performance.now();
 
   const out = new TokenSink(s, options, tokens, emit);
-  // Logprobs and grammars need the logits on the CPU; everything else samples on the GPU where the model has a decode pass.
-  const pipe = options.logprobs === undefined && !grammar ? await s.model.tokenPipeline() : null;
-  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks, grammar);
+  // The one decision point: logprobs need the logits on the CPU; everything else (grammars too, through a
+  // token bitmask applied on the GPU) samples on the GPU where the model has a decode pass.
+  const pipe = options.logprobs === undefined ? await s.model.tokenPipeline() : null;
+  const reason = pipe ? await decodeOnGpu(s, pipe, options, out, nKeep, emit, hooks, grammar) : await decodeOnCpu(s, options, out, logits, nKeep, emit, hooks, grammar);
   const { stops, decoder, nGenerated, firstTokenAt } = out;
   let tail = reason === 'stop' ? '' : stops.flush() + decoder.flush();
   // With tools: the held call text is parsed now; what is not a call is shown as text.
@@ -173,7 +174,7 @@ async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink,
     if (options.signal?.aborted) return 'abort';
     if (grammar) {
       masked.set(logits);
-      if (!grammar.applyMask(masked)) throw new ClawError('clw-bad-request', 'the grammar allows no token of this vocabulary here', { fix: 'Check that the grammar can be written with the characters the model produces.' });
+      if (!grammar.applyMask(masked)) throw noTokenAllowed();
     }
     const id = sampler.sample(grammar ? masked : logits, out.history);
     const end = await out.accept(id, logits);
@@ -195,6 +196,17 @@ async function decodeOnCpu(s: Session, options: GenerateOptions, out: TokenSink,
   }
 }
 
+function noTokenAllowed(): ClawError {
+  return new ClawError('clw-bad-request', 'the grammar allows no token of this vocabulary here', { fix: 'Check that the grammar can be written with the characters the model produces.' });
+}
+
+/** The grammar's token bitmask for the next draw, to the GPU sampler (nVocab / 8 bytes). */
+function maskNext(pipe: TokenPipeline, grammar: GrammarMatcher): void {
+  const mask = grammar.mask();
+  if (!mask.some((w) => w !== 0)) throw noTokenAllowed();
+  pipe.mask(mask);
+}
+
 /** A grammar's output is complete when it ends: text held back as the possible start of a stop string is part of it. */
 async function flushHeld(out: TokenSink, emit: Emit): Promise<void> {
   const tail = out.stops.flush() + out.decoder.flush();
@@ -209,12 +221,16 @@ const PIPELINE_DEPTH = 2;
  * the next step; ids come back a draw or two behind for streaming and stop
  * checks, and what was drawn past a stop is dropped (its KV rows lie past
  * what the cache is said to hold, and are overwritten later). One set of
- * error scopes for the whole request.
+ * error scopes for the whole request. With a grammar the next mask depends
+ * on the token just drawn: one draw in flight, and before each submit the
+ * grammar's bitmask is written for the sampler to apply to the logits.
  */
-async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
+async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
+  const depth = grammar ? 1 : PIPELINE_DEPTH;
   return s.model.withGpuErrors('generation', async () => {
-    pipe.begin(options, out.history);
+    pipe.begin(options, out.history, grammar !== null);
+    if (grammar) maskNext(pipe, grammar);
     pipe.sampleFromLogits();
     let drawn = 1;
     /** Position where the next step evaluates the latest draw. */
@@ -226,9 +242,10 @@ async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOpt
     try {
       for (;;) {
         // Keep the GPU ahead, while the cache has room without a shift.
-        while (pipe.inFlight < PIPELINE_DEPTH && drawn < maxTokens && pos < s.ctxSize && pos + 1 <= s.model.kv.capacity) {
+        while (pipe.inFlight < depth && drawn < maxTokens && pos < s.ctxSize && pos + 1 <= s.model.kv.capacity) {
           // This step writes the KV rows of draw `evaluated`: cached now if it was read already.
           if (evaluated < read) s.cached.push(latest);
+          if (grammar) maskNext(pipe, grammar);
           pipe.step(pos++);
           drawn++;
           evaluated++;
@@ -246,10 +263,21 @@ async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOpt
         const id = await pipe.next();
         read++;
         const end = await out.accept(id);
-        if (end) return end;
+        if (end) {
+          if (grammar && end === 'stop' && s.tokenizer.eogIds.has(id)) await flushHeld(out, emit);
+          return end;
+        }
         latest = id;
         // Draw `read - 1` is cached once the step evaluating it was submitted (now, or when it is).
         if (evaluated >= read) s.cached.push(id);
+        if (grammar) {
+          grammar.accept(id);
+          // As on the CPU route: nothing but the end may follow.
+          if (grammar.mustEnd) {
+            await flushHeld(out, emit);
+            return 'stop';
+          }
+        }
       }
     } finally {
       await pipe.drain();

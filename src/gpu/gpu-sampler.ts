@@ -45,13 +45,19 @@ export function gpuSamplerBytes(nVocab: number): number {
 function samplerBufferBytes(n: number) {
   return {
     params: PARAMS_BYTES,
-    counts: (n + 1) * 4,
+    // Window counts (n + 1), then the grammar's token bitmask (maskWords(n)): one binding for both.
+    counts: (n + 1 + maskWords(n)) * 4,
     state: STATE_WORDS * 4,
     partials: Math.ceil(n / (SAMPLE_WG * SAMPLE_ITEMS)) * 8,
     hist: 768 * 4,
     args: 16 * 4,
     ring: 64 * 4,
   };
+}
+
+/** u32 words of a token bitmask over n ids (bit id & 31 of word id >> 5), as GrammarMatcher.mask() gives it. */
+export function maskWords(n: number): number {
+  return Math.ceil(n / 32);
 }
 
 /** What the sampler reads and writes that belongs to the decode pass. */
@@ -134,8 +140,10 @@ export class GpuSampler {
    * the first one on the CPU sampler, from the prefill's logits): the next
    * GPU draw must have sample_index = drawn, and the ones after it count on
    * from there. Call dispatches() afterwards: the list depends on the options.
+   * `masked`: every draw of the request reads the token bitmask that
+   * writeMask() last wrote (tokens whose bit is clear are -inf), greedy too.
    */
-  begin(options: SamplingOptions, history: readonly number[], drawn = 0): void {
+  begin(options: SamplingOptions, history: readonly number[], drawn = 0, masked = false): void {
     const plan = planSampling(options);
     const n = this.target.nVocab;
     if (!(Number.isInteger(drawn) && drawn >= 0 && drawn <= history.length)) {
@@ -154,6 +162,7 @@ export class GpuSampler {
     u[3] = history.length - drawn;
     u[4] = window;
     u[5] = plan.penalize ? 1 : 0;
+    u[6] = masked ? 1 : 0;
     f[8] = plan.invTemperature;
     f[9] = plan.repeat;
     f[10] = plan.invRepeat;
@@ -186,6 +195,17 @@ export class GpuSampler {
     const topK = o.topK > 0 && o.topK < n;
     const topP = o.topP < 1;
     this.list = plan.greedy ? this.lists.greedy : this.lists.full[(topK ? 1 : 0) + (topP ? 2 : 0)];
+  }
+
+  /**
+   * The allowed tokens of the next draw (a request begun with `masked`):
+   * nVocab / 8 bytes written into the buffer made at create, ordered before
+   * the next submit.
+   */
+  writeMask(mask: Uint32Array<ArrayBuffer>): void {
+    const n = this.target.nVocab;
+    if (mask.length !== maskWords(n)) throw new ClawError('clw-llm-crash', `GpuSampler.writeMask: ${mask.length} words for a vocabulary of ${n} (want ${maskWords(n)})`);
+    this.device.queue.writeBuffer(this.buffers.counts, (n + 1) * 4, mask);
   }
 
   /** The dispatches of one draw, replayed every token of the request after the logits are written. */
@@ -284,6 +304,7 @@ async function createPipelines(device: GPUDevice, layouts: { main: GPUPipelineLa
     WG: SAMPLE_WG,
     ITEMS: SAMPLE_ITEMS,
     N_VOCAB: nVocab,
+    MASK_BASE: nVocab + 1,
     GROUPS: Math.ceil(nVocab / (SAMPLE_WG * SAMPLE_ITEMS)),
     DRAW: false,
     STATS: false,

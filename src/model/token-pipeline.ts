@@ -53,11 +53,20 @@ export class TokenPipeline {
     return this.count;
   }
 
-  /** A new request: the sampler's options and the tokens so far (penalties); draws count from 0. */
-  begin(options: SamplingOptions, history: readonly number[]): void {
+  /**
+   * A new request: the sampler's options and the tokens so far (penalties);
+   * draws count from 0. `masked`: each draw reads the token bitmask last
+   * given to mask() (a grammar: the caller keeps one draw in flight).
+   */
+  begin(options: SamplingOptions, history: readonly number[], masked = false): void {
     if (this.count > 0) throw new ClawError('clw-llm-crash', 'a token pipeline began while ids were still in flight');
-    this.sampler.begin(options, history);
+    this.sampler.begin(options, history, 0, masked);
     this.sampleIndex = 0;
+  }
+
+  /** The tokens the next submitted draw may choose (bit id & 31 of word id >> 5). */
+  mask(bits: Uint32Array<ArrayBuffer>): void {
+    this.sampler.writeMask(bits);
   }
 
   /** Draws the first token from the logits a prefill left in scratch.logits. */

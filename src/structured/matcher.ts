@@ -25,7 +25,7 @@ const MASK_CACHE_SIZE = 128;
  */
 export class CompiledGrammar {
   readonly dfa: LazyDfa;
-  readonly masks = new Map<number, Uint32Array>();
+  readonly masks = new Map<number, Uint32Array<ArrayBuffer>>();
 
   constructor(
     automaton: GrammarAutomaton,
@@ -38,7 +38,7 @@ export class CompiledGrammar {
 export class GrammarMatcher {
   private readonly dfa: LazyDfa;
   private readonly table: TokenTable;
-  private readonly cache: Map<number, Uint32Array>;
+  private readonly cache: Map<number, Uint32Array<ArrayBuffer>>;
   private state: number;
   /** levels[d]: the state after the first d bytes of the token being walked. */
   private readonly levels: Int32Array;
@@ -72,7 +72,7 @@ export class GrammarMatcher {
   }
 
   /** Bit `id` of the mask (word id >> 5, bit id & 31) is set when token `id` may come next. Cached per state: do not modify. */
-  mask(): Uint32Array {
+  mask(): Uint32Array<ArrayBuffer> {
     let mask = this.cache.get(this.state);
     if (!mask) {
       mask = this.computeMask();
@@ -115,7 +115,7 @@ export class GrammarMatcher {
     this.state = s;
   }
 
-  private computeMask(): Uint32Array {
+  private computeMask(): Uint32Array<ArrayBuffer> {
     const t = this.table;
     const dfa = this.dfa;
     const levels = this.levels;

@@ -1,7 +1,8 @@
 // GPU sampling (src/gpu/gpu-sampler.ts) against its reference, the CPU
 // sampler: the same ids for the same seed, options and logits, step after
 // step with the history growing (penalties), on random, peaked, flat and
-// tied logits; the draws follow the softmax; no allocation per token.
+// tied logits, and with a grammar's token bitmask; the draws follow the
+// softmax; no allocation per token.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
@@ -120,6 +121,30 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     const all = cpuRun(o, h, steps);
     const gpu = await rig.run(o, [...h, ...all.slice(0, 3)], steps.slice(3), 3);
     expect(gpu).toEqual(all.slice(3));
+  });
+
+  it('a token bitmask (grammars) gives the CPU sampler ids on logits masked to -inf, every combination of stages', async () => {
+    const n = 512;
+    const r = rng(31);
+    const sparse = new Uint32Array(Math.ceil(n / 32));
+    for (let id = 0; id < n; id++) if (r() < 0.3) sparse[id >> 5] |= 1 << (id & 31);
+    // One allowed token, far from the best logits: the mask must win over the logits.
+    const single = new Uint32Array(Math.ceil(n / 32));
+    single[400 >> 5] |= 1 << (400 & 31);
+    const masked = (l: Float32Array, mask: Uint32Array) => l.map((x, id) => ((mask[id >> 5] >>> (id & 31)) & 1 ? x : -Infinity));
+    for (const [name, options] of Object.entries(COMBOS)) {
+      for (const [shape, mask] of [['random', sparse], ['special', sparse], ['peaked', single]] as const) {
+        const steps = Array.from({ length: 8 }, (_, k) => logitsFor(shape, n, 700 + k));
+        const h = history(n, 20, 9);
+        const o = { ...options, seed: 77 };
+        const ids = await rig.run(o, h, steps, 0, mask);
+        expect(ids, `${name} ${shape}`).toEqual(cpuRun(o, h, steps.map((l) => masked(l, mask))));
+        for (const id of ids) expect((mask[id >> 5] >>> (id & 31)) & 1, `${name} ${shape}: ${id}`).toBe(1);
+      }
+    }
+    // The next request without the flag ignores the mask left in the buffer.
+    const steps = [logitsFor('peaked', n, 5)];
+    expect(await rig.run({ temperature: 0 }, [], steps)).toEqual(cpuRun({ temperature: 0 }, [], steps));
   });
 
   it('validates options as the CPU sampler does', () => {

@@ -15,8 +15,8 @@ const UNIFORM = 0x40 | 0x08;
 export interface SamplerRig {
   sampler: GpuSampler;
   nVocab: number;
-  /** Draws steps.length tokens: step k samples logits steps[k] with sample_index drawn + k (see GpuSampler.begin). */
-  run(options: SamplingOptions, history: readonly number[], steps: readonly Float32Array[], drawn?: number): Promise<number[]>;
+  /** Draws steps.length tokens: step k samples logits steps[k] with sample_index drawn + k (see GpuSampler.begin); `mask`: a token bitmask applied to every step. */
+  run(options: SamplingOptions, history: readonly number[], steps: readonly Float32Array[], drawn?: number, mask?: Uint32Array<ArrayBuffer>): Promise<number[]>;
   destroy(): void;
 }
 
@@ -31,10 +31,11 @@ export async function samplerRig(ctx: GpuContext, nVocab: number, device: GPUDev
   return {
     sampler,
     nVocab,
-    async run(options, history, steps, drawn = 0) {
+    async run(options, history, steps, drawn = 0, mask) {
       const d = ctx.device;
       const n = steps.length;
-      sampler.begin(options, history, drawn);
+      sampler.begin(options, history, drawn, mask !== undefined);
+      if (mask) sampler.writeMask(mask);
       const list = sampler.dispatches();
       const logitsSrc = d.createBuffer({ size: n * nVocab * 4, usage: 0x04 | 0x08 });
       steps.forEach((l, k) => d.queue.writeBuffer(logitsSrc, k * nVocab * 4, l.buffer, l.byteOffset, l.byteLength));
