@@ -21,7 +21,9 @@ import { compileResponseFormat, grammarVocab, tokenTable } from '../src/structur
 import { GRAMMAR_VOCABS, RandomModel, loadVocabTokenizer, seededRandom } from '../tests/unit/structured/vocabs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const GENERATIONS = Number(process.argv[process.argv.indexOf('--generations') + 1] || 20);
+const flag = process.argv.indexOf('--generations');
+const GENERATIONS = flag >= 0 ? Number(process.argv[flag + 1]) : 20;
+if (!(Number.isInteger(GENERATIONS) && GENERATIONS > 0)) throw new Error('--generations takes a positive integer');
 const MAX_TOKENS = 300;
 
 const SCHEMA = {
