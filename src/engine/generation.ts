@@ -159,7 +159,7 @@ const PIPELINE_DEPTH = 2;
 async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks): Promise<StopReason> {
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
   return s.model.withGpuErrors('generation', async () => {
-    pipe.begin(options, out.history);
+    await pipe.begin(options, out.history);
     pipe.sampleFromLogits();
     let drawn = 1;
     /** Position where the next step evaluates the latest draw. */

@@ -54,9 +54,9 @@ export class TokenPipeline {
   }
 
   /** A new request: the sampler's options and the tokens so far (penalties); draws count from 0. */
-  begin(options: SamplingOptions, history: readonly number[]): void {
+  async begin(options: SamplingOptions, history: readonly number[]): Promise<void> {
     if (this.count > 0) throw new ClawError('clw-llm-crash', 'a token pipeline began while ids were still in flight');
-    this.sampler.begin(options, history);
+    await this.sampler.begin(options, history);
     this.sampleIndex = 0;
   }
 

@@ -34,7 +34,7 @@ export async function samplerRig(ctx: GpuContext, nVocab: number, device: GPUDev
     async run(options, history, steps, drawn = 0) {
       const d = ctx.device;
       const n = steps.length;
-      sampler.begin(options, history, drawn);
+      await sampler.begin(options, history, drawn);
       const list = sampler.dispatches();
       const logitsSrc = d.createBuffer({ size: n * nVocab * 4, usage: 0x04 | 0x08 });
       steps.forEach((l, k) => d.queue.writeBuffer(logitsSrc, k * nVocab * 4, l.buffer, l.byteOffset, l.byteLength));
