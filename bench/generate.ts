@@ -24,6 +24,9 @@
 //   BENCH_REAL_TOKENS=1       decoded tokens measured (after 2 warm ones), real-shape models
 //   BENCH_REAL_BEFORE=0       1: also the batch path on the real-shape models
 //   BENCH_BROWSER_REAL=0      1: --browser runs the real shapes too (else the others only)
+//   BENCH_VRAM_LIMIT=2GiB     the Node runs' VRAM budget (as --vram-limit; default: the engine's,
+//                             1 GiB on SwiftShader, where the Q8_0 real shapes stream layers and so
+//                             take the batch path, not the decode pass)
 //   BENCH_LLAMA_THREADS=1
 // Writes bench/results/generate.json and prints a markdown table.
 
@@ -39,6 +42,7 @@ import { measureWebClaw } from './lib/measure-webclaw';
 import { benchModels, type BenchModel } from './lib/models';
 import { QUANTS, type Quant } from './lib/real-shape-models';
 import { markdownTable } from './lib/report';
+import { parseVramLimit } from '../src/model/vram';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const PREFILL = env('BENCH_PREFILL', 512);
@@ -50,6 +54,7 @@ const REAL_TOKENS = env('BENCH_REAL_TOKENS', 1);
 const REAL_QUANTS = (process.env.BENCH_REAL_QUANTS ?? QUANTS.join(',')).split(',').filter(Boolean) as Quant[];
 const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
 const BROWSER_REAL = env('BENCH_BROWSER_REAL', 0) === 1;
+const VRAM_LIMIT = process.env.BENCH_VRAM_LIMIT ? parseVramLimit(process.env.BENCH_VRAM_LIMIT) : undefined;
 const LLAMA_THREADS = env('BENCH_LLAMA_THREADS', 1);
 const OUT = path.resolve(import.meta.dirname, 'results/generate.json');
 /** wllama streams its chunks back to back when few are asked: a window this long at least. */
@@ -89,11 +94,11 @@ async function measureModel(m: BenchModel, create: (o: EngineOptions) => Promise
   const ctxSize = Math.min(m.trainCtx, Math.max(256, want + window.to + 16));
   const prompt = promptOfTokens(m.encode, Math.max(8, Math.min(want, ctxSize - window.to - 8)));
   log(`${m.label}: WebClaw (decode pass)`);
-  const after = await measureWebClaw(create, {}, m.file, m, prompt, window, ctxSize);
+  const after = await measureWebClaw(create, {}, m.file, m, prompt, window, ctxSize, { vramLimit: VRAM_LIMIT });
   let before: WebClawRun | undefined;
   if (!real || REAL_BEFORE) {
     log(`${m.label}: WebClaw (batch path, before)`);
-    before = await measureWebClaw(create, { decodePass: false }, m.file, m, prompt, window, ctxSize);
+    before = await measureWebClaw(create, { decodePass: false }, m.file, m, prompt, window, ctxSize, { vramLimit: VRAM_LIMIT });
   }
   log(`${m.label}: llama.cpp`);
   const llamacpp = await measureLlamaCpp(m.file, prompt, window.to - window.from, LLAMA_THREADS, ctxSize);
@@ -133,7 +138,7 @@ async function main() {
       cpus: os.cpus().length,
       loadAverage: os.loadavg(),
       llamaThreads: LLAMA_THREADS,
-      settings: { PREFILL, TOKENS, LAYERS_PREFILL, LAYERS_TOKENS, REAL_QUANTS, REAL_PREFILL, REAL_TOKENS, REAL_BEFORE, browser: withBrowser, BROWSER_REAL },
+      settings: { PREFILL, TOKENS, LAYERS_PREFILL, LAYERS_TOKENS, REAL_QUANTS, REAL_PREFILL, REAL_TOKENS, REAL_BEFORE, browser: withBrowser, BROWSER_REAL, VRAM_LIMIT: process.env.BENCH_VRAM_LIMIT ?? 'default' },
       rows,
     };
     // Written after every model, so a run cut short keeps what it measured.

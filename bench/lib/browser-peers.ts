@@ -6,7 +6,7 @@
 // server on 127.0.0.1. A model it cannot run is reported with the error
 // the page saw, never left out silently.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -61,7 +61,8 @@ function serve(models: BrowserModel[], routes: Routes) {
     }
     if (url.startsWith('/wllama/')) file = path.join(WLLAMA, path.normalize(url.slice('/wllama/'.length)).replace(/^(\.\.[/\\])+/, ''));
     else file = byName.get(url);
-    if (!file) {
+    // A missing file is the page's error (a 404), not an exception that ends the benchmark.
+    if (!file || !existsSync(file)) {
       res.writeHead(404);
       res.end();
       return;

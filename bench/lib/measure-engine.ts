@@ -8,7 +8,7 @@
 // (weight-traffic.ts).
 
 import type { ClawEngine, EngineOptions } from '../../src/engine/engine';
-import type { GenerateOptions } from '../../src/engine/types';
+import type { GenerateOptions, LoadOptions } from '../../src/engine/types';
 import type { ByteSource } from '../../src/gguf/types';
 import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
 import { watchWeightTraffic } from './weight-traffic';
@@ -67,12 +67,13 @@ export async function measureEngine(
   window: DecodeWindow,
   ctxSize: number,
   cpuClock: CpuClock,
+  load: LoadOptions = {},
 ): Promise<WebClawRun> {
   const engine = await create(engineOptions);
   const traffic = watchWeightTraffic(engine.ctx.device, () => facts.nVocab);
   try {
     const t0 = performance.now();
-    await engine.load(source, { ctxSize });
+    await engine.load(source, { ...load, ctxSize });
     const loadMs = performance.now() - t0;
     const decodePass = engine.usesDecodePass;
 

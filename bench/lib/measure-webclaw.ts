@@ -4,6 +4,7 @@
 
 import { openFileSource } from '../../src/gguf/source-node';
 import type { EngineOptions } from '../../src/engine/engine';
+import type { LoadOptions } from '../../src/engine/types';
 import { measureEngine, type DecodeWindow, type EngineFactory, type ModelFacts, type WebClawRun } from './measure-engine';
 
 export async function measureWebClaw(
@@ -14,13 +15,14 @@ export async function measureWebClaw(
   prompt: string,
   window: DecodeWindow,
   ctxSize: number,
+  load: LoadOptions = {},
 ): Promise<WebClawRun> {
   const source = await openFileSource(file);
   try {
     return await measureEngine(create, engineOptions, source, facts, prompt, window, ctxSize, () => {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
-    });
+    }, load);
   } finally {
     await source.close?.();
   }
