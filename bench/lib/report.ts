@@ -38,7 +38,8 @@ export function markdownTable(rows: GenerateRow[]): string {
   const counters = [
     '| model, path | decode tok/s | CPU ms / token | dispatches | per layer | bind groups | submits | bytes read back | JS recording ms | maps | error scopes | weight bytes read / model |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.flatMap((r) => [counterRow(`${r.model}, decode pass`, r.webclaw, r.nLayers), ...(r.before ? [counterRow(`${r.model}, batch path (before)`, r.before, r.nLayers)] : [])]),
+    // The default run's path: the decode pass unless the engine did not use it (e.g. layers streamed under the VRAM budget).
+    ...rows.flatMap((r) => [counterRow(`${r.model}, ${r.webclaw.decodePass ? 'decode pass' : 'batch path (the engine did not use the decode pass)'}`, r.webclaw, r.nLayers), ...(r.before ? [counterRow(`${r.model}, batch path (before)`, r.before, r.nLayers)] : [])]),
   ];
   const inBrowser = rows.filter((r) => r.browser);
   const browser = inBrowser.length
