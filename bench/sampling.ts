@@ -67,10 +67,10 @@ async function main() {
     const l = logits(n);
     ctx.device.queue.writeBuffer(logitsBuf, 0, l.buffer, l.byteOffset, l.byteLength);
     ctx.device.queue.writeBuffer(step, 0, new Uint32Array([0, 0, 0, 0]));
-    const sampler = await GpuSampler.create(ctx.device, scope, { logits: logitsBuf, step, tokenOut, nVocab: n });
+    const sampler = await GpuSampler.create(ctx.device, scope, { logits: logitsBuf, step, tokenOut, nVocab: n }, { full: true });
     const history = Array.from({ length: 64 }, (_, i) => (i * 31) % n);
     for (const [mode, options] of MODES) {
-      sampler.begin(options, history);
+      await sampler.begin(options, history);
       const list = sampler.dispatches();
       const ms = await timeSteps(ctx, () => {
         const encoder = ctx.device.createCommandEncoder();

@@ -1,15 +1,17 @@
-// Peers in headless Chromium (Debian's /usr/bin/chromium through
-// Playwright, --enable-unsafe-webgpu): wllama (@wllama/wllama, llama.cpp
+// Headless Chromium for the benchmarks (Debian's /usr/bin/chromium through
+// Playwright, --enable-unsafe-webgpu; withChromium, also used by
+// browser-webclaw.ts), and the peer that runs there: wllama (@wllama/wllama, llama.cpp
 // compiled to wasm, pinned in package.json), on the CPU (n_gpu_layers 0,
 // 1 thread, like the llama.cpp peer), loading each model from a static
 // server on 127.0.0.1. A model it cannot run is reported with the error
 // the page saw, never left out silently.
 
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { PeerRun } from './llamacpp';
+import type { Page } from '@playwright/test';
+import type { PeerRun } from './measure-engine';
 
 export interface BrowserModel {
   label: string;
@@ -43,19 +45,24 @@ window.runWllama = async (url, prompt, nDecode, nCtx) => {
 window.ready = true;
 </script>`;
 
-function serve(models: BrowserModel[]) {
+/** Extra routes of the bench server: a path and the text it answers with. */
+export type Routes = Record<string, { type: string; body: string }>;
+
+function serve(models: BrowserModel[], routes: Routes) {
   const byName = new Map(models.map((m, i) => [`/model/${i}.gguf`, m.file]));
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     let file: string | undefined;
-    if (url === '/' || url === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(PAGE);
+    const route = url === '/' || url === '/index.html' ? { type: 'text/html', body: PAGE } : routes[url];
+    if (route) {
+      res.writeHead(200, { 'content-type': route.type });
+      res.end(route.body);
       return;
     }
     if (url.startsWith('/wllama/')) file = path.join(WLLAMA, path.normalize(url.slice('/wllama/'.length)).replace(/^(\.\.[/\\])+/, ''));
     else file = byName.get(url);
-    if (!file) {
+    // A missing file is the page's error (a 404), not an exception that ends the benchmark.
+    if (!file || !existsSync(file)) {
       res.writeHead(404);
       res.end();
       return;
@@ -69,48 +76,63 @@ function serve(models: BrowserModel[]) {
   );
 }
 
-/** Runs wllama on every model; results (or the error the page saw) by model label. */
-export async function runWasmPeers(models: BrowserModel[], log: (line: string) => void): Promise<Map<string, BrowserResult>> {
-  const out = new Map<string, BrowserResult>();
+/** Opens a fresh page at `route`, waits for globalThis[ready], runs `work` on it and closes it. */
+export type OpenPage = <T>(route: string, ready: string, work: (page: Page) => Promise<T>) => Promise<T>;
+
+/** Serves the models (at modelUrl(i)) and `routes`, launches headless Chromium with WebGPU, and runs `body`. */
+export async function withChromium(models: BrowserModel[], routes: Routes, body: (open: OpenPage, modelUrl: (i: number) => string) => Promise<void>): Promise<void> {
   const { chromium } = await import('@playwright/test');
-  const server = await serve(models);
+  const server = await serve(models, routes);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--enable-unsafe-webgpu', '--no-sandbox'] });
-  try {
-    for (const [i, m] of models.entries()) {
-      let result: BrowserResult;
-      {
-        log(`${m.label}: wllama in Chromium`);
-        const page = await browser.newPage();
-        page.setDefaultTimeout(PAGE_TIMEOUT_MS);
-        try {
-          await page.goto(`${server.base}/`);
-          await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-          const r = await page.evaluate(
-            ([url, prompt, n, ctx]) => (window as unknown as { runWllama: (...a: unknown[]) => Promise<Record<string, number>> }).runWllama(url, prompt, n, ctx),
-            [`${server.base}/model/${i}.gguf`, m.prompt, m.nDecode, m.ctxSize] as const,
-          );
-          result = {
-            loadMs: r.loadMs,
-            ttftMs: r.ttftMs,
-            nPrompt: 0,
-            prefillTokS: 0,
-            decodeTokS: (r.decodeTokens * 1000) / r.decodeMs,
-            decodeTokens: r.decodeTokens,
-            cpuMsPerToken: 0,
-          };
-        } catch (e) {
-          const error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-          result = { error };
-          log(`${m.label}: wllama failed: ${error}`);
-        } finally {
-          await page.close();
-        }
-      }
-      out.set(m.label, result);
+  const open: OpenPage = async (route, ready, work) => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS);
+    try {
+      await page.goto(`${server.base}${route}`);
+      await page.waitForFunction((name) => (globalThis as unknown as Record<string, unknown>)[name] === true, ready);
+      return await work(page);
+    } finally {
+      await page.close();
     }
+  };
+  try {
+    await body(open, (i) => `${server.base}/model/${i}.gguf`);
   } finally {
     await browser.close();
     server.close();
   }
+}
+
+/** Runs wllama on every model; results (or the error the page saw) by model label. */
+export async function runWasmPeers(models: BrowserModel[], log: (line: string) => void): Promise<Map<string, BrowserResult>> {
+  const out = new Map<string, BrowserResult>();
+  await withChromium(models, {}, async (open, modelUrl) => {
+    for (const [i, m] of models.entries()) {
+      log(`${m.label}: wllama in Chromium`);
+      let result: BrowserResult;
+      try {
+        const r = await open('/', 'ready', (page) =>
+          page.evaluate(
+            ([url, prompt, n, ctx]) => (window as unknown as { runWllama: (...a: unknown[]) => Promise<Record<string, number>> }).runWllama(url, prompt, n, ctx),
+            [modelUrl(i), m.prompt, m.nDecode, m.ctxSize] as const,
+          ),
+        );
+        result = {
+          loadMs: r.loadMs,
+          ttftMs: r.ttftMs,
+          nPrompt: 0,
+          prefillTokS: 0,
+          decodeTokS: (r.decodeTokens * 1000) / r.decodeMs,
+          decodeTokens: r.decodeTokens,
+          cpuMsPerToken: 0,
+        };
+      } catch (e) {
+        const error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+        result = { error };
+        log(`${m.label}: wllama failed: ${error}`);
+      }
+      out.set(m.label, result);
+    }
+  });
   return out;
 }

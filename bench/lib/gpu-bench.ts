@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
-import { measureWebClaw, type WebClawRun } from './measure-webclaw';
+import type { WebClawRun } from './measure-engine';
+import { measureWebClaw } from './measure-webclaw';
 import { LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
 
 const COPY_WG = 256;
@@ -114,7 +115,7 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
         const file = path.join(dir, 'model.gguf');
         const written = await writeTiledModel(file, shapeOptions(shape, quant));
         const facts = { nLayers: written.nLayers, nVocab: written.nVocab, tokenWeightBytes: written.tokenWeightBytes };
-        const run = await measureWebClaw(create, {}, file, facts, 'Once upon a time there was a little', { from: 2, to: 2 + o.tokens }, 256);
+        const run = await measureWebClaw(create, {}, file, facts, 'Once upon a time there was a little', { from: 2, to: 2 + o.tokens, tail: 3 }, 256);
         rmSync(file, { force: true });
         const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
         rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / bandwidth.gbPerS, run });

@@ -4,16 +4,7 @@
 
 import type { Token } from 'node-llama-cpp';
 import { getReferenceLlama } from '../../tests/conformance/llama-reference';
-
-export interface PeerRun {
-  loadMs: number;
-  ttftMs: number;
-  nPrompt: number;
-  prefillTokS: number;
-  decodeTokS: number;
-  decodeTokens: number;
-  cpuMsPerToken: number;
-}
+import type { PeerRun } from './measure-engine';
 
 export async function measureLlamaCpp(file: string, prompt: string, nDecode: number, threads: number, ctxSize: number): Promise<PeerRun> {
   const llama = await getReferenceLlama();

@@ -1,40 +1,11 @@
-// One model through WebClaw in Node (Dawn): load MB/s, time to first token
-// (the first request after load, so it pays for anything made lazily),
-// prefill tok/s on a long prompt, and, at steady state between the FROM-th
-// and TO-th streamed token, decode tok/s, process CPU ms per token and the
-// counters per token: what the CPU asks of the GPU (src/gpu/counters.ts)
-// and the weight bytes the dispatches bind (weight-traffic.ts).
+// One model through WebClaw in Node (Dawn), from a file: measure-engine.ts's
+// figures, with the process's CPU time per token (JS, Dawn and SwiftShader's
+// workers together).
 
-import { statSync } from 'node:fs';
-import type { ClawEngine, EngineOptions } from '../../src/engine/engine';
-import type { GenerateOptions } from '../../src/engine/types';
 import { openFileSource } from '../../src/gguf/source-node';
-import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
-import { watchWeightTraffic } from './weight-traffic';
-import type { PeerRun } from './llamacpp';
-
-export interface DecodeWindow {
-  /** First and last streamed token of the measured window (1-based). */
-  from: number;
-  to: number;
-}
-
-/** A peer's figures (PeerRun: decodeTokens counts the measured window, fewer than asked when the model stopped early; cpuMsPerToken is all threads', JS, Dawn and SwiftShader's workers), plus WebClaw's own. */
-export interface WebClawRun extends PeerRun {
-  decodePass: boolean;
-  loadMBs: number;
-  perToken: GpuCounts & { dispatchesPerLayer: number; weightBytes: number };
-  /** Weight bytes bound per token over the bytes a token must read (1.0: each weight byte once). */
-  weightReadRatio: number;
-}
-
-export interface ModelFacts {
-  nLayers: number;
-  nVocab: number;
-  tokenWeightBytes: number;
-}
-
-type EngineFactory = (options: EngineOptions) => Promise<ClawEngine>;
+import type { EngineOptions } from '../../src/engine/engine';
+import type { LoadOptions } from '../../src/engine/types';
+import { measureEngine, type DecodeWindow, type EngineFactory, type ModelFacts, type WebClawRun } from './measure-engine';
 
 export async function measureWebClaw(
   create: EngineFactory,
@@ -44,100 +15,15 @@ export async function measureWebClaw(
   prompt: string,
   window: DecodeWindow,
   ctxSize: number,
+  load: LoadOptions = {},
 ): Promise<WebClawRun> {
-  const engine = await create(engineOptions);
-  const traffic = watchWeightTraffic(engine.ctx.device, () => facts.nVocab);
   const source = await openFileSource(file);
   try {
-    const t0 = performance.now();
-    await engine.load(source, { ctxSize });
-    const loadMs = performance.now() - t0;
-    const decodePass = engine.usesDecodePass;
-
-    // Time to first token: the first request after load, a short prompt.
-    const t1 = performance.now();
-    let ttftMs = 0;
-    for await (const e of engine.generate('Once upon a time', { temperature: 0, maxTokens: 1 })) if (e.type === 'token' && !ttftMs) ttftMs = performance.now() - t1;
-
-    // The long prompt (a different start, so no cache is reused), then the decode window.
-    const counter = countGpuWork(engine.ctx.device);
-    let measured = zeroCounts();
-    let tFrom = 0;
-    let tTo = 0;
-    let cpuFrom = process.cpuUsage();
-    let cpuMs = 0;
-    let bytes = 0;
-    let n = 0;
-    let last = 0;
-    let stats = null;
-    const close = () => {
-      measured = { ...counter.counts };
-      tTo = performance.now();
-      cpuMs = cpuSince(cpuFrom);
-      bytes = traffic.bytes();
-      last = n;
-    };
-    // Past the window, so the pipelined loop keeps submitting through it.
-    const options: GenerateOptions = { temperature: 0, maxTokens: window.to + 3 };
-    try {
-      for await (const e of engine.generate(prompt, options)) {
-        if (e.type === 'token' && e.tokenId >= 0) {
-          n++;
-          if (n === window.from) {
-            counter.reset();
-            traffic.reset();
-            tFrom = performance.now();
-            cpuFrom = process.cpuUsage();
-          }
-          if (n === window.to) close();
-        }
-        if (e.type === 'done') stats = e.stats;
-      }
-    } finally {
-      counter.stop();
-    }
-    if (last === 0 && n > window.from) close();
-    const k = Math.max(1, last - window.from);
-    const perToken = { ...zeroCounts(), dispatchesPerLayer: 0, weightBytes: bytes / k };
-    for (const key of Object.keys(measured) as (keyof GpuCounts)[]) perToken[key] = measured[key] / k;
-    perToken.dispatchesPerLayer = perToken.dispatches / facts.nLayers;
-    await engine.unload();
-    return {
-      decodePass,
-      loadMs,
-      loadMBs: statSync(file).size / 2 ** 20 / (loadMs / 1000),
-      ttftMs,
-      nPrompt: stats ? stats.nPrompt - stats.nCached : 0,
-      prefillTokS: stats?.prefillTokPerS ?? 0,
-      decodeTokS: last > window.from ? ((last - window.from) * 1000) / (tTo - tFrom) : 0,
-      decodeTokens: Math.max(0, last - window.from),
-      cpuMsPerToken: cpuMs / k,
-      perToken,
-      weightReadRatio: perToken.weightBytes / facts.tokenWeightBytes,
-    };
+    return await measureEngine(create, engineOptions, source, facts, prompt, window, ctxSize, () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    }, load);
   } finally {
-    traffic.stop();
     await source.close?.();
-    await engine.destroy();
   }
-}
-
-function cpuSince(start: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(start);
-  return (d.user + d.system) / 1000;
-}
-
-/** A prompt of about `n` tokens under `encode` (the words of a children's story, repeated). */
-export function promptOfTokens(encode: (text: string) => number[], n: number): string {
-  const words = 'the little dog saw a big red ball in the park and he was happy so he ran to play with his friend Lily'.split(' ');
-  const text = (k: number) => Array.from({ length: k }, (_, i) => words[i % words.length]).join(' ');
-  let lo = 1;
-  let hi = 2 * n;
-  while (encode(text(hi)).length < n) hi *= 2;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (encode(text(mid)).length < n) lo = mid + 1;
-    else hi = mid;
-  }
-  return `The ${text(lo)}`;
 }

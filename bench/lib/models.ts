@@ -1,6 +1,8 @@
 // The models a generation benchmark runs: the shared test models, a small
-// synthetic llama, and real-shape files (TinyLlama-1.1B and Llama-3.2-1B
-// shapes in Q4_K_M, Q4_0 and Q8_0) written into a temp dir at bench time.
+// synthetic llama, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
+// recording time of a 32-layer pass), and real-shape files (TinyLlama-1.1B
+// and Llama-3.2-1B shapes in Q4_K_M, Q4_0 and Q8_0) written into a temp dir
+// at bench time.
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,11 +13,11 @@ import { GgmlType } from '../../src/gguf/types';
 import { createTokenizer } from '../../src/tokenizer';
 import { haveSharedModels, sharedModels } from '../../tests/conformance/llama-reference';
 import { makeSyntheticModel } from '../../tests/fixtures/synthetic-model';
-import { LLAMA_32_1B, shapeOptions, TINYLLAMA_1_1B, weightBytes, writeTiledModel, type Quant } from './real-shape-models';
+import { LLAMA_32_1B, LLAMA_3_8B_LAYERS, shapeOptions, TINYLLAMA_1_1B, weightBytes, writeTiledModel, type Quant } from './real-shape-models';
 
 export interface BenchModel {
   label: string;
-  kind: 'shared' | 'small' | 'real';
+  kind: 'shared' | 'small' | 'layers' | 'real';
   file: string;
   fileBytes: number;
   tensorBytes: number;
@@ -67,6 +69,12 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
     const file = path.join(dir, 'synthetic-512x4-Q4_K_M.gguf');
     writeFileSync(file, makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M' }));
     out.push(await describeModel(small, 'small', file));
+  }
+  const layers = `${LLAMA_3_8B_LAYERS.name} (Q4_K_M)`;
+  if (keep(layers)) {
+    const file = path.join(dir, 'llama-3-8b-layers-Q4_K_M.gguf');
+    await writeTiledModel(file, shapeOptions(LLAMA_3_8B_LAYERS, 'Q4_K_M'));
+    out.push(await describeModel(layers, 'layers', file));
   }
   for (const shape of [TINYLLAMA_1_1B, LLAMA_32_1B]) {
     for (const quant of realQuants) {

@@ -22,6 +22,15 @@ export const TINYLLAMA_1_1B: ModelShape = { name: 'TinyLlama-1.1B shape', nEmbd:
 /** Llama-3.2-1B (128k vocabulary, output tied to the embeddings). */
 export const LLAMA_32_1B: ModelShape = { name: 'Llama-3.2-1B shape', nEmbd: 2048, nLayers: 16, nHeads: 32, nKvHeads: 8, nFf: 8192, nVocab: 128256, ctxLength: 131072, ropeFreqBase: 500000, tied: true };
 
+/**
+ * Llama-3-8B's layer count and attention layout (32 layers, head dim 128,
+ * 4 query heads per KV head) at an eighth of its width (512; nFf 1792 keeps
+ * its 3.5x), with TinyLlama's 32000-token vocabulary: for the per-token JS
+ * recording time of a 32-layer decode pass, which depends on the layer
+ * count and not on the width. Runs at small-model speed on SwiftShader.
+ */
+export const LLAMA_3_8B_LAYERS: ModelShape = { name: 'Llama-3-8B layers (32 x 512 wide)', nEmbd: 512, nLayers: 32, nHeads: 4, nKvHeads: 1, nFf: 1792, nVocab: 32000, ctxLength: 8192, ropeFreqBase: 500000 };
+
 /** A tiny llama for smoke tests of the benchmark scripts (seconds on SwiftShader). */
 export const TINY_LLAMA: ModelShape = { name: 'tiny llama', nEmbd: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, nFf: 512, nVocab: 512, ctxLength: 512 };
 

@@ -229,7 +229,7 @@ async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOpt
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
   const depth = grammar ? 1 : PIPELINE_DEPTH;
   return s.model.withGpuErrors('generation', async () => {
-    pipe.begin(options, out.history, grammar !== null);
+    await pipe.begin(options, out.history, grammar !== null);
     if (grammar) maskNext(pipe, grammar);
     pipe.sampleFromLogits();
     let drawn = 1;

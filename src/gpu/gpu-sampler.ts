@@ -3,8 +3,12 @@
 // chosen id to tokenOut[0], where the next decode pass's embedding lookup
 // reads it. Everything is made once per model; a request writes a few small
 // buffers (begin); a token replays dispatches() after the decode pass with
-// the Step uniform's sample_index set. Kernels: shaders/sample_*.wgsl;
-// algorithm and random stream: docs/gpu-kernels.md, "GPU sampling".
+// the Step uniform's sample_index set. Greedy's two kernels are compiled at
+// create; the full chain's ~30 (one per radix digit pass) at the first
+// request that samples, unless create is told to compile them too (at load,
+// on GPUs): on CPU emulations compiling them takes seconds. Kernels:
+// shaders/sample_*.wgsl; algorithm and random stream: docs/gpu-kernels.md,
+// "GPU sampling".
 
 import { ClawError } from '../errors';
 import { penaltyWindow, planSampling } from '../engine/sampler';
@@ -71,10 +75,10 @@ export interface GpuSamplerTarget {
   nVocab: number;
 }
 
-/** The dispatch lists of one model: greedy, and the full chain with or without the top-k and top-p selects. */
+/** The dispatch lists of one model: greedy, and (once compiled) the full chain with or without the top-k and top-p selects. */
 interface Lists {
   greedy: RecordedDispatch[];
-  full: RecordedDispatch[][];
+  full: RecordedDispatch[][] | null;
 }
 
 export class GpuSampler {
@@ -95,8 +99,8 @@ export class GpuSampler {
     private readonly device: GPUDevice,
     private readonly allocator: GpuAllocator,
     private readonly target: GpuSamplerTarget,
-    private readonly layouts: { main: GPUBindGroupLayout; args: GPUBindGroupLayout },
-    private readonly pipelines: SamplerPipelines,
+    private readonly layouts: SamplerLayouts,
+    private readonly pipelines: { greedy: GreedyPipelines; full: FullPipelines | null },
     private readonly buffers: { params: GPUBuffer; counts: GPUBuffer; state: GPUBuffer; partials: GPUBuffer; hist: GPUBuffer; args: GPUBuffer },
     ring: GPUBuffer,
   ) {
@@ -108,8 +112,8 @@ export class GpuSampler {
     this.lists = this.recordLists();
   }
 
-  /** Compiles the kernels (in parallel) and allocates the sampler's buffers. */
-  static async create(device: GPUDevice, allocator: GpuAllocator, target: GpuSamplerTarget): Promise<GpuSampler> {
+  /** Compiles greedy's kernels (with `full`, every kernel, in parallel) and allocates the sampler's buffers. */
+  static async create(device: GPUDevice, allocator: GpuAllocator, target: GpuSamplerTarget, options: { full?: boolean } = {}): Promise<GpuSampler> {
     const n = target.nVocab;
     if (!(Number.isInteger(n) && n > 0 && n <= MAX_SAMPLE_VOCAB)) {
       throw new ClawError('clw-llm-crash', `GPU sampling needs 1 to ${MAX_SAMPLE_VOCAB} logits, got ${n}`);
@@ -118,8 +122,7 @@ export class GpuSampler {
       main: device.createBindGroupLayout({ label: 'sampler', entries: LAYOUT_ENTRIES }),
       args: device.createBindGroupLayout({ label: 'sampler + args', entries: [...LAYOUT_ENTRIES, { binding: 9, visibility: 4, buffer: { type: 'storage' } }] }),
     };
-    const pipelineLayout = (layout: GPUBindGroupLayout) => device.createPipelineLayout({ label: layout.label, bindGroupLayouts: [layout] });
-    const pipelines = await createPipelines(device, { main: pipelineLayout(layouts.main), args: pipelineLayout(layouts.args) }, n);
+    const [greedy, full] = await Promise.all([createGreedyPipelines(device, layouts, n), options.full ? createFullPipelines(device, layouts, n) : null]);
     const size = samplerBufferBytes(n);
     const buffers = {
       params: await allocator.alloc('activations', size.params, UNIFORM, 'sampler params'),
@@ -130,7 +133,7 @@ export class GpuSampler {
       args: await allocator.alloc('activations', size.args, ARGS_USAGE, 'sampler indirect arguments'),
     };
     const ring = await allocator.alloc('activations', size.ring, STORAGE, 'sampler window ring');
-    return new GpuSampler(device, allocator, target, layouts, pipelines, buffers, ring);
+    return new GpuSampler(device, allocator, target, layouts, { greedy, full }, buffers, ring);
   }
 
   /**
@@ -142,12 +145,17 @@ export class GpuSampler {
    * from there. Call dispatches() afterwards: the list depends on the options.
    * `masked`: every draw of the request reads the token bitmask that
    * writeMask() last wrote (tokens whose bit is clear are -inf), greedy too.
+   * The first request that samples compiles the full chain.
    */
-  begin(options: SamplingOptions, history: readonly number[], drawn = 0, masked = false): void {
+  async begin(options: SamplingOptions, history: readonly number[], drawn = 0, masked = false): Promise<void> {
     const plan = planSampling(options);
     const n = this.target.nVocab;
     if (!(Number.isInteger(drawn) && drawn >= 0 && drawn <= history.length)) {
       throw new ClawError('clw-bad-request', `GpuSampler.begin: drawn = ${drawn} must be an integer from 0 to the history's length`);
+    }
+    if (!plan.greedy && !this.pipelines.full) {
+      this.pipelines.full = await createFullPipelines(this.device, this.layouts, n);
+      this.lists = this.recordLists();
     }
     const o = plan.options;
     const window = plan.penalize ? (o.repeatLastN < 0 ? WINDOW_ALL : o.repeatLastN) : 0;
@@ -194,7 +202,9 @@ export class GpuSampler {
 
     const topK = o.topK > 0 && o.topK < n;
     const topP = o.topP < 1;
-    this.list = plan.greedy ? this.lists.greedy : this.lists.full[(topK ? 1 : 0) + (topP ? 2 : 0)];
+    const full = this.lists.full;
+    if (!plan.greedy && !full) throw new ClawError('clw-llm-crash', "GpuSampler.begin: the full chain's kernels are not compiled");
+    this.list = plan.greedy || !full ? this.lists.greedy : full[(topK ? 1 : 0) + (topP ? 2 : 0)];
   }
 
   /**
@@ -242,7 +252,8 @@ export class GpuSampler {
   }
 
   private recordLists(): Lists {
-    const p = this.pipelines;
+    const g = this.pipelines.greedy;
+    const p = this.pipelines.full;
     const groups = Math.ceil(this.target.nVocab / (SAMPLE_WG * SAMPLE_ITEMS));
     const d = (pipeline: GPUComputePipeline, wide: boolean, bindGroup = this.bindGroup): RecordedDispatch => ({
       pipeline,
@@ -260,8 +271,8 @@ export class GpuSampler {
           ? [d(s.hist, true), d(s.scan, false, i === KEY_DIGITS - 1 ? this.argsBindGroup : this.bindGroup)]
           : [indirect(s.hist, base), indirect(s.scan, base + 4)],
       );
-    const full = (topK: boolean, topP: boolean) => [
-      d(p.argmax, true),
+    const full = (p: FullPipelines, topK: boolean, topP: boolean) => [
+      d(g.argmax, true),
       d(p.stats, false),
       ...(topK ? select(p.topK, ARGS_BASE.topK) : []),
       ...(topP ? select(p.topP, ARGS_BASE.topP) : []),
@@ -269,8 +280,8 @@ export class GpuSampler {
       d(p.drawFinal, false),
     ];
     return {
-      greedy: [d(p.argmax, true), d(p.greedyFinal, false)],
-      full: [full(false, false), full(true, false), full(false, true), full(true, true)],
+      greedy: [d(g.argmax, true), d(g.greedyFinal, false)],
+      full: p && [full(p, false, false), full(p, true, false), full(p, false, true), full(p, true, true)],
     };
   }
 }
@@ -282,10 +293,18 @@ const LAYOUT_ENTRIES: GPUBindGroupLayoutEntry[] = [
   ...[3, 4, 5, 6, 7, 8].map((binding) => ({ binding, visibility: 4, buffer: { type: 'storage' as const } })),
 ];
 
-interface SamplerPipelines {
+interface SamplerLayouts {
+  main: GPUBindGroupLayout;
+  args: GPUBindGroupLayout;
+}
+
+interface GreedyPipelines {
   argmax: GPUComputePipeline;
-  stats: GPUComputePipeline;
   greedyFinal: GPUComputePipeline;
+}
+
+interface FullPipelines {
+  stats: GPUComputePipeline;
   drawArgmax: GPUComputePipeline;
   drawFinal: GPUComputePipeline;
   topK: SelectPass[];
@@ -297,9 +316,11 @@ interface SelectPass {
   scan: GPUComputePipeline;
 }
 
-/** Every pipeline of one vocabulary size, compiled in parallel. */
-async function createPipelines(device: GPUDevice, layouts: { main: GPUPipelineLayout; args: GPUPipelineLayout }, nVocab: number): Promise<SamplerPipelines> {
-  const idDigits = Math.max(1, Math.ceil(Math.log2(Math.max(2, nVocab)) / 8));
+/** Compiles the sampler's kernels of one vocabulary size (see greedy and full below). */
+function pipelineMaker(device: GPUDevice, layouts: SamplerLayouts, nVocab: number) {
+  const pipelineLayout = (layout: GPUBindGroupLayout) => device.createPipelineLayout({ label: layout.label, bindGroupLayouts: [layout] });
+  const main = pipelineLayout(layouts.main);
+  const args = pipelineLayout(layouts.args);
   const base: ShaderDefines = {
     WG: SAMPLE_WG,
     ITEMS: SAMPLE_ITEMS,
@@ -319,11 +340,24 @@ async function createPipelines(device: GPUDevice, layouts: { main: GPUPipelineLa
     HIGH_SHIFT: 0,
   };
   const header = `${samplingWgslConstants()}\n${commonPiece}\n`;
-  const make = (kernel: string, label: string, defines: ShaderDefines, layout = layouts.main) => {
+  return (kernel: string, label: string, defines: ShaderDefines, withArgs = false) => {
     const code = assembleKernel(header + kernel, { defines: { ...base, ...defines } });
     const module = device.createShaderModule({ code, label });
-    return device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' }, label });
+    return device.createComputePipelineAsync({ layout: withArgs ? args : main, compute: { module, entryPoint: 'main' }, label });
   };
+}
+
+/** Greedy's two kernels (the argmax also starts the full chain). */
+async function createGreedyPipelines(device: GPUDevice, layouts: SamplerLayouts, nVocab: number): Promise<GreedyPipelines> {
+  const make = pipelineMaker(device, layouts, nVocab);
+  const [argmax, greedyFinal] = await Promise.all([make(argmaxKernel, 'sample argmax', {}), make(finalKernel, 'sample greedy', {})]);
+  return { argmax, greedyFinal };
+}
+
+/** The full chain's kernels, compiled in parallel. */
+async function createFullPipelines(device: GPUDevice, layouts: SamplerLayouts, nVocab: number): Promise<FullPipelines> {
+  const make = pipelineMaker(device, layouts, nVocab);
+  const idDigits = Math.max(1, Math.ceil(Math.log2(Math.max(2, nVocab)) / 8));
   /** The digit passes of one radix select: the key's 4 bytes, then the id's bytes, most significant first. */
   const select = (mass: boolean) =>
     Array.from({ length: KEY_DIGITS + idDigits }, async (_, pass) => {
@@ -342,18 +376,15 @@ async function createPipelines(device: GPUDevice, layouts: { main: GPUPipelineLa
         HIGH_SHIFT: firstOfPart ? 0 : digitShift + 8,
       };
       const label = `sample ${mass ? 'top-p' : 'top-k'} pass ${pass}`;
-      const scanLayout = pass === KEY_DIGITS - 1 ? layouts.args : layouts.main;
-      const [hist, scan] = await Promise.all([make(histKernel, `${label} hist`, defines), make(scanKernel, `${label} scan`, defines, scanLayout)]);
+      const [hist, scan] = await Promise.all([make(histKernel, `${label} hist`, defines), make(scanKernel, `${label} scan`, defines, pass === KEY_DIGITS - 1)]);
       return { hist, scan };
     });
-  const [argmax, stats, greedyFinal, drawArgmax, drawFinal, topK, topP] = await Promise.all([
-    make(argmaxKernel, 'sample argmax', {}),
+  const [stats, drawArgmax, drawFinal, topK, topP] = await Promise.all([
     make(finalKernel, 'sample stats', { STATS: true }),
-    make(finalKernel, 'sample greedy', {}),
     make(argmaxKernel, 'sample draw', { DRAW: true }),
     make(finalKernel, 'sample draw final', { DRAW: true }),
     Promise.all(select(false)),
     Promise.all(select(true)),
   ]);
-  return { argmax, stats, greedyFinal, drawArgmax, drawFinal, topK, topP };
+  return { stats, drawArgmax, drawFinal, topK, topP };
 }

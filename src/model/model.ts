@@ -158,7 +158,8 @@ export class LlamaModel {
    * The GPU sampler and the pipelined token loop, made at the first
    * generation that samples on the GPU (its kernels take a while to compile
    * on CPU emulations, and logits-only use never needs them); null without
-   * a decode pass.
+   * a decode pass. With precompile (at load) the sampler compiles its full
+   * chain too; else greedy now and the rest at the first request that samples.
    */
   async tokenPipeline(): Promise<TokenPipeline | null> {
     // A recurrent state (lfm2) would absorb the draws the pipeline runs past a stop, and
@@ -169,7 +170,7 @@ export class LlamaModel {
       step: this.decode.stepBuffer,
       tokenOut: this.scratch.ids,
       nVocab: this.hp.nVocab,
-    });
+    }, { full: this.precompile });
     this.pipeline = new TokenPipeline(this.ops, this.allocator, this.decode, sampler, this.scratch);
     return this.pipeline;
   }

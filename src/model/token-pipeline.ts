@@ -58,9 +58,9 @@ export class TokenPipeline {
    * draws count from 0. `masked`: each draw reads the token bitmask last
    * given to mask() (a grammar: the caller keeps one draw in flight).
    */
-  begin(options: SamplingOptions, history: readonly number[], masked = false): void {
+  async begin(options: SamplingOptions, history: readonly number[], masked = false): Promise<void> {
     if (this.count > 0) throw new ClawError('clw-llm-crash', 'a token pipeline began while ids were still in flight');
-    this.sampler.begin(options, history, 0, masked);
+    await this.sampler.begin(options, history, 0, masked);
     this.sampleIndex = 0;
   }
 

@@ -147,11 +147,11 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     expect(await rig.run({ temperature: 0 }, [], steps)).toEqual(cpuRun({ temperature: 0 }, [], steps));
   });
 
-  it('validates options as the CPU sampler does', () => {
-    expect(() => rig.sampler.begin({ topP: 1.5 }, [])).toThrow(/topP/);
-    expect(() => rig.sampler.begin({ repeatLastN: -2 }, [])).toThrow(ClawError);
-    expect(() => rig.sampler.begin({ temperature: 0 }, [1, 2], 3)).toThrow(ClawError);
-    rig.sampler.begin({ temperature: 0 }, []);
+  it('validates options as the CPU sampler does', async () => {
+    await expect(rig.sampler.begin({ topP: 1.5 }, [])).rejects.toThrow(/topP/);
+    await expect(rig.sampler.begin({ repeatLastN: -2 }, [])).rejects.toThrow(ClawError);
+    await expect(rig.sampler.begin({ temperature: 0 }, [1, 2], 3)).rejects.toThrow(ClawError);
+    await rig.sampler.begin({ temperature: 0 }, []);
     expect(rig.sampler.dispatches().length).toBe(2);
   });
 
@@ -172,13 +172,13 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     expect(chi2).toBeLessThan(24.3);
   });
 
-  it('creates no buffer and no bind group per token', async () => {
+  it('compiles greedy at create and the full chain at the first sampling request; creates no buffer and no bind group per token', async () => {
     const t = await gpuTestContext();
-    const counts = { createBuffer: 0, createBindGroup: 0 };
+    const counts = { createBuffer: 0, createBindGroup: 0, createComputePipelineAsync: 0 };
     const device = new Proxy(t.ctx.device, {
       get(target, key) {
         const v = Reflect.get(target, key);
-        if (key === 'createBuffer' || key === 'createBindGroup') {
+        if (key === 'createBuffer' || key === 'createBindGroup' || key === 'createComputePipelineAsync') {
           return (...args: unknown[]) => {
             counts[key]++;
             return (v as (...a: unknown[]) => unknown).apply(target, args);
@@ -190,13 +190,21 @@ describe('GPU sampler = CPU sampler, vocabulary 512', () => {
     const counted = await samplerRig(t.ctx, 512, device);
     const before = { ...counts };
     expect(before.createBindGroup).toBeGreaterThan(0);
+    // Greedy's argmax and final kernels only.
+    expect(before.createComputePipelineAsync).toBe(2);
+    await counted.sampler.begin({ temperature: 0 }, [1, 2, 3]);
+    expect(counts).toEqual(before);
     const o = { temperature: 0.8, topK: 10, topP: 0.9, minP: 0.05, repeatPenalty: 1.2, seed: 1 };
-    counted.sampler.begin(o, [1, 2, 3]);
+    await counted.sampler.begin(o, [1, 2, 3]);
     const afterBegin = { ...counts };
+    // The first sampling request compiled the rest of the chain, and made no buffer or bind group.
+    expect(afterBegin.createComputePipelineAsync).toBeGreaterThan(before.createComputePipelineAsync);
+    expect({ ...afterBegin, createComputePipelineAsync: 0 }).toEqual({ ...before, createComputePipelineAsync: 0 });
     const steps = Array.from({ length: 16 }, (_, k) => logitsFor('random', 512, k));
-    await counted.run(o, [1, 2, 3], steps);
+    expect(await counted.run(o, [1, 2, 3], steps)).toEqual(cpuRun(o, [1, 2, 3], steps));
+    // Nothing more for the steps, or for a later request.
+    await counted.sampler.begin({ ...o, seed: 2, topK: 0 }, [1]);
     expect(counts).toEqual(afterBegin);
-    expect(afterBegin).toEqual(before);
     counted.destroy();
   });
 });

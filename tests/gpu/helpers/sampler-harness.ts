@@ -34,7 +34,7 @@ export async function samplerRig(ctx: GpuContext, nVocab: number, device: GPUDev
     async run(options, history, steps, drawn = 0, mask) {
       const d = ctx.device;
       const n = steps.length;
-      sampler.begin(options, history, drawn, mask !== undefined);
+      await sampler.begin(options, history, drawn, mask !== undefined);
       if (mask) sampler.writeMask(mask);
       const list = sampler.dispatches();
       const logitsSrc = d.createBuffer({ size: n * nVocab * 4, usage: 0x04 | 0x08 });
