@@ -70,7 +70,7 @@ export class BpeTokenizer {
 
   /** Merges one pre-tokenized, byte-mapped word. */
   encodeWord(word: string, out: number[]): void {
-    const { tokenToId, mergeRanks } = this.vocab;
+    const { tokenToId } = this.vocab;
     if (this.preset.ignoreMerges) {
       const whole = tokenToId.get(word);
       if (whole !== undefined) {
@@ -78,19 +78,9 @@ export class BpeTokenizer {
         return;
       }
     }
-    for (const piece of mergeBpe(word, mergeRanks)) {
-      const id = tokenToId.get(piece);
-      if (id !== undefined) {
-        out.push(id);
-        continue;
-      }
-      // A piece no merge produced and the vocabulary lacks: llama.cpp keeps
-      // whichever of its single bytes happen to be tokens and drops the rest.
-      for (const b of utf8.encode(piece)) {
-        const byteId = b < 0x80 ? tokenToId.get(String.fromCharCode(b)) : undefined;
-        if (byteId !== undefined) out.push(byteId);
-      }
-    }
+    // A piece no merge produced and the vocabulary lacks: llama.cpp keeps
+    // whichever of its single bytes happen to be tokens and drops the rest.
+    pushMerged(word, this.vocab, asciiByteToken, out);
   }
 
   pieceBytes(id: number, renderSpecial: boolean): Uint8Array {
@@ -118,6 +108,29 @@ export class BpeTokenizer {
  * adjacent pair with the lowest merge rank (ties: leftmost) joined, until no
  * pair has a rank. Shared by byte-level BPE and gemma4's tokenizer.
  */
+/** A byte-level vocabulary's token for byte b: ASCII bytes stand for themselves. */
+const asciiByteToken = (b: number): string | undefined => (b < 0x80 ? String.fromCharCode(b) : undefined);
+
+/**
+ * Merges `word` and appends its pieces' ids; a piece the vocabulary lacks
+ * goes in as those of its bytes for which `byteToken` names a token that
+ * exists (the byte-level and the gemma4 tokenizers differ only there).
+ */
+export function pushMerged(word: string, vocab: Pick<Vocab, 'tokenToId' | 'mergeRanks'>, byteToken: (b: number) => string | undefined, out: number[]): void {
+  for (const piece of mergeBpe(word, vocab.mergeRanks)) {
+    const id = vocab.tokenToId.get(piece);
+    if (id !== undefined) {
+      out.push(id);
+      continue;
+    }
+    for (const b of utf8.encode(piece)) {
+      const token = byteToken(b);
+      const byteId = token === undefined ? undefined : vocab.tokenToId.get(token);
+      if (byteId !== undefined) out.push(byteId);
+    }
+  }
+}
+
 export function mergeBpe(word: string, mergeRanks: ReadonlyMap<string, number>): string[] {
   // Symbols are the word's characters, linked so merges can unlink the right side.
   const texts = Array.from(word);

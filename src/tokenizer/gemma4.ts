@@ -8,13 +8,15 @@
 // into spaces and byte tokens into their byte, then cleans up spaces as BPE
 // does. No space prefix; BOS is always added (llama.cpp overrides the file).
 
-import { cleanUpSpaces, mergeBpe } from './bpe';
+import { cleanUpSpaces, pushMerged } from './bpe';
 import type { Fragment } from './special';
 import { TokenType, type Vocab } from './vocab';
 
 const utf8 = new TextEncoder();
 const RUNS = /[^\n]+|\n+/g;
 const HEX = '0123456789ABCDEF';
+/** A piece the vocabulary lacks falls back to its bytes as <0xXX> tokens. */
+const byteFallbackToken = (b: number): string => `<0x${HEX[b >> 4]}${HEX[b & 15]}>`;
 
 export class Gemma4Tokenizer {
   constructor(private readonly vocab: Vocab) {}
@@ -27,23 +29,13 @@ export class Gemma4Tokenizer {
   }
 
   private encodeRun(run: string, out: number[]): void {
-    const { tokenToId, mergeRanks } = this.vocab;
+    const { tokenToId } = this.vocab;
     const whole = run[0] === '\n' ? tokenToId.get(run) : undefined;
     if (whole !== undefined) {
       out.push(whole);
       return;
     }
-    for (const piece of mergeBpe(run, mergeRanks)) {
-      const id = tokenToId.get(piece);
-      if (id !== undefined) {
-        out.push(id);
-        continue;
-      }
-      for (const b of utf8.encode(piece)) {
-        const byteId = tokenToId.get(`<0x${HEX[b >> 4]}${HEX[b & 15]}>`);
-        if (byteId !== undefined) out.push(byteId);
-      }
-    }
+    pushMerged(run, this.vocab, byteFallbackToken, out);
   }
 
   pieceBytes(id: number, renderSpecial: boolean): Uint8Array {
