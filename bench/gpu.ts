@@ -1,16 +1,19 @@
-// npm run bench:gpu: decode tok/s of the real-shape models (TinyLlama-1.1B
-// and Llama-3.2-1B shapes; Q4_K_M, Q4_0, Q8_0) on this machine's GPU (Dawn
-// over Vulkan; SwiftShader where there is none) and the fraction of the
-// GPU's copy bandwidth each reaches. See bench/lib/gpu-bench.ts and
+// npm run bench:gpu: on this machine's GPU (Dawn over Vulkan; SwiftShader
+// where there is none), per real-shape model (TinyLlama-1.1B, Llama-3.2-1B
+// and Llama-3.1-8B shapes; Q4_K_M, Q4_0, Q8_0): load MB/s, time to first
+// token, prefill tok/s, decode tok/s and the fraction of the GPU's copy
+// bandwidth the decode reaches. See bench/lib/gpu-bench.ts and
 // BENCHMARKS.md ("On a real GPU") for running it on a machine without Node.
 //
-//   npm run bench:gpu -- [--tiny] [--tokens 16] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32] [--copy-mib 512] [--out file.json]
+//   npm run bench:gpu -- [--tiny] [--tokens 16] [--prefill 512] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32,llama8b]
+//                        [--copy-mib 1024] [--reference file.json] [--out file.json]
 // --tiny: a tiny llama instead of the real shapes (a smoke test of the script or its bundle).
-// Writes bench/results/gpu.json (or --out) and prints a markdown table.
+// --reference: llama.cpp's greedy tokens (bench/gpu-reference.ts) to check on this adapter first.
+// Writes bench/results/gpu.json (or --out) after every model and prints a markdown table.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ALL_QUANTS, gpuBenchTable, REAL_SHAPES, runGpuBench } from './lib/gpu-bench';
+import { ALL_QUANTS, gpuBenchTable, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
 import { TINY_LLAMA, type Quant } from './lib/real-shape-models';
 
 function arg(name: string): string | undefined {
@@ -18,18 +21,23 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const shapeKeys: Record<string, string> = { tinyllama: 'TinyLlama', llama32: 'Llama-3.2' };
+const shapeKeys: Record<string, string> = { tinyllama: 'TinyLlama', llama32: 'Llama-3.2', llama8b: 'Llama-3.1-8B' };
 const wantShapes = arg('shapes')?.split(',').map((s) => shapeKeys[s] ?? s);
-const result = await runGpuBench({
-  shapes: process.argv.includes('--tiny') ? [TINY_LLAMA] : REAL_SHAPES.filter((s) => !wantShapes || wantShapes.some((w) => s.name.includes(w))),
-  quants: (arg('quants')?.split(',') as Quant[] | undefined) ?? ALL_QUANTS,
-  tokens: Number(arg('tokens') ?? 16),
-  copyBytes: Number(arg('copy-mib') ?? 512) * 2 ** 20,
-  log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),
-});
 const out = path.resolve(arg('out') ?? path.join(import.meta.dirname ?? '.', 'results/gpu.json'));
 mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+const save = (r: GpuBenchResult) => writeFileSync(out, `${JSON.stringify(r, null, 2)}\n`);
+const result = await runGpuBench({
+  // In the order asked (the first ones are measured first, should a run be cut short).
+  shapes: process.argv.includes('--tiny') ? [TINY_LLAMA] : wantShapes ? wantShapes.flatMap((w) => REAL_SHAPES.filter((s) => s.name.includes(w))) : REAL_SHAPES,
+  quants: (arg('quants')?.split(',') as Quant[] | undefined) ?? ALL_QUANTS,
+  tokens: Number(arg('tokens') ?? 16),
+  prefill: Number(arg('prefill') ?? 512),
+  copyBytes: Number(arg('copy-mib') ?? 1024) * 2 ** 20,
+  reference: arg('reference'),
+  log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),
+  progress: save,
+});
+save(result);
 console.log(gpuBenchTable(result));
 console.log(`\nwrote ${out}`);
 process.exit(0);

@@ -12,10 +12,11 @@
 //                                 [--types Q4_K,Q8_0] [--baseline <commit> | --no-baseline] [--stat median|min]
 //                                 [--shared-memory] (the fallback kernel family, where the device has subgroups)
 //                                 [--lanes N] (lanes per row of the subgroup matvec; default: the adapter's smallest subgroup)
+//                                 [--out file.json] (write the results there, whatever the type list)
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
 // matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
 // Writes bench/results/matvec.json (matvec-shared-memory.json with
-// --shared-memory; only for the full type list) and prints a table. Not a test.
+// --shared-memory; only for the full type list; or --out) and prints a table. Not a test.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -211,10 +212,10 @@ async function main() {
     baseline: BASELINE ? { commit: BASELINE, kernel: ops.subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl' } : null,
     results,
   };
-  if (TYPES === ALL_TYPES) {
-    mkdirSync(path.join(here, 'results'), { recursive: true });
-    const file = ops.subgroups ? 'matvec.json' : 'matvec-shared-memory.json';
-    writeFileSync(path.join(here, 'results', file), `${JSON.stringify(record, null, 2)}\n`);
+  const outFile = arg('out') ?? (TYPES === ALL_TYPES ? path.join(here, 'results', ops.subgroups ? 'matvec.json' : 'matvec-shared-memory.json') : undefined);
+  if (outFile) {
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(outFile, `${JSON.stringify(record, null, 2)}\n`);
   }
   console.log(`${record.benchmark} on ${record.adapter}; copy kernel ${copy.gbPerS.toFixed(3)} GB/s`);
   console.table(

@@ -2,6 +2,9 @@
 # Builds .gpu-bench/ (gitignored): everything `npm run bench:gpu` needs on a
 # Linux x86-64 machine with a GPU but no Node.js and no npm packages:
 #   bench-gpu.mjs    bench/gpu.ts bundled by esbuild, the WGSL inlined
+#   bench-matvec.mjs bench/matvec.ts likewise (per-type matvec vs the copy kernel)
+#   reference/       the shared test models and llama.cpp's greedy tokens on them
+#                    (bench/gpu-reference.ts, run here), checked there first
 #   node.xz          this machine's node binary, xz-compressed
 #   node_modules/webgpu/{index.js,package.json} + dawn.node.xz (linux-x64 Dawn)
 #   *.deb            the Vulkan loader (libvulkan1, amd64), unpacked there into /
@@ -17,9 +20,13 @@ mkdir -p "$DIR/node_modules/webgpu/dist/linux-x64"
 node --input-type=module -e "
 import { build } from 'esbuild';
 import { rawText } from './scripts/raw-text-plugin.mjs';
-await build({ entryPoints: ['bench/gpu.ts'], outfile: '$DIR/bench-gpu.mjs', bundle: true, platform: 'node', format: 'esm', target: 'node20',
-  external: ['webgpu'], plugins: [rawText], logLevel: 'warning' });
+for (const [entry, out] of [['bench/gpu.ts', 'bench-gpu.mjs'], ['bench/matvec.ts', 'bench-matvec.mjs']])
+  await build({ entryPoints: [entry], outfile: '$DIR/' + out, bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    external: ['webgpu'], plugins: [rawText], logLevel: 'warning' });
 "
+# bench-matvec.mjs registers these hooks at start (they serve only tsx runs).
+cp bench/raw-text-hooks.mjs "$DIR/"
+npm run -s ts -- bench/gpu-reference.ts "$DIR/reference"
 
 # xz -9 of a 100 MB binary takes minutes on a small machine: keep each result, keyed by the input's hash.
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/webclaw-gpu-bench"
@@ -45,7 +52,7 @@ apt-get $o update -qq >/dev/null 2>&1 || echo "apt-get update failed: add the li
 cat > "$DIR/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Unpacks the carried node, Dawn and Vulkan loader, then runs the GPU benchmark.
-set -euo pipefail
+set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in "$HERE"/*.deb; do dpkg -x "$f" /; done
@@ -57,8 +64,15 @@ if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv" ]; then expo
 [ -x "$HERE/node" ] || { xz -dc "$HERE/node.xz" > "$HERE/node"; chmod +x "$HERE/node"; }
 dawn="$HERE/node_modules/webgpu/dist/linux-x64/dawn.node"
 [ -f "$dawn" ] || xz -dc "$HERE/dawn.node.xz" > "$dawn"
-out="${OUT:-.}/gpu.json"
-"$HERE/node" "$HERE/bench-gpu.mjs" --out "$out" "$@" 2>&1 | tee "${OUT:-.}/gpu-bench.log"
+o="${OUT:-.}"
+# The decode benchmark (with llama.cpp's tokens checked first), then the
+# per-type matvec (MATVEC: its options; MATVEC=skip to leave it out).
+# Each is bounded (GPU_BENCH_S, MATVEC_S seconds); gpu.json is written after every model.
+timeout "${GPU_BENCH_S:-1800}" "$HERE/node" "$HERE/bench-gpu.mjs" --reference "$HERE/reference/reference.json" --out "$o/gpu.json" "$@" 2>&1 | tee "$o/gpu-bench.log" || true
+if [ "${MATVEC:-}" != skip ]; then
+  # shellcheck disable=SC2086
+  timeout "${MATVEC_S:-600}" "$HERE/node" "$HERE/bench-matvec.mjs" --no-baseline --out "$o/matvec-gpu.json" ${MATVEC:---rows 16384 --cols 8192 --runs 5 --repeats 100 --warmup 2} 2>&1 | tee "$o/matvec-gpu.log" || true
+fi
 RUN
 chmod +x "$DIR/run.sh"
 du -sh "$DIR"; ls -la "$DIR"

@@ -1,68 +1,50 @@
 // The GPU benchmark (npm run bench:gpu; bench/gpu.ts is its command line):
 // on whatever adapter Dawn finds (a real GPU through Vulkan; SwiftShader
-// where there is none), measure the memory bandwidth with a copy kernel,
-// then decode tok/s per model and the fraction of that bandwidth the
-// decode reaches: weight bytes per token x tok/s / copy bandwidth.
+// where there is none), measure the memory bandwidth with the copy kernel
+// of bench/copy-bandwidth.ts, then per model: load MB/s, time to first
+// token, prefill tok/s on a long prompt, decode tok/s, and the fraction of
+// the copy bandwidth the decode reaches: weight bytes per token x tok/s /
+// copy bandwidth. Optionally first checks the engine's greedy tokens on
+// this adapter against llama.cpp's (recorded by bench/gpu-reference.ts).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
+import { readGguf } from '../../src/gguf/reader';
+import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
-import type { WebClawRun } from './measure-engine';
+import { createTokenizer } from '../../src/tokenizer';
+import { copyBandwidth } from '../copy-bandwidth';
+import { promptOfTokens, type WebClawRun } from './measure-engine';
 import { measureWebClaw } from './measure-webclaw';
-import { LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
-
-const COPY_WG = 256;
-const COPY_GROUPS = 4096;
-/** Grid-stride copy of vec4<u32>: each thread moves 16 bytes per step. */
-const COPY_WGSL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
-@compute @workgroup_size(${COPY_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n = arrayLength(&src);
-  for (var i = gid.x; i < n; i += ${COPY_WG * COPY_GROUPS}u) { dst[i] = src[i]; }
-}`;
+import { LLAMA_31_8B, LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
 
 export interface Bandwidth {
   /** Bytes copied per buffer. */
   bytes: number;
   /** Bytes read plus bytes written per second, median of the runs. */
   gbPerS: number;
-  runsMs: number[];
+  /** Median ms per copy. */
+  ms: number;
 }
 
-/** Copy bandwidth: `repeats` copies of `bytes` in one submit, timed to the queue's completion; median of `runs`. */
-export async function copyBandwidth(device: GPUDevice, bytes: number, repeats = 8, runs = 3): Promise<Bandwidth> {
-  const size = Math.min(bytes, device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) & ~15;
-  const src = device.createBuffer({ size, usage: 0x80, label: 'bandwidth src' });
-  const dst = device.createBuffer({ size, usage: 0x80, label: 'bandwidth dst' });
-  const module = device.createShaderModule({ code: COPY_WGSL, label: 'bandwidth copy' });
-  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'bandwidth copy' });
-  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-  const once = async (n: number) => {
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    for (let i = 0; i < n; i++) pass.dispatchWorkgroups(COPY_GROUPS);
-    pass.end();
-    const t0 = performance.now();
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
-  };
-  try {
-    await once(1);
-    const runsMs: number[] = [];
-    for (let r = 0; r < runs; r++) runsMs.push(await once(repeats));
-    const median = [...runsMs].sort((a, b) => a - b)[Math.floor(runs / 2)];
-    return { bytes: size, gbPerS: (2 * size * repeats) / (median / 1000) / 1e9, runsMs };
-  } finally {
-    src.destroy();
-    dst.destroy();
-  }
+/** Greedy tokens llama.cpp produced for a model file (bench/gpu-reference.ts writes a list of these). */
+export interface ReferenceCase {
+  /** File name, relative to the reference JSON's folder. */
+  file: string;
+  prompt: string;
+  promptIds: number[];
+  tokens: number[];
+}
+
+export interface ReferenceCheck {
+  file: string;
+  promptIdsEqual: boolean;
+  /** Leading greedy tokens equal to llama.cpp's, of `expected`. */
+  agreeing: number;
+  expected: number;
+  generated: number[];
 }
 
 export interface GpuBenchOptions {
@@ -70,15 +52,22 @@ export interface GpuBenchOptions {
   quants: readonly Quant[];
   /** Decoded tokens measured (after 2 warm ones). */
   tokens: number;
+  /** Prompt tokens of the measured request (its prefill tok/s). */
+  prefill: number;
   copyBytes: number;
+  /** A reference JSON from bench/gpu-reference.ts: checked before the benchmark. */
+  reference?: string;
   engine?: EngineOptions;
   log?: (line: string) => void;
+  /** Called with the result so far after each step (so a run cut short keeps its rows). */
+  progress?: (partial: GpuBenchResult) => void;
 }
 
 export interface GpuBenchRow {
   model: string;
   fileBytes: number;
   tokenWeightBytes: number;
+  writeMs: number;
   decodeTokS: number;
   /** Weight bytes per token (those the dispatches bind, measured) x tok/s. */
   weightGbPerS: number;
@@ -91,23 +80,67 @@ export interface GpuBenchResult {
   date: string;
   adapter: string;
   bandwidth: Bandwidth;
+  checks: ReferenceCheck[];
   rows: GpuBenchRow[];
 }
 
-export const REAL_SHAPES: ModelShape[] = [TINYLLAMA_1_1B, LLAMA_32_1B];
+export const REAL_SHAPES: ModelShape[] = [TINYLLAMA_1_1B, LLAMA_32_1B, LLAMA_31_8B];
 export const ALL_QUANTS = QUANTS;
+
+type Create = (e: EngineOptions) => Promise<ClawEngine>;
+
+/** Greedy generation on this adapter against llama.cpp's recorded tokens. */
+async function checkReference(create: Create, referenceFile: string): Promise<ReferenceCheck[]> {
+  const cases = JSON.parse(readFileSync(referenceFile, 'utf8')) as ReferenceCase[];
+  const out: ReferenceCheck[] = [];
+  for (const c of cases) {
+    const engine = await create({});
+    const source = await openFileSource(path.join(path.dirname(referenceFile), c.file));
+    try {
+      await engine.load(source, { ctxSize: 256 });
+      const promptIds = engine.tokenizer?.encode(c.prompt, { addSpecial: true }) ?? [];
+      const generated: number[] = [];
+      for await (const e of engine.generate(c.prompt, { temperature: 0, maxTokens: c.tokens.length })) if (e.type === 'token' && e.tokenId >= 0) generated.push(e.tokenId);
+      let agreeing = 0;
+      while (agreeing < c.tokens.length && generated[agreeing] === c.tokens[agreeing]) agreeing++;
+      out.push({ file: c.file, promptIdsEqual: JSON.stringify(promptIds) === JSON.stringify(c.promptIds), agreeing, expected: c.tokens.length, generated });
+    } finally {
+      await source.close?.();
+      await engine.destroy();
+    }
+  }
+  return out;
+}
+
+/** A prompt of about `n` tokens under the file's own tokenizer. */
+async function longPrompt(file: string, n: number): Promise<string> {
+  const source = await openFileSource(file);
+  try {
+    const tokenizer = createTokenizer(await readGguf(source));
+    return promptOfTokens((text) => tokenizer.encode(text, { addSpecial: true }), n);
+  } finally {
+    await source.close?.();
+  }
+}
 
 export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
   const log = o.log ?? (() => {});
   ensureSwiftShaderFallback();
-  const create = (e: EngineOptions) => ClawEngine.create({ gpu: getNodeGpu(), ...o.engine, ...e });
+  const create: Create = (e) => ClawEngine.create({ gpu: getNodeGpu(), ...o.engine, ...e });
   const probe = await create({});
   const adapter = probe.adapterDescription;
-  const bandwidth = await copyBandwidth(probe.ctx.device, o.copyBytes);
+  const size = Math.min(o.copyBytes, probe.ctx.limits.maxStorageBufferBindingSize, probe.ctx.limits.maxBufferSize) & ~15;
+  const copy = await copyBandwidth(probe.ctx.device, size, { runs: 5, warmup: 2, repeats: 16, stat: 'median' });
   await probe.destroy();
-  log(`${adapter}: copy bandwidth ${bandwidth.gbPerS.toFixed(2)} GB/s (${(bandwidth.bytes / 2 ** 20).toFixed(0)} MiB buffers)`);
+  const result: GpuBenchResult = { date: new Date().toISOString(), adapter, bandwidth: { bytes: size, ...copy }, checks: [], rows: [] };
+  log(`${adapter}: copy bandwidth ${copy.gbPerS.toFixed(2)} GB/s (${(size / 2 ** 20).toFixed(0)} MiB buffers)`);
+  o.progress?.(result);
+  if (o.reference) {
+    result.checks = await checkReference(create, o.reference);
+    for (const c of result.checks) log(`${c.file}: prompt ids ${c.promptIdsEqual ? 'equal' : 'DIFFER'}, ${c.agreeing} of ${c.expected} greedy tokens equal llama.cpp's`);
+    o.progress?.(result);
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'webclaw-gpu-bench-'));
-  const rows: GpuBenchRow[] = [];
   try {
     for (const shape of o.shapes) {
       for (const quant of o.quants) {
@@ -115,28 +148,37 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
         const file = path.join(dir, 'model.gguf');
         const written = await writeTiledModel(file, shapeOptions(shape, quant));
         const facts = { nLayers: written.nLayers, nVocab: written.nVocab, tokenWeightBytes: written.tokenWeightBytes };
-        const run = await measureWebClaw(create, {}, file, facts, 'Once upon a time there was a little', { from: 2, to: 2 + o.tokens, tail: 3 }, 256);
+        const prompt = await longPrompt(file, o.prefill);
+        const window = { from: 2, to: 2 + o.tokens, tail: 3 };
+        const ctxSize = Math.max(256, o.prefill + window.to + window.tail + 16);
+        const run = await measureWebClaw(create, {}, file, facts, prompt, window, ctxSize);
         rmSync(file, { force: true });
         const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
-        rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / bandwidth.gbPerS, run });
-        log(`${label}: ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${(100 * weightGbPerS / bandwidth.gbPerS).toFixed(1)}% of copy bandwidth`);
+        result.rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, run });
+        log(
+          `${label}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
+            `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth`,
+        );
+        o.progress?.(result);
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { date: new Date().toISOString(), adapter, bandwidth, rows };
+  return result;
 }
 
 export function gpuBenchTable(r: GpuBenchResult): string {
   const lines = [
     `${r.adapter}; copy bandwidth ${r.bandwidth.gbPerS.toFixed(2)} GB/s (read + write, ${(r.bandwidth.bytes / 2 ** 20).toFixed(0)} MiB buffers)`,
     '',
-    '| model | file MiB | decode tok/s | weight MB / token | weight GB/s | fraction of copy bandwidth | dispatches / token | submits / token |',
-    '|---|---|---|---|---|---|---|---|',
+    ...r.checks.map((c) => `- ${c.file}: prompt ids ${c.promptIdsEqual ? 'equal' : 'differ'}; ${c.agreeing} of ${c.expected} greedy tokens equal llama.cpp's`),
+    ...(r.checks.length ? [''] : []),
+    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | weight MB / token | weight GB/s | fraction of copy bandwidth | dispatches / token | submits / token |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
+        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');

@@ -22,6 +22,9 @@ export const TINYLLAMA_1_1B: ModelShape = { name: 'TinyLlama-1.1B shape', nEmbd:
 /** Llama-3.2-1B (128k vocabulary, output tied to the embeddings). */
 export const LLAMA_32_1B: ModelShape = { name: 'Llama-3.2-1B shape', nEmbd: 2048, nLayers: 16, nHeads: 32, nKvHeads: 8, nFf: 8192, nVocab: 128256, ctxLength: 131072, ropeFreqBase: 500000, tied: true };
 
+/** Llama-3.1-8B (128k vocabulary, untied output): 4.9 GB in Q4_K_M, for a GPU machine (too big for SwiftShader). */
+export const LLAMA_31_8B: ModelShape = { name: 'Llama-3.1-8B shape', nEmbd: 4096, nLayers: 32, nHeads: 32, nKvHeads: 8, nFf: 14336, nVocab: 128256, ctxLength: 131072, ropeFreqBase: 500000 };
+
 /**
  * Llama-3-8B's layer count and attention layout (32 layers, head dim 128,
  * 4 query heads per KV head) at an eighth of its width (512; nFf 1792 keeps

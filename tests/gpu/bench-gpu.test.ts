@@ -1,36 +1,57 @@
-// The GPU benchmark script (npm run bench:gpu) on SwiftShader with tiny
-// models and few tokens: it measures a copy bandwidth, decodes each model
-// through the decode pass, and its fraction is the measured weight bytes
-// per token x tok/s over that bandwidth. No figure is checked against a
-// time; only that the pieces are there and agree with each other.
+// The GPU benchmark script (npm run bench:gpu) on SwiftShader with a tiny
+// model and few tokens: it measures a copy bandwidth, checks greedy tokens
+// against llama.cpp's recorded ones, decodes each model through the decode
+// pass, and its fraction is the measured weight bytes per token x tok/s over
+// that bandwidth. No figure is checked against a time; only that the pieces
+// are there and agree with each other.
 
-import { describe, expect, it } from 'vitest';
-import { copyBandwidth, gpuBenchTable, runGpuBench } from '../../bench/lib/gpu-bench';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { gpuBenchTable, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
 import { TINY_LLAMA } from '../../bench/lib/real-shape-models';
-import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
+import { haveSharedModels, referenceGreedy, sharedModels } from '../conformance/llama-reference';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'webclaw-bench-gpu-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bench:gpu', () => {
-  it('copies the whole buffer in the bandwidth kernel', { timeout: 60_000 }, async () => {
-    ensureSwiftShaderFallback();
-    const adapter = await getRuntimeGpu().requestAdapter();
-    const device = await adapter!.requestDevice();
-    const bw = await copyBandwidth(device, 1 << 20, 2, 1);
-    expect(bw.bytes).toBe(1 << 20);
-    expect(bw.gbPerS).toBeGreaterThan(0);
-    device.destroy();
-  });
-
-  it('reports decode tok/s and the fraction of the copy bandwidth for each model', { timeout: 240_000 }, async () => {
-    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, copyBytes: 4 << 20 });
+  it('reports load, first token, prefill and decode figures and the fraction of the copy bandwidth', { timeout: 240_000 }, async () => {
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20 });
+    expect(r.bandwidth.bytes).toBe(4 << 20);
+    expect(r.bandwidth.gbPerS).toBeGreaterThan(0);
     expect(r.rows.map((x) => x.model)).toEqual(['tiny llama (Q4_0)']);
     for (const row of r.rows) {
       expect(row.run.decodePass).toBe(true);
       expect(row.decodeTokS).toBeGreaterThan(0);
+      expect(row.run.nPrompt).toBeGreaterThanOrEqual(24);
+      expect(row.run.prefillTokS).toBeGreaterThan(0);
+      expect(row.run.ttftMs).toBeGreaterThan(0);
       // The decode pass binds every weight byte once per token (one embedding row).
       expect(row.run.weightReadRatio).toBeCloseTo(1, 2);
       expect(row.bandwidthFraction).toBeCloseTo((row.run.perToken.weightBytes * row.decodeTokS) / 1e9 / r.bandwidth.gbPerS, 9);
     }
-    expect(r.rows[0].run.perToken.weightBytes).toBeGreaterThan(0);
     expect(gpuBenchTable(r)).toContain('tiny llama (Q4_0)');
+  });
+
+  it.skipIf(!haveSharedModels)('checks greedy tokens against llama.cpp recorded ones, and reports a disagreement', { timeout: 120_000 }, async () => {
+    const file = 'stories260K.gguf';
+    copyFileSync(path.join(sharedModels, file), path.join(dir, file));
+    const ref = await referenceGreedy(path.join(sharedModels, file), 'Once upon a time', 8);
+    const wrong = [...ref.tokens];
+    wrong[3] = (wrong[3] + 1) % 512;
+    const cases: ReferenceCase[] = [
+      { file, prompt: 'Once upon a time', promptIds: ref.promptIds, tokens: ref.tokens },
+      { file, prompt: 'Once upon a time', promptIds: ref.promptIds, tokens: wrong },
+    ];
+    const reference = path.join(dir, 'reference.json');
+    writeFileSync(reference, JSON.stringify(cases));
+    const r = await runGpuBench({ shapes: [], quants: [], tokens: 2, prefill: 8, copyBytes: 1 << 20, reference });
+    expect(r.checks.map((c) => [c.promptIdsEqual, c.agreeing, c.expected])).toEqual([
+      [true, 8, 8],
+      [true, 3, 8],
+    ]);
+    expect(gpuBenchTable(r)).toContain("8 of 8 greedy tokens equal llama.cpp's");
   });
 });
