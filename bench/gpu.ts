@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ALL_QUANTS, gpuBenchTable, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
 import { TINY_LLAMA, type Quant } from './lib/real-shape-models';
+import { createDawnGpu, ensureSwiftShaderFallback } from '../src/gpu/gpu-node';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,7 +27,10 @@ const wantShapes = arg('shapes')?.split(',').map((s) => shapeKeys[s] ?? s);
 const out = path.resolve(arg('out') ?? path.join(import.meta.dirname ?? '.', 'results/gpu.json'));
 mkdirSync(path.dirname(out), { recursive: true });
 const save = (r: GpuBenchResult) => writeFileSync(out, `${JSON.stringify(r, null, 2)}\n`);
+ensureSwiftShaderFallback();
 const result = await runGpuBench({
+  // GPU timestamps at full resolution (Dawn rounds them by default).
+  gpu: createDawnGpu(['disable-dawn-features=timestamp_quantization']),
   // In the order asked (the first ones are measured first, should a run be cut short).
   shapes: process.argv.includes('--tiny') ? [TINY_LLAMA] : wantShapes ? wantShapes.flatMap((w) => REAL_SHAPES.filter((s) => s.name.includes(w))) : REAL_SHAPES,
   quants: (arg('quants')?.split(',') as Quant[] | undefined) ?? ALL_QUANTS,

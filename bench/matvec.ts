@@ -93,20 +93,34 @@ interface Row {
   /** Weights per second over F32's: > 1, this type gets through the matrix faster. */
   speedVsF32: number;
   beforeMs?: number;
+  /** From GPU timestamps (where the adapter has them): ms per matvec, weight GB/s, and that over the copy kernel's GB/s also timed on the GPU. */
+  gpuMs?: number;
+  gpuGbPerS?: number;
+  gpuFractionOfCopy?: number;
   /** Median over runs of (before / after) within a run: the pair ran back to back, so a busy spell of the machine mostly cancels. */
   speedup?: number;
 }
 
 async function main() {
   const { createGpuContext } = await import('../src/gpu/device');
-  const { getNodeGpu, ensureSwiftShaderFallback } = await import('../src/gpu/gpu-node');
+  const { createDawnGpu, ensureSwiftShaderFallback } = await import('../src/gpu/gpu-node');
+  const { watchGpuTime, withTimestamps } = await import('./lib/gpu-time');
   const { allocActivations, createGpuOps, uploadWeight } = await import('../src/gpu/ops');
   const { assembleKernel, PipelineCache } = await import('../src/gpu/shaders');
   const { MATVEC_ROWS, MATVEC_SUBGROUP_WG, MATVEC_WG } = await import('../src/gpu/kernels');
   const { weightRowBytes } = await import('../src/gpu/weights');
   ensureSwiftShaderFallback();
-  const ctx = await createGpuContext(getNodeGpu());
+  // GPU timestamps at full resolution (Dawn rounds them by default), where the adapter has them.
+  const ctx = await createGpuContext(withTimestamps(createDawnGpu(['disable-dawn-features=timestamp_quantization'])));
   const device = ctx.device;
+  const timer = watchGpuTime(device);
+  /** Median GPU ms per dispatch of the passes since the last reset (REPEATS dispatches each, warm-up runs included). */
+  const gpuMsPerDispatch = async (): Promise<number | undefined> => {
+    if (!timer) return undefined;
+    const passes = await timer.read();
+    timer.reset();
+    return summarize(passes.map((p) => p.ms / p.dispatches), 'median');
+  };
   const lanesArg = arg('lanes');
   const ops = createGpuOps(ctx, ctx.allocator, {
     subgroups: !process.argv.includes('--shared-memory'),
@@ -117,8 +131,14 @@ async function main() {
   device.queue.writeBuffer(x.buffer, 0, xValues.buffer, xValues.byteOffset, xValues.byteLength);
   const out = await allocActivations(ctx.allocator, ROWS, 'out');
 
+  timer?.reset();
   const copy = await copyBandwidth(device, ROWS * COLS * 4, TIMING);
-  console.error(`copy of ${((ROWS * COLS * 4) / 2 ** 20).toFixed(0)} MiB: ${copy.ms.toFixed(2)} ms, ${copy.gbPerS.toFixed(3)} GB/s (read + written)`);
+  const copyGpuMs = await gpuMsPerDispatch();
+  const copyGpuGbPerS = copyGpuMs === undefined ? undefined : (2 * ROWS * COLS * 4) / (copyGpuMs * 1e6);
+  console.error(
+    `copy of ${((ROWS * COLS * 4) / 2 ** 20).toFixed(0)} MiB: ${copy.ms.toFixed(2)} ms, ${copy.gbPerS.toFixed(3)} GB/s (read + written)` +
+      (copyGpuMs === undefined ? '' : `; GPU time ${copyGpuMs.toFixed(4)} ms, ${copyGpuGbPerS!.toFixed(1)} GB/s`),
+  );
 
   // The baseline kernel, dispatched by hand with the same bindings and Params as GpuOps.matmul.
   const lanes = Math.min(MATVEC_SUBGROUP_WG, 2 ** Math.floor(Math.log2(ctx.adapter.info?.subgroupMinSize ?? 32)));
@@ -170,6 +190,7 @@ async function main() {
     const bytes = weightBytes(type);
     const w = await uploadWeight(ctx, GgmlType[type], type, ROWS, COLS, bytes, ctx.allocator);
     const before = baselineRecorder(w);
+    timer?.reset();
     const after: number[] = [];
     const old: number[] = [];
     // Interleaved run by run, so a busy spell of the machine hits both.
@@ -182,6 +203,8 @@ async function main() {
         old.push(b);
       }
     }
+    // With a baseline its passes interleave with these; GPU time is read for the engine's kernel alone.
+    const gpuMs = before ? undefined : await gpuMsPerDispatch();
     for (const p of w.parts) ctx.allocator.free(p.buffer);
     const ms = summarize(after, TIMING.stat);
     const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
@@ -197,6 +220,9 @@ async function main() {
       speedVsF32: f32Ms / ms,
       beforeMs,
       speedup: before ? summarize(old.map((b, i) => b / after[i]), 'median') : undefined,
+      gpuMs,
+      gpuGbPerS: gpuMs === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6),
+      gpuFractionOfCopy: gpuMs === undefined || copyGpuGbPerS === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6) / copyGpuGbPerS,
     });
     console.error(`${info.name}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
   }
@@ -204,11 +230,11 @@ async function main() {
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${ops.subgroups ? 'subgroup' : 'shared-memory'} kernels), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
+    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${ops.subgroups ? `subgroup kernels, ${lanesArg ?? lanes} lanes per row` : 'shared-memory kernels'}), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,
-    copy: { mib: (ROWS * COLS * 4) / 2 ** 20, ms: copy.ms, gbPerS: copy.gbPerS, counts: 'bytes read + bytes written' },
+    copy: { mib: (ROWS * COLS * 4) / 2 ** 20, ms: copy.ms, gbPerS: copy.gbPerS, gpuMs: copyGpuMs, gpuGbPerS: copyGpuGbPerS, counts: 'bytes read + bytes written' },
     baseline: BASELINE ? { commit: BASELINE, kernel: ops.subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl' } : null,
     results,
   };
@@ -229,8 +255,12 @@ async function main() {
       'weights/s vs F32': `${r.speedVsF32.toFixed(2)}x`,
       'before ms': r.beforeMs?.toFixed(2) ?? '-',
       speedup: r.speedup === undefined ? '-' : `${r.speedup.toFixed(2)}x`,
+      'GPU ms': r.gpuMs?.toFixed(4) ?? '-',
+      'GPU GB/s': r.gpuGbPerS?.toPrecision(3) ?? '-',
+      'GPU of copy': r.gpuFractionOfCopy === undefined ? '-' : `${(100 * r.gpuFractionOfCopy).toFixed(1)}%`,
     })),
   );
+  timer?.stop();
   params.destroy();
   placeholder.destroy();
   ctx.allocator.freeAll();

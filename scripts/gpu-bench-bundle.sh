@@ -7,7 +7,9 @@
 #                    (bench/gpu-reference.ts, run here), checked there first
 #   node.xz          this machine's node binary, xz-compressed
 #   node_modules/webgpu/{index.js,package.json} + dawn.node.xz (linux-x64 Dawn)
-#   *.deb            the Vulkan loader (libvulkan1, amd64), unpacked there into /
+#   *.deb            the Vulkan loader (libvulkan1) and libglvnd (libglvnd0, libglx0, libegl1,
+#                    libgl1: NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0 and needs
+#                    them), amd64, unpacked there into / where missing
 #   run.sh           unpacks all of it and runs the benchmark; JSON to $OUT (or .)
 # On the GPU machine, from the folder that holds .gpu-bench/:
 #   bash .gpu-bench/run.sh [bench:gpu options, e.g. --tokens 16]
@@ -41,20 +43,20 @@ compressed "$(command -v node)" "$DIR/node.xz"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$DIR/node_modules/webgpu/"
 compressed node_modules/webgpu/dist/linux-x64/dawn.node "$DIR/dawn.node.xz"
 
-# The Vulkan loader for amd64, whatever this machine's architecture (Debian's package lists in /tmp).
+# The Vulkan loader and libglvnd for amd64, whatever this machine's architecture (Debian's package lists in /tmp).
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64-lists'
 mkdir -p /tmp/amd64-lists/partial
 # shellcheck disable=SC2086
-apt-get $o update -qq >/dev/null 2>&1 || echo "apt-get update failed: add the libvulkan1 deb to $DIR by hand" >&2
+apt-get $o update -qq >/dev/null 2>&1 || echo "apt-get update failed: add the libvulkan1 libglvnd0 libglx0 libegl1 libgl1 debs to $DIR by hand" >&2
 # shellcheck disable=SC2086
-(cd "$DIR" && apt-get $o download libvulkan1 >/dev/null) || echo "could not download libvulkan1: add it to $DIR by hand" >&2
+(cd "$DIR" && apt-get $o download libvulkan1 libglvnd0 libglx0 libegl1 libgl1 >/dev/null) || echo "could not download the loader debs: add libvulkan1 libglvnd0 libglx0 libegl1 libgl1 to $DIR by hand" >&2
 
 cat > "$DIR/run.sh" <<'RUN'
 #!/usr/bin/env bash
 # Unpacks the carried node, Dawn and Vulkan loader, then runs the GPU benchmark.
 set -uo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
-if ! ldconfig -p | grep -q libvulkan.so.1; then
+if ! ldconfig -p | grep -q libvulkan.so.1 || ! ldconfig -p | grep -q libGLdispatch.so.0; then
   for f in "$HERE"/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi

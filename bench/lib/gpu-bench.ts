@@ -16,6 +16,7 @@ import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import { createTokenizer } from '../../src/tokenizer';
 import { copyBandwidth } from '../copy-bandwidth';
+import { groupPasses, watchGpuTime, withTimestamps, type GpuTimer, type PassTimes } from './gpu-time';
 import { promptOfTokens, type WebClawRun } from './measure-engine';
 import { measureWebClaw } from './measure-webclaw';
 import { LLAMA_31_8B, LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
@@ -58,6 +59,8 @@ export interface GpuBenchOptions {
   /** A reference JSON from bench/gpu-reference.ts: checked before the benchmark. */
   reference?: string;
   engine?: EngineOptions;
+  /** The WebGPU entry point (default: the engine's Node one). */
+  gpu?: GPU;
   log?: (line: string) => void;
   /** Called with the result so far after each step (so a run cut short keeps its rows). */
   progress?: (partial: GpuBenchResult) => void;
@@ -73,6 +76,12 @@ export interface GpuBenchRow {
   weightGbPerS: number;
   /** weightGbPerS over the copy bandwidth. */
   bandwidthFraction: number;
+  /**
+   * GPU time of the compute passes after load (timestamp queries, where the
+   * adapter has them), grouped by dispatch count, most passes first: the
+   * first group is the decode pass, one per token.
+   */
+  gpuPasses: PassTimes[];
   run: WebClawRun;
 }
 
@@ -126,7 +135,8 @@ async function longPrompt(file: string, n: number): Promise<string> {
 export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
   const log = o.log ?? (() => {});
   ensureSwiftShaderFallback();
-  const create: Create = (e) => ClawEngine.create({ gpu: getNodeGpu(), ...o.engine, ...e });
+  const gpu = withTimestamps(o.gpu ?? getNodeGpu());
+  const create: Create = (e) => ClawEngine.create({ gpu, ...o.engine, ...e });
   const probe = await create({});
   const adapter = probe.adapterDescription;
   const size = Math.min(o.copyBytes, probe.ctx.limits.maxStorageBufferBindingSize, probe.ctx.limits.maxBufferSize) & ~15;
@@ -151,13 +161,24 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
         const prompt = await longPrompt(file, o.prefill);
         const window = { from: 2, to: 2 + o.tokens, tail: 3 };
         const ctxSize = Math.max(256, o.prefill + window.to + window.tail + 16);
-        const run = await measureWebClaw(create, {}, file, facts, prompt, window, ctxSize);
+        let timer: GpuTimer | null = null;
+        let gpuPasses: PassTimes[] = [];
+        const timed: Create = async (e) => {
+          const engine = await create(e);
+          timer = watchGpuTime(engine.ctx.device);
+          return engine;
+        };
+        const run = await measureWebClaw(timed, {}, file, facts, prompt, window, ctxSize, {}, async () => {
+          gpuPasses = timer ? groupPasses(await timer.read()) : [];
+          timer?.stop();
+        });
         rmSync(file, { force: true });
         const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
-        result.rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, run });
+        result.rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, run });
         log(
           `${label}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
-            `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth`,
+            `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
+            (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : ''),
         );
         o.progress?.(result);
       }
@@ -174,11 +195,11 @@ export function gpuBenchTable(r: GpuBenchResult): string {
     '',
     ...r.checks.map((c) => `- ${c.file}: prompt ids ${c.promptIdsEqual ? 'equal' : 'differ'}; ${c.agreeing} of ${c.expected} greedy tokens equal llama.cpp's`),
     ...(r.checks.length ? [''] : []),
-    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | weight MB / token | weight GB/s | fraction of copy bandwidth | dispatches / token | submits / token |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | weight MB / token | weight GB/s | fraction of copy bandwidth | GPU ms / decode pass | dispatches / token | submits / token |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
+        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.gpuPasses[0]?.medianMs.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');

@@ -68,6 +68,8 @@ export async function measureEngine(
   ctxSize: number,
   cpuClock: CpuClock,
   load: LoadOptions = {},
+  /** Called with the engine after the measured request, before it unloads (e.g. to read GPU timestamps). */
+  beforeUnload?: (engine: ClawEngine) => Promise<void>,
 ): Promise<WebClawRun> {
   const engine = await create(engineOptions);
   const traffic = watchWeightTraffic(engine.ctx.device, () => facts.nVocab);
@@ -127,6 +129,7 @@ export async function measureEngine(
     const perToken = { ...zeroCounts(), dispatchesPerLayer: 0, weightBytes: bytes / k };
     for (const key of Object.keys(measured) as (keyof GpuCounts)[]) perToken[key] = measured[key] / k;
     perToken.dispatchesPerLayer = perToken.dispatches / facts.nLayers;
+    await beforeUnload?.(engine);
     await engine.unload();
     return {
       decodePass,

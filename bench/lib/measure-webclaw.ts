@@ -3,7 +3,7 @@
 // workers together).
 
 import { openFileSource } from '../../src/gguf/source-node';
-import type { EngineOptions } from '../../src/engine/engine';
+import type { ClawEngine, EngineOptions } from '../../src/engine/engine';
 import type { LoadOptions } from '../../src/engine/types';
 import { measureEngine, type DecodeWindow, type EngineFactory, type ModelFacts, type WebClawRun } from './measure-engine';
 
@@ -16,13 +16,14 @@ export async function measureWebClaw(
   window: DecodeWindow,
   ctxSize: number,
   load: LoadOptions = {},
+  beforeUnload?: (engine: ClawEngine) => Promise<void>,
 ): Promise<WebClawRun> {
   const source = await openFileSource(file);
   try {
     return await measureEngine(create, engineOptions, source, facts, prompt, window, ctxSize, () => {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
-    }, load);
+    }, load, beforeUnload);
   } finally {
     await source.close?.();
   }

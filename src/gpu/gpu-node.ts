@@ -35,15 +35,21 @@ export function getRuntimeGpu(): GPU {
 
 /** One Dawn GPU object per process; installs the WebGPU globals (GPUBufferUsage, ...) once. */
 export function getNodeGpu(): GPU {
-  if (!nodeGpu) {
-    // The Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset
-    // (CI, containers); a private empty one silences it and changes nothing else.
-    if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'webclaw-xdg-'));
-    const { create, globals } = loadDawn();
-    Object.assign(globalThis, globals);
-    nodeGpu = create([]);
-  }
+  nodeGpu ??= createDawnGpu([]);
   return nodeGpu;
+}
+
+/**
+ * A Dawn GPU object of its own with Dawn's command-line flags (benchmarks:
+ * e.g. `disable-dawn-features=timestamp_quantization`); the engine uses getNodeGpu.
+ */
+export function createDawnGpu(flags: string[]): GPU {
+  // The Vulkan loader complains on stderr when XDG_RUNTIME_DIR is unset
+  // (CI, containers); a private empty one silences it and changes nothing else.
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'webclaw-xdg-'));
+  const { create, globals } = loadDawn();
+  Object.assign(globalThis, globals);
+  return create(flags);
 }
 
 function loadDawn(): typeof import('webgpu') {
