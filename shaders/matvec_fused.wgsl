@@ -13,12 +13,13 @@
 // the same row of segment 1).
 //
 // Layout: x is cols f32 (read as vec4); out f32; cols % 4 == 0.
-// Dispatch: WG threads per workgroup, WG / LANES rows at a time; up to
-// one workgroup per group of rows (2D grid when needed), fewer on CPU
-// emulations, where each workgroup then takes several groups. A row's
-// LANES threads take every LANES-th block of 32 elements (dot32; DOT4: of 4
-// elements, for rows that are not whole 32-blocks); the row's first thread
-// adds up their sums from workgroup memory.
+// Dispatch: WG threads per workgroup, (WG / LANES) x RT rows at a time; up
+// to one workgroup per group of rows (2D grid when needed), fewer on CPU
+// emulations, where each workgroup then takes several groups. Each block of
+// LANES threads takes RT consecutive rows; its threads take every LANES-th
+// block of 32 elements (dot32; DOT4: of 4 elements, for rows that are not
+// whole 32-blocks) of all RT rows, loading the input block once for them;
+// the block's first thread adds up the sums from workgroup memory.
 
 struct Params {
   cols: u32,
@@ -53,17 +54,38 @@ struct Params {
 
 //#include segments
 
-const ROWS_PER_WG: u32 = WG / LANES;
+// RT consecutive rows per block of LANES threads: each thread loads a block
+// of the input once (normed, into xs) and uses it for all RT rows, so the
+// input is read once per RT rows instead of once per row (for a Q4_K row
+// the input is 7 times the row's weight bytes).
+const ROWS_PER_WG: u32 = (WG / LANES) * RT;
 
-var<workgroup> partial: array<f32, WG * 2u>;
+var<workgroup> partial: array<f32, WG * 2u * RT>;
 var<private> inv_rms: f32 = 1.0;
+// The input block the dot pieces read through act4: elements 32b .. 32b+31
+// (DOT4: the 4 elements of block b, at xs[b & 7]).
+var<private> xs: array<vec4<f32>, 8>;
 
-fn act4(k4: u32) -> vec4<f32> {
+fn in4(k4: u32) -> vec4<f32> {
 //#if NORM
   return (x[k4] * inv_rms) * norm_w[k4];
 //#else
   return x[k4];
 //#endif
+}
+
+fn load_block(b: u32) {
+//#if DOT4
+  xs[b & 7u] = in4(b);
+//#else
+  for (var i = 0u; i < 8u; i++) {
+    xs[i] = in4(b * 8u + i);
+  }
+//#endif
+}
+
+fn act4(k4: u32) -> vec4<f32> {
+  return xs[k4 & 7u];
 }
 
 fn bias_at(seg: u32, r: u32) -> f32 {
@@ -205,45 +227,66 @@ fn main(
   // workgroups)-th group, so a dispatch may have fewer workgroups than groups.
   let groups = (total + ROWS_PER_WG - 1u) / ROWS_PER_WG;
   for (var group = wid.y * nwg.x + wid.x; group < groups; group += nwg.x * nwg.y) {
-    let row = group * ROWS_PER_WG + lid / LANES;
-    let has_row = row < total;
-    var acc0 = 0.0;
-    var acc1 = 0.0;
-    if (has_row) {
-      let at = locate(row);
+    let row0 = group * ROWS_PER_WG + (lid / LANES) * RT;
+    var acc0: array<f32, RT>;
+    var acc1: array<f32, RT>;
+    var seg: array<u32, RT>;
+    var base0: array<u32, RT>;
+    var base1: array<u32, RT>;
+    for (var i = 0u; i < RT; i++) {
+      if (row0 + i < total) {
+        let at = locate(row0 + i);
+        seg[i] = at.x;
 //#if GATED
-      let base0 = at.y * params.row_bytes0;
-      let base1 = at.y * params.row_bytes1;
-      for (var b = lane; b < blocks; b += LANES) {
-        acc0 += seg_dot(0u, base0, b);
-        acc1 += seg_dot(1u, base1, b);
-      }
+        base0[i] = at.y * params.row_bytes0;
+        base1[i] = at.y * params.row_bytes1;
 //#else
-      let base = at.y * row_bytes_of(at.x);
-      for (var b = lane; b < blocks; b += LANES) {
-        acc0 += seg_dot(at.x, base, b);
-      }
+        base0[i] = at.y * row_bytes_of(at.x);
 //#endif
+      }
+    }
+    if (row0 < total) {
+      for (var b = lane; b < blocks; b += LANES) {
+        load_block(b);
+        for (var i = 0u; i < RT; i++) {
+          if (row0 + i < total) {
+//#if GATED
+            acc0[i] += seg_dot(0u, base0[i], b);
+            acc1[i] += seg_dot(1u, base1[i], b);
+//#else
+            acc0[i] += seg_dot(seg[i], base0[i], b);
+//#endif
+          }
+        }
+      }
     }
     if (LANES == 1u) {
-      // One thread per row: nothing to add up, no barrier.
-      if (has_row) {
-        write_row(row, acc0, acc1);
+      // One thread per row block: nothing to add up, no barrier.
+      for (var i = 0u; i < RT; i++) {
+        if (row0 + i < total) {
+          write_row(row0 + i, acc0[i], acc1[i]);
+        }
       }
       continue;
     }
-    partial[lid] = acc0;
-    partial[WG + lid] = acc1;
+    for (var i = 0u; i < RT; i++) {
+      partial[(2u * i) * WG + lid] = acc0[i];
+      partial[(2u * i + 1u) * WG + lid] = acc1[i];
+    }
     workgroupBarrier();
-    if (lane == 0u && has_row) {
-      // The row's first thread adds up its LANES partials.
-      var sum0 = 0.0;
-      var sum1 = 0.0;
-      for (var i = 0u; i < LANES; i++) {
-        sum0 += partial[lid + i];
-        sum1 += partial[WG + lid + i];
+    if (lane == 0u) {
+      // The block's first thread adds up its LANES partials, row by row.
+      for (var i = 0u; i < RT; i++) {
+        if (row0 + i < total) {
+          var sum0 = 0.0;
+          var sum1 = 0.0;
+          for (var l = 0u; l < LANES; l++) {
+            sum0 += partial[(2u * i) * WG + lid + l];
+            sum1 += partial[(2u * i + 1u) * WG + lid + l];
+          }
+          write_row(row0 + i, sum0, sum1);
+        }
       }
-      write_row(row, sum0, sum1);
     }
     workgroupBarrier();
   }

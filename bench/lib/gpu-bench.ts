@@ -78,10 +78,11 @@ export interface GpuBenchRow {
   bandwidthFraction: number;
   /**
    * GPU time of the compute passes after load (timestamp queries, where the
-   * adapter has them), grouped by dispatch count, most passes first: the
-   * first group is the decode pass, one per token.
+   * adapter has them), grouped by dispatch count, most passes first.
    */
   gpuPasses: PassTimes[];
+  /** Median GPU ms of the decode pass (the group with the per-token dispatch count); undefined without timestamps. */
+  decodePassGpuMs?: number;
   run: WebClawRun;
 }
 
@@ -174,10 +175,12 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
         });
         rmSync(file, { force: true });
         const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
-        result.rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, run });
+        const decodePassGpuMs = gpuPasses.find((g) => g.dispatches === Math.round(run.perToken.dispatches))?.medianMs;
+        result.rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, run });
         log(
           `${label}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
             `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
+            (decodePassGpuMs === undefined ? '' : `; decode pass ${decodePassGpuMs.toFixed(3)} ms on the GPU`) +
             (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : ''),
         );
         o.progress?.(result);
@@ -199,7 +202,7 @@ export function gpuBenchTable(r: GpuBenchResult): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.gpuPasses[0]?.medianMs.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
+        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.decodePassGpuMs?.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');

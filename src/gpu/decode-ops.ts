@@ -175,7 +175,7 @@ export class DecodeRecorder implements DecodeOps {
         },
         params,
         buffers,
-        this.grid(Math.ceil(rows / (DECODE_KERNELS.MATVEC_WG / matvecLanes(cols, this.cpuEmulated)))),
+        this.matvecGrid(rows, cols),
       );
     }
   }
@@ -203,7 +203,7 @@ export class DecodeRecorder implements DecodeOps {
         [SEGMENT_BINDING, gate.parts[0].buffer],
         [SEGMENT_BINDING + 1, up.parts[0].buffer],
       ],
-      this.grid(Math.ceil(gate.rows / (DECODE_KERNELS.MATVEC_WG / matvecLanes(gate.cols, this.cpuEmulated)))),
+      this.matvecGrid(gate.rows, gate.cols),
     );
   }
 
@@ -346,7 +346,13 @@ export class DecodeRecorder implements DecodeOps {
   private matvecDefines(cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
     if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
     const lanes = matvecLanes(cols, this.cpuEmulated);
-    return { WG: DECODE_KERNELS.MATVEC_WG, LANES: lanes, SHARED_NORM: d.NORM && lanes > 1, DOT4: cols % 32 !== 0, ...d };
+    return { WG: DECODE_KERNELS.MATVEC_WG, LANES: lanes, RT: DECODE_KERNELS.MATVEC_ROWS_PER_THREAD, SHARED_NORM: d.NORM && lanes > 1, DOT4: cols % 32 !== 0, ...d };
+  }
+
+  /** Workgroups of matvec_fused for `rows` rows of `cols` inputs: (WG / LANES) x RT rows each. */
+  private matvecGrid(rows: number, cols: number): [number, number] {
+    const rowsPerGroup = (DECODE_KERNELS.MATVEC_WG / matvecLanes(cols, this.cpuEmulated)) * DECODE_KERNELS.MATVEC_ROWS_PER_THREAD;
+    return this.grid(Math.ceil(rows / rowsPerGroup));
   }
 
   private record(
