@@ -288,26 +288,29 @@ function backend(): RemoteEngine | WebClawEngine {
 /** The saved remote server answers (when one is saved and it is reachable; else the panel and the banner say why). */
 async function useSavedRemote(): Promise<void> {
   try {
-    remote = await remotePanel.connect();
+    const connected = await remotePanel.connect();
+    if (connected) answerWithRemote(connected);
   } catch (e) {
     banner.show(e);
-    return;
   }
-  if (!remote) return;
+}
+
+/** "Use this server" on the saved one: once it answers, the model loaded here is freed and the server takes over. */
+function switchToRemote(): Promise<void> {
+  return act('loading', async () => {
+    const connected = await remotePanel.connect();
+    if (!connected) return;
+    await unloadEngine();
+    loadView.clear();
+    answerWithRemote(connected);
+  });
+}
+
+function answerWithRemote(connected: RemoteEngine): void {
+  remote = connected;
   state.loaded = { id: `remote:${remote.origin}`, name: `${remote.modelId} at ${remote.origin}`, size: 0, addedAt: 0 };
   state.info = undefined;
   render();
-}
-
-/** "Use this server" on the saved one: the model loaded here is freed and the server answers. */
-function switchToRemote(): Promise<void> {
-  return act('loading', async () => {
-    await unloadEngine();
-    state.loaded = undefined;
-    state.info = undefined;
-    loadView.clear();
-    await useSavedRemote();
-  });
 }
 
 function send(): Promise<void> {

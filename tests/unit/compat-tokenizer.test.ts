@@ -66,6 +66,13 @@ describe('the compatibility report checks the tokenizer as the load does', () =>
     }
   });
 
+  test('a SentencePiece vocabulary ignores tokenizer.ggml.pre, as llama.cpp does', async () => {
+    const file = await readGguf(new BytesSource(makeSyntheticModel({ nEmbd: 8, nLayers: 1, nHeads: 2, nKvHeads: 2, nFf: 16, seed: 1 })));
+    const spm = withString(file, 'tokenizer.ggml.pre', 'no-such-pre');
+    expect(buildCompatibilityReport(spm, { fileBytes: 0 }).issues).toEqual([]);
+    expect(createTokenizer(spm).vocabSize).toBeGreaterThan(0);
+  });
+
   const unknown: [string, VocabSpec, RegExp][] = [
     ['an unknown pre-tokenizer', bpeVocab('qwen35-no-marks'), /^pre-tokenizer "qwen35-no-marks" \(tokenizer\.ggml\.pre\) is not supported; supported pre-tokenizers: .*\bqwen35\b/],
     ['an unknown tokenizer model', bpeVocab('qwen35', 't5'), /^tokenizer "t5" \(tokenizer\.ggml\.model\) is not supported; supported tokenizers: llama, gpt2, gemma4$/],
