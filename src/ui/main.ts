@@ -17,7 +17,7 @@ import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/librar
 import { orderSplitParts, splitPartOf } from '../gguf/split';
 import { narrowConnectSrc } from './csp';
 import { RemotePanel } from './remote-panel';
-import { apiBase, connectRemote, savedRemote, type RemoteEngine } from './remote-server';
+import { apiBase, savedRemote, type RemoteEngine } from './remote-server';
 import { streamReply, type ReplyInput } from './reply-stream';
 import { ChatView } from './chat-view';
 import { CompatView } from './compat-view';
