@@ -7,7 +7,7 @@ export const ERROR_CODES = {
   'clw-feature-missing': 'the GPU lacks a feature or limit that a kernel needs and no fallback exists',
   'clw-model-invalid': 'the GGUF file is malformed',
   'clw-quant-unsupported': 'the model uses a tensor type the GPU path cannot run',
-  'clw-arch-unsupported': 'the model architecture is not implemented',
+  'clw-arch-unsupported': 'the model architecture or its tokenizer is not implemented',
   'clw-gpu-oom': 'the model does not fit the VRAM budget even with the smallest plan',
   'clw-ctx-overflow': 'the conversation exceeded the context; older tokens were dropped',
   'clw-device-lost': 'the GPU device was lost',

@@ -1,5 +1,5 @@
 // The compatibility report: everything a person should know about a GGUF
-// file before any byte of it is uploaded — architecture, tensor types, the
+// file before any byte of it is uploaded — architecture, tokenizer, tensor types, the
 // shapes the kernels can run, what the adapter lacks and whether the model
 // fits the VRAM budget. Built from the header alone and never throws for a
 // bad file: each problem becomes an issue with its error code.
@@ -12,6 +12,7 @@ import { staysInFile } from '../model/arch/gemma4';
 import { formatBytes } from '../model/plan';
 import { uploadsAsVector } from '../model/weights';
 import { resolveBudget } from '../model/vram';
+import { tokenizerKind } from '../tokenizer/support';
 import { planLoad, type DeviceFacts } from './load-plan';
 import type { CompatibilityReport, LoadOptions } from './types';
 
@@ -182,6 +183,13 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
     } catch (e) {
       issues.push(asIssue(e));
     }
+  }
+
+  // The tokenizer loader's own check: an unknown tokenizer or pre-tokenizer fails here as it would at load.
+  try {
+    tokenizerKind(file);
+  } catch (e) {
+    issues.push(asIssue(e));
   }
 
   const tensorTypes = tensorTypeTable(file);

@@ -9,20 +9,44 @@ import type { GenerateEvent } from './types';
 /**
  * Evaluates `tokens`, reusing the KV cache of the prefix they share with
  * what is cached (earlier turns of a conversation). The last token always
- * runs, since its logits are the result.
+ * runs, since its logits are the result, except when a recurrent model's
+ * saved state (below) has them.
  */
 export async function evalReusingCache(s: Session, tokens: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array; reused: number }> {
-  let reused = 0;
-  while (reused < s.cached.length && reused < tokens.length && s.cached[reused] === tokens[reused]) reused++;
-  if (reused === tokens.length) reused--;
-  // A recurrent state (lfm2's conv, qwen35's delta-net) cannot be rewound: continue from where it is when
-  // the shared prefix reaches that far (the rows past it are written again), else start again at 0.
+  let shared = 0;
+  while (shared < s.cached.length && shared < tokens.length && s.cached[shared] === tokens[shared]) shared++;
+  let reused = Math.min(shared, tokens.length - 1);
   const resumable = s.model.recurrentPosition;
-  if (resumable !== null) reused = resumable >= 0 && reused >= resumable ? resumable : 0;
+  if (resumable !== null) {
+    // A recurrent state (lfm2's conv, qwen35's delta-net) cannot be rewound: continue from where it is when
+    // the shared prefix reaches that far (the rows past it are written again); else from the end of the last
+    // prompt, whose state was saved, when this one starts with it (a regenerated reply); else from 0.
+    const fromState = resumable >= 0 && reused >= resumable ? resumable : 0;
+    const saved = s.savedPrompt;
+    if (saved && saved.tokens.length > fromState && saved.tokens.length <= shared && startsWith(tokens, saved.tokens)) {
+      const at = s.model.restoreRecurrentState();
+      // (Saved together with savedPrompt, so always its length; were it not, a pass at 0 starts afresh.)
+      reused = at === saved.tokens.length ? at : 0;
+      s.cached.length = reused;
+      // The same prompt again: its logits were kept with the state.
+      if (reused === tokens.length) return { logits: saved.logits.slice(), reused };
+    } else {
+      reused = fromState;
+    }
+  }
   s.cached.length = reused;
   const logits = await evalChunked(s, tokens.slice(reused), reused, signal);
   s.cached.push(...tokens.slice(reused));
+  if (resumable !== null) {
+    s.model.saveRecurrentState();
+    s.savedPrompt = { tokens: tokens.slice(), logits: logits.slice() };
+  }
   return { logits, reused };
+}
+
+function startsWith(tokens: readonly number[], prefix: readonly number[]): boolean {
+  for (let i = 0; i < prefix.length; i++) if (tokens[i] !== prefix[i]) return false;
+  return prefix.length <= tokens.length;
 }
 
 /** Evaluates `tokens` from `startPos` in chunks of the prefill batch; the logits of the last one. */

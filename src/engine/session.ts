@@ -17,5 +17,11 @@ export interface Session {
   ctxSize: number;
   /** Tokens whose keys and values are in the KV cache, position by position. */
   cached: number[];
+  /**
+   * Recurrent models: the last prompt evaluated and its logits, whose state
+   * the KV cache keeps a copy of (KvCache.saveState), so that prompt again
+   * (or one extending it) continues from its end instead of from position 0.
+   */
+  savedPrompt?: { tokens: readonly number[]; logits: Float32Array };
   info: ModelInfo;
 }

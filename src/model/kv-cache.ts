@@ -13,7 +13,9 @@
 // layer (recurrentStateShape: lfm2's conv inputs; qwen35's conv inputs and
 // delta-rule matrices), which cannot be rewound: the cache tracks how many
 // positions it has absorbed, and a pass must continue from exactly there or
-// restart at position 0 (which clears it).
+// restart at position 0 (which clears it). One copy of the state can be
+// saved (the end of the last prompt) and put back, so the same prompt again
+// (a regenerated reply) continues from there instead of from 0.
 
 import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
@@ -47,10 +49,10 @@ export interface KvCacheOptions {
   stateBytes?: readonly number[];
 }
 
-/** Bytes of the recurrent state and the placeholder K/V of `recurrentLayers` (0 when there are none): for the memory plans. */
+/** Bytes of the recurrent state, its saved copy and the placeholder K/V of `recurrentLayers` (0 when there are none): for the memory plans. */
 export function recurrentStateBytes(recurrentLayers: readonly boolean[], stateBytes: readonly number[]): number {
   const n = recurrentLayers.filter(Boolean).length;
-  return n === 0 ? 0 : n * stateBytes.reduce((sum, b) => sum + stateBufferBytes(b), 0) + PLACEHOLDER_BYTES;
+  return n === 0 ? 0 : 2 * n * stateBytes.reduce((sum, b) => sum + stateBufferBytes(b), 0) + PLACEHOLDER_BYTES;
 }
 
 /** A state buffer's allocation: at least one word. */
@@ -83,6 +85,10 @@ export class KvCache {
   readonly states: (GPUBuffer[] | null)[] = [];
   /** Positions the recurrent state has absorbed, -1 after a failed pass (meaningful only when hasRecurrentState). */
   stateSeen = 0;
+  /** Per layer, the saved copy of `states` (saveState); null for attention layers. */
+  private readonly savedStates: (GPUBuffer[] | null)[] = [];
+  /** Positions the saved copy had absorbed; -1 when nothing is saved. */
+  savedSeen = -1;
   private placeholder: GPUBuffer | null = null;
   private readonly chunk: number;
   /** Row width of each layer (kvDim for every layer unless the model's layers differ). */
@@ -121,15 +127,19 @@ export class KvCache {
           kv.keys.push(kv.placeholder);
           kv.values.push(kv.placeholder);
           const state: GPUBuffer[] = [];
+          const saved: GPUBuffer[] = [];
           kv.states.push(state);
+          kv.savedStates.push(saved);
           for (const [i, bytes] of (o.stateBytes ?? []).entries()) {
             state.push(await allocator.alloc('kv', stateBufferBytes(bytes), STORAGE_USAGE, `recurrent state ${l}.${i}`));
+            saved.push(await allocator.alloc('kv', stateBufferBytes(bytes), STORAGE_USAGE, `saved recurrent state ${l}.${i}`));
           }
           continue;
         }
         kv.keys.push(await allocator.alloc('kv', kv.bytesFor(first, l), STORAGE_USAGE, `k cache ${l}`));
         kv.values.push(await allocator.alloc('kv', kv.bytesFor(first, l), STORAGE_USAGE, `v cache ${l}`));
         kv.states.push(null);
+        kv.savedStates.push(null);
       }
     } catch (e) {
       kv.free();
@@ -170,6 +180,32 @@ export class KvCache {
   /** After a pass that ended at position `end` (exclusive). */
   endPass(end: number): void {
     this.stateSeen = end;
+  }
+
+  /** Saves a copy of the recurrent state as it is now (after a pass that succeeded), replacing the last one. */
+  saveState(): void {
+    if (!this.hasRecurrentState || this.stateSeen < 0) return;
+    this.copyStates(this.states, this.savedStates, 'recurrent state save');
+    this.savedSeen = this.stateSeen;
+  }
+
+  /** Puts the saved copy back: the state is again at `savedSeen`, which it returns (-1, and nothing changes, when none is saved). */
+  restoreState(): number {
+    if (!this.hasRecurrentState || this.savedSeen < 0) return -1;
+    this.copyStates(this.savedStates, this.states, 'recurrent state restore');
+    this.stateSeen = this.savedSeen;
+    return this.stateSeen;
+  }
+
+  private copyStates(from: (GPUBuffer[] | null)[], to: (GPUBuffer[] | null)[], label: string): void {
+    const encoder = this.device.createCommandEncoder({ label });
+    for (let l = 0; l < from.length; l++) {
+      const src = from[l];
+      const dst = to[l];
+      if (!src || !dst) continue;
+      for (let i = 0; i < src.length; i++) encoder.copyBufferToBuffer(src[i], 0, dst[i], 0, src[i].size);
+    }
+    this.device.queue.submit([encoder.finish()]);
   }
 
   /** Bytes of layer `layer`'s K (or V) buffer at `positions`. */
@@ -269,10 +305,12 @@ export class KvCache {
   /** Frees every buffer of the cache. */
   free(): void {
     for (const b of new Set([...this.keys, ...this.values])) this.allocator.free(b);
-    for (const s of this.states) for (const b of s ?? []) this.allocator.free(b);
+    for (const s of [...this.states, ...this.savedStates]) for (const b of s ?? []) this.allocator.free(b);
     this.keys.length = 0;
     this.values.length = 0;
     this.states.length = 0;
+    this.savedStates.length = 0;
+    this.savedSeen = -1;
     this.placeholder = null;
     this.capacity = 0;
   }

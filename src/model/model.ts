@@ -195,6 +195,16 @@ export class LlamaModel {
     return this.kv.hasRecurrentState ? this.kv.stateSeen : null;
   }
 
+  /** Keeps a copy of the recurrent state where it is now (the end of a prompt), replacing the last one; nothing without a state. */
+  saveRecurrentState(): void {
+    this.kv.saveState();
+  }
+
+  /** Puts the saved recurrent state back; the position it is at then, or -1 (nothing changed) when none is saved. */
+  restoreRecurrentState(): number {
+    return this.kv.restoreState();
+  }
+
   /** Context shift in the cache: keep 0..nKeep-1, drop `drop` positions after them, move the rest down. */
   async shiftCache(nKeep: number, drop: number, used: number): Promise<void> {
     const rope = keyRopeFor(this.hp, this.weights);

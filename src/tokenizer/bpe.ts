@@ -4,9 +4,9 @@
 // characters GPT-2 uses for bytes, then repeatedly merge the adjacent pair
 // with the lowest merge rank (ties: leftmost).
 
-import { ClawError } from '../errors';
-import { bpePreset, preTokenize, supportedBpePresets, type BpePreset } from './bpe-pretokenize';
+import { preTokenize, type BpePreset } from './bpe-pretokenize';
 import { MaxHeap } from './heap';
+import { supportedBpePreset } from './support';
 import type { Fragment } from './special';
 import { TokenType, type Vocab } from './vocab';
 
@@ -51,14 +51,7 @@ export class BpeTokenizer {
   readonly preset: BpePreset;
 
   constructor(private readonly vocab: Vocab) {
-    const preset = bpePreset(vocab.pre);
-    if (!preset) {
-      throw new ClawError('clw-arch-unsupported', `BPE pre-tokenizer "${vocab.pre}" (tokenizer.ggml.pre) is not supported`, {
-        fix: `Supported pre-tokenizers: ${supportedBpePresets().join(', ')}.`,
-        details: { field: 'tokenizer.ggml.pre', pre: vocab.pre },
-      });
-    }
-    this.preset = preset;
+    this.preset = supportedBpePreset(vocab.pre);
   }
 
   encodeFragments(fragments: readonly Fragment[], out: number[]): void {

@@ -5,10 +5,10 @@
 
 import { modelInvalid } from '../errors';
 import { bpePreset } from './bpe-pretokenize';
+import { tokenizerKind, type TokenizerModel } from './support';
 import type { GgufArray, GgufFile, GgufValue } from '../gguf/types';
 
-/** 'gemma4': BPE merges over "▁"-escaped UTF-8 with <0xXX> byte fallback (tokenizer.ggml.model = "gemma4"). */
-export type TokenizerModel = 'spm' | 'bpe' | 'gemma4';
+export type { TokenizerModel } from './support';
 
 /** llama.cpp's token types (the `tokenizer.ggml.token_type` values). */
 export enum TokenType {
@@ -147,16 +147,6 @@ function tokenId(file: GgufFile, key: string, fallback: number | null, nTokens: 
   return n;
 }
 
-function modelKind(file: GgufFile): TokenizerModel {
-  const key = `${KEY}.model`;
-  const v = get(file, key);
-  if (v === undefined) throw modelInvalid(key, 0, 'required metadata key is missing');
-  if (v === 'llama') return 'spm';
-  if (v === 'gpt2') return 'bpe';
-  if (v === 'gemma4') return 'gemma4';
-  throw modelInvalid(key, 0, `tokenizer "${String(v)}" is not supported (supported: llama, gpt2, gemma4)`);
-}
-
 function readMerges(file: GgufFile): Map<string, number> {
   const ranks = new Map<string, number>();
   const key = `${KEY}.merges`;
@@ -173,7 +163,7 @@ function readMerges(file: GgufFile): Map<string, number> {
 }
 
 export function readVocab(file: GgufFile): Vocab {
-  const model = modelKind(file);
+  const { model, pre } = tokenizerKind(file);
   const tokens = stringArray(file, `${KEY}.tokens`);
   const n = tokens.length;
   if (n === 0) throw modelInvalid(`${KEY}.tokens`, 0, 'the vocabulary is empty');
@@ -209,7 +199,8 @@ export function readVocab(file: GgufFile): Vocab {
   const eomId = tokenId(file, `${KEY}.eom_token_id`, null, n);
 
   // llama.cpp always adds BOS for gemma4, whatever add_bos_token says.
-  const addBos = gemma4 || bool(file, `${KEY}.add_bos_token`, spm || bpeAddsBosByDefault(file));
+  // Some BPE families (llama 3) expect BOS even when the file does not say so.
+  const addBos = gemma4 || bool(file, `${KEY}.add_bos_token`, spm || (bpePreset(pre)?.addBos ?? false));
   const addEos = bool(file, `${KEY}.add_eos_token`, false);
   const addSpacePrefix = bool(file, `${KEY}.add_space_prefix`, spm);
   if (addBos && bosId === null) throw modelInvalid(`${KEY}.add_bos_token`, 0, 'is true but the model has no BOS token');
@@ -237,9 +228,6 @@ export function readVocab(file: GgufFile): Vocab {
   dropEogExceptions(tokens, types, eogIds);
 
   const mergeRanks = model === 'spm' ? new Map<string, number>() : readMerges(file);
-  const preValue = get(file, `${KEY}.pre`);
-  const pre = gemma4 ? 'gemma4' : typeof preValue === 'string' ? preValue : 'default';
-
   return {
     model, pre, tokens, scores, types, tokenToId, mergeRanks,
     bosId, eosId, unkId, padId, eotId, addBos, addEos, addSpacePrefix, eogIds,
@@ -267,10 +255,4 @@ function dropEogExceptions(tokens: readonly string[], types: Uint8Array, eogIds:
     eogIds.delete(slashS);
     types[slashS] = TokenType.Normal;
   }
-}
-
-/** Some BPE families (llama 3) expect BOS even when the file does not say so. */
-function bpeAddsBosByDefault(file: GgufFile): boolean {
-  const pre = get(file, `${KEY}.pre`);
-  return bpePreset(typeof pre === 'string' ? pre : 'default')?.addBos ?? false;
 }

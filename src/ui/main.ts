@@ -17,7 +17,7 @@ import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/librar
 import { orderSplitParts, splitPartOf } from '../gguf/split';
 import { narrowConnectSrc } from './csp';
 import { RemotePanel } from './remote-panel';
-import { apiBase, connectRemote, savedRemote, type RemoteEngine } from './remote-server';
+import { apiBase, savedRemote, type RemoteEngine } from './remote-server';
 import { streamReply, type ReplyInput } from './reply-stream';
 import { ChatView } from './chat-view';
 import { CompatView } from './compat-view';
@@ -66,7 +66,7 @@ const conversationList = new ConversationList({
   remove: (c) => void removeConversation(c),
 });
 const metadata = new MetadataView(() => selectedDetails());
-const remotePanel = new RemotePanel((e) => banner.show(e));
+const remotePanel = new RemotePanel(remoteSettings, { onError: (e) => banner.show(e), onUseSaved: () => void switchToRemote() });
 
 const ui = {
   gpuStatus: byTestId('gpu-status'),
@@ -99,7 +99,7 @@ const state = {
 let worker: WorkerClient | undefined;
 /** The loaded model, in its own worker, through the public worker engine. */
 let engine: { engine: WebClawEngine; worker: Worker } | undefined;
-/** The saved remote server, once it answered; it answers instead of `engine` until a model is loaded here. */
+/** The saved remote server while it answers: from the start, and again when no model is loaded here (a load failed or was cancelled, the model was removed) or the person asks for it. */
 let remote: RemoteEngine | undefined;
 /** Rejects the running load when the person cancels it. */
 let cancelLoad: ((e: ClawError) => void) | undefined;
@@ -237,6 +237,7 @@ function loadSelected(): Promise<void> {
       const model = await fileOf(record);
       const loaded = await Promise.race([createWorkerEngine(started, { ...options, model, onProgress: (p) => loadView.onProgress(p) }), cancelled]);
       engine = { engine: loaded, worker: started };
+      remotePanel.standBy();
       const info = loaded.info;
       state.loaded = record;
       state.info = info;
@@ -249,6 +250,8 @@ function loadSelected(): Promise<void> {
       started.terminate();
       const err = toClawError(e);
       loadView.failed(err.code === 'clw-aborted' ? 'Loading cancelled; nothing stays on the GPU.' : 'Not loaded.');
+      // Nothing is loaded here: the saved remote server answers again.
+      await useSavedRemote();
       if (err.code !== 'clw-aborted') throw err;
     } finally {
       cancelLoad = undefined;
@@ -282,24 +285,32 @@ function backend(): RemoteEngine | WebClawEngine {
   return answering;
 }
 
-/** Connects to the saved remote server: it answers until a model is loaded here. */
-async function connectSavedRemote(): Promise<void> {
-  if (!remoteSettings) {
-    remotePanel.show('Off: replies come from this GPU.', 'off');
-    return;
-  }
-  const origin = remoteOrigin() ?? remoteSettings.url;
-  remotePanel.show(`Connecting to ${origin}…`, 'off');
+/** The saved remote server answers (when one is saved and it is reachable; else the panel and the banner say why). */
+async function useSavedRemote(): Promise<void> {
   try {
-    remote = await connectRemote(remoteSettings);
-    state.loaded = { id: `remote:${remote.origin}`, name: `${remote.modelId} at ${remote.origin}`, size: 0, addedAt: 0 };
-    state.info = undefined;
-    remotePanel.show(`Replies come from ${remote.origin} (model ${remote.modelId}). Loading a model here switches back to this GPU.`, 'connected');
-    render();
+    const connected = await remotePanel.connect();
+    if (connected) answerWithRemote(connected);
   } catch (e) {
-    remotePanel.show(`Not connected to ${origin}: ${toClawError(e).message}`, 'failed');
     banner.show(e);
   }
+}
+
+/** "Use this server" on the saved one: once it answers, the model loaded here is freed and the server takes over. */
+function switchToRemote(): Promise<void> {
+  return act('loading', async () => {
+    const connected = await remotePanel.connect();
+    if (!connected) return;
+    await unloadEngine();
+    loadView.clear();
+    answerWithRemote(connected);
+  });
+}
+
+function answerWithRemote(connected: RemoteEngine): void {
+  remote = connected;
+  state.loaded = { id: `remote:${remote.origin}`, name: `${remote.modelId} at ${remote.origin}`, size: 0, addedAt: 0 };
+  state.info = undefined;
+  render();
 }
 
 function send(): Promise<void> {
@@ -447,6 +458,7 @@ async function removeModel(record: ModelRecord): Promise<void> {
       state.loaded = undefined;
       state.info = undefined;
       loadView.clear();
+      await useSavedRemote();
     }
     if (state.selected?.id === record.id) {
       state.selected = undefined;
@@ -499,7 +511,7 @@ async function start(): Promise<void> {
   }
   render();
   const probing = showGpuStatus(ui.gpuStatus, ui.webgpuHelp, (e) => banner.show(e)).then((probe) => void (state.probe = probe));
-  await Promise.all([probing, refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations(), connectSavedRemote()]);
+  await Promise.all([probing, refreshLibrary().catch((e: unknown) => banner.show(e)), refreshConversations(), useSavedRemote()]);
   // Back where the person left off: the most recent conversation.
   const recent = state.conversations[0];
   if (recent) openConversation(recent);

@@ -108,6 +108,13 @@ const HANDWRITTEN: string[] = [
   'a\u0308o\u0308u\u0308',
   'n\u0303',
   'Z\u0351\u0352\u0353',
+  // Marks after letters that the qwen 3 vocabulary merges with them (Thai vowel
+  // signs and tone marks, Arabic harakat, Bengali vowel signs): qwen35 keeps
+  // them in the letter run, so these tell its expression apart from qwen2's.
+  'สวัสดี ขอบคุณครับ กิน น้ำ',
+  'مَرْحَبًا بِالْعَالَمِ',
+  'السَّلَامُ عَلَيْكُمْ',
+  'বাংলা ভাষা',
   '😀',
   '😀😀',
   'hi 😀',

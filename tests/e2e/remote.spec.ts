@@ -4,7 +4,9 @@
 // nothing reaches the server before it is saved (the Content Security
 // Policy refuses it), then the page talks to that origin and no other, the
 // API key is sent, the reply streams into the chat, and a server that went
-// away gives clw-remote-failed. Then the real thing: `claw-infer serve` on
+// away gives clw-remote-failed. A local load that fails leaves the server
+// answering, and "Use this server" switches back to it from a model loaded
+// here. Then the real thing: `claw-infer serve` on
 // stories260K, allowing the page's origin, answers the page's chat with the
 // text it gives the same request sent straight to it.
 
@@ -13,7 +15,8 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { haveModels, modelsDir, NO_MODELS, openApp, repoRoot } from './helpers';
+import { chooseFile, haveModels, LOAD_TIMEOUT, loadModel, loseDeviceInNextLoad, modelsDir, NO_MODELS, openApp, repoRoot } from './helpers';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
 
 interface FakeServer {
   url: string;
@@ -122,6 +125,49 @@ test('chats through a saved remote OpenAI-compatible server, reaching that origi
   } finally {
     await server.close().catch(() => undefined);
     await other.close();
+  }
+});
+
+test('the saved server answers again after a local load fails, and "Use this server" switches back from a loaded model without a reload', async ({ page }) => {
+  const server = await startFakeServer();
+  try {
+    await openApp(page);
+    await page.evaluate((url) => localStorage.setItem('webclaw-remote', JSON.stringify({ url })), server.url);
+    await page.reload();
+    await expect(page.getByTestId('remote-status')).toHaveAttribute('data-state', 'connected');
+    const tiny = makeSyntheticModel({ nEmbd: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, nFf: 64, ctxLength: 64, seed: 5 });
+    await chooseFile(page, { name: 'tiny.gguf', buffer: Buffer.from(tiny) });
+    await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
+    await page.getByTestId('mode-select').selectOption('chat');
+    const ask = async (text: string) => {
+      await page.getByTestId('prompt-input').fill(text);
+      await page.getByTestId('send-button').click();
+      await expect(page.getByTestId('assistant-output')).toHaveText(`You said: ${text}`);
+    };
+
+    // The GPU goes away during the load: it fails, and the server answers as before.
+    await loseDeviceInNextLoad(page);
+    await page.getByTestId('load-button').click();
+    await expect(page.getByTestId('load-status')).toHaveAttribute('data-state', 'failed', { timeout: LOAD_TIMEOUT });
+    await expect(page.getByTestId('error-banner')).toContainText('clw-device-lost');
+    await expect(page.getByTestId('remote-status')).toHaveAttribute('data-state', 'connected');
+    await expect(page.getByTestId('model-hint')).toContainText(`fake-model at ${server.url}`);
+    await ask('after the failed load');
+
+    // A model loaded here answers; "Use this server" on the saved one switches back, with no reload.
+    await loadModel(page);
+    await expect(page.getByTestId('model-hint')).toContainText('Talking to tiny.gguf');
+    await expect(page.getByTestId('remote-status')).toHaveAttribute('data-state', 'off');
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => navigations.push(f.url()));
+    await page.getByTestId('remote-panel').locator('summary').click();
+    await page.getByTestId('remote-save-button').click();
+    await expect(page.getByTestId('remote-status')).toHaveAttribute('data-state', 'connected');
+    await expect(page.getByTestId('model-hint')).toContainText(`fake-model at ${server.url}`);
+    await ask('and back');
+    expect(navigations).toEqual([]);
+  } finally {
+    await server.close();
   }
 });
 

@@ -1,6 +1,7 @@
 // lfm2's conv state through the engine (Dawn, or wgpu under Deno): it
 // carries across prefill chunks, a prompt that leaves the cached one re-runs
-// from position 0 (the state cannot be rewound), a full context re-runs the
+// from position 0 (the state cannot be rewound; the same prompt again takes
+// the state saved at its end), a full context re-runs the
 // kept tokens instead of shifting rows, and unload frees the state with the
 // KV cache. The model's agreement with llama.cpp is in
 // tests/conformance/architectures.test.ts.
@@ -54,7 +55,7 @@ describe('lfm2 conv state in the engine', () => {
     expect(maxDiff(resident, await engine.nextTokenLogits(prompt))).toBeLessThan(1e-4);
   });
 
-  it('a prompt that leaves the cached one, or repeats it, runs again from position 0', async () => {
+  it('a prompt that leaves the cached one runs again from position 0; repeating it gives the same logits', async () => {
     await engine.load(source(), { ctxSize: 64 });
     const shared = ids(0, 10);
     const p1 = [...shared, ...ids(100, 6)];

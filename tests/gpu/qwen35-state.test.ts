@@ -1,8 +1,10 @@
 // qwen35's recurrent state through the engine: it cannot be rewound, so a
-// prompt that reuses a shorter prefix than the state has seen, the same
-// prompt again, and a context shift all start again from position 0. Each
-// is checked against the same tokens evaluated on a freshly loaded model
-// (the numbers against llama.cpp are in tests/conformance/architectures.test.ts).
+// prompt that reuses a shorter prefix than the state has seen and a context
+// shift start again from position 0; the state saved at the end of the last
+// prompt lets the same prompt again (a regenerated reply) and a prompt
+// extending it continue from there. Each is checked against the same tokens
+// evaluated from position 0 (the numbers against llama.cpp are in
+// tests/conformance/architectures.test.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
@@ -46,10 +48,33 @@ describe('qwen35 recurrent state in the engine', () => {
     // A shorter shared prefix (3 tokens) than the state has seen (8), then the first prompt again.
     await engine.nextTokenLogits(other);
     const afterOther = await engine.nextTokenLogits(prompt);
-    // The same prompt twice: the last token must run again for its logits.
+    // The same prompt twice: the logits kept with the saved state.
     const again = await engine.nextTokenLogits(prompt);
     expect(maxDiff(afterOther, fresh)).toBeLessThan(1e-5);
     expect(maxDiff(again, fresh)).toBeLessThan(1e-5);
+  });
+
+  it('the same prompt after a reply continues from the state saved at its end, and so does a prompt extending it', async () => {
+    const run = async (text: string) => {
+      const events: GenerateEvent[] = [];
+      for await (const e of engine.generate(text, { temperature: 0, maxTokens: 3 })) events.push(e);
+      const done = events.find((e) => e.type === 'done');
+      return {
+        prompt: events.find((e) => e.type === 'prompt')!.tokenIds,
+        tokens: events.flatMap((e) => (e.type === 'token' && e.tokenId >= 0 ? [e.tokenId] : [])),
+        nCached: done?.type === 'done' ? done.stats.nCached : -1,
+      };
+    };
+    const first = await run('Once upon');
+    // A prompt that leaves the generated reply after the first prompt's end, evaluated from position 0 first.
+    const extended = [...first.prompt, (first.tokens[0] + 1) % 256, 40];
+    const fromZero = await engine.nextTokenLogits(extended);
+    await run('Once upon');
+    // The state has moved past the prompt (the reply): the saved copy serves the same prompt again.
+    const again = await run('Once upon');
+    expect(again.nCached).toBe(first.prompt.length);
+    expect(again.tokens).toEqual(first.tokens);
+    expect(maxDiff(await engine.nextTokenLogits(extended), fromZero)).toBeLessThan(1e-5);
   });
 
   it('a context shift re-evaluates the kept tokens from position 0', { timeout: 60_000 }, async () => {
