@@ -5,13 +5,15 @@
 //
 // Layout: as matvec.wgsl (W in its GGUF block layout, decoded in registers;
 // x: cols f32 read as vec4; out: f32 whole matrix rows).
-// Dispatch: one workgroup of WG threads per WG / LANES rows, over a 2D grid.
-// Each row gets a block of LANES consecutive invocations (LANES = the
-// adapter's smallest subgroup size); the block's lanes stride over the row
-// one 32-element sub-block at a time with the type's dot32 (when cols is a
-// multiple of 32; 4 elements at a time with decode4 otherwise): neighbouring
-// lanes read neighbouring blocks, the constant stride keeps the loop simple
-// for SwiftShader's SIMD emulation, and subgroupAdd finishes the row.
+// Dispatch: one workgroup of WG threads per (WG / LANES) x RT rows, over a
+// 2D grid. Each RT consecutive rows get a block of LANES consecutive
+// invocations (LANES = the adapter's smallest subgroup size); the block's
+// lanes stride over the rows one 32-element sub-block at a time with the
+// type's dot32 (when cols is a multiple of 32; 4 elements at a time with
+// decode4 otherwise), loading each input block once for the RT rows:
+// neighbouring lanes read neighbouring blocks, the constant stride keeps the
+// loop simple for SwiftShader's SIMD emulation, and subgroupAdd finishes
+// each row.
 //
 // WebGPU promises neither the subgroup size nor how invocations map to
 // subgroups, so the reduction does not assume a block is a subgroup: a
@@ -19,7 +21,7 @@
 // (one round when subgroup = block, as on NVIDIA, SwiftShader, Apple;
 // several when a subgroup holds several blocks). A block whose lanes are
 // split over subgroups (never seen in practice) is detected by counting its
-// lanes, and its first lane then computes the whole row alone: slow, right.
+// lanes, and its first lane then computes its whole rows alone: slow, right.
 // Subgroup operations run in subgroup-uniform control flow; WGSL's analysis
 // only knows workgroup uniformity, hence the diagnostic directive.
 
@@ -44,23 +46,31 @@ struct Params {
 
 const NO_BLOCK: u32 = 0xffffffffu;
 
-fn act4(k4: u32) -> vec4<f32> {
-  return x[k4];
+// The input block the dot pieces read through act4: elements 32b .. 32b+31,
+// loaded once per block for all RT rows of a block of lanes.
+var<private> xs: array<vec4<f32>, 8>;
+
+fn load_block(b: u32) {
+  for (var i = 0u; i < 8u; i++) {
+    xs[i] = x[b * 8u + i];
+  }
 }
 
-// The part of row r's dot product from every stride-th step starting at
-// `first`: steps are 32-element sub-blocks when cols allows, else 4 elements.
-fn row_dot(r: u32, first: u32, stride: u32) -> f32 {
+fn act4(k4: u32) -> vec4<f32> {
+  return xs[k4 & 7u];
+}
+
+// Row r's dot product alone (the fallback below), one lane doing it all.
+fn row_dot(r: u32) -> f32 {
   let row_base = r * params.row_bytes;
   var acc = 0.0;
   if (params.cols % 32u == 0u) {
-    let blocks = params.cols / 32u;
-    for (var b = first; b < blocks; b += stride) {
+    for (var b = 0u; b < params.cols / 32u; b++) {
+      load_block(b);
       acc += dot32(row_base, b);
     }
   } else {
-    let k4_count = params.cols / 4u;
-    for (var k4 = first; k4 < k4_count; k4 += stride) {
+    for (var k4 = 0u; k4 < params.cols / 4u; k4++) {
       acc += dot(decode4(row_base, k4), x[k4]);
     }
   }
@@ -84,11 +94,28 @@ fn main(
 ) {
   let block = lid / LANES;
   let lane = lid % LANES;
-  let r = (wid.y * nwg.x + wid.x) * (WG / LANES) + block;
-  let has_row = r < params.rows;
-  var acc = 0.0;
-  if (has_row) {
-    acc = row_dot(r, lane, LANES);
+  let r0 = ((wid.y * nwg.x + wid.x) * (WG / LANES) + block) * RT;
+  var acc: array<f32, RT>;
+  if (r0 < params.rows) {
+    if (params.cols % 32u == 0u) {
+      for (var b = lane; b < params.cols / 32u; b += LANES) {
+        load_block(b);
+        for (var i = 0u; i < RT; i++) {
+          if (r0 + i < params.rows) {
+            acc[i] += dot32((r0 + i) * params.row_bytes, b);
+          }
+        }
+      }
+    } else {
+      for (var k4 = lane; k4 < params.cols / 4u; k4 += LANES) {
+        let xv = x[k4];
+        for (var i = 0u; i < RT; i++) {
+          if (r0 + i < params.rows) {
+            acc[i] += dot(decode4((r0 + i) * params.row_bytes, k4), xv);
+          }
+        }
+      }
+    }
   }
 
   // Every lane stays in the loop until its own block is reduced, so the
@@ -100,15 +127,22 @@ fn main(
       break;
     }
     let mine = block == current;
-    let sum = subgroupAdd(select(0.0, acc, mine));
     let lanes_here = subgroupAdd(select(0u, 1u, mine));
+    var sums: array<f32, RT>;
+    for (var i = 0u; i < RT; i++) {
+      sums[i] = subgroupAdd(select(0.0, acc[i], mine));
+    }
     if (mine) {
       done = true;
-      if (lane == 0u && has_row) {
-        if (lanes_here == LANES) {
-          write_row(r, sum);
-        } else {
-          write_row(r, row_dot(r, 0u, 1u));
+      if (lane == 0u) {
+        for (var i = 0u; i < RT; i++) {
+          if (r0 + i < params.rows) {
+            if (lanes_here == LANES) {
+              write_row(r0 + i, sums[i]);
+            } else {
+              write_row(r0 + i, row_dot(r0 + i));
+            }
+          }
         }
       }
     }

@@ -68,8 +68,14 @@ export type KernelName = keyof typeof KERNELS;
 /** Workgroup shapes the TypeScript side must agree with (dispatch counts). */
 export const MATVEC_WG = 64;
 export const MATVEC_ROWS = 4;
-/** Subgroup matvec: WG / LANES rows per workgroup, LANES = the adapter's smallest subgroup size. */
+/**
+ * Subgroup matvec: (WG / LANES) x MATVEC_SUBGROUP_RT rows per workgroup,
+ * LANES = the adapter's smallest subgroup size; each block of LANES lanes
+ * takes RT rows, reading each input block once for them (as the decode
+ * pass's matvec_fused, see DECODE_KERNELS).
+ */
 export const MATVEC_SUBGROUP_WG = 64;
+export const MATVEC_SUBGROUP_RT = 4;
 /** matmul.wgsl (the simple prefill kernel): a 32 x 32 tile, 16 x 16 threads. */
 export const MATMUL_TILE = 32;
 /**

@@ -17,6 +17,7 @@ import {
   MATMUL_TILE,
   MATMUL_TILED,
   MATVEC_ROWS,
+  MATVEC_SUBGROUP_RT,
   MATVEC_SUBGROUP_WG,
   MATVEC_WG,
   ROW_WG,
@@ -209,10 +210,10 @@ class WebGpuOps implements GpuOps {
       const common = [u32(part.rowCount), u32(w.cols), u32(rowBytes), u32(part.firstRow), u32(bias ? 1 : 0)];
       const buffers = [part.buffer, x.buffer, out.buffer, bias ?? this.placeholder];
       if (n === 1 && this.subgroups) {
-        const rows = MATVEC_SUBGROUP_WG / this.subgroupLanes;
+        const rows = (MATVEC_SUBGROUP_WG / this.subgroupLanes) * MATVEC_SUBGROUP_RT;
         this.dispatch(
           'matvecSubgroup',
-          { weightType: w.type, defines: { WG: MATVEC_SUBGROUP_WG, LANES: this.subgroupLanes } },
+          { weightType: w.type, defines: { WG: MATVEC_SUBGROUP_WG, LANES: this.subgroupLanes, RT: MATVEC_SUBGROUP_RT } },
           common,
           buffers,
           this.grid(Math.ceil(part.rowCount / rows)),

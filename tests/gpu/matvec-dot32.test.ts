@@ -13,7 +13,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
-import { KERNELS } from '../../src/gpu/kernels';
+import { KERNELS, MATVEC_SUBGROUP_RT } from '../../src/gpu/kernels';
 import { createGpuOps, uploadWeight, type WebGpuOpsHandle } from '../../src/gpu/ops';
 import { assembleKernel, PipelineCache, SEGMENT_BINDING } from '../../src/gpu/shaders';
 import { dequantize, quantize } from '../../src/quant';
@@ -97,7 +97,7 @@ describe.each(DECODE_TYPES.map((type) => ({ type, name: GgmlType[type] })))('dot
   });
 
   it.skipIf(!OWN_DOT32.has(type))(`has its own piece, not the generic one over decode4 (${name})`, () => {
-    const text = assembleKernel(KERNELS.matvecSubgroup, { weightType: type, defines: { WG: 64, LANES: 32 } });
+    const text = assembleKernel(KERNELS.matvecSubgroup, { weightType: type, defines: { WG: 64, LANES: 32, RT: MATVEC_SUBGROUP_RT } });
     expect(text).toContain('fn dot32(');
     expect(text).not.toContain('decode4(row_byte_base, k4), act4(k4)');
   });
