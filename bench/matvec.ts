@@ -100,7 +100,8 @@ async function main() {
   const { createGpuContext } = await import('../src/gpu/device');
   const { getNodeGpu, ensureSwiftShaderFallback } = await import('../src/gpu/gpu-node');
   const { allocActivations, createGpuOps, uploadWeight } = await import('../src/gpu/ops');
-  const { assembleKernel, PipelineCache } = await import('../src/gpu/shaders');
+  const { assembleKernel, PipelineCache, usesGridTable } = await import('../src/gpu/shaders');
+  const { GRID_TABLE_BINDING } = await import('../src/gpu/quant-tables');
   const { MATVEC_ROWS, MATVEC_SUBGROUP_WG, MATVEC_WG } = await import('../src/gpu/kernels');
   const { weightRowBytes } = await import('../src/gpu/weights');
   ensureSwiftShaderFallback();
@@ -133,7 +134,10 @@ async function main() {
     device.queue.writeBuffer(params, 0, new Uint32Array([ROWS, COLS, weightRowBytes(w.type, COLS), 0, 0]));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [params, w.parts[0].buffer, x.buffer, out.buffer, placeholder].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [
+        ...[params, w.parts[0].buffer, x.buffer, out.buffer, placeholder].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        ...(usesGridTable({ weightType: w.type }) ? [{ binding: GRID_TABLE_BINDING, resource: { buffer: ops.gridTable() } }] : []),
+      ],
     });
     const groups = Math.ceil(ROWS / baselineRowsPerGroup);
     return (pass) => {

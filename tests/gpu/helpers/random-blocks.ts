@@ -5,7 +5,6 @@
 // smallest subnormals, signed zeros.
 
 import { GGML_TYPES, GgmlType } from '../../../src/gguf/types';
-import { runtimeGpuName } from '../../../src/gpu/gpu-node';
 import { rng } from './reference';
 
 /** The lattice, FP4 and ternary types (issue 12): the generic dot32, fewer matmul cases. */
@@ -23,15 +22,7 @@ export const LATTICE_FP4_TERNARY_TYPES = [
   GgmlType.TQ2_0,
 ];
 
-/**
- * Grid types whose kernels compile slowly under wgpu (naga) on lavapipe: on
- * 2026-11-29 (loaded machine) 20 to 80 s per kernel for IQ1_S and IQ1_M (a
- * 1024-word grid), 5 to 20 s for IQ2_S. The wgpu lane leaves them out (see
- * README, quant types); the Dawn lane runs them.
- */
-const SLOW_ON_WGPU: readonly GgmlType[] = [GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.IQ2_S];
-
-/** Every type with a GPU decode piece (WebClaw's GPU-supported types), less SLOW_ON_WGPU under wgpu. */
+/** Every type with a GPU decode piece (WebClaw's GPU-supported types). */
 export const DECODE_TYPES = [
   GgmlType.F32,
   GgmlType.F16,
@@ -48,7 +39,7 @@ export const DECODE_TYPES = [
   GgmlType.Q6_K,
   GgmlType.IQ4_NL,
   GgmlType.IQ4_XS,
-  ...LATTICE_FP4_TERNARY_TYPES.filter((t) => runtimeGpuName() === 'dawn' || !SLOW_ON_WGPU.includes(t)),
+  ...LATTICE_FP4_TERNARY_TYPES,
 ];
 
 /** Byte offsets of the f16 scale (and min) fields inside one block. */
