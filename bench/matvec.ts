@@ -25,8 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { GGML_TYPES, GgmlType } from '../src/gguf/types';
 import type { WeightMatrix } from '../src/gpu/ops-api';
 import type { ShaderDefines } from '../src/gpu/shaders';
-import { QUANT_ENCODE_TYPES, quantize } from '../src/quant';
-import { randomBlocks } from '../tests/gpu/helpers/random-blocks';
+import { quantize } from '../src/quant';
 import { copyBandwidth, summarize, type Timing } from './copy-bandwidth';
 
 register('./raw-text-hooks.mjs', import.meta.url);
@@ -67,10 +66,7 @@ function randomRow(n: number, seed: number): Float32Array {
 }
 
 function weightBytes(type: GgmlType): Uint8Array {
-  // Types WebClaw decodes but does not encode (the lattice IQ types): random valid blocks.
-  const rows = QUANT_ENCODE_TYPES.includes(type)
-    ? quantize(type, randomRow(DISTINCT_ROWS * COLS, type + 1))
-    : randomBlocks(type, (DISTINCT_ROWS * COLS) / GGML_TYPES.get(type)!.blockSize, type + 1);
+  const rows = quantize(type, randomRow(DISTINCT_ROWS * COLS, type + 1));
   const rowBytes = rows.byteLength / DISTINCT_ROWS;
   const all = new Uint8Array(rowBytes * ROWS);
   for (let r = 0; r < ROWS; r += DISTINCT_ROWS) all.set(rows.subarray(0, Math.min(DISTINCT_ROWS, ROWS - r) * rowBytes), r * rowBytes);

@@ -13,9 +13,9 @@ import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
 import { createGpuOps, uploadF32, uploadWeight, type WebGpuOpsHandle } from '../../src/gpu/ops';
 import { MATMUL_TILED } from '../../src/gpu/kernels';
 import { weightRowBytes } from '../../src/gpu/weights';
-import { dequantize, QUANT_ENCODE_TYPES, quantize } from '../../src/quant';
+import { dequantize, quantize } from '../../src/quant';
 import { gpuTestContext, type GpuTestContext } from './gpu-test-context';
-import { DECODE_TYPES, LATTICE_FP4_TERNARY_TYPES, randomBlocks } from './helpers/random-blocks';
+import { DECODE_TYPES, LATTICE_FP4_TERNARY_TYPES } from './helpers/random-blocks';
 import { maxRelError, randomFloats } from './helpers/reference';
 
 let t: GpuTestContext;
@@ -53,10 +53,7 @@ interface MatmulCase {
 
 async function matmulCase(variant: keyof typeof variants, c: MatmulCase) {
   const seed = c.type * 1009 + c.rows * 31 + c.cols + c.n;
-  // Types without an encoder (most lattice types): random blocks with moderate scales.
-  const bytes = QUANT_ENCODE_TYPES.includes(c.type)
-    ? quantize(c.type, randomFloats(c.rows * c.cols, seed))
-    : randomBlocks(c.type, (c.rows * c.cols) / GGML_TYPES.get(c.type)!.blockSize, seed, 7, true);
+  const bytes = quantize(c.type, randomFloats(c.rows * c.cols, seed));
   const w = dequantize(c.type, bytes, c.rows * c.cols);
   const x = randomFloats(c.n * c.cols, seed + 1);
   const biasValues = c.bias ? randomFloats(c.rows, seed + 2) : undefined;
