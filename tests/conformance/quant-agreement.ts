@@ -152,10 +152,13 @@ async function caseModel(c: Case): Promise<Uint8Array> {
  * decoded to F32 by the CPU reference, bit-exact with libggml's
  * dequantize_row_* (`dequantized`): the same weights, which llama.cpp then
  * multiplies without rounding its activations to 8 bits (Q8_0/Q8_K) first.
- * Measured on IQ3_S (2026-11-30): WebClaw on the IQ3_S file is within
- * 1.3e-3 of llama.cpp on the copy at every position, while llama.cpp on the
- * IQ3_S file is up to 2.9e-2 from itself on the copy, enough to swap a
- * top-1 whose margin is 0.06.
+ * Measured on IQ3_S (2026-11-30, each llama.cpp run on its own greedy
+ * sequence): WebClaw on the IQ3_S file was within 1.3e-3 of llama.cpp on
+ * the copy at all 16 positions (13 clear, all agreeing), while llama.cpp
+ * on the IQ3_S file was 2.9e-2 from itself on the copy over the two
+ * positions before their sequences parted, and on IQ3_XXS up to 5.9e-2
+ * over 16: enough to swap a top-1 whose lead is 0.06, as one of IQ3_S's
+ * does against the file itself.
  */
 async function caseFiles(c: Case, dir: string): Promise<{ quantized: string; dequantized: string }> {
   const bytes = await caseModel(c);
