@@ -5,7 +5,9 @@
 // entry search). Their grids have up to 2048 entries, too many to search per
 // group: each element is rounded to its nearest grid level, and a table per
 // grid (built once) maps those rounded codes to the grid entry nearest to
-// them. Sub-block scales: the largest magnitude over the grid's largest
+// them. (iq-grid-encode.ts searches the 256-entry grids of IQ2_XXS and
+// IQ3_XXS exhaustively: this table instead gave 41% and 21% round-trip
+// error there against 35% and 18%.) Sub-block scales: the largest magnitude over the grid's largest
 // level, then the block's f16 d from the largest of them, each scale
 // rounded to its field, and the entries chosen again at the stored scale.
 
