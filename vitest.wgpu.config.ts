@@ -12,7 +12,9 @@ export default defineConfig({
     include: [
       'tests/gpu/**/*.test.ts',
       'tests/conformance/architectures.test.ts',
-      'tests/conformance/quant-types.test.ts',
+      'tests/conformance/quant-types-legacy.test.ts',
+      'tests/conformance/quant-types-kquants.test.ts',
+      'tests/conformance/quant-types-lattice.test.ts',
       'tests/conformance/shared-models.test.ts',
     ],
     // Node-only by design: they start `node` processes (the CLI server, a

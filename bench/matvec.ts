@@ -26,8 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { GGML_TYPES, GgmlType } from '../src/gguf/types';
 import type { WeightMatrix } from '../src/gpu/ops-api';
 import type { ShaderDefines } from '../src/gpu/shaders';
-import { QUANT_ENCODE_TYPES, quantize } from '../src/quant';
-import { randomBlocks } from '../tests/gpu/helpers/random-blocks';
+import { quantize } from '../src/quant';
 import { copyBandwidth, summarize, type Timing } from './copy-bandwidth';
 
 register('./raw-text-hooks.mjs', import.meta.url);
@@ -68,10 +67,7 @@ function randomRow(n: number, seed: number): Float32Array {
 }
 
 function weightBytes(type: GgmlType): Uint8Array {
-  // Types WebClaw decodes but does not encode (the lattice IQ types): random valid blocks.
-  const rows = QUANT_ENCODE_TYPES.includes(type)
-    ? quantize(type, randomRow(DISTINCT_ROWS * COLS, type + 1))
-    : randomBlocks(type, (DISTINCT_ROWS * COLS) / GGML_TYPES.get(type)!.blockSize, type + 1);
+  const rows = quantize(type, randomRow(DISTINCT_ROWS * COLS, type + 1));
   const rowBytes = rows.byteLength / DISTINCT_ROWS;
   const all = new Uint8Array(rowBytes * ROWS);
   for (let r = 0; r < ROWS; r += DISTINCT_ROWS) all.set(rows.subarray(0, Math.min(DISTINCT_ROWS, ROWS - r) * rowBytes), r * rowBytes);
@@ -106,7 +102,8 @@ async function main() {
   const { createDawnGpu, ensureSwiftShaderFallback } = await import('../src/gpu/gpu-node');
   const { watchGpuTime, withTimestamps } = await import('./lib/gpu-time');
   const { allocActivations, createGpuOps, uploadWeight } = await import('../src/gpu/ops');
-  const { assembleKernel, PipelineCache } = await import('../src/gpu/shaders');
+  const { assembleKernel, PipelineCache, usesGridTable } = await import('../src/gpu/shaders');
+  const { GRID_TABLE_BINDING } = await import('../src/gpu/quant-tables');
   const { MATVEC_ROWS, MATVEC_SUBGROUP_WG, MATVEC_WG } = await import('../src/gpu/kernels');
   const { weightRowBytes } = await import('../src/gpu/weights');
   ensureSwiftShaderFallback();
@@ -154,7 +151,10 @@ async function main() {
     device.queue.writeBuffer(params, 0, new Uint32Array([ROWS, COLS, weightRowBytes(w.type, COLS), 0, 0]));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [params, w.parts[0].buffer, x.buffer, out.buffer, placeholder].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [
+        ...[params, w.parts[0].buffer, x.buffer, out.buffer, placeholder].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        ...(usesGridTable({ weightType: w.type }) ? [{ binding: GRID_TABLE_BINDING, resource: { buffer: ops.gridTable() } }] : []),
+      ],
     });
     const groups = Math.ceil(ROWS / baselineRowsPerGroup);
     return (pass) => {

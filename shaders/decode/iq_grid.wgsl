@@ -1,12 +1,12 @@
 // Shared by the lattice pieces (IQ1/IQ2/IQ3). The including piece comes
 // after the type's grid constants, generated from src/quant/iq-grids.ts
-// (src/gpu/quant-tables.ts): GRID (two 16-bit entries per word, the even
-// entry low), GRID_BITS (bits per element code) and GRID_LEVELS (code ->
-// value).
+// (src/gpu/quant-tables.ts): GRID_BASE (where the type's grid starts in the
+// kernel's `iq_grids` table, two 16-bit entries per word, the even entry
+// low), GRID_BITS (bits per element code) and GRID_LEVELS (code -> value).
 
 // Elements first .. first+3 of grid entry `index`, as values.
 fn grid4(index: u32, first: u32) -> vec4<f32> {
-  let entry = (GRID[index >> 1u] >> (16u * (index & 1u))) >> (GRID_BITS * first);
+  let entry = (iq_grids[GRID_BASE + (index >> 1u)] >> (16u * (index & 1u))) >> (GRID_BITS * first);
   let codes = (vec4<u32>(entry) >> (vec4<u32>(0u, 1u, 2u, 3u) * GRID_BITS)) & vec4<u32>((1u << GRID_BITS) - 1u);
   return vec4<f32>(GRID_LEVELS[codes.x], GRID_LEVELS[codes.y], GRID_LEVELS[codes.z], GRID_LEVELS[codes.w]);
 }

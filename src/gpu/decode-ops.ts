@@ -14,7 +14,7 @@ import { DECODE_KERNELS, ELEMENTWISE_WG, type KernelName } from './kernels';
 import { type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
-import { SEGMENT_BINDING, type ShaderDefines } from './shaders';
+import { SEGMENT_BINDING, usesGridTable, type ShaderDefines } from './shaders';
 import { ropeAngleFields, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
@@ -44,6 +44,8 @@ export interface DecodeRecorderDeps {
   pipelineAsync(kernel: KernelName, variant: DecodeKernelVariant): Promise<GPUComputePipeline>;
   /** Bound where an optional input is absent. */
   placeholder: GPUBuffer;
+  /** The grid table's entry where the variant decodes a lattice type (none otherwise). */
+  gridTableEntries(variant: DecodeKernelVariant): GPUBindGroupEntry[];
   maxStorageBuffers: number;
   maxGroupsPerDim: number;
   /** A CPU implementation (GpuContext.cpuEmulated): barrier-free kernel variants, a few workgroups per dispatch. */
@@ -112,7 +114,7 @@ export class DecodeRecorder implements DecodeOps {
       const bindGroup = this.deps.device.createBindGroup({
         label: `decode ${d.kernel}`,
         layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: d.slot }, ...d.buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } }))],
+        entries: [{ binding: 0, resource: d.slot }, ...d.buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } })), ...this.deps.gridTableEntries(d.variant)],
       });
       return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect };
     });
@@ -132,7 +134,7 @@ export class DecodeRecorder implements DecodeOps {
     );
     for (const p of pieces) requireCols(x, p.w);
     const hasBias = pieces.some((p) => p.bias);
-    const fixed = 3 + (o.norm ? 1 : 0); // params aside: x, out, norm
+    const fixed = 3 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0); // params aside: x, out, norm, grid table
     const perSegment = hasBias ? 2 : 1;
     const segmentsPerDispatch = Math.max(1, Math.min(SEGMENTS_MAX, Math.floor((this.deps.maxStorageBuffers - fixed + 1) / perSegment)));
     for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {

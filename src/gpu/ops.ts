@@ -25,7 +25,8 @@ import {
 } from './kernels';
 import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type Dtype, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
 import { DecodeRecorder } from './decode-ops';
-import { assembleKernel, PipelineCache, type ShaderDefines } from './shaders';
+import { GRID_TABLE_BINDING, GRID_TABLE_WORDS } from './quant-tables';
+import { assembleKernel, PipelineCache, usesGridTable, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
 import { ropeAngleFields, UniformRing, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
@@ -79,7 +80,11 @@ export interface GpuOpsOptions {
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
-export type WebGpuOpsHandle = GpuOps & { readonly subgroups: boolean };
+export type WebGpuOpsHandle = GpuOps & {
+  readonly subgroups: boolean;
+  /** The lattice grid table (quant-tables.ts), for kernels dispatched by hand (tests, benchmarks) at GRID_TABLE_BINDING. */
+  gridTable(): GPUBuffer;
+};
 
 export function createGpuOps(ctx: GpuContext, allocator: GpuAllocator = ctx.allocator, options: GpuOpsOptions = {}): WebGpuOpsHandle {
   return new WebGpuOps(ctx, allocator, options);
@@ -98,6 +103,8 @@ class WebGpuOps implements GpuOps {
   private readonly staging: StagingPool;
   /** Bound where a kernel's optional input (bias, norm weight, freq factors) is absent. */
   private readonly placeholder: GPUBuffer;
+  /** The lattice grids of the IQ1/IQ2/IQ3 types (9 KiB), bound by every kernel that decodes one. */
+  private readonly gridTableBuffer: GPUBuffer;
   private readonly maxGroupsPerDim: number;
   private readonly maxStorageBuffers: number;
   /** The decode pass uses its CPU-emulation kernel variants. */
@@ -133,6 +140,8 @@ class WebGpuOps implements GpuOps {
     this.uniforms = new UniformRing(ctx.device, allocator);
     this.staging = new StagingPool(allocator);
     this.placeholder = allocator.allocSync('activations', 16, STORAGE_USAGE, 'placeholder input');
+    this.gridTableBuffer = allocator.allocSync('activations', GRID_TABLE_WORDS.byteLength, STORAGE_USAGE, 'iq grid table');
+    ctx.device.queue.writeBuffer(this.gridTableBuffer, 0, GRID_TABLE_WORDS);
     this.maxGroupsPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
     this.maxStorageBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
     this.cpuEmulated = options.decodeVariant === 'cpu' || (options.decodeVariant !== 'gpu' && ctx.cpuEmulated);
@@ -149,6 +158,15 @@ class WebGpuOps implements GpuOps {
 
   get dtype(): Dtype {
     return this.arithmetic;
+  }
+
+  gridTable(): GPUBuffer {
+    return this.gridTableBuffer;
+  }
+
+  /** The grid table's bind group entry, for a kernel that decodes a lattice type. */
+  private gridTableEntries(opts: KernelVariant): GPUBindGroupEntry[] {
+    return usesGridTable(opts) ? [{ binding: GRID_TABLE_BINDING, resource: { buffer: this.gridTable() } }] : [];
   }
 
   set dtype(dtype: Dtype) {
@@ -422,6 +440,7 @@ class WebGpuOps implements GpuOps {
       pipeline: (kernel: KernelName, variant: KernelVariant) => this.pipeline(kernel, variant),
       pipelineAsync: (kernel: KernelName, variant: KernelVariant) => this.pipelineAsync(kernel, variant),
       placeholder: this.placeholder,
+      gridTableEntries: (variant: KernelVariant) => this.gridTableEntries(variant),
       maxStorageBuffers: this.maxStorageBuffers,
       maxGroupsPerDim: this.maxGroupsPerDim,
       cpuEmulated: this.cpuEmulated,
@@ -537,6 +556,7 @@ class WebGpuOps implements GpuOps {
       entries: [
         { binding: 0, resource: { buffer: slot.buffer, offset: slot.offset, size: slot.size } },
         ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+        ...this.gridTableEntries(opts),
       ],
     });
     const pass = this.computePass();

@@ -40,8 +40,7 @@ import mxfp4Piece from '../../shaders/decode/mxfp4.wgsl?raw';
 import nvfp4Piece from '../../shaders/decode/nvfp4.wgsl?raw';
 import tq1_0Piece from '../../shaders/decode/tq1_0.wgsl?raw';
 import tq2_0Piece from '../../shaders/decode/tq2_0.wgsl?raw';
-import { IQ1S_GRID, IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID, type IqGrid } from '../quant/iq-grids';
-import { WGSL_FP4_LEVELS, wgslGrid } from './quant-tables';
+import { GRID_OF_TYPE, WGSL_FP4_LEVELS, WGSL_GRID_TABLE, wgslGrid } from './quant-tables';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
@@ -72,8 +71,8 @@ import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
 
-/** A lattice type's piece: byte helpers, its grid (generated from the CPU table), the shared grid helpers. */
-const gridPiece = (grid: IqGrid, piece: string) => nibblesHelpers + wgslGrid(grid) + iqGridHelpers + piece;
+/** A lattice type's piece: byte helpers, where its grid is in the grid table and its levels, the shared grid helpers. */
+const gridPiece = (type: GgmlType, piece: string) => nibblesHelpers + wgslGrid(GRID_OF_TYPE.get(type)!) + iqGridHelpers + piece;
 
 /**
  * Each piece defines `fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32>`:
@@ -97,13 +96,13 @@ const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q6_K, nibblesHelpers + q6_kPiece],
   [GgmlType.IQ4_NL, nibblesHelpers + iq4_nlPiece],
   [GgmlType.IQ4_XS, nibblesHelpers + iq4_xsPiece],
-  [GgmlType.IQ2_XXS, gridPiece(IQ2XXS_GRID, iq2_xxsPiece)],
-  [GgmlType.IQ2_XS, gridPiece(IQ2XS_GRID, iq2_xsPiece)],
-  [GgmlType.IQ2_S, gridPiece(IQ2S_GRID, iq2_sPiece)],
-  [GgmlType.IQ3_XXS, gridPiece(IQ3XXS_GRID, iq3_xxsPiece)],
-  [GgmlType.IQ3_S, gridPiece(IQ3S_GRID, iq3_sPiece)],
-  [GgmlType.IQ1_S, gridPiece(IQ1S_GRID, iq1_sPiece)],
-  [GgmlType.IQ1_M, gridPiece(IQ1S_GRID, iq1_mPiece)],
+  [GgmlType.IQ2_XXS, gridPiece(GgmlType.IQ2_XXS, iq2_xxsPiece)],
+  [GgmlType.IQ2_XS, gridPiece(GgmlType.IQ2_XS, iq2_xsPiece)],
+  [GgmlType.IQ2_S, gridPiece(GgmlType.IQ2_S, iq2_sPiece)],
+  [GgmlType.IQ3_XXS, gridPiece(GgmlType.IQ3_XXS, iq3_xxsPiece)],
+  [GgmlType.IQ3_S, gridPiece(GgmlType.IQ3_S, iq3_sPiece)],
+  [GgmlType.IQ1_S, gridPiece(GgmlType.IQ1_S, iq1_sPiece)],
+  [GgmlType.IQ1_M, gridPiece(GgmlType.IQ1_M, iq1_mPiece)],
   [GgmlType.MXFP4, nibblesHelpers + WGSL_FP4_LEVELS + mxfp4Piece],
   [GgmlType.NVFP4, nibblesHelpers + WGSL_FP4_LEVELS + nvfp4Piece],
   [GgmlType.TQ1_0, nibblesHelpers + tq1_0Piece],
@@ -192,6 +191,14 @@ export interface AssembleOptions {
   dtype?: Dtype;
 }
 
+/**
+ * Whether a kernel of these options decodes a lattice type, so reads the
+ * grid table (bound at GRID_TABLE_BINDING: GpuOps.gridTable()).
+ */
+export function usesGridTable(opts: Pick<AssembleOptions, 'weightType' | 'segmentTypes'>): boolean {
+  return (opts.weightType !== undefined && GRID_OF_TYPE.has(opts.weightType)) || (opts.segmentTypes ?? []).some((t) => GRID_OF_TYPE.has(t));
+}
+
 export function hasGpuDecoder(type: GgmlType): boolean {
   return DECODE_PIECES.has(type);
 }
@@ -210,6 +217,7 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     if (types.length === 0) throw new ClawError('clw-llm-crash', 'a segment kernel was assembled without segment types');
     body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i)).join('\n') + segmentDispatcher(types.length));
   }
+  if (usesGridTable(opts)) body = WGSL_GRID_TABLE + body;
   const dtype = opts.dtype ?? 'f32';
   if (body.includes(KV_MARKER)) body = body.replace(KV_MARKER, KV_PIECES[opts.kvType ?? 'f32'][dtype]);
   if (body.includes(ARITH_MARKER)) body = body.replace(ARITH_MARKER, ARITH_PIECES[dtype]);

@@ -24,7 +24,12 @@ export const QUANT_ERROR_BOUNDS: ReadonlyMap<GgmlType, number> = new Map([
   [GgmlType.Q3_K, 0.18], // ~14.4%
   [GgmlType.Q2_K, 0.33], // ~26.9%
   [GgmlType.IQ3_XXS, 0.23], // ~18.4%
+  [GgmlType.IQ3_S, 0.2], // ~15.9%
+  [GgmlType.IQ2_S, 0.4], // ~31.8%
+  [GgmlType.IQ2_XS, 0.45], // ~36.4%
   [GgmlType.IQ2_XXS, 0.42], // ~34.5% (no importance matrix)
+  [GgmlType.IQ1_M, 0.55], // ~44.7%
+  [GgmlType.IQ1_S, 0.6], // ~49.6%
   [GgmlType.NVFP4, 0.125], // ~9.5%
   [GgmlType.MXFP4, 0.15], // ~11.8%
   [GgmlType.TQ1_0, 0.55], // ~44% (three levels)

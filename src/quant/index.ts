@@ -8,6 +8,7 @@ import { GGML_TYPES, GgmlType, ggmlTypeName, type GgmlTypeInfo } from '../gguf/t
 import { dequantizeBF16, dequantizeF16, dequantizeF32, quantizeBF16, quantizeF16, quantizeF32 } from './floats';
 import { dequantizeMXFP4, dequantizeNVFP4, quantizeMXFP4, quantizeNVFP4 } from './fp4';
 import { quantizeIQ2_XXS, quantizeIQ3_XXS } from './iq-grid-encode';
+import { quantizeIQ1_M, quantizeIQ1_S, quantizeIQ2_S, quantizeIQ2_XS, quantizeIQ3_S } from './iq-lattice-encode';
 import { dequantizeIQ1_M, dequantizeIQ1_S, dequantizeIQ2_S, dequantizeIQ2_XS, dequantizeIQ2_XXS, dequantizeIQ3_S, dequantizeIQ3_XXS } from './iq-grid-types';
 import { dequantizeIQ4_NL, dequantizeIQ4_XS, quantizeIQ4_NL, quantizeIQ4_XS } from './iquants';
 import { dequantizeQ2_K, dequantizeQ3_K, dequantizeQ4_K, dequantizeQ5_K, dequantizeQ6_K } from './kquants';
@@ -36,8 +37,7 @@ type BlockEncoder = (x: Float32Array, dst: Uint8Array, nBlocks: number) => void;
 
 interface Codec {
   decode: BlockDecoder;
-  /** Absent for most lattice types (IQ1/IQ2/IQ3): their files come from llama-quantize; tests use random valid blocks. */
-  encode?: BlockEncoder;
+  encode: BlockEncoder;
 }
 
 const CODECS: ReadonlyMap<GgmlType, Codec> = new Map<GgmlType, Codec>([
@@ -57,22 +57,20 @@ const CODECS: ReadonlyMap<GgmlType, Codec> = new Map<GgmlType, Codec>([
   [GgmlType.IQ4_NL, { decode: dequantizeIQ4_NL, encode: quantizeIQ4_NL }],
   [GgmlType.IQ4_XS, { decode: dequantizeIQ4_XS, encode: quantizeIQ4_XS }],
   [GgmlType.IQ2_XXS, { decode: dequantizeIQ2_XXS, encode: quantizeIQ2_XXS }],
-  [GgmlType.IQ2_XS, { decode: dequantizeIQ2_XS }],
-  [GgmlType.IQ2_S, { decode: dequantizeIQ2_S }],
+  [GgmlType.IQ2_XS, { decode: dequantizeIQ2_XS, encode: quantizeIQ2_XS }],
+  [GgmlType.IQ2_S, { decode: dequantizeIQ2_S, encode: quantizeIQ2_S }],
   [GgmlType.IQ3_XXS, { decode: dequantizeIQ3_XXS, encode: quantizeIQ3_XXS }],
-  [GgmlType.IQ3_S, { decode: dequantizeIQ3_S }],
-  [GgmlType.IQ1_S, { decode: dequantizeIQ1_S }],
-  [GgmlType.IQ1_M, { decode: dequantizeIQ1_M }],
+  [GgmlType.IQ3_S, { decode: dequantizeIQ3_S, encode: quantizeIQ3_S }],
+  [GgmlType.IQ1_S, { decode: dequantizeIQ1_S, encode: quantizeIQ1_S }],
+  [GgmlType.IQ1_M, { decode: dequantizeIQ1_M, encode: quantizeIQ1_M }],
   [GgmlType.MXFP4, { decode: dequantizeMXFP4, encode: quantizeMXFP4 }],
   [GgmlType.NVFP4, { decode: dequantizeNVFP4, encode: quantizeNVFP4 }],
   [GgmlType.TQ1_0, { decode: dequantizeTQ1_0, encode: quantizeTQ1_0 }],
   [GgmlType.TQ2_0, { decode: dequantizeTQ2_0, encode: quantizeTQ2_0 }],
 ]);
 
-/** Every type this module can decode. */
+/** Every type this module can decode and encode. */
 export const QUANT_TYPES: readonly GgmlType[] = [...CODECS.keys()];
-/** The types `quantize` can also encode. */
-export const QUANT_ENCODE_TYPES: readonly GgmlType[] = QUANT_TYPES.filter((t) => CODECS.get(t)!.encode);
 
 export function isQuantTypeSupported(type: GgmlType): boolean {
   return CODECS.has(type);
@@ -154,12 +152,6 @@ export function dequantizeRows(type: GgmlType, bytes: Uint8Array, rowLength: num
  */
 export function quantize(type: GgmlType, values: Float32Array): Uint8Array {
   const { codec, info } = codecFor(type);
-  if (!codec.encode) {
-    throw new ClawError('clw-quant-unsupported', `WebClaw decodes ${info.name} but has no encoder for it`, {
-      fix: `Quantize with llama.cpp's llama-quantize, or pick one of: ${QUANT_ENCODE_TYPES.map((t) => GgmlType[t]).join(', ')}.`,
-      details: { type, typeName: info.name },
-    });
-  }
   const nBlocks = blockCount(info, values.length);
   const out = new Uint8Array(nBlocks * info.blockBytes);
   codec.encode(values, out, nBlocks);

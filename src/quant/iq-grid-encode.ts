@@ -55,7 +55,7 @@ function nearestEntry(values: Float32Array, width: number, a: Float64Array, at: 
  * The 7-bit sign field of x[start .. start + 8) and the magnitudes the grid
  * must match (negative for an element whose sign was flipped for parity).
  */
-function groupSigns(x: Float32Array, start: number, a: Float64Array, at: number): number {
+export function groupSigns(x: Float32Array, start: number, a: Float64Array, at: number): number {
   let bits = 0;
   let smallest = 0;
   for (let j = 0; j < 8; j++) {

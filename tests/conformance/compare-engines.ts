@@ -1,8 +1,10 @@
 // WebClaw against a llama.cpp reference run on the same file: along
 // llama.cpp's greedy sequence, the largest difference over its top-10
 // next-token probabilities, and how often the top-1 tokens agree (overall,
-// and where llama.cpp's top-1/top-2 margin is clear). Each WebGPU
-// implementation keeps its own record of the numbers (one file per lane).
+// and where llama.cpp's top-1/top-2 margin is clear); optionally the same
+// against a second reference run along that sequence (another file, such
+// as a dequantized copy), in the same pass. Each WebGPU implementation
+// keeps its own record of the numbers (one file per lane).
 
 import path from 'node:path';
 import type { ClawEngine } from '../../src/engine/engine';
@@ -31,39 +33,55 @@ export interface Agreement {
   clearDisagreements: number;
 }
 
+/** The same measures against a second reference run along the first one's sequence (llama-reference's `feed`). */
+export interface SecondAgreement {
+  second?: Omit<Agreement, 'positions'>;
+}
+
+/** Accumulates one reference's agreement with WebClaw's distributions, position by position. */
+class Tally {
+  maxDiff = 0;
+  agree = 0;
+  clear = 0;
+  clearDisagree = 0;
+  constructor(private readonly clearMargin: number) {}
+
+  add(p: Float32Array, webclawTop1: number, top: ReferenceRun['top'][number], refTop1: number): void {
+    for (const { id, p: want } of top) this.maxDiff = Math.max(this.maxDiff, Math.abs(p[id] - want));
+    const same = webclawTop1 === refTop1;
+    if (same) this.agree++;
+    if (top[0].p - top[1].p > this.clearMargin) {
+      this.clear++;
+      if (!same) this.clearDisagree++;
+    }
+  }
+
+  result(positions: number): Omit<Agreement, 'positions'> {
+    return { maxTop10ProbDiff: this.maxDiff, top1Agreement: positions ? this.agree / positions : 0, clearPositions: this.clear, clearDisagreements: this.clearDisagree };
+  }
+}
+
 export async function compareWithReference(
   engine: ClawEngine,
   modelPath: string,
   ref: ReferenceRun,
-  options: { ctxSize: number; clearMargin: number; dtype?: Dtype },
-): Promise<Agreement> {
+  options: { ctxSize: number; clearMargin: number; dtype?: Dtype; second?: ReferenceRun },
+): Promise<Agreement & SecondAgreement> {
   const source = await openFileSource(modelPath);
-  let maxDiff = 0;
-  let agree = 0;
-  let clear = 0;
-  let clearDisagree = 0;
+  const first = new Tally(options.clearMargin);
+  const second = options.second && new Tally(options.clearMargin);
   try {
     await engine.load(source, { ctxSize: options.ctxSize, dtype: options.dtype ?? 'f32' });
     for (let i = 0; i < ref.top.length; i++) {
       const logits = await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]);
       const p = softmax(logits);
-      for (const { id, p: want } of ref.top[i]) maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
-      const same = argmax(logits) === ref.tokens[i];
-      if (same) agree++;
-      if (ref.top[i][0].p - ref.top[i][1].p > options.clearMargin) {
-        clear++;
-        if (!same) clearDisagree++;
-      }
+      const top1 = argmax(logits);
+      first.add(p, top1, ref.top[i], ref.tokens[i]);
+      if (second) second.add(p, top1, options.second!.top[i], options.second!.tokens[i]);
     }
   } finally {
     await engine.unload();
     await source.close?.();
   }
-  return {
-    positions: ref.top.length,
-    maxTop10ProbDiff: maxDiff,
-    top1Agreement: ref.top.length ? agree / ref.top.length : 0,
-    clearPositions: clear,
-    clearDisagreements: clearDisagree,
-  };
+  return { positions: ref.top.length, ...first.result(ref.top.length), ...(second ? { second: second.result(ref.top.length) } : {}) };
 }

@@ -50,10 +50,16 @@ export interface ReferenceRunOptions {
    * fixed number of positions keep going through it.
    */
   stopAtEog?: boolean;
+  /**
+   * Feed these tokens back instead of llama.cpp's own greedy ones (which
+   * `tokens` still records): its distributions along another run's
+   * sequence.
+   */
+  feed?: readonly number[];
 }
 
 export async function referenceRun(modelPath: string, prompt: string, nPredict: number, options: ReferenceRunOptions = {}): Promise<ReferenceRun> {
-  const { topN = 10, contextSize, stopAtEog = true } = options;
+  const { topN = 10, contextSize, stopAtEog = true, feed } = options;
   const llama = await getReferenceLlama();
   const model = await llama.loadModel({ modelPath });
   try {
@@ -92,7 +98,7 @@ export async function referenceRun(modelPath: string, prompt: string, nPredict: 
         top.push(list.slice(0, topN));
         tokens.push(best);
         if (tokens.length >= nPredict || (stopAtEog && model.isEogToken(best as Token))) break;
-        r = await it.next(best as Token);
+        r = await it.next((feed ? feed[tokens.length - 1] : best) as Token);
       }
       await it.return();
       return { promptIds, tokens, top, text: model.detokenize(tokens as Token[]) };

@@ -7,6 +7,7 @@ import { ClawError } from '../../src/errors';
 import { GgmlType } from '../../src/gguf/types';
 import { createGpuContext } from '../../src/gpu/device';
 import { getRuntimeGpu, swiftShaderFallbackIcd } from '../../src/gpu/gpu-node';
+import { GRID_TABLE_BINDING } from '../../src/gpu/quant-tables';
 import { assembleKernel, PipelineCache } from '../../src/gpu/shaders';
 import { KERNELS } from '../../src/gpu/kernels';
 import { gpuTestContext } from './gpu-test-context';
@@ -78,6 +79,20 @@ describe('assembleKernel', () => {
     expect(code).toContain('fn decode4(');
     expect(code).toContain('fn weight_word_at(');
     expect(code).not.toContain('//#include decode');
+  });
+
+  it('declares the grid table once where a kernel decodes lattice types (also several segments), and not otherwise', () => {
+    const declarations = (code: string) => code.split(`@binding(${GRID_TABLE_BINDING}) var<storage, read> iq_grids`).length - 1;
+    expect(declarations(assembleKernel(KERNELS.matvec, { weightType: GgmlType.Q4_K, defines: { WG: 64, ROWS: 4 } }))).toBe(0);
+    expect(declarations(assembleKernel(KERNELS.matvec, { weightType: GgmlType.IQ1_M, defines: { WG: 64, ROWS: 4 } }))).toBe(1);
+    const segments = assembleKernel('fn act4(k4: u32) -> vec4<f32> { return vec4<f32>(0.0); }\n//#include segments\n', {
+      segmentTypes: [GgmlType.IQ2_XXS, GgmlType.IQ1_S, GgmlType.Q4_K],
+    });
+    expect(declarations(segments)).toBe(1);
+    // Each segment reads its own grid's base in the shared table.
+    expect(segments).toMatch(/GRID_BASE_s0 \+/);
+    expect(segments).toMatch(/GRID_BASE_s1 \+/);
+    expect(segments).not.toContain('var<private>');
   });
 
   it('refuses a weight type without a decode piece as clw-quant-unsupported', () => {

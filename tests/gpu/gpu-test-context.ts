@@ -5,12 +5,12 @@
 import { afterAll, afterEach, expect } from 'vitest';
 import { createGpuContext, type GpuContext } from '../../src/gpu/device';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
-import { allocActivations, createGpuOps } from '../../src/gpu/ops';
-import type { ActBuffer, GpuOps } from '../../src/gpu/ops-api';
+import { allocActivations, createGpuOps, type WebGpuOpsHandle } from '../../src/gpu/ops';
+import type { ActBuffer } from '../../src/gpu/ops-api';
 
 export interface GpuTestContext {
   ctx: GpuContext;
-  ops: GpuOps;
+  ops: WebGpuOpsHandle;
   /** An activation buffer holding `values` (or `length` zeros). */
   act(values: Float32Array | number): Promise<ActBuffer>;
   /** A u32 storage buffer (token ids). */

@@ -15,7 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
 import { KERNELS, MATVEC_SUBGROUP_RT } from '../../src/gpu/kernels';
 import { createGpuOps, uploadWeight, type WebGpuOpsHandle } from '../../src/gpu/ops';
-import { assembleKernel, PipelineCache, SEGMENT_BINDING } from '../../src/gpu/shaders';
+import { GRID_TABLE_BINDING } from '../../src/gpu/quant-tables';
+import { assembleKernel, PipelineCache, SEGMENT_BINDING, usesGridTable } from '../../src/gpu/shaders';
 import { dequantize, quantize } from '../../src/quant';
 import { gpuTestContext, type GpuTestContext } from './gpu-test-context';
 import { DECODE_TYPES, randomBlocks } from './helpers/random-blocks';
@@ -142,16 +143,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>) {
 }
 `;
 
-  // Five segments per kernel: within any adapter's storage-buffer limit per stage.
-  // One lattice type (its grid piece renamed like any other) beside two others: a kernel with a
-  // grid table compiles slowly on the wgpu lane (naga + lavapipe, 2026-11-29 on a loaded machine:
-  // 2 s for IQ2_XXS, 15 s for IQ2_S, 65 s for IQ1_M; five grids in one kernel did not finish in 4 minutes).
-  const grids = [GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ1_S, GgmlType.IQ1_M];
-  const others = DECODE_TYPES.filter((t) => !grids.includes(t));
-  const groups = [
-    ...Array.from({ length: Math.ceil(others.length / 5) }, (_, i) => others.slice(5 * i, 5 * i + 5)),
-    [GgmlType.IQ2_XXS, GgmlType.Q4_K, GgmlType.Q8_0],
-  ];
+  // Five segments per kernel: within any adapter's storage-buffer limit per stage (with the grid
+  // table, which one binding serves for every lattice type among them).
+  const groups = Array.from({ length: Math.ceil(DECODE_TYPES.length / 5) }, (_, i) => DECODE_TYPES.slice(5 * i, 5 * i + 5));
   it.each(groups.map((g) => [g.map((type) => GgmlType[type]).join(', '), g] as const))('gives every segment its own type\'s per-block dot products (%s)', async (_names, types) => {
     const blocks = COLS / 32;
     const x = randomFloats(COLS, 4242);
@@ -168,6 +162,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>) {
         { binding: 0, resource: { buffer: xBuf.buffer } },
         { binding: 1, resource: { buffer: out.buffer } },
         ...matrices.map((m, i) => ({ binding: SEGMENT_BINDING + i, resource: { buffer: m.parts[0].buffer } })),
+        ...(usesGridTable({ segmentTypes: types }) ? [{ binding: GRID_TABLE_BINDING, resource: { buffer: t.ops.gridTable() } }] : []),
       ],
     });
     const encoder = t.ctx.device.createCommandEncoder();

@@ -5,7 +5,6 @@
 // smallest subnormals, signed zeros.
 
 import { GGML_TYPES, GgmlType } from '../../../src/gguf/types';
-import { runtimeGpuName } from '../../../src/gpu/gpu-node';
 import { rng } from './reference';
 
 /** The lattice, FP4 and ternary types (issue 12): the generic dot32, fewer matmul cases. */
@@ -23,15 +22,7 @@ export const LATTICE_FP4_TERNARY_TYPES = [
   GgmlType.TQ2_0,
 ];
 
-/**
- * Grid types whose kernels compile slowly under wgpu (naga) on lavapipe: on
- * 2026-11-29 (loaded machine) 20 to 80 s per kernel for IQ1_S and IQ1_M (a
- * 1024-word grid), 5 to 20 s for IQ2_S. The wgpu lane leaves them out (see
- * README, quant types); the Dawn lane runs them.
- */
-const SLOW_ON_WGPU: readonly GgmlType[] = [GgmlType.IQ1_S, GgmlType.IQ1_M, GgmlType.IQ2_S];
-
-/** Every type with a GPU decode piece (WebClaw's GPU-supported types), less SLOW_ON_WGPU under wgpu. */
+/** Every type with a GPU decode piece (WebClaw's GPU-supported types). */
 export const DECODE_TYPES = [
   GgmlType.F32,
   GgmlType.F16,
@@ -48,7 +39,7 @@ export const DECODE_TYPES = [
   GgmlType.Q6_K,
   GgmlType.IQ4_NL,
   GgmlType.IQ4_XS,
-  ...LATTICE_FP4_TERNARY_TYPES.filter((t) => runtimeGpuName() === 'dawn' || !SLOW_ON_WGPU.includes(t)),
+  ...LATTICE_FP4_TERNARY_TYPES,
 ];
 
 /** Byte offsets of the f16 scale (and min) fields inside one block. */
@@ -89,23 +80,21 @@ function isHalfNonFinite(bits: number): boolean {
  * of block b set to SPECIAL_HALVES[b] for the first blocks (field by field
  * shifted, so d and dmin differ) and random finite halves after; every
  * `zeroEvery`-th block is all zeros. For F16/BF16/F32, random finite elements
- * with specials mixed in. `tame`: moderate scales only (see randomHalf).
+ * with specials mixed in.
  */
-export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zeroEvery = 7, tame = false): Uint8Array {
+export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zeroEvery = 7): Uint8Array {
   const info = GGML_TYPES.get(type);
   if (!info) throw new Error(`unknown type ${type}`);
   const next = rng(seed);
   const bytes = new Uint8Array(nBlocks * info.blockBytes);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(next() * 256);
-  // Tame: no special halves, scales in [2^-9, 2^-7) with either sign: weights of about unit size at most.
   const randomHalf = () => {
     let h: number;
-    if (tame) return 0x1800 + Math.floor(next() * 0x800) + (next() < 0.5 ? 0x8000 : 0);
     do h = Math.floor(next() * 65536);
     while (isHalfNonFinite(h));
     return h;
   };
-  const specialOr = (i: number) => (!tame && i < SPECIAL_HALVES.length ? SPECIAL_HALVES[i] : randomHalf());
+  const specialOr = (i: number) => (i < SPECIAL_HALVES.length ? SPECIAL_HALVES[i] : randomHalf());
 
   if (type === GgmlType.F16 || type === GgmlType.BF16) {
     const view = new DataView(bytes.buffer);
@@ -127,7 +116,7 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
     return bytes;
   }
 
-  if (type === GgmlType.MXFP4 || type === GgmlType.IQ1_M) return boundScales(type, bytes, nBlocks, next, specialOr, zeroEvery, tame);
+  if (type === GgmlType.MXFP4 || type === GgmlType.IQ1_M) return boundScales(type, bytes, nBlocks, next, specialOr, zeroEvery);
   const fields = SCALE_FIELDS[type];
   if (!fields) throw new Error(`no scale layout for ${GgmlType[type]}`);
   for (let b = 0; b < nBlocks; b++) {
@@ -154,14 +143,14 @@ export function randomBlocks(type: GgmlType, nBlocks: number, seed: number, zero
  * and 230 leaves room for the sums of a row's products. IQ1_M: its f16 d, spread over the top nibbles of its four scale
  * u16s, finite and the special halves first.
  */
-function boundScales(type: GgmlType, bytes: Uint8Array, nBlocks: number, next: () => number, specialOr: (i: number) => number, zeroEvery: number, tame: boolean): Uint8Array {
+function boundScales(type: GgmlType, bytes: Uint8Array, nBlocks: number, next: () => number, specialOr: (i: number) => number, zeroEvery: number): Uint8Array {
   const info = GGML_TYPES.get(type)!;
   for (let b = 0; b < nBlocks; b++) {
     const o = b * info.blockBytes;
     if (zeroEvery > 0 && b % zeroEvery === zeroEvery - 1) {
       bytes.fill(0, o, o + info.blockBytes);
     } else if (type === GgmlType.MXFP4) {
-      bytes[o] = tame ? 120 + Math.floor(next() * 4) : b === 0 ? 20 : b === 1 ? 230 : 20 + Math.floor(next() * 211);
+      bytes[o] = b === 0 ? 20 : b === 1 ? 230 : 20 + Math.floor(next() * 211);
     } else {
       const h = specialOr(b);
       for (let i = 0; i < 4; i++) bytes[o + 49 + 2 * i] = (bytes[o + 49 + 2 * i] & 0x0f) | (((h >> (4 * i)) & 0xf) << 4);
