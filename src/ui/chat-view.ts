@@ -127,7 +127,11 @@ export class ChatView {
   /** The GPU memory figure, once the worker says what the engine holds now (the KV cache grows). */
   showGpuBytes(bytes: number, model: ModelInfo | undefined): void {
     const el = this.stats.querySelector('[data-testid="gpu-memory"]');
-    if (el && model) el.replaceWith(stat('GPU memory', `${gpuText(bytes, model)} (in use now)`, 'gpu-memory'));
+    if (!el || !model) return;
+    const shown = stat('GPU memory', `${gpuText(bytes, model)} (in use now)`, 'gpu-memory');
+    // The exact figure, for a reader that compares (the stress test: flat from the first reply to the last).
+    shown.dataset.bytes = String(bytes);
+    el.replaceWith(shown);
   }
 
   private append(text: string): void {
