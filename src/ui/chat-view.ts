@@ -46,7 +46,7 @@ export class ChatView {
     this.notices.replaceChildren();
   }
 
-  /** Disables the turn buttons while a request runs. */
+  /** Disables the turn buttons while a request runs, and until the page is idle again (the reply is being stored): the page's render() calls it. */
   setBusy(busy: boolean): void {
     this.busy = busy;
     for (const b of this.transcript.querySelectorAll<HTMLButtonElement>('button.turn-action')) b.disabled = busy;
@@ -120,7 +120,6 @@ export class ChatView {
     }
     this.stream = undefined;
     this.replyBody = undefined;
-    this.setBusy(false);
     if (note) this.stats.append(` ${note}`);
   }
 
