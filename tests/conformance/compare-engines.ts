@@ -26,6 +26,8 @@ export function conformanceRecordPath(name: string): string {
 export interface Agreement {
   positions: number;
   maxTop10ProbDiff: number;
+  /** With `exact` (an independent float64 reference): the largest |p_webclaw - p_exact| over llama.cpp's top-10 tokens. */
+  maxTop10ExactDiff?: number;
   top1Agreement: number;
   clearPositions: number;
   clearDisagreements: number;
@@ -35,10 +37,11 @@ export async function compareWithReference(
   engine: ClawEngine,
   modelPath: string,
   ref: ReferenceRun,
-  options: { ctxSize: number; clearMargin: number; dtype?: Dtype },
+  options: { ctxSize: number; clearMargin: number; dtype?: Dtype; exact?: Float64Array[] },
 ): Promise<Agreement> {
   const source = await openFileSource(modelPath);
   let maxDiff = 0;
+  let maxExactDiff = 0;
   let agree = 0;
   let clear = 0;
   let clearDisagree = 0;
@@ -47,7 +50,10 @@ export async function compareWithReference(
     for (let i = 0; i < ref.top.length; i++) {
       const logits = await engine.nextTokenLogits([...ref.promptIds, ...ref.tokens.slice(0, i)]);
       const p = softmax(logits);
-      for (const { id, p: want } of ref.top[i]) maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
+      for (const { id, p: want } of ref.top[i]) {
+        maxDiff = Math.max(maxDiff, Math.abs(p[id] - want));
+        if (options.exact) maxExactDiff = Math.max(maxExactDiff, Math.abs(p[id] - options.exact[i][id]));
+      }
       const same = argmax(logits) === ref.tokens[i];
       if (same) agree++;
       if (ref.top[i][0].p - ref.top[i][1].p > options.clearMargin) {
@@ -62,8 +68,16 @@ export async function compareWithReference(
   return {
     positions: ref.top.length,
     maxTop10ProbDiff: maxDiff,
+    ...(options.exact ? { maxTop10ExactDiff: maxExactDiff } : {}),
     top1Agreement: ref.top.length ? agree / ref.top.length : 0,
     clearPositions: clear,
     clearDisagreements: clearDisagree,
   };
+}
+
+/** llama.cpp's own distance from an independent float64 reference: the largest |p_llama.cpp - p_exact| over its top-10 tokens along its run. */
+export function referenceExactDiff(ref: ReferenceRun, exact: Float64Array[]): number {
+  let max = 0;
+  for (let i = 0; i < ref.top.length; i++) for (const { id, p } of ref.top[i]) max = Math.max(max, Math.abs(p - exact[i][id]));
+  return max;
 }
