@@ -23,6 +23,25 @@ export function conformanceRecordPath(name: string): string {
   return path.join(repoRoot, 'bench/results', `${name}${lane === 'dawn' ? '' : `-${lane}`}.json`);
 }
 
+/**
+ * The conformance bound that does not come from WebClaw's own output: along
+ * llama.cpp's run, WebClaw's largest |p - p_exact| over llama.cpp's top-10
+ * tokens (p_exact: the float64 reference, f64-llama.ts) may be at most this
+ * factor times llama.cpp's own. Then |p_webclaw - p_llama.cpp| is at most
+ * (1 + factor) times llama.cpp's distance (the triangle inequality).
+ *
+ * - f32: 1.25. Both engines make the same dominant rounding, the KV cache
+ *   stored in f16 (the default kvType), of values that differ only in f32
+ *   accumulation order; llama.cpp also rounds queries and softmax weights to
+ *   f16 and, for 8-bit weights, its activations to 8 bits. WebClaw should be
+ *   the closer; the 25% is for where the f16 roundings of nearly equal
+ *   values happen to fall at the worst position.
+ * - f16 (shader-f16 adapters): 2. The prefill matmul also rounds its weight
+ *   and activation tiles to f16 and multiplies in f16: about as many f16
+ *   roundings again as llama.cpp's attention makes.
+ */
+export const EXACT_FACTOR: Readonly<Record<Dtype, number>> = { f32: 1.25, f16: 2 };
+
 export interface Agreement {
   positions: number;
   maxTop10ProbDiff: number;

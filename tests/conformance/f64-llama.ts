@@ -1,13 +1,14 @@
 // An independent reference for the conformance tolerances: a llama forward
 // pass in float64 on the CPU, written for clarity, not speed, from the
-// model's definition (RMSNorm, rotary positions on adjacent pairs,
-// grouped-query causal attention, SwiGLU, the output matrix or the tied
-// embeddings). The weights are the file's, dequantized exactly (F32, F16,
-// Q8_0: every stored value is representable in float64), so its next-token
-// probabilities are what the file's model computes with no rounding of its
-// own to speak of: both llama.cpp and WebClaw are measured against it.
-// Only the GGUF container is read with WebClaw's reader; none of WebClaw's
-// arithmetic (kernels, dequantization, sampler) is used.
+// model's definition (RMSNorm, rotary positions on adjacent pairs with
+// llama 3's rope_freqs.weight divisors when present, grouped-query causal
+// attention, SwiGLU, the output matrix or the tied embeddings). The weights
+// are the file's, dequantized exactly (F32, F16, Q8_0: every stored value is
+// representable in float64), so its next-token probabilities are what the
+// file's model computes with no rounding of its own to speak of: llama.cpp
+// and WebClaw are both measured against it. Only the GGUF container is read
+// with WebClaw's reader; none of WebClaw's arithmetic (kernels,
+// dequantization, sampler) is used.
 
 import { readFileSync } from 'node:fs';
 import { readGguf } from '../../src/gguf/reader';
@@ -102,6 +103,8 @@ export async function f64LlamaProbabilities(modelPath: string, ids: number[], fr
   const output = tensor('output.weight') ?? embd;
   const nVocab = embd.length / nEmbd;
   const outNorm = need('output_norm.weight');
+  // llama 3 style per-pair frequency divisors, when the file has them.
+  const freqFactors = tensor('rope_freqs.weight');
   const layers = Array.from({ length: nLayers }, (_, l) => {
     const w = (n: string) => need(`blk.${l}.${n}.weight`);
     return { attnNorm: w('attn_norm'), q: w('attn_q'), k: w('attn_k'), v: w('attn_v'), o: w('attn_output'), ffnNorm: w('ffn_norm'), gate: w('ffn_gate'), up: w('ffn_up'), down: w('ffn_down'), keys: [] as Float64Array[], values: [] as Float64Array[] };
@@ -111,7 +114,7 @@ export async function f64LlamaProbabilities(modelPath: string, ids: number[], fr
   const rope = (x: Float64Array, heads: number, pos: number) => {
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < nRot / 2; i++) {
-        const theta = pos * base ** ((-2 * i) / nRot);
+        const theta = (pos * base ** ((-2 * i) / nRot)) / (freqFactors?.[i] ?? 1);
         const [c, s] = [Math.cos(theta), Math.sin(theta)];
         const j = h * headDim + 2 * i;
         const [a, b] = [x[j], x[j + 1]];
