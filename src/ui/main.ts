@@ -113,6 +113,7 @@ function render(): void {
   ui.stopButton.disabled = state.busy !== 'generating';
   ui.fileInput.disabled = state.busy === 'loading';
   ui.newChatButton.disabled = !idle || state.current.turns.length === 0;
+  chat.setBusy(!idle);
   ui.chatTitle.textContent = state.current.title;
   const used = state.current.modelName && state.current.modelId !== state.loaded?.id ? ` This conversation was held with ${state.current.modelName}.` : '';
   ui.modelHint.textContent = (state.loaded ? `Talking to ${state.loaded.name}.` : 'Load a model to start.') + used;
@@ -383,7 +384,8 @@ function settingsValid(): boolean {
 
 function regenerate(): Promise<void> {
   const turns = state.current.turns;
-  if (turns.at(-1)?.role !== 'assistant' || !settingsValid()) return Promise.resolve();
+  // Busy (a reply still being stored): nothing is dropped, the click does nothing.
+  if (state.busy !== 'idle' || turns.at(-1)?.role !== 'assistant' || !settingsValid()) return Promise.resolve();
   turns.pop();
   chat.show(state.current);
   return reply(undefined);
@@ -391,7 +393,7 @@ function regenerate(): Promise<void> {
 
 function editTurn(index: number, text: string): Promise<void> {
   const old = state.current.turns[index];
-  if (!old || old.role !== 'user' || !settingsValid()) return Promise.resolve();
+  if (state.busy !== 'idle' || !old || old.role !== 'user' || !settingsValid()) return Promise.resolve();
   state.current.turns = state.current.turns.slice(0, index);
   chat.show(state.current);
   return reply({ ...old, content: text });
