@@ -3,14 +3,16 @@
 // cli.test.ts): files that are not models, settings out of range, odd
 // prompts and a chat template that runs away. Each gives a coded error that
 // names the value (or, for prompts the engine can take, a reply), and the
-// page and its engine go on: a raw prompt after the template failure, a
-// reply after every bad setting. A tiny synthetic llama, so it is quick.
+// page and its engine go on: a failed reply leaves the conversation as it
+// was (issue 8 item 7: the conversation goes on), the chat and a raw prompt
+// after the template failure, a reply after every bad setting. A tiny
+// synthetic llama, so it is quick.
 
 import { expect, test, type Page } from '@playwright/test';
 import { GgmlType, GgufValueType } from '../../src/gguf/types';
 import { writeGguf } from '../../src/gguf/writer';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { chooseFile, loadModel, openApp, setGeneration } from './helpers';
+import { chooseFile, loadModel, loseDeviceInNextReply, openApp, setGeneration } from './helpers';
 
 /** Recurses without end unless the first message is "ok". */
 const TEMPLATE =
@@ -65,14 +67,35 @@ test('files, settings, prompts and a runaway chat template: coded errors naming 
 
   await chooseFile(page, { name: 'runaway-template.gguf', buffer: model });
   await loadModel(page);
-  // The template recurses: stopped at its depth limit, named; the same prompt raw then works.
+  // The template recurses: stopped at its depth limit, named. The failed message is not kept (its
+  // text stays in the prompt box), so the chat goes on: the template answers a first message "ok"
+  // (with "hello" kept before it, it would recurse again). The same prompt raw also works.
   await setGeneration(page, { temperature: 0, maxTokens: 4, mode: 'chat' });
   await page.getByTestId('prompt-input').fill('hello');
   await send(page);
   await expectBanner(page, /clw-template-limit: the chat template passed its depth limit/);
+  await expect(page.locator('.turn')).toHaveCount(0);
+  await expect(page.getByTestId('prompt-input')).toHaveValue('hello');
+  await page.getByTestId('prompt-input').fill('ok');
+  await expectReply(page);
   await page.getByTestId('mode-select').selectOption('raw');
   await page.getByTestId('prompt-input').fill('hello');
   await expectReply(page);
+
+  // A regenerated reply that fails before writing anything (the GPU goes away) gives the old reply back;
+  // the next try runs on a new device.
+  const before = await page.getByTestId('assistant-output').textContent();
+  await loseDeviceInNextReply(page);
+  await page.getByTestId('regenerate-button').click();
+  await expect(page.locator('body')).toHaveAttribute('data-busy', 'idle');
+  await expectBanner(page, /clw-device-lost/);
+  await expect(page.locator('.turn')).toHaveCount(4);
+  await expect(page.getByTestId('assistant-output')).toHaveText(before ?? '');
+  await page.getByTestId('regenerate-button').click();
+  await expect(page.locator('body')).toHaveAttribute('data-busy', 'idle');
+  await expect(page.getByTestId('error-banner')).toBeHidden();
+  await expect(page.getByTestId('assistant-output')).toHaveText(before ?? '');
+  await expect(page.getByTestId('generation-notices')).toContainText('clw-device-lost');
 
   // Settings out of range: each named with its value before any work; the page's own bounds are the engine's.
   for (const [field, value, name] of [
