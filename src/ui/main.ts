@@ -328,8 +328,8 @@ function send(): Promise<void> {
   });
 }
 
-/** Answers the conversation: with a new user turn, or (none) again for its last user turn. */
-function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
+/** Answers the conversation: with a new user turn, or (none) again for its last user turn, whose reply `replacing` was. */
+function reply(user: Turn | undefined, onDone?: () => void, replacing?: Turn): Promise<void> {
   return act('generating', async () => {
     const conversation = state.current;
     const lastUser = user ?? [...conversation.turns].reverse().find((t) => t.role === 'user');
@@ -351,6 +351,7 @@ function reply(user: Turn | undefined, onDone?: () => void): Promise<void> {
       const err = toClawError(e);
       // A stop during the prompt is not a failure.
       if (err.code !== 'clw-aborted') {
+        if (!chat.text) takeBack(conversation, user, replacing);
         chat.end('Failed.');
         if (chat.text) conversation.turns.push({ role: 'assistant', content: chat.text, ...(raw ? { raw } : {}) });
         await saveCurrent();
@@ -386,9 +387,23 @@ function regenerate(): Promise<void> {
   const turns = state.current.turns;
   // Busy (a reply still being stored): nothing is dropped, the click does nothing.
   if (state.busy !== 'idle' || turns.at(-1)?.role !== 'assistant' || !settingsValid()) return Promise.resolve();
-  turns.pop();
+  const old = turns.pop();
   chat.show(state.current);
-  return reply(undefined);
+  return reply(undefined, undefined, old);
+}
+
+/**
+ * A reply failed before writing anything: the conversation is put back as it
+ * was (a new message's text stays in the prompt box, a regenerated reply
+ * returns), so that it keeps alternating: two user turns in a row are
+ * refused by many chat templates, and the conversation could not go on.
+ */
+function takeBack(conversation: Conversation, user: Turn | undefined, replacing: Turn | undefined): void {
+  if (user) {
+    conversation.turns.pop();
+    if (!ui.promptInput.value.trim()) ui.promptInput.value = user.content;
+  } else if (replacing) conversation.turns.push(replacing);
+  chat.show(conversation);
 }
 
 function editTurn(index: number, text: string): Promise<void> {

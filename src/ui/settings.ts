@@ -7,6 +7,7 @@
 import { ClawError } from '../errors';
 import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/defaults';
 import type { LoadOptions } from '../engine/types';
+import { MAX_CTX_SIZE, MAX_TOKENS_LIMIT } from '../engine/request-options';
 import type { ReplyOptions as WorkerGenerateOptions } from './reply-stream';
 import { byTestId, h } from './dom';
 
@@ -96,7 +97,7 @@ export class SettingsPanel {
   loadOptions(): LoadOptions {
     const options: LoadOptions = {};
     const ctx = this.value('ctx-size');
-    if (ctx) options.ctxSize = positiveInteger(ctx, 'context size');
+    if (ctx) options.ctxSize = positiveInteger(ctx, 'context size', MAX_CTX_SIZE);
     const budget = parseVramBudget(this.value('vram-budget'));
     if (budget) options.vramLimit = budget;
     const layers = this.value('gpu-layers').toLowerCase();
@@ -118,7 +119,7 @@ export class SettingsPanel {
       topP: numberIn(this.value('top-p'), 'top-p', 0, 1),
       minP: numberIn(this.value('min-p'), 'min-p', 0, 1),
       repeatPenalty: numberIn(this.value('repeat-penalty'), 'repeat penalty', 0.01, 10),
-      maxTokens: positiveInteger(this.value('max-tokens'), 'max tokens'),
+      maxTokens: positiveInteger(this.value('max-tokens'), 'max tokens', MAX_TOKENS_LIMIT),
     };
     const seed = this.value('seed');
     if (seed) options.seed = wholeNumber(seed, 'seed');
@@ -180,9 +181,10 @@ function wholeNumber(text: string, field: string): number {
   return n;
 }
 
-function positiveInteger(text: string, field: string): number {
+/** A whole number from 1 to the engine's own limit for it, so that the page names its setting rather than the engine its option. */
+function positiveInteger(text: string, field: string, max: number): number {
   const n = Number(text.trim());
-  if (!text.trim() || !Number.isInteger(n) || n < 1) throw badSetting(field, text, 'a whole number of at least 1');
+  if (!text.trim() || !Number.isInteger(n) || n < 1 || n > max) throw badSetting(field, text, `a whole number from 1 to ${max}`);
   return n;
 }
 

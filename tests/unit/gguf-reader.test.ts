@@ -88,7 +88,7 @@ describe('readGguf on a writer-made file', () => {
     expect(file.metadata.get('deep')!.value).toEqual(nested(4));
   });
 
-  it('reads a 5 GB file in a few MiB of reads and well under a second', async () => {
+  it('reads the header of a 5 GB file in a few MiB of reads', async () => {
     const vocab = Array.from({ length: 32000 }, (_, i) => `token${i}`);
     const q4k = (name: string, shape: number[]) => ({ name, shape, type: GgmlType.Q4_K });
     const tensors = [q4k('token_embd.weight', [4096, 32000]), { name: 'output_norm.weight', shape: [4096], type: GgmlType.F32 }];
