@@ -45,6 +45,8 @@ function scriptedSession(template: string, reply: string): Session {
   let step = 0;
   const model = {
     scratch: { capacity: 4096 },
+    // Not a recurrent model: the KV cache alone is its memory.
+    recurrentPosition: null,
     reserve: async () => true,
     tokenPipeline: async () => null,
     eval: async () => {
