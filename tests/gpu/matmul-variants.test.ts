@@ -108,8 +108,10 @@ describe.each(['tiled', 'simple'] as const)('prefill matmul (%s kernel)', (varia
     expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
   });
 
-  // Issue-12 types: the tile-edge case above only (parts and bias do not depend on the weight type's decoding).
-  it.each(types.filter(({ type }) => !LATTICE_FP4_TERNARY_TYPES.includes(type)))('matches the CPU for two tokens, with a bias, on a weight split into parts of 5 rows ($name)', async ({ type }) => {
+  // Parts and bias do not depend on the weight type's decoding: one type per row layout (per-element,
+  // 32-element blocks, 256-element super-blocks, a lookup table), not every type (CI time).
+  const PARTS_TYPES = [GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.IQ4_NL];
+  it.each(types.filter(({ type }) => PARTS_TYPES.includes(type)))('matches the CPU for two tokens, with a bias, on a weight split into parts of 5 rows ($name)', async ({ type }) => {
     const { got, want, parts } = await matmulCase(variant, { type, rows: 13, cols: raggedCols(type), n: 2, bias: true, rowsPerPart: 5 });
     expect(parts).toBe(3);
     expect(maxRelError(got, want)).toBeLessThan(TOLERANCE);
