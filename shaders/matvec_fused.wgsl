@@ -228,8 +228,11 @@ fn main(
   let groups = (total + ROWS_PER_WG - 1u) / ROWS_PER_WG;
   for (var group = wid.y * nwg.x + wid.x; group < groups; group += nwg.x * nwg.y) {
     let row0 = group * ROWS_PER_WG + (lid / LANES) * RT;
-    var acc0: array<f32, RT>;
-    var acc1: array<f32, RT>;
+    // Zeroed by an initializer each time round: a workgroup may take several
+    // groups, and a declaration alone is not re-zeroed per iteration by every
+    // compiler (Tint and naga both kept the previous group's sums).
+    var acc0 = array<f32, RT>();
+    var acc1 = array<f32, RT>();
     var seg: array<u32, RT>;
     var base0: array<u32, RT>;
     var base1: array<u32, RT>;

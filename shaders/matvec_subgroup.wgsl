@@ -95,7 +95,7 @@ fn main(
   let block = lid / LANES;
   let lane = lid % LANES;
   let r0 = ((wid.y * nwg.x + wid.x) * (WG / LANES) + block) * RT;
-  var acc: array<f32, RT>;
+  var acc = array<f32, RT>();
   if (r0 < params.rows) {
     if (params.cols % 32u == 0u) {
       for (var b = lane; b < params.cols / 32u; b += LANES) {

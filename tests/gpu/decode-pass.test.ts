@@ -39,6 +39,9 @@ interface Case {
 const CASES: Case[] = [
   { label: 'llama, GQA, rope_freqs, f16 KV, 140 positions (3 attention chunks, KV growth)', model: { arch: 'llama', nHeads: 4, nKvHeads: 2, ropeFreqs: true }, steps: 136, gpuSteps: 68 },
   { label: 'llama, f32 KV cache', model: { arch: 'llama', nHeads: 4, nKvHeads: 4 }, load: { kvType: 'f32' }, steps: 8 },
+  // 4608 classifier rows: more row groups than a CPU emulation's workgroups, so each workgroup of the
+  // fused matvec takes several in turn (its sums must start from zero for each).
+  { label: 'llama, a 4608-token vocabulary (workgroups loop over row groups)', model: { arch: 'llama', nHeads: 4, nKvHeads: 2, nVocab: 4608 }, steps: 3 },
   { label: 'llama with YaRN', model: { arch: 'llama', nHeads: 4, nKvHeads: 2, ctxLength: 256, ropeScaling: { type: 'yarn', factor: 4, originalContext: 64 } }, steps: 8 },
   { label: 'qwen2 (q/k/v biases, NeoX)', model: { arch: 'qwen2', nHeads: 4, nKvHeads: 2 }, steps: 8 },
   { label: 'qwen3 (q/k norms, 4 heads of 64)', model: { arch: 'qwen3', nHeads: 4, nKvHeads: 2, headDim: 64 }, steps: 8 },
