@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ALL_QUANTS, gpuBenchTable, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
+import { FULL_RESOLUTION_TIMESTAMPS } from './lib/gpu-time';
 import { TINY_LLAMA, type Quant } from './lib/real-shape-models';
 import { createDawnGpu, ensureSwiftShaderFallback } from '../src/gpu/gpu-node';
 
@@ -29,8 +30,7 @@ mkdirSync(path.dirname(out), { recursive: true });
 const save = (r: GpuBenchResult) => writeFileSync(out, `${JSON.stringify(r, null, 2)}\n`);
 ensureSwiftShaderFallback();
 const result = await runGpuBench({
-  // GPU timestamps at full resolution (Dawn rounds them by default).
-  gpu: createDawnGpu(['disable-dawn-features=timestamp_quantization']),
+  gpu: createDawnGpu(FULL_RESOLUTION_TIMESTAMPS),
   // In the order asked (the first ones are measured first, should a run be cut short).
   shapes: process.argv.includes('--tiny') ? [TINY_LLAMA] : wantShapes ? wantShapes.flatMap((w) => REAL_SHAPES.filter((s) => s.name.includes(w))) : REAL_SHAPES,
   quants: (arg('quants')?.split(',') as Quant[] | undefined) ?? ALL_QUANTS,

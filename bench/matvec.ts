@@ -100,15 +100,15 @@ interface Row {
 async function main() {
   const { createGpuContext } = await import('../src/gpu/device');
   const { createDawnGpu, ensureSwiftShaderFallback } = await import('../src/gpu/gpu-node');
-  const { watchGpuTime, withTimestamps } = await import('./lib/gpu-time');
+  const { FULL_RESOLUTION_TIMESTAMPS, watchGpuTime, withTimestamps } = await import('./lib/gpu-time');
   const { allocActivations, createGpuOps, uploadWeight } = await import('../src/gpu/ops');
   const { assembleKernel, PipelineCache, usesGridTable } = await import('../src/gpu/shaders');
   const { GRID_TABLE_BINDING } = await import('../src/gpu/quant-tables');
   const { MATVEC_ROWS, MATVEC_SUBGROUP_WG, MATVEC_WG } = await import('../src/gpu/kernels');
   const { weightRowBytes } = await import('../src/gpu/weights');
   ensureSwiftShaderFallback();
-  // GPU timestamps at full resolution (Dawn rounds them by default), where the adapter has them.
-  const ctx = await createGpuContext(withTimestamps(createDawnGpu(['disable-dawn-features=timestamp_quantization'])));
+  // GPU timestamps, where the adapter has them.
+  const ctx = await createGpuContext(withTimestamps(createDawnGpu(FULL_RESOLUTION_TIMESTAMPS)));
   const device = ctx.device;
   const timer = watchGpuTime(device);
   /** Median GPU ms per dispatch of the passes since the last reset (REPEATS dispatches each, warm-up runs included). */

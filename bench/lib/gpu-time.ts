@@ -6,6 +6,9 @@
 // once at the end. It separates what the GPU spends on a token from what
 // the CPU around it costs (wall time per token). For benchmarks only.
 
+/** Dawn's flags for timestamps at full resolution (Dawn rounds them by default): for createDawnGpu. */
+export const FULL_RESOLUTION_TIMESTAMPS = ['disable-dawn-features=timestamp_quantization'];
+
 const CAPACITY = 2048; // passes (two queries each; WebGPU allows 4096 queries per set)
 /** Each pass resolves to its own slot: resolveQuerySet's destination offset is a multiple of 256. */
 const SLOT = 256;
