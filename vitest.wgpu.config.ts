@@ -19,10 +19,22 @@ export default defineConfig({
     ],
     // Node-only by design: they start `node` processes (the CLI server, a
     // packed-package consumer) or time Dawn itself (bench:gpu); and one lane
-    // is enough for the 100-generation stress run, and for the recurrent
-    // state's bookkeeping in the engine (lfm2, qwen35: their kernels run here
-    // in architectures.test.ts).
-    exclude: ['tests/gpu/server.test.ts', 'tests/gpu/package.test.ts', 'tests/gpu/bench-gpu.test.ts', 'tests/gpu/engine-stress.test.ts', 'tests/gpu/lfm2-state.test.ts', 'tests/gpu/qwen35-state.test.ts'],
+    // is enough for the 100-generation stress run, for the recurrent state's
+    // bookkeeping in the engine (lfm2, qwen35: their kernels run here in
+    // architectures.test.ts), and for the layers above the engine that run
+    // no kernel of their own: the OpenAI API mapping, the worker wrapper and
+    // the end-of-generation text rules (CI time: 113 s on lavapipe).
+    exclude: [
+      'tests/gpu/server.test.ts',
+      'tests/gpu/package.test.ts',
+      'tests/gpu/bench-gpu.test.ts',
+      'tests/gpu/engine-stress.test.ts',
+      'tests/gpu/lfm2-state.test.ts',
+      'tests/gpu/qwen35-state.test.ts',
+      'tests/gpu/openai-api.test.ts',
+      'tests/gpu/worker-engine.test.ts',
+      'tests/gpu/engine-eog-text.test.ts',
+    ],
     // Deno runs Vitest's forks (child processes) with its own flags; its
     // worker threads lack parts of node:worker_threads that Vitest uses.
     pool: 'forks',

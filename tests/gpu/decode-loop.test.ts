@@ -10,7 +10,7 @@ import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
 import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
-import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
+import { ensureSwiftShaderFallback, getRuntimeGpu, runtimeGpuName } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { haveSharedModels, sharedModels } from '../conformance/llama-reference';
 import { readFileSync } from 'node:fs';
@@ -66,7 +66,9 @@ describe('the pipelined GPU decode loop', () => {
     }
   });
 
-  it('runs past a full context (cache growth and shifts) with the CPU loop tokens', { timeout: 300_000 }, async () => {
+  // One lane is enough: the growth and shift bookkeeping is the engine's JavaScript, the same under
+  // both runtimes (tests/gpu/kv-cache.test.ts shifts a full context on wgpu too); 62 s on lavapipe.
+  it.skipIf(runtimeGpuName() === 'wgpu')('runs past a full context (cache growth and shifts) with the CPU loop tokens', { timeout: 300_000 }, async () => {
     const options = { temperature: 0.8, seed: 5, maxTokens: 150 };
     const a = await run(gpu, 'Once upon a time there was', options);
     const b = await run(cpu, 'Once upon a time there was', options);
