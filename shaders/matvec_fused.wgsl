@@ -1,8 +1,10 @@
 // matvec_fused: the decode step's projections, up to three weight matrices
 // ("segments") in one dispatch, with the work around them folded in:
-//   NORM:     the input is rmsnorm(x) * norm_w, computed by every workgroup
-//             (SHARED_NORM) or thread from x, which it reads anyway, so no
-//             norm dispatch runs;
+//   NORM:     the input is rmsnorm(x) * norm_w. The row sums are taken
+//             over x * norm_w and scaled by 1 / rms(x) at the end; the sum
+//             of squares is gathered while the blocks of x are loaded for
+//             the rows (every block of lanes covers the whole row), so no
+//             norm dispatch runs and x is read once;
 //   EPILOGUE: 0 store    out[off_s + r] = W_s[r] . in (+ bias_s[r]) (* softcap)
 //             1 add      out[off_s + r] += W_s[r] . in (+ bias_s[r])   (the residual)
 //             2 silu     out[r] = silu(W_0[r] . in) * (W_1[r] . in)    (gate, up)
@@ -60,17 +62,23 @@ struct Params {
 // the input is 7 times the row's weight bytes).
 const ROWS_PER_WG: u32 = (WG / LANES) * RT;
 
-var<workgroup> partial: array<f32, WG * 2u * RT>;
-var<private> inv_rms: f32 = 1.0;
+// Per thread: 2 x RT row sums (the second for gated epilogues), then the
+// sum of squares of x (NORM).
+const SLOTS: u32 = 2u * RT + 1u;
+var<workgroup> partial: array<f32, WG * SLOTS>;
 // The input block the dot pieces read through act4: elements 32b .. 32b+31
-// (DOT4: the 4 elements of block b, at xs[b & 7]).
+// (DOT4: the 4 elements of block b, at xs[b & 7]), times norm_w (NORM).
 var<private> xs: array<vec4<f32>, 8>;
+// This thread's share of sum(x^2) (NORM).
+var<private> sum_sq: f32 = 0.0;
 
 fn in4(k4: u32) -> vec4<f32> {
+  let v = x[k4];
 //#if NORM
-  return (x[k4] * inv_rms) * norm_w[k4];
+  sum_sq += dot(v, v);
+  return v * norm_w[k4];
 //#else
-  return x[k4];
+  return v;
 //#endif
 }
 
@@ -146,12 +154,15 @@ fn out_offset_of(seg: u32) -> u32 {
   return params.out0;
 }
 
-// The epilogue of one row: its dot product(s) sum0 (and sum1, gated).
-fn write_row(row: u32, sum0: f32, sum1: f32) {
+// The epilogue of one row: its dot product(s) sum0 (and sum1, gated) over
+// the input (times norm_w), and 1 / rms(x) (1 without NORM).
+fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
   let at = locate(row);
   let seg = at.x;
   let r = at.y;
+  let sum0 = dot0 * inv_rms;
 //#if GATED
+  let sum1 = dot1 * inv_rms;
   var a = 0.0;
   if (EPILOGUE == 2u) {
     a = sum0 / (1.0 + exp(-sum0));
@@ -177,41 +188,21 @@ fn write_row(row: u32, sum0: f32, sum1: f32) {
 //#endif
 }
 
+// 1 / rms(x) from the sum of squares over the whole row (1 without NORM).
+fn inv_rms_of(sq: f32) -> f32 {
+//#if NORM
+  return inverseSqrt(sq / f32(params.cols) + params.eps);
+//#else
+  return 1.0;
+//#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-//#if NORM
-//#if SHARED_NORM
-  // Every workgroup computes the norm itself: x is read by all of them
-  // anyway. One barrier, then every thread sums the partials (broadcast
-  // reads of workgroup memory are cheap; barriers are not).
-  var sq = 0.0;
-  for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
-    let v = x[k4];
-    sq += dot(v, v);
-  }
-  partial[lid] = sq;
-  workgroupBarrier();
-  var sum_sq = 0.0;
-  for (var i = 0u; i < WG; i++) {
-    sum_sq += partial[i];
-  }
-  workgroupBarrier();
-//#else
-  // Every thread computes the norm itself: no barrier (CPU emulations,
-  // where a barrier costs more than reading x again).
-  var sum_sq = 0.0;
-  for (var k4 = 0u; k4 < params.cols / 4u; k4++) {
-    let v = x[k4];
-    sum_sq += dot(v, v);
-  }
-//#endif
-  inv_rms = inverseSqrt(sum_sq / f32(params.cols) + params.eps);
-//#endif
-
   let lane = lid % LANES;
 //#if DOT4
   let blocks = params.cols / 4u;
@@ -233,6 +224,7 @@ fn main(
     // compiler (Tint and naga both kept the previous group's sums).
     var acc0 = array<f32, RT>();
     var acc1 = array<f32, RT>();
+    sum_sq = 0.0;
     var seg: array<u32, RT>;
     var base0: array<u32, RT>;
     var base1: array<u32, RT>;
@@ -265,9 +257,10 @@ fn main(
     }
     if (LANES == 1u) {
       // One thread per row block: nothing to add up, no barrier.
+      let inv_rms = inv_rms_of(sum_sq);
       for (var i = 0u; i < RT; i++) {
         if (row0 + i < total) {
-          write_row(row0 + i, acc0[i], acc1[i]);
+          write_row(row0 + i, acc0[i], acc1[i], inv_rms);
         }
       }
       continue;
@@ -276,18 +269,28 @@ fn main(
       partial[(2u * i) * WG + lid] = acc0[i];
       partial[(2u * i + 1u) * WG + lid] = acc1[i];
     }
+    partial[(2u * RT) * WG + lid] = sum_sq;
+    // A tree over each block's lanes (blocks start at multiples of LANES).
+    for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+      workgroupBarrier();
+      if (lane < s) {
+        for (var i = 0u; i < RT; i++) {
+          partial[(2u * i) * WG + lid] += partial[(2u * i) * WG + lid + s];
+//#if GATED
+          partial[(2u * i + 1u) * WG + lid] += partial[(2u * i + 1u) * WG + lid + s];
+//#endif
+        }
+//#if NORM
+        partial[(2u * RT) * WG + lid] += partial[(2u * RT) * WG + lid + s];
+//#endif
+      }
+    }
     workgroupBarrier();
     if (lane == 0u) {
-      // The block's first thread adds up its LANES partials, row by row.
+      let inv_rms = inv_rms_of(partial[(2u * RT) * WG + lid]);
       for (var i = 0u; i < RT; i++) {
         if (row0 + i < total) {
-          var sum0 = 0.0;
-          var sum1 = 0.0;
-          for (var l = 0u; l < LANES; l++) {
-            sum0 += partial[(2u * i) * WG + lid + l];
-            sum1 += partial[(2u * i + 1u) * WG + lid + l];
-          }
-          write_row(row0 + i, sum0, sum1);
+          write_row(row0 + i, partial[(2u * i) * WG + lid], partial[(2u * i + 1u) * WG + lid], inv_rms);
         }
       }
     }

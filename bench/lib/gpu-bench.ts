@@ -14,6 +14,7 @@ import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { MATVEC_TUNING, type MatvecTuning } from '../../src/gpu/matvec-tuning';
 import { createTokenizer } from '../../src/tokenizer';
 import { copyBandwidth } from '../copy-bandwidth';
 import { groupPasses, watchGpuTime, withTimestamps, type GpuTimer, type PassTimes } from './gpu-time';
@@ -58,6 +59,8 @@ export interface GpuBenchOptions {
   copyBytes: number;
   /** A reference JSON from bench/gpu-reference.ts: checked before the benchmark. */
   reference?: string;
+  /** Matvec tunings to measure each model under (default: the engine's own); see parseTunings. */
+  tunings?: MatvecTuningCase[];
   engine?: EngineOptions;
   /** The WebGPU entry point (default: the engine's Node one). */
   gpu?: GPU;
@@ -66,8 +69,35 @@ export interface GpuBenchOptions {
   progress?: (partial: GpuBenchResult) => void;
 }
 
+/** A matvec tuning of a sweep: its label and the fields it overrides. */
+export interface MatvecTuningCase {
+  label: string;
+  matvec: Partial<MatvecTuning>;
+}
+
+/**
+ * `--tune` syntax: tunings separated by ';', each `default` or
+ * comma-separated `field=value` pairs of MatvecTuning (`wideLoads=1`),
+ * e.g. `default;maxLanes=128;workgroup=256,maxLanes=256,wideLoads=1`.
+ */
+export function parseTunings(spec: string): MatvecTuningCase[] {
+  return spec.split(';').map((label) => {
+    const matvec: Record<string, number | boolean> = {};
+    if (label.trim() !== 'default') {
+      for (const pair of label.split(',')) {
+        const [key, value] = pair.split('=').map((x) => x.trim());
+        if (!(key in MATVEC_TUNING) || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--tune: "${pair}" is not field=number of ${Object.keys(MATVEC_TUNING).join(', ')}`);
+        matvec[key] = typeof MATVEC_TUNING[key as keyof MatvecTuning] === 'boolean' ? Number(value) !== 0 : Number(value);
+      }
+    }
+    return { label: label.trim(), matvec: matvec as Partial<MatvecTuning> };
+  });
+}
+
 export interface GpuBenchRow {
   model: string;
+  /** The matvec tuning it ran under ('default' unless swept). */
+  tuning: string;
   fileBytes: number;
   tokenWeightBytes: number;
   writeMs: number;
@@ -162,28 +192,30 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
         const prompt = await longPrompt(file, o.prefill);
         const window = { from: 2, to: 2 + o.tokens, tail: 3 };
         const ctxSize = Math.max(256, o.prefill + window.to + window.tail + 16);
-        let timer: GpuTimer | null = null;
-        let gpuPasses: PassTimes[] = [];
-        const timed: Create = async (e) => {
-          const engine = await create(e);
-          timer = watchGpuTime(engine.ctx.device);
-          return engine;
-        };
-        const run = await measureWebClaw(timed, {}, file, facts, prompt, window, ctxSize, {}, async () => {
-          gpuPasses = timer ? groupPasses(await timer.read()) : [];
-          timer?.stop();
-        });
+        for (const tuning of o.tunings ?? [{ label: 'default', matvec: {} }]) {
+          let timer: GpuTimer | null = null;
+          let gpuPasses: PassTimes[] = [];
+          const timed: Create = async (e) => {
+            const engine = await create({ ...e, kernels: { ...o.engine?.kernels, ...e.kernels, matvec: tuning.matvec } });
+            timer = watchGpuTime(engine.ctx.device);
+            return engine;
+          };
+          const run = await measureWebClaw(timed, {}, file, facts, prompt, window, ctxSize, {}, async () => {
+            gpuPasses = timer ? groupPasses(await timer.read()) : [];
+            timer?.stop();
+          });
+          const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
+          const decodePassGpuMs = gpuPasses.find((g) => g.dispatches === Math.round(run.perToken.dispatches))?.medianMs;
+          result.rows.push({ model: label, tuning: tuning.label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, run });
+          log(
+            `${label}${o.tunings ? ` [${tuning.label}]` : ''}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
+              `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
+              (decodePassGpuMs === undefined ? '' : `; decode pass ${decodePassGpuMs.toFixed(3)} ms on the GPU`) +
+              (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : ''),
+          );
+          o.progress?.(result);
+        }
         rmSync(file, { force: true });
-        const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
-        const decodePassGpuMs = gpuPasses.find((g) => g.dispatches === Math.round(run.perToken.dispatches))?.medianMs;
-        result.rows.push({ model: label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, run });
-        log(
-          `${label}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
-            `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
-            (decodePassGpuMs === undefined ? '' : `; decode pass ${decodePassGpuMs.toFixed(3)} ms on the GPU`) +
-            (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : ''),
-        );
-        o.progress?.(result);
       }
     }
   } finally {
@@ -198,11 +230,11 @@ export function gpuBenchTable(r: GpuBenchResult): string {
     '',
     ...r.checks.map((c) => `- ${c.file}: prompt ids ${c.promptIdsEqual ? 'equal' : 'differ'}; ${c.agreeing} of ${c.expected} greedy tokens equal llama.cpp's`),
     ...(r.checks.length ? [''] : []),
-    '| model | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | weight MB / token | weight GB/s | fraction of copy bandwidth | GPU ms / decode pass | dispatches / token | submits / token |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | matvec tuning | file MiB | load MB/s | first token ms | prompt tokens | prefill tok/s | decode tok/s | weight MB / token | weight GB/s | fraction of copy bandwidth | GPU ms / decode pass | dispatches / token | submits / token |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.decodePassGpuMs?.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
+        `| ${x.model} | ${x.tuning} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.decodePassGpuMs?.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');

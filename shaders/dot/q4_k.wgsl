@@ -5,11 +5,6 @@
 // words 4 + 8 * (j >> 1) .. +7. x = (d * scale) * q - dmin * min per
 // element (one fused multiply-add per 4, as the decode piece).
 
-// Four elements from one qs word: the nibbles at `shift`, scaled, dotted with a.
-fn q4k_dot4(q: u32, shift: u32, sm: vec2<f32>, a: vec4<f32>) -> f32 {
-  return dot(fma(vec4<f32>(dot_nibbles(q, shift)), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
-}
-
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let w = (row_byte_base >> 2u) + (b >> 3u) * 36u;
   let j = b & 7u;

@@ -3,13 +3,6 @@
 // 4..11 qh, 12..43 qs). Nibbles as Q4_K; bit j of each qh byte is the
 // fifth bit, moved to bit 4 of its byte on the packed word.
 
-// Four elements from one qs and one qh word (combined while packed, then
-// unpacked once), scaled, dotted with a.
-fn q5k_dot4(q: u32, qh: u32, shift: u32, j: u32, sm: vec2<f32>, a: vec4<f32>) -> f32 {
-  let v = ((q >> shift) & 0x0f0f0f0fu) | (((qh >> j) & 0x01010101u) << 4u);
-  return dot(fma(dot_u8x4(v), vec4<f32>(sm.x), vec4<f32>(sm.y)), a);
-}
-
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
   let w = (row_byte_base >> 2u) + (b >> 3u) * 44u;
   let j = b & 7u;

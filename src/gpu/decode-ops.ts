@@ -11,6 +11,7 @@ import type { GgmlType } from '../gguf/types';
 import type { GpuAllocator } from './allocator';
 import { STORAGE_USAGE } from './allocator';
 import { DECODE_KERNELS, ELEMENTWISE_WG, type KernelName } from './kernels';
+import type { MatvecTuning } from './matvec-tuning';
 import { type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
@@ -29,12 +30,13 @@ const BIAS_BINDING = 20;
 /** Workgroups per dispatch on a CPU emulation: a couple per core of a small machine (each costs a fixed ~50-100 us there). */
 const CPU_WORKGROUPS = 4;
 
-/** What selects one pipeline: the kernel and its assembly options. */
+/** What selects one pipeline: the kernel and its assembly options (AssembleOptions less dtype). */
 export interface DecodeKernelVariant {
   weightType?: GgmlType;
   segmentTypes?: readonly GgmlType[];
   kvType?: KvType;
   defines?: ShaderDefines;
+  wideLoads?: boolean;
 }
 
 export interface DecodeRecorderDeps {
@@ -50,6 +52,8 @@ export interface DecodeRecorderDeps {
   maxGroupsPerDim: number;
   /** A CPU implementation (GpuContext.cpuEmulated): barrier-free kernel variants, a few workgroups per dispatch. */
   cpuEmulated: boolean;
+  /** How matvec_fused spreads rows over threads (the GPU family). */
+  matvec: Readonly<MatvecTuning>;
 }
 
 /** Bytes of the step buffer for `windows` distinct attention windows: the Step uniform, then one indirect-dispatch record per window. */
@@ -173,6 +177,7 @@ export class DecodeRecorder implements DecodeOps {
         'matvecFused',
         {
           segmentTypes: group.map((p) => p.w.type),
+          wideLoads: this.wideLoads(cols),
           defines: this.matvecDefines(cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0 }),
         },
         params,
@@ -195,6 +200,7 @@ export class DecodeRecorder implements DecodeOps {
       'matvecFused',
       {
         segmentTypes: [gate.type, up.type],
+        wideLoads: this.wideLoads(gate.cols),
         defines: this.matvecDefines(gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3 }),
       },
       [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
@@ -347,13 +353,18 @@ export class DecodeRecorder implements DecodeOps {
 
   private matvecDefines(cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
     if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
-    const lanes = matvecLanes(cols, this.cpuEmulated);
-    return { WG: DECODE_KERNELS.MATVEC_WG, LANES: lanes, RT: DECODE_KERNELS.MATVEC_ROWS_PER_THREAD, SHARED_NORM: d.NORM && lanes > 1, DOT4: cols % 32 !== 0, ...d };
+    const lanes = matvecLanes(cols, this.cpuEmulated, this.deps.matvec);
+    return { WG: this.deps.matvec.workgroup, LANES: lanes, RT: this.deps.matvec.rowsPerBlock, DOT4: cols % 32 !== 0, ...d };
+  }
+
+  /** Wide weight loads (the tuning's) serve rows of whole 32-blocks. */
+  private wideLoads(cols: number): boolean {
+    return this.deps.matvec.wideLoads && cols % 32 === 0;
   }
 
   /** Workgroups of matvec_fused for `rows` rows of `cols` inputs: (WG / LANES) x RT rows each. */
   private matvecGrid(rows: number, cols: number): [number, number] {
-    const rowsPerGroup = (DECODE_KERNELS.MATVEC_WG / matvecLanes(cols, this.cpuEmulated)) * DECODE_KERNELS.MATVEC_ROWS_PER_THREAD;
+    const rowsPerGroup = (this.deps.matvec.workgroup / matvecLanes(cols, this.cpuEmulated, this.deps.matvec)) * this.deps.matvec.rowsPerBlock;
     return this.grid(Math.ceil(rows / rowsPerGroup));
   }
 
@@ -407,15 +418,16 @@ export const DECODE_PARAM_SLOTS_PER_BUFFER = ARENA_SLOTS;
 export const DECODE_PARAM_BUFFER_BYTES = ARENA_SLOTS * SLOT_BYTES;
 
 /**
- * Threads per row of matvec_fused: enough for about two blocks of the row
- * each, at most MATVEC_MAX_LANES, so long rows get many threads and
- * several rows share a workgroup. On a CPU emulation one thread per row:
- * no barrier (each costs a context switch per invocation there).
+ * Threads per row block of matvec_fused: the row's blocks / blocksPerLane
+ * (rounded down to a power of two), at most maxLanes, so long rows get many
+ * threads and several row blocks share a workgroup. On a CPU emulation one
+ * thread per row block: no barrier (each costs a context switch per
+ * invocation there).
  */
-export function matvecLanes(cols: number, cpuEmulated: boolean): number {
+export function matvecLanes(cols: number, cpuEmulated: boolean, tuning: Readonly<MatvecTuning>): number {
   if (cpuEmulated) return 1;
   const blocks = cols % 32 === 0 ? cols / 32 : cols / 4;
-  return Math.min(DECODE_KERNELS.MATVEC_MAX_LANES, 2 ** Math.max(0, Math.floor(Math.log2(blocks / 2))));
+  return Math.min(tuning.maxLanes, tuning.workgroup, 2 ** Math.max(0, Math.floor(Math.log2(blocks / tuning.blocksPerLane))));
 }
 
 /** Threads per head for the per-head kernels: one per element up to HEAD_WG (a power of two, for their tree reductions). */

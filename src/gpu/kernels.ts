@@ -91,10 +91,8 @@ export const ATTENTION_WG = 64;
 export const ATTENTION_DECODE_WG = 64;
 export const ATTENTION_DECODE_CHUNK = 32;
 /**
- * The decode pass's fused kernels (src/gpu/decode-ops.ts): matvec_fused
- * rows per workgroup = WG / LANES x ROWS_PER_THREAD (LANES from the row
- * length, see matvecLanes; each block of LANES threads takes
- * ROWS_PER_THREAD rows, reading the input once for them); rope_kv and the merge pass use WG
- * threads per head; attention_decode_split takes CHUNK keys per workgroup.
+ * The decode pass's per-head and attention kernels (src/gpu/decode-ops.ts):
+ * rope_kv and the merge pass use HEAD_WG threads per head;
+ * attention_decode_split takes ATTENTION_CHUNK keys per workgroup.
  */
-export const DECODE_KERNELS = { MATVEC_WG: 128, MATVEC_MAX_LANES: 32, MATVEC_ROWS_PER_THREAD: 4, HEAD_WG: 64, ATTENTION_CHUNK: 64 } as const;
+export const DECODE_KERNELS = { HEAD_WG: 64, ATTENTION_CHUNK: 64 } as const;

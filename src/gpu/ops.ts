@@ -24,7 +24,8 @@ import {
   type KernelName,
 } from './kernels';
 import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type Dtype, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
-import { DecodeRecorder } from './decode-ops';
+import { DecodeRecorder, type DecodeKernelVariant } from './decode-ops';
+import { resolveMatvecTuning, type MatvecTuning } from './matvec-tuning';
 import { GRID_TABLE_BINDING, GRID_TABLE_WORDS } from './quant-tables';
 import { assembleKernel, PipelineCache, usesGridTable, type ShaderDefines } from './shaders';
 import { StagingPool } from './staging';
@@ -77,6 +78,8 @@ export interface GpuOpsOptions {
   decodeVariant?: 'auto' | 'gpu' | 'cpu';
   /** The arithmetic path to start with (default f32; see GpuOps.dtype). */
   dtype?: Dtype;
+  /** How the decode pass's matvec spreads rows over threads (default MATVEC_TUNING; benchmarks sweep it). */
+  matvec?: Partial<MatvecTuning>;
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */
@@ -129,6 +132,7 @@ class WebGpuOps implements GpuOps {
   private readonly retired: GPUBuffer[] = [];
   /** Lanes per row of the subgroup kernels: the adapter's smallest subgroup size, at most one workgroup. */
   private readonly subgroupLanes: number;
+  private readonly matvecTuning: Readonly<MatvecTuning>;
 
   constructor(
     ctx: GpuContext,
@@ -152,6 +156,7 @@ class WebGpuOps implements GpuOps {
     this.dtype = options.dtype ?? 'f32';
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
+    this.matvecTuning = resolveMatvecTuning(options.matvec, ctx.limits);
     this.whenLost = ctx.lost;
     void ctx.lost.then((e) => (this.lostError = e));
   }
@@ -444,6 +449,7 @@ class WebGpuOps implements GpuOps {
       maxStorageBuffers: this.maxStorageBuffers,
       maxGroupsPerDim: this.maxGroupsPerDim,
       cpuEmulated: this.cpuEmulated,
+      matvec: this.matvecTuning,
     };
     return new DecodeRecorder(deps, step, capacity, attention);
   }
@@ -626,16 +632,11 @@ class WebGpuOps implements GpuOps {
 
 /** The pipeline map's key of a kernel variant. */
 function variantKey(kernel: KernelName, opts: KernelVariant, dtype: Dtype): string {
-  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${dtype}|${Object.entries(opts.defines ?? {}).join(',')}`;
+  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${dtype}|${opts.wideLoads ? 'wide' : ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
 }
 
 /** What selects one assembled text of a kernel. */
-interface KernelVariant {
-  weightType?: GgmlType;
-  segmentTypes?: readonly GgmlType[];
-  kvType?: KvType;
-  defines?: ShaderDefines;
-}
+type KernelVariant = DecodeKernelVariant;
 
 function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
   if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);

@@ -45,6 +45,11 @@ import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
 import dotHelpers from '../../shaders/dot/helpers.wgsl?raw';
+import dotWords from '../../shaders/dot/words.wgsl?raw';
+import dotWideF32 from '../../shaders/dot/wide/f32.wgsl?raw';
+import dotWideF16 from '../../shaders/dot/wide/f16.wgsl?raw';
+import dotWideQ4K from '../../shaders/dot/wide/q4_k.wgsl?raw';
+import dotWideQ5K from '../../shaders/dot/wide/q5_k.wgsl?raw';
 import dotKScale from '../../shaders/dot/kscale.wgsl?raw';
 import dotF32 from '../../shaders/dot/f32.wgsl?raw';
 import dotF16 from '../../shaders/dot/f16.wgsl?raw';
@@ -122,21 +127,39 @@ const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.F32, dotF32],
   [GgmlType.F16, dotF16],
   [GgmlType.BF16, dotBf16],
-  [GgmlType.Q8_0, dotHelpers + dotQ80],
-  [GgmlType.Q4_0, dotHelpers + dotQ40],
+  [GgmlType.Q8_0, dotHelpers + dotWords + dotQ80],
+  [GgmlType.Q4_0, dotHelpers + dotWords + dotQ40],
   [GgmlType.Q4_1, dotHelpers + dotQ41],
-  [GgmlType.Q5_0, dotHelpers + dotQ50],
+  [GgmlType.Q5_0, dotHelpers + dotWords + dotQ50],
   [GgmlType.Q5_1, dotHelpers + dotQ51],
   [GgmlType.Q2_K, dotHelpers + dotQ2K],
-  [GgmlType.Q3_K, dotHelpers + dotQ3K],
+  [GgmlType.Q3_K, dotHelpers + dotWords + dotQ3K],
   [GgmlType.Q4_K, dotHelpers + dotKScale + dotQ4K],
   [GgmlType.Q5_K, dotHelpers + dotKScale + dotQ5K],
-  [GgmlType.Q6_K, dotHelpers + dotQ6K],
-  [GgmlType.IQ4_NL, dotHelpers + dotIq4Nl],
+  [GgmlType.Q6_K, dotHelpers + dotWords + dotQ6K],
+  [GgmlType.IQ4_NL, dotHelpers + dotWords + dotIq4Nl],
   [GgmlType.IQ4_XS, dotHelpers + dotIq4Xs],
   [GgmlType.MXFP4, dotHelpers + dotMxfp4],
-  [GgmlType.TQ2_0, dotHelpers + dotTq20],
+  [GgmlType.TQ2_0, dotHelpers + dotWords + dotTq20],
 ]);
+
+/**
+ * dot32 with wide loads: the segment's weights are bound as
+ * `array<vec4<u32>>` and the piece reads whole 16-byte groups (types whose
+ * rows of whole 32-blocks start on 16 bytes and whose fields lie on them).
+ * Used by `//#include segments` kernels assembled with `wideLoads` (the
+ * decode pass's matvec, rows of whole 32-blocks); a piece here may use
+ * helpers.wgsl and kscale.wgsl, which make no word loads.
+ */
+const WIDE_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
+  [GgmlType.F32, dotWideF32],
+  [GgmlType.F16, dotHelpers + dotWideF16],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + dotWideQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + dotWideQ5K],
+]);
+
+/** The weight types that have a wide-load dot32 piece. */
+export const WIDE_LOAD_TYPES: readonly GgmlType[] = [...WIDE_DOT_PIECES.keys()];
 
 /**
  * `//#include segments` expands to NSEG weight matrices in one kernel, each
@@ -189,6 +212,8 @@ export interface AssembleOptions {
   kvType?: 'f32' | 'f16';
   /** Arithmetic path (default f32): picks the `//#include arith` piece and how an f16 KV cache is read. */
   dtype?: Dtype;
+  /** Segments of a WIDE_LOAD_TYPES type bind their weights as vec4<u32> and use the wide dot32 (kernels that call only seg_dot32). */
+  wideLoads?: boolean;
 }
 
 /**
@@ -215,7 +240,9 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
   if (body.includes(SEGMENTS_MARKER)) {
     const types = opts.segmentTypes ?? [];
     if (types.length === 0) throw new ClawError('clw-llm-crash', 'a segment kernel was assembled without segment types');
-    body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i)).join('\n') + segmentDispatcher(types.length));
+    const dot4 = body.includes('seg_dot4(');
+    if (dot4 && opts.wideLoads) throw new ClawError('clw-llm-crash', 'wide loads serve whole 32-blocks only (the kernel calls seg_dot4)');
+    body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i, !!opts.wideLoads)).join('\n') + segmentDispatcher(types.length, dot4));
   }
   if (usesGridTable(opts)) body = WGSL_GRID_TABLE + body;
   const dtype = opts.dtype ?? 'f32';
@@ -245,16 +272,23 @@ function dotPiece(type: GgmlType): string {
   return DOT_PIECES.get(type) ?? dotGenericPiece;
 }
 
-/** Segment i: its binding and its type's pieces, every module-scope name suffixed `_s<i>`. */
-function segmentPiece(type: GgmlType, i: number): string {
-  const code = `${decodePiece(type)}\n${dotPiece(type)}`;
+/**
+ * Segment i: its binding and its type's pieces, every module-scope name
+ * suffixed `_s<i>`; with `wide`, a WIDE_LOAD_TYPES type's vec4 binding and
+ * wide dot32 alone (its decode piece reads words).
+ */
+function segmentPiece(type: GgmlType, i: number, wide: boolean): string {
+  const widePiece = wide ? WIDE_DOT_PIECES.get(type) : undefined;
+  const code = widePiece ?? `${decodePiece(type)}\n${dotPiece(type)}`;
   const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias|struct|var<private>)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
   names.add('weights');
   const renamed = code.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (name) => (names.has(name) ? `${name}_s${i}` : name));
-  return `@group(0) @binding(${SEGMENT_BINDING + i}) var<storage, read> weights_s${i}: array<u32>;\n${renamed}`;
+  const element = widePiece ? 'vec4<u32>' : 'u32';
+  return `@group(0) @binding(${SEGMENT_BINDING + i}) var<storage, read> weights_s${i}: array<${element}>;\n${renamed}`;
 }
 
-function segmentDispatcher(count: number): string {
+/** seg_dot32 (and, for kernels that call it, seg_dot4: 4 elements, rows not of whole 32-blocks) choosing among the segments. */
+function segmentDispatcher(count: number, dot4: boolean): string {
   const dispatch = (fn: string, call: (i: number) => string) => {
     const cases = Array.from({ length: count - 1 }, (_, i) => `    case ${i}u: { return ${call(i)}; }`);
     return `
@@ -266,11 +300,7 @@ ${cases.join('\n')}
 }
 `;
   };
-  return (
-    dispatch('seg_dot32', (i) => `dot32_s${i}(row_byte_base, b)`) +
-    // Four elements at a time, for rows whose length is not a multiple of 32.
-    dispatch('seg_dot4', (i) => `dot(decode4_s${i}(row_byte_base, b), act4(b))`)
-  );
+  return dispatch('seg_dot32', (i) => `dot32_s${i}(row_byte_base, b)`) + (dot4 ? dispatch('seg_dot4', (i) => `dot(decode4_s${i}(row_byte_base, b), act4(b))`) : '');
 }
 
 /**

@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gpuBenchTable, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
+import { gpuBenchTable, parseTunings, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
 import { TINY_LLAMA } from '../../bench/lib/real-shape-models';
 import { haveSharedModels, referenceGreedy, sharedModels } from '../conformance/llama-reference';
 
@@ -18,10 +18,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bench:gpu', () => {
   it('reports load, first token, prefill and decode figures and the fraction of the copy bandwidth', { timeout: 240_000 }, async () => {
-    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20 });
+    // Two matvec tunings (a sweep): each model is measured under both.
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, tunings: parseTunings('default;rowsPerBlock=2') });
     expect(r.bandwidth.bytes).toBe(4 << 20);
     expect(r.bandwidth.gbPerS).toBeGreaterThan(0);
-    expect(r.rows.map((x) => x.model)).toEqual(['tiny llama (Q4_0)']);
+    expect(r.rows.map((x) => [x.model, x.tuning])).toEqual([
+      ['tiny llama (Q4_0)', 'default'],
+      ['tiny llama (Q4_0)', 'rowsPerBlock=2'],
+    ]);
     for (const row of r.rows) {
       expect(row.run.decodePass).toBe(true);
       expect(row.decodeTokS).toBeGreaterThan(0);
@@ -32,7 +36,17 @@ describe('bench:gpu', () => {
       expect(row.run.weightReadRatio).toBeCloseTo(1, 2);
       expect(row.bandwidthFraction).toBeCloseTo((row.run.perToken.weightBytes * row.decodeTokS) / 1e9 / r.bandwidth.gbPerS, 9);
     }
-    expect(gpuBenchTable(r)).toContain('tiny llama (Q4_0)');
+    expect(gpuBenchTable(r)).toContain('| tiny llama (Q4_0) | rowsPerBlock=2 |');
+  });
+
+  it('parses --tune: default, field=number pairs, booleans as 0/1, and refuses unknown fields', () => {
+    expect(parseTunings('default;maxLanes=128,workgroup=256;wideLoads=1')).toEqual([
+      { label: 'default', matvec: {} },
+      { label: 'maxLanes=128,workgroup=256', matvec: { maxLanes: 128, workgroup: 256 } },
+      { label: 'wideLoads=1', matvec: { wideLoads: true } },
+    ]);
+    expect(() => parseTunings('lanes=4')).toThrow(/lanes=4/);
+    expect(() => parseTunings('maxLanes')).toThrow(/maxLanes/);
   });
 
   it.skipIf(!haveSharedModels)('checks greedy tokens against llama.cpp recorded ones, and reports a disagreement', { timeout: 120_000 }, async () => {

@@ -16,7 +16,7 @@ import { GGML_TYPES, GgmlType } from '../../src/gguf/types';
 import { KERNELS, MATVEC_SUBGROUP_RT } from '../../src/gpu/kernels';
 import { createGpuOps, uploadWeight, type WebGpuOpsHandle } from '../../src/gpu/ops';
 import { GRID_TABLE_BINDING } from '../../src/gpu/quant-tables';
-import { assembleKernel, PipelineCache, SEGMENT_BINDING, usesGridTable } from '../../src/gpu/shaders';
+import { assembleKernel, PipelineCache, SEGMENT_BINDING, usesGridTable, WIDE_LOAD_TYPES } from '../../src/gpu/shaders';
 import { dequantize, quantize } from '../../src/quant';
 import { gpuTestContext, type GpuTestContext } from './gpu-test-context';
 import { DECODE_TYPES, randomBlocks } from './helpers/random-blocks';
@@ -145,14 +145,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>) {
 
   // Five segments per kernel: within any adapter's storage-buffer limit per stage (with the grid
   // table, which one binding serves for every lattice type among them).
-  const groups = Array.from({ length: Math.ceil(DECODE_TYPES.length / 5) }, (_, i) => DECODE_TYPES.slice(5 * i, 5 * i + 5));
-  it.each(groups.map((g) => [g.map((type) => GgmlType[type]).join(', '), g] as const))('gives every segment its own type\'s per-block dot products (%s)', async (_names, types) => {
+  const groups = Array.from({ length: Math.ceil(DECODE_TYPES.length / 5) }, (_, i) => ({ types: DECODE_TYPES.slice(5 * i, 5 * i + 5), wide: false }));
+  // The wide-load pieces (vec4 bindings), beside a type that keeps its word loads.
+  groups.push({ types: [...WIDE_LOAD_TYPES, GgmlType.Q6_K], wide: true });
+  it.each(groups.map((g) => [`${g.types.map((type) => GgmlType[type]).join(', ')}${g.wide ? ', wide loads' : ''}`, g.types, g.wide] as const))('gives every segment its own type\'s per-block dot products (%s)', async (_names, types, wide) => {
     const blocks = COLS / 32;
     const x = randomFloats(COLS, 4242);
     const matrices = await Promise.all(
       types.map((type) => uploadWeight(t.ctx, `seg ${GgmlType[type]}`, type, 1, COLS, weightBytes(type, 1, COLS, 900 + type), t.ctx.allocator)),
     );
-    const code = assembleKernel(SEGMENT_KERNEL, { segmentTypes: types, defines: { BLOCKS: blocks } });
+    const code = assembleKernel(SEGMENT_KERNEL, { segmentTypes: types, defines: { BLOCKS: blocks }, wideLoads: wide });
+    if (wide) expect(code.match(/var<storage, read> weights_s\d: array<vec4<u32>>/g)).toHaveLength(WIDE_LOAD_TYPES.length);
     const pipeline = new PipelineCache(t.ctx.device).get(code, 'dot32 segments test');
     const xBuf = await t.act(x);
     const out = await t.act(types.length * blocks);

@@ -1,0 +1,44 @@
+// How matvec_fused (the decode pass's projections, GPU family) spreads a
+// projection over threads: the defaults, and the checks on an override.
+
+import { ClawError } from '../errors';
+
+/**
+ * A block of `lanes` threads takes `rowsPerBlock` consecutive rows and
+ * loads each block of the input once for them; lanes = the row's
+ * 32-element blocks / `blocksPerLane`, rounded down to a power of two, at
+ * most `maxLanes`; a workgroup of `workgroup` threads holds
+ * workgroup / lanes blocks. Lanes add up their sums by a tree in workgroup
+ * memory. `wideLoads` reads the weights of the types whose 16-byte groups
+ * are aligned (WIDE_LOAD_TYPES in shaders.ts) through `vec4<u32>`
+ * bindings, one load per 16 bytes.
+ */
+export interface MatvecTuning {
+  workgroup: number;
+  rowsPerBlock: number;
+  maxLanes: number;
+  blocksPerLane: number;
+  wideLoads: boolean;
+}
+
+/**
+ * The defaults. rowsPerBlock 4 was the fastest of 1, 2, 4 and 8 on an H200
+ * (BENCHMARKS.md, "On a real GPU"); the others have not been swept on a GPU
+ * yet (bench:gpu --tune). `GpuOpsOptions.matvec` overrides them.
+ */
+export const MATVEC_TUNING: Readonly<MatvecTuning> = { workgroup: 128, rowsPerBlock: 4, maxLanes: 32, blocksPerLane: 2, wideLoads: false };
+
+/** The defaults with `override` applied, checked against the device's limits (clw-bad-request names the field). */
+export function resolveMatvecTuning(override: Partial<MatvecTuning> | undefined, limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number }): Readonly<MatvecTuning> {
+  const t = { ...MATVEC_TUNING, ...override };
+  const powerOfTwo = (n: number) => Number.isInteger(n) && n >= 1 && Number.isInteger(Math.log2(n));
+  const bad = (field: keyof MatvecTuning, why: string) => new ClawError('clw-bad-request', `matvec tuning ${field} ${String(t[field])}: ${why}`);
+  if (!powerOfTwo(t.workgroup) || t.workgroup > limits.maxComputeInvocationsPerWorkgroup) throw bad('workgroup', `needs a power of two up to ${limits.maxComputeInvocationsPerWorkgroup}`);
+  if (!powerOfTwo(t.maxLanes)) throw bad('maxLanes', 'needs a power of two');
+  if (!Number.isInteger(t.rowsPerBlock) || t.rowsPerBlock < 1 || t.rowsPerBlock > 16) throw bad('rowsPerBlock', 'needs an integer from 1 to 16');
+  if (!(t.blocksPerLane > 0)) throw bad('blocksPerLane', 'needs a positive number');
+  // matvec_fused's workgroup memory: 2 x rowsPerBlock + 1 floats per thread.
+  const bytes = t.workgroup * (2 * t.rowsPerBlock + 1) * 4;
+  if (bytes > limits.maxComputeWorkgroupStorageSize) throw bad('rowsPerBlock', `needs ${bytes} bytes of workgroup memory with ${t.workgroup} threads; the device has ${limits.maxComputeWorkgroupStorageSize}`);
+  return t;
+}
