@@ -9,12 +9,13 @@
 //                        [--copy-mib 1024] [--reference file.json] [--out file.json] [--tune 'default;maxLanes=128']
 // --tiny: a tiny llama instead of the real shapes (a smoke test of the script or its bundle).
 // --reference: llama.cpp's greedy tokens (bench/gpu-reference.ts) to check on this adapter first.
-// --tune: measure every model under each matvec tuning (src/gpu/matvec-tuning.ts; syntax at parseTunings).
+// --tune: measure every model under each matvec tuning (src/gpu/matvec-tuning.ts; syntax at parseMatvecTunings).
 // Writes bench/results/gpu.json (or --out) after every model and prints a markdown table.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ALL_QUANTS, gpuBenchTable, parseTunings, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
+import { ALL_QUANTS, gpuBenchTable, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
+import { parseMatvecTunings } from '../src/gpu/matvec-tuning';
 import { FULL_RESOLUTION_TIMESTAMPS } from './lib/gpu-time';
 import { TINY_LLAMA, type Quant } from './lib/real-shape-models';
 import { createDawnGpu, ensureSwiftShaderFallback } from '../src/gpu/gpu-node';
@@ -39,7 +40,7 @@ const result = await runGpuBench({
   prefill: Number(arg('prefill') ?? 512),
   copyBytes: Number(arg('copy-mib') ?? 1024) * 2 ** 20,
   reference: arg('reference'),
-  tunings: arg('tune') === undefined ? undefined : parseTunings(arg('tune')!),
+  tunings: arg('tune') === undefined ? undefined : parseMatvecTunings(arg('tune')!),
   log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),
   progress: save,
 });

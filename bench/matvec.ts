@@ -13,6 +13,9 @@
 //                                 [--shared-memory] (the fallback kernel family, where the device has subgroups)
 //                                 [--lanes N] (lanes per row of the subgroup matvec; default: the adapter's smallest subgroup)
 //                                 [--out file.json] (write the results there, whatever the type list)
+//                                 [--decode] (the decode pass's matvec_fused, recorded once and replayed, instead of GpuOps.matmul)
+//                                 [--tune 'default;maxLanes=128'] (with --decode: each type under each matvec tuning, syntax at parseMatvecTunings in src/gpu/matvec-tuning.ts)
+//                                 [--variant gpu|cpu] (with --decode: the decode pass's kernel family; default the device's)
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
 // matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
 // Writes bench/results/matvec.json (matvec-shared-memory.json with
@@ -80,6 +83,8 @@ function gitShow(commit: string, file: string): string {
 
 interface Row {
   type: string;
+  /** The matvec tuning (--decode --tune), else absent. */
+  tuning?: string;
   bitsPerWeight: number;
   weightMiB: number;
   msPerMatvec: number;
@@ -118,11 +123,37 @@ async function main() {
     timer.reset();
     return summarize(passes.map((p) => p.ms / p.dispatches), 'median');
   };
+  const { parseMatvecTunings } = await import('../src/gpu/matvec-tuning');
+  const { encodeDispatches } = await import('../src/gpu/recorded');
+  const { stepBufferBytes } = await import('../src/gpu/decode-ops');
   const lanesArg = arg('lanes');
-  const ops = createGpuOps(ctx, ctx.allocator, {
-    subgroups: !process.argv.includes('--shared-memory'),
-    subgroupLanes: lanesArg === undefined ? undefined : Number(lanesArg),
-  });
+  const decode = process.argv.includes('--decode');
+  const tunings = decode ? parseMatvecTunings(arg('tune') ?? 'default') : [{ label: '', matvec: {} }];
+  const variant = arg('variant') as 'gpu' | 'cpu' | undefined;
+  const opsByTuning = new Map<object, ReturnType<typeof createGpuOps>>();
+  const opsFor = (matvec: object) => {
+    let o = opsByTuning.get(matvec);
+    if (!o) {
+      o = createGpuOps(ctx, ctx.allocator, {
+        subgroups: !process.argv.includes('--shared-memory'),
+        subgroupLanes: lanesArg === undefined ? undefined : Number(lanesArg),
+        matvec,
+        decodeVariant: variant,
+      });
+      opsByTuning.set(matvec, o);
+    }
+    return o;
+  };
+  const ops = opsFor({});
+  const step = device.createBuffer({ size: stepBufferBytes(0), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  /** The decode pass's matvec of w (no norm, stored), recorded once under a tuning, as a replay into a pass. */
+  async function decodeRecorder(w: WeightMatrix, matvec: object): Promise<(pass: GPUComputePassEncoder) => void> {
+    const rec = opsFor(matvec).recordDecode(ctx.allocator, step, 64, { nHeads: 1, headDim: 64 });
+    rec.project(x, [{ w, outOffset: 0 }], out);
+    await rec.compile();
+    const list = rec.finish();
+    return (pass) => encodeDispatches(pass, list);
+  }
   const x = await allocActivations(ctx.allocator, COLS, 'x');
   const xValues = randomRow(COLS, 99);
   device.queue.writeBuffer(x.buffer, 0, xValues.buffer, xValues.byteOffset, xValues.byteLength);
@@ -189,56 +220,60 @@ async function main() {
     const info = GGML_TYPES.get(type)!;
     const bytes = weightBytes(type);
     const w = await uploadWeight(ctx, GgmlType[type], type, ROWS, COLS, bytes, ctx.allocator);
-    const before = baselineRecorder(w);
-    timer?.reset();
-    const after: number[] = [];
-    const old: number[] = [];
-    // Interleaved run by run, so a busy spell of the machine hits both.
-    for (let run = 0; run < TIMING.warmup + TIMING.runs; run++) {
-      await device.queue.onSubmittedWorkDone();
-      const a = await timeOps(w);
-      const b = before ? await timeRecorder(before) : NaN;
-      if (run >= TIMING.warmup) {
-        after.push(a);
-        old.push(b);
+    for (const tuning of tunings) {
+      const replay = decode ? await decodeRecorder(w, tuning.matvec) : undefined;
+      const before = decode ? undefined : baselineRecorder(w);
+      timer?.reset();
+      const after: number[] = [];
+      const old: number[] = [];
+      // Interleaved run by run, so a busy spell of the machine hits both.
+      for (let run = 0; run < TIMING.warmup + TIMING.runs; run++) {
+        await device.queue.onSubmittedWorkDone();
+        const a = replay ? await timeRecorder(replay) : await timeOps(w);
+        const b = before ? await timeRecorder(before) : NaN;
+        if (run >= TIMING.warmup) {
+          after.push(a);
+          old.push(b);
+        }
       }
+      // With a baseline its passes interleave with these; GPU time is read for the engine's kernel alone.
+      const gpuMs = before ? undefined : await gpuMsPerDispatch();
+      const ms = summarize(after, TIMING.stat);
+      const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
+      if (type === GgmlType.F32 && tuning === tunings[0]) f32Ms = ms;
+      const gbPerS = bytes.byteLength / (ms * 1e6);
+      results.push({
+        type: info.name,
+        tuning: decode ? tuning.label : undefined,
+        bitsPerWeight: (info.blockBytes * 8) / info.blockSize,
+        weightMiB: bytes.byteLength / 2 ** 20,
+        msPerMatvec: ms,
+        gbPerS,
+        fractionOfCopy: gbPerS / copy.gbPerS,
+        speedVsF32: f32Ms / ms,
+        beforeMs,
+        speedup: before ? summarize(old.map((b, i) => b / after[i]), 'median') : undefined,
+        gpuMs,
+        gpuGbPerS: gpuMs === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6),
+        gpuFractionOfCopy: gpuMs === undefined || copyGpuGbPerS === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6) / copyGpuGbPerS,
+      });
+      console.error(`${info.name}${decode ? ` [${tuning.label}]` : ''}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
     }
-    // With a baseline its passes interleave with these; GPU time is read for the engine's kernel alone.
-    const gpuMs = before ? undefined : await gpuMsPerDispatch();
     for (const p of w.parts) ctx.allocator.free(p.buffer);
-    const ms = summarize(after, TIMING.stat);
-    const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
-    if (type === GgmlType.F32) f32Ms = ms;
-    const gbPerS = bytes.byteLength / (ms * 1e6);
-    results.push({
-      type: info.name,
-      bitsPerWeight: (info.blockBytes * 8) / info.blockSize,
-      weightMiB: bytes.byteLength / 2 ** 20,
-      msPerMatvec: ms,
-      gbPerS,
-      fractionOfCopy: gbPerS / copy.gbPerS,
-      speedVsF32: f32Ms / ms,
-      beforeMs,
-      speedup: before ? summarize(old.map((b, i) => b / after[i]), 'median') : undefined,
-      gpuMs,
-      gpuGbPerS: gpuMs === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6),
-      gpuFractionOfCopy: gpuMs === undefined || copyGpuGbPerS === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6) / copyGpuGbPerS,
-    });
-    console.error(`${info.name}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
   }
   const errors = ctx.takeUncapturedErrors();
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${ops.subgroups ? `subgroup kernels, ${lanesArg ?? lanes} lanes per row` : 'shared-memory kernels'}), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
+    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${decode ? `the decode pass's matvec_fused${variant ? `, ${variant} family` : ''}` : ops.subgroups ? `subgroup kernels, ${lanesArg ?? lanes} lanes per row` : 'shared-memory kernels'}), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,
     copy: { mib: (ROWS * COLS * 4) / 2 ** 20, ms: copy.ms, gbPerS: copy.gbPerS, gpuMs: copyGpuMs, gpuGbPerS: copyGpuGbPerS, counts: 'bytes read + bytes written' },
-    baseline: BASELINE ? { commit: BASELINE, kernel: ops.subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl' } : null,
+    baseline: BASELINE && !decode ? { commit: BASELINE, kernel: ops.subgroups ? 'matvec_subgroup.wgsl' : 'matvec.wgsl' } : null,
     results,
   };
-  const outFile = arg('out') ?? (TYPES === ALL_TYPES ? path.join(here, 'results', ops.subgroups ? 'matvec.json' : 'matvec-shared-memory.json') : undefined);
+  const outFile = arg('out') ?? (TYPES === ALL_TYPES && !decode ? path.join(here, 'results', ops.subgroups ? 'matvec.json' : 'matvec-shared-memory.json') : undefined);
   if (outFile) {
     mkdirSync(path.dirname(outFile), { recursive: true });
     writeFileSync(outFile, `${JSON.stringify(record, null, 2)}\n`);
@@ -247,6 +282,7 @@ async function main() {
   console.table(
     results.map((r) => ({
       type: r.type,
+      ...(decode ? { tuning: r.tuning } : {}),
       'bits/weight': r.bitsPerWeight,
       MiB: r.weightMiB.toFixed(1),
       ms: r.msPerMatvec.toFixed(2),
@@ -263,6 +299,7 @@ async function main() {
   timer?.stop();
   params.destroy();
   placeholder.destroy();
+  step.destroy();
   ctx.allocator.freeAll();
   ctx.destroy();
 }

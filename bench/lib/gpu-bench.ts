@@ -14,7 +14,7 @@ import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
-import { MATVEC_TUNING, type MatvecTuning } from '../../src/gpu/matvec-tuning';
+import type { MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 import { createTokenizer } from '../../src/tokenizer';
 import { copyBandwidth } from '../copy-bandwidth';
 import { groupPasses, watchGpuTime, withTimestamps, type GpuTimer, type PassTimes } from './gpu-time';
@@ -59,7 +59,7 @@ export interface GpuBenchOptions {
   copyBytes: number;
   /** A reference JSON from bench/gpu-reference.ts: checked before the benchmark. */
   reference?: string;
-  /** Matvec tunings to measure each model under (default: the engine's own); see parseTunings. */
+  /** Matvec tunings to measure each model under (default: the engine's own); see parseMatvecTunings. */
   tunings?: MatvecTuningCase[];
   engine?: EngineOptions;
   /** The WebGPU entry point (default: the engine's Node one). */
@@ -67,31 +67,6 @@ export interface GpuBenchOptions {
   log?: (line: string) => void;
   /** Called with the result so far after each step (so a run cut short keeps its rows). */
   progress?: (partial: GpuBenchResult) => void;
-}
-
-/** A matvec tuning of a sweep: its label and the fields it overrides. */
-export interface MatvecTuningCase {
-  label: string;
-  matvec: Partial<MatvecTuning>;
-}
-
-/**
- * `--tune` syntax: tunings separated by ';', each `default` or
- * comma-separated `field=value` pairs of MatvecTuning (`wideLoads=1`),
- * e.g. `default;maxLanes=128;workgroup=256,maxLanes=256,wideLoads=1`.
- */
-export function parseTunings(spec: string): MatvecTuningCase[] {
-  return spec.split(';').map((label) => {
-    const matvec: Record<string, number | boolean> = {};
-    if (label.trim() !== 'default') {
-      for (const pair of label.split(',')) {
-        const [key, value] = pair.split('=').map((x) => x.trim());
-        if (!(key in MATVEC_TUNING) || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--tune: "${pair}" is not field=number of ${Object.keys(MATVEC_TUNING).join(', ')}`);
-        matvec[key] = typeof MATVEC_TUNING[key as keyof MatvecTuning] === 'boolean' ? Number(value) !== 0 : Number(value);
-      }
-    }
-    return { label: label.trim(), matvec: matvec as Partial<MatvecTuning> };
-  });
 }
 
 export interface GpuBenchRow {

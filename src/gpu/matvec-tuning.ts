@@ -42,3 +42,28 @@ export function resolveMatvecTuning(override: Partial<MatvecTuning> | undefined,
   if (bytes > limits.maxComputeWorkgroupStorageSize) throw bad('rowsPerBlock', `needs ${bytes} bytes of workgroup memory with ${t.workgroup} threads; the device has ${limits.maxComputeWorkgroupStorageSize}`);
   return t;
 }
+
+/** A tuning of a benchmark's sweep: its label and the fields it overrides. */
+export interface MatvecTuningCase {
+  label: string;
+  matvec: Partial<MatvecTuning>;
+}
+
+/**
+ * The `--tune` of bench:gpu and bench/matvec.ts: tunings separated by ';',
+ * each `default` or comma-separated `field=value` pairs of MatvecTuning
+ * (booleans as 0/1), e.g. `default;maxLanes=128;workgroup=256,maxLanes=256,wideLoads=1`.
+ */
+export function parseMatvecTunings(spec: string): MatvecTuningCase[] {
+  return spec.split(';').map((label) => {
+    const matvec: Record<string, number | boolean> = {};
+    if (label.trim() !== 'default') {
+      for (const pair of label.split(',')) {
+        const [key, value] = pair.split('=').map((x) => x.trim());
+        if (!(key in MATVEC_TUNING) || value === undefined || !Number.isFinite(Number(value))) throw new ClawError('clw-bad-request', `matvec tuning "${pair}" is not field=number of ${Object.keys(MATVEC_TUNING).join(', ')}`);
+        matvec[key] = typeof MATVEC_TUNING[key as keyof MatvecTuning] === 'boolean' ? Number(value) !== 0 : Number(value);
+      }
+    }
+    return { label: label.trim(), matvec: matvec as Partial<MatvecTuning> };
+  });
+}

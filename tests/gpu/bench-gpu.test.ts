@@ -9,7 +9,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gpuBenchTable, parseTunings, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
+import { gpuBenchTable, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
+import { parseMatvecTunings } from '../../src/gpu/matvec-tuning';
 import { TINY_LLAMA } from '../../bench/lib/real-shape-models';
 import { haveSharedModels, referenceGreedy, sharedModels } from '../conformance/llama-reference';
 
@@ -19,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('bench:gpu', () => {
   it('reports load, first token, prefill and decode figures and the fraction of the copy bandwidth', { timeout: 240_000 }, async () => {
     // Two matvec tunings (a sweep): each model is measured under both.
-    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, tunings: parseTunings('default;rowsPerBlock=2') });
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, tunings: parseMatvecTunings('default;rowsPerBlock=2') });
     expect(r.bandwidth.bytes).toBe(4 << 20);
     expect(r.bandwidth.gbPerS).toBeGreaterThan(0);
     expect(r.rows.map((x) => [x.model, x.tuning])).toEqual([
@@ -40,13 +41,13 @@ describe('bench:gpu', () => {
   });
 
   it('parses --tune: default, field=number pairs, booleans as 0/1, and refuses unknown fields', () => {
-    expect(parseTunings('default;maxLanes=128,workgroup=256;wideLoads=1')).toEqual([
+    expect(parseMatvecTunings('default;maxLanes=128,workgroup=256;wideLoads=1')).toEqual([
       { label: 'default', matvec: {} },
       { label: 'maxLanes=128,workgroup=256', matvec: { maxLanes: 128, workgroup: 256 } },
       { label: 'wideLoads=1', matvec: { wideLoads: true } },
     ]);
-    expect(() => parseTunings('lanes=4')).toThrow(/lanes=4/);
-    expect(() => parseTunings('maxLanes')).toThrow(/maxLanes/);
+    expect(() => parseMatvecTunings('lanes=4')).toThrow(/lanes=4/);
+    expect(() => parseMatvecTunings('maxLanes')).toThrow(/maxLanes/);
   });
 
   it.skipIf(!haveSharedModels)('checks greedy tokens against llama.cpp recorded ones, and reports a disagreement', { timeout: 120_000 }, async () => {
