@@ -20,7 +20,8 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 # Every weight type's decoding runs in the kernel tests here; the end-to-end
 # comparison with llama.cpp takes these (the K-quant mix, Q6_K, IQ4_XS, the
 # unquantized and 8-bit types whose error is smallest, NVFP4, TQ1_0, and
-# every lattice type, whose grids the GPU reads from the grid table).
+# every lattice type, whose grids the GPU reads from the grid table);
+# CLAW_CONFORMANCE_QUANTS=all runs every type (npm run records:conformance).
 export CLAW_CONFORMANCE_QUANTS="${CLAW_CONFORMANCE_QUANTS:-F32,F16,Q8_0,Q4_K_M mix,Q6_K,IQ4_XS,NVFP4,TQ1_0,IQ2_XXS,IQ2_XS,IQ2_S,IQ3_XXS,IQ3_S,IQ1_S,IQ1_M}"
 
 exec npx deno run -A --unstable-webgpu node_modules/vitest/vitest.mjs run --config vitest.wgpu.config.ts "$@"

@@ -17,7 +17,7 @@
 // its own writer (tests/fixtures/synthetic-gemma4.ts): per-layer shapes,
 // shared KV, per-layer embeddings; WebClaw runs it through the batch path.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +25,10 @@ import { ClawEngine } from '../../src/engine/engine';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 import { makeSyntheticGemma4, type SyntheticGemma4Options } from '../fixtures/synthetic-gemma4';
-import { compareWithReference, conformanceRecordPath, dtypesOf, EXACT_FACTOR, referenceExactDiff, type Agreement } from './compare-engines';
+import { compareWithReference, dtypesOf, EXACT_FACTOR, referenceExactDiff, type Agreement } from './compare-engines';
 import { f64LlamaProbabilities } from './f64-llama';
 import { referenceRun, type ReferenceRun } from './llama-reference';
+import { writeConformanceRecord } from './records';
 
 const PROMPT = 'Once upon a time the little girl';
 /** Both engines get this context: it decides phi3's short rope factors (below the original 4096). */
@@ -163,10 +164,6 @@ describe('every supported architecture against llama.cpp on a synthetic model', 
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (results.length === 0) return;
     console.table(results.map((r) => ({ ...r, maxTop10ProbDiff: r.maxTop10ProbDiff.toExponential(2), maxTop10ExactDiff: r.maxTop10ExactDiff?.toExponential(2) })));
-    // Only a run of every case replaces the recorded numbers.
-    if (results.length < CASES.length * dtypesOf(engine).length) return;
-    const out = conformanceRecordPath('architecture-conformance');
-    mkdirSync(path.dirname(out), { recursive: true });
     const record = {
       description: "WebClaw vs llama.cpp CPU (node-llama-cpp 3.21.1) per architecture on synthetic F32 models; probabilities of llama.cpp's top-10 tokens over greedy positions. tolerance = toleranceUnits x llamaExactDiff (llama.cpp's distance from a float64 forward pass on the llama case); maxTop10ExactDiff: WebClaw's distance from it (llama case)",
       shape: SHAPE,
@@ -180,7 +177,7 @@ describe('every supported architecture against llama.cpp on a synthetic model', 
       date: new Date().toISOString(),
       results,
     };
-    writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
+    writeConformanceRecord('architecture-conformance', record, results.length === CASES.length * dtypesOf(engine).length);
   });
 
   it.each(CASES)('$label: top-10 probabilities and greedy tokens match llama.cpp', { timeout: 240_000 }, async (c) => {

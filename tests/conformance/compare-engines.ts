@@ -4,26 +4,18 @@
 // and where llama.cpp's top-1/top-2 margin is clear); optionally the same
 // against a second reference run along that sequence (another file, such
 // as a dequantized copy), in the same pass, and against an independent
-// float64 reference (f64-llama.ts: `exact`). Each WebGPU implementation
-// keeps its own record of the numbers (one file per lane).
+// float64 reference (f64-llama.ts: `exact`). The tests keep the numbers in
+// records (records.ts), one per WebGPU implementation.
 
-import path from 'node:path';
 import type { ClawEngine } from '../../src/engine/engine';
-import { runtimeGpuName } from '../../src/gpu/gpu-node';
 import type { Dtype } from '../../src/gpu/ops-api';
 import { argmax, softmax } from '../../src/engine/sampler';
 import { openFileSource } from '../../src/gguf/source-node';
-import { repoRoot, type ReferenceRun } from './llama-reference';
+import type { ReferenceRun } from './llama-reference';
 
 /** The arithmetic paths to check on this engine's adapter: f32 always, and f16 where it has shader-f16. */
 export function dtypesOf(engine: ClawEngine): Dtype[] {
   return engine.ctx.features.f16 ? ['f32', 'f16'] : ['f32'];
-}
-
-/** bench/results/<name>.json for Dawn (the main lane), <name>-wgpu.json for wgpu (the second lane). */
-export function conformanceRecordPath(name: string): string {
-  const lane = runtimeGpuName();
-  return path.join(repoRoot, 'bench/results', `${name}${lane === 'dawn' ? '' : `-${lane}`}.json`);
 }
 
 /**

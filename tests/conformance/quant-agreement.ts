@@ -7,10 +7,11 @@
 // each arithmetic path the adapter has (f32; f16 too with shader-f16).
 // The cases are split over three test files of similar cost
 // (quant-types-{legacy,kquants,lattice}.test.ts), which only name their
-// group; each writes its numbers to bench/results/quant-conformance-<group>.json
-// (Dawn) or quant-conformance-<group>-wgpu.json (wgpu, the second test lane).
+// group; each keeps its numbers in the record quant-conformance-<group>
+// (records.ts: bench/results/quant-conformance-<group>[-wgpu].json when
+// refreshed with `npm run records:conformance`).
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +23,9 @@ import { dequantize } from '../../src/quant';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { QuantMix } from '../fixtures/synthetic-mix';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { compareWithReference, conformanceRecordPath, dtypesOf, type Agreement, type SecondAgreement } from './compare-engines';
+import { compareWithReference, dtypesOf, type Agreement, type SecondAgreement } from './compare-engines';
 import { referenceRun } from './llama-reference';
+import { writeConformanceRecord } from './records';
 
 const PROMPT = 'Once upon a time the little girl';
 /** Greedy positions compared per case (with the prompt, 25 of the 64 context positions). */
@@ -115,9 +117,11 @@ const CASES: Case[] = [
 /**
  * CLAW_CONFORMANCE_QUANTS="F32,Q6_K,...": only the cases with these labels
  * (the wgpu lane runs a subset: every type's decoding is checked there by
- * the kernel tests, and its time is spent on f16 next to f32).
+ * the kernel tests, and its time is spent on f16 next to f32); "all" (what
+ * a record refresh sets) or unset: every case.
  */
-const only = process.env.CLAW_CONFORMANCE_QUANTS?.split(',').map((l) => l.trim());
+const selection = process.env.CLAW_CONFORMANCE_QUANTS;
+const only = selection && selection !== 'all' ? selection.split(',').map((l) => l.trim()) : undefined;
 const unknown = only?.filter((l) => !CASES.some((c) => c.label === l)) ?? [];
 if (unknown.length > 0) throw new Error(`CLAW_CONFORMANCE_QUANTS names unknown cases: ${unknown.join(', ')}`);
 
@@ -200,10 +204,6 @@ export function describeQuantAgreement(group: QuantGroup): void {
           seconds: r.seconds.toFixed(1),
         })),
       );
-      // Only a run of every selected case replaces the recorded numbers.
-      if (results.length < cases.length * dtypesOf(engine).length) return;
-      const out = conformanceRecordPath(`quant-conformance-${group}`);
-      mkdirSync(path.dirname(out), { recursive: true });
       const record = {
         description:
           "WebClaw vs llama.cpp CPU (node-llama-cpp 3.21.1) on synthetic llama models: max |p| difference over llama.cpp's top-10 tokens, greedy sequence fed back; `second`: the same against llama.cpp on a copy of the file with every tensor dequantized to F32, along the same sequence",
@@ -214,7 +214,9 @@ export function describeQuantAgreement(group: QuantGroup): void {
         date: new Date().toISOString(),
         results,
       };
-      writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
+      // The committed record is the whole group's: a subset (CLAW_CONFORMANCE_QUANTS) does not replace it.
+      const complete = results.length === CASES.filter((c) => c.group === group).length * dtypesOf(engine).length;
+      writeConformanceRecord(`quant-conformance-${group}`, record, complete);
     });
 
     it.each(cases)('$label: top-10 probabilities match llama.cpp, greedy tokens match it on the same weights dequantized', async (c) => {

@@ -3,7 +3,7 @@
 // prompt "Once upon a time", greedy, 40 tokens, token ids equal; on each
 // arithmetic path the adapter has (f32, and f16 where it has shader-f16).
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,10 @@ import { GgmlType } from '../../src/gguf/types';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { convertModel, weightsAs } from '../fixtures/convert-model';
 import { runCliJson } from './cli-helpers';
-import { compareWithReference, conformanceRecordPath, dtypesOf, EXACT_FACTOR, referenceExactDiff, type Agreement } from './compare-engines';
+import { compareWithReference, dtypesOf, EXACT_FACTOR, referenceExactDiff, type Agreement } from './compare-engines';
 import { f64LlamaProbabilities } from './f64-llama';
 import { haveSharedModels, referenceGreedy, referenceRun, sharedModels } from './llama-reference';
+import { writeConformanceRecord } from './records';
 
 const PROMPT = 'Once upon a time';
 const N = 40;
@@ -83,9 +84,6 @@ describe.skipIf(!haveSharedModels)('next-token probabilities equal llama.cpp\'s 
     await engine?.destroy();
     if (results.length === 0) return;
     console.table(results.map((r) => ({ ...r, maxTop10ProbDiff: r.maxTop10ProbDiff.toExponential(2), maxTop10ExactDiff: r.maxTop10ExactDiff?.toExponential(2), llamaExactDiff: r.llamaExactDiff.toExponential(2) })));
-    if (results.length < Object.keys(models).length * dtypesOf(engine).length) return;
-    const out = conformanceRecordPath('shared-models-conformance');
-    mkdirSync(path.dirname(out), { recursive: true });
     const record = {
       description: "WebClaw vs llama.cpp CPU (node-llama-cpp 3.21.1) on the shared real models: max |p| difference over llama.cpp's top-10 tokens along its greedy continuation, per arithmetic path (maxTop10ProbDiff); each engine's max |p - p_exact| against a float64 reference forward pass (maxTop10ExactDiff: WebClaw, llamaExactDiff: llama.cpp)",
       prompt: LONG_PROMPT,
@@ -96,7 +94,7 @@ describe.skipIf(!haveSharedModels)('next-token probabilities equal llama.cpp\'s 
       date: new Date().toISOString(),
       results,
     };
-    writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
+    writeConformanceRecord('shared-models-conformance', record, results.length === Object.keys(models).length * dtypesOf(engine).length);
   });
 
   for (const [label, file] of Object.entries(models)) {
