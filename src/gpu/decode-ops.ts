@@ -71,7 +71,7 @@ interface PendingDispatch {
   kernel: KernelName;
   variant: DecodeKernelVariant;
   slot: { buffer: GPUBuffer; offset: number; size: number };
-  buffers: [number, GPUBuffer][];
+  buffers: [number, GPUBuffer | GPUBufferBinding][];
   groups: [number, number];
   indirect?: { buffer: GPUBuffer; offset: number };
 }
@@ -89,6 +89,8 @@ export class DecodeRecorder implements DecodeOps {
   readonly attentionByCell: boolean;
   /** Attention scratch shared by every layer (dispatches run in order). */
   private attentionScratch: GPUBuffer | null = null;
+  /** ropeAndStore's call, held for the attend() after it (GPU family: one fused dispatch); recorded on its own otherwise. */
+  private pendingRope: { qkv: ActBuffer; kCache: GPUBuffer; vCache: GPUBuffer; p: RopeStoreParams } | null = null;
 
   constructor(
     private readonly deps: DecodeRecorderDeps,
@@ -104,11 +106,13 @@ export class DecodeRecorder implements DecodeOps {
   }
 
   async compile(): Promise<void> {
+    this.flushRope();
     await Promise.all(this.pending.map((d) => this.deps.pipelineAsync(d.kernel, d.variant)));
   }
 
   /** Uploads the parameter slots, creates the pipelines (unless compiled) and bind groups, and returns the dispatch list. */
   finish(): RecordedDispatch[] {
+    this.flushRope();
     for (let i = 0; i < this.arena.length; i++) {
       const used = Math.min(ARENA_SLOTS, this.slots - i * ARENA_SLOTS);
       this.deps.device.queue.writeBuffer(this.arena[i], 0, this.arenaStaging[i], 0, used * SLOT_BYTES);
@@ -118,7 +122,11 @@ export class DecodeRecorder implements DecodeOps {
       const bindGroup = this.deps.device.createBindGroup({
         label: `decode ${d.kernel}`,
         layout: pipeline.getBindGroupLayout(0),
-        entries: [{ binding: 0, resource: d.slot }, ...d.buffers.map(([binding, buffer]) => ({ binding, resource: { buffer } })), ...this.deps.gridTableEntries(d.variant)],
+        entries: [
+          { binding: 0, resource: d.slot },
+          ...d.buffers.map(([binding, b]) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
+          ...this.deps.gridTableEntries(d.variant),
+        ],
       });
       return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect };
     });
@@ -220,8 +228,24 @@ export class DecodeRecorder implements DecodeOps {
     requireCapacity(qkv, (nHeads + 2 * nKvHeads) * headDim, 'ropeAndStore qkv');
     // nRot 0: no rotation (smollm3's NoPE layers), the norms and the cache write only.
     if (p.nRot % 2 !== 0 || p.nRot > headDim || p.nRot < 0) throw badRequest(`ropeAndStore: nRot ${p.nRot} must be even, >= 0 and <= headDim ${headDim}`);
-    const kvType = p.kvType ?? 'f32';
     if (headDim % 2 !== 0) throw badRequest(`ropeAndStore needs an even head size, got ${headDim}`);
+    this.flushRope();
+    // GPU family: folded into the attend() that follows (attention_decode_split's ROPE).
+    if (!this.cpuEmulated) this.pendingRope = { qkv, kCache, vCache, p };
+    else this.recordRopeKv(qkv, kCache, vCache, p);
+  }
+
+  /** Records a held ropeAndStore on its own (rope_kv.wgsl): when no attend() of the same buffers follows it. */
+  private flushRope(): void {
+    const r = this.pendingRope;
+    if (!r) return;
+    this.pendingRope = null;
+    this.recordRopeKv(r.qkv, r.kCache, r.vCache, r.p);
+  }
+
+  private recordRopeKv(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
+    const { nHeads, nKvHeads, headDim } = p;
+    const kvType = p.kvType ?? 'f32';
     const qkNorm = !!(p.qNorm && p.kNorm);
     const buffers: [number, GPUBuffer][] = [
       [1, this.step],
@@ -234,13 +258,7 @@ export class DecodeRecorder implements DecodeOps {
     this.record(
       'ropeKv',
       { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, QK_NORM: qkNorm, KV_F16: kvType === 'f16' } },
-      [
-        u32(nHeads),
-        u32(nKvHeads),
-        u32(p.nRot),
-        ...ropeAngleFields(p),
-        f32(p.eps),
-      ],
+      [u32(nHeads), u32(nKvHeads), u32(p.nRot), ...ropeAngleFields(p), f32(p.eps)],
       buffers,
       [Math.ceil((nHeads + 2 * nKvHeads) / DECODE_KERNELS.HEAD_WG), 1],
     );
@@ -265,23 +283,26 @@ export class DecodeRecorder implements DecodeOps {
     const maxChunks = Math.ceil(this.capacity / chunk);
     const scratch = this.scratch(decodeAttentionFloats(nHeads, headDim, this.capacity));
     const params = [u32(nHeads), u32(nKvHeads), u32(window), u32(maxChunks), f32(p.scale), f32(p.softcap ?? 0)];
-    // GPUs: a workgroup per chunk, a thread per key; CPU emulations: a thread per chunk (no barriers).
+    // GPUs: a workgroup per chunk, a thread per key, the held ropeAndStore
+    // folded in; CPU emulations: a thread per chunk (no barriers).
     const cells = this.cpuEmulated;
-    const variant = { kvType: p.kvType ?? 'f32', defines: { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk } };
-    this.record(
-      cells ? 'attentionDecodeCells' : 'attentionDecodeSplit',
-      variant,
-      params,
-      [
-        [1, this.step],
-        [2, qkv.buffer],
-        [3, kCache],
-        [4, vCache],
-        [5, scratch],
-      ],
-      [0, 0],
-      { buffer: this.step, offset: STEP_BYTES + 16 * w },
-    );
+    const r = this.pendingRope;
+    const rope = r && r.qkv.buffer === qkv.buffer && r.kCache === kCache && r.vCache === vCache && r.p.nHeads === nHeads && r.p.nKvHeads === nKvHeads && r.p.headDim === headDim ? r.p : null;
+    if (rope) this.pendingRope = null;
+    const qkNorm = !!(rope?.qNorm && rope.kNorm);
+    const buffers: [number, GPUBuffer | GPUBufferBinding][] = [
+      [1, this.step],
+      [2, qkv.buffer],
+      [3, kCache],
+      [4, vCache],
+      [5, scratch],
+    ];
+    if (rope) {
+      buffers.push([6, this.slot([u32(rope.nRot), ...ropeAngleFields(rope), f32(rope.eps)])], [7, rope.freqFactors ?? this.deps.placeholder]);
+      if (qkNorm) buffers.push([8, rope.qNorm!], [9, rope.kNorm!]);
+    }
+    const defines = { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk, ...(cells ? {} : { ROPE: !!rope, QK_NORM: qkNorm }) };
+    this.record(cells ? 'attentionDecodeCells' : 'attentionDecodeSplit', { kvType: p.kvType ?? 'f32', defines }, params, buffers, [0, 0], { buffer: this.step, offset: STEP_BYTES + 16 * w });
     this.record(
       'attentionDecodeMerge',
       { defines: { WG: headThreads(headDim), HEAD_DIM: headDim, CHUNK: chunk } },
@@ -372,10 +393,11 @@ export class DecodeRecorder implements DecodeOps {
     kernel: KernelName,
     variant: DecodeKernelVariant,
     params: ParamField[],
-    buffers: [number, GPUBuffer][],
+    buffers: [number, GPUBuffer | GPUBufferBinding][],
     groups: [number, number],
     indirect?: { buffer: GPUBuffer; offset: number },
   ): void {
+    this.flushRope();
     this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect });
   }
 

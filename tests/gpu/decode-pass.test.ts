@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
+import { countGpuWork } from '../../src/gpu/counters';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { LoadOptions } from '../../src/engine/types';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
@@ -112,5 +113,24 @@ describe('recorded decode pass (gpu and cpu kernels) vs the batch path', () => {
     // Same math in another summation order: f32 rounding only (a wrong
     // kernel moves logits by O(1) relative).
     for (const v of VARIANTS) expect(worst[v], `${v} kernels`).toBeLessThan(2e-4);
+  });
+
+  it('folds rope and the KV write into attention in the gpu family: one dispatch fewer per layer', { timeout: 120_000 }, async () => {
+    const bytes = makeSyntheticModel({ ...SHAPE, ctxLength: 512, arch: 'llama', nHeads: 4, nKvHeads: 2 });
+    const dispatches = { gpu: 0, cpu: 0 };
+    for (const [v, engine] of fused) {
+      await engine.load(new BytesSource(bytes, 'm.gguf'), { ctxSize: 64 });
+      await engine.nextTokenLogits([1, 17, 42]);
+      // One more token: one decode pass (and the logits read back).
+      const counter = countGpuWork(engine.ctx.device);
+      try {
+        await engine.nextTokenLogits([1, 17, 42, 99]);
+        dispatches[v] = counter.counts.dispatches;
+      } finally {
+        counter.stop();
+      }
+    }
+    expect(dispatches.gpu).toBeGreaterThan(0);
+    expect(dispatches.cpu - dispatches.gpu).toBe(SHAPE.nLayers);
   });
 });
