@@ -15,7 +15,8 @@ import type { MatvecTuning } from './matvec-tuning';
 import { type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
-import { SEGMENT_BINDING, usesGridTable, type ShaderDefines } from './shaders';
+import type { ShaderDefines } from './shaders';
+import { gatedDispatch, projectDispatches, type MatvecDeps, type ProjectOptions } from './decode-matvec';
 import { ropeAngleFields, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
@@ -25,8 +26,6 @@ const f32 = (v: number): ParamField => ({ f32: v });
 const SLOT_BYTES = 256;
 const ARENA_SLOTS = 256;
 const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
-const SEGMENTS_MAX = 3;
-const BIAS_BINDING = 20;
 /** Workgroups per dispatch on a CPU emulation: a couple per core of a small machine (each costs a fixed ~50-100 us there). */
 const CPU_WORKGROUPS = 4;
 
@@ -92,6 +91,9 @@ export class DecodeRecorder implements DecodeOps {
   /** ropeAndStore's call, held for the attend() after it (GPU family: one fused dispatch); recorded on its own otherwise. */
   private pendingRope: { qkv: ActBuffer; kCache: GPUBuffer; vCache: GPUBuffer; p: RopeStoreParams } | null = null;
 
+  /** What the projections' dispatches depend on (decode-matvec.ts). */
+  private readonly matvecDeps: MatvecDeps;
+
   constructor(
     private readonly deps: DecodeRecorderDeps,
     /** The step buffer (Step uniform, then indirect records per window): written once per token by the decode pass. */
@@ -103,6 +105,7 @@ export class DecodeRecorder implements DecodeOps {
   ) {
     this.maxWorkgroups = deps.cpuEmulated ? CPU_WORKGROUPS : Infinity;
     this.attentionByCell = deps.cpuEmulated;
+    this.matvecDeps = { tuning: deps.matvec, cpuEmulated: deps.cpuEmulated, maxStorageBuffers: deps.maxStorageBuffers, placeholder: deps.placeholder, grid: (n) => this.grid(n) };
   }
 
   async compile(): Promise<void> {
@@ -139,88 +142,13 @@ export class DecodeRecorder implements DecodeOps {
     this.attentionScratch = null;
   }
 
-  project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: { norm?: { weight: GPUBuffer; eps: number }; accumulate?: boolean; softcap?: number } = {}): void {
-    // Split matrices become one projection per part; parts of a matrix keep their rows.
-    const pieces = projections.flatMap((p) =>
-      p.w.parts.map((part) => ({ w: p.w, buffer: part.buffer, rows: part.rowCount, out: p.outOffset + part.firstRow, bias: p.bias, biasOffset: part.firstRow })),
-    );
-    for (const p of pieces) requireCols(x, p.w);
-    const hasBias = pieces.some((p) => p.bias);
-    const fixed = 3 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0); // params aside: x, out, norm, grid table
-    const perSegment = hasBias ? 2 : 1;
-    const segmentsPerDispatch = Math.max(1, Math.min(SEGMENTS_MAX, Math.floor((this.deps.maxStorageBuffers - fixed + 1) / perSegment)));
-    for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
-      const group = pieces.slice(i, i + segmentsPerDispatch);
-      const cols = group[0].w.cols;
-      if (group.some((p) => p.w.cols !== cols)) throw badRequest('project: every matrix must take the same input width');
-      requireCapacity(out, Math.max(...group.map((p) => p.out + p.rows)), 'project out');
-      const field = (k: number, f: (p: (typeof group)[number]) => number) => u32(k < group.length ? f(group[k]) : 0);
-      const params = [
-        u32(cols),
-        field(0, (p) => p.rows),
-        field(1, (p) => p.rows),
-        field(2, (p) => p.rows),
-        field(0, (p) => weightRowBytes(p.w.type, cols)),
-        field(1, (p) => weightRowBytes(p.w.type, cols)),
-        field(2, (p) => weightRowBytes(p.w.type, cols)),
-        field(0, (p) => p.out),
-        field(1, (p) => p.out),
-        field(2, (p) => p.out),
-        field(0, (p) => p.biasOffset),
-        field(1, (p) => p.biasOffset),
-        field(2, (p) => p.biasOffset),
-        u32(group.reduce((mask, p, k) => mask | (p.bias ? 1 << k : 0), 0)),
-        f32(o.norm?.eps ?? 0),
-        f32(o.softcap ?? 0),
-      ];
-      const buffers: [number, GPUBuffer][] = [
-        [1, x.buffer],
-        [2, out.buffer],
-      ];
-      if (o.norm) buffers.push([3, o.norm.weight]);
-      group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
-      if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? this.deps.placeholder]);
-      const rows = group.reduce((n, p) => n + p.rows, 0);
-      this.record(
-        'matvecFused',
-        {
-          segmentTypes: group.map((p) => p.w.type),
-          wideLoads: this.wideLoads(cols),
-          defines: this.matvecDefines(cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0 }),
-        },
-        params,
-        buffers,
-        this.matvecGrid(rows, cols),
-      );
-    }
+  project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions = {}): void {
+    for (const d of projectDispatches(this.matvecDeps, x, projections, out, o)) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups);
   }
 
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void {
-    requireCols(x, gate);
-    requireCols(x, up);
-    if (gate.rows !== up.rows || gate.cols !== up.cols) throw badRequest(`gatedProject: ${gate.name} and ${up.name} differ in shape`);
-    requireCapacity(out, gate.rows, 'gatedProject out');
-    if (gate.parts.length !== 1 || up.parts.length !== 1) {
-      throw badRequest(`gatedProject: ${gate.name} is split into parts; the decode pass needs whole matrices`);
-    }
-    const rowBytes = (w: WeightMatrix) => weightRowBytes(w.type, w.cols);
-    this.record(
-      'matvecFused',
-      {
-        segmentTypes: [gate.type, up.type],
-        wideLoads: this.wideLoads(gate.cols),
-        defines: this.matvecDefines(gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3 }),
-      },
-      [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
-      [
-        [1, x.buffer],
-        [2, out.buffer],
-        [3, norm.weight],
-        [SEGMENT_BINDING, gate.parts[0].buffer],
-        [SEGMENT_BINDING + 1, up.parts[0].buffer],
-      ],
-      this.matvecGrid(gate.rows, gate.cols),
-    );
+    const d = gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation);
+    this.record('matvecFused', d.variant, d.params, d.buffers, d.groups);
   }
 
   ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
@@ -372,23 +300,6 @@ export class DecodeRecorder implements DecodeOps {
     return this.deps.cpuEmulated;
   }
 
-  private matvecDefines(cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
-    if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
-    const lanes = matvecLanes(cols, this.cpuEmulated, this.deps.matvec);
-    return { WG: this.deps.matvec.workgroup, LANES: lanes, RT: this.deps.matvec.rowsPerBlock, DOT4: cols % 32 !== 0, ...d };
-  }
-
-  /** Wide weight loads (the tuning's) serve rows of whole 32-blocks. */
-  private wideLoads(cols: number): boolean {
-    return this.deps.matvec.wideLoads && cols % 32 === 0;
-  }
-
-  /** Workgroups of matvec_fused for `rows` rows of `cols` inputs: (WG / LANES) x RT rows each. */
-  private matvecGrid(rows: number, cols: number): [number, number] {
-    const rowsPerGroup = (this.deps.matvec.workgroup / matvecLanes(cols, this.cpuEmulated, this.deps.matvec)) * this.deps.matvec.rowsPerBlock;
-    return this.grid(Math.ceil(rows / rowsPerGroup));
-  }
-
   private record(
     kernel: KernelName,
     variant: DecodeKernelVariant,
@@ -439,26 +350,9 @@ export class DecodeRecorder implements DecodeOps {
 export const DECODE_PARAM_SLOTS_PER_BUFFER = ARENA_SLOTS;
 export const DECODE_PARAM_BUFFER_BYTES = ARENA_SLOTS * SLOT_BYTES;
 
-/**
- * Threads per row block of matvec_fused: the row's blocks / blocksPerLane
- * (rounded down to a power of two), at most maxLanes, so long rows get many
- * threads and several row blocks share a workgroup. On a CPU emulation one
- * thread per row block: no barrier (each costs a context switch per
- * invocation there).
- */
-export function matvecLanes(cols: number, cpuEmulated: boolean, tuning: Readonly<MatvecTuning>): number {
-  if (cpuEmulated) return 1;
-  const blocks = cols % 32 === 0 ? cols / 32 : cols / 4;
-  return Math.min(tuning.maxLanes, tuning.workgroup, 2 ** Math.max(0, Math.floor(Math.log2(blocks / tuning.blocksPerLane))));
-}
-
 /** Threads per head for the per-head kernels: one per element up to HEAD_WG (a power of two, for their tree reductions). */
 function headThreads(headDim: number): number {
   return Math.min(DECODE_KERNELS.HEAD_WG, 2 ** Math.ceil(Math.log2(headDim)));
-}
-
-function requireCols(x: ActBuffer, w: WeightMatrix): void {
-  requireCapacity(x, w.cols, `project ${w.name} x`);
 }
 
 function requireCapacity(buf: ActBuffer, needed: number, what: string): void {

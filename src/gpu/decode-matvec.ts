@@ -1,0 +1,171 @@
+// The decode pass's projections as matvec_fused dispatches: how a list of
+// matrices (and their parts, biases, norm, epilogue) maps to segments,
+// parameters, bindings and a workgroup grid under the matvec tuning.
+// DecodeRecorder (decode-ops.ts) records what these return.
+
+import { ClawError } from '../errors';
+import type { DecodeKernelVariant } from './decode-ops';
+import type { MatvecTuning } from './matvec-tuning';
+import type { ActBuffer, Projection, WeightMatrix } from './ops-api';
+import { SEGMENT_BINDING, usesGridTable, type ShaderDefines } from './shaders';
+import type { ParamField } from './uniforms';
+import { weightRowBytes } from './weights';
+
+const u32 = (v: number): ParamField => ({ u32: v });
+const f32 = (v: number): ParamField => ({ f32: v });
+
+/** Weight matrices per matvec_fused dispatch, and where their biases bind. */
+const SEGMENTS_MAX = 3;
+const BIAS_BINDING = 20;
+
+export interface MatvecDeps {
+  tuning: Readonly<MatvecTuning>;
+  cpuEmulated: boolean;
+  maxStorageBuffers: number;
+  /** Bound where a segment has no bias. */
+  placeholder: GPUBuffer;
+  /** Workgroups for `wanted` units of work, capped and spread over x and y. */
+  grid(wanted: number): [number, number];
+}
+
+export interface ProjectOptions {
+  norm?: { weight: GPUBuffer; eps: number };
+  accumulate?: boolean;
+  softcap?: number;
+}
+
+/** One matvec_fused dispatch, ready to record. */
+export interface MatvecDispatch {
+  variant: DecodeKernelVariant;
+  params: ParamField[];
+  buffers: [number, GPUBuffer][];
+  groups: [number, number];
+}
+
+/** DecodeOps.project: up to SEGMENTS_MAX matrices (or parts) per dispatch, as many as the storage-buffer limit allows. */
+export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions): MatvecDispatch[] {
+  // Split matrices become one projection per part; parts of a matrix keep their rows.
+  const pieces = projections.flatMap((p) =>
+    p.w.parts.map((part) => ({ w: p.w, buffer: part.buffer, rows: part.rowCount, out: p.outOffset + part.firstRow, bias: p.bias, biasOffset: part.firstRow })),
+  );
+  for (const p of pieces) requireCols(x, p.w);
+  const hasBias = pieces.some((p) => p.bias);
+  const fixed = 3 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0); // params aside: x, out, norm, grid table
+  const perSegment = hasBias ? 2 : 1;
+  const segmentsPerDispatch = Math.max(1, Math.min(SEGMENTS_MAX, Math.floor((deps.maxStorageBuffers - fixed + 1) / perSegment)));
+  const dispatches: MatvecDispatch[] = [];
+  for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
+    const group = pieces.slice(i, i + segmentsPerDispatch);
+    const cols = group[0].w.cols;
+    if (group.some((p) => p.w.cols !== cols)) throw badRequest('project: every matrix must take the same input width');
+    requireCapacity(out, Math.max(...group.map((p) => p.out + p.rows)), 'project out');
+    const field = (k: number, f: (p: (typeof group)[number]) => number) => u32(k < group.length ? f(group[k]) : 0);
+    const params = [
+      u32(cols),
+      field(0, (p) => p.rows),
+      field(1, (p) => p.rows),
+      field(2, (p) => p.rows),
+      field(0, (p) => weightRowBytes(p.w.type, cols)),
+      field(1, (p) => weightRowBytes(p.w.type, cols)),
+      field(2, (p) => weightRowBytes(p.w.type, cols)),
+      field(0, (p) => p.out),
+      field(1, (p) => p.out),
+      field(2, (p) => p.out),
+      field(0, (p) => p.biasOffset),
+      field(1, (p) => p.biasOffset),
+      field(2, (p) => p.biasOffset),
+      u32(group.reduce((mask, p, k) => mask | (p.bias ? 1 << k : 0), 0)),
+      f32(o.norm?.eps ?? 0),
+      f32(o.softcap ?? 0),
+    ];
+    const buffers: [number, GPUBuffer][] = [
+      [1, x.buffer],
+      [2, out.buffer],
+    ];
+    if (o.norm) buffers.push([3, o.norm.weight]);
+    group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
+    if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
+    const rows = group.reduce((n, p) => n + p.rows, 0);
+    dispatches.push({
+      variant: {
+        segmentTypes: group.map((p) => p.w.type),
+        wideLoads: wideLoads(deps, cols),
+        defines: matvecDefines(deps, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0 }),
+      },
+      params,
+      buffers,
+      groups: matvecGrid(deps, rows, cols),
+    });
+  }
+  return dispatches;
+}
+
+/** DecodeOps.gatedProject: the FFN's norm, gate and up rows and activation in one dispatch. */
+export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): MatvecDispatch {
+  requireCols(x, gate);
+  requireCols(x, up);
+  if (gate.rows !== up.rows || gate.cols !== up.cols) throw badRequest(`gatedProject: ${gate.name} and ${up.name} differ in shape`);
+  requireCapacity(out, gate.rows, 'gatedProject out');
+  if (gate.parts.length !== 1 || up.parts.length !== 1) {
+    throw badRequest(`gatedProject: ${gate.name} is split into parts; the decode pass needs whole matrices`);
+  }
+  const rowBytes = (w: WeightMatrix) => weightRowBytes(w.type, w.cols);
+  return {
+    variant: {
+      segmentTypes: [gate.type, up.type],
+      wideLoads: wideLoads(deps, gate.cols),
+      defines: matvecDefines(deps, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3 }),
+    },
+    params: [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
+    buffers: [
+      [1, x.buffer],
+      [2, out.buffer],
+      [3, norm.weight],
+      [SEGMENT_BINDING, gate.parts[0].buffer],
+      [SEGMENT_BINDING + 1, up.parts[0].buffer],
+    ],
+    groups: matvecGrid(deps, gate.rows, gate.cols),
+  };
+}
+
+function matvecDefines(deps: MatvecDeps, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
+  if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
+  const lanes = matvecLanes(cols, deps.cpuEmulated, deps.tuning);
+  return { WG: deps.tuning.workgroup, LANES: lanes, RT: deps.tuning.rowsPerBlock, DOT4: cols % 32 !== 0, ...d };
+}
+
+/** Wide weight loads (the tuning's) serve rows of whole 32-blocks. */
+function wideLoads(deps: MatvecDeps, cols: number): boolean {
+  return deps.tuning.wideLoads && cols % 32 === 0;
+}
+
+/** Workgroups of matvec_fused for `rows` rows of `cols` inputs: (WG / LANES) x RT rows each. */
+function matvecGrid(deps: MatvecDeps, rows: number, cols: number): [number, number] {
+  const rowsPerGroup = (deps.tuning.workgroup / matvecLanes(cols, deps.cpuEmulated, deps.tuning)) * deps.tuning.rowsPerBlock;
+  return deps.grid(Math.ceil(rows / rowsPerGroup));
+}
+
+/**
+ * Threads per row block of matvec_fused: the row's blocks / blocksPerLane
+ * (rounded down to a power of two), at most maxLanes, so long rows get many
+ * threads and several row blocks share a workgroup. On a CPU emulation one
+ * thread per row block: no barrier (each costs a context switch per
+ * invocation there).
+ */
+export function matvecLanes(cols: number, cpuEmulated: boolean, tuning: Readonly<MatvecTuning>): number {
+  if (cpuEmulated) return 1;
+  const blocks = cols % 32 === 0 ? cols / 32 : cols / 4;
+  return Math.min(tuning.maxLanes, tuning.workgroup, 2 ** Math.max(0, Math.floor(Math.log2(blocks / tuning.blocksPerLane))));
+}
+
+function requireCols(x: ActBuffer, w: WeightMatrix): void {
+  requireCapacity(x, w.cols, `project ${w.name} x`);
+}
+
+function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
+  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
+}
+
+function badRequest(message: string): ClawError {
+  return new ClawError('clw-bad-request', message);
+}
