@@ -72,6 +72,22 @@ var<private> xs: array<vec4<f32>, 8>;
 // This thread's share of sum(x^2) (NORM).
 var<private> sum_sq: f32 = 0.0;
 
+//#if SHARED_X
+// The tile of x (times norm_w): vec4 i of block b at b * 8 + ((i + b) & 7),
+// so the lanes of a load (consecutive blocks, the same i) hit different
+// banks (DOT4: vec4 b at b).
+var<workgroup> x_tile: array<vec4<f32>, X_TILE / 4u>;
+
+fn tile_slot(v: u32) -> u32 {
+//#if DOT4
+  return v;
+//#else
+  let b = v / 8u;
+  return b * 8u + (((v & 7u) + b) & 7u);
+//#endif
+}
+//#endif
+
 fn in4(k4: u32) -> vec4<f32> {
   let v = x[k4];
 //#if NORM
@@ -91,6 +107,19 @@ fn load_block(b: u32) {
   }
 //#endif
 }
+
+//#if SHARED_X
+// Block b of the tile (its index in the tile: tb) into xs.
+fn load_block_tile(b: u32, tb: u32) {
+//#if DOT4
+  xs[b & 7u] = x_tile[tb];
+//#else
+  for (var i = 0u; i < 8u; i++) {
+    xs[i] = x_tile[tile_slot(tb * 8u + i)];
+  }
+//#endif
+}
+//#endif
 
 fn act4(k4: u32) -> vec4<f32> {
   return xs[k4 & 7u];
@@ -188,6 +217,20 @@ fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
 //#endif
 }
 
+// Block b (in xs) of the block's RT rows, into their sums.
+fn dot_rows(b: u32, row0: u32, total: u32, acc0: ptr<function, array<f32, RT>>, acc1: ptr<function, array<f32, RT>>, seg: array<u32, RT>, base0: array<u32, RT>, base1: array<u32, RT>) {
+  for (var i = 0u; i < RT; i++) {
+    if (row0 + i < total) {
+//#if GATED
+      (*acc0)[i] += seg_dot(0u, base0[i], b);
+      (*acc1)[i] += seg_dot(1u, base1[i], b);
+//#else
+      (*acc0)[i] += seg_dot(seg[i], base0[i], b);
+//#endif
+    }
+  }
+}
+
 // 1 / rms(x) from the sum of squares over the whole row (1 without NORM).
 fn inv_rms_of(sq: f32) -> f32 {
 //#if NORM
@@ -240,22 +283,38 @@ fn main(
 //#endif
       }
     }
-    if (row0 < total) {
-      for (var b = lane; b < blocks; b += LANES) {
-        load_block(b);
-        for (var i = 0u; i < RT; i++) {
-          if (row0 + i < total) {
-//#if GATED
-            acc0[i] += seg_dot(0u, base0[i], b);
-            acc1[i] += seg_dot(1u, base1[i], b);
+//#if SHARED_X
+//#if DOT4
+    let tile_blocks = X_TILE / 4u;
 //#else
-            acc0[i] += seg_dot(seg[i], base0[i], b);
+    let tile_blocks = X_TILE / 32u;
 //#endif
-          }
+    for (var first = 0u; first < blocks; first += tile_blocks) {
+      let n = min(tile_blocks, blocks - first);
+      let n4 = n * (X_TILE / 4u) / tile_blocks;
+      let first4 = first * (X_TILE / 4u) / tile_blocks;
+      workgroupBarrier();
+      for (var v = lid; v < n4; v += WG) {
+        x_tile[tile_slot(v)] = in4(first4 + v);
+      }
+      workgroupBarrier();
+      if (row0 < total) {
+        for (var tb = lane; tb < n; tb += LANES) {
+          let b = first + tb;
+          load_block_tile(b, tb);
+          dot_rows(b, row0, total, &acc0, &acc1, seg, base0, base1);
         }
       }
     }
-    if (LANES == 1u) {
+//#else
+    if (row0 < total) {
+      for (var b = lane; b < blocks; b += LANES) {
+        load_block(b);
+        dot_rows(b, row0, total, &acc0, &acc1, seg, base0, base1);
+      }
+    }
+//#endif
+    if (LANES == 1u && !SHARED_X) {
       // One thread per row block: nothing to add up, no barrier.
       let inv_rms = inv_rms_of(sum_sq);
       for (var i = 0u; i < RT; i++) {
@@ -287,7 +346,16 @@ fn main(
     }
     workgroupBarrier();
     if (lane == 0u) {
+//#if SHARED_X
+      // Every thread of the workgroup loaded a share of x: the blocks' totals add up to the row's.
+      var sq = 0.0;
+      for (var blk = 0u; blk < WG; blk += LANES) {
+        sq += partial[(2u * RT) * WG + blk];
+      }
+      let inv_rms = inv_rms_of(sq);
+//#else
       let inv_rms = inv_rms_of(partial[(2u * RT) * WG + lid]);
+//#endif
       for (var i = 0u; i < RT; i++) {
         if (row0 + i < total) {
           write_row(row0 + i, partial[(2u * i) * WG + lid], partial[(2u * i + 1u) * WG + lid], inv_rms);

@@ -131,7 +131,9 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
 function matvecDefines(deps: MatvecDeps, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
   if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
   const lanes = matvecLanes(cols, deps.cpuEmulated, deps.tuning);
-  return { WG: deps.tuning.workgroup, LANES: lanes, RT: deps.tuning.rowsPerBlock, DOT4: cols % 32 !== 0, ...d };
+  // The input tile: no longer than the row (rounded up to whole 32-blocks).
+  const tile = Math.min(deps.tuning.xTile, Math.ceil(cols / 32) * 32);
+  return { WG: deps.tuning.workgroup, LANES: lanes, RT: deps.tuning.rowsPerBlock, DOT4: cols % 32 !== 0, SHARED_X: tile > 0, ...(tile > 0 ? { X_TILE: tile } : {}), ...d };
 }
 
 /** Wide weight loads (the tuning's) serve rows of whole 32-blocks. */

@@ -11,7 +11,9 @@ import { ClawError } from '../errors';
  * workgroup / lanes blocks. Lanes add up their sums by a tree in workgroup
  * memory. `wideLoads` reads the weights of the types whose 16-byte groups
  * are aligned (WIDE_LOAD_TYPES in shaders.ts) through `vec4<u32>`
- * bindings, one load per 16 bytes.
+ * bindings, one load per 16 bytes. `xTile` (elements, a multiple of 32; 0:
+ * off) has the workgroup load the input into workgroup memory that many
+ * elements at a time, with coalesced loads, for its lanes to read.
  */
 export interface MatvecTuning {
   workgroup: number;
@@ -19,6 +21,7 @@ export interface MatvecTuning {
   maxLanes: number;
   blocksPerLane: number;
   wideLoads: boolean;
+  xTile: number;
 }
 
 /**
@@ -26,7 +29,7 @@ export interface MatvecTuning {
  * (BENCHMARKS.md, "On a real GPU"); the others have not been swept on a GPU
  * yet (bench:gpu --tune). `GpuOpsOptions.matvec` overrides them.
  */
-export const MATVEC_TUNING: Readonly<MatvecTuning> = { workgroup: 128, rowsPerBlock: 4, maxLanes: 32, blocksPerLane: 2, wideLoads: false };
+export const MATVEC_TUNING: Readonly<MatvecTuning> = { workgroup: 128, rowsPerBlock: 4, maxLanes: 32, blocksPerLane: 2, wideLoads: false, xTile: 0 };
 
 /** The defaults with `override` applied, checked against the device's limits (clw-bad-request names the field). */
 export function resolveMatvecTuning(override: Partial<MatvecTuning> | undefined, limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number }): Readonly<MatvecTuning> {
@@ -37,9 +40,11 @@ export function resolveMatvecTuning(override: Partial<MatvecTuning> | undefined,
   if (!powerOfTwo(t.maxLanes)) throw bad('maxLanes', 'needs a power of two');
   if (!Number.isInteger(t.rowsPerBlock) || t.rowsPerBlock < 1 || t.rowsPerBlock > 16) throw bad('rowsPerBlock', 'needs an integer from 1 to 16');
   if (!(t.blocksPerLane > 0)) throw bad('blocksPerLane', 'needs a positive number');
-  // matvec_fused's workgroup memory: 2 x rowsPerBlock + 1 floats per thread.
-  const bytes = t.workgroup * (2 * t.rowsPerBlock + 1) * 4;
-  if (bytes > limits.maxComputeWorkgroupStorageSize) throw bad('rowsPerBlock', `needs ${bytes} bytes of workgroup memory with ${t.workgroup} threads; the device has ${limits.maxComputeWorkgroupStorageSize}`);
+  if (!Number.isInteger(t.xTile) || t.xTile < 0 || t.xTile % 32 !== 0) throw bad('xTile', 'needs 0 or a multiple of 32');
+  // matvec_fused's workgroup memory: 2 x rowsPerBlock + 1 floats per thread, and the input tile.
+  const sums = t.workgroup * (2 * t.rowsPerBlock + 1) * 4;
+  if (sums > limits.maxComputeWorkgroupStorageSize) throw bad('rowsPerBlock', `needs ${sums} bytes of workgroup memory with ${t.workgroup} threads; the device has ${limits.maxComputeWorkgroupStorageSize}`);
+  if (sums + t.xTile * 4 > limits.maxComputeWorkgroupStorageSize) throw bad('xTile', `needs ${sums + t.xTile * 4} bytes of workgroup memory with the row sums; the device has ${limits.maxComputeWorkgroupStorageSize}`);
   return t;
 }
 

@@ -30,6 +30,11 @@ const CASES: Case[] = [
   { label: 'Q5_K_M, wide loads, one row per block of 64 threads (idle lanes)', model: { mix: 'Q5_K_M' }, matvec: { wideLoads: true, workgroup: 64, maxLanes: 64, rowsPerBlock: 1, blocksPerLane: 0.25 }, family: 'gpu' },
   { label: 'F16, wide loads, a thread per row block', model: { type: GgmlType.F16 }, matvec: { wideLoads: true, rowsPerBlock: 8 }, family: 'cpu' },
   { label: 'F32, wide loads', model: { type: GgmlType.F32 }, matvec: { wideLoads: true, maxLanes: 4 }, family: 'gpu' },
+  // The input through workgroup memory, 64 elements at a time: 4 and 8 tiles per row, the norm's sum of squares from every thread's share.
+  { label: 'Q4_K_M, x tiles in workgroup memory', model: { mix: 'Q4_K_M' }, matvec: { xTile: 64, wideLoads: true }, family: 'gpu' },
+  { label: 'Q8_0, x tiles, a thread per row block', model: { type: GgmlType.Q8_0 }, matvec: { xTile: 96 }, family: 'cpu' },
+  // nFf 96: the down projection's rows are 24 blocks of 4 elements (DOT4), 3 tiles of 8.
+  { label: 'Q8_0, nFf 96 (4-element blocks), x tiles', model: { type: GgmlType.Q8_0, nFf: 96 }, matvec: { xTile: 32 }, family: 'gpu' },
 ];
 
 function relativeDiff(a: Float32Array, b: Float32Array): number {
@@ -88,6 +93,8 @@ describe('decode pass matvec tunings vs the batch path', () => {
       [{ rowsPerBlock: 0 }, 'rowsPerBlock'],
       [{ workgroup: 256, rowsPerBlock: 16 }, 'rowsPerBlock'],
       [{ blocksPerLane: 0 }, 'blocksPerLane'],
+      [{ xTile: 48 }, 'xTile'],
+      [{ xTile: 1 << 20 }, 'xTile'],
     ] as const) {
       const engine = await ClawEngine.create({ gpu, kernels: { matvec } }).catch((e: unknown) => e);
       expect(engine, field).toMatchObject({ code: 'clw-bad-request' });
