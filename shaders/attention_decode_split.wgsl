@@ -40,22 +40,8 @@ const D4: u32 = HEAD_DIM / 4u;
 var<workgroup> weights: array<f32, WG>;
 
 //#if ROPE
-// rope_kv's parameters less the head counts (ropeAngleFields' order).
-struct Rope {
-  n_rot: u32,
-  theta_scale: f32,
-  freq_scale: f32,
-  neox: u32,
-  has_freq_factors: u32,
-  mscale: f32,
-  ext_factor: f32,
-  corr_low: f32,
-  corr_high: f32,
-  temp_scale: f32,
-  temp_length: u32,
-  eps: f32,
-}
-@group(0) @binding(6) var<uniform> rope: Rope;
+//#include rope_store
+@group(0) @binding(6) var<uniform> rope: RopeStore;
 @group(0) @binding(7) var<storage, read> freq_factors: array<f32>;
 //#if QK_NORM
 @group(0) @binding(8) var<storage, read> q_norm: array<f32>;
@@ -105,17 +91,10 @@ fn rotate_head(slot: u32, is_q: bool, lid: u32) {
       freq_factor = freq_factors[i];
     }
     let theta = rope_theta(f32(step.pos), i, rope.theta_scale, freq_factor, rope.freq_scale, rope.ext_factor, rope.corr_low, rope.corr_high);
-    let sc = sin_cos(theta) * mscale;
-    var ia = 2u * i;
-    var ib = ia + 1u;
-    if (rope.neox != 0u) {
-      ia = i;
-      ib = i + half_rot;
-    }
-    let a = head[ia];
-    let b = head[ib];
-    head[ia] = a * sc.y - b * sc.x;
-    head[ib] = a * sc.x + b * sc.y;
+    let at = rope_pair(i, half_rot, rope.neox != 0u);
+    let rotated = rope_rotate(head[at.x], head[at.y], sin_cos(theta) * mscale);
+    head[at.x] = rotated.x;
+    head[at.y] = rotated.y;
   }
   workgroupBarrier();
 }

@@ -65,14 +65,8 @@ fn main(
   let sc = sin_cos(mixed) * params.mscale * temperature(pos, params.temp_scale, params.temp_length);
 
   let head_base = t * params.n_heads * params.head_dim + head * params.head_dim;
-  var ia = head_base + 2u * i;
-  var ib = ia + 1u;
-  if (params.neox != 0u) {
-    ia = head_base + i;
-    ib = ia + half_rot;
-  }
-  let a = x[ia];
-  let b = x[ib];
-  x[ia] = a * sc.y - b * sc.x;
-  x[ib] = a * sc.x + b * sc.y;
+  let at = head_base + rope_pair(i, half_rot, params.neox != 0u);
+  let rotated = rope_rotate(x[at.x], x[at.y], sc);
+  x[at.x] = rotated.x;
+  x[at.y] = rotated.y;
 }

@@ -15,21 +15,14 @@
 
 //#include step
 
+//#include rope_store
+
 struct Params {
   n_heads: u32,
   n_kv_heads: u32,
-  n_rot: u32,
-  theta_scale: f32,
-  freq_scale: f32,
-  neox: u32,
-  has_freq_factors: u32,
-  mscale: f32,
-  ext_factor: f32,
-  corr_low: f32,
-  corr_high: f32,
-  temp_scale: f32,
-  temp_length: u32,
-  eps: f32,
+  _pad0: u32,
+  _pad1: u32,
+  rope: RopeStore,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -95,7 +88,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var d = 0u; d < HEAD_DIM; d++) {
       sq += head[d] * head[d];
     }
-    let inv = inverseSqrt(sq / f32(HEAD_DIM) + params.eps);
+    let inv = inverseSqrt(sq / f32(HEAD_DIM) + params.rope.eps);
     for (var d = 0u; d < HEAD_DIM; d++) {
       if (is_q) {
         head[d] = head[d] * inv * q_norm[d];
@@ -104,28 +97,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
 //#endif
-    let half_rot = params.n_rot / 2u;
-    var mscale = params.mscale;
+    let half_rot = params.rope.n_rot / 2u;
+    var mscale = params.rope.mscale;
     if (is_q) {
-      mscale *= temperature(step.pos, params.temp_scale, params.temp_length);
+      mscale *= temperature(step.pos, params.rope.temp_scale, params.rope.temp_length);
     }
     for (var i = 0u; i < half_rot; i++) {
       var freq_factor = 1.0;
-      if (params.has_freq_factors != 0u) {
+      if (params.rope.has_freq_factors != 0u) {
         freq_factor = freq_factors[i];
       }
-      let theta = rope_theta(f32(step.pos), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
-      let sc = sin_cos(theta) * mscale;
-      var ia = 2u * i;
-      var ib = ia + 1u;
-      if (params.neox != 0u) {
-        ia = i;
-        ib = i + half_rot;
-      }
-      let a = head[ia];
-      let b = head[ib];
-      head[ia] = a * sc.y - b * sc.x;
-      head[ib] = a * sc.x + b * sc.y;
+      let theta = rope_theta(f32(step.pos), i, params.rope.theta_scale, freq_factor, params.rope.freq_scale, params.rope.ext_factor, params.rope.corr_low, params.rope.corr_high);
+      let at = rope_pair(i, half_rot, params.rope.neox != 0u);
+      let rotated = rope_rotate(head[at.x], head[at.y], sin_cos(theta) * mscale);
+      head[at.x] = rotated.x;
+      head[at.y] = rotated.y;
     }
   }
 

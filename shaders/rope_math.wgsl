@@ -1,6 +1,7 @@
-// Rotary embedding arithmetic shared by rope.wgsl and rope_kv.wgsl, the
-// way ggml computes it (see rope.wgsl): the angle of pair i at position
-// pos, and an accurate (sin, cos).
+// Rotary embedding arithmetic shared by rope.wgsl, rope_kv.wgsl and
+// attention_decode_split.wgsl (ROPE), the way ggml computes it (see
+// rope.wgsl): the angle of pair i at position pos, an accurate (sin, cos),
+// which two elements a pair holds and their rotation.
 
 // pi/2 in three parts (Cody-Waite): q * PIO2_HI is exact for |q| < 2^16.
 const PIO2_HI: f32 = 1.5703125;
@@ -50,4 +51,15 @@ fn rope_theta(pos: f32, i: u32, theta_scale: f32, freq_factor: f32, freq_scale: 
     mixed = mixed * (1.0 - ramp_mix) + theta * ramp_mix;
   }
   return mixed;
+}
+
+// The two elements of a head that pair i rotates: 2i and 2i + 1, or (NeoX)
+// i and i + half_rot.
+fn rope_pair(i: u32, half_rot: u32, neox: bool) -> vec2<u32> {
+  return select(vec2<u32>(2u * i, 2u * i + 1u), vec2<u32>(i, i + half_rot), neox);
+}
+
+// (a, b) rotated by the angle whose (sin, cos), times the magnitude scale, is sc.
+fn rope_rotate(a: f32, b: f32, sc: vec2<f32>) -> vec2<f32> {
+  return vec2<f32>(a * sc.y - b * sc.x, a * sc.x + b * sc.y);
 }

@@ -17,7 +17,7 @@ import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
 import type { ShaderDefines } from './shaders';
 import { gatedDispatch, projectDispatches, type MatvecDeps, type ProjectOptions } from './decode-matvec';
-import { ropeAngleFields, type ParamField } from './uniforms';
+import { ropeStoreFields, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
 const u32 = (v: number): ParamField => ({ u32: v });
@@ -186,7 +186,8 @@ export class DecodeRecorder implements DecodeOps {
     this.record(
       'ropeKv',
       { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, QK_NORM: qkNorm, KV_F16: kvType === 'f16' } },
-      [u32(nHeads), u32(nKvHeads), u32(p.nRot), ...ropeAngleFields(p), f32(p.eps)],
+      // Params: the head counts, two pad words, then RopeStore (a struct member starts on 16 bytes).
+      [u32(nHeads), u32(nKvHeads), u32(0), u32(0), ...ropeStoreFields(p)],
       buffers,
       [Math.ceil((nHeads + 2 * nKvHeads) / DECODE_KERNELS.HEAD_WG), 1],
     );
@@ -226,7 +227,7 @@ export class DecodeRecorder implements DecodeOps {
       [5, scratch],
     ];
     if (rope) {
-      buffers.push([6, this.slot([u32(rope.nRot), ...ropeAngleFields(rope), f32(rope.eps)])], [7, rope.freqFactors ?? this.deps.placeholder]);
+      buffers.push([6, this.slot(ropeStoreFields(rope))], [7, rope.freqFactors ?? this.deps.placeholder]);
       if (qkNorm) buffers.push([8, rope.qNorm!], [9, rope.kNorm!]);
     }
     const defines = { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk, ...(cells ? {} : { ROPE: !!rope, QK_NORM: qkNorm }) };

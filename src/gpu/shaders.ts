@@ -71,6 +71,7 @@ import dotTq20 from '../../shaders/dot/tq2_0.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
 import attentionDecodeCommonPiece from '../../shaders/attention_decode_common.wgsl?raw';
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
+import ropeStorePiece from '../../shaders/rope_store.wgsl?raw';
 import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
@@ -175,13 +176,15 @@ export const SEGMENT_BINDING = 10;
  * Pieces any kernel may include by name: `//#include step` (the decode
  * pass's per-token uniform struct), `attention_decode_common` (the decode
  * attention passes' parameters and key range), `rope_math` (rotary angles,
- * sin/cos), `f16_bits` (ggml's f32 -> f16 rounding).
+ * sin/cos, pairs), `rope_store` (the decode step's rope parameters),
+ * `f16_bits` (ggml's f32 -> f16 rounding).
  */
 // In this order: a piece may include one listed after it.
 const SHARED_PIECES: Readonly<Record<string, string>> = {
   attention_decode_common: attentionDecodeCommonPiece,
   step: stepPiece,
   rope_math: ropeMathPiece,
+  rope_store: ropeStorePiece,
   f16_bits: f16BitsPiece,
 };
 

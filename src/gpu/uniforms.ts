@@ -84,3 +84,8 @@ export function ropeAngleFields(p: Omit<import('./ops-api').RopeParams, 'nHeads'
     { u32: p.temperature?.length ?? 1 },
   ];
 }
+
+/** The RopeStore uniform (shaders/rope_store.wgsl) of the decode step's rope and KV write: rotated dims, angle terms, the q/k norm's epsilon. */
+export function ropeStoreFields(p: import('./ops-api').RopeStoreParams): ParamField[] {
+  return [{ u32: p.nRot }, ...ropeAngleFields(p), { f32: p.eps }];
+}

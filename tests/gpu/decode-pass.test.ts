@@ -15,6 +15,8 @@ import { GgmlType } from '../../src/gguf/types';
 import { countGpuWork } from '../../src/gpu/counters';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { LoadOptions } from '../../src/engine/types';
+import { argmax } from '../../src/engine/sampler';
+import { relativeDiff } from './helpers/reference';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 
 const SHAPE = { nEmbd: 128, nFf: 256, nLayers: 2, nVocab: 512, seed: 99 };
@@ -52,23 +54,6 @@ const CASES: Case[] = [
   { label: 'llama Q4_K_M mix (Q4_K, Q6_K segments)', model: { arch: 'llama', nEmbd: 256, nFf: 512, nHeads: 4, nKvHeads: 2, mix: 'Q4_K_M' }, prompt: [1], steps: 7 },
   { label: 'llama Q8_0, nFf 96 (down projection in 4-element steps)', model: { arch: 'llama', nFf: 96, nHeads: 4, nKvHeads: 2, type: GgmlType.Q8_0 }, prompt: [1], steps: 11 },
 ];
-
-/** Largest |a - b| relative to the largest |b| (logits of random models are O(1..10)). */
-function relativeDiff(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
-function argmax(a: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-  return best;
-}
 
 // Both kernel families of the decode pass run here on SwiftShader: 'gpu'
 // (rows, heads and key chunks shared by a workgroup's threads) and 'cpu'

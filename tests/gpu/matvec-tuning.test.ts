@@ -10,6 +10,8 @@ import { BytesSource } from '../../src/gguf/source';
 import { GgmlType } from '../../src/gguf/types';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import type { MatvecTuning } from '../../src/gpu/matvec-tuning';
+import { argmax } from '../../src/engine/sampler';
+import { relativeDiff } from './helpers/reference';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 
 // Rows of 256 and 512 inputs (8 and 16 blocks of 32).
@@ -36,22 +38,6 @@ const CASES: Case[] = [
   // nFf 96: the down projection's rows are 24 blocks of 4 elements (DOT4), 3 tiles of 8.
   { label: 'Q8_0, nFf 96 (4-element blocks), x tiles', model: { type: GgmlType.Q8_0, nFf: 96 }, matvec: { xTile: 32 }, family: 'gpu' },
 ];
-
-function relativeDiff(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
-function argmax(a: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
-  return best;
-}
 
 describe('decode pass matvec tunings vs the batch path', () => {
   let batch: ClawEngine;

@@ -31,3 +31,14 @@ export function maxRelError(actual: Float32Array, expected: ArrayLike<number>): 
   }
   return worst;
 }
+
+/** Largest |a - b| relative to the largest |b| (logits of random models are O(1..10)). */
+export function relativeDiff(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
