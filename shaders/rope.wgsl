@@ -16,22 +16,14 @@
 // Dispatch: one thread per (token, head, pair), WG per workgroup, 2D grid
 // when needed.
 
+//#include rope_store
+
 struct Params {
   n_tokens: u32,
   n_heads: u32,
   head_dim: u32,
-  n_rot: u32,
   start_pos: u32,
-  theta_scale: f32,
-  freq_scale: f32,
-  neox: u32,
-  has_freq_factors: u32,
-  mscale: f32,
-  ext_factor: f32,
-  corr_low: f32,
-  corr_high: f32,
-  temp_scale: f32,
-  temp_length: u32,
+  rope: RopeStore,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,7 +39,7 @@ fn main(
   @builtin(local_invocation_index) lid: u32,
 ) {
   let index = (wid.y * nwg.x + wid.x) * WG + lid;
-  let half_rot = params.n_rot / 2u;
+  let half_rot = params.rope.n_rot / 2u;
   let pairs_per_token = params.n_heads * half_rot;
   let t = index / pairs_per_token;
   if (t >= params.n_tokens) {
@@ -57,15 +49,15 @@ fn main(
   let i = index % half_rot;
 
   var freq_factor = 1.0;
-  if (params.has_freq_factors != 0u) {
+  if (params.rope.has_freq_factors != 0u) {
     freq_factor = freq_factors[i];
   }
   let pos = params.start_pos + t;
-  let mixed = rope_theta(f32(pos), i, params.theta_scale, freq_factor, params.freq_scale, params.ext_factor, params.corr_low, params.corr_high);
-  let sc = sin_cos(mixed) * params.mscale * temperature(pos, params.temp_scale, params.temp_length);
+  let mixed = rope_theta(f32(pos), i, params.rope.theta_scale, freq_factor, params.rope.freq_scale, params.rope.ext_factor, params.rope.corr_low, params.rope.corr_high);
+  let sc = sin_cos(mixed) * params.rope.mscale * temperature(pos, params.rope.temp_scale, params.rope.temp_length);
 
   let head_base = t * params.n_heads * params.head_dim + head * params.head_dim;
-  let at = head_base + rope_pair(i, half_rot, params.neox != 0u);
+  let at = head_base + rope_pair(i, half_rot, params.rope.neox != 0u);
   let rotated = rope_rotate(x[at.x], x[at.y], sc);
   x[at.x] = rotated.x;
   x[at.y] = rotated.y;

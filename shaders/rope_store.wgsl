@@ -1,7 +1,8 @@
-// The parameters of the decode step's rope and KV write, shared by
-// rope_kv.wgsl and attention_decode_split.wgsl (ROPE), in the order of
-// ropeStoreFields (src/gpu/uniforms.ts): the rotated dims, ggml's angle
-// terms (ropeAngleFields) and the per-head q/k norm's epsilon.
+// The rotary embedding's parameters, shared by rope.wgsl, rope_kv.wgsl and
+// attention_decode_split.wgsl (ROPE), in the order of ropeStoreFields
+// (src/gpu/uniforms.ts): the rotated dims, ggml's angle terms
+// (ropeAngleFields) and the per-head q/k norm's epsilon (the decode step's;
+// rope.wgsl has no norm). A struct member of a uniform starts on 16 bytes.
 struct RopeStore {
   n_rot: u32,
   theta_scale: f32,

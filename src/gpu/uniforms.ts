@@ -85,7 +85,7 @@ export function ropeAngleFields(p: Omit<import('./ops-api').RopeParams, 'nHeads'
   ];
 }
 
-/** The RopeStore uniform (shaders/rope_store.wgsl) of the decode step's rope and KV write: rotated dims, angle terms, the q/k norm's epsilon. */
-export function ropeStoreFields(p: import('./ops-api').RopeStoreParams): ParamField[] {
-  return [{ u32: p.nRot }, ...ropeAngleFields(p), { f32: p.eps }];
+/** The RopeStore uniform struct (shaders/rope_store.wgsl): rotated dims, angle terms, the q/k norm's epsilon (0 where there is none). */
+export function ropeStoreFields(p: Omit<import('./ops-api').RopeParams, 'nHeads' | 'startPos' | 'headDim'> & { eps?: number }): ParamField[] {
+  return [{ u32: p.nRot }, ...ropeAngleFields(p), { f32: p.eps ?? 0 }];
 }

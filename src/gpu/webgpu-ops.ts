@@ -28,7 +28,7 @@ import { resolveMatvecTuning, type MatvecTuning } from './matvec-tuning';
 import type { GpuOpsOptions } from './ops';
 import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
 import type { ShaderDefines } from './shaders';
-import { ropeAngleFields, type ParamField } from './uniforms';
+import { ropeStoreFields, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
 /** The adapter's smallest subgroup size where it says (Dawn, Chrome 134+), else a common one; a power of two. */
@@ -143,9 +143,8 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
         u32(n),
         u32(p.nHeads),
         u32(p.headDim),
-        u32(p.nRot),
         u32(p.startPos),
-        ...ropeAngleFields(p),
+        ...ropeStoreFields(p),
       ],
       [x.buffer, p.freqFactors ?? this.placeholder],
       this.grid(Math.ceil(threads / ELEMENTWISE_WG)),
