@@ -70,7 +70,7 @@ export class UniformRing {
  * order: theta_scale (freq_base^(-2 / n_rot), in f32 as ggml), freq_scale,
  * neox, has_freq_factors, mscale, then YaRN's ext_factor, corr_low, corr_high.
  */
-export function ropeAngleFields(p: Omit<import('./ops-api').RopeParams, 'nHeads' | 'startPos' | 'headDim'>): ParamField[] {
+function ropeAngleFields(p: Omit<import('./ops-api').RopeParams, 'nHeads' | 'startPos' | 'headDim'>): ParamField[] {
   return [
     { f32: Math.fround(p.freqBase ** (-2 / p.nRot)) },
     { f32: p.freqScale },
