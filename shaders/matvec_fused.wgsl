@@ -21,7 +21,14 @@
 // LANES threads takes RT consecutive rows; its threads take every LANES-th
 // block of 32 elements (dot32; DOT4: of 4 elements, for rows that are not
 // whole 32-blocks) of all RT rows, loading the input block once for them;
-// the block's first thread adds up the sums from workgroup memory.
+// the lanes' sums are added up by a tree in workgroup memory (log2(LANES)
+// barriers), then the block's first thread writes its rows. WG, LANES, RT
+// and X_TILE come from the matvec tuning (src/gpu/matvec-tuning.ts).
+// SHARED_X: the workgroup first loads the input (times norm_w) into
+// workgroup memory, X_TILE elements at a time, each thread a strided share
+// (consecutive threads, consecutive addresses), and the lanes take their
+// blocks from there: a lane's 128 bytes of a block read straight from x
+// make each load instruction touch a cache line per lane.
 
 struct Params {
   cols: u32,
@@ -57,7 +64,7 @@ struct Params {
 //#include segments
 
 // RT consecutive rows per block of LANES threads: each thread loads a block
-// of the input once (normed, into xs) and uses it for all RT rows, so the
+// of the input once (times norm_w, into xs) and uses it for all RT rows, so the
 // input is read once per RT rows instead of once per row (for a Q4_K row
 // the input is 7 times the row's weight bytes).
 const ROWS_PER_WG: u32 = (WG / LANES) * RT;
