@@ -6,9 +6,10 @@
 // BENCHMARKS.md ("On a real GPU") for running it on a machine without Node.
 //
 //   npm run bench:gpu -- [--tiny] [--tokens 16] [--prefill 512] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32,llama8b]
-//                        [--copy-mib 1024] [--reference file.json] [--out file.json]
+//                        [--copy-mib 1024] [--reference file.json] [--out file.json] [--read-pacing off]
 // --tiny: a tiny llama instead of the real shapes (a smoke test of the script or its bundle).
 // --reference: llama.cpp's greedy tokens (bench/gpu-reference.ts) to check on this adapter first.
+// --read-pacing off: the decode loop maps each read-back at submit (EngineOptions.readPacing; on by default in Node).
 // Writes bench/results/gpu.json (or --out) after every model and prints a markdown table.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const result = await runGpuBench({
   prefill: Number(arg('prefill') ?? 512),
   copyBytes: Number(arg('copy-mib') ?? 1024) * 2 ** 20,
   reference: arg('reference'),
+  engine: arg('read-pacing') === 'off' ? { readPacing: false } : undefined,
   log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),
   progress: save,
 });

@@ -16,6 +16,7 @@ import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
+import { awaitingPolls } from '../../src/gpu/read-pacer';
 import { createTokenizer } from '../../src/tokenizer';
 import { copyBandwidth } from '../copy-bandwidth';
 import { groupPasses, watchGpuTime, withTimestamps, type GpuTimer, type PassTimes } from './gpu-time';
@@ -98,6 +99,8 @@ export interface GpuBenchResult {
   bandwidth: Bandwidth;
   /** What waiting for one long dispatch costs the CPU, per way of waiting. */
   wait: WaitProbe;
+  /** Whether the decode loop paced its read-backs (EngineOptions.readPacing, as resolved). */
+  readPacing: boolean;
   checks: ReferenceCheck[];
   rows: GpuBenchRow[];
 }
@@ -152,7 +155,8 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
   const copy = await copyBandwidth(probe.ctx.device, size, { runs: 5, warmup: 2, repeats: 16, stat: 'median' });
   const wait = await probeGpuWait(probe.ctx.device, o.waitMs ?? 200);
   await probe.destroy();
-  const result: GpuBenchResult = { date: new Date().toISOString(), adapter, bandwidth: { bytes: size, ...copy }, wait, checks: [], rows: [] };
+  const readPacing = o.engine?.readPacing ?? awaitingPolls();
+  const result: GpuBenchResult = { date: new Date().toISOString(), adapter, bandwidth: { bytes: size, ...copy }, wait, readPacing, checks: [], rows: [] };
   log(`${adapter}: copy bandwidth ${copy.gbPerS.toFixed(2)} GB/s (${(size / 2 ** 20).toFixed(0)} MiB buffers)`);
   for (const line of waitProbeLines(wait)) log(line);
   o.progress?.(result);
@@ -217,7 +221,7 @@ export function gpuBenchTable(r: GpuBenchResult): string {
         `| ${x.model} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.decodePassGpuMs?.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
     ),
     '',
-    'Per decoded token (bench/lib/token-cpu.ts): the main thread\'s WebGPU calls, Dawn\'s event polling, the rest of its CPU, and its time off the CPU.',
+    `Per decoded token (bench/lib/token-cpu.ts), read-backs ${r.readPacing ? 'paced' : 'mapped at submit'}: the main thread\'s WebGPU calls, Dawn\'s event polling, the rest of its CPU, and its time off the CPU.`,
     '',
     tokenCpuTable(r.rows.map((x) => ({ model: x.model, cpu: x.run.cpu, gpuMs: x.decodePassGpuMs }))),
     '',
