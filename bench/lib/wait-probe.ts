@@ -84,6 +84,8 @@ export async function probeGpuWait(device: GPUDevice, targetMs = 200): Promise<W
   };
   try {
     // Calibrate: double the loop until it takes a tenth of the target, then scale (the loop is linear in n).
+    // The first run pays for the pipeline's first use: not a sample.
+    await timed(1);
     let n = 1 << 12;
     let ms = await timed(n);
     while (ms < targetMs / 10 && n < 2 ** 30) {
