@@ -100,7 +100,7 @@ export async function measureEngine(
     const close = () => {
       measured = { ...counter.counts };
       tTo = performance.now();
-      cpu = cpuWatch.read(Math.max(1, n - window.from));
+      cpu = cpuWatch.read(Math.max(1, n - window.from), tTo);
       bytes = traffic.bytes();
       last = n;
     };
@@ -114,8 +114,8 @@ export async function measureEngine(
           if (n === window.from) {
             counter.reset();
             traffic.reset();
-            cpuWatch.reset();
             tFrom = performance.now();
+            cpuWatch.reset(tFrom);
           }
           if (n === window.to) close();
         }

@@ -45,10 +45,10 @@ export function zeroTokenCpu(): TokenCpu {
 }
 
 export interface TokenCpuWatch {
-  /** Starts the window now. */
-  reset(): void;
-  /** The window so far, per token over `tokens`. */
-  read(tokens: number): TokenCpu;
+  /** Starts the window at `at` (performance.now(), default now). */
+  reset(at?: number): void;
+  /** The window so far, up to `at` (default now), per token over `tokens`. */
+  read(tokens: number, at?: number): TokenCpu;
   /** Puts every wrapped method back (after any wrapper installed later was removed). */
   stop(): void;
 }
@@ -104,19 +104,19 @@ export function watchTokenCpu(device: GPUDevice, clocks: CpuClocks): TokenCpuWat
   let wall0 = 0;
   let main0 = 0;
   let process0 = 0;
-  const reset = () => {
+  const reset = (at = performance.now()) => {
     t.encode = t.write = t.submit = t.readback = 0;
     clocks.polling?.reset();
-    wall0 = performance.now();
+    wall0 = at;
     main0 = clocks.mainThread?.() ?? 0;
     process0 = clocks.process?.() ?? 0;
   };
   reset();
   return {
     reset,
-    read: (tokens) => {
+    read: (tokens, at = performance.now()) => {
       const k = Math.max(1, tokens);
-      const wallMs = (performance.now() - wall0) / k;
+      const wallMs = (at - wall0) / k;
       const mainCpuMs = clocks.mainThread ? (clocks.mainThread() - main0) / k : null;
       const pollMs = (clocks.polling?.ms ?? 0) / k;
       const calls = (t.encode + t.write + t.submit + t.readback) / k;
