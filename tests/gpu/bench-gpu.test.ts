@@ -61,7 +61,7 @@ describe('bench:gpu', () => {
     ];
     const reference = path.join(dir, 'reference.json');
     writeFileSync(reference, JSON.stringify(cases));
-    const r = await runGpuBench({ shapes: [], quants: [], tokens: 2, prefill: 8, copyBytes: 1 << 20, reference });
+    const r = await runGpuBench({ shapes: [], quants: [], tokens: 2, prefill: 8, copyBytes: 1 << 20, waitMs: 20, reference });
     expect(r.checks.map((c) => [c.promptIdsEqual, c.agreeing, c.expected])).toEqual([
       [true, 8, 8],
       [true, 3, 8],
