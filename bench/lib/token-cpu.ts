@@ -5,6 +5,8 @@
 //   dispatch list: the JS loop and Dawn's encoding of each call);
 // - writeBufferMs, submitMs: queue.writeBuffer and queue.submit;
 // - readbackMs: mapAsync, getMappedRange and unmap (their synchronous part);
+// - mapPendingMs: the wall time with a read-back map pending (while Dawn
+//   polls; mapped at submit, that is nearly all of it);
 // - pollMs: Dawn's event polling while a promise waits (dawn-poll.ts, Node);
 // and, from the clocks: the main thread's CPU time, what is left of it
 // (otherMainMs: the loop's and the consumer's JS, the event loop, GC), the
@@ -31,6 +33,8 @@ export interface TokenCpu {
   writeBufferMs: number;
   submitMs: number;
   readbackMs: number;
+  /** Wall time with at least one mapAsync pending. */
+  mapPendingMs: number;
   pollMs: number;
   pollTicks: number;
   /** mainCpuMs less the timed calls and polling above. */
@@ -41,7 +45,7 @@ export interface TokenCpu {
 
 /** A window with no token in it. */
 export function zeroTokenCpu(): TokenCpu {
-  return { wallMs: 0, processCpuMs: null, mainCpuMs: null, encodeMs: 0, writeBufferMs: 0, submitMs: 0, readbackMs: 0, pollMs: 0, pollTicks: 0, otherMainMs: null, idleMs: null };
+  return { wallMs: 0, processCpuMs: null, mainCpuMs: null, encodeMs: 0, writeBufferMs: 0, submitMs: 0, readbackMs: 0, mapPendingMs: 0, pollMs: 0, pollTicks: 0, otherMainMs: null, idleMs: null };
 }
 
 export interface TokenCpuWatch {
@@ -57,6 +61,9 @@ type AnyFn = (...args: unknown[]) => unknown;
 
 export function watchTokenCpu(device: GPUDevice, clocks: CpuClocks): TokenCpuWatch {
   const t = { encode: 0, write: 0, submit: 0, readback: 0 };
+  let wall0 = 0;
+  let main0 = 0;
+  let process0 = 0;
   const restores: (() => void)[] = [];
   /** Adds the time inside target[name] to t[key]. */
   const time = (target: object, name: string, key: keyof typeof t) => {
@@ -100,12 +107,28 @@ export function watchTokenCpu(device: GPUDevice, clocks: CpuClocks): TokenCpuWat
   const bufferProto = Object.getPrototypeOf(probe) as object;
   probe.destroy();
   for (const name of ['mapAsync', 'getMappedRange', 'unmap']) time(bufferProto, name, 'readback');
+  // The time with a map pending: from the first map asked for to the last one settled.
+  let pending = 0;
+  let pendingSince = 0;
+  let pendingMs = 0;
+  const settled = () => {
+    if (--pending === 0) pendingMs += performance.now() - Math.max(pendingSince, wall0);
+  };
+  const proto = bufferProto as { mapAsync: (...a: unknown[]) => Promise<void> };
+  const timedMap = proto.mapAsync;
+  proto.mapAsync = function (this: GPUBuffer, ...args: unknown[]) {
+    const p = timedMap.apply(this, args);
+    if (pending++ === 0) pendingSince = performance.now();
+    p.then(settled, settled);
+    return p;
+  };
+  restores.push(() => {
+    proto.mapAsync = timedMap;
+  });
 
-  let wall0 = 0;
-  let main0 = 0;
-  let process0 = 0;
   const reset = (at = performance.now()) => {
     t.encode = t.write = t.submit = t.readback = 0;
+    pendingMs = 0;
     clocks.polling?.reset();
     wall0 = at;
     main0 = clocks.mainThread?.() ?? 0;
@@ -128,6 +151,7 @@ export function watchTokenCpu(device: GPUDevice, clocks: CpuClocks): TokenCpuWat
         writeBufferMs: t.write / k,
         submitMs: t.submit / k,
         readbackMs: t.readback / k,
+        mapPendingMs: (pendingMs + (pending > 0 ? at - Math.max(pendingSince, wall0) : 0)) / k,
         pollMs,
         pollTicks: (clocks.polling?.ticks ?? 0) / k,
         otherMainMs: mainCpuMs === null ? null : mainCpuMs - calls - pollMs,
@@ -150,11 +174,11 @@ const ms = (v: number | null, digits = 3) => (v === null ? '-' : v.toFixed(digit
  */
 export function tokenCpuTable(rows: { model: string; cpu: TokenCpu; gpuMs?: number }[]): string {
   return [
-    '| model | wall ms / token | GPU ms / decode pass | process CPU ms | main thread CPU ms | encode ms | writeBuffer ms | submit ms | read-back calls ms | Dawn polling ms (polls) | other main-thread ms | main thread off CPU ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | wall ms / token | GPU ms / decode pass | process CPU ms | main thread CPU ms | encode ms | writeBuffer ms | submit ms | read-back calls ms | map pending ms | Dawn polling ms (polls) | other main-thread ms | main thread off CPU ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       ({ model, cpu: c, gpuMs }) =>
-        `| ${model} | ${ms(c.wallMs)} | ${gpuMs === undefined ? '-' : ms(gpuMs)} | ${ms(c.processCpuMs)} | ${ms(c.mainCpuMs)} | ${ms(c.encodeMs)} | ${ms(c.writeBufferMs)} | ${ms(c.submitMs)} | ${ms(c.readbackMs)} | ${ms(c.pollMs)} (${c.pollTicks.toFixed(0)}) | ${ms(c.otherMainMs)} | ${ms(c.idleMs)} |`,
+        `| ${model} | ${ms(c.wallMs)} | ${gpuMs === undefined ? '-' : ms(gpuMs)} | ${ms(c.processCpuMs)} | ${ms(c.mainCpuMs)} | ${ms(c.encodeMs)} | ${ms(c.writeBufferMs)} | ${ms(c.submitMs)} | ${ms(c.readbackMs)} | ${ms(c.mapPendingMs)} | ${ms(c.pollMs)} (${c.pollTicks.toFixed(0)}) | ${ms(c.otherMainMs)} | ${ms(c.idleMs)} |`,
     ),
   ].join('\n');
 }
