@@ -32,3 +32,5 @@ function easedSetImmediate(this: unknown, callback: (...a: unknown[]) => void, .
 }
 
 globalThis.setImmediate = Object.assign(easedSetImmediate, original) as typeof setImmediate;
+
+export {};
