@@ -6,9 +6,12 @@
 // BENCHMARKS.md ("On a real GPU") for running it on a machine without Node.
 //
 //   npm run bench:gpu -- [--tiny] [--tokens 16] [--prefill 512] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32,llama8b]
-//                        [--copy-mib 1024] [--reference file.json] [--out file.json] [--tune 'default;maxLanes=128']
+//                        [--copy-mib 1024] [--reference file.json] [--out file.json] [--read-pacing off] [--dawn-flag F]
+//                        [--tune 'default;maxLanes=128']
 // --tiny: a tiny llama instead of the real shapes (a smoke test of the script or its bundle).
 // --reference: llama.cpp's greedy tokens (bench/gpu-reference.ts) to check on this adapter first.
+// --read-pacing off: the decode loop maps each read-back at submit (EngineOptions.readPacing; on by default in Node).
+// --dawn-flag F: one more Dawn flag, e.g. enable-dawn-features=skip_validation (what validation costs per token).
 // --tune: measure every model under each matvec tuning (src/gpu/matvec-tuning.ts; syntax at parseMatvecTunings).
 // Writes bench/results/gpu.json (or --out) after every model and prints a markdown table.
 
@@ -32,7 +35,7 @@ mkdirSync(path.dirname(out), { recursive: true });
 const save = (r: GpuBenchResult) => writeFileSync(out, `${JSON.stringify(r, null, 2)}\n`);
 ensureSwiftShaderFallback();
 const result = await runGpuBench({
-  gpu: createDawnGpu(FULL_RESOLUTION_TIMESTAMPS),
+  gpu: createDawnGpu([...FULL_RESOLUTION_TIMESTAMPS, ...(arg('dawn-flag') ? [arg('dawn-flag')!] : [])]),
   // In the order asked (the first ones are measured first, should a run be cut short).
   shapes: process.argv.includes('--tiny') ? [TINY_LLAMA] : wantShapes ? wantShapes.flatMap((w) => REAL_SHAPES.filter((s) => s.name.includes(w))) : REAL_SHAPES,
   quants: (arg('quants')?.split(',') as Quant[] | undefined) ?? ALL_QUANTS,
@@ -41,6 +44,7 @@ const result = await runGpuBench({
   copyBytes: Number(arg('copy-mib') ?? 1024) * 2 ** 20,
   reference: arg('reference'),
   tunings: arg('tune') === undefined ? undefined : parseMatvecTunings(arg('tune')!),
+  engine: arg('read-pacing') === 'off' ? { readPacing: false } : undefined,
   log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),
   progress: save,
 });

@@ -9,8 +9,10 @@
 // shows only as preemption: the minimum over the repetitions is the figure,
 // the median is printed beside it.
 //
-//   npm run ts -- bench/recording.ts [--reps 300] [--layers 16,22,32]
-// Writes bench/results/recording.json.
+//   npm run ts -- bench/recording.ts [--reps 300] [--layers 16,22,32] [--dawn-flag enable-dawn-features=skip_validation]
+// --dawn-flag: one of Dawn's command-line flags for the device (e.g. to see
+// what Dawn's validation costs per dispatch); the result file names it.
+// Writes bench/results/recording.json (recording-<flag>.json with a flag).
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +20,7 @@ import path from 'node:path';
 import { ClawEngine } from '../src/engine/engine';
 import { openFileSource } from '../src/gguf/source-node';
 import { encodeDispatches, type RecordedDispatch } from '../src/gpu/recorded';
-import { ensureSwiftShaderFallback, getNodeGpu } from '../src/gpu/gpu-node';
+import { createDawnGpu, ensureSwiftShaderFallback } from '../src/gpu/gpu-node';
 import { LLAMA_3_8B_LAYERS, shapeOptions, writeTiledModel } from './lib/real-shape-models';
 
 const arg = (name: string) => {
@@ -27,7 +29,8 @@ const arg = (name: string) => {
 };
 const REPS = Number(arg('reps') ?? 300);
 const LAYERS = (arg('layers') ?? '16,22,32').split(',').map(Number);
-const OUT = path.resolve(import.meta.dirname, 'results/recording.json');
+const DAWN_FLAG = arg('dawn-flag');
+const OUT = path.resolve(import.meta.dirname, `results/recording${DAWN_FLAG ? `-${DAWN_FLAG.replace(/[^a-z0-9_]+/gi, '-')}` : ''}.json`);
 
 /** The decode pass's recorded list (engine internals: a benchmark looks inside). */
 function decodeList(engine: ClawEngine): readonly RecordedDispatch[] {
@@ -42,6 +45,7 @@ function quantile(sorted: number[], q: number): number {
 
 async function main() {
   ensureSwiftShaderFallback();
+  const gpu = createDawnGpu(DAWN_FLAG ? [DAWN_FLAG] : []);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'webclaw-recording-bench-'));
   const rows = [];
   let adapter = '';
@@ -49,7 +53,7 @@ async function main() {
     for (const nLayers of LAYERS) {
       const file = path.join(dir, `layers-${nLayers}.gguf`);
       await writeTiledModel(file, shapeOptions({ ...LLAMA_3_8B_LAYERS, nLayers }, 'Q4_K_M'));
-      const engine = await ClawEngine.create({ gpu: getNodeGpu() });
+      const engine = await ClawEngine.create({ gpu });
       adapter = engine.adapterDescription;
       const source = await openFileSource(file);
       try {
@@ -80,10 +84,10 @@ async function main() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const result = { date: new Date().toISOString(), adapter, cpus: os.cpus().length, loadAverage: os.loadavg(), reps: REPS, shape: { ...LLAMA_3_8B_LAYERS, quant: 'Q4_K_M' }, rows };
+  const result = { date: new Date().toISOString(), adapter, dawnFlag: DAWN_FLAG ?? null, cpus: os.cpus().length, loadAverage: os.loadavg(), reps: REPS, shape: { ...LLAMA_3_8B_LAYERS, quant: 'Q4_K_M' }, rows };
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`${adapter}; load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')}; ${REPS} recordings each`);
+  console.log(`${adapter}${DAWN_FLAG ? ` (${DAWN_FLAG})` : ''}; load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')}; ${REPS} recordings each`);
   console.log('| layers | dispatches | min ms | median ms | p90 ms | min µs per dispatch |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.nLayers} | ${r.dispatches} | ${r.minMs.toFixed(3)} | ${r.medianMs.toFixed(3)} | ${r.p90Ms.toFixed(3)} | ${r.minUsPerDispatch.toFixed(1)} |`);

@@ -8,3 +8,6 @@ const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && !process.env.CLAW_USE_SYSTEM_VULKAN && existsSync(swiftshader)) {
   process.env.VK_ICD_FILENAMES = swiftshader;
 }
+
+// Node + Dawn: Dawn's polling eased off during long waits (CI time; see the file).
+if (!('Deno' in globalThis)) await import('./dawn-polling');

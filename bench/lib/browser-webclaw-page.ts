@@ -2,7 +2,8 @@
 // browser-webclaw.ts at bench time): the engine on the page's own WebGPU
 // (navigator.gpu), the model fetched from the bench server into a Blob, and
 // the same measurement as the Node run (measure-engine.ts). Pages have no
-// process CPU clock, so cpuMsPerToken is 0 (shown as '-').
+// CPU clock, so cpuMsPerToken is 0 (shown as '-'), and of the per-token CPU
+// breakdown only the timed WebGPU calls are there.
 
 import { ClawEngine } from '../../src/engine/engine';
 import { BlobSource } from '../../src/gguf/source';
@@ -23,7 +24,7 @@ async function runWebClaw(url: string, facts: ModelFacts, prompt: string, window
     prompt,
     window,
     ctxSize,
-    null,
+    { process: null, mainThread: null, polling: null },
   );
   return { ...run, adapter };
 }

@@ -4,7 +4,9 @@
 // of bench/copy-bandwidth.ts, then per model: load MB/s, time to first
 // token, prefill tok/s on a long prompt, decode tok/s, and the fraction of
 // the copy bandwidth the decode reaches: weight bytes per token x tok/s /
-// copy bandwidth. Optionally first checks the engine's greedy tokens on
+// copy bandwidth, and where the wall and CPU time of a decoded token go
+// (token-cpu.ts), beside whether waiting for the GPU costs CPU here
+// (wait-probe.ts). Optionally first checks the engine's greedy tokens on
 // this adapter against llama.cpp's (recorded by bench/gpu-reference.ts).
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,11 +17,14 @@ import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
 import type { MatvecTuningCase } from '../../src/gpu/matvec-tuning';
+import { awaitingPolls } from '../../src/gpu/read-pacer';
 import { createTokenizer } from '../../src/tokenizer';
 import { copyBandwidth } from '../copy-bandwidth';
 import { groupPasses, watchGpuTime, withTimestamps, type GpuTimer, type PassTimes } from './gpu-time';
 import { promptOfTokens, type WebClawRun } from './measure-engine';
 import { measureWebClaw } from './measure-webclaw';
+import { tokenCpuTable } from './token-cpu';
+import { probeGpuWait, waitProbeLines, type WaitProbe } from './wait-probe';
 import { LLAMA_31_8B, LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
 
 export interface Bandwidth {
@@ -57,6 +62,8 @@ export interface GpuBenchOptions {
   /** Prompt tokens of the measured request (its prefill tok/s). */
   prefill: number;
   copyBytes: number;
+  /** Length of the dispatch the wait probe waits for (default 200 ms). */
+  waitMs?: number;
   /** A reference JSON from bench/gpu-reference.ts: checked before the benchmark. */
   reference?: string;
   /** Matvec tunings to measure each model under (default: the engine's own); see parseMatvecTunings. */
@@ -95,6 +102,10 @@ export interface GpuBenchResult {
   date: string;
   adapter: string;
   bandwidth: Bandwidth;
+  /** What waiting for one long dispatch costs the CPU, per way of waiting. */
+  wait: WaitProbe;
+  /** Whether the decode loop paced its read-backs (EngineOptions.readPacing, as resolved). */
+  readPacing: boolean;
   checks: ReferenceCheck[];
   rows: GpuBenchRow[];
 }
@@ -147,9 +158,12 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
   const adapter = probe.adapterDescription;
   const size = Math.min(o.copyBytes, probe.ctx.limits.maxStorageBufferBindingSize, probe.ctx.limits.maxBufferSize) & ~15;
   const copy = await copyBandwidth(probe.ctx.device, size, { runs: 5, warmup: 2, repeats: 16, stat: 'median' });
+  const wait = await probeGpuWait(probe.ctx.device, o.waitMs ?? 200);
   await probe.destroy();
-  const result: GpuBenchResult = { date: new Date().toISOString(), adapter, bandwidth: { bytes: size, ...copy }, checks: [], rows: [] };
+  const readPacing = o.engine?.readPacing ?? awaitingPolls();
+  const result: GpuBenchResult = { date: new Date().toISOString(), adapter, bandwidth: { bytes: size, ...copy }, wait, readPacing, checks: [], rows: [] };
   log(`${adapter}: copy bandwidth ${copy.gbPerS.toFixed(2)} GB/s (${(size / 2 ** 20).toFixed(0)} MiB buffers)`);
+  for (const line of waitProbeLines(wait)) log(line);
   o.progress?.(result);
   if (o.reference) {
     result.checks = await checkReference(create, o.reference);
@@ -180,12 +194,14 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
             timer?.stop();
           });
           const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
+          const cpu = run.cpu;
           const decodePassGpuMs = gpuPasses.find((g) => g.dispatches === Math.round(run.perToken.dispatches))?.medianMs;
           result.rows.push({ model: label, tuning: tuning.label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, run });
           log(
             `${label}${o.tunings ? ` [${tuning.label}]` : ''}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
               `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
               (decodePassGpuMs === undefined ? '' : `; decode pass ${decodePassGpuMs.toFixed(3)} ms on the GPU`) +
+              `; per token ${cpu.wallMs.toFixed(3)} ms wall: encode ${cpu.encodeMs.toFixed(3)}, writeBuffer ${cpu.writeBufferMs.toFixed(3)}, submit ${cpu.submitMs.toFixed(3)}, read-back ${cpu.readbackMs.toFixed(3)}, Dawn polling ${cpu.pollMs.toFixed(3)} ms, main thread CPU ${cpu.mainCpuMs?.toFixed(3) ?? '?'} ms` +
               (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : ''),
           );
           o.progress?.(result);
@@ -211,6 +227,12 @@ export function gpuBenchTable(r: GpuBenchResult): string {
       (x) =>
         `| ${x.model} | ${x.tuning} | ${(x.fileBytes / 2 ** 20).toFixed(1)} | ${x.run.loadMBs.toFixed(0)} | ${x.run.ttftMs.toFixed(0)} | ${x.run.nPrompt} | ${x.run.prefillTokS.toFixed(1)} | ${x.decodeTokS.toFixed(2)} | ${(x.run.perToken.weightBytes / 1e6).toFixed(1)} | ${x.weightGbPerS.toFixed(3)} | ${(100 * x.bandwidthFraction).toFixed(1)}% | ${x.decodePassGpuMs?.toFixed(3) ?? '-'} | ${x.run.perToken.dispatches.toFixed(0)} | ${x.run.perToken.submits.toFixed(0)} |`,
     ),
+    '',
+    `Per decoded token (bench/lib/token-cpu.ts), read-backs ${r.readPacing ? 'paced' : 'mapped at submit'}: the main thread\'s WebGPU calls, Dawn\'s event polling, the rest of its CPU, and its time off the CPU.`,
+    '',
+    tokenCpuTable(r.rows.map((x) => ({ model: x.tuning === 'default' ? x.model : `${x.model} [${x.tuning}]`, cpu: x.run.cpu, gpuMs: x.decodePassGpuMs }))),
+    '',
+    ...waitProbeLines(r.wait),
   ];
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@ import type { ClawEngine, EngineOptions } from '../../src/engine/engine';
 import type { GenerateOptions, LoadOptions } from '../../src/engine/types';
 import type { ByteSource } from '../../src/gguf/types';
 import { countGpuWork, zeroCounts, type GpuCounts } from '../../src/gpu/counters';
+import { watchTokenCpu, zeroTokenCpu, type CpuClocks, type TokenCpu } from './token-cpu';
 import { watchWeightTraffic } from './weight-traffic';
 
 /** A peer's figures: decodeTokens counts the measured window (fewer than asked when the model stopped early); cpuMsPerToken is all threads' (0 where the runtime cannot tell, e.g. in a page). */
@@ -45,6 +46,8 @@ export interface WebClawRun extends PeerRun {
   perToken: GpuCounts & { dispatchesPerLayer: number; weightBytes: number };
   /** Weight bytes bound per token over the bytes a token must read (1.0: each weight byte once). */
   weightReadRatio: number;
+  /** Where the wall and CPU time of a decoded token go (token-cpu.ts). */
+  cpu: TokenCpu;
 }
 
 export interface ModelFacts {
@@ -55,9 +58,6 @@ export interface ModelFacts {
 
 export type EngineFactory = (options: EngineOptions) => Promise<ClawEngine>;
 
-/** Process CPU time in ms, where the runtime has it (Node's process.cpuUsage). */
-export type CpuClock = (() => number) | null;
-
 export async function measureEngine(
   create: EngineFactory,
   engineOptions: EngineOptions,
@@ -66,7 +66,7 @@ export async function measureEngine(
   prompt: string,
   window: DecodeWindow,
   ctxSize: number,
-  cpuClock: CpuClock,
+  clocks: CpuClocks,
   load: LoadOptions = {},
   /** Called with the engine after the measured request, before it unloads (e.g. to read GPU timestamps). */
   beforeUnload?: (engine: ClawEngine) => Promise<void>,
@@ -88,11 +88,11 @@ export async function measureEngine(
 
     // The long prompt (a different start, so no cache is reused), then the decode window.
     const counter = countGpuWork(engine.ctx.device);
+    const cpuWatch = watchTokenCpu(engine.ctx.device, clocks);
     let measured = zeroCounts();
+    let cpu: TokenCpu = zeroTokenCpu();
     let tFrom = 0;
     let tTo = 0;
-    let cpuFrom = 0;
-    let cpuMs = 0;
     let bytes = 0;
     let n = 0;
     let last = 0;
@@ -100,7 +100,7 @@ export async function measureEngine(
     const close = () => {
       measured = { ...counter.counts };
       tTo = performance.now();
-      cpuMs = cpuClock ? cpuClock() - cpuFrom : 0;
+      cpu = cpuWatch.read(Math.max(1, n - window.from), tTo);
       bytes = traffic.bytes();
       last = n;
     };
@@ -115,13 +115,14 @@ export async function measureEngine(
             counter.reset();
             traffic.reset();
             tFrom = performance.now();
-            cpuFrom = cpuClock?.() ?? 0;
+            cpuWatch.reset(tFrom);
           }
           if (n === window.to) close();
         }
         if (e.type === 'done') stats = e.stats;
       }
     } finally {
+      cpuWatch.stop();
       counter.stop();
     }
     if (last === 0 && n > window.from) close();
@@ -140,9 +141,10 @@ export async function measureEngine(
       prefillTokS: stats?.prefillTokPerS ?? 0,
       decodeTokS: last > window.from ? ((last - window.from) * 1000) / (tTo - tFrom) : 0,
       decodeTokens: Math.max(0, last - window.from),
-      cpuMsPerToken: cpuMs / k,
+      cpuMsPerToken: cpu.processCpuMs ?? 0,
       perToken,
       weightReadRatio: perToken.weightBytes / facts.tokenWeightBytes,
+      cpu,
     };
   } finally {
     traffic.stop();

@@ -37,6 +37,12 @@ export interface EngineOptions {
   precompile?: boolean;
   /** Decode one token through the recorded, fused decode pass where the model allows (default true); false runs the batch path (tests, before/after benchmarks). */
   decodePass?: boolean;
+  /**
+   * Ask for a decoded token's 4-byte read-back only when the GPU is due to
+   * have it, sleeping until then (default: in Node, where Dawn polls and
+   * keeps a CPU core busy while a map is pending; off in browsers).
+   */
+  readPacing?: boolean;
 }
 
 export class ClawEngine {
@@ -180,7 +186,7 @@ export class ClawEngine {
   private async loadNow(source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     this.releaseSession();
     this.lastLoad = { source, options };
-    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
+    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, readPacing: this.options.readPacing, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
     this.session = loaded.session;
     this.modelBuffers = loaded.buffers;
     return loaded.session.info;

@@ -33,6 +33,8 @@ export interface LoaderEnv {
   streamCacheBytes?: number;
   /** EngineOptions.decodePass: false decodes through the batch path. */
   decodePass?: boolean;
+  /** EngineOptions.readPacing. */
+  readPacing?: boolean;
   /** Compile every kernel at load (EngineOptions.precompile, resolved for the adapter). */
   precompile: boolean;
 }
@@ -223,6 +225,7 @@ async function allocateModel(
     streamer: streamer?.hasStreamedLayers ? streamer : null,
     allocator: buffers,
     decodePass: env.decodePass,
+    readPacing: env.readPacing,
     precompile: env.precompile,
   });
   await model.prepare();

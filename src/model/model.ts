@@ -103,6 +103,8 @@ export interface LlamaModelOptions {
    */
   allocator?: GpuAllocator;
   decodePass?: boolean;
+  /** Pace the token pipeline's read-backs (EngineOptions.readPacing; default where awaiting a GPU promise polls). */
+  readPacing?: boolean;
   /** prepare() compiles every kernel at load (default true); false leaves them to their first use. */
   precompile?: boolean;
   /** gemma4: the per-layer embedding rows, read from the file and uploaded before each batch. */
@@ -117,6 +119,7 @@ export class LlamaModel {
   private pipeline: TokenPipeline | null = null;
   private readonly allocator: GpuAllocator | undefined;
   private readonly precompile: boolean;
+  private readonly readPacing: boolean | undefined;
   private readonly perLayerRows: PerLayerTokenRows | undefined;
 
   constructor(
@@ -132,6 +135,7 @@ export class LlamaModel {
     this.decode = fused ? new DecodePass(ops, o.allocator!, hp, weights, kv, scratch) : null;
     this.allocator = o.allocator;
     this.precompile = o.precompile !== false;
+    this.readPacing = o.readPacing;
     this.perLayerRows = o.perLayerRows;
   }
 
@@ -171,7 +175,7 @@ export class LlamaModel {
       tokenOut: this.scratch.ids,
       nVocab: this.hp.nVocab,
     }, { full: this.precompile });
-    this.pipeline = new TokenPipeline(this.ops, this.allocator, this.decode, sampler, this.scratch);
+    this.pipeline = new TokenPipeline(this.ops, this.allocator, this.decode, sampler, this.scratch, this.readPacing);
     return this.pipeline;
   }
 

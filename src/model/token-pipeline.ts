@@ -4,11 +4,14 @@
 // is submitted before token t's id reaches the CPU. Ids come back through a
 // small ring of 4-byte read-back buffers, in order, a token or two behind;
 // the caller decides how far ahead to run (and discards what it does not
-// need when generation stops).
+// need when generation stops). Where awaiting a map polls (Node + Dawn), a
+// step's read-back is asked for only when the GPU is due to have it
+// (src/gpu/read-pacer.ts); elsewhere at submit.
 
 import { ClawError, toClawError } from '../errors';
 import type { GpuAllocator } from '../gpu/allocator';
 import { reportedLoss, type GpuOps } from '../gpu/ops-api';
+import { awaitingPolls, ReadPacer } from '../gpu/read-pacer';
 import type { GpuSampler } from '../gpu/gpu-sampler';
 import type { SamplingOptions } from '../engine/types';
 import type { DecodePass } from './decode-pass';
@@ -26,8 +29,11 @@ export const TOKEN_PIPELINE_BYTES = PIPELINE_SLOTS * SLOT_BYTES;
 
 export class TokenPipeline {
   private readonly slots: GPUBuffer[] = [];
-  /** The map of each slot's read-back, while its draw is in flight. */
+  /** The map of each slot's read-back, once asked for (at submit, or paced: when read). */
   private readonly mapped: (Promise<void> | null)[] = new Array(PIPELINE_SLOTS).fill(null);
+  /** When each slot's submission was made (performance.now()), for pacing its read. */
+  private readonly submittedAt = new Float64Array(PIPELINE_SLOTS);
+  private readonly pacer: ReadPacer;
   /** Oldest slot in flight, and how many are. */
   private head = 0;
   private count = 0;
@@ -42,7 +48,10 @@ export class TokenPipeline {
     private readonly decode: DecodePass,
     private readonly sampler: GpuSampler,
     private readonly scratch: Scratch,
+    /** Pace the read-backs of decode steps (default: where awaiting a GPU promise polls; EngineOptions.readPacing). */
+    paceReads = awaitingPolls(),
   ) {
+    this.pacer = new ReadPacer(paceReads);
     for (let i = 0; i < PIPELINE_SLOTS; i++) this.slots.push(allocator.allocSync('activations', SLOT_BYTES, READBACK_USAGE, `sampled id ${i}`));
     // Made once: the copy of the sampled id into the slot of the current submission.
     this.finish = (encoder) => encoder.copyBufferToBuffer(this.scratch.ids, 0, this.slots[this.current], 0, 4);
@@ -62,6 +71,7 @@ export class TokenPipeline {
     if (this.count > 0) throw new ClawError('clw-llm-crash', 'a token pipeline began while ids were still in flight');
     await this.sampler.begin(options, history, 0, masked);
     this.sampleIndex = 0;
+    this.pacer.reset();
   }
 
   /** The tokens the next submitted draw may choose (bit id & 31 of word id >> 5). */
@@ -88,7 +98,7 @@ export class TokenPipeline {
   async next(): Promise<number> {
     if (this.count === 0) throw new ClawError('clw-llm-crash', 'TokenPipeline.next() with nothing in flight');
     const slot = this.head;
-    const mapped = this.mapped[slot]!;
+    const mapped = this.mapped[slot] ?? this.pacer.map(this.slots[slot], 0, 4, this.submittedAt[slot]);
     this.mapped[slot] = null;
     this.head = (this.head + 1) % PIPELINE_SLOTS;
     this.count--;
@@ -123,10 +133,13 @@ export class TokenPipeline {
     if (pos < 0) this.decode.sample(this.sampleIndex, this.sampler.dispatches(), this.finish);
     else this.decode.run(pos, this.sampleIndex, this.sampler.dispatches(), this.finish);
     this.sampleIndex++;
-    const mapped = this.slots[this.current].mapAsync(GPUMapMode.READ, 0, 4);
-    // Read (and its failure reported) by next(); until then a rejection is not unhandled.
-    mapped.catch(ignore);
-    this.mapped[this.current] = mapped;
+    this.submittedAt[this.current] = performance.now();
+    if (pos < 0 || !this.pacer.enabled) {
+      const mapped = this.slots[this.current].mapAsync(GPUMapMode.READ, 0, 4);
+      // Read (and its failure reported) by next(); until then a rejection is not unhandled.
+      mapped.catch(ignore);
+      this.mapped[this.current] = mapped;
+    }
     this.count++;
   }
 }

@@ -2,8 +2,9 @@
 // model and few tokens: it measures a copy bandwidth, checks greedy tokens
 // against llama.cpp's recorded ones, decodes each model through the decode
 // pass, and its fraction is the measured weight bytes per token x tok/s over
-// that bandwidth. No figure is checked against a time; only that the pieces
-// are there and agree with each other.
+// that bandwidth; the per-token CPU breakdown is there and adds up, and the
+// wait probe sees Dawn polling while a map waits. No figure is checked
+// against a time; only that the pieces are there and agree with each other.
 
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('bench:gpu', () => {
   it('reports load, first token, prefill and decode figures and the fraction of the copy bandwidth', { timeout: 240_000 }, async () => {
     // Two matvec tunings (a sweep): each model is measured under both.
-    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, tunings: parseMatvecTunings('default;rowsPerBlock=2') });
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, waitMs: 20, tunings: parseMatvecTunings('default;rowsPerBlock=2') });
     expect(r.bandwidth.bytes).toBe(4 << 20);
     expect(r.bandwidth.gbPerS).toBeGreaterThan(0);
     expect(r.rows.map((x) => [x.model, x.tuning])).toEqual([
@@ -36,8 +37,23 @@ describe('bench:gpu', () => {
       // The decode pass binds every weight byte once per token (one embedding row).
       expect(row.run.weightReadRatio).toBeCloseTo(1, 2);
       expect(row.bandwidthFraction).toBeCloseTo((row.run.perToken.weightBytes * row.decodeTokS) / 1e9 / r.bandwidth.gbPerS, 9);
+      // Per token: one encoder, one step write, one submit and one read-back, each timed; the window is decode tok/s's.
+      const cpu = row.run.cpu;
+      for (const part of [cpu.encodeMs, cpu.writeBufferMs, cpu.submitMs, cpu.readbackMs, cpu.mapPendingMs]) expect(part).toBeGreaterThan(0);
+      expect(cpu.wallMs * row.decodeTokS).toBeCloseTo(1000, 6);
+      expect(cpu.mainCpuMs).not.toBeNull();
+      expect(cpu.idleMs! + cpu.mainCpuMs!).toBeCloseTo(cpu.wallMs, 6);
+      expect(cpu.otherMainMs! + cpu.encodeMs + cpu.writeBufferMs + cpu.submitMs + cpu.readbackMs + cpu.pollMs).toBeCloseTo(cpu.mainCpuMs!, 6);
     }
-    expect(gpuBenchTable(r)).toContain('| tiny llama (Q4_0) | rowsPerBlock=2 |');
+    // Dawn polls while a map waits, and not while nothing does.
+    expect(r.wait.samples.map((s) => s.way)).toEqual(['idle', 'map', 'done', 'sleep']);
+    expect(r.wait.samples.find((s) => s.way === 'map')!.pollTicks).toBeGreaterThan(0);
+    expect(r.wait.samples.find((s) => s.way === 'idle')!.pollTicks).toBe(0);
+    const table = gpuBenchTable(r);
+    expect(table).toContain('tiny llama (Q4_0)');
+    expect(table).toContain('| model | wall ms / token | GPU ms / decode pass |');
+    expect(table).toContain('| tiny llama (Q4_0) | rowsPerBlock=2 |');
+    expect(table).toContain('| tiny llama (Q4_0) [rowsPerBlock=2] |');
   });
 
   it('parses --tune: default, field=number pairs, booleans as 0/1, and refuses unknown fields', () => {
@@ -62,7 +78,7 @@ describe('bench:gpu', () => {
     ];
     const reference = path.join(dir, 'reference.json');
     writeFileSync(reference, JSON.stringify(cases));
-    const r = await runGpuBench({ shapes: [], quants: [], tokens: 2, prefill: 8, copyBytes: 1 << 20, reference });
+    const r = await runGpuBench({ shapes: [], quants: [], tokens: 2, prefill: 8, copyBytes: 1 << 20, waitMs: 20, reference });
     expect(r.checks.map((c) => [c.promptIdsEqual, c.agreeing, c.expected])).toEqual([
       [true, 8, 8],
       [true, 3, 8],
