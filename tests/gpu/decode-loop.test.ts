@@ -194,13 +194,11 @@ describe('the pipelined GPU decode loop', () => {
   // Last: they load other models into the two engines.
   it.skipIf(!haveSharedModels).each(['stories260K.gguf', 'TinyStories-656K-Q8_0.gguf'])('%s: the same seed gives the CPU loop tokens', { timeout: 300_000 }, async (name) => {
     await loadBoth(new Uint8Array(readFileSync(path.join(sharedModels, name))), name, 256);
-    for (const seed of [1, 2]) {
-      const options = { temperature: 0.9, seed, maxTokens: 24 };
-      const a = await run(gpu, PROMPT, options);
-      const b = await reference(PROMPT, options);
-      expect(a.tokens.length).toBeGreaterThan(0);
-      expectCpuLoopTokens(a, b, options, 16);
-    }
+    const options = { temperature: 0.9, seed: 1, maxTokens: 24 };
+    const a = await run(gpu, PROMPT, options);
+    const b = await reference(PROMPT, options);
+    expect(a.tokens.length).toBeGreaterThan(0);
+    expectCpuLoopTokens(a, b, options, 16);
   });
 });
 
