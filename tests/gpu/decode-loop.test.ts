@@ -87,6 +87,9 @@ describe('the pipelined GPU decode loop', () => {
   /** The GPU loop's tokens are the CPU loop's wherever its draw was clear, over at least `minDraws` draws (or all). */
   function expectCpuLoopTokens(a: Awaited<ReturnType<typeof run>>, b: Awaited<ReturnType<typeof reference>>, options: GenerateOptions, minDraws: number) {
     const endedOnEog = a.done.reason === 'stop' && !options.stop?.length;
+    // The recording is the CPU loop's own: one draw per token it gave (and one for an end-of-generation token).
+    expect(b.draws.slice(0, b.tokens.length).map((d) => d.id)).toEqual(b.tokens);
+    expect(b.draws.length - b.tokens.length).toBe(b.done.reason === 'stop' && !options.stop?.length ? 1 : 0);
     const c = compareDraws({ tokens: a.tokens, endedOnEog }, b.draws, options, gpu.tokenizer!.eogIds);
     expect(c.mismatch).toBeNull();
     expect(c.compared, `the runs parted at a close draw (${c.divergedAt}) before ${minDraws} draws`).toBeGreaterThanOrEqual(Math.min(minDraws, b.draws.length));
