@@ -88,7 +88,18 @@ export function samplingDistribution(logits: Float32Array, history: readonly num
 
 type Distribution = { greedy: number } | { ids: Int32Array; max: number };
 
-function distribution(logits: Float32Array, history: readonly number[], plan: SamplingPlan, scratch: { logits: Float32Array }): Distribution {
+/**
+ * The values top-k, top-p, min-p and the draw rank (NaN as -Infinity,
+ * +Infinity as the largest f32, then the penalties), for tests that judge
+ * how close a draw was (tests/fixtures/clear-draws.ts).
+ */
+export function penalizedLogits(logits: Float32Array, history: readonly number[], options: SamplingOptions = {}): Float32Array {
+  const scratch = { logits: new Float32Array(0) };
+  penalize(logits, history, planSampling({ seed: 0, ...options }), scratch);
+  return scratch.logits;
+}
+
+function penalize(logits: Float32Array, history: readonly number[], plan: SamplingPlan, scratch: { logits: Float32Array }): Float32Array {
   const n = logits.length;
   if (n === 0) throw new ClawError('clw-bad-request', 'cannot sample from empty logits');
   if (scratch.logits.length !== n) scratch.logits = new Float32Array(n);
@@ -99,7 +110,12 @@ function distribution(logits: Float32Array, history: readonly number[], plan: Sa
     l[i] = Number.isNaN(v) ? -Infinity : v === Infinity ? F32_MAX : v;
   }
   if (plan.penalize) applyPenalties(l, history, plan);
+  return l;
+}
 
+function distribution(logits: Float32Array, history: readonly number[], plan: SamplingPlan, scratch: { logits: Float32Array }): Distribution {
+  const l = penalize(logits, history, plan, scratch);
+  const n = l.length;
   if (plan.greedy) return { greedy: argmax(l) };
 
   const o = plan.options;
