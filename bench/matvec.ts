@@ -288,7 +288,7 @@ async function main() {
       ms: r.msPerMatvec.toFixed(2),
       'GB/s': r.gbPerS.toPrecision(3),
       'of copy': `${(100 * r.fractionOfCopy).toFixed(1)}%`,
-      'weights/s vs F32': `${r.speedVsF32.toFixed(2)}x`,
+      'weights/s vs F32': Number.isFinite(r.speedVsF32) ? `${r.speedVsF32.toFixed(2)}x` : '-',
       'before ms': r.beforeMs?.toFixed(2) ?? '-',
       speedup: r.speedup === undefined ? '-' : `${r.speedup.toFixed(2)}x`,
       'GPU ms': r.gpuMs?.toFixed(4) ?? '-',
