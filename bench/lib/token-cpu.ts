@@ -9,7 +9,9 @@
 //   polls; mapped at submit, that is nearly all of it);
 // - pollMs: Dawn's event polling while a promise waits (dawn-poll.ts, Node);
 // and, from the clocks: the main thread's CPU time, what is left of it
-// (otherMainMs: the loop's and the consumer's JS, the event loop, GC), the
+// (otherMainMs: the loop's and the consumer's JS, the event loop, GC; the
+// calls are timed by the wall clock, so a thread preempted inside them can
+// leave this below zero: a sign of a loaded machine, not of work), the
 // wall time the main thread was off the CPU (idleMs: asleep, or preempted),
 // and the whole process's CPU (other threads: the driver, or on SwiftShader
 // the emulated GPU). Nothing here imports node: (it runs in a page too,
