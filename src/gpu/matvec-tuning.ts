@@ -10,7 +10,7 @@ import { ClawError } from '../errors';
  * most `maxLanes`; a workgroup of `workgroup` threads holds
  * workgroup / lanes blocks. Lanes add up their sums by a tree in workgroup
  * memory. `wideLoads` reads the weights of the types whose 16-byte groups
- * are aligned (WIDE_LOAD_TYPES in shaders.ts) through `vec4<u32>`
+ * are aligned (WIDE_LOAD_TYPES in weight-pieces.ts) through `vec4<u32>`
  * bindings, one load per 16 bytes. `xTile` (elements, a multiple of 32; 0:
  * off) has the workgroup load the input into workgroup memory that many
  * elements at a time, with coalesced loads, for its lanes to read.

@@ -7,7 +7,7 @@ import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../gguf/types';
 import type { WeightMatrix, WeightPart } from './ops-api';
 import { WEIGHT_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
-import { hasGpuDecoder } from './shaders';
+import { hasGpuDecoder } from './weight-pieces';
 
 
 export interface UploadWeightOptions {
