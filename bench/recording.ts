@@ -9,7 +9,10 @@
 // shows only as preemption: the minimum over the repetitions is the figure,
 // the median is printed beside it.
 //
-//   npm run ts -- bench/recording.ts [--reps 300] [--layers 16,22,32] [--dawn-flag enable-dawn-features=skip_validation]
+//   npm run ts -- bench/recording.ts [--reps 300] [--layers 16,22,32] [--dawn-flag enable-dawn-features=skip_validation] [--variant gpu|cpu]
+// --variant: the decode pass's kernel family (GpuOpsOptions.decodeVariant;
+// default the adapter's: 'cpu' on SwiftShader; 'gpu' folds rope into
+// attention, one dispatch fewer per layer); the result file names it.
 // --dawn-flag: one of Dawn's command-line flags for the device (e.g. to see
 // what Dawn's validation costs per dispatch); the result file names it.
 // Writes bench/results/recording.json (recording-<flag>.json with a flag).
@@ -30,7 +33,8 @@ const arg = (name: string) => {
 const REPS = Number(arg('reps') ?? 300);
 const LAYERS = (arg('layers') ?? '16,22,32').split(',').map(Number);
 const DAWN_FLAG = arg('dawn-flag');
-const OUT = path.resolve(import.meta.dirname, `results/recording${DAWN_FLAG ? `-${DAWN_FLAG.replace(/[^a-z0-9_]+/gi, '-')}` : ''}.json`);
+const VARIANT = arg('variant') as 'gpu' | 'cpu' | undefined;
+const OUT = path.resolve(import.meta.dirname, `results/recording${DAWN_FLAG ? `-${DAWN_FLAG.replace(/[^a-z0-9_]+/gi, '-')}` : ''}${VARIANT ? `-${VARIANT}` : ''}.json`);
 
 /** The decode pass's recorded list (engine internals: a benchmark looks inside). */
 function decodeList(engine: ClawEngine): readonly RecordedDispatch[] {
@@ -53,7 +57,7 @@ async function main() {
     for (const nLayers of LAYERS) {
       const file = path.join(dir, `layers-${nLayers}.gguf`);
       await writeTiledModel(file, shapeOptions({ ...LLAMA_3_8B_LAYERS, nLayers }, 'Q4_K_M'));
-      const engine = await ClawEngine.create({ gpu });
+      const engine = await ClawEngine.create({ gpu, kernels: VARIANT ? { decodeVariant: VARIANT } : undefined });
       adapter = engine.adapterDescription;
       const source = await openFileSource(file);
       try {
@@ -84,7 +88,7 @@ async function main() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const result = { date: new Date().toISOString(), adapter, dawnFlag: DAWN_FLAG ?? null, cpus: os.cpus().length, loadAverage: os.loadavg(), reps: REPS, shape: { ...LLAMA_3_8B_LAYERS, quant: 'Q4_K_M' }, rows };
+  const result = { date: new Date().toISOString(), adapter, dawnFlag: DAWN_FLAG ?? null, variant: VARIANT ?? 'default', cpus: os.cpus().length, loadAverage: os.loadavg(), reps: REPS, shape: { ...LLAMA_3_8B_LAYERS, quant: 'Q4_K_M' }, rows };
   mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`${adapter}${DAWN_FLAG ? ` (${DAWN_FLAG})` : ''}; load average ${result.loadAverage.map((l) => l.toFixed(1)).join(' ')}; ${REPS} recordings each`);
