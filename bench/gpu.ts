@@ -7,12 +7,13 @@
 //
 //   npm run bench:gpu -- [--tiny] [--tokens 16] [--prefill 512] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32,llama8b]
 //                        [--copy-mib 1024] [--reference file.json] [--out file.json] [--read-pacing off] [--dawn-flag F]
-//                        [--tune 'default;maxLanes=128']
+//                        [--tune 'default;maxLanes=128'] [--profile]
 // --tiny: a tiny llama instead of the real shapes (a smoke test of the script or its bundle).
 // --reference: llama.cpp's greedy tokens (bench/gpu-reference.ts) to check on this adapter first.
 // --read-pacing off: the decode loop maps each read-back at submit (EngineOptions.readPacing; on by default in Node).
 // --dawn-flag F: one more Dawn flag, e.g. enable-dawn-features=skip_validation (what validation costs per token).
 // --tune: measure every model under each matvec tuning (src/gpu/matvec-tuning.ts; syntax at parseMatvecTunings).
+// --profile: GPU time per kernel of the decode pass, per model (bench/lib/kernel-profile.ts).
 // Writes bench/results/gpu.json (or --out) after every model and prints a markdown table.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,7 @@ const result = await runGpuBench({
   reference: arg('reference'),
   tunings: arg('tune') === undefined ? undefined : parseMatvecTunings(arg('tune')!),
   engine: arg('read-pacing') === 'off' ? { readPacing: false } : undefined,
+  profile: process.argv.includes('--profile'),
   log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),
   progress: save,
 });

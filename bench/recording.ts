@@ -22,8 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ClawEngine } from '../src/engine/engine';
 import { openFileSource } from '../src/gguf/source-node';
-import { encodeDispatches, type RecordedDispatch } from '../src/gpu/recorded';
+import { encodeDispatches } from '../src/gpu/recorded';
 import { createDawnGpu, ensureSwiftShaderFallback } from '../src/gpu/gpu-node';
+import { decodeDispatches } from './lib/kernel-profile';
 import { LLAMA_3_8B_LAYERS, shapeOptions, writeTiledModel } from './lib/real-shape-models';
 
 const arg = (name: string) => {
@@ -35,13 +36,6 @@ const LAYERS = (arg('layers') ?? '16,22,32').split(',').map(Number);
 const DAWN_FLAG = arg('dawn-flag');
 const VARIANT = arg('variant') as 'gpu' | 'cpu' | undefined;
 const OUT = path.resolve(import.meta.dirname, `results/recording${DAWN_FLAG ? `-${DAWN_FLAG.replace(/[^a-z0-9_]+/gi, '-')}` : ''}${VARIANT ? `-${VARIANT}` : ''}.json`);
-
-/** The decode pass's recorded list (engine internals: a benchmark looks inside). */
-function decodeList(engine: ClawEngine): readonly RecordedDispatch[] {
-  const model = (engine as unknown as { session: { model: { decode: { dispatches: readonly RecordedDispatch[] } | null } } | null }).session?.model;
-  if (!model?.decode) throw new Error('the model has no decode pass');
-  return model.decode.dispatches;
-}
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -63,7 +57,7 @@ async function main() {
       try {
         await engine.load(source, { ctxSize: 256 });
         for await (const e of engine.generate('Once upon a time', { temperature: 0, maxTokens: 2 })) void e;
-        const list = decodeList(engine);
+        const list = decodeDispatches(engine);
         const device = engine.ctx.device;
         const times: number[] = [];
         for (let r = 0; r < REPS; r++) {

@@ -23,6 +23,7 @@ import { copyBandwidth } from '../copy-bandwidth';
 import { groupPasses, watchGpuTime, withTimestamps, type GpuTimer, type PassTimes } from './gpu-time';
 import { promptOfTokens, type WebClawRun } from './measure-engine';
 import { measureWebClaw } from './measure-webclaw';
+import { kernelProfileTable, profileDecodeKernels, type KernelTime } from './kernel-profile';
 import { tokenCpuTable } from './token-cpu';
 import { probeGpuWait, waitProbeLines, type WaitProbe } from './wait-probe';
 import { LLAMA_31_8B, LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
@@ -66,6 +67,8 @@ export interface GpuBenchOptions {
   waitMs?: number;
   /** A reference JSON from bench/gpu-reference.ts: checked before the benchmark. */
   reference?: string;
+  /** Per-kernel GPU time of the decode pass, per model (kernel-profile.ts), where the adapter has timestamps. */
+  profile?: boolean;
   /** Matvec tunings to measure each model under (default: the engine's own); see parseMatvecTunings. */
   tunings?: MatvecTuningCase[];
   engine?: EngineOptions;
@@ -95,6 +98,8 @@ export interface GpuBenchRow {
   gpuPasses: PassTimes[];
   /** Median GPU ms of the decode pass (the group with the per-token dispatch count); undefined without timestamps. */
   decodePassGpuMs?: number;
+  /** With `profile`: GPU ms per token by kernel, most first (null without timestamps). */
+  kernels?: KernelTime[] | null;
   run: WebClawRun;
 }
 
@@ -189,14 +194,16 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
             timer = watchGpuTime(engine.ctx.device);
             return engine;
           };
-          const run = await measureWebClaw(timed, {}, file, facts, prompt, window, ctxSize, {}, async () => {
+          let kernels: KernelTime[] | null | undefined;
+          const run = await measureWebClaw(timed, {}, file, facts, prompt, window, ctxSize, {}, async (engine) => {
             gpuPasses = timer ? groupPasses(await timer.read()) : [];
             timer?.stop();
+            if (o.profile) kernels = await profileDecodeKernels(engine);
           });
           const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
           const cpu = run.cpu;
           const decodePassGpuMs = gpuPasses.find((g) => g.dispatches === Math.round(run.perToken.dispatches))?.medianMs;
-          result.rows.push({ model: label, tuning: tuning.label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, run });
+          result.rows.push({ model: label, tuning: tuning.label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, kernels, run });
           log(
             `${label}${o.tunings ? ` [${tuning.label}]` : ''}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
               `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
@@ -231,6 +238,7 @@ export function gpuBenchTable(r: GpuBenchResult): string {
     `Per decoded token (bench/lib/token-cpu.ts), read-backs ${r.readPacing ? 'paced' : 'mapped at submit'}: the main thread\'s WebGPU calls, Dawn\'s event polling, the rest of its CPU, and its time off the CPU.`,
     '',
     tokenCpuTable(r.rows.map((x) => ({ model: x.tuning === 'default' ? x.model : `${x.model} [${x.tuning}]`, cpu: x.run.cpu, gpuMs: x.decodePassGpuMs }))),
+    ...r.rows.flatMap((x) => (x.kernels ? ['', kernelProfileTable(x.tuning === 'default' ? x.model : `${x.model} [${x.tuning}]`, x.kernels)] : [])),
     '',
     ...waitProbeLines(r.wait),
   ];

@@ -40,6 +40,8 @@ export interface MatvecDispatch {
   params: ParamField[];
   buffers: [number, GPUBuffer][];
   groups: [number, number];
+  /** The matrices it reads, by tensor name ('+' between them). */
+  weights: string;
 }
 
 /** DecodeOps.project: up to SEGMENTS_MAX matrices (or parts) per dispatch, as many as the storage-buffer limit allows. */
@@ -95,6 +97,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
       params,
       buffers,
       groups: matvecGrid(deps, rows, cols),
+      weights: group.map((p) => p.w.name).join('+'),
     });
   }
   return dispatches;
@@ -125,6 +128,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       [SEGMENT_BINDING + 1, up.parts[0].buffer],
     ],
     groups: matvecGrid(deps, gate.rows, gate.cols),
+    weights: `${gate.name}+${up.name}`,
   };
 }
 

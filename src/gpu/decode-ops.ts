@@ -73,6 +73,8 @@ interface PendingDispatch {
   buffers: [number, GPUBuffer | GPUBufferBinding][];
   groups: [number, number];
   indirect?: { buffer: GPUBuffer; offset: number };
+  /** The kernel, and the weights it reads. */
+  label: string;
 }
 
 export class DecodeRecorder implements DecodeOps {
@@ -123,7 +125,7 @@ export class DecodeRecorder implements DecodeOps {
     return this.pending.map((d) => {
       const pipeline = this.deps.pipeline(d.kernel, d.variant);
       const bindGroup = this.deps.device.createBindGroup({
-        label: `decode ${d.kernel}`,
+        label: `decode ${d.label}`,
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: d.slot },
@@ -131,7 +133,7 @@ export class DecodeRecorder implements DecodeOps {
           ...this.deps.gridTableEntries(d.variant),
         ],
       });
-      return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect };
+      return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect, label: d.label };
     });
   }
 
@@ -143,12 +145,12 @@ export class DecodeRecorder implements DecodeOps {
   }
 
   project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions = {}): void {
-    for (const d of projectDispatches(this.matvecDeps, x, projections, out, o)) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups);
+    for (const d of projectDispatches(this.matvecDeps, x, projections, out, o)) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights);
   }
 
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void {
     const d = gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation);
-    this.record('matvecFused', d.variant, d.params, d.buffers, d.groups);
+    this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights);
   }
 
   ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
@@ -286,6 +288,8 @@ export class DecodeRecorder implements DecodeOps {
           [3, out.buffer],
         ],
         this.grid(Math.ceil(table.cols / 4 / ELEMENTWISE_WG)),
+        undefined,
+        table.name,
       );
     }
   }
@@ -308,9 +312,12 @@ export class DecodeRecorder implements DecodeOps {
     buffers: [number, GPUBuffer | GPUBufferBinding][],
     groups: [number, number],
     indirect?: { buffer: GPUBuffer; offset: number },
+    /** The weights it reads, for its label. */
+    weights?: string,
   ): void {
     this.flushRope();
-    this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect });
+    const label = weights ? `${kernel} ${weights}` : kernel;
+    this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect, label });
   }
 
   /** A 256-byte parameter slot of the arena, filled now and uploaded by finish(). */

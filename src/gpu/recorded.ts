@@ -11,6 +11,8 @@ export interface RecordedDispatch {
   readonly groups: readonly [number, number, number];
   /** Workgroup counts read from a buffer at dispatch time (they change per token, e.g. attention over a growing context). */
   readonly indirect?: { readonly buffer: GPUBuffer; readonly offset: number };
+  /** What it computes: the kernel, and the weights it reads (benchmarks' per-kernel profiles; also the bind group's label). */
+  readonly label?: string;
 }
 
 /** Replays recorded dispatches into a compute pass: no allocation, no lookups. */

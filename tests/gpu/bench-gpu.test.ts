@@ -18,10 +18,13 @@ import { haveSharedModels, referenceGreedy, sharedModels } from '../conformance/
 const dir = mkdtempSync(path.join(os.tmpdir(), 'webclaw-bench-gpu-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The greedy sampler's dispatches after the decode pass (argmax: two passes of the reduction). */
+const GREEDY_SAMPLER_DISPATCHES = 2;
+
 describe('bench:gpu', () => {
   it('reports load, first token, prefill and decode figures and the fraction of the copy bandwidth', { timeout: 240_000 }, async () => {
     // Two matvec tunings (a sweep): each model is measured under both.
-    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, waitMs: 20, tunings: parseMatvecTunings('default;rowsPerBlock=2') });
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, waitMs: 20, tunings: parseMatvecTunings('default;rowsPerBlock=2'), profile: true });
     expect(r.bandwidth.bytes).toBe(4 << 20);
     expect(r.bandwidth.gbPerS).toBeGreaterThan(0);
     expect(r.rows.map((x) => [x.model, x.tuning])).toEqual([
@@ -44,6 +47,13 @@ describe('bench:gpu', () => {
       expect(cpu.mainCpuMs).not.toBeNull();
       expect(cpu.idleMs! + cpu.mainCpuMs!).toBeCloseTo(cpu.wallMs, 6);
       expect(cpu.otherMainMs! + cpu.encodeMs + cpu.writeBufferMs + cpu.submitMs + cpu.readbackMs + cpu.pollMs).toBeCloseTo(cpu.mainCpuMs!, 6);
+    }
+    // The per-kernel profile covers the decode pass's every dispatch, each labelled with what it computes.
+    for (const row of r.rows) {
+      const kernels = row.kernels!;
+      expect(kernels.reduce((n, k) => n + k.dispatches, 0)).toBe(row.run.perToken.dispatches - GREEDY_SAMPLER_DISPATCHES);
+      expect(kernels.every((k) => k.ms >= 0)).toBe(true);
+      expect(kernels.map((k) => k.kernel)).toEqual(expect.arrayContaining(['matvecFused attn_q.weight+attn_k.weight+attn_v.weight', 'matvecFused ffn_gate.weight+ffn_up.weight', 'attentionDecodeMerge']));
     }
     // Dawn polls while a map waits, and not while nothing does.
     expect(r.wait.samples.map((s) => s.way)).toEqual(['idle', 'map', 'done', 'sleep']);
