@@ -6,7 +6,7 @@
 //   out = out_proj(y)
 // The conv continues from a per-sequence state of the last L - 1 inputs
 // (b * x) per channel, kept by the KV cache (KvCache.states). Which layers
-// are which: head_count_kv is 0 for the convolutions (hparams.ts).
+// are which: head_count_kv is 0 for the convolutions (hparams-read.ts).
 
 import type { DecodeOps, GpuOps, WeightMatrix } from '../../gpu/ops-api';
 import type { Scratch } from '../forward';

@@ -62,7 +62,7 @@ export function deltaNetStateBytes(d: DeltaNetShape): [conv: number, ssm: number
   return [(d.convKernel - 1) * deltaNetDims(d).convDim * 4, d.vHeads * d.stateSize * d.stateSize * 4];
 }
 
-/** The subset of hparams.ts's metadata reader this module uses. */
+/** The subset of hparams-metadata.ts's MetadataReader this module uses. */
 interface Metadata {
   positiveInt(name: string, fallback?: number): number;
   num(name: string, fallback?: number): number;
