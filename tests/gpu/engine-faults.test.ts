@@ -2,6 +2,15 @@
 // requests at once with one aborted midway (the other seven equal their
 // results alone), and the GPU device lost during a load and during a
 // generation (the caller sees clw-device-lost, and the next request runs).
+//
+// Tokens are compared exactly: every run here is the same arithmetic as the
+// run alone it is compared with. Each prompt (at least 3 tokens after BOS)
+// is evaluated as one batch after what is cached: nothing (after a load) or
+// BOS only (consecutive prompts share no other first token), and the batch
+// kernels compute each token's row on its own, so its rows do not depend on
+// where the batch starts or how many tokens it holds (measured: the same
+// logits bit for bit on both lanes); the draws then go through the decode
+// pass over the same rows.
 
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +64,8 @@ describe.skipIf(!haveModels)('concurrency and faults', () => {
     await engine?.destroy();
   });
 
+  // The queue runs them in order: each prompt after the one before it in PROMPTS, as alone (the first after
+  // the last, where alone it came after nothing).
   it('8 requests at once, one aborted midway: the other 7 give their results alone', async () => {
     const controller = new AbortController();
     const aborted = 3;
@@ -82,6 +93,7 @@ describe.skipIf(!haveModels)('concurrency and faults', () => {
     const lost = await run(engine.generate(PROMPTS[0], { ...greedy, maxTokens: 200 }), (n) => n === 3 && engine.ctx.device.destroy());
     expect(lost.error).toBeInstanceOf(ClawError);
     expect(lost.error!.code).toBe('clw-device-lost');
+    // After the recovery's reload nothing is cached, as before PROMPTS[0] alone.
     const next = await run(engine.generate(PROMPTS[0], greedy));
     expect(next.error).toBeUndefined();
     expect(next.warnings).toContain('clw-device-lost');
@@ -99,6 +111,7 @@ describe.skipIf(!haveModels)('concurrency and faults', () => {
     });
     await expect(failed).rejects.toMatchObject({ code: 'clw-device-lost' });
     await engine.load(source, { ctxSize: 256 });
+    // Nothing cached; alone, BOS was (the same rows after it either way).
     const next = await run(engine.generate(PROMPTS[1], greedy));
     expect(next.error).toBeUndefined();
     expect(next.tokens).toEqual(alone.get(PROMPTS[1]));

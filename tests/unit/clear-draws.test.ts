@@ -2,14 +2,15 @@
 // loop's token comparisons rest on: a draw it calls clear is the same for
 // every logits vector within eps (random and adversarial changes), for
 // greedy and for each sampling stage; most draws of ordinary logits are
-// clear at the bound the GPU tests use; and the comparison finds a token
-// drawn differently at a clear step.
+// clear at the bound the GPU tests use; the comparison finds a token
+// drawn differently at a clear step; and a reference run records what the
+// CPU sampler drew from the logits after each history.
 
 import { describe, expect, it } from 'vitest';
 import { createSampler, planSampling, samplingDistribution } from '../../src/engine/sampler';
 import { gumbel } from '../../src/engine/sampling-math';
 import type { SamplingOptions } from '../../src/engine/types';
-import { compareDraws, isClearDraw, LOGIT_AGREEMENT, type ReferenceDraw } from '../fixtures/clear-draws';
+import { compareDraws, isClearDraw, LOGIT_AGREEMENT, referenceDraws, type ReferenceDraw } from '../fixtures/clear-draws';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -134,5 +135,29 @@ describe('clear draws', () => {
     expect(compareDraws({ tokens: [1, 2, 3, 7, 1, 1], endedOnEog: false }, ref, options, eog)).toEqual({ compared: 3, mismatch: null, divergedAt: 3 });
     expect(compareDraws({ tokens: [1, 2], endedOnEog: true }, ref, options, eog).mismatch).toMatch(/draw 2: end-of-generation/);
     expect(compareDraws({ tokens: [1, 2, 3], endedOnEog: false }, ref, options, eog).mismatch).toMatch(/ended after 3/);
+  });
+
+  it('referenceDraws: the CPU sampler over the logits after the prompt and each draw, up to maxTokens or an end-of-generation draw', async () => {
+    // Logits favouring (last token + 1) mod 8; token 0 ends generation.
+    const next = async (tokens: readonly number[]) => {
+      const logits = new Float32Array(8);
+      logits[(tokens[tokens.length - 1] + 1) % 8] = 3;
+      return logits;
+    };
+    const eog = new Set([0]);
+    const short = await referenceDraws(next, [4], { temperature: 0 }, 10, eog);
+    expect(short.map((d) => d.id)).toEqual([5, 6, 7, 0]);
+    expect(short.map((d) => d.history)).toEqual([[4], [4, 5], [4, 5, 6], [4, 5, 6, 7]]);
+    expect(short[3].logits[0]).toBe(3);
+    expect((await referenceDraws(next, [1], { temperature: 0 }, 3, eog)).map((d) => d.id)).toEqual([2, 3, 4]);
+    // Seeded: a fresh sampler's draws, numbered from 0, over the histories recorded.
+    const seeded = { temperature: 1, seed: 3 };
+    const flat = async () => new Float32Array(8).fill(1);
+    const draws = await referenceDraws(flat, [1], seeded, 6, new Set());
+    const ids = draws.map((d) => d.id);
+    expect(draws.map((d) => d.history)).toEqual(ids.map((_, i) => [1, ...ids.slice(0, i)]));
+    const sampler = createSampler(seeded);
+    expect(draws.map((d) => sampler.sample(d.logits, d.history))).toEqual(ids);
+    expect(new Set(ids).size).toBeGreaterThan(1);
   });
 });
