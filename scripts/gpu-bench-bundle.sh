@@ -63,6 +63,9 @@ fi
 # NVIDIA containers often keep the ICD outside the loader's search path.
 nv=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nv" ]; then export VK_DRIVER_FILES="$nv"; fi
+# ...and libglvnd's EGL vendor file for the NVIDIA driver (the H200 run of 2026-11-30 exported it by hand).
+egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -f "$egl" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$egl"; fi
 [ -x "$HERE/node" ] || { xz -dc "$HERE/node.xz" > "$HERE/node"; chmod +x "$HERE/node"; }
 dawn="$HERE/node_modules/webgpu/dist/linux-x64/dawn.node"
 [ -f "$dawn" ] || xz -dc "$HERE/dawn.node.xz" > "$dawn"
