@@ -3,16 +3,13 @@
 // parameters, bindings and a workgroup grid under the matvec tuning.
 // DecodeRecorder (decode-ops.ts) records what these return.
 
-import { ClawError } from '../errors';
 import type { DecodeKernelVariant } from './decode-ops';
 import type { MatvecTuning } from './matvec-tuning';
-import type { ActBuffer, Projection, WeightMatrix } from './ops-api';
+import { badRequest, requireCapacity, type ActBuffer, type Projection, type WeightMatrix } from './ops-api';
 import { SEGMENT_BINDING, usesGridTable, type ShaderDefines } from './shaders';
-import type { ParamField } from './uniforms';
+import { f32, u32, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
-const u32 = (v: number): ParamField => ({ u32: v });
-const f32 = (v: number): ParamField => ({ f32: v });
 
 /** Weight matrices per matvec_fused dispatch, and where their biases bind. */
 const SEGMENTS_MAX = 3;
@@ -168,10 +165,4 @@ function requireCols(x: ActBuffer, w: WeightMatrix): void {
   requireCapacity(x, w.cols, `project ${w.name} x`);
 }
 
-function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
-  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
-}
 
-function badRequest(message: string): ClawError {
-  return new ClawError('clw-bad-request', message);
-}

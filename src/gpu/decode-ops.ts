@@ -12,16 +12,14 @@ import type { GpuAllocator } from './allocator';
 import { STORAGE_USAGE } from './allocator';
 import { DECODE_KERNELS, ELEMENTWISE_WG, type KernelName } from './kernels';
 import type { MatvecTuning } from './matvec-tuning';
-import { type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
+import { badRequest, requireCapacity, type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
 import type { ShaderDefines } from './shaders';
 import { gatedDispatch, projectDispatches, type MatvecDeps, type ProjectOptions } from './decode-matvec';
-import { ropeStoreFields, type ParamField } from './uniforms';
+import { f32, ropeStoreFields, u32, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
-const u32 = (v: number): ParamField => ({ u32: v });
-const f32 = (v: number): ParamField => ({ f32: v });
 
 const SLOT_BYTES = 256;
 const ARENA_SLOTS = 256;
@@ -363,10 +361,4 @@ function headThreads(headDim: number): number {
   return Math.min(DECODE_KERNELS.HEAD_WG, 2 ** Math.ceil(Math.log2(headDim)));
 }
 
-function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
-  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
-}
 
-function badRequest(message: string): ClawError {
-  return new ClawError('clw-bad-request', message);
-}

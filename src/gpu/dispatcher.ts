@@ -10,14 +10,12 @@ import { STORAGE_USAGE, type GpuAllocator } from './allocator';
 import type { DecodeKernelVariant } from './decode-ops';
 import type { GpuContext } from './device';
 import { KERNELS, type KernelName } from './kernels';
-import type { ActBuffer, Dtype } from './ops-api';
+import { requireCapacity, type ActBuffer, type Dtype } from './ops-api';
 import { GRID_TABLE_BINDING, GRID_TABLE_WORDS } from './quant-tables';
 import { assembleKernel, PipelineCache, usesGridTable } from './shaders';
 import { StagingPool } from './staging';
 import { UniformRing, type ParamField } from './uniforms';
 
-export const u32 = (v: number): ParamField => ({ u32: v });
-export const f32 = (v: number): ParamField => ({ f32: v });
 
 /** What selects one assembled text of a kernel. */
 export type KernelVariant = DecodeKernelVariant;
@@ -216,10 +214,4 @@ function variantKey(kernel: KernelName, opts: KernelVariant, dtype: Dtype): stri
   return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${dtype}|${opts.wideLoads ? 'wide' : ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
 }
 
-export function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
-  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
-}
 
-export function badRequest(message: string): ClawError {
-  return new ClawError('clw-bad-request', message);
-}

@@ -14,6 +14,7 @@
 // - Calls record into the current command encoder; nothing runs until
 //   `submit()`. Reads wait for the queue.
 
+import { ClawError } from '../errors';
 import type { GgmlType } from '../gguf/types';
 
 export interface ActBuffer {
@@ -276,4 +277,14 @@ export async function reportedLoss(ops: GpuOps, ms = 1000): Promise<import('../e
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** clw-bad-request: a call the kernels cannot take (a wrong shape, size or option). */
+export function badRequest(message: string): ClawError {
+  return new ClawError('clw-bad-request', message);
+}
+
+/** Throws clw-bad-request when `buf` holds fewer than `needed` floats. */
+export function requireCapacity(buf: ActBuffer, needed: number, what: string): void {
+  if (needed > buf.length) throw badRequest(`${what}: needs ${needed} floats, the buffer holds ${buf.length}`);
 }

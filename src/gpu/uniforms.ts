@@ -21,6 +21,10 @@ export interface UniformSlot {
 /** Fields of a kernel's Params struct, in declaration order; all are 4-byte scalars. */
 export type ParamField = { u32: number } | { f32: number };
 
+/** A u32 or f32 parameter field. */
+export const u32 = (v: number): ParamField => ({ u32: v });
+export const f32 = (v: number): ParamField => ({ f32: v });
+
 export class UniformRing {
   private readonly buffers: GPUBuffer[] = [];
   private readonly staging: ArrayBuffer[] = [];

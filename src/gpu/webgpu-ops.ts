@@ -9,7 +9,7 @@ import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from './allocator';
 import { DecodeRecorder } from './decode-ops';
 import type { GpuContext } from './device';
-import { badRequest, f32, GpuDispatcher, requireCapacity, u32, type KernelVariant } from './dispatcher';
+import { GpuDispatcher, type KernelVariant } from './dispatcher';
 import {
   ATTENTION_DECODE_CHUNK,
   ATTENTION_DECODE_WG,
@@ -26,9 +26,9 @@ import {
 } from './kernels';
 import { resolveMatvecTuning, type MatvecTuning } from './matvec-tuning';
 import type { GpuOpsOptions } from './ops';
-import { kvBytesPerElement, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
+import { badRequest, kvBytesPerElement, requireCapacity, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
 import type { ShaderDefines } from './shaders';
-import { ropeStoreFields, type ParamField } from './uniforms';
+import { f32, ropeStoreFields, u32, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
 /** The adapter's smallest subgroup size where it says (Dawn, Chrome 134+), else a common one; a power of two. */
