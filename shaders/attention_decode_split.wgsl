@@ -143,7 +143,6 @@ fn new_key_value(h: u32, lid: u32) {
   let n_rep = params.n_heads / params.n_kv_heads;
   let kv_head = h / n_rep;
   rotate_head(params.n_heads + kv_head, false, lid);
-  let row = step.pos * params.n_kv_heads * D4 + kv_head * D4;
   let v_slot = params.n_heads + params.n_kv_heads + kv_head;
   for (var t = lid; t < D4; t += WG) {
     let k = kv_pack4(vec4<f32>(head[4u * t], head[4u * t + 1u], head[4u * t + 2u], head[4u * t + 3u]));
@@ -151,13 +150,18 @@ fn new_key_value(h: u32, lid: u32) {
     k_new[t] = k;
     v_new[t] = v;
     if (h % n_rep == 0u) {
-      k_cache[row + t] = k;
-      v_cache[row + t] = v;
+      k_cache[cache_at(step.pos, kv_head, t)] = k;
+      v_cache[cache_at(step.pos, kv_head, t)] = v;
     }
   }
   workgroupBarrier();
 }
 //#endif
+
+// Where elements 4d.. of k head kv_head's row at position pos lie in a cache (KvVec4 units).
+fn cache_at(pos: u32, kv_head: u32, d: u32) -> u32 {
+  return (pos * params.n_kv_heads + kv_head) * D4 + d;
+}
 
 // Key j of the step's keys, 4 elements at d, of k head kv_head.
 fn key4(first_key: u32, j: u32, kv_head: u32, d: u32) -> vec4<f32> {
@@ -166,7 +170,7 @@ fn key4(first_key: u32, j: u32, kv_head: u32, d: u32) -> vec4<f32> {
     return kv_vec4(k_new[d]);
   }
 //#endif
-  return kv_vec4(k_cache[(first_key + j) * params.n_kv_heads * D4 + kv_head * D4 + d]);
+  return kv_vec4(k_cache[cache_at(first_key + j, kv_head, d)]);
 }
 
 // The same for the value rows.
@@ -176,7 +180,7 @@ fn value4(first_key: u32, j: u32, kv_head: u32, d: u32) -> vec4<f32> {
     return kv_vec4(v_new[d]);
   }
 //#endif
-  return kv_vec4(v_cache[(first_key + j) * params.n_kv_heads * D4 + kv_head * D4 + d]);
+  return kv_vec4(v_cache[cache_at(first_key + j, kv_head, d)]);
 }
 
 // Chunk c of head h: its scores, their max and exp-sum, and the weighted values.
