@@ -7,3 +7,7 @@ export type * from './api/types';
 export { REQUEST_LIMITS } from './api/params';
 export type { CompatibilityReport, GenerateStats, LoadOptions, LoadProgress, ModelInfo, ResponseFormat } from './engine/types';
 export type { ByteSource } from './gguf/types';
+export type { EngineOptions } from './engine/engine';
+export type { GpuOpsOptions } from './gpu/ops';
+export type { MatvecTuning, MatvecTuningCase } from './gpu/matvec-tuning';
+export type { MatvecAutotuneReport, MatvecCandidateTiming } from './gpu/matvec-autotune';

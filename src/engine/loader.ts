@@ -157,6 +157,7 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
     budgetBytes,
     kvCacheDynamic: kvDynamic,
     dtype,
+    ...(model.decode?.autotune ? { matvecTuning: model.decode.autotune } : {}),
   };
   const kv = model.kv;
   const session: Session = {

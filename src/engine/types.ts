@@ -3,6 +3,7 @@
 // iterator of token events out, an AbortSignal to cancel.
 
 import type { ClawErrorCode, SerializedClawError } from '../errors';
+import type { MatvecAutotuneReport } from '../gpu/matvec-autotune';
 
 export interface LoadOptions {
   /** Context length; default: the model's, capped by the budget. */
@@ -177,6 +178,11 @@ export interface ModelInfo {
   kvCacheDynamic?: boolean;
   /** The arithmetic path the model runs on (LoadOptions.dtype resolved against the adapter). */
   dtype: 'f32' | 'f16';
+  /**
+   * With EngineOptions.kernels.matvec 'auto': the decode pass's matvec
+   * tunings timed at load on this model's weights, and the one it runs.
+   */
+  matvecTuning?: MatvecAutotuneReport;
 }
 
 export type SerializedError = SerializedClawError;

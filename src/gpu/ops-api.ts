@@ -248,9 +248,18 @@ export interface GpuOps {
   /**
    * Starts recording a decode pass: its buffers come from `allocator` (the
    * model's scope), `step` is its step buffer, `capacity` the KV cache's
-   * positions (sizes attention's scratch).
+   * positions (sizes attention's scratch), `matvec` a tuning over the
+   * defaults in place of the ops' own (clw-bad-request if the device cannot
+   * take it).
    */
-  recordDecode(allocator: import('./allocator').GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }): DecodeRecording;
+  recordDecode(allocator: import('./allocator').GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }, matvec?: Partial<import('./matvec-tuning').MatvecTuning>): DecodeRecording;
+
+  /**
+   * The matvec tunings the decode pass times at load to pick its own
+   * (GpuOpsOptions.matvec 'auto'; src/gpu/matvec-autotune.ts), or null: the
+   * pass runs the ops' tuning.
+   */
+  readonly matvecAutotune: readonly import('./matvec-tuning').MatvecTuningCase[] | null;
 
   /**
    * Compiles, in parallel and off the calling thread, every kernel that

@@ -4,7 +4,7 @@
 
 import { STORAGE_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
-import type { MatvecTuning } from './matvec-tuning';
+import type { MatvecTuning, MatvecTuningCase } from './matvec-tuning';
 import type { ActBuffer, Dtype, GpuOps } from './ops-api';
 import { WebGpuOps } from './webgpu-ops';
 
@@ -50,8 +50,16 @@ export interface GpuOpsOptions {
   decodeVariant?: 'auto' | 'gpu' | 'cpu';
   /** The arithmetic path to start with (default f32; see GpuOps.dtype). */
   dtype?: Dtype;
-  /** How the decode pass's matvec spreads rows over threads (default MATVEC_TUNING; benchmarks sweep it). */
-  matvec?: Partial<MatvecTuning>;
+  /**
+   * How the decode pass's matvec spreads rows over threads: fields over
+   * MATVEC_TUNING (the default; benchmarks sweep them), or 'auto': at load
+   * the pass times each of `matvecCandidates` on the model's own weights
+   * and keeps the fastest (src/gpu/matvec-autotune.ts; ModelInfo.matvecTuning
+   * says what it chose and measured).
+   */
+  matvec?: Partial<MatvecTuning> | 'auto';
+  /** The tunings 'auto' times, the first its baseline (default MATVEC_AUTOTUNE_CANDIDATES). */
+  matvecCandidates?: readonly MatvecTuningCase[];
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */

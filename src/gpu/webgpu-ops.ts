@@ -24,7 +24,8 @@ import {
   ROW_WG,
   type KernelName,
 } from './kernels';
-import { resolveMatvecTuning, type MatvecTuning } from './matvec-tuning';
+import { MATVEC_AUTOTUNE_CANDIDATES } from './matvec-autotune';
+import { resolveMatvecTuning, type MatvecTuning, type MatvecTuningCase } from './matvec-tuning';
 import type { GpuOpsOptions } from './ops';
 import { badRequest, kvBytesPerElement, requireCapacity, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
 import type { ShaderDefines } from './shaders';
@@ -50,6 +51,9 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
   /** Lanes per row of the subgroup kernels: the adapter's smallest subgroup size, at most one workgroup. */
   private readonly subgroupLanes: number;
   private readonly matvecTuning: Readonly<MatvecTuning>;
+  readonly matvecAutotune: readonly MatvecTuningCase[] | null;
+  /** A tuning over the defaults, checked against the device. */
+  private readonly resolveTuning: (t: Partial<MatvecTuning> | undefined) => Readonly<MatvecTuning>;
 
   constructor(ctx: GpuContext, allocator: GpuAllocator, options: GpuOpsOptions) {
     super(ctx, allocator, options.dtype ?? 'f32');
@@ -60,7 +64,11 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.tiledMatmul = options.tiledMatmul !== false;
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
-    this.matvecTuning = resolveMatvecTuning(options.matvec, ctx.limits);
+    const auto = options.matvec === 'auto';
+    this.resolveTuning = (t) => resolveMatvecTuning(t, ctx.limits);
+    this.matvecTuning = this.resolveTuning(options.matvec === 'auto' ? undefined : options.matvec);
+    this.matvecAutotune = auto ? (options.matvecCandidates ?? MATVEC_AUTOTUNE_CANDIDATES) : null;
+    if (this.matvecAutotune?.length === 0) throw badRequest('matvecCandidates: the search needs at least one tuning');
   }
 
   embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void {
@@ -298,7 +306,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.elementwise('gatedAttention', [u32(count), u32(headDim)], [qg.buffer, x.buffer], count, { GATE: gate });
   }
 
-  recordDecode(allocator: GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }): DecodeRecording {
+  recordDecode(allocator: GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }, matvec?: Partial<MatvecTuning>): DecodeRecording {
     const deps = {
       device: this.device,
       allocator,
@@ -309,7 +317,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
       maxStorageBuffers: this.maxStorageBuffers,
       maxGroupsPerDim: this.maxGroupsPerDim,
       cpuEmulated: this.cpuEmulated,
-      matvec: this.matvecTuning,
+      matvec: matvec ? this.resolveTuning(matvec) : this.matvecTuning,
     };
     return new DecodeRecorder(deps, step, capacity, attention);
   }

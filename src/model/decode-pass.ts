@@ -10,6 +10,8 @@ import type { GpuAllocator } from '../gpu/allocator';
 import { decodeAttentionFloats, DECODE_PARAM_BUFFER_BYTES, DECODE_PARAM_SLOTS_PER_BUFFER, stepBufferBytes } from '../gpu/decode-ops';
 import { DECODE_KERNELS } from '../gpu/kernels';
 import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
+import { autotuneMatvec, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
+import type { MatvecTuning } from '../gpu/matvec-tuning';
 import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
 import { gpuSamplerBytes } from '../gpu/gpu-sampler';
 import { layerAttention, type Hyperparams } from './hparams';
@@ -66,6 +68,10 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
 
 export class DecodePass {
   private recording: DecodeRecording | null = null;
+  /** The matvec tuning the pass records with (undefined: the ops' own); set by tune(). */
+  private matvec: Partial<MatvecTuning> | undefined;
+  /** What tune() measured and chose at load (GpuOpsOptions.matvec 'auto'); null when it did not run. */
+  autotune: MatvecAutotuneReport | null = null;
   private list: RecordedDispatch[] = [];
   /** The KV cache's buffersVersion when recorded: the pass is recorded again once a buffer it binds is replaced. */
   private recordedFor = -1;
@@ -84,11 +90,45 @@ export class DecodePass {
     this.stepWords = new Uint32Array(stepBufferBytes(MAX_WINDOWS) / 4);
   }
 
-  /** Records the pass now, its kernels compiled in parallel (at load, so the first token compiles and creates nothing). */
+  /**
+   * Records the pass now, its kernels compiled in parallel (at load, so the
+   * first token compiles and creates nothing); where the ops ask for it
+   * (GpuOpsOptions.matvec 'auto'), first times the matvec tunings on this
+   * model's weights and records with the fastest.
+   */
   async prepare(): Promise<void> {
     this.recording?.free();
     this.recording = null;
-    const recording = this.startRecording();
+    const candidates = this.ops.matvecAutotune;
+    if (candidates) {
+      const report = await autotuneMatvec(
+        {
+          record: async (matvec) => {
+            const recording = this.startRecording(matvec);
+            try {
+              await recording.compile();
+            } catch (e) {
+              recording.free();
+              throw e;
+            }
+            const list = recording.finish();
+            return {
+              run: (passes) => {
+                this.writeStep(0, 0, recording);
+                this.submit(list, undefined, undefined, passes);
+                return this.ops.device.queue.onSubmittedWorkDone();
+              },
+              free: () => recording.free(),
+            };
+          },
+          now: () => performance.now(),
+        },
+        candidates,
+      );
+      this.matvec = candidates.find((c) => c.label === report.chosen)!.matvec;
+      this.autotune = report;
+    }
+    const recording = this.startRecording(this.matvec);
     await recording.compile();
     this.finishRecording(recording);
   }
@@ -118,12 +158,12 @@ export class DecodePass {
     this.submit(dispatches, undefined, finish);
   }
 
-  /** One compute pass of `first` then `then`, the `finish` commands after it, one submit. */
-  private submit(first: readonly RecordedDispatch[], then?: readonly RecordedDispatch[], finish?: (encoder: GPUCommandEncoder) => void): void {
+  /** One compute pass of `first` (`times` over) then `then`, the `finish` commands after it, one submit. */
+  private submit(first: readonly RecordedDispatch[], then?: readonly RecordedDispatch[], finish?: (encoder: GPUCommandEncoder) => void, times = 1): void {
     const device = this.ops.device;
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    encodeDispatches(pass, first);
+    for (let i = 0; i < times; i++) encodeDispatches(pass, first);
     if (then) encodeDispatches(pass, then);
     pass.end();
     finish?.(encoder);
@@ -144,11 +184,11 @@ export class DecodePass {
     if (this.recording && this.recordedFor === this.kv.buffersVersion) return;
     this.recording?.free();
     this.recording = null;
-    this.finishRecording(this.startRecording());
+    this.finishRecording(this.startRecording(this.matvec));
   }
 
-  private startRecording(): DecodeRecording {
-    const recording = this.ops.recordDecode(this.allocator, this.step, this.kv.capacity, { nHeads: this.hp.nHeads, headDim: this.hp.headDim });
+  private startRecording(matvec: Partial<MatvecTuning> | undefined): DecodeRecording {
+    const recording = this.ops.recordDecode(this.allocator, this.step, this.kv.capacity, { nHeads: this.hp.nHeads, headDim: this.hp.headDim }, matvec);
     recordDecodeToken(recording, this.hp, this.weights, this.kv, this.scratch);
     return recording;
   }
@@ -160,11 +200,11 @@ export class DecodePass {
   }
 
   /** Step uniform (position, sampling counter), then per attention window its split pass's workgroup counts. */
-  private writeStep(pos: number, sampleIndex: number): void {
+  private writeStep(pos: number, sampleIndex: number, recording = this.recording!): void {
     const words = this.stepWords;
     words[0] = pos;
     words[1] = sampleIndex;
-    const { windows, maxWorkgroups, attentionByCell } = this.recording!;
+    const { windows, maxWorkgroups, attentionByCell } = recording;
     const nHeads = this.hp.nHeads;
     for (let i = 0; i < windows.length; i++) {
       const window = windows[i];

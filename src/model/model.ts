@@ -142,10 +142,17 @@ export class LlamaModel {
   /**
    * At load (unless precompile is off): compiles every kernel of the
    * prefill path, records the decode pass and makes the GPU sampler, all in
-   * parallel, so the first prompt and token compile nothing.
+   * parallel, so the first prompt and token compile nothing; then, with
+   * GpuOpsOptions.matvec 'auto' (precompile or not), the decode pass's
+   * matvec search.
    */
   async prepare(): Promise<void> {
-    if (!this.precompile) return;
+    // A matvec search (GpuOpsOptions.matvec 'auto') times recorded passes: after the other kernels have compiled, and with or without precompile.
+    const search = this.decode !== null && this.ops.matvecAutotune !== null;
+    if (!this.precompile) {
+      if (search) await this.decode!.prepare();
+      return;
+    }
     const { ops, hp, weights: w, kv, scratch: s } = this;
     const batchKernels = ops.precompile(() => {
       // Every kernel a batch of 2 and (without a decode pass) of 1 token uses; nothing runs.
@@ -155,7 +162,8 @@ export class LlamaModel {
         recordOutput(ops, hp, w, s, n);
       }
     });
-    await Promise.all([batchKernels, this.decode?.prepare(), this.tokenPipeline()]);
+    await Promise.all([batchKernels, search ? null : this.decode?.prepare(), this.tokenPipeline()]);
+    if (search) await this.decode!.prepare();
   }
 
   /**

@@ -210,6 +210,18 @@ describe.skipIf(!haveModels)('OpenAI API over the engine (stories260K)', () => {
   });
 });
 
+describe.skipIf(!haveModels)('engine options', () => {
+  it('reach the engine: a matvec search at load (kernels.matvec auto) leaves its report in info', { timeout: 120_000 }, async () => {
+    const api = await createEngine({ model: STORIES_260K, ctxSize: 256, kernels: { matvec: 'auto', matvecCandidates: [{ label: 'only', matvec: {} }] } });
+    try {
+      expect(api.info.matvecTuning?.chosen).toBe('only');
+      expect(api.info.matvecTuning?.candidates[0].ms).toBeGreaterThan(0);
+    } finally {
+      await api.unload();
+    }
+  });
+});
+
 describe.skipIf(!haveModels)('after unload', () => {
   it('requests fail with clw-bad-request', async () => {
     const api = await createEngine({ model: STORIES_260K, ctxSize: 256 });

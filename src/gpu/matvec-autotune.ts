@@ -1,0 +1,126 @@
+// Choosing the decode pass's matvec tuning on the device itself, at load
+// (GpuOpsOptions.matvec 'auto'). No single layout of matvec_fused is best
+// on every GPU (lanes per row, rows per block, workgroup size, input tiles:
+// docs/gpu-kernels.md, "The matvec tuning"), and WebGPU says too little
+// about an adapter to pick from a table. So each candidate records the
+// whole one-token pass over the model's own weights, runs it, and the
+// fastest wins; the default stays unless another beats it by a margin.
+// What the timing asks of the pass (DecodePass.tune supplies it): record a
+// candidate, submit it `passes` times in one submission and resolve when
+// the GPU is done, free it.
+
+import type { MatvecTuning, MatvecTuningCase } from './matvec-tuning';
+
+/**
+ * The tunings timed by default: the defaults first, then the layouts the
+ * H200 figures point at (more threads per row, wider loads, the input in
+ * workgroup memory; docs/gpu-kernels.md). bench:gpu's prepared sweep
+ * (BENCHMARKS.md) times each of them on its own.
+ */
+export const MATVEC_AUTOTUNE_CANDIDATES: readonly MatvecTuningCase[] = [
+  { label: 'default', matvec: {} },
+  { label: 'maxLanes=64', matvec: { maxLanes: 64 } },
+  { label: 'maxLanes=128', matvec: { maxLanes: 128 } },
+  { label: 'workgroup=256,maxLanes=256,blocksPerLane=1', matvec: { workgroup: 256, maxLanes: 256, blocksPerLane: 1 } },
+  { label: 'wideLoads=1', matvec: { wideLoads: true } },
+  { label: 'xTile=2048', matvec: { xTile: 2048 } },
+  { label: 'xTile=2048,wideLoads=1,maxLanes=128', matvec: { xTile: 2048, wideLoads: true, maxLanes: 128 } },
+  { label: 'rowsPerBlock=2,maxLanes=128', matvec: { rowsPerBlock: 2, maxLanes: 128 } },
+];
+
+/** A candidate replaces the default only when this much faster (timing noise must not move a load off the default). */
+export const AUTOTUNE_MARGIN = 0.05;
+/** Wall-clock bound of the whole search; candidates past it are reported as skipped. */
+export const AUTOTUNE_BUDGET_MS = 4000;
+/** Each timed submission holds enough passes to take about this long (one pass alone is short next to a submission's fixed cost). */
+const ROUND_MS = 20;
+const MAX_PASSES = 32;
+const ROUNDS = 3;
+
+/** What the search found for one candidate: GPU ms per pass, or why it has none. */
+export interface MatvecCandidateTiming {
+  label: string;
+  /** Milliseconds per one-token pass (the fastest round); null when not timed. */
+  ms: number | null;
+  /** Why it was not timed: the device refused the tuning, or the budget ran out. */
+  skipped?: string;
+}
+
+/** The outcome of a load's search (ModelInfo.matvecTuning). */
+export interface MatvecAutotuneReport {
+  /** The label of the tuning the pass now runs. */
+  chosen: string;
+  candidates: MatvecCandidateTiming[];
+  /** Wall time of the search, compiling included. */
+  tookMs: number;
+}
+
+/** One candidate, as DecodePass.tune runs it. */
+export interface CandidateRun {
+  /** Submits the recorded pass `passes` times in one submission; resolves when the GPU has done it. */
+  run(passes: number): Promise<void>;
+  free(): void;
+}
+
+export interface AutotuneTarget {
+  /** Records and compiles the pass under `matvec` (throws clw-bad-request for a tuning the device cannot take). */
+  record(matvec: Partial<MatvecTuning>): Promise<CandidateRun>;
+  now(): number;
+}
+
+/** Milliseconds per pass: one warm-up pass (compiling, first touch), then the fastest of ROUNDS submissions of enough passes each. */
+export async function timePasses(run: CandidateRun, now: () => number): Promise<number> {
+  await run.run(1);
+  let t = now();
+  await run.run(1);
+  const single = Math.max(now() - t, 1e-3);
+  const passes = Math.max(1, Math.min(MAX_PASSES, Math.ceil(ROUND_MS / single)));
+  let best = single;
+  for (let i = 0; i < ROUNDS; i++) {
+    t = now();
+    await run.run(passes);
+    best = Math.min(best, (now() - t) / passes);
+  }
+  return best;
+}
+
+/**
+ * The label to run: the fastest timed candidate when it beats the first
+ * (the default) by more than `margin`, else the first. The first must have
+ * been timed; a search whose default failed keeps the default.
+ */
+export function pickTuning(timings: readonly MatvecCandidateTiming[], margin = AUTOTUNE_MARGIN): string {
+  const first = timings[0];
+  if (!first || first.ms === null) return first?.label ?? 'default';
+  let best = first;
+  for (const c of timings) if (c.ms !== null && c.ms < best.ms!) best = c;
+  return best.ms! < first.ms * (1 - margin) ? best.label : first.label;
+}
+
+/**
+ * Times every candidate in turn (one recorded at a time, so the search
+ * needs no more memory than the pass itself) within `budgetMs`, and picks
+ * one. A candidate the device refuses, or one that fails, is reported and
+ * skipped; the first (the default) is always timed.
+ */
+export async function autotuneMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], budgetMs = AUTOTUNE_BUDGET_MS): Promise<MatvecAutotuneReport> {
+  const start = target.now();
+  const timings: MatvecCandidateTiming[] = [];
+  for (const [i, c] of candidates.entries()) {
+    if (i > 0 && target.now() - start > budgetMs) {
+      timings.push({ label: c.label, ms: null, skipped: `the search's ${budgetMs} ms budget ran out` });
+      continue;
+    }
+    let run: CandidateRun | null = null;
+    try {
+      run = await target.record(c.matvec);
+      timings.push({ label: c.label, ms: await timePasses(run, target.now) });
+    } catch (e) {
+      if (i === 0) throw e;
+      timings.push({ label: c.label, ms: null, skipped: e instanceof Error ? e.message : String(e) });
+    } finally {
+      run?.free();
+    }
+  }
+  return { chosen: pickTuning(timings), candidates: timings, tookMs: target.now() - start };
+}

@@ -1,0 +1,91 @@
+// The matvec search at load (GpuOpsOptions.matvec 'auto') on a GPU: the
+// report it leaves in ModelInfo, that the pass then runs the tuning it
+// chose (the recorded dispatches are those of an engine given that tuning
+// outright), that it leaves no candidate's buffers behind, and that the
+// logits stay the batch path's. The search's choices over timings are
+// tests/unit/matvec-autotune.test.ts.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeDispatches } from '../../bench/lib/kernel-profile';
+import { ClawEngine } from '../../src/engine/engine';
+import { argmax } from '../../src/engine/sampler';
+import { BytesSource } from '../../src/gguf/source';
+import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
+import { pickTuning } from '../../src/gpu/matvec-autotune';
+import type { MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
+import { relativeDiff } from './helpers/reference';
+
+// Rows of 256 and 512 inputs; the Q4_K_M mix puts Q4_K and Q6_K side by side.
+const model = makeSyntheticModel({ arch: 'llama', nEmbd: 256, nFf: 512, nLayers: 1, nHeads: 4, nKvHeads: 2, nVocab: 512, seed: 5, ctxLength: 64, mix: 'Q4_K_M' });
+const source = () => new BytesSource(model, 'm.gguf');
+// The GPU family (threads share rows), whatever the adapter: the tunings differ there.
+const engineWith = (matvec: Partial<MatvecTuning> | 'auto', matvecCandidates?: MatvecTuningCase[]) =>
+  ClawEngine.create({ gpu: getRuntimeGpu(), precompile: true, kernels: { decodeVariant: 'gpu', matvec, matvecCandidates } });
+const grids = (engine: ClawEngine) => decodeDispatches(engine).map((d) => d.groups.join('x'));
+
+describe('matvec tuning chosen at load', () => {
+  let batch: ClawEngine;
+
+  beforeAll(async () => {
+    ensureSwiftShaderFallback();
+    batch = await ClawEngine.create({ gpu: getRuntimeGpu(), decodePass: false });
+    await batch.load(source(), { ctxSize: 32 });
+  });
+  afterAll(async () => {
+    await batch?.destroy();
+  });
+
+  it('times the candidates, reports them, and decodes as the batch path does', { timeout: 300_000 }, async () => {
+    const candidates: MatvecTuningCase[] = [
+      { label: 'default', matvec: {} },
+      // Refused by the device before anything is recorded (before the search's budget can run out on a CPU emulation).
+      { label: 'workgroup=96', matvec: { workgroup: 96 } },
+      { label: 'xTile=64,rowsPerBlock=2', matvec: { xTile: 64, rowsPerBlock: 2 } },
+    ];
+    const engine = await engineWith('auto', candidates);
+    try {
+      const info = await engine.load(source(), { ctxSize: 32 });
+      const report = info.matvecTuning!;
+      expect(report.candidates.map((c) => c.label)).toEqual(candidates.map((c) => c.label));
+      expect(report.candidates[0].ms).toBeGreaterThan(0);
+      expect(report.candidates[1].ms).toBeNull();
+      expect(report.candidates[1].skipped).toContain('workgroup');
+      expect(report.candidates[2].ms ?? report.candidates[2].skipped).toBeTruthy();
+      expect(report.chosen).toBe(pickTuning(report.candidates));
+      const tokens = [1];
+      let worst = 0;
+      for (let i = 0; i < 2; i++) {
+        const b = await batch.nextTokenLogits(tokens);
+        worst = Math.max(worst, relativeDiff(await engine.nextTokenLogits(tokens), b));
+        tokens.push(argmax(b));
+      }
+      // f32 rounding in another summation order only, as every tuning (tests/gpu/matvec-tuning.test.ts).
+      expect(worst).toBeLessThan(2e-4);
+    } finally {
+      await engine.destroy();
+    }
+  });
+
+  it('records the pass with the tuning it chose and frees the others', { timeout: 300_000 }, async () => {
+    // One candidate: the search must choose it, whatever the timings.
+    const tuning = { workgroup: 64, maxLanes: 8, rowsPerBlock: 2 };
+    const auto = await engineWith('auto', [{ label: 'only', matvec: tuning }]);
+    const given = await engineWith(tuning);
+    const plain = await engineWith({});
+    try {
+      const info = await auto.load(source(), { ctxSize: 32 });
+      await given.load(source(), { ctxSize: 32 });
+      await plain.load(source(), { ctxSize: 32 });
+      expect(info.matvecTuning!.chosen).toBe('only');
+      expect(grids(auto)).toEqual(grids(given));
+      expect(grids(auto)).not.toEqual(grids(plain));
+      // No candidate's parameter buffers or scratch outlive the search.
+      expect(auto.allocator.liveBytesByPurpose()).toEqual(given.allocator.liveBytesByPurpose());
+      // Without 'auto' there is no search and no report.
+      expect((await plain.load(source(), { ctxSize: 32 })).matvecTuning).toBeUndefined();
+    } finally {
+      await Promise.all([auto.destroy(), given.destroy(), plain.destroy()]);
+    }
+  });
+});
