@@ -12,14 +12,13 @@
 // --reference: llama.cpp's greedy tokens (bench/gpu-reference.ts) to check on this adapter first.
 // --read-pacing off: the decode loop maps each read-back at submit (EngineOptions.readPacing; on by default in Node).
 // --dawn-flag F: one more Dawn flag, e.g. enable-dawn-features=skip_validation (what validation costs per token).
-// --tune: measure every model under each matvec tuning (src/gpu/matvec-tuning.ts; syntax at parseMatvecTunings).
+// --tune: measure every model under each matvec tuning (src/gpu/matvec-tuning.ts; syntax at parseMatvecTunings), or `auto`: the engine's own search at load (src/gpu/matvec-autotune.ts), its choice and timings in the row.
 // --profile: GPU time per kernel of the decode pass, per model (bench/lib/kernel-profile.ts).
 // Writes bench/results/gpu.json (or --out) after every model and prints a markdown table.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ALL_QUANTS, gpuBenchTable, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
-import { parseMatvecTunings } from '../src/gpu/matvec-tuning';
+import { ALL_QUANTS, benchTunings, gpuBenchTable, REAL_SHAPES, runGpuBench, type GpuBenchResult } from './lib/gpu-bench';
 import { FULL_RESOLUTION_TIMESTAMPS } from './lib/gpu-time';
 import { TINY_LLAMA, type Quant } from './lib/real-shape-models';
 import { createDawnGpu, ensureSwiftShaderFallback } from '../src/gpu/gpu-node';
@@ -44,7 +43,7 @@ const result = await runGpuBench({
   prefill: Number(arg('prefill') ?? 512),
   copyBytes: Number(arg('copy-mib') ?? 1024) * 2 ** 20,
   reference: arg('reference'),
-  tunings: arg('tune') === undefined ? undefined : parseMatvecTunings(arg('tune')!),
+  tunings: arg('tune') === undefined ? undefined : benchTunings(arg('tune')!),
   engine: arg('read-pacing') === 'off' ? { readPacing: false } : undefined,
   profile: process.argv.includes('--profile'),
   log: (line) => process.stderr.write(`[gpu bench] ${line}\n`),

@@ -16,7 +16,19 @@ import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
-import type { MatvecTuningCase } from '../../src/gpu/matvec-tuning';
+import type { MatvecAutotuneReport } from '../../src/gpu/matvec-autotune';
+import { parseMatvecTunings, type MatvecTuning } from '../../src/gpu/matvec-tuning';
+
+/** A tuning of the sweep: fields over the defaults, or 'auto' (the engine's own search at load, src/gpu/matvec-autotune.ts). */
+export interface BenchTuning {
+  label: string;
+  matvec: Partial<MatvecTuning> | 'auto';
+}
+
+/** The --tune of bench:gpu: parseMatvecTunings' syntax, where a tuning may also be `auto`. */
+export function benchTunings(spec: string): BenchTuning[] {
+  return spec.split(';').flatMap((s): BenchTuning[] => (s.trim() === 'auto' ? [{ label: 'auto', matvec: 'auto' }] : parseMatvecTunings(s)));
+}
 import { awaitingPolls } from '../../src/gpu/read-pacer';
 import { createTokenizer } from '../../src/tokenizer';
 import { copyBandwidth } from '../copy-bandwidth';
@@ -69,8 +81,8 @@ export interface GpuBenchOptions {
   reference?: string;
   /** Per-kernel GPU time of the decode pass, per model (kernel-profile.ts), where the adapter has timestamps. */
   profile?: boolean;
-  /** Matvec tunings to measure each model under (default: the engine's own); see parseMatvecTunings. */
-  tunings?: MatvecTuningCase[];
+  /** Matvec tunings to measure each model under (default: the engine's own); see benchTunings. */
+  tunings?: BenchTuning[];
   engine?: EngineOptions;
   /** The WebGPU entry point (default: the engine's Node one). */
   gpu?: GPU;
@@ -81,8 +93,10 @@ export interface GpuBenchOptions {
 
 export interface GpuBenchRow {
   model: string;
-  /** The matvec tuning it ran under ('default' unless swept). */
+  /** The matvec tuning it ran under ('default' unless swept; 'auto -> label' for the one chosen at load). */
   tuning: string;
+  /** With the 'auto' tuning: what the search at load measured and chose. */
+  autotune?: MatvecAutotuneReport;
   fileBytes: number;
   tokenWeightBytes: number;
   writeMs: number;
@@ -195,21 +209,25 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
             return engine;
           };
           let kernels: KernelTime[] | null | undefined;
+          let autotune: MatvecAutotuneReport | undefined;
           const run = await measureWebClaw(timed, {}, file, facts, prompt, window, ctxSize, {}, async (engine) => {
             gpuPasses = timer ? groupPasses(await timer.read()) : [];
             timer?.stop();
+            autotune = engine.info?.matvecTuning;
             if (o.profile) kernels = await profileDecodeKernels(engine);
           });
+          const tuningLabel = autotune ? `auto -> ${autotune.chosen}` : tuning.label;
           const weightGbPerS = (run.perToken.weightBytes * run.decodeTokS) / 1e9;
           const cpu = run.cpu;
           const decodePassGpuMs = gpuPasses.find((g) => g.dispatches === Math.round(run.perToken.dispatches))?.medianMs;
-          result.rows.push({ model: label, tuning: tuning.label, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, kernels, run });
+          result.rows.push({ model: label, tuning: tuningLabel, autotune, fileBytes: written.fileBytes, tokenWeightBytes: written.tokenWeightBytes, writeMs: written.writeMs, decodeTokS: run.decodeTokS, weightGbPerS, bandwidthFraction: weightGbPerS / copy.gbPerS, gpuPasses, decodePassGpuMs, kernels, run });
           log(
-            `${label}${o.tunings ? ` [${tuning.label}]` : ''}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
+            `${label}${o.tunings ? ` [${tuningLabel}]` : ''}: load ${run.loadMBs.toFixed(0)} MB/s, first token ${run.ttftMs.toFixed(0)} ms, prefill ${run.prefillTokS.toFixed(1)} tok/s (${run.nPrompt} tokens), ` +
               `decode ${run.decodeTokS.toFixed(2)} tok/s, ${weightGbPerS.toFixed(2)} GB/s of weights = ${((100 * weightGbPerS) / copy.gbPerS).toFixed(1)}% of copy bandwidth` +
               (decodePassGpuMs === undefined ? '' : `; decode pass ${decodePassGpuMs.toFixed(3)} ms on the GPU`) +
               `; per token ${cpu.wallMs.toFixed(3)} ms wall: encode ${cpu.encodeMs.toFixed(3)}, writeBuffer ${cpu.writeBufferMs.toFixed(3)}, submit ${cpu.submitMs.toFixed(3)}, read-back ${cpu.readbackMs.toFixed(3)}, Dawn polling ${cpu.pollMs.toFixed(3)} ms, main thread CPU ${cpu.mainCpuMs?.toFixed(3) ?? '?'} ms` +
-              (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : ''),
+              (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : '') +
+              (autotune ? `; matvec search at load (${autotune.tookMs.toFixed(0)} ms): ${autotune.candidates.map((c) => `${c.label} ${c.ms === null ? `skipped (${c.skipped})` : `${c.ms.toFixed(3)} ms`}`).join(', ')}` : ''),
           );
           o.progress?.(result);
         }

@@ -5,7 +5,7 @@
 //   claw-infer serve --model FILE [--host H] [--port N]    OpenAI-compatible HTTP server (src/server)
 
 import { ClawError, toClawError } from '../errors';
-import { ClawEngine } from '../engine/engine';
+import { ClawEngine, type EngineOptions } from '../engine/engine';
 import type { GenerateOptions, LoadOptions } from '../engine/types';
 import { checkGenerateOptions, checkLoadOptions } from '../engine/request-options';
 import { openFileSource } from '../gguf/source-node';
@@ -19,6 +19,7 @@ import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/de
 import { getRuntimeGpu } from '../gpu/gpu-node';
 import { parseVramLimit } from '../model/vram';
 import { parseArgs, type FlagKind } from './args';
+import { engineOptionsFrom, matvecSearchLine } from './engine-flags';
 import { serve } from './serve';
 import { RESPONSE_FORMAT_FLAGS, responseFormatFromFlags } from './response-format';
 
@@ -26,11 +27,12 @@ const USAGE = `usage:
   claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
-                 [--kv-type f16|f32] [--dtype auto|f16|f32] [--system TEXT] [--chat] [--json]
+                 [--kv-type f16|f32] [--dtype auto|f16|f32] [--matvec default|auto] [--system TEXT] [--chat] [--json]
                  [--grammar GBNF | --grammar-file FILE | --json-schema JSON | --json-schema-file FILE]
   claw-infer inspect FILE [--json [--full]] [--vram-limit ...] [--ctx-size N] [--kv-type f16|f32] [--dtype auto|f16|f32] [--batch-size N]
   claw-infer serve --model FILE [--host 127.0.0.1] [--port 8080] [--max-body BYTES] [--allow-origin ORIGIN]
                  [--ctx-size N] [--vram-limit L] [--n-gpu-layers auto|N] [--batch-size N] [--kv-type f16|f32]
+                 [--matvec default|auto]
 
 environment: CLAW_VRAM_LIMIT (like --vram-limit), CLAW_KV_CACHE_DYNAMIC=0|1
 errors are printed as "clw-<code>: <cause>" on stderr, with a non-zero exit status.`;
@@ -56,6 +58,7 @@ const RUN_FLAGS: Record<string, FlagKind> = {
   'batch-size': 'int',
   'kv-type': 'string',
   dtype: 'string',
+  matvec: 'string',
   json: 'bool',
   full: 'bool',
   help: 'bool',
@@ -83,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.command === 'inspect') return await inspect(args.positional[0] ?? (args.flags.get('model') as string), args.flags);
     if (args.command === 'run') return await run(args.flags);
-    if (args.command === 'serve') return await serve(args.flags, loadOptionsFrom(args.flags), USAGE);
+    if (args.command === 'serve') return await serve(args.flags, loadOptionsFrom(args.flags), engineOptionsFrom(args.flags), USAGE);
     throw new ClawError('clw-bad-request', `unknown command "${args.command}"`, { fix: USAGE });
   } catch (e) {
     return fail(e);
@@ -106,9 +109,10 @@ async function openModelSource(file: string): Promise<ByteSource> {
   return new ConcatSource(parts, file);
 }
 
-async function createEngine(): Promise<ClawEngine> {
-  return ClawEngine.create({ gpu: getRuntimeGpu() });
+async function createEngine(options: EngineOptions = {}): Promise<ClawEngine> {
+  return ClawEngine.create({ ...options, gpu: getRuntimeGpu() });
 }
+
 
 async function inspect(path: string | undefined, flags: Flags): Promise<number> {
   if (!path) throw new ClawError('clw-bad-request', 'inspect needs a GGUF file', { fix: USAGE });
@@ -245,12 +249,14 @@ async function run(flags: Flags): Promise<number> {
     checkLoadOptions(loadOptions);
     checkGenerateOptions(genOptions);
   });
+  const engineOptions = engineOptionsFrom(flags);
   const source = await openModelSource(modelPath);
-  const engine = await createEngine();
+  const engine = await createEngine(engineOptions);
   try {
     const info = await engine.load(source, loadOptions);
     // The memory plan goes to stderr so stdout stays the model's text (or JSON).
     if (info.plan) process.stderr.write(`memory plan: ${info.plan}\n${(info.planNotes ?? []).map((n) => `  ${n}\n`).join('')}`);
+    process.stderr.write(matvecSearchLine(info));
     const system = flags.get('system') as string | undefined;
     const input = flags.get('chat') || system !== undefined
       ? [...(system !== undefined ? [{ role: 'system' as const, content: system }] : []), { role: 'user' as const, content: prompt }]
@@ -285,6 +291,7 @@ async function run(flags: Flags): Promise<number> {
       adapter: info.adapter,
       dtype: info.dtype,
       ctx_size: info.ctxSize,
+      matvec_tuning: info.matvecTuning ?? null,
       warnings,
     };
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);

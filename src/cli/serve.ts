@@ -3,10 +3,12 @@
 
 import { ClawError } from '../errors';
 import { createEngine } from '../api/create-engine-node';
+import type { EngineOptions } from '../engine/engine';
 import type { LoadOptions } from '../engine/types';
+import { matvecSearchLine } from './engine-flags';
 import { DEFAULT_SERVER_OPTIONS, startServer } from '../server/server';
 
-export async function serve(flags: Map<string, string | number | boolean>, loadOptions: LoadOptions, usage: string): Promise<number> {
+export async function serve(flags: Map<string, string | number | boolean>, loadOptions: LoadOptions, engineOptions: EngineOptions, usage: string): Promise<number> {
   const model = flags.get('model') as string | undefined;
   if (!model) throw new ClawError('clw-bad-request', 'serve needs --model FILE', { fix: usage });
   const port = (flags.get('port') as number | undefined) ?? DEFAULT_SERVER_OPTIONS.port;
@@ -14,9 +16,10 @@ export async function serve(flags: Map<string, string | number | boolean>, loadO
   const maxBodyBytes = flags.get('max-body') as number | undefined;
   if (maxBodyBytes !== undefined && maxBodyBytes < 1) throw new ClawError('clw-bad-request', `--max-body expects a positive number of bytes, got ${maxBodyBytes}`);
 
-  const engine = await createEngine({ model, ...loadOptions });
+  const engine = await createEngine({ model, ...loadOptions, ...engineOptions });
   try {
     if (engine.info.plan) process.stderr.write(`memory plan: ${engine.info.plan}\n`);
+    process.stderr.write(matvecSearchLine(engine.info));
     const server = await startServer(engine, {
       host: flags.get('host') as string | undefined,
       port,

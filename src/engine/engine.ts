@@ -204,6 +204,11 @@ export class ClawEngine {
   }
 
   /** Whether the loaded model decodes through the recorded, fused decode pass (else the batch path). */
+  /** What the load of the current model reported (null before a load). */
+  get info(): ModelInfo | null {
+    return this.session?.info ?? null;
+  }
+
   get usesDecodePass(): boolean {
     return !!this.session?.model.decode;
   }

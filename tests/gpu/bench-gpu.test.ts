@@ -10,7 +10,8 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gpuBenchTable, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
+import { benchTunings, gpuBenchTable, runGpuBench, type ReferenceCase } from '../../bench/lib/gpu-bench';
+import { MATVEC_AUTOTUNE_CANDIDATES } from '../../src/gpu/matvec-autotune';
 import { parseMatvecTunings } from '../../src/gpu/matvec-tuning';
 import { TINY_LLAMA } from '../../bench/lib/real-shape-models';
 import { haveSharedModels, referenceGreedy, sharedModels } from '../conformance/llama-reference';
@@ -23,13 +24,15 @@ const GREEDY_SAMPLER_DISPATCHES = 2;
 
 describe('bench:gpu', () => {
   it('reports load, first token, prefill and decode figures and the fraction of the copy bandwidth', { timeout: 240_000 }, async () => {
-    // Two matvec tunings (a sweep): each model is measured under both.
-    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, waitMs: 20, tunings: parseMatvecTunings('default;rowsPerBlock=2'), profile: true });
+    // Two matvec tunings (a sweep): each model is measured under both; `auto` is the engine's search at load.
+    const r = await runGpuBench({ shapes: [TINY_LLAMA], quants: ['Q4_0'], tokens: 2, prefill: 24, copyBytes: 4 << 20, waitMs: 20, tunings: benchTunings('rowsPerBlock=2;auto'), profile: true });
     expect(r.bandwidth.bytes).toBe(4 << 20);
     expect(r.bandwidth.gbPerS).toBeGreaterThan(0);
+    const auto = r.rows[1].autotune!;
+    expect(auto.candidates.map((c) => c.label)).toEqual(MATVEC_AUTOTUNE_CANDIDATES.map((c) => c.label));
     expect(r.rows.map((x) => [x.model, x.tuning])).toEqual([
-      ['tiny llama (Q4_0)', 'default'],
       ['tiny llama (Q4_0)', 'rowsPerBlock=2'],
+      ['tiny llama (Q4_0)', `auto -> ${auto.chosen}`],
     ]);
     for (const row of r.rows) {
       expect(row.run.decodePass).toBe(true);
@@ -64,9 +67,15 @@ describe('bench:gpu', () => {
     expect(table).toContain('| model | wall ms / token | GPU ms / decode pass |');
     expect(table).toContain('| tiny llama (Q4_0) | rowsPerBlock=2 |');
     expect(table).toContain('| tiny llama (Q4_0) [rowsPerBlock=2] |');
+    expect(table).toContain(`| tiny llama (Q4_0) | auto -> ${auto.chosen} |`);
   });
 
-  it('parses --tune: default, field=number pairs, booleans as 0/1, and refuses unknown fields', () => {
+  it('parses --tune: default, field=number pairs, booleans as 0/1, auto, and refuses unknown fields', () => {
+    expect(benchTunings('default; auto ;xTile=64')).toEqual([
+      { label: 'default', matvec: {} },
+      { label: 'auto', matvec: 'auto' },
+      { label: 'xTile=64', matvec: { xTile: 64 } },
+    ]);
     expect(parseMatvecTunings('default;maxLanes=128,workgroup=256;wideLoads=1')).toEqual([
       { label: 'default', matvec: {} },
       { label: 'maxLanes=128,workgroup=256', matvec: { maxLanes: 128, workgroup: 256 } },

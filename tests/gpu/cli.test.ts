@@ -38,6 +38,7 @@ describe('claw-infer', () => {
     [['--batch-size', '-1'], /^clw-bad-request: --batch-size: -1/],
     [['--kv-type', 'f8'], /^clw-bad-request: --kv-type expects f16 or f32/],
     [['--vram-limit', 'lots'], /^clw-bad-request: /],
+    [['--matvec', 'fast'], /^clw-bad-request: --matvec expects default or auto, got "fast"/],
     [['--frobnicate', '1'], /^clw-bad-request: unknown option --frobnicate/],
   ];
   for (const [args, message] of badRuns) {
@@ -75,6 +76,15 @@ describe('claw-infer', () => {
     const tokens = JSON.parse(r.stdout).metadata['tokenizer.ggml.tokens'];
     expect(tokens.array_length).toBe(N_VOCAB);
     expect(tokens.first).toHaveLength(8);
+  });
+
+  it.skipIf(!haveModels)('run --matvec auto times the matvec tunings at load and says which it runs', () => {
+    const r = runCli(['run', '--model', STORIES_260K, '--prompt', 'Once upon', '--n-predict', '2', '--temp', '0', '--matvec', 'auto', '--json']);
+    expect(r.status).toBe(0);
+    const tuning = JSON.parse(r.stdout.trim()).matvec_tuning;
+    expect(tuning.candidates[0]).toMatchObject({ label: 'default' });
+    expect(tuning.candidates[0].ms).toBeGreaterThan(0);
+    expect(r.stderr).toContain(`matvec tuning: ${tuning.chosen}, chosen at load from`);
   });
 
   it.skipIf(!haveModels)('inspect --vram-limit shows the plan run loads with', () => {
