@@ -10,7 +10,7 @@ import type { GpuAllocator } from '../gpu/allocator';
 import { decodeAttentionFloats, DECODE_PARAM_BUFFER_BYTES, DECODE_PARAM_SLOTS_PER_BUFFER, stepBufferBytes } from '../gpu/decode-ops';
 import { DECODE_KERNELS } from '../gpu/kernels';
 import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
-import { autotuneMatvec, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
+import { autotuneMatvec, type CandidateRun, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
 import type { MatvecTuning } from '../gpu/matvec-tuning';
 import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
 import { gpuSamplerBytes } from '../gpu/gpu-sampler';
@@ -68,9 +68,9 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
 
 export class DecodePass {
   private recording: DecodeRecording | null = null;
-  /** The matvec tuning the pass records with (undefined: the ops' own); set by tune(). */
+  /** The matvec tuning the pass records with (undefined: the ops' own); set by prepare()'s search. */
   private matvec: Partial<MatvecTuning> | undefined;
-  /** What tune() measured and chose at load (GpuOpsOptions.matvec 'auto'); null when it did not run. */
+  /** What prepare()'s search measured and chose at load (GpuOpsOptions.matvec 'auto'); null when it did not run. */
   autotune: MatvecAutotuneReport | null = null;
   private list: RecordedDispatch[] = [];
   /** The KV cache's buffersVersion when recorded: the pass is recorded again once a buffer it binds is replaced. */
@@ -101,32 +101,8 @@ export class DecodePass {
     this.recording = null;
     const candidates = this.ops.matvecAutotune;
     if (candidates) {
-      const report = await autotuneMatvec(
-        {
-          record: async (matvec) => {
-            const recording = this.startRecording(matvec);
-            try {
-              await recording.compile();
-            } catch (e) {
-              recording.free();
-              throw e;
-            }
-            const list = recording.finish();
-            return {
-              run: (passes) => {
-                this.writeStep(0, 0, recording);
-                this.submit(list, undefined, undefined, passes);
-                return this.ops.device.queue.onSubmittedWorkDone();
-              },
-              free: () => recording.free(),
-            };
-          },
-          now: () => performance.now(),
-        },
-        candidates,
-      );
-      this.matvec = candidates.find((c) => c.label === report.chosen)!.matvec;
-      this.autotune = report;
+      this.autotune = await autotuneMatvec({ record: (matvec) => this.candidate(matvec), now: () => performance.now() }, candidates);
+      this.matvec = candidates.find((c) => c.label === this.autotune!.chosen)!.matvec;
     }
     const recording = this.startRecording(this.matvec);
     await recording.compile();
@@ -156,6 +132,26 @@ export class DecodePass {
     this.ensureRecorded();
     this.writeStep(0, sampleIndex);
     this.submit(dispatches, undefined, finish);
+  }
+
+  /** The pass recorded and compiled under `matvec`, for the search to time at position 0 (before any request: the first prompt overwrites what it writes). */
+  private async candidate(matvec: Partial<MatvecTuning>): Promise<CandidateRun> {
+    const recording = this.startRecording(matvec);
+    try {
+      await recording.compile();
+    } catch (e) {
+      recording.free();
+      throw e;
+    }
+    const list = recording.finish();
+    return {
+      run: (passes) => {
+        this.writeStep(0, 0, recording);
+        this.submit(list, undefined, undefined, passes);
+        return this.ops.device.queue.onSubmittedWorkDone();
+      },
+      free: () => recording.free(),
+    };
   }
 
   /** One compute pass of `first` (`times` over) then `then`, the `finish` commands after it, one submit. */
