@@ -21,7 +21,7 @@ const model = makeSyntheticModel({ arch: 'llama', nEmbd: 256, nFf: 512, nLayers:
 const source = () => new BytesSource(model, 'm.gguf');
 // The GPU family (threads share rows), whatever the adapter: the tunings differ there.
 const engineWith = (matvec: Partial<MatvecTuning> | 'auto', matvecCandidates?: MatvecTuningCase[]) =>
-  ClawEngine.create({ gpu: getRuntimeGpu(), precompile: true, kernels: { decodeVariant: 'gpu', matvec, matvecCandidates } });
+  ClawEngine.create({ gpu: getRuntimeGpu(), kernels: { decodeVariant: 'gpu', matvec, matvecCandidates } });
 const grids = (engine: ClawEngine) => decodeDispatches(engine).map((d) => d.groups.join('x'));
 
 describe('matvec tuning chosen at load', () => {
