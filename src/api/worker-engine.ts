@@ -7,6 +7,7 @@
 import { proxy, wrap, type Endpoint } from 'comlink';
 import { ClawError } from '../errors';
 import type { LoadOptions, LoadProgress } from '../engine/types';
+import type { GpuOpsOptions } from '../gpu/ops';
 import type { EngineHostApi, StreamMessage } from '../worker/engine-protocol';
 import type { Outcome } from '../worker/protocol';
 import { modelList, type ChatCompletions, type Completions, type WebClawEngine } from './engine';
@@ -16,6 +17,8 @@ import type { CompletionParamsBase } from './types';
 export interface CreateWorkerEngineOptions extends LoadOptions {
   /** The GGUF model, a File or Blob, or a split model's parts in order (sent to the worker; a File is not copied). */
   model: Blob | Blob[];
+  /** Kernel choices for the worker's engine (EngineOptions.kernels), e.g. `{ matvec: 'auto' }`. */
+  kernels?: GpuOpsOptions;
   onProgress?: (p: LoadProgress) => void;
 }
 

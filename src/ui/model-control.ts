@@ -6,6 +6,7 @@
 import { createWorkerEngine } from '../api/worker-engine';
 import type { WebClawEngine } from '../api/engine';
 import { ClawError, toClawError } from '../errors';
+import type { ModelInfo } from '../engine/types';
 import { WorkerClient } from '../worker/client';
 import { quantMix, type FileDetails } from '../worker/file-details';
 import { ModelLibrary, type ModelFile, type ModelRecord } from '../worker/library';
@@ -190,7 +191,7 @@ export class ModelControl {
       const started = startEngineWorker();
       try {
         const model = await this.fileOf(record);
-        const loaded = await Promise.race([createWorkerEngine(started, { ...options, model, onProgress: (p) => this.loadView.onProgress(p) }), cancelled]);
+        const loaded = await Promise.race([createWorkerEngine(started, { ...options, kernels: page.settings.kernelOptions(), model, onProgress: (p) => this.loadView.onProgress(p) }), cancelled]);
         this.engine = { engine: loaded, worker: started };
         this.remotePanel.standBy();
         const info = loaded.info;
@@ -198,7 +199,8 @@ export class ModelControl {
         page.state.info = info;
         this.loadView.done(
           `Loaded ${record.name}: ${info.architecture}, ${info.nLayers} layers, context ${info.ctxSize}, ` +
-            `${formatBytes(info.gpuBytesPeak)} on the GPU${info.budgetBytes ? ` (budget ${formatBytes(info.budgetBytes)})` : ''}, in ${Math.round(info.loadMs)} ms.`,
+            `${formatBytes(info.gpuBytesPeak)} on the GPU${info.budgetBytes ? ` (budget ${formatBytes(info.budgetBytes)})` : ''}, in ${Math.round(info.loadMs)} ms.` +
+            matvecSearchNote(info),
         );
       } catch (e) {
         // The worker, its GPU device and everything allocated on it go away.
@@ -275,4 +277,12 @@ export class ModelControl {
 /** The engine worker bundled by Vite: the library's exposeEngine(), as an embedder writes it. */
 function startEngineWorker(): Worker {
   return new Worker(new URL('../worker/engine-worker.ts', import.meta.url), { type: 'module', name: 'webclaw-engine' });
+}
+
+/** What the matvec search at load chose (the "Decode kernels: measure at load" setting), or ''. */
+function matvecSearchNote(info: ModelInfo): string {
+  const r = info.matvecTuning;
+  if (!r) return '';
+  const timed = r.candidates.filter((c) => c.ms !== null).length;
+  return ` Decode matvec layout: ${r.chosen}, measured at load (${timed} of ${r.candidates.length} layouts timed in ${Math.round(r.tookMs)} ms).`;
 }

@@ -7,6 +7,7 @@
 import { ClawError } from '../errors';
 import { DEFAULT_GENERATION, DEFAULT_LOAD, DEFAULT_SAMPLING } from '../engine/defaults';
 import type { LoadOptions } from '../engine/types';
+import type { GpuOpsOptions } from '../gpu/ops';
 import { MAX_CTX_SIZE, MAX_TOKENS_LIMIT } from '../engine/request-options';
 import type { ReplyOptions as WorkerGenerateOptions } from './reply-stream';
 import { byTestId, h } from './dom';
@@ -38,6 +39,7 @@ const FIELDS: Field[] = [
   { key: 'gpu-layers', label: 'Resident layers', hint: 'auto, or how many layers stay on the GPU', value: DEFAULT_LOAD.nGpuLayers, input: 'text', attributes: { placeholder: 'auto' } },
   { key: 'kv-type', label: 'KV cache type', hint: 'f16 halves its memory', value: DEFAULT_LOAD.kvType, input: { options: [['f16', 'f16'], ['f32', 'f32']] } },
   { key: 'dtype', label: 'Arithmetic', hint: 'auto = f16 where the GPU has shader-f16', value: DEFAULT_LOAD.dtype, input: { options: [['auto', 'auto'], ['f32', 'f32'], ['f16', 'f16']] } },
+  { key: 'matvec', label: 'Decode kernels', hint: 'measure = time the matvec layouts on this GPU at load, keep the fastest', value: 'default', input: { options: [['default', 'default'], ['auto', 'measure at load']] } },
 ];
 
 type Stored = Record<string, string>;
@@ -110,6 +112,11 @@ export class SettingsPanel {
     const dtype = this.value('dtype');
     options.dtype = dtype === 'f32' || dtype === 'f16' ? dtype : 'auto';
     return options;
+  }
+
+  /** The engine's kernel choices: the decode matvec's layout searched at load, or the default. */
+  kernelOptions(): GpuOpsOptions | undefined {
+    return this.value('matvec') === 'auto' ? { matvec: 'auto' } : undefined;
   }
 
   generateOptions(): WorkerGenerateOptions {

@@ -7,6 +7,7 @@ import { createEngine } from '../api/create-engine';
 import type { WebClawEngine } from '../api/engine';
 import type { CompletionStream } from '../api/types';
 import type { LoadOptions, LoadProgress } from '../engine/types';
+import type { GpuOpsOptions } from '../gpu/ops';
 import type { EngineHostApi, StreamMessage } from './engine-protocol';
 import { notify, settle } from './service';
 
@@ -21,7 +22,7 @@ class EngineHost implements EngineHostApi {
 
   constructor(private readonly options: ExposeEngineOptions) {}
 
-  load(model: Blob | Blob[], options: LoadOptions, onProgress?: (p: LoadProgress) => void) {
+  load(model: Blob | Blob[], options: LoadOptions & { kernels?: GpuOpsOptions }, onProgress?: (p: LoadProgress) => void) {
     return settle(async () => {
       await this.engine?.unload();
       this.engine = null;

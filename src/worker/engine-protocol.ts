@@ -15,7 +15,7 @@ export type Remote<P> = Omit<P, 'signal'>;
 
 export interface EngineHostApi {
   /** Loads the model (a File or Blob, or a split model's parts); progress through onProgress. */
-  load(model: Blob | Blob[], options: LoadOptions, onProgress?: (p: import('../engine/types').LoadProgress) => void): Promise<Outcome<{ info: ModelInfo; modelId: string }>>;
+  load(model: Blob | Blob[], options: LoadOptions & { kernels?: import('../gpu/ops').GpuOpsOptions }, onProgress?: (p: import('../engine/types').LoadProgress) => void): Promise<Outcome<{ info: ModelInfo; modelId: string }>>;
   /** Non-streaming: the whole response. Streaming: the response is null; chunks come through onStream. */
   chat(id: number, params: Remote<ChatCompletionCreateParams>, onStream: (m: StreamMessage<ChatCompletionChunk>) => void): Promise<Outcome<ChatCompletion | null>>;
   completion(id: number, params: Remote<CompletionCreateParams>, onStream: (m: StreamMessage<Completion>) => void): Promise<Outcome<Completion | null>>;
