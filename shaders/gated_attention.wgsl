@@ -5,6 +5,8 @@
 // output x (same layout as q) by sigmoid of the gate halves, in place.
 // Dispatch: one thread per element of q / x, WG per workgroup, 2D grid.
 
+//#include elementwise
+
 struct Params {
   count: u32,
   head_dim: u32,
@@ -14,16 +16,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> qg: array<f32>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 
-@compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
-  if (i >= params.count) {
-    return;
-  }
+fn element(i: u32) {
   let head = i / params.head_dim;
   let src = head * 2u * params.head_dim + i % params.head_dim;
   if (GATE) {

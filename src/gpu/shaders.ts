@@ -19,6 +19,10 @@ import attentionDecodeCommonPiece from '../../shaders/attention_decode_common.wg
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
 import ropeStorePiece from '../../shaders/rope_store.wgsl?raw';
 import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
+import gatedUnitPiece from '../../shaders/gated_unit.wgsl?raw';
+import inPlacePiece from '../../shaders/in_place.wgsl?raw';
+import elementwisePiece from '../../shaders/elementwise.wgsl?raw';
+import gridPiece from '../../shaders/grid.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
@@ -40,15 +44,24 @@ export const SEGMENT_BINDING = 10;
  * pass's per-token uniform struct), `attention_decode_common` (the decode
  * attention passes' parameters and key range), `rope_math` (rotary angles,
  * sin/cos, pairs), `rope_store` (the decode step's rope parameters),
- * `f16_bits` (ggml's f32 -> f16 rounding).
+ * `f16_bits` (ggml's f32 -> f16 rounding), `gated_unit` (silu_mul and
+ * gelu_mul but for their `activation`), `in_place` (the bindings of the
+ * in-place two-operand elementwise kernels), `elementwise` (the entry point
+ * of one-thread-per-element kernels, calling their `element(i)`), `grid`
+ * (an invocation's index in a 2D grid).
  */
-// In this order: a piece may include one listed after it.
+// In this order: a piece may include one listed after it. Each is replaced
+// once: the first `//#include name` line of the assembled text.
 const SHARED_PIECES: Readonly<Record<string, string>> = {
   attention_decode_common: attentionDecodeCommonPiece,
   step: stepPiece,
   rope_math: ropeMathPiece,
   rope_store: ropeStorePiece,
   f16_bits: f16BitsPiece,
+  gated_unit: gatedUnitPiece,
+  in_place: inPlacePiece,
+  elementwise: elementwisePiece,
+  grid: gridPiece,
 };
 
 /**
