@@ -8,25 +8,13 @@
 // Dispatch: grid of ceil(n_heads * HEAD_DIM / WG) workgroups, one
 // invocation per (head, dim).
 
-struct Params {
-  n_heads: u32,
-  n_kv_heads: u32,
-  first_key: u32,
-  n_keys: u32,
-  n_chunks: u32,
-  scale: f32,
-  softcap: f32,
-  partials_offset: u32,
-  stats_offset: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+//#include attention_split
 @group(0) @binding(1) var<storage, read> scratch: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let g = gid.y * nwg.x * WG + gid.x;
+  let g = grid_index(gid, nwg);
   if (g >= params.n_heads * HEAD_DIM) {
     return;
   }

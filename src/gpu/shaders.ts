@@ -16,6 +16,7 @@ import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
 import attentionDecodeCommonPiece from '../../shaders/attention_decode_common.wgsl?raw';
+import attentionSplitPiece from '../../shaders/attention_split.wgsl?raw';
 import ropeMathPiece from '../../shaders/rope_math.wgsl?raw';
 import ropeStorePiece from '../../shaders/rope_store.wgsl?raw';
 import f16BitsPiece from '../../shaders/f16_bits.wgsl?raw';
@@ -42,7 +43,8 @@ export const SEGMENT_BINDING = 10;
 /**
  * Pieces any kernel may include by name: `//#include step` (the decode
  * pass's per-token uniform struct), `attention_decode_common` (the decode
- * attention passes' parameters and key range), `rope_math` (rotary angles,
+ * attention passes' parameters and key range), `attention_split` (the
+ * Params of the batch path's split attention), `rope_math` (rotary angles,
  * sin/cos, pairs), `rope_store` (the decode step's rope parameters),
  * `f16_bits` (ggml's f32 -> f16 rounding), `gated_unit` (silu_mul and
  * gelu_mul but for their `activation`), `in_place` (the bindings of the
@@ -54,6 +56,7 @@ export const SEGMENT_BINDING = 10;
 // once: the first `//#include name` line of the assembled text.
 const SHARED_PIECES: Readonly<Record<string, string>> = {
   attention_decode_common: attentionDecodeCommonPiece,
+  attention_split: attentionSplitPiece,
   step: stepPiece,
   rope_math: ropeMathPiece,
   rope_store: ropeStorePiece,
