@@ -179,7 +179,7 @@ async function main() {
   function baselineRecorder(w: WeightMatrix): ((pass: GPUComputePassEncoder) => void) | undefined {
     if (!baselineText || w.parts.length !== 1) return undefined;
     const pipeline = pipelines.get(assembleKernel(baselineText, { weightType: w.type, defines: baselineDefines }), 'baseline matvec');
-    device.queue.writeBuffer(params, 0, new Uint32Array([ROWS, COLS, weightRowBytes(w.type, COLS), 0, 0]));
+    device.queue.writeBuffer(params, 0, new Uint32Array([ROWS, COLS, weightRowBytes(w.type, COLS), 0, 0, 1, ROWS]));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [

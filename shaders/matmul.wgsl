@@ -11,21 +11,7 @@
 // and reuses it for all TILE tokens.
 // Dispatch: (ceil(rows / TILE), ceil(n_tokens / TILE)) workgroups.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  row_bytes: u32,
-  row_offset: u32,
-  has_bias: u32,
-  n_tokens: u32,
-  out_stride: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#include matrix
 
 //#include decode
 

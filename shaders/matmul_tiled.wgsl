@@ -1,6 +1,7 @@
 // matmul_tiled: out[t, row_offset + r] = sum_c W[r, c] * x[t, c] (+ bias[row_offset + r])
 // for tokens t < n_tokens and rows r < rows of one weight part. The prefill
-// path (n > 1); same bindings and parameters as matmul.wgsl (the fallback).
+// path (n > 1); same bindings and parameters as matmul.wgsl (the fallback):
+// both take them from matrix.wgsl.
 //
 // Layout: W as in matvec (GGUF blocks, row r at byte r * row_bytes); x is
 // n_tokens x cols f32 token-major (read as vec4); out is n_tokens x
@@ -20,21 +21,7 @@
 // accumulators, so long rows keep f32 sums on the f16 path too.
 // Dispatch: (ceil(rows / TM), ceil(n_tokens / TN)) workgroups.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  row_bytes: u32,
-  row_offset: u32,
-  has_bias: u32,
-  n_tokens: u32,
-  out_stride: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#include matrix
 
 //#include decode
 //#include arith

@@ -13,19 +13,7 @@
 // neighbouring blocks. A shared-memory tree over each row's threads
 // (log2(WG / ROWS) barriers, all rows at once) finishes the rows.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  row_bytes: u32,
-  row_offset: u32,
-  has_bias: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#include matrix
 
 //#include decode
 

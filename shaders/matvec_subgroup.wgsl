@@ -28,19 +28,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  row_bytes: u32,
-  row_offset: u32,
-  has_bias: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> weights: array<u32>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+//#include matrix
 
 //#include decode
 

@@ -24,6 +24,7 @@ import gatedUnitPiece from '../../shaders/gated_unit.wgsl?raw';
 import inPlacePiece from '../../shaders/in_place.wgsl?raw';
 import elementwisePiece from '../../shaders/elementwise.wgsl?raw';
 import gridPiece from '../../shaders/grid.wgsl?raw';
+import matrixPiece from '../../shaders/matrix.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
@@ -50,7 +51,8 @@ export const SEGMENT_BINDING = 10;
  * gelu_mul but for their `activation`), `in_place` (the bindings of the
  * in-place two-operand elementwise kernels), `elementwise` (the entry point
  * of one-thread-per-element kernels, calling their `element(i)`), `grid`
- * (an invocation's index in a 2D grid).
+ * (an invocation's index in a 2D grid), `matrix` (the Params and bindings
+ * of GpuOps.matmul's kernels).
  */
 // In this order: a piece may include one listed after it. Each is replaced
 // once: the first `//#include name` line of the assembled text.
@@ -65,6 +67,7 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   in_place: inPlacePiece,
   elementwise: elementwisePiece,
   grid: gridPiece,
+  matrix: matrixPiece,
 };
 
 /**

@@ -102,14 +102,15 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     if (x.buffer === out.buffer || bias === out.buffer) throw badRequest(`matmul ${w.name}: the output must be a separate buffer`);
     const rowBytes = weightRowBytes(w.type, w.cols);
     for (const part of w.parts) {
-      const common = [u32(part.rowCount), u32(w.cols), u32(rowBytes), u32(part.firstRow), u32(bias ? 1 : 0)];
+      // matrix.wgsl's Params, the same for the four kernels.
+      const params = [u32(part.rowCount), u32(w.cols), u32(rowBytes), u32(part.firstRow), u32(bias ? 1 : 0), u32(n), u32(w.rows)];
       const buffers = [part.buffer, x.buffer, out.buffer, bias ?? this.placeholder];
       if (n === 1 && this.subgroups) {
         const rows = (MATVEC_SUBGROUP_WG / this.subgroupLanes) * MATVEC_SUBGROUP_RT;
         this.dispatch(
           'matvecSubgroup',
           { weightType: w.type, defines: { WG: MATVEC_SUBGROUP_WG, LANES: this.subgroupLanes, RT: MATVEC_SUBGROUP_RT } },
-          common,
+          params,
           buffers,
           this.grid(Math.ceil(part.rowCount / rows)),
         );
@@ -117,7 +118,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
         this.dispatch(
           'matvec',
           { weightType: w.type, defines: { WG: MATVEC_WG, ROWS: MATVEC_ROWS } },
-          common,
+          params,
           buffers,
           this.grid(Math.ceil(part.rowCount / MATVEC_ROWS)),
         );
@@ -126,12 +127,12 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
         this.dispatch(
           'matmulTiled',
           { weightType: w.type, defines: { TM: ROWS, TN: TOKENS, TK4: K4, WG: (ROWS / 4) * (TOKENS / 4) } },
-          [...common, u32(n), u32(w.rows)],
+          params,
           buffers,
           [Math.ceil(part.rowCount / ROWS), Math.ceil(n / TOKENS)],
         );
       } else {
-        this.dispatch('matmul', { weightType: w.type }, [...common, u32(n), u32(w.rows)], buffers, [
+        this.dispatch('matmul', { weightType: w.type }, params, buffers, [
           Math.ceil(part.rowCount / MATMUL_TILE),
           Math.ceil(n / MATMUL_TILE),
         ]);
