@@ -15,7 +15,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
+//#include workgroup_sum
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -24,15 +24,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let v = y[i];
     sum += v * v;
   }
-  partial[lid] = sum;
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-  }
-  workgroupBarrier();
-  let inv = inverseSqrt(partial[0] / f32(params.dim) + params.eps);
+  let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(params.dim) + params.eps);
   for (var i = lid; i < params.dim; i += WG) {
     x[i] += y[i] * inv * weight[i];
   }

@@ -13,44 +13,16 @@
 
 enable subgroups;
 
-struct Params {
-  dim: u32,
-  eps: f32,
-  has_weight: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-
-fn scale_row(base: u32, first: u32, stride: u32, inv: f32) {
-  for (var i = first; i < params.dim; i += stride) {
-    var v = x[base + i] * inv;
-    if (params.has_weight != 0u) {
-      v *= weight[i];
-    }
-    x[base + i] = v;
-  }
-}
+//#include rms_norm_row
 
 @compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let base = wid.x * params.dim;
-  var sum = 0.0;
-  for (var i = lid; i < params.dim; i += LANES) {
-    let v = x[base + i];
-    sum += v * v;
-  }
-  let total = subgroupAdd(sum);
+  let total = subgroupAdd(sum_squares(base, lid, LANES));
   let lanes_here = subgroupAdd(1u);
   if (lanes_here == LANES) {
-    scale_row(base, lid, LANES, inverseSqrt(total / f32(params.dim) + params.eps));
+    scale_row(base, lid, LANES, total);
   } else if (lid == 0u) {
-    var alone = 0.0;
-    for (var i = 0u; i < params.dim; i++) {
-      let v = x[base + i];
-      alone += v * v;
-    }
-    scale_row(base, 0u, 1u, inverseSqrt(alone / f32(params.dim) + params.eps));
+    scale_row(base, 0u, 1u, sum_squares(base, 0u, 1u));
   }
 }

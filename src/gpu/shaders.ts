@@ -25,6 +25,8 @@ import inPlacePiece from '../../shaders/in_place.wgsl?raw';
 import elementwisePiece from '../../shaders/elementwise.wgsl?raw';
 import gridPiece from '../../shaders/grid.wgsl?raw';
 import matrixPiece from '../../shaders/matrix.wgsl?raw';
+import rmsNormRowPiece from '../../shaders/rms_norm_row.wgsl?raw';
+import workgroupSumPiece from '../../shaders/workgroup_sum.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
@@ -52,7 +54,8 @@ export const SEGMENT_BINDING = 10;
  * in-place two-operand elementwise kernels), `elementwise` (the entry point
  * of one-thread-per-element kernels, calling their `element(i)`), `grid`
  * (an invocation's index in a 2D grid), `matrix` (the Params and bindings
- * of GpuOps.matmul's kernels).
+ * of GpuOps.matmul's kernels), `rms_norm_row` (the two rms_norm kernels'
+ * Params, bindings and row loops), `workgroup_sum` (a shared-memory sum).
  */
 // In this order: a piece may include one listed after it. Each is replaced
 // once: the first `//#include name` line of the assembled text.
@@ -68,6 +71,8 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   elementwise: elementwisePiece,
   grid: gridPiece,
   matrix: matrixPiece,
+  rms_norm_row: rmsNormRowPiece,
+  workgroup_sum: workgroupSumPiece,
 };
 
 /**
