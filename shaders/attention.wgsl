@@ -36,7 +36,8 @@ const NEG_BIG: f32 = -3.0e38;
 
 var<workgroup> q_shared: array<vec4<f32>, D4>;
 var<workgroup> probs: array<f32, WG>;
-var<workgroup> reduce_buf: array<f32, WG>;
+// Declares `partial` (WG f32), which the max over a chunk's scores uses too.
+//#include workgroup_sum
 
 fn safe_tanh(v: f32) -> f32 {
   return tanh(clamp(v, -15.0, 15.0));
@@ -79,15 +80,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       s = dot_sum;
     }
 
-    reduce_buf[lid] = s;
+    partial[lid] = s;
     for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
       workgroupBarrier();
       if (lid < stride) {
-        reduce_buf[lid] = max(reduce_buf[lid], reduce_buf[lid + stride]);
+        partial[lid] = max(partial[lid], partial[lid + stride]);
       }
     }
     workgroupBarrier();
-    let m_new = max(m, reduce_buf[0]);
+    let m_new = max(m, partial[0]);
     let alpha = exp(m - m_new);
     workgroupBarrier();
 
@@ -96,15 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       p = exp(s - m_new);
     }
     probs[lid] = p;
-    reduce_buf[lid] = p;
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-      workgroupBarrier();
-      if (lid < stride) {
-        reduce_buf[lid] += reduce_buf[lid + stride];
-      }
-    }
-    workgroupBarrier();
-    l = l * alpha + reduce_buf[0];
+    l = l * alpha + workgroup_sum(lid, p);
     m = m_new;
 
     let count = min(WG, pos + 1u - chunk);
