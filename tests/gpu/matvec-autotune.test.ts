@@ -8,13 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDispatches } from '../../bench/lib/kernel-profile';
 import { ClawEngine } from '../../src/engine/engine';
-import { argmax } from '../../src/engine/sampler';
 import { BytesSource } from '../../src/gguf/source';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { pickTuning } from '../../src/gpu/matvec-autotune';
 import type { MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { relativeDiff } from './helpers/reference';
+import { greedyLogitsDiff } from './helpers/greedy-logits';
 
 // Rows of 256 and 512 inputs; the Q4_K_M mix puts Q4_K and Q6_K side by side.
 const model = makeSyntheticModel({ arch: 'llama', nEmbd: 256, nFf: 512, nLayers: 1, nHeads: 4, nKvHeads: 2, nVocab: 512, seed: 5, ctxLength: 64, mix: 'Q4_K_M' });
@@ -53,13 +52,7 @@ describe('matvec tuning chosen at load', () => {
       expect(report.candidates[1].skipped).toContain('workgroup');
       expect(report.candidates[2].ms ?? report.candidates[2].skipped).toBeTruthy();
       expect(report.chosen).toBe(pickTuning(report.candidates));
-      const tokens = [1];
-      let worst = 0;
-      for (let i = 0; i < 2; i++) {
-        const b = await batch.nextTokenLogits(tokens);
-        worst = Math.max(worst, relativeDiff(await engine.nextTokenLogits(tokens), b));
-        tokens.push(argmax(b));
-      }
+      const worst = await greedyLogitsDiff(engine, batch, 2);
       // f32 rounding in another summation order only, as every tuning (tests/gpu/matvec-tuning.test.ts).
       expect(worst).toBeLessThan(2e-4);
     } finally {
