@@ -60,7 +60,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.tiledMatmul = options.tiledMatmul !== false;
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
-    this.matvecTuning = resolveMatvecTuning(options.matvec, ctx.limits);
+    this.matvecTuning = resolveMatvecTuning(options.matvec, ctx.limits, ctx.features);
   }
 
   embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void {
