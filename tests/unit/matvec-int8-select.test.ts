@@ -11,7 +11,6 @@ import type { ActBuffer, WeightMatrix } from '../../src/gpu/ops-api';
 import { assembleKernel } from '../../src/gpu/shaders';
 import { KERNELS } from '../../src/gpu/kernels';
 import { INT8_DOT_PIECES } from '../../src/gpu/weight-pieces';
-import { weightRowBytes } from '../../src/gpu/weights';
 
 const LIMITS = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStorageSize: 16384 };
 const buffer = {} as GPUBuffer;
@@ -21,7 +20,7 @@ function deps(matvec: Partial<MatvecTuning>): MatvecDeps {
 }
 
 function matrix(type: GgmlType, cols: number, name = GgmlType[type]): WeightMatrix {
-  return { name, type, rows: 8, cols, parts: [{ buffer, firstRow: 0, rowCount: 8, byteLength: 8 * weightRowBytes(type, cols) }] } as WeightMatrix;
+  return { name, type, rows: 8, cols, parts: [{ buffer, firstRow: 0, rowCount: 8 }] };
 }
 
 const act = (length: number): ActBuffer => ({ buffer, length });
