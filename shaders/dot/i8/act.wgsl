@@ -20,14 +20,19 @@ fn quantize_block() {
   let amax = max(max(m.x, m.y), max(m.z, m.w));
   xq_d = amax / 127.0;
   let id = select(0.0, 127.0 / amax, amax > 0.0);
-  for (var i = 0u; i < 8u; i++) {
-    xq[i] = pack4xI8(vec4<i32>(round(xs[i] * id)));
+  // The halves' sums from the rounded values while they are f32 (exact: small integers).
+  var sum0 = vec4<f32>(0.0);
+  var sum1 = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    let q0 = round(xs[i] * id);
+    let q1 = round(xs[i + 4u] * id);
+    xq[i] = pack4xI8(vec4<i32>(q0));
+    xq[i + 4u] = pack4xI8(vec4<i32>(q1));
+    sum0 += q0;
+    sum1 += q1;
   }
-  let ones = 0x01010101u;
-  xq_sum = vec2<i32>(
-    dot4I8Packed(xq[0], ones) + dot4I8Packed(xq[1], ones) + dot4I8Packed(xq[2], ones) + dot4I8Packed(xq[3], ones),
-    dot4I8Packed(xq[4], ones) + dot4I8Packed(xq[5], ones) + dot4I8Packed(xq[6], ones) + dot4I8Packed(xq[7], ones),
-  );
+  let ones = vec4<f32>(1.0);
+  xq_sum = vec2<i32>(i32(dot(sum0, ones)), i32(dot(sum1, ones)));
 }
 
 // Elements 4i .. 4i+3 of the block as packed int8.
