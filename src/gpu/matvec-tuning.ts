@@ -20,9 +20,10 @@ import { ClawError } from '../errors';
  * per (sub-)block, for dispatches whose every weight type has an int8 piece
  * (INT8_DOT_PIECES in weight-pieces.ts: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
  * Q5_K, Q6_K) and whose rows are whole 32-blocks; other dispatches keep the
- * f32 pieces. It needs the WGSL language feature
- * packed_4x8_integer_dot_product, works with xTile, not with wideLoads
- * (both refused with clw-bad-request). See docs/gpu-kernels.md for its error.
+ * f32 pieces. It works with xTile and with wideLoads (Q4_K and Q5_K have
+ * wide int8 pieces), and needs the WGSL language feature
+ * packed_4x8_integer_dot_product (refused with clw-bad-request without
+ * it). See docs/gpu-kernels.md for its error.
  */
 export interface MatvecTuning {
   workgroup: number;
@@ -35,7 +36,8 @@ export interface MatvecTuning {
 }
 
 /**
- * The defaults. int8Dot stays off until it is measured on a GPU. rowsPerBlock 4 was the fastest of 1, 2, 4 and 8 on an H200
+ * The defaults. int8Dot stays off until it is measured on a GPU.
+ * rowsPerBlock 4 was the fastest of 1, 2, 4 and 8 on an H200
  * (BENCHMARKS.md, "On a real GPU"); the others have not been swept on a GPU
  * yet (bench:gpu --tune). `GpuOpsOptions.matvec` overrides them.
  */
@@ -56,7 +58,6 @@ export function resolveMatvecTuning(
   if (!(t.blocksPerLane > 0)) throw bad('blocksPerLane', 'needs a positive number');
   if (!Number.isInteger(t.xTile) || t.xTile < 0 || t.xTile % 32 !== 0) throw bad('xTile', 'needs 0 or a multiple of 32');
   if (t.int8Dot && !features.packedInt8Dot) throw bad('int8Dot', 'needs the WGSL language feature packed_4x8_integer_dot_product, which this device lacks');
-  if (t.int8Dot && t.wideLoads) throw bad('int8Dot', 'does not combine with wideLoads (the int8 dot pieces load words)');
   // matvec_fused's workgroup memory: 2 x rowsPerBlock + 1 floats per thread, and the input tile.
   const sums = t.workgroup * (2 * t.rowsPerBlock + 1) * 4;
   if (sums > limits.maxComputeWorkgroupStorageSize) throw bad('rowsPerBlock', `needs ${sums} bytes of workgroup memory with ${t.workgroup} threads; the device has ${limits.maxComputeWorkgroupStorageSize}`);

@@ -11,7 +11,7 @@ import { ClawError } from '../errors';
 import type { GgmlType } from '../gguf/types';
 import type { Dtype } from './ops-api';
 import { GRID_OF_TYPE, WGSL_GRID_TABLE } from './quant-tables';
-import { decodePiece, dotPiece, INT8_DOT_PIECES, WIDE_DOT_PIECES } from './weight-pieces';
+import { decodePiece, dotPiece, INT8_DOT_PIECES, INT8_WIDE_DOT_PIECES, WIDE_DOT_PIECES } from './weight-pieces';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
@@ -109,7 +109,7 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     if (types.length === 0) throw new ClawError('clw-llm-crash', 'a segment kernel was assembled without segment types');
     const dot4 = body.includes('seg_dot4(');
     if (dot4 && opts.wideLoads) throw new ClawError('clw-llm-crash', 'wide loads serve whole 32-blocks only (the kernel calls seg_dot4)');
-    if (opts.int8Dot && (dot4 || opts.wideLoads)) throw new ClawError('clw-llm-crash', 'int8 dot pieces serve whole 32-blocks with word loads only');
+    if (opts.int8Dot && dot4) throw new ClawError('clw-llm-crash', 'int8 dot pieces serve whole 32-blocks only (the kernel calls seg_dot4)');
     body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i, !!opts.wideLoads, !!opts.int8Dot)).join('\n') + segmentDispatcher(types.length, dot4));
   }
   if (usesGridTable(opts)) body = WGSL_GRID_TABLE + body;
@@ -129,10 +129,12 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
  * Segment i: its binding and its type's pieces, every module-scope name
  * suffixed `_s<i>`; with `wide`, a WIDE_LOAD_TYPES type's vec4 binding and
  * wide dot32 alone (its decode piece reads words); with `int8`, its int8
- * dot32 after its decode piece (whose helpers it uses).
+ * dot32 (wide, where `wide` and the type has one; else after its decode
+ * piece, whose helpers it uses).
  */
 function segmentPiece(type: GgmlType, i: number, wide: boolean, int8: boolean): string {
-  const widePiece = wide ? WIDE_DOT_PIECES.get(type) : undefined;
+  const widePieces = int8 ? INT8_WIDE_DOT_PIECES : WIDE_DOT_PIECES;
+  const widePiece = wide ? widePieces.get(type) : undefined;
   let dot = dotPiece(type);
   if (int8) {
     const piece = INT8_DOT_PIECES.get(type);

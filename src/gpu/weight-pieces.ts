@@ -1,6 +1,7 @@
 // The WGSL pieces of each GGUF weight type: the decode piece (`decode4`,
-// shaders/decode/), the whole-block dot product (`dot32`, shaders/dot/) and
-// the wide-load dot product (shaders/dot/wide/), with the helpers each needs
+// shaders/decode/), the whole-block dot product (`dot32`, shaders/dot/),
+// the wide-load dot product (shaders/dot/wide/) and the dot products
+// against int8 activations (shaders/dot/i8/), with the helpers each needs
 // in front of it. The assembler (shaders.ts) puts them where a kernel asks.
 // Adding a weight type = one decode piece + one entry in DECODE_PIECES.
 
@@ -72,6 +73,8 @@ import i8Q51 from '../../shaders/dot/i8/q5_1.wgsl?raw';
 import i8Q4K from '../../shaders/dot/i8/q4_k.wgsl?raw';
 import i8Q5K from '../../shaders/dot/i8/q5_k.wgsl?raw';
 import i8Q6K from '../../shaders/dot/i8/q6_k.wgsl?raw';
+import i8WideQ4K from '../../shaders/dot/i8/wide/q4_k.wgsl?raw';
+import i8WideQ5K from '../../shaders/dot/i8/wide/q5_k.wgsl?raw';
 
 /** A lattice type's piece: byte helpers, where its grid is in the grid table and its levels, the shared grid helpers. */
 const gridPiece = (type: GgmlType, piece: string) => nibblesHelpers + wgslGrid(GRID_OF_TYPE.get(type)!) + iqGridHelpers + piece;
@@ -169,6 +172,16 @@ export const INT8_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q4_K, dotHelpers + dotKScale + i8Helpers + i8Q4K],
   [GgmlType.Q5_K, dotHelpers + dotKScale + i8Helpers + i8Q5K],
   [GgmlType.Q6_K, dotHelpers + dotWords + i8Helpers + i8Q6K],
+]);
+
+/**
+ * The int8 dot32 with wide loads (as WIDE_DOT_PIECES) of the types that
+ * have both: under int8Dot with wideLoads, these segments bind vec4<u32>;
+ * the other int8 types keep their word pieces in the same dispatch.
+ */
+export const INT8_WIDE_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
+  [GgmlType.Q4_K, dotHelpers + dotKScale + i8Helpers + i8WideQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + i8Helpers + i8WideQ5K],
 ]);
 
 /**

@@ -172,6 +172,8 @@ const CASES: Case[] = [
   { label: 'CPU family, with the norm', family: 'cpu', matvec: { int8Dot: true, rowsPerBlock: 3 }, norm: true },
   // The input through workgroup memory, 64 elements at a time, then quantized per lane.
   { label: 'GPU family, x tiles, with the norm', family: 'gpu', matvec: { int8Dot: true, xTile: 64, blocksPerLane: 1 }, norm: true },
+  // Q4_K and Q5_K through their wide int8 pieces (vec4 loads), the other types' word pieces beside them.
+  { label: 'GPU family, wide loads', family: 'gpu', matvec: { int8Dot: true, wideLoads: true, rowsPerBlock: 2 }, norm: false },
 ];
 
 let t: GpuTestContext;

@@ -81,7 +81,6 @@ describe('decode pass matvec tunings vs the batch path', () => {
       [{ blocksPerLane: 0 }, 'blocksPerLane'],
       [{ xTile: 48 }, 'xTile'],
       [{ xTile: 1 << 20 }, 'xTile'],
-      [{ int8Dot: true, wideLoads: true }, 'int8Dot'],
     ] as const) {
       const engine = await ClawEngine.create({ gpu, kernels: { matvec } }).catch((e: unknown) => e);
       expect(engine, field).toMatchObject({ code: 'clw-bad-request' });

@@ -1,6 +1,6 @@
 // Where the matvec tuning's int8Dot applies (one table: INT8_DOT_PIECES in
-// src/gpu/weight-pieces.ts) and where it is refused (no
-// packed_4x8_integer_dot_product, or with wideLoads). The pieces' arithmetic
+// src/gpu/weight-pieces.ts), and its refusal without
+// packed_4x8_integer_dot_product. The pieces' arithmetic
 // is checked on the GPU in tests/gpu/matvec-int8.test.ts.
 
 import { describe, expect, it } from 'vitest';
@@ -26,9 +26,9 @@ function matrix(type: GgmlType, cols: number, name = GgmlType[type]): WeightMatr
 const act = (length: number): ActBuffer => ({ buffer, length });
 
 describe('int8Dot', () => {
-  it('is refused, naming the field, without the WGSL language feature or with wideLoads', () => {
+  it('is refused, naming the field, without the WGSL language feature', () => {
     expect(() => resolveMatvecTuning({ int8Dot: true }, LIMITS, { packedInt8Dot: false })).toThrow(/int8Dot.*packed_4x8_integer_dot_product/);
-    expect(() => resolveMatvecTuning({ int8Dot: true, wideLoads: true }, LIMITS, { packedInt8Dot: true })).toThrow(/int8Dot.*wideLoads/);
+    expect(resolveMatvecTuning({ int8Dot: true, wideLoads: true, xTile: 64 }, LIMITS, { packedInt8Dot: true })).toMatchObject({ int8Dot: true, wideLoads: true });
     // Off (the default), the feature is not needed.
     expect(resolveMatvecTuning({}, LIMITS, { packedInt8Dot: false }).int8Dot).toBe(false);
     expect(MATVEC_TUNING.int8Dot).toBe(false);
@@ -68,5 +68,13 @@ describe('int8Dot', () => {
     expect(f32Text).not.toContain('requires packed_4x8_integer_dot_product');
     expect(f32Text).not.toContain('pack4xI8(');
     expect(() => assembleKernel(KERNELS.matvecFused, { segmentTypes: [GgmlType.F32], int8Dot: true, defines })).toThrow(/int8 dot piece/);
+    // With wide loads, Q4_K and Q5_K bind vec4s (their wide int8 pieces) beside Q6_K's words.
+    const wide = assembleKernel(KERNELS.matvecFused, { segmentTypes: [GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K], int8Dot: true, wideLoads: true, defines });
+    expect(wide.match(/var<storage, read> weights_s\d: array<[^>]*>+/g)).toEqual([
+      'var<storage, read> weights_s0: array<vec4<u32>>',
+      'var<storage, read> weights_s1: array<vec4<u32>>',
+      'var<storage, read> weights_s2: array<u32>',
+    ]);
+    expect(wide).not.toContain('q4k_dot4_s0(q0.x'); // the f32 wide piece's call
   });
 });
