@@ -215,4 +215,17 @@ describe('matvec_fused with int8 activations (int8Dot)', () => {
     });
     expect(bad).toEqual([]);
   });
+
+  it('is refused, naming int8Dot, where the WGSL lacks packed_4x8_integer_dot_product', () => {
+    const ctx = { ...t.ctx, features: { ...t.ctx.features, packedInt8Dot: false } };
+    let error: unknown;
+    try {
+      createGpuOps(ctx, t.ctx.allocator, { matvec: { int8Dot: true } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'clw-bad-request', message: expect.stringContaining('int8Dot') });
+    // The f32 pieces need no such feature.
+    expect(() => createGpuOps(ctx, t.ctx.allocator, {})).not.toThrow();
+  });
 });
