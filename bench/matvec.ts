@@ -16,6 +16,7 @@
 //                                 [--decode] (the decode pass's matvec_fused, recorded once and replayed, instead of GpuOps.matmul)
 //                                 [--tune 'default;maxLanes=128'] (with --decode: each type under each matvec tuning, syntax at parseMatvecTunings in src/gpu/matvec-tuning.ts)
 //                                 [--variant gpu|cpu] (with --decode: the decode pass's kernel family; default the device's)
+//                                 [--interleave] (with --decode --tune: every tuning in each run, for a shared machine; no GPU time then)
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
 // matvec: use e.g. --runs 3 --repeats 2 --warmup 1 there.)
 // Writes bench/results/matvec.json (matvec-shared-memory.json with
@@ -55,6 +56,7 @@ const ROWS = num('rows', 4096);
 const COLS = num('cols', 4096);
 const TIMING: Timing = { runs: num('runs', 7), warmup: num('warmup', 2), repeats: num('repeats', 8), stat: arg('stat') === 'min' ? 'min' : 'median' };
 const TYPES = arg('types')?.split(',').map((name) => GgmlType[name as keyof typeof GgmlType]) ?? ALL_TYPES;
+const INTERLEAVE = process.argv.includes('--interleave');
 const BASELINE = process.argv.includes('--no-baseline') ? undefined : (arg('baseline') ?? DEFAULT_BASELINE);
 /** Distinct quantized rows, tiled over the matrix: quantizing 16M values per type in JS would dominate the run, and throughput does not depend on the values. */
 const DISTINCT_ROWS = 16;
@@ -220,44 +222,51 @@ async function main() {
     const info = GGML_TYPES.get(type)!;
     const bytes = weightBytes(type);
     const w = await uploadWeight(ctx, GgmlType[type], type, ROWS, COLS, bytes, ctx.allocator);
-    for (const tuning of tunings) {
-      const replay = decode ? await decodeRecorder(w, tuning.matvec) : undefined;
+    // With --interleave, every tuning's matvec runs in each run (a busy spell of the machine hits them all); else one tuning at a time.
+    const groups = decode && INTERLEAVE ? [tunings] : tunings.map((tuning) => [tuning]);
+    for (const group of groups) {
+      const replays: ((pass: GPUComputePassEncoder) => void)[] = [];
+      if (decode) for (const tuning of group) replays.push(await decodeRecorder(w, tuning.matvec));
       const before = decode ? undefined : baselineRecorder(w);
       timer?.reset();
-      const after: number[] = [];
+      const after: number[][] = group.map(() => []);
       const old: number[] = [];
       // Interleaved run by run, so a busy spell of the machine hits both.
       for (let run = 0; run < TIMING.warmup + TIMING.runs; run++) {
         await device.queue.onSubmittedWorkDone();
-        const a = replay ? await timeRecorder(replay) : await timeOps(w);
+        const a: number[] = [];
+        if (decode) for (const replay of replays) a.push(await timeRecorder(replay));
+        else a.push(await timeOps(w));
         const b = before ? await timeRecorder(before) : NaN;
         if (run >= TIMING.warmup) {
-          after.push(a);
+          a.forEach((ms, k) => after[k].push(ms));
           old.push(b);
         }
       }
-      // With a baseline its passes interleave with these; GPU time is read for the engine's kernel alone.
-      const gpuMs = before ? undefined : await gpuMsPerDispatch();
-      const ms = summarize(after, TIMING.stat);
-      const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
-      if (type === GgmlType.F32 && tuning === tunings[0]) f32Ms = ms;
-      const gbPerS = bytes.byteLength / (ms * 1e6);
-      results.push({
-        type: info.name,
-        tuning: decode ? tuning.label : undefined,
-        bitsPerWeight: (info.blockBytes * 8) / info.blockSize,
-        weightMiB: bytes.byteLength / 2 ** 20,
-        msPerMatvec: ms,
-        gbPerS,
-        fractionOfCopy: gbPerS / copy.gbPerS,
-        speedVsF32: f32Ms / ms,
-        beforeMs,
-        speedup: before ? summarize(old.map((b, i) => b / after[i]), 'median') : undefined,
-        gpuMs,
-        gpuGbPerS: gpuMs === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6),
-        gpuFractionOfCopy: gpuMs === undefined || copyGpuGbPerS === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6) / copyGpuGbPerS,
+      // With a baseline or interleaved tunings the passes mix; GPU time is read for one kernel alone.
+      const gpuMs = before || group.length > 1 ? undefined : await gpuMsPerDispatch();
+      group.forEach((tuning, k) => {
+        const ms = summarize(after[k], TIMING.stat);
+        const beforeMs = before ? summarize(old, TIMING.stat) : undefined;
+        if (type === GgmlType.F32 && tuning === tunings[0]) f32Ms = ms;
+        const gbPerS = bytes.byteLength / (ms * 1e6);
+        results.push({
+          type: info.name,
+          tuning: decode ? tuning.label : undefined,
+          bitsPerWeight: (info.blockBytes * 8) / info.blockSize,
+          weightMiB: bytes.byteLength / 2 ** 20,
+          msPerMatvec: ms,
+          gbPerS,
+          fractionOfCopy: gbPerS / copy.gbPerS,
+          speedVsF32: f32Ms / ms,
+          beforeMs,
+          speedup: before ? summarize(old.map((b, i) => b / after[k][i]), 'median') : undefined,
+          gpuMs,
+          gpuGbPerS: gpuMs === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6),
+          gpuFractionOfCopy: gpuMs === undefined || copyGpuGbPerS === undefined ? undefined : bytes.byteLength / (gpuMs * 1e6) / copyGpuGbPerS,
+        });
+        console.error(`${info.name}${decode ? ` [${tuning.label}]` : ''}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
       });
-      console.error(`${info.name}${decode ? ` [${tuning.label}]` : ''}: ${ms.toFixed(2)} ms${beforeMs === undefined ? '' : `, before ${beforeMs.toFixed(2)} ms`}`);
     }
     for (const p of w.parts) ctx.allocator.free(p.buffer);
   }
@@ -265,7 +274,7 @@ async function main() {
   if (errors.length > 0) throw new Error(`GPU errors during the benchmark: ${errors.join('; ')}`);
 
   const record = {
-    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${decode ? `the decode pass's matvec_fused${variant ? `, ${variant} family` : ''}` : ops.subgroups ? `subgroup kernels, ${lanesArg ?? lanes} lanes per row` : 'shared-memory kernels'}), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
+    benchmark: `matvec ${ROWS}x${COLS} f32 vector (${decode ? `the decode pass's matvec_fused${variant ? `, ${variant} family` : ''}${INTERLEAVE ? ', tunings interleaved run by run' : ''}` : ops.subgroups ? `subgroup kernels, ${lanesArg ?? lanes} lanes per row` : 'shared-memory kernels'}), ${TIMING.stat === 'min' ? 'fastest' : 'median'} of ${TIMING.runs} runs of ${TIMING.repeats} dispatches after ${TIMING.warmup} warm-up runs`,
     adapter: ctx.adapterDescription,
     date: new Date().toISOString(),
     node: process.version,

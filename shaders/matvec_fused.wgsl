@@ -29,6 +29,10 @@
 // (consecutive threads, consecutive addresses), and the lanes take their
 // blocks from there: a lane's 128 bytes of a block read straight from x
 // make each load instruction touch a cache line per lane.
+// INT8 (the tuning's int8Dot; rows of whole 32-blocks, every segment's type
+// with an int8 dot piece): each block a lane loads is quantized to int8 once
+// (shaders/dot/i8/act.wgsl) and the segments' int8 dot pieces take integer
+// dot products with it (dot4I8Packed); the sum of squares stays f32.
 
 struct Params {
   cols: u32,
@@ -95,6 +99,10 @@ fn tile_slot(v: u32) -> u32 {
 }
 //#endif
 
+//#if INT8
+//#include act_i8
+//#endif
+
 fn in4(k4: u32) -> vec4<f32> {
   let v = x[k4];
 //#if NORM
@@ -112,6 +120,9 @@ fn load_block(b: u32) {
   for (var i = 0u; i < 8u; i++) {
     xs[i] = in4(b * 8u + i);
   }
+//#if INT8
+  quantize_block();
+//#endif
 //#endif
 }
 
@@ -124,6 +135,9 @@ fn load_block_tile(b: u32, tb: u32) {
   for (var i = 0u; i < 8u; i++) {
     xs[i] = x_tile[tile_slot(tb * 8u + i)];
   }
+//#if INT8
+  quantize_block();
+//#endif
 //#endif
 }
 //#endif

@@ -3,11 +3,13 @@
 // parameters, bindings and a workgroup grid under the matvec tuning.
 // DecodeRecorder (decode-ops.ts) records what these return.
 
+import type { GgmlType } from '../gguf/types';
 import type { DecodeKernelVariant } from './decode-ops';
 import type { MatvecTuning } from './matvec-tuning';
 import { badRequest, requireCapacity, type ActBuffer, type Projection, type WeightMatrix } from './ops-api';
 import { SEGMENT_BINDING, usesGridTable, type ShaderDefines } from './shaders';
 import { f32, u32, type ParamField } from './uniforms';
+import { int8DotServes } from './weight-pieces';
 import { weightRowBytes } from './weights';
 
 
@@ -85,11 +87,14 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
     if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
+    const segmentTypes = group.map((p) => p.w.type);
+    const int8 = int8Dot(deps, segmentTypes, cols);
     dispatches.push({
       variant: {
-        segmentTypes: group.map((p) => p.w.type),
+        segmentTypes,
         wideLoads: wideLoads(deps, cols),
-        defines: matvecDefines(deps, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0 }),
+        int8Dot: int8,
+        defines: matvecDefines(deps, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0, INT8: int8 }),
       },
       params,
       buffers,
@@ -110,11 +115,13 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
     throw badRequest(`gatedProject: ${gate.name} is split into parts; the decode pass needs whole matrices`);
   }
   const rowBytes = (w: WeightMatrix) => weightRowBytes(w.type, w.cols);
+  const int8 = int8Dot(deps, [gate.type, up.type], gate.cols);
   return {
     variant: {
       segmentTypes: [gate.type, up.type],
       wideLoads: wideLoads(deps, gate.cols),
-      defines: matvecDefines(deps, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3 }),
+      int8Dot: int8,
+      defines: matvecDefines(deps, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, INT8: int8 }),
     },
     params: [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
     buffers: [
@@ -129,12 +136,17 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
   };
 }
 
-function matvecDefines(deps: MatvecDeps, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number }): ShaderDefines {
+function matvecDefines(deps: MatvecDeps, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; INT8: boolean }): ShaderDefines {
   if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
   const lanes = matvecLanes(cols, deps.cpuEmulated, deps.tuning);
   // The input tile: no longer than the row (rounded up to whole 32-blocks).
   const tile = Math.min(deps.tuning.xTile, Math.ceil(cols / 32) * 32);
   return { WG: deps.tuning.workgroup, LANES: lanes, RT: deps.tuning.rowsPerBlock, DOT4: cols % 32 !== 0, SHARED_X: tile > 0, ...(tile > 0 ? { X_TILE: tile } : {}), ...d };
+}
+
+/** The int8 pieces (the tuning's int8Dot) serve where weight-pieces.ts says; other dispatches keep the f32 pieces. */
+function int8Dot(deps: MatvecDeps, types: readonly GgmlType[], cols: number): boolean {
+  return deps.tuning.int8Dot && int8DotServes(types, cols);
 }
 
 /** Wide weight loads (the tuning's) serve rows of whole 32-blocks. */

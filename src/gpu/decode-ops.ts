@@ -34,6 +34,7 @@ export interface DecodeKernelVariant {
   kvType?: KvType;
   defines?: ShaderDefines;
   wideLoads?: boolean;
+  int8Dot?: boolean;
 }
 
 export interface DecodeRecorderDeps {

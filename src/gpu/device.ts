@@ -21,6 +21,8 @@ export interface GpuLimits {
 export interface GpuFeatures {
   f16: boolean;
   subgroups: boolean;
+  /** The WGSL language feature packed_4x8_integer_dot_product (dot4I8Packed, pack4xI8, ...). */
+  packedInt8Dot: boolean;
 }
 
 export interface GpuContext {
@@ -142,7 +144,7 @@ export async function createGpuContext(gpu: GPU | undefined | null, options: Gpu
   return {
     device,
     adapter,
-    features: { f16: hasF16, subgroups: hasSubgroups },
+    features: { f16: hasF16, subgroups: hasSubgroups, packedInt8Dot: gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ?? false },
     limits,
     adapterDescription,
     cpuEmulated: isCpuEmulated(adapter, adapterDescription),

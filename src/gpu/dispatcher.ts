@@ -211,7 +211,7 @@ export class GpuDispatcher {
 
 /** The pipeline map's key of a kernel variant. */
 function variantKey(kernel: KernelName, opts: KernelVariant, dtype: Dtype): string {
-  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${dtype}|${opts.wideLoads ? 'wide' : ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
+  return `${kernel}|${opts.weightType ?? ''}|${opts.segmentTypes?.join('+') ?? ''}|${opts.kvType ?? ''}|${dtype}|${opts.wideLoads ? 'wide' : ''}${opts.int8Dot ? 'i8' : ''}|${Object.entries(opts.defines ?? {}).join(',')}`;
 }
 
 

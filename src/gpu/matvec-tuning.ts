@@ -14,6 +14,16 @@ import { ClawError } from '../errors';
  * bindings, one load per 16 bytes. `xTile` (elements, a multiple of 32; 0:
  * off) has the workgroup load the input into workgroup memory that many
  * elements at a time, with coalesced loads, for its lanes to read.
+ * `int8Dot` has each lane quantize its input block to int8 (one f32 scale
+ * per 32 elements, amax / 127, as llama.cpp's Q8_0) and take integer dot
+ * products (dot4I8Packed) with the weights' quants, scales and mins once
+ * per (sub-)block, for dispatches whose every weight type has an int8 piece
+ * (INT8_DOT_PIECES in weight-pieces.ts: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K,
+ * Q5_K, Q6_K) and whose rows are whole 32-blocks; other dispatches keep the
+ * f32 pieces. It works with xTile and with wideLoads (Q4_K and Q5_K have
+ * wide int8 pieces), and needs the WGSL language feature
+ * packed_4x8_integer_dot_product (refused with clw-bad-request without
+ * it). See docs/gpu-kernels.md for its error.
  */
 export interface MatvecTuning {
   workgroup: number;
@@ -22,17 +32,23 @@ export interface MatvecTuning {
   blocksPerLane: number;
   wideLoads: boolean;
   xTile: number;
+  int8Dot: boolean;
 }
 
 /**
- * The defaults. rowsPerBlock 4 was the fastest of 1, 2, 4 and 8 on an H200
+ * The defaults. int8Dot stays off until it is measured on a GPU.
+ * rowsPerBlock 4 was the fastest of 1, 2, 4 and 8 on an H200
  * (BENCHMARKS.md, "On a real GPU"); the others have not been swept on a GPU
  * yet (bench:gpu --tune). `GpuOpsOptions.matvec` overrides them.
  */
-export const MATVEC_TUNING: Readonly<MatvecTuning> = { workgroup: 128, rowsPerBlock: 4, maxLanes: 32, blocksPerLane: 2, wideLoads: false, xTile: 0 };
+export const MATVEC_TUNING: Readonly<MatvecTuning> = { workgroup: 128, rowsPerBlock: 4, maxLanes: 32, blocksPerLane: 2, wideLoads: false, xTile: 0, int8Dot: false };
 
-/** The defaults with `override` applied, checked against the device's limits (clw-bad-request names the field). */
-export function resolveMatvecTuning(override: Partial<MatvecTuning> | undefined, limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number }): Readonly<MatvecTuning> {
+/** The defaults with `override` applied, checked against the device's limits and WGSL features (clw-bad-request names the field). */
+export function resolveMatvecTuning(
+  override: Partial<MatvecTuning> | undefined,
+  limits: { maxComputeInvocationsPerWorkgroup: number; maxComputeWorkgroupStorageSize: number },
+  features: { packedInt8Dot: boolean },
+): Readonly<MatvecTuning> {
   const t = { ...MATVEC_TUNING, ...override };
   const powerOfTwo = (n: number) => Number.isInteger(n) && n >= 1 && Number.isInteger(Math.log2(n));
   const bad = (field: keyof MatvecTuning, why: string) => new ClawError('clw-bad-request', `matvec tuning ${field} ${String(t[field])}: ${why}`);
@@ -41,6 +57,7 @@ export function resolveMatvecTuning(override: Partial<MatvecTuning> | undefined,
   if (!Number.isInteger(t.rowsPerBlock) || t.rowsPerBlock < 1 || t.rowsPerBlock > 16) throw bad('rowsPerBlock', 'needs an integer from 1 to 16');
   if (!(t.blocksPerLane > 0)) throw bad('blocksPerLane', 'needs a positive number');
   if (!Number.isInteger(t.xTile) || t.xTile < 0 || t.xTile % 32 !== 0) throw bad('xTile', 'needs 0 or a multiple of 32');
+  if (t.int8Dot && !features.packedInt8Dot) throw bad('int8Dot', 'needs the WGSL language feature packed_4x8_integer_dot_product, which this device lacks');
   // matvec_fused's workgroup memory: 2 x rowsPerBlock + 1 floats per thread, and the input tile.
   const sums = t.workgroup * (2 * t.rowsPerBlock + 1) * 4;
   if (sums > limits.maxComputeWorkgroupStorageSize) throw bad('rowsPerBlock', `needs ${sums} bytes of workgroup memory with ${t.workgroup} threads; the device has ${limits.maxComputeWorkgroupStorageSize}`);

@@ -11,7 +11,7 @@ import { ClawError } from '../errors';
 import type { GgmlType } from '../gguf/types';
 import type { Dtype } from './ops-api';
 import { GRID_OF_TYPE, WGSL_GRID_TABLE } from './quant-tables';
-import { decodePiece, dotPiece, WIDE_DOT_PIECES } from './weight-pieces';
+import { decodePiece, dotPiece, INT8_DOT_PIECES, INT8_WIDE_DOT_PIECES, WIDE_DOT_PIECES } from './weight-pieces';
 import kvF32Piece from '../../shaders/kv/f32.wgsl?raw';
 import kvF16Piece from '../../shaders/kv/f16.wgsl?raw';
 import stepPiece from '../../shaders/step.wgsl?raw';
@@ -30,6 +30,7 @@ import workgroupSumPiece from '../../shaders/workgroup_sum.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
+import actI8Piece from '../../shaders/dot/i8/act.wgsl?raw';
 
 const DECODE_MARKER = '//#include decode';
 
@@ -49,7 +50,8 @@ export const SEGMENT_BINDING = 10;
  * attention passes' parameters and key range), `attention_split` (the
  * Params of the batch path's split attention), `rope_math` (rotary angles,
  * sin/cos, pairs), `rope_store` (the decode step's rope parameters),
- * `f16_bits` (ggml's f32 -> f16 rounding), `gated_unit` (silu_mul and
+ * `f16_bits` (ggml's f32 -> f16 rounding), `act_i8` (matvec_fused's int8
+ * input block, which the int8 dot pieces read), `gated_unit` (silu_mul and
  * gelu_mul but for their `activation`), `in_place` (the bindings of the
  * in-place two-operand elementwise kernels), `elementwise` (the entry point
  * of one-thread-per-element kernels, calling their `element(i)`), `grid`
@@ -66,6 +68,7 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   rope_math: ropeMathPiece,
   rope_store: ropeStorePiece,
   f16_bits: f16BitsPiece,
+  act_i8: actI8Piece,
   gated_unit: gatedUnitPiece,
   in_place: inPlacePiece,
   elementwise: elementwisePiece,
@@ -104,6 +107,8 @@ export interface AssembleOptions {
   dtype?: Dtype;
   /** Segments of a WIDE_LOAD_TYPES type bind their weights as vec4<u32> and use the wide dot32 (kernels that call only seg_dot32). */
   wideLoads?: boolean;
+  /** Segments use their type's int8 dot32 (INT8_DOT_PIECES: every segment's type must have one; kernels that call only seg_dot32 and define act_i8's actq, act_d, act_qsum). */
+  int8Dot?: boolean;
 }
 
 /**
@@ -128,7 +133,8 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
     if (types.length === 0) throw new ClawError('clw-llm-crash', 'a segment kernel was assembled without segment types');
     const dot4 = body.includes('seg_dot4(');
     if (dot4 && opts.wideLoads) throw new ClawError('clw-llm-crash', 'wide loads serve whole 32-blocks only (the kernel calls seg_dot4)');
-    body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i, !!opts.wideLoads)).join('\n') + segmentDispatcher(types.length, dot4));
+    if (opts.int8Dot && dot4) throw new ClawError('clw-llm-crash', 'int8 dot pieces serve whole 32-blocks only (the kernel calls seg_dot4)');
+    body = body.replace(SEGMENTS_MARKER, types.map((t, i) => segmentPiece(t, i, !!opts.wideLoads, !!opts.int8Dot)).join('\n') + segmentDispatcher(types.length, dot4));
   }
   if (usesGridTable(opts)) body = WGSL_GRID_TABLE + body;
   const dtype = opts.dtype ?? 'f32';
@@ -146,11 +152,20 @@ export function assembleKernel(kernel: string, opts: AssembleOptions = {}): stri
 /**
  * Segment i: its binding and its type's pieces, every module-scope name
  * suffixed `_s<i>`; with `wide`, a WIDE_LOAD_TYPES type's vec4 binding and
- * wide dot32 alone (its decode piece reads words).
+ * wide dot32 alone (its decode piece reads words); with `int8`, its int8
+ * dot32 (wide, where `wide` and the type has one; else after its decode
+ * piece, whose helpers it uses).
  */
-function segmentPiece(type: GgmlType, i: number, wide: boolean): string {
-  const widePiece = wide ? WIDE_DOT_PIECES.get(type) : undefined;
-  const code = widePiece ?? `${decodePiece(type)}\n${dotPiece(type)}`;
+function segmentPiece(type: GgmlType, i: number, wide: boolean, int8: boolean): string {
+  const widePieces = int8 ? INT8_WIDE_DOT_PIECES : WIDE_DOT_PIECES;
+  const widePiece = wide ? widePieces.get(type) : undefined;
+  let dot = dotPiece(type);
+  if (int8) {
+    const piece = INT8_DOT_PIECES.get(type);
+    if (!piece) throw new ClawError('clw-llm-crash', `no int8 dot piece for segment type ${type}`);
+    dot = piece;
+  }
+  const code = widePiece ?? `${decodePiece(type)}\n${dot}`;
   const names = new Set([...code.matchAll(/^\s*(?:fn|const|alias|struct|var<private>)\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]));
   names.add('weights');
   const renamed = code.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (name) => (names.has(name) ? `${name}_s${i}` : name));

@@ -64,7 +64,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.tiledMatmul = options.tiledMatmul !== false;
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
-    this.resolveTuning = (t) => resolveMatvecTuning(t, ctx.limits);
+    this.resolveTuning = (t) => resolveMatvecTuning(t, ctx.limits, ctx.features);
     this.matvecTuning = this.resolveTuning(options.matvec === 'auto' ? undefined : options.matvec);
     this.matvecAutotune = options.matvec === 'auto' ? (options.matvecCandidates ?? MATVEC_AUTOTUNE_CANDIDATES) : null;
     if (this.matvecAutotune?.length === 0) throw badRequest('matvecCandidates: the search needs at least one tuning');

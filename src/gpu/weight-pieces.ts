@@ -1,6 +1,7 @@
 // The WGSL pieces of each GGUF weight type: the decode piece (`decode4`,
-// shaders/decode/), the whole-block dot product (`dot32`, shaders/dot/) and
-// the wide-load dot product (shaders/dot/wide/), with the helpers each needs
+// shaders/decode/), the whole-block dot product (`dot32`, shaders/dot/),
+// the wide-load dot product (shaders/dot/wide/) and the dot products
+// against int8 activations (shaders/dot/i8/), with the helpers each needs
 // in front of it. The assembler (shaders.ts) puts them where a kernel asks.
 // Adding a weight type = one decode piece + one entry in DECODE_PIECES.
 
@@ -62,6 +63,18 @@ import dotIq4Nl from '../../shaders/dot/iq4_nl.wgsl?raw';
 import dotIq4Xs from '../../shaders/dot/iq4_xs.wgsl?raw';
 import dotMxfp4 from '../../shaders/dot/mxfp4.wgsl?raw';
 import dotTq20 from '../../shaders/dot/tq2_0.wgsl?raw';
+import i8Helpers from '../../shaders/dot/i8/helpers.wgsl?raw';
+import i8Q80 from '../../shaders/dot/i8/q8_0.wgsl?raw';
+import i8Q40 from '../../shaders/dot/i8/q4_0.wgsl?raw';
+import i8Q41 from '../../shaders/dot/i8/q4_1.wgsl?raw';
+import i8Q5Words from '../../shaders/dot/i8/q5_words.wgsl?raw';
+import i8Q50 from '../../shaders/dot/i8/q5_0.wgsl?raw';
+import i8Q51 from '../../shaders/dot/i8/q5_1.wgsl?raw';
+import i8Q4K from '../../shaders/dot/i8/q4_k.wgsl?raw';
+import i8Q5K from '../../shaders/dot/i8/q5_k.wgsl?raw';
+import i8Q6K from '../../shaders/dot/i8/q6_k.wgsl?raw';
+import i8WideQ4K from '../../shaders/dot/i8/wide/q4_k.wgsl?raw';
+import i8WideQ5K from '../../shaders/dot/i8/wide/q5_k.wgsl?raw';
 
 /** A lattice type's piece: byte helpers, where its grid is in the grid table and its levels, the shared grid helpers. */
 const gridPiece = (type: GgmlType, piece: string) => nibblesHelpers + wgslGrid(GRID_OF_TYPE.get(type)!) + iqGridHelpers + piece;
@@ -142,6 +155,43 @@ export const WIDE_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q4_K, dotHelpers + dotKScale + dotWideQ4K],
   [GgmlType.Q5_K, dotHelpers + dotKScale + dotWideQ5K],
 ]);
+
+/**
+ * dot32 against an int8 input block (the matvec tuning's int8Dot):
+ * integer dot products of the weights' quants with the block that
+ * matvec_fused quantized (shaders/dot/i8/act.wgsl: actq, act_d, act_qsum),
+ * scales and mins once per (sub-)block in f32. Each comes after its type's
+ * decode piece, whose byte helpers it may use.
+ */
+export const INT8_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
+  [GgmlType.Q8_0, dotHelpers + dotWords + i8Helpers + i8Q80],
+  [GgmlType.Q4_0, dotHelpers + dotWords + i8Helpers + i8Q40],
+  [GgmlType.Q4_1, i8Helpers + i8Q41],
+  [GgmlType.Q5_0, dotHelpers + dotWords + i8Helpers + i8Q5Words + i8Q50],
+  [GgmlType.Q5_1, i8Helpers + i8Q5Words + i8Q51],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + i8Helpers + i8Q4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + i8Helpers + i8Q5K],
+  [GgmlType.Q6_K, dotHelpers + dotWords + i8Helpers + i8Q6K],
+]);
+
+/**
+ * The int8 dot32 with wide loads (as WIDE_DOT_PIECES) of the types that
+ * have both: under int8Dot with wideLoads, these segments bind vec4<u32>;
+ * the other int8 types keep their word pieces in the same dispatch.
+ */
+export const INT8_WIDE_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
+  [GgmlType.Q4_K, dotHelpers + dotKScale + i8Helpers + i8WideQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + i8Helpers + i8WideQ5K],
+]);
+
+/**
+ * Whether a matvec over segments of these types and rows of `cols` inputs
+ * takes the int8 pieces: every type has one and the rows are whole
+ * 32-blocks (rows of 4-element blocks, DOT4, keep the f32 pieces).
+ */
+export function int8DotServes(types: readonly GgmlType[], cols: number): boolean {
+  return cols % 32 === 0 && types.every((t) => INT8_DOT_PIECES.has(t));
+}
 
 /** The weight types that have a wide-load dot32 piece. */
 export const WIDE_LOAD_TYPES: readonly GgmlType[] = [...WIDE_DOT_PIECES.keys()];

@@ -66,6 +66,18 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
   return null;
 }
 
+/** A number per pipeline object (the assembler caches one per kernel source), for telling recorded lists apart. */
+const pipelineIds = new WeakMap<GPUComputePipeline, number>();
+let nextPipelineId = 0;
+function pipelineId(p: GPUComputePipeline): number {
+  let id = pipelineIds.get(p);
+  if (id === undefined) {
+    id = nextPipelineId++;
+    pipelineIds.set(p, id);
+  }
+  return id;
+}
+
 export class DecodePass {
   private recording: DecodeRecording | null = null;
   /** The matvec tuning the pass records with (undefined: the ops' own); set by prepare()'s search. */
@@ -145,6 +157,7 @@ export class DecodePass {
     }
     const list = recording.finish();
     return {
+      signature: list.map((d) => `${pipelineId(d.pipeline)}:${d.groups.join('x')}`).join(' '),
       run: (passes) => {
         this.writeStep(0, 0, recording);
         this.submit(list, undefined, undefined, passes);

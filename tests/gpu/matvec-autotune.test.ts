@@ -8,13 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDispatches } from '../../bench/lib/kernel-profile';
 import { ClawEngine } from '../../src/engine/engine';
-import { argmax } from '../../src/engine/sampler';
 import { BytesSource } from '../../src/gguf/source';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { pickTuning } from '../../src/gpu/matvec-autotune';
 import type { MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
-import { relativeDiff } from './helpers/reference';
+import { greedyLogitsDiff } from './helpers/greedy-logits';
 
 // Rows of 256 and 512 inputs; the Q4_K_M mix puts Q4_K and Q6_K side by side.
 const model = makeSyntheticModel({ arch: 'llama', nEmbd: 256, nFf: 512, nLayers: 1, nHeads: 4, nKvHeads: 2, nVocab: 512, seed: 5, ctxLength: 64, mix: 'Q4_K_M' });
@@ -39,6 +38,8 @@ describe('matvec tuning chosen at load', () => {
   it('times the candidates, reports them, and decodes as the batch path does', { timeout: 300_000 }, async () => {
     const candidates: MatvecTuningCase[] = [
       { label: 'default', matvec: {} },
+      // Rows of 8 and 16 blocks get 4 and 8 lanes under either maxLanes: the default's kernels, not timed again.
+      { label: 'maxLanes=64', matvec: { maxLanes: 64 } },
       // Refused by the device before anything is recorded (before the search's budget can run out on a CPU emulation).
       { label: 'workgroup=96', matvec: { workgroup: 96 } },
       { label: 'xTile=64,rowsPerBlock=2', matvec: { xTile: 64, rowsPerBlock: 2 } },
@@ -49,17 +50,12 @@ describe('matvec tuning chosen at load', () => {
       const report = info.matvecTuning!;
       expect(report.candidates.map((c) => c.label)).toEqual(candidates.map((c) => c.label));
       expect(report.candidates[0].ms).toBeGreaterThan(0);
-      expect(report.candidates[1].ms).toBeNull();
-      expect(report.candidates[1].skipped).toContain('workgroup');
-      expect(report.candidates[2].ms ?? report.candidates[2].skipped).toBeTruthy();
+      expect(report.candidates[1]).toEqual({ label: 'maxLanes=64', ms: null, skipped: 'the same kernels and grids as default' });
+      expect(report.candidates[2].ms).toBeNull();
+      expect(report.candidates[2].skipped).toContain('workgroup');
+      expect(report.candidates[3].ms ?? report.candidates[3].skipped).toBeTruthy();
       expect(report.chosen).toBe(pickTuning(report.candidates));
-      const tokens = [1];
-      let worst = 0;
-      for (let i = 0; i < 2; i++) {
-        const b = await batch.nextTokenLogits(tokens);
-        worst = Math.max(worst, relativeDiff(await engine.nextTokenLogits(tokens), b));
-        tokens.push(argmax(b));
-      }
+      const worst = await greedyLogitsDiff(engine, batch, 2);
       // f32 rounding in another summation order only, as every tuning (tests/gpu/matvec-tuning.test.ts).
       expect(worst).toBeLessThan(2e-4);
     } finally {

@@ -11,7 +11,7 @@ import type { MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning
 const labelOf = (m: Partial<MatvecTuning>) => JSON.stringify(m);
 
 /** A device whose pass takes `msPerPass[label]` of a fake clock per pass (plus `overheadMs` per submission). */
-function fakeTarget(msPerPass: Record<string, number>, overheadMs = 0, refuse: Record<string, string> = {}) {
+function fakeTarget(msPerPass: Record<string, number>, overheadMs = 0, refuse: Record<string, string> = {}, signatures: Record<string, string> = {}) {
   let clock = 0;
   const log = { recorded: [] as string[], freed: [] as string[], submissions: [] as { label: string; passes: number }[] };
   const target: AutotuneTarget = {
@@ -21,6 +21,7 @@ function fakeTarget(msPerPass: Record<string, number>, overheadMs = 0, refuse: R
       if (refuse[label]) throw new ClawError('clw-bad-request', refuse[label]);
       log.recorded.push(label);
       const run: CandidateRun = {
+        signature: signatures[label] ?? label,
         run: async (passes) => {
           log.submissions.push({ label, passes });
           clock += overheadMs + passes * msPerPass[label];
@@ -70,12 +71,24 @@ describe('matvec autotune', () => {
     await expect(autotuneMatvec(refused.target, c)).rejects.toMatchObject({ code: 'clw-bad-request' });
   });
 
+  it('times a candidate that records the same kernels as an earlier one only once', async () => {
+    const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
+    const same = { [labelOf({ maxLanes: 128 })]: labelOf({ maxLanes: 64 }) };
+    const { target, log } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1, [labelOf({ maxLanes: 128 })]: 1 }, 0, {}, same);
+    const report = await autotuneMatvec(target, c);
+    expect(report.candidates[2]).toEqual({ label: 'c2', ms: null, skipped: 'the same kernels and grids as c1' });
+    expect(report.chosen).toBe('c1');
+    expect(log.submissions.filter((s) => s.label === labelOf({ maxLanes: 128 }))).toEqual([]);
+    expect(log.freed).toEqual(log.recorded);
+  });
+
   it('stops timing when the budget is spent, and says so', async () => {
     const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
     const { target, log } = fakeTarget({ [labelOf({})]: 50, [labelOf({ maxLanes: 64 })]: 50, [labelOf({ maxLanes: 128 })]: 1 });
-    const report = await autotuneMatvec(target, c, 300);
-    // Each candidate takes 5 passes of 50 ms: the third starts past the 300 ms budget.
-    expect(report.candidates.map((x) => x.skipped ?? 'timed')).toEqual(['timed', 'timed', "the search's 300 ms budget ran out"]);
+    const report = await autotuneMatvec(target, c, 200);
+    // Each candidate takes 5 passes of 50 ms. The budget counts from the baseline's end (250 ms): the second
+    // starts at 0 ms of it, the third at 250 ms, past the 200 ms budget.
+    expect(report.candidates.map((x) => x.skipped ?? 'timed')).toEqual(['timed', 'timed', "the search's 200 ms budget ran out"]);
     expect(report.chosen).toBe('default');
     expect(log.recorded).toHaveLength(2);
   });

@@ -1,0 +1,17 @@
+// Q4_K int8 dot32: sub-block j = b & 7 of super-block b >> 3 (144 bytes,
+// word aligned: word 0 = f16 d | f16 dmin, words 1..3 scales, words 4..35
+// qs; the sub-block's nibbles are the low (j even) or high (j odd) halves
+// of words 4 + 8 * (j >> 1) .. +7, element 4i + c in byte c of word i).
+// sum (d sc q - dmin mn) x = d sc sum q x - dmin mn sum x: two integer
+// sums (|sum q x| <= 32 * 15 * 127), scale and min once.
+fn dot32(row_byte_base: u32, b: u32) -> f32 {
+  let w = (row_byte_base >> 2u) + (b >> 3u) * 36u;
+  let j = b & 7u;
+  let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
+  let q = w + 4u + (j >> 1u) * 8u;
+  let s = (j & 1u) * 4u;
+  let lo = i8_nibbles(vec4<u32>(weights[q], weights[q + 1u], weights[q + 2u], weights[q + 3u]), s);
+  let hi = i8_nibbles(vec4<u32>(weights[q + 4u], weights[q + 5u], weights[q + 6u], weights[q + 7u]), s);
+  let qx = act_qsum();
+  return act_d() * (sm.x * f32(i8_dot16(lo, 0u) + i8_dot16(hi, 4u)) + sm.y * f32(qx.x + qx.y));
+}
