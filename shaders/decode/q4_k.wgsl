@@ -7,11 +7,6 @@
 fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let block = row_byte_base + (k4 >> 6u) * 144u;
   let e = (k4 & 63u) * 4u;
-  let j = e >> 5u;
-  let sm = k4_scale_min(block + 4u, j);
-  let dl = weight_f16_at(block) * f32(sm.x);
-  let ml = weight_f16_at(block + 2u) * f32(sm.y);
-  let q = weight_word_at(block + 16u + (j >> 1u) * 32u + (e & 31u));
-  let n = select(q, q >> 4u, (j & 1u) == 1u) & 0x0f0f0f0fu;
-  return dl * vec4<f32>(bytes4(n)) - ml;
+  let s = k4_scales(block, e >> 5u);
+  return s.x * vec4<f32>(bytes4(k4_nibbles(block + 16u, e))) - s.y;
 }

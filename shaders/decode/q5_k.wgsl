@@ -6,11 +6,7 @@ fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let block = row_byte_base + (k4 >> 6u) * 176u;
   let e = (k4 & 63u) * 4u;
   let j = e >> 5u;
-  let sm = k4_scale_min(block + 4u, j);
-  let dl = weight_f16_at(block) * f32(sm.x);
-  let ml = weight_f16_at(block + 2u) * f32(sm.y);
-  let q = weight_word_at(block + 48u + (j >> 1u) * 32u + (e & 31u));
-  let low = select(q, q >> 4u, (j & 1u) == 1u) & 0x0f0f0f0fu;
+  let s = k4_scales(block, j);
   let high = (weight_word_at(block + 16u + (e & 31u)) >> j) & 0x01010101u;
-  return dl * vec4<f32>(bytes4(low | (high << 4u))) - ml;
+  return s.x * vec4<f32>(bytes4(k4_nibbles(block + 48u, e) | (high << 4u))) - s.y;
 }
