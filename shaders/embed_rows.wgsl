@@ -21,13 +21,11 @@ struct Params {
 
 //#include decode
 
+//#include grid
+
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let index = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = grid_index(gid, nwg);
   let k4_count = params.cols / 4u;
   let t = index / k4_count;
   if (t >= params.n_tokens) {

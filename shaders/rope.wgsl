@@ -32,13 +32,11 @@ struct Params {
 
 //#include rope_math
 
+//#include grid
+
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let index = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let index = grid_index(gid, nwg);
   let half_rot = params.rope.n_rot / 2u;
   let pairs_per_token = params.n_heads * half_rot;
   let t = index / pairs_per_token;

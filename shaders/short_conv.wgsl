@@ -30,13 +30,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> state: array<f32>;
 
+//#include grid
+
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let ch = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let ch = grid_index(gid, nwg);
   if (ch >= params.channels) {
     return;
   }
