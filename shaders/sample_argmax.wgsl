@@ -5,14 +5,7 @@
 // candidates (inside the top-k and top-p cuts, at or above the min-p
 // threshold). sample_final.wgsl reduces the partials.
 
-@group(0) @binding(5) var<storage, read_write> partials: array<vec2<u32>>;
-
-var<workgroup> best_key: array<u32, WG>;
-var<workgroup> best_id: array<u32, WG>;
-
-fn better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
-  return ka > kb || (ka == kb && ia < ib);
-}
+//#include sample_best
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -40,16 +33,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       bi = i;
     }
   }
-  best_key[lid.x] = bk;
-  best_id[lid.x] = bi;
-  workgroupBarrier();
-  // One invocation finishes: a loop of barriers costs more than WG reads on some devices (SwiftShader).
+  let best = workgroup_best(lid.x, bk, bi);
   if (lid.x != 0u) { return; }
-  for (var t = 1u; t < WG; t++) {
-    if (better(best_key[t], best_id[t], bk, bi)) {
-      bk = best_key[t];
-      bi = best_id[t];
-    }
-  }
-  partials[wid.x] = vec2<u32>(bk, bi);
+  partials[wid.x] = best;
 }

@@ -4,18 +4,11 @@
 // the best-ranked when every logit is -inf) and appends it to the penalty
 // window: ring slot (hist_len + sample_index) % window, counts updated.
 
-@group(0) @binding(5) var<storage, read_write> partials: array<vec2<u32>>;
+//#include sample_best
 //#if !STATS
 @group(0) @binding(7) var<storage, read_write> ring: array<u32>;
 @group(0) @binding(8) var<storage, read_write> token_out: array<u32>;
 //#endif
-
-var<workgroup> best_key: array<u32, WG>;
-var<workgroup> best_id: array<u32, WG>;
-
-fn better(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
-  return ka > kb || (ka == kb && ia < ib);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
@@ -28,22 +21,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
       bi = p.y;
     }
   }
-  best_key[lid.x] = bk;
-  best_id[lid.x] = bi;
-  workgroupBarrier();
-  // One invocation finishes: a loop of barriers costs more than WG reads on some devices (SwiftShader).
+  let best = workgroup_best(lid.x, bk, bi);
   if (lid.x != 0u) { return; }
-  for (var t = 1u; t < WG; t++) {
-    if (better(best_key[t], best_id[t], bk, bi)) {
-      bk = best_key[t];
-      bi = best_id[t];
-    }
-  }
 //#if STATS
-  state.max_key = bk;
-  state.max_id = bi;
+  state.max_key = best.x;
+  state.max_id = best.y;
 //#else
-  var token = bi;
+  var token = best.y;
 //#if DRAW
   // The key of -inf: every logit is -inf (or NaN), nothing to draw from.
   if (state.max_key == 0x007fffffu) { token = state.max_id; }

@@ -27,6 +27,7 @@ import gridPiece from '../../shaders/grid.wgsl?raw';
 import matrixPiece from '../../shaders/matrix.wgsl?raw';
 import rmsNormRowPiece from '../../shaders/rms_norm_row.wgsl?raw';
 import workgroupSumPiece from '../../shaders/workgroup_sum.wgsl?raw';
+import sampleBestPiece from '../../shaders/sample_best.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
@@ -57,7 +58,8 @@ export const SEGMENT_BINDING = 10;
  * of one-thread-per-element kernels, calling their `element(i)`), `grid`
  * (an invocation's index in a 2D grid), `matrix` (the Params and bindings
  * of GpuOps.matmul's kernels), `rms_norm_row` (the two rms_norm kernels'
- * Params, bindings and row loops), `workgroup_sum` (a shared-memory sum).
+ * Params, bindings and row loops), `workgroup_sum` (a shared-memory sum),
+ * `sample_best` (the GPU sampler's best-token order and workgroup reduction).
  */
 // In this order: a piece may include one listed after it. Each is replaced
 // once: the first `//#include name` line of the assembled text.
@@ -76,6 +78,7 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   matrix: matrixPiece,
   rms_norm_row: rmsNormRowPiece,
   workgroup_sum: workgroupSumPiece,
+  sample_best: sampleBestPiece,
 };
 
 /**
