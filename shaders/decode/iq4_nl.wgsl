@@ -9,7 +9,6 @@ fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let block = row_byte_base + (k4 >> 3u) * 18u;
   let i = k4 & 7u;
   let d = weight_f16_at(block);
-  let q = weight_word_at(block + 2u + (i & 3u) * 4u);
-  let n = bytes4(select(q, q >> 4u, i >= 4u) & 0x0f0f0f0fu);
+  let n = bytes4(block32_nibbles(block + 2u, i));
   return d * vec4<f32>(IQ4_LEVELS[n.x], IQ4_LEVELS[n.y], IQ4_LEVELS[n.z], IQ4_LEVELS[n.w]);
 }

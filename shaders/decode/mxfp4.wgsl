@@ -8,7 +8,6 @@ fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let i = k4 & 7u;
   let e = weight_byte_at(block);
   let d = bitcast<f32>(select(0x00200000u << e, (e - 1u) << 23u, e >= 2u));
-  let q = weight_word_at(block + 1u + (i & 3u) * 4u);
-  let n = bytes4(select(q, q >> 4u, i >= 4u) & 0x0f0f0f0fu);
+  let n = bytes4(block32_nibbles(block + 1u, i));
   return vec4<f32>(FP4_LEVELS[n.x], FP4_LEVELS[n.y], FP4_LEVELS[n.z], FP4_LEVELS[n.w]) * d;
 }

@@ -14,3 +14,11 @@ fn weight_byte_at(byte_offset: u32) -> u32 {
 fn spread_bits4(bits: u32) -> u32 {
   return (bits & 1u) | ((bits & 2u) << 7u) | ((bits & 4u) << 14u) | ((bits & 8u) << 21u);
 }
+
+// Elements 4i .. 4i + 3 (i < 8) of a 32-element block whose 16 bytes of
+// nibbles start at byte `qs`, in ggml's order (the low nibble of byte j is
+// element j, the high one element j + 16): one nibble per byte.
+fn block32_nibbles(qs: u32, i: u32) -> u32 {
+  let q = weight_word_at(qs + (i & 3u) * 4u);
+  return select(q, q >> 4u, i >= 4u) & 0x0f0f0f0fu;
+}

@@ -8,7 +8,5 @@ fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let i = k4 & 7u;
   let d = weight_f16_at(block);
   let m = weight_f16_at(block + 2u);
-  let q = weight_word_at(block + 4u + (i & 3u) * 4u);
-  let nibbles = select(q, q >> 4u, i >= 4u) & 0x0f0f0f0fu;
-  return vec4<f32>(bytes4(nibbles)) * d + m;
+  return vec4<f32>(bytes4(block32_nibbles(block + 4u, i))) * d + m;
 }

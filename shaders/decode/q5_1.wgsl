@@ -8,8 +8,6 @@ fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let d = weight_f16_at(block);
   let m = weight_f16_at(block + 2u);
   let qh = weight_word_at(block + 4u);
-  let q = weight_word_at(block + 8u + (i & 3u) * 4u);
-  let low = select(q, q >> 4u, i >= 4u) & 0x0f0f0f0fu;
-  let values = low | (spread_bits4(qh >> (4u * i)) << 4u);
+  let values = block32_nibbles(block + 8u, i) | (spread_bits4(qh >> (4u * i)) << 4u);
   return vec4<f32>(bytes4(values)) * d + m;
 }
