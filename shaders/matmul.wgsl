@@ -79,12 +79,7 @@ fn main(
     let r = row0 + lid3.y * 2u + (i & 1u);
     let t = tok0 + lid3.x * 2u + (i >> 1u);
     if (r < params.rows && t < params.n_tokens) {
-      let o = params.row_offset + r;
-      var v = acc[i];
-      if (params.has_bias != 0u) {
-        v += bias[o];
-      }
-      out[t * params.out_stride + o] = v;
+      store_out(t, r, acc[i]);
     }
   }
 }

@@ -110,15 +110,10 @@ fn store_row(r: u32, t0: u32, v: vec4<f32>) {
   if (r >= params.rows) {
     return;
   }
-  let o = params.row_offset + r;
-  var b = 0.0;
-  if (params.has_bias != 0u) {
-    b = bias[o];
-  }
   for (var j = 0u; j < 4u; j++) {
     let t = t0 + j * TN4;
     if (t < params.n_tokens) {
-      out[t * params.out_stride + o] = v[j] + b;
+      store_out(t, r, v[j]);
     }
   }
 }

@@ -60,11 +60,6 @@ fn main(
   workgroupBarrier();
 
   if (t == 0u && r < params.rows) {
-    let o = params.row_offset + r;
-    var sum = partial[lid];
-    if (params.has_bias != 0u) {
-      sum += bias[o];
-    }
-    out[o] = sum;
+    store_out(0u, r, partial[lid]);
   }
 }

@@ -65,14 +65,6 @@ fn row_dot(r: u32) -> f32 {
   return acc;
 }
 
-fn write_row(r: u32, sum: f32) {
-  let o = params.row_offset + r;
-  var v = sum;
-  if (params.has_bias != 0u) {
-    v += bias[o];
-  }
-  out[o] = v;
-}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -126,9 +118,9 @@ fn main(
         for (var i = 0u; i < RT; i++) {
           if (r0 + i < params.rows) {
             if (lanes_here == LANES) {
-              write_row(r0 + i, sums[i]);
+              store_out(0u, r0 + i, sums[i]);
             } else {
-              write_row(r0 + i, row_dot(r0 + i));
+              store_out(0u, r0 + i, row_dot(r0 + i));
             }
           }
         }
