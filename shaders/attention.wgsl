@@ -39,9 +39,7 @@ var<workgroup> probs: array<f32, WG>;
 // Declares `partial` (WG f32), which the max over a chunk's scores uses too.
 //#include workgroup_sum
 
-fn safe_tanh(v: f32) -> f32 {
-  return tanh(clamp(v, -15.0, 15.0));
-}
+//#include activations
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -75,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         dot_sum += dot(q_shared[d], kv_vec4(k_cache[k_base + d]));
       }
       if (params.softcap > 0.0) {
-        dot_sum = params.softcap * safe_tanh(dot_sum / params.softcap);
+        dot_sum = soft_cap(dot_sum, params.softcap);
       }
       s = dot_sum;
     }

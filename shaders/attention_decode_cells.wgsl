@@ -11,6 +11,7 @@
 // threads; thread g takes cells g, g + all threads, ..., cell = head * chunks + chunk.
 
 //#include attention_decode_common
+//#include activations
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 //#include kv
 @group(0) @binding(3) var<storage, read> k_cache: array<KvVec4>;
@@ -42,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       }
       s *= params.scale;
       if (params.softcap > 0.0) {
-        s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0));
+        s = soft_cap(s, params.softcap);
       }
       let m_new = max(m, s);
       let rescale = exp(m - m_new);

@@ -15,6 +15,7 @@
 // per (key, head), heads fastest so neighbours share a key row.
 
 //#include attention_split
+//#include activations
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
 //#include kv
 @group(0) @binding(2) var<storage, read> k_cache: array<KvVec4>;
@@ -39,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   s *= params.scale;
   if (params.softcap > 0.0) {
-    s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0));
+    s = soft_cap(s, params.softcap);
   }
   scratch[h * params.n_keys + j] = s;
 }

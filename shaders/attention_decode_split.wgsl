@@ -24,6 +24,7 @@
 // the cache row at step.pos, so none waits for that write.
 
 //#include attention_decode_common
+//#include activations
 @group(0) @binding(2) var<storage, read> q: array<vec4<f32>>;
 //#include kv
 //#if ROPE
@@ -197,7 +198,7 @@ fn attend_chunk(h: u32, c: u32, first_key: u32, n_keys: u32, lid: u32) {
     }
     s = dot_qk * params.scale;
     if (params.softcap > 0.0) {
-      s = params.softcap * tanh(clamp(s / params.softcap, -15.0, 15.0));
+      s = soft_cap(s, params.softcap);
     }
   }
   // Max and sum over the chunk with one barrier each: every thread reads

@@ -4,7 +4,8 @@
 // Dispatch: one thread per element, WG per workgroup, 2D grid when needed.
 
 //#include gated_unit
+//#include activations
 
 fn activation(g: f32) -> f32 {
-  return g / (1.0 + exp(-g));
+  return silu(g);
 }

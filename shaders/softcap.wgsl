@@ -3,6 +3,7 @@
 // Dispatch: one thread per element, WG per workgroup, 2D grid when needed.
 
 //#include elementwise
+//#include activations
 
 struct Params {
   count: u32,
@@ -13,6 +14,5 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 
 fn element(i: u32) {
-  // Clamped: some tanh implementations return NaN for huge arguments.
-  x[i] = params.c * tanh(clamp(x[i] / params.c, -15.0, 15.0));
+  x[i] = soft_cap(x[i], params.c);
 }

@@ -23,6 +23,8 @@ const MAX_KERNEL: u32 = 8u;
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 
+//#include activations
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x * WG + lid;
@@ -45,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = 0u; i < hist; i++) {
       win[i] = win[i + 1u];
     }
-    x[t * params.channels + c] = sum / (1.0 + exp(-sum));
+    x[t * params.channels + c] = silu(sum);
   }
   for (var i = 0u; i < hist; i++) {
     state[c * hist + i] = win[i];

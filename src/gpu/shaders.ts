@@ -28,6 +28,7 @@ import matrixPiece from '../../shaders/matrix.wgsl?raw';
 import rmsNormRowPiece from '../../shaders/rms_norm_row.wgsl?raw';
 import workgroupSumPiece from '../../shaders/workgroup_sum.wgsl?raw';
 import sampleBestPiece from '../../shaders/sample_best.wgsl?raw';
+import activationsPiece from '../../shaders/activations.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
@@ -59,7 +60,8 @@ export const SEGMENT_BINDING = 10;
  * (an invocation's index in a 2D grid), `matrix` (the Params and bindings
  * of GpuOps.matmul's kernels), `rms_norm_row` (the two rms_norm kernels'
  * Params, bindings and row loops), `workgroup_sum` (a shared-memory sum),
- * `sample_best` (the GPU sampler's best-token order and workgroup reduction).
+ * `sample_best` (the GPU sampler's best-token order and workgroup reduction),
+ * `activations` (safe_tanh, soft_cap, silu, gelu as ggml computes them).
  */
 // In this order: a piece may include one listed after it. Each is replaced
 // once: the first `//#include name` line of the assembled text.
@@ -79,6 +81,7 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   rms_norm_row: rmsNormRowPiece,
   workgroup_sum: workgroupSumPiece,
   sample_best: sampleBestPiece,
+  activations: activationsPiece,
 };
 
 /**
