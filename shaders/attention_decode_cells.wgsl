@@ -62,7 +62,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       scratch[o + 2u] = acc[d].z;
       scratch[o + 3u] = acc[d].w;
     }
-    let stats = params.n_heads * params.max_chunks * HEAD_DIM + slot * 2u;
+    let stats = stats_at(slot);
     scratch[stats] = m;
     scratch[stats + 1u] = l;
   }

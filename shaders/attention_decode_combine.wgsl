@@ -11,6 +11,7 @@
 //#include attention_split
 @group(0) @binding(1) var<storage, read> scratch: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+//#include chunk_merge
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -21,17 +22,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let d = g % HEAD_DIM;
   let h = g / HEAD_DIM;
   let stats = params.stats_offset + h * params.n_chunks * 2u;
-  var big_m = scratch[stats];
-  for (var c = 1u; c < params.n_chunks; c++) {
-    big_m = max(big_m, scratch[stats + c * 2u]);
-  }
-  var big_l = 0.0;
-  var acc = 0.0;
   let partials = params.partials_offset + h * params.n_chunks * HEAD_DIM + d;
-  for (var c = 0u; c < params.n_chunks; c++) {
-    let w = exp(scratch[stats + c * 2u] - big_m);
-    big_l += scratch[stats + c * 2u + 1u] * w;
-    acc += scratch[partials + c * HEAD_DIM] * w;
-  }
-  out[g] = acc / big_l;
+  out[g] = merge_chunks(stats, partials, params.n_chunks, chunks_max(stats, params.n_chunks));
 }

@@ -1,7 +1,7 @@
 // Shared by the decode attention passes (split or cells, then merge): one
-// Params struct for all of them, the step, and the keys the step's query
-// sees: first_key ..= step.pos, first_key = pos + 1 - window under a
-// sliding window.
+// Params struct for all of them, the step, the keys the step's query sees
+// (first_key ..= step.pos, first_key = pos + 1 - window under a sliding
+// window) and where the scratch keeps a chunk's statistics.
 //#include step
 
 struct Params {
@@ -23,4 +23,11 @@ fn step_keys() -> vec2<u32> {
     first_key = step.pos + 1u - params.window;
   }
   return vec2<u32>(first_key, step.pos + 1u - first_key);
+}
+
+// The scratch's layout (f32 elements): partials [n_heads][max_chunks][HEAD_DIM],
+// then stats [n_heads][max_chunks][2]; cell = h * max_chunks + chunk.
+// Where a cell's (m, l) pair is; its partial output is at cell * HEAD_DIM.
+fn stats_at(cell: u32) -> u32 {
+  return params.n_heads * params.max_chunks * HEAD_DIM + cell * 2u;
 }

@@ -8,6 +8,7 @@
 //#include attention_decode_common
 @group(0) @binding(2) var<storage, read> scratch: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+//#include chunk_merge
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -18,19 +19,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 fn merge_head(h: u32, lid: u32) {
   let n_chunks = (step_keys().y + CHUNK - 1u) / CHUNK;
-  let stats = params.n_heads * params.max_chunks * HEAD_DIM + h * params.max_chunks * 2u;
-  var big_m = scratch[stats];
-  for (var c = 1u; c < n_chunks; c++) {
-    big_m = max(big_m, scratch[stats + c * 2u]);
-  }
+  let stats = stats_at(h * params.max_chunks);
+  let big_m = chunks_max(stats, n_chunks);
   for (var d = lid; d < HEAD_DIM; d += WG) {
-    var big_l = 0.0;
-    var acc = 0.0;
-    for (var c = 0u; c < n_chunks; c++) {
-      let w = exp(scratch[stats + c * 2u] - big_m);
-      big_l += scratch[stats + c * 2u + 1u] * w;
-      acc += scratch[(h * params.max_chunks + c) * HEAD_DIM + d] * w;
-    }
-    out[h * HEAD_DIM + d] = acc / big_l;
+    out[h * HEAD_DIM + d] = merge_chunks(stats, h * params.max_chunks * HEAD_DIM + d, n_chunks, big_m);
   }
 }

@@ -235,7 +235,7 @@ fn attend_chunk(h: u32, c: u32, first_key: u32, n_keys: u32, lid: u32) {
     scratch[o + 3u] = acc.w;
   }
   if (lid == 0u) {
-    let stats = params.n_heads * params.max_chunks * HEAD_DIM + cell * 2u;
+    let stats = stats_at(cell);
     scratch[stats] = m;
     scratch[stats + 1u] = l;
   }

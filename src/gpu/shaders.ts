@@ -29,6 +29,7 @@ import rmsNormRowPiece from '../../shaders/rms_norm_row.wgsl?raw';
 import workgroupSumPiece from '../../shaders/workgroup_sum.wgsl?raw';
 import sampleBestPiece from '../../shaders/sample_best.wgsl?raw';
 import activationsPiece from '../../shaders/activations.wgsl?raw';
+import chunkMergePiece from '../../shaders/chunk_merge.wgsl?raw';
 import kvF16NativePiece from '../../shaders/kv/f16_native.wgsl?raw';
 import arithF32Piece from '../../shaders/arith/f32.wgsl?raw';
 import arithF16Piece from '../../shaders/arith/f16.wgsl?raw';
@@ -61,7 +62,8 @@ export const SEGMENT_BINDING = 10;
  * of GpuOps.matmul's kernels), `rms_norm_row` (the two rms_norm kernels'
  * Params, bindings and row loops), `workgroup_sum` (a shared-memory sum),
  * `sample_best` (the GPU sampler's best-token order and workgroup reduction),
- * `activations` (safe_tanh, soft_cap, silu, gelu as ggml computes them).
+ * `activations` (safe_tanh, soft_cap, silu, gelu as ggml computes them),
+ * `chunk_merge` (the online-softmax merge of split attention's chunks).
  */
 // In this order: a piece may include one listed after it. Each is replaced
 // once: the first `//#include name` line of the assembled text.
@@ -82,6 +84,7 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   workgroup_sum: workgroupSumPiece,
   sample_best: sampleBestPiece,
   activations: activationsPiece,
+  chunk_merge: chunkMergePiece,
 };
 
 /**
