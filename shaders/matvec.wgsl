@@ -23,7 +23,7 @@ fn act4(k4: u32) -> vec4<f32> {
   return x[k4];
 }
 
-var<workgroup> partial: array<f32, WG>;
+//#include workgroup_sum
 
 @compute @workgroup_size(WG)
 fn main(
@@ -49,17 +49,9 @@ fn main(
       }
     }
   }
-  partial[lid] = acc;
-
-  for (var stride = THREADS / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (t < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-  }
-  workgroupBarrier();
+  let sum = segment_sum(lid, THREADS, acc);
 
   if (t == 0u && r < params.rows) {
-    store_out(0u, r, partial[lid]);
+    store_out(0u, r, sum);
   }
 }

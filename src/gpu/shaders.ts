@@ -60,7 +60,8 @@ export const SEGMENT_BINDING = 10;
  * of one-thread-per-element kernels, calling their `element(i)`), `grid`
  * (an invocation's index in a 2D grid), `matrix` (the Params and bindings
  * of GpuOps.matmul's kernels), `rms_norm_row` (the two rms_norm kernels'
- * Params, bindings and row loops), `workgroup_sum` (a shared-memory sum),
+ * Params, bindings and row loops), `workgroup_sum` (shared-memory sums over
+ * the workgroup or segments of it),
  * `sample_best` (the GPU sampler's best-token order and workgroup reduction),
  * `activations` (safe_tanh, soft_cap, silu, gelu as ggml computes them),
  * `chunk_merge` (the online-softmax merge of split attention's chunks).
