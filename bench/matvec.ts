@@ -14,7 +14,7 @@
 //                                 [--lanes N] (lanes per row of the subgroup matvec; default: the adapter's smallest subgroup)
 //                                 [--out file.json] (write the results there, whatever the type list)
 //                                 [--decode] (the decode pass's matvec_fused, recorded once and replayed, instead of GpuOps.matmul)
-//                                 [--tune 'default;maxLanes=128'] (with --decode: each type under each matvec tuning, syntax at parseMatvecTunings in src/gpu/matvec-tuning.ts)
+//                                 [--tune 'default;maxLanes=128'] (with --decode: each type under each matvec tuning, syntax at parseMatvecTunings in src/gpu/matvec-tuning.ts; `candidates`: the matvec search's list, MATVEC_AUTOTUNE_CANDIDATES)
 //                                 [--variant gpu|cpu] (with --decode: the decode pass's kernel family; default the device's)
 //                                 [--interleave] (with --decode --tune: every tuning in each run, for a shared machine; no GPU time then)
 // (SwiftShader, a CPU Vulkan, needs up to a quarter second per 4096 x 4096
@@ -125,12 +125,12 @@ async function main() {
     timer.reset();
     return summarize(passes.map((p) => p.ms / p.dispatches), 'median');
   };
-  const { parseMatvecTunings } = await import('../src/gpu/matvec-tuning');
+  const { expandTunings } = await import('../src/gpu/matvec-autotune');
   const { encodeDispatches } = await import('../src/gpu/recorded');
   const { stepBufferBytes } = await import('../src/gpu/decode-ops');
   const lanesArg = arg('lanes');
   const decode = process.argv.includes('--decode');
-  const tunings = decode ? parseMatvecTunings(arg('tune') ?? 'default') : [{ label: '', matvec: {} }];
+  const tunings = decode ? expandTunings(arg('tune') ?? 'default') : [{ label: '', matvec: {} }];
   const variant = arg('variant') as 'gpu' | 'cpu' | undefined;
   const opsByTuning = new Map<object, ReturnType<typeof createGpuOps>>();
   const opsFor = (matvec: object) => {

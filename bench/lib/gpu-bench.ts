@@ -16,8 +16,8 @@ import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { readGguf } from '../../src/gguf/reader';
 import { openFileSource } from '../../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getNodeGpu } from '../../src/gpu/gpu-node';
-import type { MatvecAutotuneReport } from '../../src/gpu/matvec-autotune';
-import { parseMatvecTunings, type MatvecTuning } from '../../src/gpu/matvec-tuning';
+import { expandTunings, type MatvecAutotuneReport } from '../../src/gpu/matvec-autotune';
+import type { MatvecTuning } from '../../src/gpu/matvec-tuning';
 
 /** A tuning of the sweep: fields over the defaults, or 'auto' (the engine's own search at load, src/gpu/matvec-autotune.ts). */
 export interface BenchTuning {
@@ -25,9 +25,9 @@ export interface BenchTuning {
   matvec: Partial<MatvecTuning> | 'auto';
 }
 
-/** The --tune of bench:gpu: parseMatvecTunings' syntax, where a tuning may also be `auto`. */
+/** The --tune of bench:gpu: expandTunings' syntax (`candidates`: the search's list), where a tuning may also be `auto`. */
 export function benchTunings(spec: string): BenchTuning[] {
-  return spec.split(';').flatMap((s): BenchTuning[] => (s.trim() === 'auto' ? [{ label: 'auto', matvec: 'auto' }] : parseMatvecTunings(s)));
+  return spec.split(';').flatMap((s): BenchTuning[] => (s.trim() === 'auto' ? [{ label: 'auto', matvec: 'auto' }] : expandTunings(s)));
 }
 import { awaitingPolls } from '../../src/gpu/read-pacer';
 import { createTokenizer } from '../../src/tokenizer';

@@ -9,24 +9,24 @@
 // candidate, submit it `passes` times in one submission and resolve when
 // the GPU is done, free it.
 
-import type { MatvecTuning, MatvecTuningCase } from './matvec-tuning';
+import { parseMatvecTunings, type MatvecTuning, type MatvecTuningCase } from './matvec-tuning';
 
 /**
- * The tunings timed by default: the defaults first, then the layouts the
- * H200 figures point at (more threads per row, wider loads, the input in
- * workgroup memory; docs/gpu-kernels.md). bench:gpu's prepared sweep
- * (BENCHMARKS.md) times each of them on its own.
+ * The tunings timed by default, in the order timed (a search cut short by
+ * its budget has the first): the defaults, int8 activations, then the
+ * layouts the H200 figures point at (more threads per row, wider loads,
+ * the input in workgroup memory; docs/gpu-kernels.md). bench:gpu's and
+ * bench/matvec.ts's `--tune candidates` sweep the same list, each tuning
+ * on its own (BENCHMARKS.md, the prepared GPU sweep).
  */
-export const MATVEC_AUTOTUNE_CANDIDATES: readonly MatvecTuningCase[] = [
-  { label: 'default', matvec: {} },
-  { label: 'maxLanes=64', matvec: { maxLanes: 64 } },
-  { label: 'maxLanes=128', matvec: { maxLanes: 128 } },
-  { label: 'workgroup=256,maxLanes=256,blocksPerLane=1', matvec: { workgroup: 256, maxLanes: 256, blocksPerLane: 1 } },
-  { label: 'wideLoads=1', matvec: { wideLoads: true } },
-  { label: 'xTile=2048', matvec: { xTile: 2048 } },
-  { label: 'xTile=2048,wideLoads=1,maxLanes=128', matvec: { xTile: 2048, wideLoads: true, maxLanes: 128 } },
-  { label: 'rowsPerBlock=2,maxLanes=128', matvec: { rowsPerBlock: 2, maxLanes: 128 } },
-];
+export const MATVEC_AUTOTUNE_CANDIDATES: readonly MatvecTuningCase[] = parseMatvecTunings(
+  'default;int8Dot=1;int8Dot=1,maxLanes=128;maxLanes=64;maxLanes=128;workgroup=256,maxLanes=256,blocksPerLane=1;wideLoads=1;xTile=2048;xTile=2048,wideLoads=1,maxLanes=128;rowsPerBlock=2,maxLanes=128',
+);
+
+/** A benchmark's --tune: parseMatvecTunings' syntax, where `candidates` stands for MATVEC_AUTOTUNE_CANDIDATES. */
+export function expandTunings(spec: string): MatvecTuningCase[] {
+  return spec.split(';').flatMap((part) => (part.trim() === 'candidates' ? [...MATVEC_AUTOTUNE_CANDIDATES] : parseMatvecTunings(part)));
+}
 
 /** A candidate replaces the default only when this much faster (timing noise must not move a load off the default). */
 export const AUTOTUNE_MARGIN = 0.05;

@@ -127,7 +127,7 @@ test.describe('with the shared test models', () => {
   test.skip(!haveModels, NO_MODELS);
 
   for (const model of MODELS) {
-    test(`${model.file}: report, load${model === MODELS[0] ? '' : ' (decode matvec layout measured at load)'} and a greedy reply equal to llama.cpp's`, async ({ page }) => {
+    test(`${model.file}: report, load${model === MODELS[0] ? ' (decode matvec layout measured at load)' : ''} and a greedy reply equal to llama.cpp's`, async ({ page }) => {
       await openApp(page);
       await chooseFile(page, path.join(modelsDir, model.file));
       const report = page.getByTestId('compat-report');
@@ -136,14 +136,15 @@ test.describe('with the shared test models', () => {
       // Which arithmetic path will run, whichever this browser's adapter allows.
       await expect(report).toContainText(/Arithmetic\s*f(16|32) \(the GPU (has|lacks) shader-f16/);
       await expect(report.locator(`tr[data-type="${model.quant}"]`)).toContainText('supported');
-      // The second model loads with its decode matvec layout measured at load (the engine's search), and must answer the same.
-      const measure = model !== MODELS[0];
+      // stories260K loads with its decode matvec layout measured at load (the engine's search) and must answer the same:
+      // its F32 weights rule out int8Dot (which the search may pick for the Q8_0 model, and which moves logits by about 1e-2).
+      const measure = model === MODELS[0];
       if (measure) {
         await page.getByTestId('settings-panel').locator('summary').click();
         await page.getByTestId('matvec-select').selectOption('auto');
       }
       await loadModel(page);
-      if (measure) await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: \S+, measured at load \(\d+ of 8 layouts timed/);
+      if (measure) await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: \S+, measured at load \(\d+ of \d+ layouts timed/);
       await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
       const reply = await generate(page, PROMPT);
       expect(reply).toBe(model.reference);
