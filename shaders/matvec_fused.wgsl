@@ -166,8 +166,7 @@ fn seg_dot(seg: u32, row_byte_base: u32, b: u32) -> f32 {
 //#endif
 }
 
-const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
-const GELU_COEF_A: f32 = 0.044715;
+//#include activations
 
 // Segment of a row (rows are numbered through the segments) and its row there.
 fn locate(row: u32) -> vec2<u32> {
@@ -213,13 +212,7 @@ fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
   let sum0 = dot0 * inv_rms;
 //#if GATED
   let sum1 = dot1 * inv_rms;
-  var a = 0.0;
-  if (EPILOGUE == 2u) {
-    a = sum0 / (1.0 + exp(-sum0));
-  } else {
-    let inner = clamp(SQRT_2_OVER_PI * sum0 * (1.0 + GELU_COEF_A * sum0 * sum0), -15.0, 15.0);
-    a = 0.5 * sum0 * (1.0 + tanh(inner));
-  }
+  let a = select(gelu(sum0), silu(sum0), EPILOGUE == 2u);
   out[params.out0 + r] = a * sum1;
 //#else
   var v = sum0;
@@ -231,7 +224,7 @@ fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
     out[o] += v;
   } else {
     if (params.softcap > 0.0) {
-      v = params.softcap * tanh(clamp(v / params.softcap, -15.0, 15.0));
+      v = soft_cap(v, params.softcap);
     }
     out[o] = v;
   }
