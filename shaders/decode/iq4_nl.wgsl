@@ -2,8 +2,7 @@
 // each nibble indexes one of 16 fixed non-linear levels, x = d * level.
 // Nibble order as Q4_0: low nibble of qs[j] is element j, high is j + 16.
 // d * level is exact in f32 (11-bit significand times a 7-bit integer).
-const IQ4_LEVELS = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0,
-                                  1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
+// IQ4_LEVELS comes before this piece (WGSL_IQ4_LEVELS, src/gpu/quant-tables.ts).
 
 fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let block = row_byte_base + (k4 >> 3u) * 18u;

@@ -3,8 +3,7 @@
 // scale ls = nibble ib of scales_l | bits 2ib..2ib+1 of scales_h << 4, and
 // x = (d * (ls - 32)) * level[nibble], nibbles ordered as in IQ4_NL within
 // the sub-block's 16 bytes of qs. Both products are exact in f32.
-const IQ4_LEVELS = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0,
-                                  1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);
+// IQ4_LEVELS comes before this piece (WGSL_IQ4_LEVELS, src/gpu/quant-tables.ts).
 
 fn decode4(row_byte_base: u32, k4: u32) -> vec4<f32> {
   let block = row_byte_base + (k4 >> 6u) * 136u;

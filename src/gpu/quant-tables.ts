@@ -8,6 +8,7 @@
 
 import { GgmlType } from '../gguf/types';
 import { FP4_LEVELS } from '../quant/fp4';
+import { IQ4_LEVELS } from '../quant/fit';
 import { IQ1S_GRID, IQ2S_GRID, IQ2XS_GRID, IQ2XXS_GRID, IQ3S_GRID, IQ3XXS_GRID, type IqGrid } from '../quant/iq-grids';
 
 /** The grid each lattice type decodes through (IQ1_S and IQ1_M share one). */
@@ -53,3 +54,6 @@ export function wgslGrid(grid: IqGrid): string {
 
 /** FP4_LEVELS: the E2M1 values (doubled) of MXFP4 and NVFP4 nibbles. */
 export const WGSL_FP4_LEVELS = `const FP4_LEVELS = array<f32, 16>(${f32List(FP4_LEVELS)});\n`;
+
+/** IQ4_LEVELS: the 16 signed levels of IQ4_NL and IQ4_XS nibbles (src/quant/fit.ts, llama.cpp's kvalues_iq4nl). */
+export const WGSL_IQ4_LEVELS = `const IQ4_LEVELS = array<f32, 16>(${f32List(IQ4_LEVELS)});\n`;

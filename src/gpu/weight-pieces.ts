@@ -37,7 +37,7 @@ import mxfp4Piece from '../../shaders/decode/mxfp4.wgsl?raw';
 import nvfp4Piece from '../../shaders/decode/nvfp4.wgsl?raw';
 import tq1_0Piece from '../../shaders/decode/tq1_0.wgsl?raw';
 import tq2_0Piece from '../../shaders/decode/tq2_0.wgsl?raw';
-import { GRID_OF_TYPE, WGSL_FP4_LEVELS, WGSL_GRID_TABLE, wgslGrid } from './quant-tables';
+import { GRID_OF_TYPE, WGSL_FP4_LEVELS, WGSL_GRID_TABLE, WGSL_IQ4_LEVELS, wgslGrid } from './quant-tables';
 import dotGenericPiece from '../../shaders/dot/generic.wgsl?raw';
 import dotHelpers from '../../shaders/dot/helpers.wgsl?raw';
 import dotWords from '../../shaders/dot/words.wgsl?raw';
@@ -99,8 +99,8 @@ const DECODE_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q4_K, nibblesHelpers + kScaleHelpers + q4_kPiece],
   [GgmlType.Q5_K, nibblesHelpers + kScaleHelpers + q5_kPiece],
   [GgmlType.Q6_K, nibblesHelpers + q6_kPiece],
-  [GgmlType.IQ4_NL, nibblesHelpers + iq4_nlPiece],
-  [GgmlType.IQ4_XS, nibblesHelpers + iq4_xsPiece],
+  [GgmlType.IQ4_NL, nibblesHelpers + WGSL_IQ4_LEVELS + iq4_nlPiece],
+  [GgmlType.IQ4_XS, nibblesHelpers + WGSL_IQ4_LEVELS + iq4_xsPiece],
   [GgmlType.IQ2_XXS, gridPiece(GgmlType.IQ2_XXS, iq2_xxsPiece)],
   [GgmlType.IQ2_XS, gridPiece(GgmlType.IQ2_XS, iq2_xsPiece)],
   [GgmlType.IQ2_S, gridPiece(GgmlType.IQ2_S, iq2_sPiece)],
