@@ -227,7 +227,8 @@ export async function runGpuBench(o: GpuBenchOptions): Promise<GpuBenchResult> {
               (decodePassGpuMs === undefined ? '' : `; decode pass ${decodePassGpuMs.toFixed(3)} ms on the GPU`) +
               `; per token ${cpu.wallMs.toFixed(3)} ms wall: encode ${cpu.encodeMs.toFixed(3)}, writeBuffer ${cpu.writeBufferMs.toFixed(3)}, submit ${cpu.submitMs.toFixed(3)}, read-back ${cpu.readbackMs.toFixed(3)}, Dawn polling ${cpu.pollMs.toFixed(3)} ms, main thread CPU ${cpu.mainCpuMs?.toFixed(3) ?? '?'} ms` +
               (gpuPasses.length ? `; GPU ms per pass: ${gpuPasses.map((g) => `${g.passes} x ${g.dispatches} dispatches ${g.medianMs.toFixed(3)}`).join(', ')}` : '') +
-              (autotune ? `; matvec search at load (${autotune.tookMs.toFixed(0)} ms): ${autotune.candidates.map((c) => `${c.label} ${c.ms === null ? `skipped (${c.skipped})` : `${c.ms.toFixed(3)} ms`}`).join(', ')}` : ''),
+              (autotune ? `; matvec search at load (${autotune.tookMs.toFixed(0)} ms): ${autotune.candidates.map((c) => `${c.label} ${c.ms === null ? `skipped (${c.skipped})` : `${c.ms.toFixed(3)} ms`}`).join(', ')}` : '') +
+              (autotune?.confirm ? `; again, alternately: ${autotune.confirm.label} ${autotune.confirm.ms.toFixed(3)} ms, default ${autotune.confirm.defaultMs.toFixed(3)} ms` : ''),
           );
           o.progress?.(result);
         }

@@ -17,5 +17,6 @@ export function matvecSearchLine(info: ModelInfo): string {
   const r = info.matvecTuning;
   if (!r) return '';
   const timed = r.candidates.filter((c) => c.ms !== null);
-  return `matvec tuning: ${r.chosen}, chosen at load from ${timed.length} timed in ${r.tookMs.toFixed(0)} ms (${timed.map((c) => `${c.label} ${c.ms!.toFixed(3)} ms`).join(', ')})\n`;
+  const confirm = r.confirm ? `; again, alternately: ${r.confirm.label} ${r.confirm.ms.toFixed(3)} ms, default ${r.confirm.defaultMs.toFixed(3)} ms` : '';
+  return `matvec tuning: ${r.chosen}, chosen at load from ${timed.length} timed in ${r.tookMs.toFixed(0)} ms (${timed.map((c) => `${c.label} ${c.ms!.toFixed(3)} ms`).join(', ')}${confirm})\n`;
 }

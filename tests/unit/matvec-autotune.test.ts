@@ -82,6 +82,41 @@ describe('matvec autotune', () => {
     expect(log.freed).toEqual(log.recorded);
   });
 
+  it('times a winner against the default again, alternately, and keeps it when it still wins', async () => {
+    const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
+    const { target, log } = fakeTarget({ [labelOf({})]: 1, [labelOf({ maxLanes: 64 })]: 0.9, [labelOf({ maxLanes: 128 })]: 1.2 });
+    const report = await autotuneMatvec(target, c);
+    expect(report.confirm!.label).toBe('c1');
+    expect(report.confirm!.ms).toBeCloseTo(0.9, 9);
+    expect(report.confirm!.defaultMs).toBeCloseTo(1, 9);
+    expect(report.chosen).toBe('c1');
+    // Three first-round recordings, then the default and c1 recorded afresh for each of 3 alternating rounds.
+    expect(log.recorded).toEqual([labelOf({}), labelOf({ maxLanes: 64 }), labelOf({ maxLanes: 128 }), ...Array(3).fill([labelOf({}), labelOf({ maxLanes: 64 })]).flat()]);
+    expect(log.freed).toEqual(log.recorded);
+  });
+
+  it('keeps the default when the alternating rounds show the first round was noise', async () => {
+    const c = cases({}, { maxLanes: 64 });
+    let clock = 0;
+    let defaultRuns = 0;
+    const target: AutotuneTarget = {
+      now: () => clock,
+      record: async (matvec) => {
+        const isDefault = labelOf(matvec) === labelOf({});
+        return {
+          signature: labelOf(matvec),
+          // The default's first timing (its first 5 submissions) ran at half speed; afterwards both take 1 ms a pass.
+          run: async (passes) => void (clock += passes * (isDefault && defaultRuns++ < 5 ? 2 : 1)),
+          free: () => undefined,
+        };
+      },
+    };
+    const report = await autotuneMatvec(target, c);
+    expect(report.candidates.map((x) => x.ms)).toEqual([2, 1]);
+    expect(report.confirm).toEqual({ label: 'c1', ms: 1, defaultMs: 1 });
+    expect(report.chosen).toBe('default');
+  });
+
   it('stops timing when the budget is spent, and says so', async () => {
     const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
     const { target, log } = fakeTarget({ [labelOf({})]: 50, [labelOf({ maxLanes: 64 })]: 50, [labelOf({ maxLanes: 128 })]: 1 });
