@@ -6,10 +6,10 @@
 // element (one fused multiply-add per 4, as the decode piece).
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let w = (row_byte_base >> 2u) + (b >> 3u) * 36u;
+  let sub = k4_sub(row_byte_base, b, 36u);
+  let sm = sub.sm;
   let j = b & 7u;
-  let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
-  let q = w + 4u + (j >> 1u) * 8u;
+  let q = sub.w + 4u + (j >> 1u) * 8u;
   let s = (j & 1u) * 4u;
   let k = b * 8u;
   return q4k_dot4(weights[q], s, sm, act4(k)) + q4k_dot4(weights[q + 1u], s, sm, act4(k + 1u))

@@ -4,11 +4,11 @@
 // fifth bit, moved to bit 4 of its byte on the packed word.
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let w = (row_byte_base >> 2u) + (b >> 3u) * 44u;
+  let sub = k4_sub(row_byte_base, b, 44u);
+  let sm = sub.sm;
   let j = b & 7u;
-  let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
-  let q = w + 12u + (j >> 1u) * 8u;
-  let h = w + 4u;
+  let q = sub.w + 12u + (j >> 1u) * 8u;
+  let h = sub.w + 4u;
   let s = (j & 1u) * 4u;
   let k = b * 8u;
   return q5k_dot4(weights[q], weights[h], s, j, sm, act4(k)) + q5k_dot4(weights[q + 1u], weights[h + 1u], s, j, sm, act4(k + 1u))

@@ -46,6 +46,8 @@ import dotWideF16 from '../../shaders/dot/wide/f16.wgsl?raw';
 import dotWideQ4K from '../../shaders/dot/wide/q4_k.wgsl?raw';
 import dotWideQ5K from '../../shaders/dot/wide/q5_k.wgsl?raw';
 import dotKScale from '../../shaders/dot/kscale.wgsl?raw';
+import dotK4Sub from '../../shaders/dot/k4_sub.wgsl?raw';
+import dotQ6KSub from '../../shaders/dot/q6_k_sub.wgsl?raw';
 import dotF32 from '../../shaders/dot/f32.wgsl?raw';
 import dotF16 from '../../shaders/dot/f16.wgsl?raw';
 import dotBf16 from '../../shaders/dot/bf16.wgsl?raw';
@@ -132,9 +134,9 @@ const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q5_1, dotHelpers + dotQ51],
   [GgmlType.Q2_K, dotHelpers + dotQ2K],
   [GgmlType.Q3_K, dotHelpers + dotWords + dotQ3K],
-  [GgmlType.Q4_K, dotHelpers + dotKScale + dotQ4K],
-  [GgmlType.Q5_K, dotHelpers + dotKScale + dotQ5K],
-  [GgmlType.Q6_K, dotHelpers + dotWords + dotQ6K],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + dotK4Sub + dotQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + dotK4Sub + dotQ5K],
+  [GgmlType.Q6_K, dotHelpers + dotWords + dotQ6KSub + dotQ6K],
   [GgmlType.IQ4_NL, dotHelpers + dotWords + dotIq4Nl],
   [GgmlType.IQ4_XS, dotHelpers + dotIq4Xs],
   [GgmlType.MXFP4, dotHelpers + dotMxfp4],
@@ -169,9 +171,9 @@ export const INT8_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.Q4_1, i8Helpers + i8Q41],
   [GgmlType.Q5_0, dotHelpers + dotWords + i8Helpers + i8Q5Words + i8Q50],
   [GgmlType.Q5_1, i8Helpers + i8Q5Words + i8Q51],
-  [GgmlType.Q4_K, dotHelpers + dotKScale + i8Helpers + i8Q4K],
-  [GgmlType.Q5_K, dotHelpers + dotKScale + i8Helpers + i8Q5K],
-  [GgmlType.Q6_K, dotHelpers + dotWords + i8Helpers + i8Q6K],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + dotK4Sub + i8Helpers + i8Q4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + dotK4Sub + i8Helpers + i8Q5K],
+  [GgmlType.Q6_K, dotHelpers + dotWords + dotQ6KSub + i8Helpers + i8Q6K],
 ]);
 
 /**

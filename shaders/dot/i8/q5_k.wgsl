@@ -3,11 +3,11 @@
 // words 4..11 qh, 12..43 qs). Nibbles as Q4_K; bit j of each qh byte is
 // the fifth bit, moved to bit 4 of its byte (|sum q x| <= 32 * 31 * 127).
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let w = (row_byte_base >> 2u) + (b >> 3u) * 44u;
+  let sub = k4_sub(row_byte_base, b, 44u);
+  let sm = sub.sm;
   let j = b & 7u;
-  let sm = dot_k4_scale_min(unpack2x16float(weights[w]), weights[w + 1u], weights[w + 2u], weights[w + 3u], j);
-  let q = w + 12u + (j >> 1u) * 8u;
-  let h = w + 4u;
+  let q = sub.w + 12u + (j >> 1u) * 8u;
+  let h = sub.w + 4u;
   let s = (j & 1u) * 4u;
   let bit = vec4<u32>(0x01010101u);
   let lo = i8_nibbles(vec4<u32>(weights[q], weights[q + 1u], weights[q + 2u], weights[q + 3u]), s)
