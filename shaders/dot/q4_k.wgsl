@@ -6,11 +6,10 @@
 // element (one fused multiply-add per 4, as the decode piece).
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let sub = k4_sub(row_byte_base, b, 36u);
+  let sub = k4_sub(row_byte_base, b, 36u, 4u);
   let sm = sub.sm;
-  let j = b & 7u;
-  let q = sub.w + 4u + (j >> 1u) * 8u;
-  let s = (j & 1u) * 4u;
+  let q = sub.q;
+  let s = sub.shift;
   let k = b * 8u;
   return q4k_dot4(weights[q], s, sm, act4(k)) + q4k_dot4(weights[q + 1u], s, sm, act4(k + 1u))
     + q4k_dot4(weights[q + 2u], s, sm, act4(k + 2u)) + q4k_dot4(weights[q + 3u], s, sm, act4(k + 3u))

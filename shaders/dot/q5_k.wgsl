@@ -4,12 +4,12 @@
 // fifth bit, moved to bit 4 of its byte on the packed word.
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let sub = k4_sub(row_byte_base, b, 44u);
+  let sub = k4_sub(row_byte_base, b, 44u, 12u);
   let sm = sub.sm;
+  let q = sub.q;
+  let s = sub.shift;
   let j = b & 7u;
-  let q = sub.w + 12u + (j >> 1u) * 8u;
   let h = sub.w + 4u;
-  let s = (j & 1u) * 4u;
   let k = b * 8u;
   return q5k_dot4(weights[q], weights[h], s, j, sm, act4(k)) + q5k_dot4(weights[q + 1u], weights[h + 1u], s, j, sm, act4(k + 1u))
     + q5k_dot4(weights[q + 2u], weights[h + 2u], s, j, sm, act4(k + 2u)) + q5k_dot4(weights[q + 3u], weights[h + 3u], s, j, sm, act4(k + 3u))

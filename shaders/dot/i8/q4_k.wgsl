@@ -5,11 +5,10 @@
 // sum (d sc q - dmin mn) x = d sc sum q x - dmin mn sum x: two integer
 // sums (|sum q x| <= 32 * 15 * 127), scale and min once.
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let sub = k4_sub(row_byte_base, b, 36u);
+  let sub = k4_sub(row_byte_base, b, 36u, 4u);
   let sm = sub.sm;
-  let j = b & 7u;
-  let q = sub.w + 4u + (j >> 1u) * 8u;
-  let s = (j & 1u) * 4u;
+  let q = sub.q;
+  let s = sub.shift;
   let lo = i8_nibbles(vec4<u32>(weights[q], weights[q + 1u], weights[q + 2u], weights[q + 3u]), s);
   let hi = i8_nibbles(vec4<u32>(weights[q + 4u], weights[q + 5u], weights[q + 6u], weights[q + 7u]), s);
   let qx = act_qsum();

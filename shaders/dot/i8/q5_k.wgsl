@@ -3,12 +3,12 @@
 // words 4..11 qh, 12..43 qs). Nibbles as Q4_K; bit j of each qh byte is
 // the fifth bit, moved to bit 4 of its byte (|sum q x| <= 32 * 31 * 127).
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let sub = k4_sub(row_byte_base, b, 44u);
+  let sub = k4_sub(row_byte_base, b, 44u, 12u);
   let sm = sub.sm;
+  let q = sub.q;
+  let s = sub.shift;
   let j = b & 7u;
-  let q = sub.w + 12u + (j >> 1u) * 8u;
   let h = sub.w + 4u;
-  let s = (j & 1u) * 4u;
   let bit = vec4<u32>(0x01010101u);
   let lo = i8_nibbles(vec4<u32>(weights[q], weights[q + 1u], weights[q + 2u], weights[q + 3u]), s)
     | (((vec4<u32>(weights[h], weights[h + 1u], weights[h + 2u], weights[h + 3u]) >> vec4<u32>(j)) & bit) << vec4<u32>(4u));
