@@ -180,7 +180,8 @@ export interface ModelInfo {
   dtype: 'f32' | 'f16';
   /**
    * With EngineOptions.kernels.matvec 'auto': the decode pass's matvec
-   * tunings timed at load on this model's weights, and the one it runs.
+   * tunings timed at load on this model's weights (each projection site on
+   * its own), and what it runs.
    */
   matvecTuning?: MatvecAutotuneReport;
 }

@@ -18,7 +18,8 @@ const SEGMENTS_MAX = 3;
 const BIAS_BINDING = 20;
 
 export interface MatvecDeps {
-  tuning: Readonly<MatvecTuning>;
+  /** The tuning of a projection site (matvecSite of its first matrix). */
+  tuningFor(site: string): Readonly<MatvecTuning>;
   cpuEmulated: boolean;
   maxStorageBuffers: number;
   /** Bound where a segment has no bias. */
@@ -41,6 +42,15 @@ export interface MatvecDispatch {
   groups: [number, number];
   /** The matrices it reads, by tensor name ('+' between them). */
   weights: string;
+}
+
+/**
+ * Where a projection sits in every layer: its first matrix's tensor name
+ * without the block prefix (`ffn_down.weight` for `blk.3.ffn_down.weight`),
+ * the key of a tuning per site.
+ */
+export function matvecSite(tensorName: string): string {
+  return tensorName.replace(/^blk\.\d+\./, '');
 }
 
 /** DecodeOps.project: up to SEGMENTS_MAX matrices (or parts) per dispatch, as many as the storage-buffer limit allows. */
@@ -88,17 +98,18 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
     const segmentTypes = group.map((p) => p.w.type);
-    const int8 = int8Dot(deps, segmentTypes, cols);
+    const t = deps.tuningFor(matvecSite(group[0].w.name));
+    const int8 = int8Dot(t, segmentTypes, cols);
     dispatches.push({
       variant: {
         segmentTypes,
-        wideLoads: wideLoads(deps, cols),
+        wideLoads: wideLoads(t, cols),
         int8Dot: int8,
-        defines: matvecDefines(deps, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0, INT8: int8 }),
+        defines: matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0, INT8: int8 }),
       },
       params,
       buffers,
-      groups: matvecGrid(deps, rows, cols),
+      groups: matvecGrid(deps, t, rows, cols),
       weights: group.map((p) => p.w.name).join('+'),
     });
   }
@@ -115,13 +126,14 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
     throw badRequest(`gatedProject: ${gate.name} is split into parts; the decode pass needs whole matrices`);
   }
   const rowBytes = (w: WeightMatrix) => weightRowBytes(w.type, w.cols);
-  const int8 = int8Dot(deps, [gate.type, up.type], gate.cols);
+  const t = deps.tuningFor(matvecSite(gate.name));
+  const int8 = int8Dot(t, [gate.type, up.type], gate.cols);
   return {
     variant: {
       segmentTypes: [gate.type, up.type],
-      wideLoads: wideLoads(deps, gate.cols),
+      wideLoads: wideLoads(t, gate.cols),
       int8Dot: int8,
-      defines: matvecDefines(deps, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, INT8: int8 }),
+      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, INT8: int8 }),
     },
     params: [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
     buffers: [
@@ -131,32 +143,32 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       [SEGMENT_BINDING, gate.parts[0].buffer],
       [SEGMENT_BINDING + 1, up.parts[0].buffer],
     ],
-    groups: matvecGrid(deps, gate.rows, gate.cols),
+    groups: matvecGrid(deps, t, gate.rows, gate.cols),
     weights: `${gate.name}+${up.name}`,
   };
 }
 
-function matvecDefines(deps: MatvecDeps, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; INT8: boolean }): ShaderDefines {
+function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; INT8: boolean }): ShaderDefines {
   if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
-  const lanes = matvecLanes(cols, deps.cpuEmulated, deps.tuning);
+  const lanes = matvecLanes(cols, deps.cpuEmulated, t);
   // The input tile: no longer than the row (rounded up to whole 32-blocks).
-  const tile = Math.min(deps.tuning.xTile, Math.ceil(cols / 32) * 32);
-  return { WG: deps.tuning.workgroup, LANES: lanes, RT: deps.tuning.rowsPerBlock, DOT4: cols % 32 !== 0, SHARED_X: tile > 0, ...(tile > 0 ? { X_TILE: tile } : {}), ...d };
+  const tile = Math.min(t.xTile, Math.ceil(cols / 32) * 32);
+  return { WG: t.workgroup, LANES: lanes, RT: t.rowsPerBlock, DOT4: cols % 32 !== 0, SHARED_X: tile > 0, ...(tile > 0 ? { X_TILE: tile } : {}), ...d };
 }
 
 /** The int8 pieces (the tuning's int8Dot) serve where weight-pieces.ts says; other dispatches keep the f32 pieces. */
-function int8Dot(deps: MatvecDeps, types: readonly GgmlType[], cols: number): boolean {
-  return deps.tuning.int8Dot && int8DotServes(types, cols);
+function int8Dot(t: Readonly<MatvecTuning>, types: readonly GgmlType[], cols: number): boolean {
+  return t.int8Dot && int8DotServes(types, cols);
 }
 
 /** Wide weight loads (the tuning's) serve rows of whole 32-blocks. */
-function wideLoads(deps: MatvecDeps, cols: number): boolean {
-  return deps.tuning.wideLoads && cols % 32 === 0;
+function wideLoads(t: Readonly<MatvecTuning>, cols: number): boolean {
+  return t.wideLoads && cols % 32 === 0;
 }
 
 /** Workgroups of matvec_fused for `rows` rows of `cols` inputs: (WG / LANES) x RT rows each. */
-function matvecGrid(deps: MatvecDeps, rows: number, cols: number): [number, number] {
-  const rowsPerGroup = (deps.tuning.workgroup / matvecLanes(cols, deps.cpuEmulated, deps.tuning)) * deps.tuning.rowsPerBlock;
+function matvecGrid(deps: MatvecDeps, t: Readonly<MatvecTuning>, rows: number, cols: number): [number, number] {
+  const rowsPerGroup = (t.workgroup / matvecLanes(cols, deps.cpuEmulated, t)) * t.rowsPerBlock;
   return deps.grid(Math.ceil(rows / rowsPerGroup));
 }
 

@@ -50,8 +50,8 @@ export interface DecodeRecorderDeps {
   maxGroupsPerDim: number;
   /** A CPU implementation (GpuContext.cpuEmulated): barrier-free kernel variants, a few workgroups per dispatch. */
   cpuEmulated: boolean;
-  /** How matvec_fused spreads rows over threads (the GPU family). */
-  matvec: Readonly<MatvecTuning>;
+  /** How matvec_fused spreads rows over threads (the GPU family), per projection site (decode-matvec.ts matvecSite). */
+  matvec(site: string): Readonly<MatvecTuning>;
 }
 
 /** Bytes of the step buffer for `windows` distinct attention windows: the Step uniform, then one indirect-dispatch record per window. */
@@ -106,7 +106,7 @@ export class DecodeRecorder implements DecodeOps {
   ) {
     this.maxWorkgroups = deps.cpuEmulated ? CPU_WORKGROUPS : Infinity;
     this.attentionByCell = deps.cpuEmulated;
-    this.matvecDeps = { tuning: deps.matvec, cpuEmulated: deps.cpuEmulated, maxStorageBuffers: deps.maxStorageBuffers, placeholder: deps.placeholder, grid: (n) => this.grid(n) };
+    this.matvecDeps = { tuningFor: (site) => deps.matvec(site), cpuEmulated: deps.cpuEmulated, maxStorageBuffers: deps.maxStorageBuffers, placeholder: deps.placeholder, grid: (n) => this.grid(n) };
   }
 
   async compile(): Promise<void> {

@@ -3,13 +3,16 @@
 // on every GPU (lanes per row, rows per block, workgroup size, input tiles:
 // docs/gpu-kernels.md, "The matvec tuning"), and WebGPU says too little
 // about an adapter to pick from a table. So each candidate records the
-// whole one-token pass over the model's own weights, runs it, and the
-// fastest wins; the default stays unless another beats it by a margin.
-// What the timing asks of the pass (DecodePass.tune supplies it): record a
-// candidate, submit it `passes` times in one submission and resolve when
-// the GPU is done, free it.
+// whole one-token pass over the model's own weights, and the matvecs of
+// each projection site (attn_q, ffn_down, output, ...: rows and inputs of
+// their own) are timed on their own; each site takes its fastest, the
+// first candidate (the default) unless another beats it by a margin, and
+// the pass so chosen must then beat the default's as a whole. What the
+// timing asks of the pass (DecodePass.prepare supplies it): record a
+// candidate, submit it (or one site's dispatches) `passes` times in one
+// submission and resolve when the GPU is done, free it.
 
-import { parseMatvecTunings, type MatvecTuning, type MatvecTuningCase } from './matvec-tuning';
+import { parseMatvecTunings, type MatvecChoice, type MatvecTuningCase } from './matvec-tuning';
 
 /**
  * The tunings timed by default, in the order timed (a search cut short by
@@ -43,24 +46,33 @@ const ROUNDS = 3;
  */
 const CONFIRM_ROUNDS = 3;
 
-/** What the search found for one candidate: GPU ms per pass, or why it has none. */
+/** What the search found for one candidate: GPU ms of its matvecs per pass, or why it has none. */
 export interface MatvecCandidateTiming {
   label: string;
-  /** Milliseconds per one-token pass (the fastest round); null when not timed. */
+  /** Milliseconds per pass of its matvecs (the sum over the sites); null when not timed. */
   ms: number | null;
+  /** Milliseconds per pass of each projection site's matvecs (the fastest round of each). */
+  sites?: Record<string, number>;
   /** Why it was not timed: the device refused the tuning, it records what an earlier one did, or the budget ran out. */
   skipped?: string;
 }
 
 /** The outcome of a load's search (ModelInfo.matvecTuning). */
 export interface MatvecAutotuneReport {
-  /** The label of the tuning the pass now runs. */
+  /**
+   * What the pass now runs: a candidate's label (every site chose it), or
+   * `site: label` pairs ('; ' between them) for the sites that chose other
+   * than the first candidate.
+   */
   chosen: string;
+  /** The label each projection site chose (before the check against the default's whole pass). */
+  bySite: Record<string, string>;
   candidates: MatvecCandidateTiming[];
   /**
-   * Where a candidate beat the default in the first round: both timed again,
-   * alternately (ms per pass, the fastest of CONFIRM_ROUNDS each), and the
-   * candidate kept only if it still wins by the margin.
+   * Where the sites chose other than the first candidate: that pass and the
+   * default's timed again as wholes, alternately (ms per pass, the fastest
+   * of CONFIRM_ROUNDS each); the choice is kept only if it still wins by
+   * the margin.
    */
   confirm?: { label: string; ms: number; defaultMs: number };
   /** Wall time of the search, compiling included. */
@@ -71,28 +83,30 @@ export interface MatvecAutotuneReport {
 export interface CandidateRun {
   /** Equal for two candidates that record the same kernels with the same grids (the tunings differ only where this model's shapes or this device's kernel family make no difference): timed once. */
   readonly signature: string;
-  /** Submits the recorded pass `passes` times in one submission; resolves when the GPU has done it. */
-  run(passes: number): Promise<void>;
+  /** The projection sites of its matvec dispatches (decode-matvec.ts matvecSite). */
+  readonly sites: readonly string[];
+  /** Submits the recorded pass (or only the matvec dispatches of `site`) `passes` times in one submission; resolves when the GPU has done it. */
+  run(passes: number, site?: string): Promise<void>;
   free(): void;
 }
 
 export interface AutotuneTarget {
   /** Records and compiles the pass under `matvec` (throws clw-bad-request for a tuning the device cannot take). */
-  record(matvec: Partial<MatvecTuning>): Promise<CandidateRun>;
+  record(matvec: MatvecChoice): Promise<CandidateRun>;
   now(): number;
 }
 
-/** Milliseconds per pass: one warm-up pass (compiling, first touch), then the fastest of ROUNDS submissions of enough passes each. */
-export async function timePasses(run: CandidateRun, now: () => number): Promise<number> {
-  await run.run(1);
+/** Milliseconds per pass (of `site`'s dispatches alone, when given): one warm-up pass (compiling, first touch), then the fastest of ROUNDS submissions of enough passes each. */
+export async function timePasses(run: CandidateRun, now: () => number, site?: string): Promise<number> {
+  await run.run(1, site);
   let t = now();
-  await run.run(1);
+  await run.run(1, site);
   const single = Math.max(now() - t, 1e-3);
   const passes = Math.max(1, Math.min(MAX_PASSES, Math.ceil(ROUND_MS / single)));
   let best = single;
   for (let i = 0; i < ROUNDS; i++) {
     t = now();
-    await run.run(passes);
+    await run.run(passes, site);
     best = Math.min(best, (now() - t) / passes);
   }
   return best;
@@ -113,17 +127,20 @@ export function pickTuning(timings: readonly MatvecCandidateTiming[], margin = A
 
 /**
  * Times every candidate in turn (one recorded at a time, so the search
- * needs no more memory than the pass itself) within `budgetMs`, and picks
- * one. A candidate the device refuses, or one that fails, is reported and
+ * needs no more memory than the pass itself) within `budgetMs`, each
+ * projection site's matvecs on their own, and picks per site (pickTuning).
+ * A candidate the device refuses, or one that fails, is reported and
  * skipped, as is one that records the same kernels as an earlier one; the
- * first (the default) is always timed. A candidate that beats it is timed
- * against it once more, alternately, before it replaces it.
+ * first (the default) is always timed. A choice other than the first is
+ * timed against it once more, as whole passes, alternately, before it
+ * replaces it. Returns the report and the tuning to record the pass with.
  */
-export async function autotuneMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], budgetMs = AUTOTUNE_BUDGET_MS): Promise<MatvecAutotuneReport> {
+export async function autotuneMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], budgetMs = AUTOTUNE_BUDGET_MS): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
   const start = target.now();
   const timings: MatvecCandidateTiming[] = [];
   /** Signatures timed so far, and the candidate that had each. */
   const seen = new Map<string, string>();
+  let sites: readonly string[] = [];
   // The budget counts from the baseline's end: recording and compiling the pass is the load's own work, searching is the extra.
   let baselineEnd = start;
   for (const [i, c] of candidates.entries()) {
@@ -134,9 +151,15 @@ export async function autotuneMatvec(target: AutotuneTarget, candidates: readonl
     let run: CandidateRun | null = null;
     try {
       run = await target.record(c.matvec);
+      if (i === 0) sites = run.sites;
       const same = seen.get(run.signature);
-      timings.push(same ? { label: c.label, ms: null, skipped: `the same kernels and grids as ${same}` } : { label: c.label, ms: await timePasses(run, target.now) });
-      if (!same) seen.set(run.signature, c.label);
+      if (same) timings.push({ label: c.label, ms: null, skipped: `the same kernels and grids as ${same}` });
+      else {
+        const bySite: Record<string, number> = {};
+        for (const site of sites) bySite[site] = await timePasses(run, target.now, site);
+        timings.push({ label: c.label, ms: Object.values(bySite).reduce((a, b) => a + b, 0), sites: bySite });
+        seen.set(run.signature, c.label);
+      }
     } catch (e) {
       if (i === 0) throw e;
       timings.push({ label: c.label, ms: null, skipped: e instanceof Error ? e.message : String(e) });
@@ -145,19 +168,25 @@ export async function autotuneMatvec(target: AutotuneTarget, candidates: readonl
     }
     if (i === 0) baselineEnd = target.now();
   }
-  const first = pickTuning(timings);
-  if (first === candidates[0].label) return { chosen: first, candidates: timings, tookMs: target.now() - start };
-  const confirm = await timeAlternately(target, candidates[0], candidates.find((c) => c.label === first)!);
-  const chosen = confirm.ms < confirm.defaultMs * (1 - AUTOTUNE_MARGIN) ? first : candidates[0].label;
-  return { chosen, candidates: timings, confirm, tookMs: target.now() - start };
+  const base = candidates[0];
+  const bySite = Object.fromEntries(sites.map((site) => [site, pickTuning(timings.map((t) => ({ label: t.label, ms: t.sites?.[site] ?? null })))]));
+  const labels = new Set(Object.values(bySite));
+  const done = (chosen: string, choice: MatvecChoice, confirm?: MatvecAutotuneReport['confirm']) => ({ report: { chosen, bySite, candidates: timings, ...(confirm ? { confirm } : {}), tookMs: target.now() - start }, choice });
+  if (labels.size === 0 || (labels.size === 1 && labels.has(base.label))) return done(base.label, base.matvec);
+  const matvecOf = (label: string) => candidates.find((c) => c.label === label)!.matvec;
+  const [only] = labels;
+  const choice: MatvecChoice = labels.size === 1 ? matvecOf(only) : { bySite: Object.fromEntries(Object.entries(bySite).map(([site, label]) => [site, matvecOf(label)])) };
+  const label = labels.size === 1 ? only : Object.entries(bySite).filter(([, l]) => l !== base.label).map(([site, l]) => `${site}: ${l}`).join('; ');
+  const confirm = await timeAlternately(target, base.matvec, choice);
+  return confirm.ms < confirm.defaultMs * (1 - AUTOTUNE_MARGIN) ? done(label, choice, { label, ...confirm }) : done(base.label, base.matvec, { label, ...confirm });
 }
 
-/** The default and a challenger timed CONFIRM_ROUNDS times each, one after the other (each recorded afresh: one recording alive at a time). */
-async function timeAlternately(target: AutotuneTarget, base: MatvecTuningCase, challenger: MatvecTuningCase): Promise<{ label: string; ms: number; defaultMs: number }> {
+/** The default and a challenger timed as whole passes CONFIRM_ROUNDS times each, one after the other (each recorded afresh: one recording alive at a time). */
+async function timeAlternately(target: AutotuneTarget, base: MatvecChoice, challenger: MatvecChoice): Promise<{ ms: number; defaultMs: number }> {
   const best = [Infinity, Infinity];
   for (let r = 0; r < CONFIRM_ROUNDS; r++) {
     for (const [k, c] of [base, challenger].entries()) {
-      const run = await target.record(c.matvec);
+      const run = await target.record(c);
       try {
         best[k] = Math.min(best[k], await timePasses(run, target.now));
       } finally {
@@ -165,5 +194,5 @@ async function timeAlternately(target: AutotuneTarget, base: MatvecTuningCase, c
       }
     }
   }
-  return { label: challenger.label, ms: best[1], defaultMs: best[0] };
+  return { ms: best[1], defaultMs: best[0] };
 }

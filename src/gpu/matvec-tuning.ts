@@ -65,6 +65,25 @@ export function resolveMatvecTuning(
   return t;
 }
 
+/**
+ * The decode pass's matvec tuning: fields over the defaults for every
+ * projection, or per projection site (`bySite`, keyed by decode-matvec.ts
+ * matvecSite: `attn_q.weight`, `ffn_down.weight`, `output.weight`, ...;
+ * a site not named keeps the defaults).
+ */
+export type MatvecChoice = Partial<MatvecTuning> | { readonly bySite: Readonly<Record<string, Partial<MatvecTuning>>> };
+
+/** The tuning of each site under `choice`, each checked as resolveMatvecTuning checks one. */
+export function resolveMatvecChoice(choice: MatvecChoice | undefined, resolve: (t: Partial<MatvecTuning> | undefined) => Readonly<MatvecTuning>): (site: string) => Readonly<MatvecTuning> {
+  if (choice && 'bySite' in choice) {
+    const base = resolve(undefined);
+    const sites = new Map(Object.entries(choice.bySite).map(([site, t]) => [site, resolve(t)]));
+    return (site) => sites.get(site) ?? base;
+  }
+  const one = resolve(choice);
+  return () => one;
+}
+
 /** A tuning of a benchmark's sweep: its label and the fields it overrides. */
 export interface MatvecTuningCase {
   label: string;

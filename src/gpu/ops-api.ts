@@ -248,11 +248,11 @@ export interface GpuOps {
   /**
    * Starts recording a decode pass: its buffers come from `allocator` (the
    * model's scope), `step` is its step buffer, `capacity` the KV cache's
-   * positions (sizes attention's scratch), `matvec` a tuning over the
-   * defaults in place of the ops' own (clw-bad-request if the device cannot
-   * take it).
+   * positions (sizes attention's scratch), `matvec` a tuning (for every
+   * projection or per site) in place of the ops' own (clw-bad-request if
+   * the device cannot take it).
    */
-  recordDecode(allocator: import('./allocator').GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }, matvec?: Partial<import('./matvec-tuning').MatvecTuning>): DecodeRecording;
+  recordDecode(allocator: import('./allocator').GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }, matvec?: import('./matvec-tuning').MatvecChoice): DecodeRecording;
 
   /**
    * The matvec tunings the decode pass times at load to pick its own

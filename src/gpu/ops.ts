@@ -4,7 +4,7 @@
 
 import { STORAGE_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
-import type { MatvecTuning, MatvecTuningCase } from './matvec-tuning';
+import type { MatvecChoice, MatvecTuningCase } from './matvec-tuning';
 import type { ActBuffer, Dtype, GpuOps } from './ops-api';
 import { WebGpuOps } from './webgpu-ops';
 
@@ -52,12 +52,13 @@ export interface GpuOpsOptions {
   dtype?: Dtype;
   /**
    * How the decode pass's matvec spreads rows over threads: fields over
-   * MATVEC_TUNING (the default; benchmarks sweep them), or 'auto': at load
+   * MATVEC_TUNING (the default; benchmarks sweep them), for every
+   * projection or per projection site (MatvecChoice), or 'auto': at load
    * the pass times each of `matvecCandidates` on the model's own weights
    * and keeps the fastest (src/gpu/matvec-autotune.ts; ModelInfo.matvecTuning
    * says what it chose and measured).
    */
-  matvec?: Partial<MatvecTuning> | 'auto';
+  matvec?: MatvecChoice | 'auto';
   /** The tunings 'auto' times, the first its baseline (default MATVEC_AUTOTUNE_CANDIDATES). */
   matvecCandidates?: readonly MatvecTuningCase[];
 }

@@ -25,7 +25,7 @@ import {
   type KernelName,
 } from './kernels';
 import { MATVEC_AUTOTUNE_CANDIDATES } from './matvec-autotune';
-import { resolveMatvecTuning, type MatvecTuning, type MatvecTuningCase } from './matvec-tuning';
+import { resolveMatvecChoice, resolveMatvecTuning, type MatvecChoice, type MatvecTuning, type MatvecTuningCase } from './matvec-tuning';
 import type { GpuOpsOptions } from './ops';
 import { badRequest, kvBytesPerElement, requireCapacity, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
 import type { ShaderDefines } from './shaders';
@@ -50,7 +50,8 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
   private decodeScratch: GPUBuffer | null = null;
   /** Lanes per row of the subgroup kernels: the adapter's smallest subgroup size, at most one workgroup. */
   private readonly subgroupLanes: number;
-  private readonly matvecTuning: Readonly<MatvecTuning>;
+  /** The tuning of each projection site (GpuOpsOptions.matvec). */
+  private readonly matvecTuning: (site: string) => Readonly<MatvecTuning>;
   readonly matvecAutotune: readonly MatvecTuningCase[] | null;
   /** A tuning over the defaults, checked against the device. */
   private readonly resolveTuning: (t: Partial<MatvecTuning> | undefined) => Readonly<MatvecTuning>;
@@ -65,7 +66,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.subgroupLanes = Math.min(MATVEC_SUBGROUP_WG, options.subgroupLanes ?? minSubgroupSize(ctx));
     if (!Number.isInteger(Math.log2(this.subgroupLanes))) throw badRequest(`subgroupLanes ${this.subgroupLanes} is not a power of two`);
     this.resolveTuning = (t) => resolveMatvecTuning(t, ctx.limits, ctx.features);
-    this.matvecTuning = this.resolveTuning(options.matvec === 'auto' ? undefined : options.matvec);
+    this.matvecTuning = resolveMatvecChoice(options.matvec === 'auto' ? undefined : options.matvec, this.resolveTuning);
     this.matvecAutotune = options.matvec === 'auto' ? (options.matvecCandidates ?? MATVEC_AUTOTUNE_CANDIDATES) : null;
     if (this.matvecAutotune?.length === 0) throw badRequest('matvecCandidates: the search needs at least one tuning');
   }
@@ -306,7 +307,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.elementwise('gatedAttention', [u32(count), u32(headDim)], [qg.buffer, x.buffer], count, { GATE: gate });
   }
 
-  recordDecode(allocator: GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }, matvec?: Partial<MatvecTuning>): DecodeRecording {
+  recordDecode(allocator: GpuAllocator, step: GPUBuffer, capacity: number, attention: { nHeads: number; headDim: number }, matvec?: MatvecChoice): DecodeRecording {
     const deps = {
       device: this.device,
       allocator,
@@ -317,7 +318,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
       maxStorageBuffers: this.maxStorageBuffers,
       maxGroupsPerDim: this.maxGroupsPerDim,
       cpuEmulated: this.cpuEmulated,
-      matvec: matvec ? this.resolveTuning(matvec) : this.matvecTuning,
+      matvec: matvec ? resolveMatvecChoice(matvec, this.resolveTuning) : this.matvecTuning,
     };
     return new DecodeRecorder(deps, step, capacity, attention);
   }

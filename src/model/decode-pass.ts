@@ -11,7 +11,8 @@ import { decodeAttentionFloats, DECODE_PARAM_BUFFER_BYTES, DECODE_PARAM_SLOTS_PE
 import { DECODE_KERNELS } from '../gpu/kernels';
 import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
 import { autotuneMatvec, type CandidateRun, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
-import type { MatvecTuning } from '../gpu/matvec-tuning';
+import type { MatvecChoice } from '../gpu/matvec-tuning';
+import { matvecSite } from '../gpu/decode-matvec';
 import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
 import { gpuSamplerBytes } from '../gpu/gpu-sampler';
 import { layerAttention, type Hyperparams } from './hparams';
@@ -66,6 +67,9 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
   return null;
 }
 
+/** The label of the decode pass's matvec dispatches, before the names of the weights they read. */
+const MATVEC_LABEL = 'matvecFused ';
+
 /** A number per pipeline object (the assembler caches one per kernel source), for telling recorded lists apart. */
 const pipelineIds = new WeakMap<GPUComputePipeline, number>();
 let nextPipelineId = 0;
@@ -81,7 +85,7 @@ function pipelineId(p: GPUComputePipeline): number {
 export class DecodePass {
   private recording: DecodeRecording | null = null;
   /** The matvec tuning the pass records with (undefined: the ops' own); set by prepare()'s search. */
-  private matvec: Partial<MatvecTuning> | undefined;
+  private matvec: MatvecChoice | undefined;
   /** What prepare()'s search measured and chose at load (GpuOpsOptions.matvec 'auto'); null when it did not run. */
   autotune: MatvecAutotuneReport | null = null;
   private list: RecordedDispatch[] = [];
@@ -113,8 +117,9 @@ export class DecodePass {
     this.recording = null;
     const candidates = this.ops.matvecAutotune;
     if (candidates) {
-      this.autotune = await autotuneMatvec({ record: (matvec) => this.candidate(matvec), now: () => performance.now() }, candidates);
-      this.matvec = candidates.find((c) => c.label === this.autotune!.chosen)!.matvec;
+      const { report, choice } = await autotuneMatvec({ record: (matvec) => this.candidate(matvec), now: () => performance.now() }, candidates);
+      this.autotune = report;
+      this.matvec = choice;
     }
     const recording = this.startRecording(this.matvec);
     await recording.compile();
@@ -147,7 +152,7 @@ export class DecodePass {
   }
 
   /** The pass recorded and compiled under `matvec`, for the search to time at position 0 (before any request: the first prompt overwrites what it writes). */
-  private async candidate(matvec: Partial<MatvecTuning>): Promise<CandidateRun> {
+  private async candidate(matvec: MatvecChoice): Promise<CandidateRun> {
     const recording = this.startRecording(matvec);
     try {
       await recording.compile();
@@ -156,11 +161,19 @@ export class DecodePass {
       throw e;
     }
     const list = recording.finish();
+    // Each projection site's matvec dispatches (labelled `matvecFused <weights>`), over every layer.
+    const bySite = new Map<string, RecordedDispatch[]>();
+    for (const d of list) {
+      if (!d.label?.startsWith(MATVEC_LABEL)) continue;
+      const site = matvecSite(d.label.slice(MATVEC_LABEL.length).split('+')[0]);
+      bySite.set(site, [...(bySite.get(site) ?? []), d]);
+    }
     return {
       signature: list.map((d) => `${pipelineId(d.pipeline)}:${d.groups.join('x')}`).join(' '),
-      run: (passes) => {
+      sites: [...bySite.keys()],
+      run: (passes, site) => {
         this.writeStep(0, 0, recording);
-        this.submit(list, undefined, undefined, passes);
+        this.submit(site === undefined ? list : bySite.get(site)!, undefined, undefined, passes);
         return this.ops.device.queue.onSubmittedWorkDone();
       },
       free: () => recording.free(),
@@ -196,7 +209,7 @@ export class DecodePass {
     this.finishRecording(this.startRecording(this.matvec));
   }
 
-  private startRecording(matvec: Partial<MatvecTuning> | undefined): DecodeRecording {
+  private startRecording(matvec: MatvecChoice | undefined): DecodeRecording {
     const recording = this.ops.recordDecode(this.allocator, this.step, this.kv.capacity, { nHeads: this.hp.nHeads, headDim: this.hp.headDim }, matvec);
     recordDecodeToken(recording, this.hp, this.weights, this.kv, this.scratch);
     return recording;

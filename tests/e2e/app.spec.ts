@@ -144,7 +144,7 @@ test.describe('with the shared test models', () => {
         await page.getByTestId('matvec-select').selectOption('auto');
       }
       await loadModel(page);
-      if (measure) await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: \S+, measured at load \(\d+ of \d+ layouts timed/);
+      if (measure) await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: .+, measured at load \(\d+ of \d+ layouts timed/);
       await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
       const reply = await generate(page, PROMPT);
       expect(reply).toBe(model.reference);

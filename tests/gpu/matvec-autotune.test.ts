@@ -11,7 +11,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource } from '../../src/gguf/source';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { pickTuning } from '../../src/gpu/matvec-autotune';
-import type { MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
+import type { MatvecChoice, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { greedyLogitsDiff } from './helpers/greedy-logits';
 
@@ -19,7 +19,7 @@ import { greedyLogitsDiff } from './helpers/greedy-logits';
 const model = makeSyntheticModel({ arch: 'llama', nEmbd: 256, nFf: 512, nLayers: 1, nHeads: 4, nKvHeads: 2, nVocab: 512, seed: 5, ctxLength: 64, mix: 'Q4_K_M' });
 const source = () => new BytesSource(model, 'm.gguf');
 // The GPU family (threads share rows), whatever the adapter: the tunings differ there.
-const engineWith = (matvec: Partial<MatvecTuning> | 'auto', matvecCandidates?: MatvecTuningCase[]) =>
+const engineWith = (matvec: MatvecChoice | 'auto', matvecCandidates?: MatvecTuningCase[]) =>
   ClawEngine.create({ gpu: getRuntimeGpu(), kernels: { decodeVariant: 'gpu', matvec, matvecCandidates } });
 const grids = (engine: ClawEngine) => decodeDispatches(engine).map((d) => d.groups.join('x'));
 
@@ -54,7 +54,10 @@ describe('matvec tuning chosen at load', () => {
       expect(report.candidates[2].ms).toBeNull();
       expect(report.candidates[2].skipped).toContain('workgroup');
       expect(report.candidates[3].ms ?? report.candidates[3].skipped).toBeTruthy();
-      expect(report.chosen).toBe(pickTuning(report.candidates));
+      // Each projection site (attn_q, attn_output, ffn_gate, ffn_down, output) took its fastest over the margin.
+      expect(Object.keys(report.bySite).sort()).toEqual(['attn_output.weight', 'attn_q.weight', 'ffn_down.weight', 'ffn_gate.weight', 'output.weight']);
+      for (const [site, label] of Object.entries(report.bySite)) expect(label, site).toBe(pickTuning(report.candidates.map((c) => ({ label: c.label, ms: c.sites?.[site] ?? null }))));
+      if (Object.values(report.bySite).every((l) => l === 'default')) expect(report.chosen).toBe('default');
       const worst = await greedyLogitsDiff(engine, batch, 2);
       // f32 rounding in another summation order only, as every tuning (tests/gpu/matvec-tuning.test.ts).
       expect(worst).toBeLessThan(2e-4);
@@ -82,6 +85,23 @@ describe('matvec tuning chosen at load', () => {
       expect((await plain.load(source(), { ctxSize: 32 })).matvecTuning).toBeUndefined();
     } finally {
       await Promise.all([auto.destroy(), given.destroy(), plain.destroy()]);
+    }
+  });
+
+  it('records a tuning per projection site (what a search may choose): that site as the tuning gives it, the others as the default', { timeout: 300_000 }, async () => {
+    const tuning = { workgroup: 64, maxLanes: 8, rowsPerBlock: 2 };
+    const mixed = await engineWith({ bySite: { 'ffn_down.weight': tuning } });
+    const given = await engineWith(tuning);
+    const plain = await engineWith({});
+    try {
+      for (const e of [mixed, given, plain]) await e.load(source(), { ctxSize: 32 });
+      const labelled = (e: ClawEngine) => decodeDispatches(e).map((d) => `${d.label} ${d.groups.join('x')}`);
+      const expected = labelled(plain).map((line, i) => (line.includes('ffn_down') ? labelled(given)[i] : line));
+      expect(labelled(mixed)).toEqual(expected);
+      expect(labelled(mixed)).not.toEqual(labelled(plain));
+      expect(await greedyLogitsDiff(mixed, batch, 2)).toBeLessThan(2e-4);
+    } finally {
+      await Promise.all([mixed.destroy(), given.destroy(), plain.destroy()]);
     }
   });
 });

@@ -1,19 +1,31 @@
 // The matvec search's own logic (src/gpu/matvec-autotune.ts) over a fake
-// device: which candidate it keeps, what it reports for refused and
-// unfinished ones, how many passes it times, and that it frees every
-// recording. tests/gpu/matvec-autotune.test.ts runs it on a GPU.
+// device: which candidate each projection site keeps, the check of a
+// choice against the default's whole pass, what it reports for refused,
+// repeated and unfinished candidates, how many passes it times, and that it
+// frees every recording. tests/gpu/matvec-autotune.test.ts runs it on a GPU.
 
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import { AUTOTUNE_MARGIN, autotuneMatvec, pickTuning, timePasses, type AutotuneTarget, type CandidateRun } from '../../src/gpu/matvec-autotune';
-import type { MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
+import type { MatvecChoice, MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 
-const labelOf = (m: Partial<MatvecTuning>) => JSON.stringify(m);
+const labelOf = (m: MatvecChoice) => JSON.stringify(m);
+const SITES = ['attn_q.weight', 'ffn_down.weight'];
 
-/** A device whose pass takes `msPerPass[label]` of a fake clock per pass (plus `overheadMs` per submission). */
-function fakeTarget(msPerPass: Record<string, number>, overheadMs = 0, refuse: Record<string, string> = {}, signatures: Record<string, string> = {}) {
+/**
+ * A device where the matvecs of site s take `ms[label][s]` of a fake clock
+ * per pass (a number: every site alike) under the tuning labelled so; a
+ * per-site choice ({ bySite }) takes each site's own tuning's time.
+ */
+function fakeTarget(ms: Record<string, number | Record<string, number>>, refuse: Record<string, string> = {}, signatures: Record<string, string> = {}) {
   let clock = 0;
-  const log = { recorded: [] as string[], freed: [] as string[], submissions: [] as { label: string; passes: number }[] };
+  const log = { recorded: [] as string[], freed: [] as string[], submissions: [] as { label: string; passes: number; site?: string }[] };
+  const siteMs = (label: string, site: string): number => {
+    const m = ms[label];
+    return typeof m === 'number' ? m : m[site];
+  };
+  const passMs = (choice: MatvecChoice, site: string): number =>
+    'bySite' in choice ? siteMs(labelOf(choice.bySite[site] as Partial<MatvecTuning>), site) : siteMs(labelOf(choice), site);
   const target: AutotuneTarget = {
     now: () => clock,
     record: async (matvec) => {
@@ -22,9 +34,10 @@ function fakeTarget(msPerPass: Record<string, number>, overheadMs = 0, refuse: R
       log.recorded.push(label);
       const run: CandidateRun = {
         signature: signatures[label] ?? label,
-        run: async (passes) => {
-          log.submissions.push({ label, passes });
-          clock += overheadMs + passes * msPerPass[label];
+        sites: SITES,
+        run: async (passes, site) => {
+          log.submissions.push({ label, passes, site });
+          clock += passes * (site === undefined ? SITES.reduce((t, s) => t + passMs(matvec, s), 0) : passMs(matvec, site));
         },
         free: () => log.freed.push(label),
       };
@@ -46,56 +59,61 @@ describe('matvec autotune', () => {
     expect(pickTuning(t([null, 5]))).toBe('default'); // no baseline: nothing to compare with
   });
 
-  it('times every candidate on the device and runs the fastest', async () => {
+  it('times each site under every candidate and runs the fastest everywhere when one wins everywhere', async () => {
     const c = cases({}, { maxLanes: 64 }, { xTile: 2048 });
-    const { target, log } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1.5, [labelOf({ xTile: 2048 })]: 1 }, 0.5);
-    const report = await autotuneMatvec(target, c);
+    const { target, log } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1.5, [labelOf({ xTile: 2048 })]: 1 });
+    const { report, choice } = await autotuneMatvec(target, c);
     expect(report.chosen).toBe('c2');
-    // The submission overhead is spread over the passes of a round: per-pass figures come out near the pass time.
-    expect(report.candidates.map((x) => x.label)).toEqual(['default', 'c1', 'c2']);
-    for (const [i, ms] of [2, 1.5, 1].entries()) {
-      expect(report.candidates[i].ms!).toBeGreaterThanOrEqual(ms);
-      expect(report.candidates[i].ms!).toBeLessThan(ms * 1.1);
-    }
+    expect(choice).toEqual({ xTile: 2048 });
+    expect(report.bySite).toEqual({ 'attn_q.weight': 'c2', 'ffn_down.weight': 'c2' });
+    expect(report.candidates.map((x) => [x.label, x.ms])).toEqual([['default', 4], ['c1', 3], ['c2', 2]]);
+    expect(report.candidates[2].sites).toEqual({ 'attn_q.weight': 1, 'ffn_down.weight': 1 });
+    // First round: each site of each candidate on its own; then whole passes, default and choice alternately.
+    expect(log.submissions.filter((s) => s.site === undefined).map((s) => s.label)).toEqual(
+      Array.from({ length: 3 }, () => Array(5).fill(labelOf({})).concat(Array(5).fill(labelOf({ xTile: 2048 })))).flat(),
+    );
+    expect(report.confirm).toEqual({ label: 'c2', ms: 2, defaultMs: 4 });
     expect(log.freed).toEqual(log.recorded);
     expect(report.tookMs).toBeGreaterThan(0);
   });
 
+  it('lets each site take its own fastest, and records the pass with a tuning per site', async () => {
+    const c = cases({}, { maxLanes: 128 }, { int8Dot: true });
+    const { target } = fakeTarget({
+      [labelOf({})]: { 'attn_q.weight': 1, 'ffn_down.weight': 4 },
+      [labelOf({ maxLanes: 128 })]: { 'attn_q.weight': 1.2, 'ffn_down.weight': 2 },
+      [labelOf({ int8Dot: true })]: { 'attn_q.weight': 0.98, 'ffn_down.weight': 3 },
+    });
+    const { report, choice } = await autotuneMatvec(target, c);
+    // attn_q: c2 is 2% faster (noise: the default stays); ffn_down: c1 halves it.
+    expect(report.bySite).toEqual({ 'attn_q.weight': 'default', 'ffn_down.weight': 'c1' });
+    expect(report.chosen).toBe('ffn_down.weight: c1');
+    expect(choice).toEqual({ bySite: { 'attn_q.weight': {}, 'ffn_down.weight': { maxLanes: 128 } } });
+    expect(report.confirm).toEqual({ label: 'ffn_down.weight: c1', ms: expect.closeTo(3, 9), defaultMs: expect.closeTo(5, 9) });
+  });
+
   it('reports a tuning the device refuses and goes on; a refused baseline fails the load', async () => {
     const c = cases({}, { workgroup: 4096 }, { maxLanes: 64 });
-    const { target } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1 }, 0, { [labelOf({ workgroup: 4096 })]: 'matvec tuning workgroup 4096: too big' });
-    const report = await autotuneMatvec(target, c);
+    const { target } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1 }, { [labelOf({ workgroup: 4096 })]: 'matvec tuning workgroup 4096: too big' });
+    const { report } = await autotuneMatvec(target, c);
     expect(report.candidates[1]).toEqual({ label: 'c1', ms: null, skipped: 'matvec tuning workgroup 4096: too big' });
     expect(report.chosen).toBe('c2');
-    const refused = fakeTarget({}, 0, { [labelOf({})]: 'no' });
+    const refused = fakeTarget({}, { [labelOf({})]: 'no' });
     await expect(autotuneMatvec(refused.target, c)).rejects.toMatchObject({ code: 'clw-bad-request' });
   });
 
   it('times a candidate that records the same kernels as an earlier one only once', async () => {
     const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
     const same = { [labelOf({ maxLanes: 128 })]: labelOf({ maxLanes: 64 }) };
-    const { target, log } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1, [labelOf({ maxLanes: 128 })]: 1 }, 0, {}, same);
-    const report = await autotuneMatvec(target, c);
+    const { target, log } = fakeTarget({ [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 1, [labelOf({ maxLanes: 128 })]: 1 }, {}, same);
+    const { report } = await autotuneMatvec(target, c);
     expect(report.candidates[2]).toEqual({ label: 'c2', ms: null, skipped: 'the same kernels and grids as c1' });
     expect(report.chosen).toBe('c1');
     expect(log.submissions.filter((s) => s.label === labelOf({ maxLanes: 128 }))).toEqual([]);
     expect(log.freed).toEqual(log.recorded);
   });
 
-  it('times a winner against the default again, alternately, and keeps it when it still wins', async () => {
-    const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
-    const { target, log } = fakeTarget({ [labelOf({})]: 1, [labelOf({ maxLanes: 64 })]: 0.9, [labelOf({ maxLanes: 128 })]: 1.2 });
-    const report = await autotuneMatvec(target, c);
-    expect(report.confirm!.label).toBe('c1');
-    expect(report.confirm!.ms).toBeCloseTo(0.9, 9);
-    expect(report.confirm!.defaultMs).toBeCloseTo(1, 9);
-    expect(report.chosen).toBe('c1');
-    // Three first-round recordings, then the default and c1 recorded afresh for each of 3 alternating rounds.
-    expect(log.recorded).toEqual([labelOf({}), labelOf({ maxLanes: 64 }), labelOf({ maxLanes: 128 }), ...Array(3).fill([labelOf({}), labelOf({ maxLanes: 64 })]).flat()]);
-    expect(log.freed).toEqual(log.recorded);
-  });
-
-  it('keeps the default when the alternating rounds show the first round was noise', async () => {
+  it('keeps the default when its whole pass, timed alternately with the choice, shows the first round was noise', async () => {
     const c = cases({}, { maxLanes: 64 });
     let clock = 0;
     let defaultRuns = 0;
@@ -105,24 +123,26 @@ describe('matvec autotune', () => {
         const isDefault = labelOf(matvec) === labelOf({});
         return {
           signature: labelOf(matvec),
+          sites: ['ffn_down.weight'],
           // The default's first timing (its first 5 submissions) ran at half speed; afterwards both take 1 ms a pass.
           run: async (passes) => void (clock += passes * (isDefault && defaultRuns++ < 5 ? 2 : 1)),
           free: () => undefined,
         };
       },
     };
-    const report = await autotuneMatvec(target, c);
+    const { report, choice } = await autotuneMatvec(target, c);
     expect(report.candidates.map((x) => x.ms)).toEqual([2, 1]);
     expect(report.confirm).toEqual({ label: 'c1', ms: 1, defaultMs: 1 });
     expect(report.chosen).toBe('default');
+    expect(choice).toEqual({});
   });
 
   it('stops timing when the budget is spent, and says so', async () => {
     const c = cases({}, { maxLanes: 64 }, { maxLanes: 128 });
-    const { target, log } = fakeTarget({ [labelOf({})]: 50, [labelOf({ maxLanes: 64 })]: 50, [labelOf({ maxLanes: 128 })]: 1 });
-    const report = await autotuneMatvec(target, c, 200);
-    // Each candidate takes 5 passes of 50 ms. The budget counts from the baseline's end (250 ms): the second
-    // starts at 0 ms of it, the third at 250 ms, past the 200 ms budget.
+    const { target, log } = fakeTarget({ [labelOf({})]: 25, [labelOf({ maxLanes: 64 })]: 25, [labelOf({ maxLanes: 128 })]: 1 });
+    const { report } = await autotuneMatvec(target, c, 200);
+    // Each candidate takes 5 passes of 25 ms at each of 2 sites. The budget counts from the baseline's end (250 ms):
+    // the second starts at 0 ms of it, the third at 250 ms, past the 200 ms budget.
     expect(report.candidates.map((x) => x.skipped ?? 'timed')).toEqual(['timed', 'timed', "the search's 200 ms budget ran out"]);
     expect(report.chosen).toBe('default');
     expect(log.recorded).toHaveLength(2);
@@ -131,9 +151,10 @@ describe('matvec autotune', () => {
   it('fills a round with enough passes to outweigh a submission', async () => {
     const { target, log } = fakeTarget({ [labelOf({})]: 0.5 });
     const run = await target.record({});
-    const ms = await timePasses(run, target.now);
+    const ms = await timePasses(run, target.now, 'ffn_down.weight');
     expect(ms).toBe(0.5);
     // A warm-up pass, one to size the rounds, then rounds of 20 ms / 0.5 ms = 40 passes, capped at 32.
     expect(log.submissions.map((s) => s.passes)).toEqual([1, 1, 32, 32, 32]);
+    expect(log.submissions.every((s) => s.site === 'ffn_down.weight')).toBe(true);
   });
 });

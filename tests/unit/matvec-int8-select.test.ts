@@ -16,7 +16,8 @@ const LIMITS = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStor
 const buffer = {} as GPUBuffer;
 
 function deps(matvec: Partial<MatvecTuning>): MatvecDeps {
-  return { tuning: resolveMatvecTuning(matvec, LIMITS, { packedInt8Dot: true }), cpuEmulated: false, maxStorageBuffers: 10, placeholder: buffer, grid: (n) => [n, 1] };
+  const tuning = resolveMatvecTuning(matvec, LIMITS, { packedInt8Dot: true });
+  return { tuningFor: () => tuning, cpuEmulated: false, maxStorageBuffers: 10, placeholder: buffer, grid: (n) => [n, 1] };
 }
 
 function matrix(type: GgmlType, cols: number, name = GgmlType[type]): WeightMatrix {
