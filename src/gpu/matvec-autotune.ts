@@ -170,15 +170,31 @@ export async function autotuneMatvec(target: AutotuneTarget, candidates: readonl
   }
   const base = candidates[0];
   const bySite = Object.fromEntries(sites.map((site) => [site, pickTuning(timings.map((t) => ({ label: t.label, ms: t.sites?.[site] ?? null })))]));
-  const labels = new Set(Object.values(bySite));
   const done = (chosen: string, choice: MatvecChoice, confirm?: MatvecAutotuneReport['confirm']) => ({ report: { chosen, bySite, candidates: timings, ...(confirm ? { confirm } : {}), tookMs: target.now() - start }, choice });
-  if (labels.size === 0 || (labels.size === 1 && labels.has(base.label))) return done(base.label, base.matvec);
+  const picked = siteChoice(candidates, bySite);
+  if (!picked) return done(base.label, base.matvec);
+  const confirm = { label: picked.label, ...(await timeAlternately(target, base.matvec, picked.choice)) };
+  return confirm.ms < confirm.defaultMs * (1 - AUTOTUNE_MARGIN) ? done(picked.label, picked.choice, confirm) : done(base.label, base.matvec, confirm);
+}
+
+/**
+ * The pass the sites' picks make, or null where every site kept the first
+ * candidate: one candidate's tuning and label where all sites picked it,
+ * else a tuning per site, labelled by the sites that left the first.
+ */
+function siteChoice(candidates: readonly MatvecTuningCase[], bySite: Readonly<Record<string, string>>): { label: string; choice: MatvecChoice } | null {
+  const base = candidates[0].label;
+  const labels = new Set(Object.values(bySite));
+  if (labels.size === 0 || (labels.size === 1 && labels.has(base))) return null;
   const matvecOf = (label: string) => candidates.find((c) => c.label === label)!.matvec;
-  const [only] = labels;
-  const choice: MatvecChoice = labels.size === 1 ? matvecOf(only) : { bySite: Object.fromEntries(Object.entries(bySite).map(([site, label]) => [site, matvecOf(label)])) };
-  const label = labels.size === 1 ? only : Object.entries(bySite).filter(([, l]) => l !== base.label).map(([site, l]) => `${site}: ${l}`).join('; ');
-  const confirm = await timeAlternately(target, base.matvec, choice);
-  return confirm.ms < confirm.defaultMs * (1 - AUTOTUNE_MARGIN) ? done(label, choice, { label, ...confirm }) : done(base.label, base.matvec, { label, ...confirm });
+  if (labels.size === 1) {
+    const [only] = labels;
+    return { label: only, choice: matvecOf(only) };
+  }
+  return {
+    label: Object.entries(bySite).filter(([, l]) => l !== base).map(([site, l]) => `${site}: ${l}`).join('; '),
+    choice: { bySite: Object.fromEntries(Object.entries(bySite).map(([site, label]) => [site, matvecOf(label)])) },
+  };
 }
 
 /** The default and a challenger timed as whole passes CONFIRM_ROUNDS times each, one after the other (each recorded afresh: one recording alive at a time). */
