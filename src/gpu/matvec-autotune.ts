@@ -37,7 +37,8 @@ export const AUTOTUNE_MARGIN = 0.05;
 export const AUTOTUNE_BUDGET_MS = 4000;
 /** Each timed submission holds enough passes to take about this long (one pass alone is short next to a submission's fixed cost). */
 const ROUND_MS = 20;
-const MAX_PASSES = 32;
+/** At most this many passes a round: a site of one small dispatch (the output) takes microseconds on a GPU, a submission tens. */
+const MAX_PASSES = 256;
 const ROUNDS = 3;
 /**
  * Rounds of the final comparison, the default and the fastest one after the

@@ -149,12 +149,14 @@ describe('matvec autotune', () => {
   });
 
   it('fills a round with enough passes to outweigh a submission', async () => {
-    const { target, log } = fakeTarget({ [labelOf({})]: 0.5 });
-    const run = await target.record({});
-    const ms = await timePasses(run, target.now, 'ffn_down.weight');
+    const { target, log } = fakeTarget({ [labelOf({})]: 0.5, [labelOf({ maxLanes: 64 })]: 0.01 });
+    const ms = await timePasses(await target.record({}), target.now, 'ffn_down.weight');
     expect(ms).toBe(0.5);
-    // A warm-up pass, one to size the rounds, then rounds of 20 ms / 0.5 ms = 40 passes, capped at 32.
-    expect(log.submissions.map((s) => s.passes)).toEqual([1, 1, 32, 32, 32]);
+    // A warm-up pass, one to size the rounds, then rounds of 20 ms / 0.5 ms = 40 passes.
+    expect(log.submissions.map((s) => s.passes)).toEqual([1, 1, 40, 40, 40]);
     expect(log.submissions.every((s) => s.site === 'ffn_down.weight')).toBe(true);
+    // 20 ms / 0.01 ms would be 2000 passes a round: capped at 256.
+    await timePasses(await target.record({ maxLanes: 64 }), target.now, 'ffn_down.weight');
+    expect(log.submissions.slice(5).map((s) => s.passes)).toEqual([1, 1, 256, 256, 256]);
   });
 });
