@@ -43,6 +43,7 @@ import dotHelpers from '../../shaders/dot/helpers.wgsl?raw';
 import dotWords from '../../shaders/dot/words.wgsl?raw';
 import dotWideF32 from '../../shaders/dot/wide/f32.wgsl?raw';
 import dotWideF16 from '../../shaders/dot/wide/f16.wgsl?raw';
+import dotWideK4Sub from '../../shaders/dot/wide/k4_sub.wgsl?raw';
 import dotWideQ4K from '../../shaders/dot/wide/q4_k.wgsl?raw';
 import dotWideQ5K from '../../shaders/dot/wide/q5_k.wgsl?raw';
 import dotKScale from '../../shaders/dot/kscale.wgsl?raw';
@@ -154,8 +155,8 @@ const DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
 export const WIDE_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
   [GgmlType.F32, dotWideF32],
   [GgmlType.F16, dotHelpers + dotWideF16],
-  [GgmlType.Q4_K, dotHelpers + dotKScale + dotWideQ4K],
-  [GgmlType.Q5_K, dotHelpers + dotKScale + dotWideQ5K],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + dotWideK4Sub + dotWideQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + dotWideK4Sub + dotWideQ5K],
 ]);
 
 /**
@@ -182,8 +183,8 @@ export const INT8_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
  * the other int8 types keep their word pieces in the same dispatch.
  */
 export const INT8_WIDE_DOT_PIECES: ReadonlyMap<GgmlType, string> = new Map([
-  [GgmlType.Q4_K, dotHelpers + dotKScale + i8Helpers + i8WideQ4K],
-  [GgmlType.Q5_K, dotHelpers + dotKScale + i8Helpers + i8WideQ5K],
+  [GgmlType.Q4_K, dotHelpers + dotKScale + dotWideK4Sub + i8Helpers + i8WideQ4K],
+  [GgmlType.Q5_K, dotHelpers + dotKScale + dotWideK4Sub + i8Helpers + i8WideQ5K],
 ]);
 
 /**

@@ -5,10 +5,10 @@
 // sub-block, where the word piece makes twelve.
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let v = (row_byte_base >> 4u) + (b >> 3u) * 9u;
+  let sub = k4_wide_sub(row_byte_base, b, 9u);
+  let v = sub.v;
+  let sm = sub.sm;
   let j = b & 7u;
-  let h = weights[v];
-  let sm = dot_k4_scale_min(unpack2x16float(h.x), h.y, h.z, h.w, j);
   let q0 = weights[v + 1u + (j >> 1u) * 2u];
   let q1 = weights[v + 2u + (j >> 1u) * 2u];
   let s = (j & 1u) * 4u;

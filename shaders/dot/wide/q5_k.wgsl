@@ -6,10 +6,10 @@
 // makes twenty.
 
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let v = (row_byte_base >> 4u) + (b >> 3u) * 11u;
+  let sub = k4_wide_sub(row_byte_base, b, 11u);
+  let v = sub.v;
+  let sm = sub.sm;
   let j = b & 7u;
-  let h = weights[v];
-  let sm = dot_k4_scale_min(unpack2x16float(h.x), h.y, h.z, h.w, j);
   let qh0 = weights[v + 1u];
   let qh1 = weights[v + 2u];
   let q0 = weights[v + 3u + (j >> 1u) * 2u];

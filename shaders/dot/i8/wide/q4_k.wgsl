@@ -3,10 +3,10 @@
 // the scales, vec4s 1 + 2p and 2 + 2p the nibbles of sub-blocks 2p and
 // 2p + 1): three loads per sub-block, the sums as shaders/dot/i8/q4_k.wgsl.
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let v = (row_byte_base >> 4u) + (b >> 3u) * 9u;
+  let sub = k4_wide_sub(row_byte_base, b, 9u);
+  let v = sub.v;
+  let sm = sub.sm;
   let j = b & 7u;
-  let h = weights[v];
-  let sm = dot_k4_scale_min(unpack2x16float(h.x), h.y, h.z, h.w, j);
   let s = (j & 1u) * 4u;
   let lo = i8_nibbles(weights[v + 1u + (j >> 1u) * 2u], s);
   let hi = i8_nibbles(weights[v + 2u + (j >> 1u) * 2u], s);

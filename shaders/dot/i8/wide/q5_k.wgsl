@@ -3,10 +3,10 @@
 // the qh bytes, vec4s 3 + 2p and 4 + 2p the nibbles of sub-blocks 2p and
 // 2p + 1): five loads per sub-block, the sums as shaders/dot/i8/q5_k.wgsl.
 fn dot32(row_byte_base: u32, b: u32) -> f32 {
-  let v = (row_byte_base >> 4u) + (b >> 3u) * 11u;
+  let sub = k4_wide_sub(row_byte_base, b, 11u);
+  let v = sub.v;
+  let sm = sub.sm;
   let j = b & 7u;
-  let h = weights[v];
-  let sm = dot_k4_scale_min(unpack2x16float(h.x), h.y, h.z, h.w, j);
   let s = (j & 1u) * 4u;
   let bit = vec4<u32>(0x01010101u);
   let lo = i8_nibbles(weights[v + 3u + (j >> 1u) * 2u], s) | (((weights[v + 1u] >> vec4<u32>(j)) & bit) << vec4<u32>(4u));
