@@ -42,6 +42,8 @@ export interface MatvecDispatch {
   groups: [number, number];
   /** The matrices it reads, by tensor name ('+' between them). */
   weights: string;
+  /** Its projection site (matvecSite of its first matrix): the key of its tuning. */
+  site: string;
 }
 
 /**
@@ -98,7 +100,8 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
     const segmentTypes = group.map((p) => p.w.type);
-    const t = deps.tuningFor(matvecSite(group[0].w.name));
+    const site = matvecSite(group[0].w.name);
+    const t = deps.tuningFor(site);
     const int8 = int8Dot(t, segmentTypes, cols);
     dispatches.push({
       variant: {
@@ -111,6 +114,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
       buffers,
       groups: matvecGrid(deps, t, rows, cols),
       weights: group.map((p) => p.w.name).join('+'),
+      site,
     });
   }
   return dispatches;
@@ -126,7 +130,8 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
     throw badRequest(`gatedProject: ${gate.name} is split into parts; the decode pass needs whole matrices`);
   }
   const rowBytes = (w: WeightMatrix) => weightRowBytes(w.type, w.cols);
-  const t = deps.tuningFor(matvecSite(gate.name));
+  const site = matvecSite(gate.name);
+  const t = deps.tuningFor(site);
   const int8 = int8Dot(t, [gate.type, up.type], gate.cols);
   return {
     variant: {
@@ -145,6 +150,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
     ],
     groups: matvecGrid(deps, t, gate.rows, gate.cols),
     weights: `${gate.name}+${up.name}`,
+    site,
   };
 }
 

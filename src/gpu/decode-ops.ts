@@ -74,6 +74,7 @@ interface PendingDispatch {
   indirect?: { buffer: GPUBuffer; offset: number };
   /** The kernel, and the weights it reads. */
   label: string;
+  site?: string;
 }
 
 export class DecodeRecorder implements DecodeOps {
@@ -132,7 +133,7 @@ export class DecodeRecorder implements DecodeOps {
           ...this.deps.gridTableEntries(d.variant),
         ],
       });
-      return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect, label: d.label };
+      return { pipeline, bindGroup, groups: [d.groups[0], d.groups[1], 1], indirect: d.indirect, label: d.label, site: d.site };
     });
   }
 
@@ -144,12 +145,12 @@ export class DecodeRecorder implements DecodeOps {
   }
 
   project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions = {}): void {
-    for (const d of projectDispatches(this.matvecDeps, x, projections, out, o)) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights);
+    for (const d of projectDispatches(this.matvecDeps, x, projections, out, o)) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
   }
 
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void {
     const d = gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation);
-    this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights);
+    this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
   }
 
   ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
@@ -313,10 +314,12 @@ export class DecodeRecorder implements DecodeOps {
     indirect?: { buffer: GPUBuffer; offset: number },
     /** The weights it reads, for its label. */
     weights?: string,
+    /** A matvec's projection site. */
+    site?: string,
   ): void {
     this.flushRope();
     const label = weights ? `${kernel} ${weights}` : kernel;
-    this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect, label });
+    this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect, label, site });
   }
 
   /** A 256-byte parameter slot of the arena, filled now and uploaded by finish(). */

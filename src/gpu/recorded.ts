@@ -13,6 +13,8 @@ export interface RecordedDispatch {
   readonly indirect?: { readonly buffer: GPUBuffer; readonly offset: number };
   /** What it computes: the kernel, and the weights it reads (benchmarks' per-kernel profiles; also the bind group's label). */
   readonly label?: string;
+  /** A decode matvec's projection site (decode-matvec.ts matvecSite): the matvec search times each site's dispatches together. */
+  readonly site?: string;
 }
 
 /** Replays recorded dispatches into a compute pass: no allocation, no lookups. */

@@ -12,7 +12,6 @@ import { DECODE_KERNELS } from '../gpu/kernels';
 import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
 import { autotuneMatvec, type CandidateRun, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
 import type { MatvecChoice } from '../gpu/matvec-tuning';
-import { matvecSite } from '../gpu/decode-matvec';
 import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
 import { gpuSamplerBytes } from '../gpu/gpu-sampler';
 import { layerAttention, type Hyperparams } from './hparams';
@@ -66,9 +65,6 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
   }
   return null;
 }
-
-/** The label of the decode pass's matvec dispatches, before the names of the weights they read. */
-const MATVEC_LABEL = 'matvecFused ';
 
 /** A number per pipeline object (the assembler caches one per kernel source), for telling recorded lists apart. */
 const pipelineIds = new WeakMap<GPUComputePipeline, number>();
@@ -161,13 +157,9 @@ export class DecodePass {
       throw e;
     }
     const list = recording.finish();
-    // Each projection site's matvec dispatches (labelled `matvecFused <weights>`), over every layer.
+    // Each projection site's matvec dispatches, over every layer.
     const bySite = new Map<string, RecordedDispatch[]>();
-    for (const d of list) {
-      if (!d.label?.startsWith(MATVEC_LABEL)) continue;
-      const site = matvecSite(d.label.slice(MATVEC_LABEL.length).split('+')[0]);
-      bySite.set(site, [...(bySite.get(site) ?? []), d]);
-    }
+    for (const d of list) if (d.site !== undefined) bySite.set(d.site, [...(bySite.get(d.site) ?? []), d]);
     return {
       signature: list.map((d) => `${pipelineId(d.pipeline)}:${d.groups.join('x')}`).join(' '),
       sites: [...bySite.keys()],
