@@ -6,3 +6,4 @@ export { createEngine, type CreateNodeEngineOptions as CreateEngineOptions } fro
 export { createWorkerEngine, type CreateWorkerEngineOptions } from './api/worker-engine';
 export { exposeEngine, type ExposeEngineOptions } from './worker/engine-host';
 export * from './public';
+export { defaultMatvecCachePath, fileMatvecStore } from './gpu/matvec-memory-node';

@@ -9,5 +9,6 @@ export type { CompatibilityReport, GenerateStats, LoadOptions, LoadProgress, Mod
 export type { ByteSource } from './gguf/types';
 export type { EngineOptions } from './engine/engine';
 export type { GpuOpsOptions } from './gpu/ops';
-export type { MatvecTuning, MatvecTuningCase } from './gpu/matvec-tuning';
+export type { MatvecChoice, MatvecTuning, MatvecTuningCase } from './gpu/matvec-tuning';
+export { indexedDbMatvecStore, memoryMatvecStore, type MatvecChoiceStore, type RememberedChoice } from './gpu/matvec-memory';
 export type { MatvecAutotuneReport, MatvecCandidateTiming } from './gpu/matvec-autotune';

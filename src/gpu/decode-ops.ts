@@ -42,6 +42,8 @@ export interface DecodeRecorderDeps {
   allocator: GpuAllocator;
   pipeline(kernel: KernelName, variant: DecodeKernelVariant): GPUComputePipeline;
   pipelineAsync(kernel: KernelName, variant: DecodeKernelVariant): Promise<GPUComputePipeline>;
+  /** A hash of the kernel's assembled text (GpuDispatcher.kernelId). */
+  kernelId(kernel: KernelName, variant: DecodeKernelVariant): string;
   /** Bound where an optional input is absent. */
   placeholder: GPUBuffer;
   /** The grid table's entry where the variant decodes a lattice type (none otherwise). */
@@ -108,6 +110,11 @@ export class DecodeRecorder implements DecodeOps {
     this.maxWorkgroups = deps.cpuEmulated ? CPU_WORKGROUPS : Infinity;
     this.attentionByCell = deps.cpuEmulated;
     this.matvecDeps = { tuningFor: (site) => deps.matvec(site), cpuEmulated: deps.cpuEmulated, maxStorageBuffers: deps.maxStorageBuffers, placeholder: deps.placeholder, grid: (n) => this.grid(n) };
+  }
+
+  signature(): string {
+    this.flushRope();
+    return this.pending.map((d) => `${this.deps.kernelId(d.kernel, d.variant)}:${d.groups.join('x')}${d.indirect ? 'i' : ''}`).join(' ');
   }
 
   async compile(): Promise<void> {

@@ -14,6 +14,7 @@ import { requireCapacity, type ActBuffer, type Dtype } from './ops-api';
 import { GRID_TABLE_BINDING, GRID_TABLE_WORDS } from './quant-tables';
 import { assembleKernel, PipelineCache, usesGridTable } from './shaders';
 import { StagingPool } from './staging';
+import { hashText } from './text-hash';
 import { UniformRing, type ParamField } from './uniforms';
 
 
@@ -32,6 +33,8 @@ export class GpuDispatcher {
   protected readonly maxGroupsPerDim: number;
   /** Pipelines by (kernel, weight type, defines), so the hot path skips assembling text. */
   private readonly pipelineByVariant = new Map<string, GPUComputePipeline>();
+  /** The hash of each variant's assembled text (kernelId). */
+  private readonly idByVariant = new Map<string, string>();
   private encoder: GPUCommandEncoder | null = null;
   /** While precompile() records: the kernels asked for, nothing encoded or allocated. */
   protected collecting: Map<string, [KernelName, KernelVariant]> | null = null;
@@ -170,6 +173,17 @@ export class GpuDispatcher {
       this.pipelineByVariant.set(variant, pipeline);
     }
     return pipeline;
+  }
+
+  /** A hash of the text `kernel` assembles to under `opts` (and the arithmetic path): equal ids, the same pipeline. */
+  kernelId(kernel: KernelName, opts: KernelVariant): string {
+    const variant = variantKey(kernel, opts, this.arithmetic);
+    let id = this.idByVariant.get(variant);
+    if (id === undefined) {
+      id = hashText(assembleKernel(KERNELS[kernel], { ...opts, dtype: this.arithmetic }));
+      this.idByVariant.set(variant, id);
+    }
+    return id;
   }
 
   protected pipeline(kernel: KernelName, opts: KernelVariant): GPUComputePipeline {

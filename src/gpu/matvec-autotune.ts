@@ -12,6 +12,7 @@
 // candidate, submit it (or one site's dispatches) `passes` times in one
 // submission and resolve when the GPU is done, free it.
 
+import { parseRemembered, rememberChoice, searchKey, type MatvecChoiceStore, type RememberedChoice } from './matvec-memory';
 import { parseMatvecTunings, type MatvecChoice, type MatvecTuningCase } from './matvec-tuning';
 
 /**
@@ -76,14 +77,19 @@ export interface MatvecAutotuneReport {
    * the margin.
    */
   confirm?: { label: string; ms: number; defaultMs: number };
-  /** Wall time of the search, compiling included. */
+  /** Wall time of the search, compiling included (of the lookup, when the choice was remembered). */
   tookMs: number;
+  /**
+   * With a store (GpuOpsOptions.matvecStore): the key the choice is kept
+   * under (src/gpu/matvec-memory.ts); when it was read back instead of
+   * searched for, when the search ran and what it took; why the store
+   * failed, if it did (the load goes on without it).
+   */
+  memory?: { key: string; measuredAt?: string; searchMs?: number; error?: string };
 }
 
 /** One candidate, as DecodePass.prepare's search runs it. */
 export interface CandidateRun {
-  /** Equal for two candidates that record the same kernels with the same grids (the tunings differ only where this model's shapes or this device's kernel family make no difference): timed once. */
-  readonly signature: string;
   /** The projection sites of its matvec dispatches (decode-matvec.ts matvecSite). */
   readonly sites: readonly string[];
   /** Submits the recorded pass (or only the matvec dispatches of `site`) `passes` times in one submission; resolves when the GPU has done it. */
@@ -94,6 +100,14 @@ export interface CandidateRun {
 export interface AutotuneTarget {
   /** Records and compiles the pass under `matvec` (throws clw-bad-request for a tuning the device cannot take). */
   record(matvec: MatvecChoice): Promise<CandidateRun>;
+  /**
+   * The pass under `matvec`, recorded without compiling or running: equal
+   * for two candidates that record the same kernels with the same grids
+   * (the tunings differ only where this model's shapes or this device's
+   * kernel family make no difference), which is timed once. Throws as
+   * record does.
+   */
+  signature(matvec: MatvecChoice): string;
   now(): number;
 }
 
@@ -151,15 +165,16 @@ export async function autotuneMatvec(target: AutotuneTarget, candidates: readonl
     }
     let run: CandidateRun | null = null;
     try {
-      run = await target.record(c.matvec);
-      if (i === 0) sites = run.sites;
-      const same = seen.get(run.signature);
+      const signature = target.signature(c.matvec);
+      const same = seen.get(signature);
       if (same) timings.push({ label: c.label, ms: null, skipped: `the same kernels and grids as ${same}` });
       else {
+        run = await target.record(c.matvec);
+        if (i === 0) sites = run.sites;
         const bySite: Record<string, number> = {};
         for (const site of sites) bySite[site] = await timePasses(run, target.now, site);
         timings.push({ label: c.label, ms: Object.values(bySite).reduce((a, b) => a + b, 0), sites: bySite });
-        seen.set(run.signature, c.label);
+        seen.set(signature, c.label);
       }
     } catch (e) {
       if (i === 0) throw e;
@@ -212,4 +227,51 @@ async function timeAlternately(target: AutotuneTarget, base: MatvecChoice, chall
     }
   }
   return { ms: best[1], defaultMs: best[0] };
+}
+
+/** Where a search's choice is kept, and what besides the candidates' recordings its key is made of (SearchIdentity). */
+export interface MatvecMemory {
+  store: MatvecChoiceStore;
+  context: string;
+  model: string;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * autotuneMatvec, once per key: with `memory`, the candidates' passes are
+ * recorded (not compiled) for the key, and a choice stored under it is
+ * used without timing anything, provided the device still takes it;
+ * otherwise the search runs and its choice is stored. A store that fails
+ * is reported (report.memory.error), never fatal.
+ */
+export async function chooseMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], memory: MatvecMemory | null, budgetMs = AUTOTUNE_BUDGET_MS): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
+  if (!memory) return autotuneMatvec(target, candidates, budgetMs);
+  const start = target.now();
+  const signatureOf = (matvec: MatvecChoice) => {
+    try {
+      return target.signature(matvec);
+    } catch (e) {
+      return `refused: ${message(e)}`;
+    }
+  };
+  const key = searchKey({ context: memory.context, model: memory.model, candidates: candidates.map((c) => ({ label: c.label, signature: signatureOf(c.matvec) })) });
+  let error: string | undefined;
+  let stored: RememberedChoice | null = null;
+  try {
+    stored = parseRemembered(await memory.store.get(key));
+  } catch (e) {
+    error = `reading the store failed: ${message(e)}`;
+  }
+  if (stored && !signatureOf(stored.choice).startsWith('refused: ')) {
+    const report = { ...stored.report, tookMs: target.now() - start, memory: { key, measuredAt: stored.measuredAt, searchMs: stored.report.tookMs } };
+    return { report, choice: stored.choice };
+  }
+  const { report, choice } = await autotuneMatvec(target, candidates, budgetMs);
+  try {
+    await memory.store.set(key, rememberChoice(choice, report));
+  } catch (e) {
+    error ??= `writing the store failed: ${message(e)}`;
+  }
+  return { report: { ...report, memory: { key, ...(error ? { error } : {}) } }, choice };
 }

@@ -181,6 +181,8 @@ export interface DecodeRecording extends DecodeOps {
   readonly maxWorkgroups: number;
   /** Attention's first pass takes a thread per (head, chunk), WG threads a workgroup (else a workgroup per chunk and head). */
   readonly attentionByCell: boolean;
+  /** The recorded dispatches' kernels (hashes of their text) and grids, in order: equal for two recordings that dispatch the same pipelines alike. */
+  signature(): string;
   /** Compiles every pipeline the recorded calls need, in parallel (else finish() compiles them one by one). */
   compile(): Promise<void>;
   finish(): import('./recorded').RecordedDispatch[];
@@ -260,6 +262,10 @@ export interface GpuOps {
    * pass runs the ops' tuning.
    */
   readonly matvecAutotune: readonly import('./matvec-tuning').MatvecTuningCase[] | null;
+  /** Where the search keeps its choices (GpuOpsOptions.matvecStore), or null. */
+  readonly matvecStore: import('./matvec-memory').MatvecChoiceStore | null;
+  /** The adapter, its features and limits, and the kernel family, for the key of a kept choice (src/gpu/matvec-memory.ts). */
+  readonly matvecSearchContext: string;
 
   /**
    * Compiles, in parallel and off the calling thread, every kernel that

@@ -4,6 +4,7 @@
 
 import { STORAGE_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
+import type { MatvecChoiceStore } from './matvec-memory';
 import type { MatvecChoice, MatvecTuningCase } from './matvec-tuning';
 import type { ActBuffer, Dtype, GpuOps } from './ops-api';
 import { WebGpuOps } from './webgpu-ops';
@@ -61,6 +62,14 @@ export interface GpuOpsOptions {
   matvec?: MatvecChoice | 'auto';
   /** The tunings 'auto' times, the first its baseline (default MATVEC_AUTOTUNE_CANDIDATES). */
   matvecCandidates?: readonly MatvecTuningCase[];
+  /**
+   * Where 'auto' keeps what it chose, so the next load of a model of the
+   * same shape on the same adapter and kernels skips the search
+   * (src/gpu/matvec-memory.ts): a store, or 'none'. Default: IndexedDB
+   * where the runtime has it (a page or worker), else none (the CLI passes
+   * a file: --matvec-cache).
+   */
+  matvecStore?: MatvecChoiceStore | 'none';
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */

@@ -25,6 +25,7 @@ import {
   type KernelName,
 } from './kernels';
 import { MATVEC_AUTOTUNE_CANDIDATES } from './matvec-autotune';
+import { defaultMatvecStore, type MatvecChoiceStore } from './matvec-memory';
 import { resolveMatvecChoice, resolveMatvecTuning, type MatvecChoice, type MatvecTuning, type MatvecTuningCase } from './matvec-tuning';
 import type { GpuOpsOptions } from './ops';
 import { badRequest, kvBytesPerElement, requireCapacity, type ActBuffer, type AttentionParams, type DecodeRecording, type DeltaNetParams, type GpuOps, type KvType, type RopeParams, type SsmConvParams, type WeightMatrix } from './ops-api';
@@ -53,6 +54,8 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
   /** The tuning of each projection site (GpuOpsOptions.matvec). */
   private readonly matvecTuning: (site: string) => Readonly<MatvecTuning>;
   readonly matvecAutotune: readonly MatvecTuningCase[] | null;
+  readonly matvecStore: MatvecChoiceStore | null;
+  readonly matvecSearchContext: string;
   /** A tuning over the defaults, checked against the device. */
   private readonly resolveTuning: (t: Partial<MatvecTuning> | undefined) => Readonly<MatvecTuning>;
 
@@ -69,6 +72,9 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.matvecTuning = resolveMatvecChoice(options.matvec === 'auto' ? undefined : options.matvec, this.resolveTuning);
     this.matvecAutotune = options.matvec === 'auto' ? (options.matvecCandidates ?? MATVEC_AUTOTUNE_CANDIDATES) : null;
     if (this.matvecAutotune?.length === 0) throw badRequest('matvecCandidates: the search needs at least one tuning');
+    this.matvecStore = this.matvecAutotune && options.matvecStore !== 'none' ? (options.matvecStore ?? defaultMatvecStore()) : null;
+    const { adapterDescription, features, limits, cpuEmulated } = ctx;
+    this.matvecSearchContext = JSON.stringify({ adapterDescription, features, limits, cpuEmulated, family: this.cpuEmulated ? 'cpu' : 'gpu', subgroups: this.subgroups, lanes: this.subgroupLanes });
   }
 
   embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void {
@@ -313,6 +319,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
       allocator,
       pipeline: (kernel: KernelName, variant: KernelVariant) => this.pipeline(kernel, variant),
       pipelineAsync: (kernel: KernelName, variant: KernelVariant) => this.pipelineAsync(kernel, variant),
+      kernelId: (kernel: KernelName, variant: KernelVariant) => this.kernelId(kernel, variant),
       placeholder: this.placeholder,
       gridTableEntries: (variant: KernelVariant) => this.gridTableEntries(variant),
       maxStorageBuffers: this.maxStorageBuffers,

@@ -10,7 +10,7 @@ import type { GpuAllocator } from '../gpu/allocator';
 import { decodeAttentionFloats, DECODE_PARAM_BUFFER_BYTES, DECODE_PARAM_SLOTS_PER_BUFFER, stepBufferBytes } from '../gpu/decode-ops';
 import { DECODE_KERNELS } from '../gpu/kernels';
 import type { DecodeRecording, GpuOps } from '../gpu/ops-api';
-import { autotuneMatvec, type CandidateRun, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
+import { chooseMatvec, type CandidateRun, type MatvecAutotuneReport } from '../gpu/matvec-autotune';
 import type { MatvecChoice } from '../gpu/matvec-tuning';
 import { encodeDispatches, STEP_BYTES, type RecordedDispatch } from '../gpu/recorded';
 import { gpuSamplerBytes } from '../gpu/gpu-sampler';
@@ -66,18 +66,6 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
   return null;
 }
 
-/** A number per pipeline object (the assembler caches one per kernel source), for telling recorded lists apart. */
-const pipelineIds = new WeakMap<GPUComputePipeline, number>();
-let nextPipelineId = 0;
-function pipelineId(p: GPUComputePipeline): number {
-  let id = pipelineIds.get(p);
-  if (id === undefined) {
-    id = nextPipelineId++;
-    pipelineIds.set(p, id);
-  }
-  return id;
-}
-
 export class DecodePass {
   private recording: DecodeRecording | null = null;
   /** The matvec tuning the pass records with (undefined: the ops' own); set by prepare()'s search. */
@@ -111,9 +99,11 @@ export class DecodePass {
   async prepare(): Promise<void> {
     this.recording?.free();
     this.recording = null;
-    const candidates = this.ops.matvecAutotune;
+    const { matvecAutotune: candidates, matvecStore: store } = this.ops;
     if (candidates) {
-      const { report, choice } = await autotuneMatvec({ record: (matvec) => this.candidate(matvec), now: () => performance.now() }, candidates);
+      const target = { record: (matvec: MatvecChoice) => this.candidate(matvec), signature: (matvec: MatvecChoice) => this.signature(matvec), now: () => performance.now() };
+      const memory = store ? { store, context: this.ops.matvecSearchContext, model: JSON.stringify(this.hp) } : null;
+      const { report, choice } = await chooseMatvec(target, candidates, memory);
       this.autotune = report;
       this.matvec = choice;
     }
@@ -161,7 +151,6 @@ export class DecodePass {
     const bySite = new Map<string, RecordedDispatch[]>();
     for (const d of list) if (d.site !== undefined) bySite.set(d.site, [...(bySite.get(d.site) ?? []), d]);
     return {
-      signature: list.map((d) => `${pipelineId(d.pipeline)}:${d.groups.join('x')}`).join(' '),
       sites: [...bySite.keys()],
       run: (passes, site) => {
         this.writeStep(0, 0, recording);
@@ -170,6 +159,16 @@ export class DecodePass {
       },
       free: () => recording.free(),
     };
+  }
+
+  /** What the pass under `matvec` would dispatch (DecodeRecording.signature), recorded without compiling anything. */
+  private signature(matvec: MatvecChoice): string {
+    const recording = this.startRecording(matvec);
+    try {
+      return recording.signature();
+    } finally {
+      recording.free();
+    }
   }
 
   /** One compute pass of `first` (`times` over) then `then`, the `finish` commands after it, one submit. */

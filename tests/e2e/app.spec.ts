@@ -144,12 +144,24 @@ test.describe('with the shared test models', () => {
         await page.getByTestId('matvec-select').selectOption('auto');
       }
       await loadModel(page);
-      if (measure) await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: .+, measured at load \(\d+ of \d+ layouts timed/);
+      if (measure) await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: .+, measured at load \(\d+ of \d+ layouts timed in \d+ ms; remembered for this GPU and model shape\)/);
       await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
       const reply = await generate(page, PROMPT);
       expect(reply).toBe(model.reference);
       await expectSpeedShown(page);
       if (model.file === 'stories260K.gguf') await page.screenshot({ path: 'test-results/e2e/page-reply.png', fullPage: true });
+      if (measure) {
+        // The next visit: the page reloaded, the model opened from the library and loaded again. The layout is read
+        // back from IndexedDB, not measured again, and the reply is the same.
+        await page.reload();
+        await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+        await page.getByTestId('library-entry').filter({ hasText: model.file }).getByTestId('library-open').click();
+        await expect(page.getByTestId('compat-verdict')).toHaveAttribute('data-verdict', /^runs/);
+        await loadModel(page);
+        await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: .+, remembered from its measurement on this GPU at .+ \(\d+ of \d+ layouts timed in \d+ ms\)\./);
+        await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
+        expect(await generate(page, PROMPT)).toBe(model.reference);
+      }
     });
   }
 

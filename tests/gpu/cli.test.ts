@@ -3,7 +3,7 @@
 // whatever its size (stdout drains before the process exits), and long
 // arrays are summarised unless --full.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,7 @@ describe('claw-infer', () => {
     [['--kv-type', 'f8'], /^clw-bad-request: --kv-type expects f16 or f32/],
     [['--vram-limit', 'lots'], /^clw-bad-request: /],
     [['--matvec', 'fast'], /^clw-bad-request: --matvec expects default or auto, got "fast"/],
+    [['--matvec-cache', 'off'], /^clw-bad-request: --matvec-cache keeps what --matvec auto chooses/],
     [['--frobnicate', '1'], /^clw-bad-request: unknown option --frobnicate/],
   ];
   for (const [args, message] of badRuns) {
@@ -78,13 +79,34 @@ describe('claw-infer', () => {
     expect(tokens.first).toHaveLength(8);
   });
 
-  it.skipIf(!haveModels)('run --matvec auto times the matvec tunings at load and says which it runs', () => {
-    const r = runCli(['run', '--model', STORIES_260K, '--prompt', 'Once upon', '--n-predict', '2', '--temp', '0', '--matvec', 'auto', '--json']);
+  it.skipIf(!haveModels)('run --matvec auto times the matvec tunings at load, says which it runs, and the next run reads it back from the cache', () => {
+    // Without --matvec-cache the file is $XDG_CACHE_HOME/webclaw/matvec.json.
+    const env = { XDG_CACHE_HOME: path.join(dir, 'xdg') };
+    const cacheFile = path.join(dir, 'xdg', 'webclaw', 'matvec.json');
+    const args = ['run', '--model', STORIES_260K, '--prompt', 'Once upon', '--n-predict', '2', '--temp', '0', '--matvec', 'auto', '--json'];
+    const r = runCli(args, env);
     expect(r.status).toBe(0);
-    const tuning = JSON.parse(r.stdout.trim()).matvec_tuning;
+    const out = JSON.parse(r.stdout.trim());
+    const tuning = out.matvec_tuning;
     expect(tuning.candidates[0]).toMatchObject({ label: 'default' });
     expect(tuning.candidates[0].ms).toBeGreaterThan(0);
+    expect(tuning.memory.measuredAt).toBeUndefined();
     expect(r.stderr).toContain(`matvec tuning: ${tuning.chosen}, chosen at load from`);
+    const stored = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    expect(Object.keys(stored)).toEqual([tuning.memory.key]);
+
+    const again = runCli(args, env);
+    expect(again.status).toBe(0);
+    const out2 = JSON.parse(again.stdout.trim());
+    expect(out2.matvec_tuning).toMatchObject({ chosen: tuning.chosen, bySite: tuning.bySite, candidates: tuning.candidates, memory: { key: tuning.memory.key, measuredAt: stored[tuning.memory.key].measuredAt, searchMs: tuning.tookMs } });
+    expect(out2.matvec_tuning.tookMs).toBeLessThan(tuning.tookMs);
+    expect(again.stderr).toContain(`matvec tuning: ${tuning.chosen}, remembered from a search at ${stored[tuning.memory.key].measuredAt}`);
+    expect(out2.text).toBe(out.text);
+
+    // --matvec-cache off: searched again, nothing written.
+    const off = runCli([...args, '--matvec-cache', 'off'], { XDG_CACHE_HOME: path.join(dir, 'xdg-off') });
+    expect(JSON.parse(off.stdout.trim()).matvec_tuning.memory).toBeUndefined();
+    expect(existsSync(path.join(dir, 'xdg-off'))).toBe(false);
   });
 
   it.skipIf(!haveModels)('inspect --vram-limit shows the plan run loads with', () => {

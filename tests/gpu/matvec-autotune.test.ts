@@ -11,6 +11,7 @@ import { ClawEngine } from '../../src/engine/engine';
 import { BytesSource } from '../../src/gguf/source';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { pickTuning } from '../../src/gpu/matvec-autotune';
+import { memoryMatvecStore, rememberChoice, type MatvecChoiceStore } from '../../src/gpu/matvec-memory';
 import type { MatvecChoice, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { greedyLogitsDiff } from './helpers/greedy-logits';
@@ -19,8 +20,8 @@ import { greedyLogitsDiff } from './helpers/greedy-logits';
 const model = makeSyntheticModel({ arch: 'llama', nEmbd: 256, nFf: 512, nLayers: 1, nHeads: 4, nKvHeads: 2, nVocab: 512, seed: 5, ctxLength: 64, mix: 'Q4_K_M' });
 const source = () => new BytesSource(model, 'm.gguf');
 // The GPU family (threads share rows), whatever the adapter: the tunings differ there.
-const engineWith = (matvec: MatvecChoice | 'auto', matvecCandidates?: MatvecTuningCase[]) =>
-  ClawEngine.create({ gpu: getRuntimeGpu(), kernels: { decodeVariant: 'gpu', matvec, matvecCandidates } });
+const engineWith = (matvec: MatvecChoice | 'auto', matvecCandidates?: MatvecTuningCase[], matvecStore?: MatvecChoiceStore) =>
+  ClawEngine.create({ gpu: getRuntimeGpu(), kernels: { decodeVariant: 'gpu', matvec, matvecCandidates, matvecStore } });
 const grids = (engine: ClawEngine) => decodeDispatches(engine).map((d) => d.groups.join('x'));
 
 describe('matvec tuning chosen at load', () => {
@@ -102,6 +103,41 @@ describe('matvec tuning chosen at load', () => {
       expect(await greedyLogitsDiff(mixed, batch, 2)).toBeLessThan(2e-4);
     } finally {
       await Promise.all([mixed.destroy(), given.destroy(), plain.destroy()]);
+    }
+  });
+
+  it('keeps its choice in a store: the next engine on this adapter loads the model with it and times nothing', { timeout: 300_000 }, async () => {
+    const tuning = { workgroup: 64, maxLanes: 8, rowsPerBlock: 2 };
+    const candidates: MatvecTuningCase[] = [
+      { label: 'default', matvec: {} },
+      { label: 'small', matvec: tuning },
+    ];
+    const store = memoryMatvecStore();
+    const first = await engineWith('auto', candidates, store);
+    const given = await engineWith(tuning);
+    let second: ClawEngine | undefined;
+    try {
+      const searched = (await first.load(source(), { ctxSize: 32 })).matvecTuning!;
+      expect(searched.memory?.measuredAt).toBeUndefined();
+      const key = searched.memory!.key;
+      expect([...store.entries.keys()]).toEqual([key]);
+      // Whatever won here, store 'small' as the choice, so the next load shows it ran what was stored.
+      await store.set(key, rememberChoice(tuning, { ...searched, chosen: 'small' }));
+      second = await engineWith('auto', candidates, store);
+      await given.load(source(), { ctxSize: 32 });
+      const remembered = (await second.load(source(), { ctxSize: 32 })).matvecTuning!;
+      expect(remembered.memory).toMatchObject({ key, measuredAt: expect.any(String), searchMs: searched.tookMs });
+      expect(remembered.chosen).toBe('small');
+      expect(grids(second)).toEqual(grids(given));
+      expect(second.allocator.liveBytesByPurpose()).toEqual(given.allocator.liveBytesByPurpose());
+      expect(await greedyLogitsDiff(second, batch, 2)).toBeLessThan(2e-4);
+      // Another model shape is another key: searched, and kept beside the first.
+      const other = makeSyntheticModel({ arch: 'llama', nEmbd: 128, nFf: 256, nLayers: 1, nHeads: 2, nKvHeads: 2, nVocab: 512, seed: 5, ctxLength: 64, mix: 'Q4_K_M' });
+      const otherReport = (await second.load(new BytesSource(other, 'o.gguf'), { ctxSize: 32 })).matvecTuning!;
+      expect(otherReport.memory?.measuredAt).toBeUndefined();
+      expect(store.entries.size).toBe(2);
+    } finally {
+      await Promise.all([first.destroy(), given.destroy(), second?.destroy()]);
     }
   });
 });

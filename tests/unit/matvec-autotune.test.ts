@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
-import { AUTOTUNE_MARGIN, autotuneMatvec, pickTuning, timePasses, type AutotuneTarget, type CandidateRun } from '../../src/gpu/matvec-autotune';
+import { AUTOTUNE_MARGIN, autotuneMatvec, chooseMatvec, pickTuning, timePasses, type AutotuneTarget, type CandidateRun } from '../../src/gpu/matvec-autotune';
+import { memoryMatvecStore, rememberChoice, type MatvecChoiceStore } from '../../src/gpu/matvec-memory';
 import type { MatvecChoice, MatvecTuning, MatvecTuningCase } from '../../src/gpu/matvec-tuning';
 
 const labelOf = (m: MatvecChoice) => JSON.stringify(m);
@@ -28,12 +29,16 @@ function fakeTarget(ms: Record<string, number | Record<string, number>>, refuse:
     'bySite' in choice ? siteMs(labelOf(choice.bySite[site] as Partial<MatvecTuning>), site) : siteMs(labelOf(choice), site);
   const target: AutotuneTarget = {
     now: () => clock,
+    signature: (matvec) => {
+      const label = labelOf(matvec);
+      if (refuse[label]) throw new ClawError('clw-bad-request', refuse[label]);
+      return signatures[label] ?? label;
+    },
     record: async (matvec) => {
       const label = labelOf(matvec);
       if (refuse[label]) throw new ClawError('clw-bad-request', refuse[label]);
       log.recorded.push(label);
       const run: CandidateRun = {
-        signature: signatures[label] ?? label,
         sites: SITES,
         run: async (passes, site) => {
           log.submissions.push({ label, passes, site });
@@ -109,6 +114,8 @@ describe('matvec autotune', () => {
     const { report } = await autotuneMatvec(target, c);
     expect(report.candidates[2]).toEqual({ label: 'c2', ms: null, skipped: 'the same kernels and grids as c1' });
     expect(report.chosen).toBe('c1');
+    // Known from its signature: neither recorded (compiled) nor run.
+    expect(log.recorded).not.toContain(labelOf({ maxLanes: 128 }));
     expect(log.submissions.filter((s) => s.label === labelOf({ maxLanes: 128 }))).toEqual([]);
     expect(log.freed).toEqual(log.recorded);
   });
@@ -119,10 +126,10 @@ describe('matvec autotune', () => {
     let defaultRuns = 0;
     const target: AutotuneTarget = {
       now: () => clock,
+      signature: labelOf,
       record: async (matvec) => {
         const isDefault = labelOf(matvec) === labelOf({});
         return {
-          signature: labelOf(matvec),
           sites: ['ffn_down.weight'],
           // The default's first timing (its first 5 submissions) ran at half speed; afterwards both take 1 ms a pass.
           run: async (passes) => void (clock += passes * (isDefault && defaultRuns++ < 5 ? 2 : 1)),
@@ -158,5 +165,94 @@ describe('matvec autotune', () => {
     // 20 ms / 0.01 ms would be 2000 passes a round: capped at 256.
     await timePasses(await target.record({ maxLanes: 64 }), target.now, 'ffn_down.weight');
     expect(log.submissions.slice(5).map((s) => s.passes)).toEqual([1, 1, 256, 256, 256]);
+  });
+});
+
+describe('matvec search remembered (chooseMatvec)', () => {
+  const c = cases({}, { maxLanes: 64 }, { xTile: 2048 });
+  const times = { [labelOf({})]: 2, [labelOf({ maxLanes: 64 })]: 3, [labelOf({ xTile: 2048 })]: 1 };
+  const memoryOf = (store: MatvecChoiceStore, context = 'adapter A', model = 'model M') => ({ store, context, model });
+
+  it('searches once, then takes the stored choice without recording or timing anything', async () => {
+    const store = memoryMatvecStore();
+    const first = fakeTarget(times);
+    const a = await chooseMatvec(first.target, c, memoryOf(store));
+    expect(a.choice).toEqual({ xTile: 2048 });
+    expect(a.report.memory?.key).toMatch(/^matvec-v1-[0-9a-f]{28}$/);
+    expect(a.report.memory?.measuredAt).toBeUndefined();
+    expect(store.entries.size).toBe(1);
+    const second = fakeTarget(times);
+    const b = await chooseMatvec(second.target, c, memoryOf(store));
+    expect(b.choice).toEqual({ xTile: 2048 });
+    expect(second.log.recorded).toEqual([]);
+    expect(second.log.submissions).toEqual([]);
+    expect(b.report.chosen).toBe('c2');
+    expect(b.report.candidates).toEqual(a.report.candidates);
+    expect(b.report.memory).toEqual({ key: a.report.memory!.key, measuredAt: expect.any(String), searchMs: a.report.tookMs });
+    expect(b.report.tookMs).toBe(0); // the fake clock moves only when passes run
+  });
+
+  it('searches again when the adapter, the model or any candidate kernel differs', async () => {
+    const store = memoryMatvecStore();
+    await chooseMatvec(fakeTarget(times).target, c, memoryOf(store));
+    for (const [memory, signatures] of [
+      [memoryOf(store, 'adapter B'), {}],
+      [memoryOf(store, 'adapter A', 'model N'), {}],
+      // A kernel of the third candidate changed (another hash in its recorded signature).
+      [memoryOf(store), { [labelOf({ xTile: 2048 })]: 'changed kernel' }],
+    ] as const) {
+      const t = fakeTarget(times, {}, signatures);
+      const r = await chooseMatvec(t.target, c, memory);
+      expect(r.report.memory?.measuredAt).toBeUndefined();
+      expect(t.log.submissions.length).toBeGreaterThan(0);
+    }
+    expect(store.entries.size).toBe(4);
+    // And the list of candidates is part of the key.
+    const t = fakeTarget(times);
+    await chooseMatvec(t.target, c.slice(0, 2), memoryOf(store));
+    expect(t.log.submissions.length).toBeGreaterThan(0);
+  });
+
+  it('ignores a stored value it cannot read, and a choice the device now refuses, and replaces it', async () => {
+    const store = memoryMatvecStore();
+    const { report } = await chooseMatvec(fakeTarget(times).target, c, memoryOf(store));
+    const key = report.memory!.key;
+    for (const bad of [{ garbage: true }, { ...rememberChoice({ xTile: 'wide' } as never, report) }, { ...rememberChoice({ xTile: 2048 }, report), version: 0 }]) {
+      await store.set(key, bad);
+      const t = fakeTarget(times);
+      const r = await chooseMatvec(t.target, c, memoryOf(store));
+      expect(r.report.memory?.measuredAt).toBeUndefined();
+      expect(t.log.submissions.length).toBeGreaterThan(0);
+      expect(store.entries.get(key)).toMatchObject({ version: 1, choice: { xTile: 2048 } });
+    }
+    // Stored: a tuning the device refuses (as after a browser update lowered a limit): searched again.
+    await store.set(key, rememberChoice({ workgroup: 4096 }, report));
+    const t = fakeTarget(times, { [labelOf({ workgroup: 4096 })]: 'workgroup over the limit' });
+    const r = await chooseMatvec(t.target, c, memoryOf(store));
+    expect(r.choice).toEqual({ xTile: 2048 });
+    expect(t.log.submissions.length).toBeGreaterThan(0);
+    expect(store.entries.get(key)).toMatchObject({ choice: { xTile: 2048 } });
+  });
+
+  it('keys a refused candidate by its refusal, and searches on when the store fails', async () => {
+    const refusing = fakeTarget(times, { [labelOf({ maxLanes: 64 })]: 'too many lanes' });
+    const store = memoryMatvecStore();
+    const a = await chooseMatvec(refusing.target, c, memoryOf(store));
+    const b = await chooseMatvec(fakeTarget(times).target, c, memoryOf(store));
+    expect(b.report.memory!.key).not.toBe(a.report.memory!.key);
+    const broken: MatvecChoiceStore = {
+      get: async () => {
+        throw new Error('quota');
+      },
+      set: async () => {
+        throw new Error('read-only');
+      },
+      delete: async () => undefined,
+    };
+    const r = await chooseMatvec(fakeTarget(times).target, c, memoryOf(broken));
+    expect(r.choice).toEqual({ xTile: 2048 });
+    expect(r.report.memory?.error).toBe('reading the store failed: quota');
+    const writeOnly = { ...broken, get: async () => undefined };
+    expect((await chooseMatvec(fakeTarget(times).target, c, memoryOf(writeOnly))).report.memory?.error).toBe('writing the store failed: read-only');
   });
 });
