@@ -43,6 +43,13 @@ export interface EngineOptions {
    * keeps a CPU core busy while a map is pending; off in browsers).
    */
   readPacing?: boolean;
+  /**
+   * Bytes of the next tensors read from the source while one uploads
+   * (src/gguf/read-ahead.ts; default READ_AHEAD_BYTES, 16 MiB; 0 reads
+   * each tensor only when it is uploaded). CPU memory during a load is the
+   * tensor being uploaded plus this.
+   */
+  readAheadBytes?: number;
 }
 
 export class ClawEngine {
@@ -186,7 +193,7 @@ export class ClawEngine {
   private async loadNow(source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     this.releaseSession();
     this.lastLoad = { source, options };
-    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, readPacing: this.options.readPacing, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
+    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, readPacing: this.options.readPacing, readAheadBytes: this.options.readAheadBytes, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
     this.session = loaded.session;
     this.modelBuffers = loaded.buffers;
     return loaded.session.info;

@@ -35,6 +35,8 @@ export interface LoaderEnv {
   decodePass?: boolean;
   /** EngineOptions.readPacing. */
   readPacing?: boolean;
+  /** EngineOptions.readAheadBytes. */
+  readAheadBytes?: number;
   /** Compile every kernel at load (EngineOptions.precompile, resolved for the adapter). */
   precompile: boolean;
 }
@@ -201,6 +203,7 @@ async function allocateModel(
   const uploader = createWeightUploader(ctx, buffers);
   const weights = await loadModelWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
     contextSize: plan.ctxSize,
+    readAheadBytes: env.readAheadBytes,
     onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
   });
   await streamer?.allocateSlots();

@@ -1,10 +1,12 @@
 // Model weights on the GPU: which GGUF tensor feeds which slot, shape checks,
 // and the upload itself (one tensor at a time, straight from the byte
-// source, so CPU memory holds at most one tensor). Fused tensors (phi3's
+// source, the next ones read meanwhile: CPU memory holds the tensor being
+// uploaded and at most READ_AHEAD_BYTES more). Fused tensors (phi3's
 // attn_qkv and gate-up ffn_up) are split by rows on upload, so the forward
 // pass sees the same q/k/v and gate/up matrices for every architecture.
 
 import { ClawError, modelInvalid } from '../errors';
+import { ReadAhead } from '../gguf/read-ahead';
 import type { ByteSource, GgufFile, GgufTensorInfo } from '../gguf/types';
 import { GgmlType, GGML_TYPES } from '../gguf/types';
 import type { WeightMatrix } from '../gpu/ops-api';
@@ -213,6 +215,8 @@ export interface LoadWeightsOptions {
   signal?: AbortSignal;
   /** The context the KV cache is made for: picks phi3's long or short rope factors (short when absent). */
   contextSize?: number;
+  /** Bytes of the next tensors read while one uploads (ReadAhead; default READ_AHEAD_BYTES). */
+  readAheadBytes?: number;
 }
 
 export async function loadModelWeights(
@@ -237,9 +241,10 @@ export async function loadModelWeights(
   const total = infos.reduce((s, t) => s + t.byteSize, 0);
   let loaded = 0;
   const slots = new Map<string, Slot>();
+  const reads = new ReadAhead(source, infos.map((t) => ({ offset: t.fileOffset, length: t.byteSize })), options.readAheadBytes);
   for (let i = 0; i < present.length; i++) {
     options.signal?.throwIfAborted();
-    const bytes = await source.read(infos[i].fileOffset, infos[i].byteSize);
+    const bytes = await reads.take(i);
     await uploadPlanned(present[i], infos[i], bytes, up, decodeVector, slots);
     loaded += infos[i].byteSize;
     options.onBytes?.(loaded, total);
