@@ -10,17 +10,19 @@ import { defaultMatvecCachePath, fileMatvecStore } from '../gpu/matvec-memory-no
  * --matvec auto: the decode pass's matvec tuning is timed on the GPU at
  * load (GpuOpsOptions.matvec), the choice kept in --matvec-cache (a JSON
  * file, default defaultMatvecCachePath(); `off` keeps nothing) so the next
- * load of the model on this GPU skips the search; default: the built-in
- * tuning.
+ * load of the model on this GPU skips the search; remeasure: the same, but
+ * searching even where a choice is kept (and replacing it); default: the
+ * built-in tuning.
  */
 export function engineOptionsFrom(flags: ReadonlyMap<string, string | number | boolean>): EngineOptions {
   const matvec = flags.get('matvec') as string | undefined;
   const cache = flags.get('matvec-cache') as string | undefined;
-  if (matvec !== undefined && matvec !== 'auto' && matvec !== 'default') throw new ClawError('clw-bad-request', `--matvec expects default or auto, got "${matvec}"`);
-  if (cache !== undefined && matvec !== 'auto') throw new ClawError('clw-bad-request', '--matvec-cache keeps what --matvec auto chooses: give --matvec auto too');
+  if (matvec !== undefined && matvec !== 'auto' && matvec !== 'remeasure' && matvec !== 'default') throw new ClawError('clw-bad-request', `--matvec expects default, auto or remeasure, got "${matvec}"`);
+  const search = matvec === 'auto' || matvec === 'remeasure';
+  if (cache !== undefined && !search) throw new ClawError('clw-bad-request', '--matvec-cache keeps what --matvec auto chooses: give --matvec auto (or remeasure) too');
   if (cache === '') throw new ClawError('clw-bad-request', '--matvec-cache expects a file or off');
-  if (matvec !== 'auto') return {};
-  return { kernels: { matvec: 'auto', matvecStore: cache === 'off' ? 'none' : fileMatvecStore(cache ?? defaultMatvecCachePath()) } };
+  if (!search) return {};
+  return { kernels: { matvec: 'auto', matvecStore: cache === 'off' ? 'none' : fileMatvecStore(cache ?? defaultMatvecCachePath()), matvecRemeasure: matvec === 'remeasure' } };
 }
 
 /** The line saying what a matvec search at load chose, or '' without one. */
@@ -33,6 +35,6 @@ export function matvecSearchLine(info: ModelInfo): string {
   const when = m?.measuredAt
     ? `remembered from a search at ${m.measuredAt} (${m.searchMs!.toFixed(0)} ms then, ${r.tookMs.toFixed(0)} ms now) that timed ${timed.length}`
     : `chosen at load from ${timed.length} timed in ${r.tookMs.toFixed(0)} ms`;
-  const kept = m?.error ? `; not kept: ${m.error}` : '';
+  const kept = m?.error ? `; not kept: ${m.error}` : m?.replaced ? `; replaces the choice measured at ${m.replaced}` : '';
   return `matvec tuning: ${r.chosen}, ${when} (${timed.map((c) => `${c.label} ${c.ms!.toFixed(3)} ms`).join(', ')}${confirm})${kept}\n`;
 }

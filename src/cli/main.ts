@@ -27,12 +27,12 @@ const USAGE = `usage:
   claw-infer run --model FILE --prompt TEXT [--n-predict N] [--ctx-size N] [--temp T]
                  [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
                  [--vram-limit 0.8|3000MiB|2GiB] [--n-gpu-layers auto|N] [--batch-size N]
-                 [--kv-type f16|f32] [--dtype auto|f16|f32] [--matvec default|auto [--matvec-cache FILE|off]] [--system TEXT] [--chat] [--json]
+                 [--kv-type f16|f32] [--dtype auto|f16|f32] [--matvec default|auto|remeasure [--matvec-cache FILE|off]] [--system TEXT] [--chat] [--json]
                  [--grammar GBNF | --grammar-file FILE | --json-schema JSON | --json-schema-file FILE]
   claw-infer inspect FILE [--json [--full]] [--vram-limit ...] [--ctx-size N] [--kv-type f16|f32] [--dtype auto|f16|f32] [--batch-size N]
   claw-infer serve --model FILE [--host 127.0.0.1] [--port 8080] [--max-body BYTES] [--allow-origin ORIGIN]
                  [--ctx-size N] [--vram-limit L] [--n-gpu-layers auto|N] [--batch-size N] [--kv-type f16|f32]
-                 [--matvec default|auto [--matvec-cache FILE|off]]
+                 [--matvec default|auto|remeasure [--matvec-cache FILE|off]]
 
 environment: CLAW_VRAM_LIMIT (like --vram-limit), CLAW_KV_CACHE_DYNAMIC=0|1,
   XDG_CACHE_HOME (--matvec-cache's default: $XDG_CACHE_HOME/webclaw/matvec.json, else ~/.cache/webclaw/matvec.json)

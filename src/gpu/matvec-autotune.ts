@@ -82,10 +82,11 @@ export interface MatvecAutotuneReport {
   /**
    * With a store (GpuOpsOptions.matvecStore): the key the choice is kept
    * under (src/gpu/matvec-memory.ts); when it was read back instead of
-   * searched for, when the search ran and what it took; why the store
-   * failed, if it did (the load goes on without it).
+   * searched for, when the search ran and what it took; when the choice
+   * this search replaced was measured (GpuOpsOptions.matvecRemeasure); why
+   * the store failed, if it did (the load goes on without it).
    */
-  memory?: { key: string; measuredAt?: string; searchMs?: number; error?: string };
+  memory?: { key: string; measuredAt?: string; searchMs?: number; replaced?: string; error?: string };
 }
 
 /** One candidate, as DecodePass.prepare's search runs it. */
@@ -234,6 +235,8 @@ export interface MatvecMemory {
   store: MatvecChoiceStore;
   context: string;
   model: string;
+  /** Search even where a choice is stored, and replace it. */
+  remeasure?: boolean;
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -241,8 +244,9 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 /**
  * autotuneMatvec, once per key: with `memory`, the candidates' passes are
  * recorded (not compiled) for the key, and a choice stored under it is
- * used without timing anything, provided the device still takes it;
- * otherwise the search runs and its choice is stored. A store that fails
+ * used without timing anything, provided the device still takes it and
+ * `memory.remeasure` is not set; otherwise the search runs and its choice
+ * is stored. A store that fails
  * is reported (report.memory.error), never fatal.
  */
 export async function chooseMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], memory: MatvecMemory | null, budgetMs = AUTOTUNE_BUDGET_MS): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
@@ -263,7 +267,7 @@ export async function chooseMatvec(target: AutotuneTarget, candidates: readonly 
   } catch (e) {
     error = `reading the store failed: ${message(e)}`;
   }
-  if (stored && !signatureOf(stored.choice).startsWith('refused: ')) {
+  if (stored && !memory.remeasure && !signatureOf(stored.choice).startsWith('refused: ')) {
     const report = { ...stored.report, tookMs: target.now() - start, memory: { key, measuredAt: stored.measuredAt, searchMs: stored.report.tookMs } };
     return { report, choice: stored.choice };
   }
@@ -273,5 +277,5 @@ export async function chooseMatvec(target: AutotuneTarget, candidates: readonly 
   } catch (e) {
     error ??= `writing the store failed: ${message(e)}`;
   }
-  return { report: { ...report, memory: { key, ...(error ? { error } : {}) } }, choice };
+  return { report: { ...report, memory: { key, ...(stored && memory.remeasure ? { replaced: stored.measuredAt } : {}), ...(error ? { error } : {}) } }, choice };
 }

@@ -264,6 +264,8 @@ export interface GpuOps {
   readonly matvecAutotune: readonly import('./matvec-tuning').MatvecTuningCase[] | null;
   /** Where the search keeps its choices (GpuOpsOptions.matvecStore), or null. */
   readonly matvecStore: import('./matvec-memory').MatvecChoiceStore | null;
+  /** GpuOpsOptions.matvecRemeasure. */
+  readonly matvecRemeasure: boolean;
   /** The adapter, its features and limits, and the kernel family, for the key of a kept choice (src/gpu/matvec-memory.ts). */
   readonly matvecSearchContext: string;
 

@@ -70,6 +70,8 @@ export interface GpuOpsOptions {
    * a file: --matvec-cache).
    */
   matvecStore?: MatvecChoiceStore | 'none';
+  /** With a store: search at this load even where a choice is stored (a first measurement may have been disturbed), and store the new one. */
+  matvecRemeasure?: boolean;
 }
 
 /** GpuOps, plus which kernel family it picked (tests and benchmarks check it). */

@@ -55,6 +55,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
   private readonly matvecTuning: (site: string) => Readonly<MatvecTuning>;
   readonly matvecAutotune: readonly MatvecTuningCase[] | null;
   readonly matvecStore: MatvecChoiceStore | null;
+  readonly matvecRemeasure: boolean;
   readonly matvecSearchContext: string;
   /** A tuning over the defaults, checked against the device. */
   private readonly resolveTuning: (t: Partial<MatvecTuning> | undefined) => Readonly<MatvecTuning>;
@@ -73,6 +74,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.matvecAutotune = options.matvec === 'auto' ? (options.matvecCandidates ?? MATVEC_AUTOTUNE_CANDIDATES) : null;
     if (this.matvecAutotune?.length === 0) throw badRequest('matvecCandidates: the search needs at least one tuning');
     this.matvecStore = this.matvecAutotune && options.matvecStore !== 'none' ? (options.matvecStore ?? defaultMatvecStore()) : null;
+    this.matvecRemeasure = options.matvecRemeasure === true;
     const { adapterDescription, features, limits, cpuEmulated } = ctx;
     this.matvecSearchContext = JSON.stringify({ adapterDescription, features, limits, cpuEmulated, family: this.cpuEmulated ? 'cpu' : 'gpu', subgroups: this.subgroups, lanes: this.subgroupLanes });
   }

@@ -102,7 +102,7 @@ export class DecodePass {
     const { matvecAutotune: candidates, matvecStore: store } = this.ops;
     if (candidates) {
       const target = { record: (matvec: MatvecChoice) => this.candidate(matvec), signature: (matvec: MatvecChoice) => this.signature(matvec), now: () => performance.now() };
-      const memory = store ? { store, context: this.ops.matvecSearchContext, model: JSON.stringify(this.hp) } : null;
+      const memory = store ? { store, context: this.ops.matvecSearchContext, model: JSON.stringify(this.hp), remeasure: this.ops.matvecRemeasure } : null;
       const { report, choice } = await chooseMatvec(target, candidates, memory);
       this.autotune = report;
       this.matvec = choice;

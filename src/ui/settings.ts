@@ -39,7 +39,7 @@ const FIELDS: Field[] = [
   { key: 'gpu-layers', label: 'Resident layers', hint: 'auto, or how many layers stay on the GPU', value: DEFAULT_LOAD.nGpuLayers, input: 'text', attributes: { placeholder: 'auto' } },
   { key: 'kv-type', label: 'KV cache type', hint: 'f16 halves its memory', value: DEFAULT_LOAD.kvType, input: { options: [['f16', 'f16'], ['f32', 'f32']] } },
   { key: 'dtype', label: 'Arithmetic', hint: 'auto = f16 where the GPU has shader-f16', value: DEFAULT_LOAD.dtype, input: { options: [['auto', 'auto'], ['f32', 'f32'], ['f16', 'f16']] } },
-  { key: 'matvec', label: 'Decode kernels', hint: 'measure = time the matvec layouts on this GPU at the first load of a model shape, keep the fastest (remembered in this browser)', value: 'default', input: { options: [['default', 'default'], ['auto', 'measure at load']] } },
+  { key: 'matvec', label: 'Decode kernels', hint: 'measure = time the matvec layouts on this GPU with the model, keep the fastest; remembered in this browser per GPU and model shape, unless measured at every load', value: 'default', input: { options: [['default', 'default'], ['auto', 'measure at load'], ['remeasure', 'measure at every load']] } },
 ];
 
 type Stored = Record<string, string>;
@@ -116,7 +116,8 @@ export class SettingsPanel {
 
   /** The engine's kernel choices: the decode matvec's layout searched at load, or the default. */
   kernelOptions(): GpuOpsOptions | undefined {
-    return this.value('matvec') === 'auto' ? { matvec: 'auto' } : undefined;
+    const matvec = this.value('matvec');
+    return matvec === 'auto' || matvec === 'remeasure' ? { matvec: 'auto', matvecRemeasure: matvec === 'remeasure' } : undefined;
   }
 
   generateOptions(): WorkerGenerateOptions {

@@ -161,6 +161,10 @@ test.describe('with the shared test models', () => {
         await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: .+, remembered from its measurement on this GPU at .+ \(\d+ of \d+ layouts timed in \d+ ms\)\./);
         await setGeneration(page, { temperature: 0, maxTokens: model.maxTokens, mode: 'raw' });
         expect(await generate(page, PROMPT)).toBe(model.reference);
+        // "measure at every load": measured again, replacing what was kept.
+        await page.getByTestId('matvec-select').selectOption('remeasure');
+        await loadModel(page);
+        await expect(page.getByTestId('load-status')).toContainText(/Decode matvec layout: .+, measured at load \(\d+ of \d+ layouts timed in \d+ ms; remembered for this GPU and model shape, replacing the measurement of .+\)/);
       }
     });
   }

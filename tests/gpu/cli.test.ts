@@ -38,7 +38,7 @@ describe('claw-infer', () => {
     [['--batch-size', '-1'], /^clw-bad-request: --batch-size: -1/],
     [['--kv-type', 'f8'], /^clw-bad-request: --kv-type expects f16 or f32/],
     [['--vram-limit', 'lots'], /^clw-bad-request: /],
-    [['--matvec', 'fast'], /^clw-bad-request: --matvec expects default or auto, got "fast"/],
+    [['--matvec', 'fast'], /^clw-bad-request: --matvec expects default, auto or remeasure, got "fast"/],
     [['--matvec-cache', 'off'], /^clw-bad-request: --matvec-cache keeps what --matvec auto chooses/],
     [['--frobnicate', '1'], /^clw-bad-request: unknown option --frobnicate/],
   ];
@@ -102,6 +102,15 @@ describe('claw-infer', () => {
     expect(out2.matvec_tuning.tookMs).toBeLessThan(tuning.tookMs);
     expect(again.stderr).toContain(`matvec tuning: ${tuning.chosen}, remembered from a search at ${stored[tuning.memory.key].measuredAt}`);
     expect(out2.text).toBe(out.text);
+
+    // --matvec remeasure: searched although a choice is kept, and the kept one replaced.
+    const re = runCli([...args.slice(0, -3), '--matvec', 'remeasure', '--json'], env);
+    const tuning3 = JSON.parse(re.stdout.trim()).matvec_tuning;
+    expect(tuning3.memory).toEqual({ key: tuning.memory.key, replaced: stored[tuning.memory.key].measuredAt });
+    expect(re.stderr).toContain(`chosen at load from`);
+    expect(re.stderr).toContain(`; replaces the choice measured at ${stored[tuning.memory.key].measuredAt}`);
+    const restored = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    expect(restored[tuning.memory.key].measuredAt > stored[tuning.memory.key].measuredAt).toBe(true);
 
     // --matvec-cache off: searched again, nothing written.
     const off = runCli([...args, '--matvec-cache', 'off'], { XDG_CACHE_HOME: path.join(dir, 'xdg-off') });

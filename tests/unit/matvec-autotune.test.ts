@@ -192,6 +192,19 @@ describe('matvec search remembered (chooseMatvec)', () => {
     expect(b.report.tookMs).toBe(0); // the fake clock moves only when passes run
   });
 
+  it('with remeasure, searches although a choice is stored, and replaces it', async () => {
+    const store = memoryMatvecStore();
+    const first = await chooseMatvec(fakeTarget(times).target, c, memoryOf(store));
+    const stored = store.entries.get(first.report.memory!.key) as { measuredAt: string };
+    // The device got faster at maxLanes=64 (say the first search ran while something else used the GPU).
+    const t = fakeTarget({ ...times, [labelOf({ maxLanes: 64 })]: 0.5 });
+    const again = await chooseMatvec(t.target, c, { ...memoryOf(store), remeasure: true });
+    expect(t.log.submissions.length).toBeGreaterThan(0);
+    expect(again.choice).toEqual({ maxLanes: 64 });
+    expect(again.report.memory).toEqual({ key: first.report.memory!.key, replaced: stored.measuredAt });
+    expect(store.entries.get(first.report.memory!.key)).toMatchObject({ choice: { maxLanes: 64 } });
+  });
+
   it('searches again when the adapter, the model or any candidate kernel differs', async () => {
     const store = memoryMatvecStore();
     await chooseMatvec(fakeTarget(times).target, c, memoryOf(store));
