@@ -42,8 +42,8 @@ describe.skipIf(!haveModels)('the packed webclaw package in a fresh Node project
   it('imports in Node and gives the greedy tokens of the source engine, streamed and not', async () => {
     const out = execFileSync(process.execPath, ['consumer.mjs', STORIES_260K, JSON.stringify(REQUEST)], { cwd: pkg.project, encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').pop()!);
-    // The public surface: no engine internals (ClawEngine, allocator, ops).
-    expect(r.exports).toEqual(['ClawError', 'ERROR_CODES', 'REQUEST_LIMITS', 'createEngine', 'createWorkerEngine', 'exposeEngine', 'isClawError']);
+    // The public surface: no engine internals (ClawEngine, allocator, ops); the matvec search's stores (Node's file store too).
+    expect(r.exports).toEqual(['ClawError', 'ERROR_CODES', 'REQUEST_LIMITS', 'createEngine', 'createWorkerEngine', 'defaultMatvecCachePath', 'exposeEngine', 'fileMatvecStore', 'indexedDbMatvecStore', 'isClawError', 'memoryMatvecStore']);
     const local = await createEngine({ model: STORIES_260K, ctxSize: 256 });
     try {
       const want = await local.chat.completions.create(REQUEST);
