@@ -172,6 +172,9 @@ const CASES: Case[] = [
   { label: 'CPU family, with the norm', family: 'cpu', matvec: { int8Dot: true, rowsPerBlock: 3 }, norm: true },
   // The input through workgroup memory, 64 elements at a time, then quantized per lane.
   { label: 'GPU family, x tiles, with the norm', family: 'gpu', matvec: { int8Dot: true, xTile: 64, blocksPerLane: 1 }, norm: true },
+  // Tiles of 3 blocks (the last holds 1), 4 blocks of 8 lanes per workgroup of 32; and tiles with the wide int8 pieces.
+  { label: 'GPU family, x tiles of 3 blocks', family: 'gpu', matvec: { int8Dot: true, xTile: 96, workgroup: 32, rowsPerBlock: 2 }, norm: false },
+  { label: 'GPU family, x tiles and wide loads, with the norm', family: 'gpu', matvec: { int8Dot: true, xTile: 128, wideLoads: true }, norm: true },
   // Q4_K and Q5_K through their wide int8 pieces (vec4 loads), the other types' word pieces beside them.
   { label: 'GPU family, wide loads', family: 'gpu', matvec: { int8Dot: true, wideLoads: true, rowsPerBlock: 2 }, norm: false },
 ];
