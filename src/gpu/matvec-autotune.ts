@@ -150,8 +150,15 @@ export function pickTuning(timings: readonly MatvecCandidateTiming[], margin = A
  * first (the default) is always timed. A choice other than the first is
  * timed against it once more, as whole passes, alternately, before it
  * replaces it. Returns the report and the tuning to record the pass with.
+ * `signatures`: the candidates' signatures where the caller has them
+ * (chooseMatvec's key needs them all first).
  */
-export async function autotuneMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], budgetMs = AUTOTUNE_BUDGET_MS): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
+export async function autotuneMatvec(
+  target: AutotuneTarget,
+  candidates: readonly MatvecTuningCase[],
+  budgetMs = AUTOTUNE_BUDGET_MS,
+  signatures?: readonly Signature[],
+): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
   const start = target.now();
   const timings: MatvecCandidateTiming[] = [];
   /** Signatures timed so far, and the candidate that had each. */
@@ -166,7 +173,7 @@ export async function autotuneMatvec(target: AutotuneTarget, candidates: readonl
     }
     let run: CandidateRun | null = null;
     try {
-      const signature = target.signature(c.matvec);
+      const signature = signatures ? known(signatures[i]) : target.signature(c.matvec);
       const same = seen.get(signature);
       if (same) timings.push({ label: c.label, ms: null, skipped: `the same kernels and grids as ${same}` });
       else {
@@ -230,6 +237,23 @@ async function timeAlternately(target: AutotuneTarget, base: MatvecChoice, chall
   return { ms: best[1], defaultMs: best[0] };
 }
 
+/** A candidate's signature, or what the device said when it refused the candidate. */
+export type Signature = { signature: string } | { refused: unknown };
+
+function signatureOf(target: AutotuneTarget, matvec: MatvecChoice): Signature {
+  try {
+    return { signature: target.signature(matvec) };
+  } catch (e) {
+    return { refused: e };
+  }
+}
+
+/** The signature, or the refusal thrown again. */
+function known(s: Signature): string {
+  if ('refused' in s) throw s.refused;
+  return s.signature;
+}
+
 /** Where a search's choice is kept, and what besides the candidates' recordings its key is made of (SearchIdentity). */
 export interface MatvecMemory {
   store: MatvecChoiceStore;
@@ -245,21 +269,16 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * autotuneMatvec, once per key: with `memory`, the candidates' passes are
  * recorded (not compiled) for the key, and a choice stored under it is
  * used without timing anything, provided the device still takes it and
- * `memory.remeasure` is not set; otherwise the search runs and its choice
- * is stored. A store that fails
- * is reported (report.memory.error), never fatal.
+ * `memory.remeasure` is not set; otherwise the search runs (on those
+ * signatures) and its choice is stored. A store that fails is reported
+ * (report.memory.error), never fatal.
  */
 export async function chooseMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], memory: MatvecMemory | null, budgetMs = AUTOTUNE_BUDGET_MS): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
   if (!memory) return autotuneMatvec(target, candidates, budgetMs);
   const start = target.now();
-  const signatureOf = (matvec: MatvecChoice) => {
-    try {
-      return target.signature(matvec);
-    } catch (e) {
-      return `refused: ${message(e)}`;
-    }
-  };
-  const key = searchKey({ context: memory.context, model: memory.model, candidates: candidates.map((c) => ({ label: c.label, signature: signatureOf(c.matvec) })) });
+  const signatures = candidates.map((c) => signatureOf(target, c.matvec));
+  const keyPart = (s: Signature) => ('refused' in s ? `refused: ${message(s.refused)}` : s.signature);
+  const key = searchKey({ context: memory.context, model: memory.model, candidates: candidates.map((c, i) => ({ label: c.label, signature: keyPart(signatures[i]) })) });
   let error: string | undefined;
   let stored: RememberedChoice | null = null;
   try {
@@ -267,11 +286,11 @@ export async function chooseMatvec(target: AutotuneTarget, candidates: readonly 
   } catch (e) {
     error = `reading the store failed: ${message(e)}`;
   }
-  if (stored && !memory.remeasure && !signatureOf(stored.choice).startsWith('refused: ')) {
+  if (stored && !memory.remeasure && !('refused' in signatureOf(target, stored.choice))) {
     const report = { ...stored.report, tookMs: target.now() - start, memory: { key, measuredAt: stored.measuredAt, searchMs: stored.report.tookMs } };
     return { report, choice: stored.choice };
   }
-  const { report, choice } = await autotuneMatvec(target, candidates, budgetMs);
+  const { report, choice } = await autotuneMatvec(target, candidates, budgetMs, signatures);
   try {
     await memory.store.set(key, rememberChoice(choice, report));
   } catch (e) {

@@ -20,7 +20,7 @@ const SITES = ['attn_q.weight', 'ffn_down.weight'];
  */
 function fakeTarget(ms: Record<string, number | Record<string, number>>, refuse: Record<string, string> = {}, signatures: Record<string, string> = {}) {
   let clock = 0;
-  const log = { recorded: [] as string[], freed: [] as string[], submissions: [] as { label: string; passes: number; site?: string }[] };
+  const log = { signed: [] as string[], recorded: [] as string[], freed: [] as string[], submissions: [] as { label: string; passes: number; site?: string }[] };
   const siteMs = (label: string, site: string): number => {
     const m = ms[label];
     return typeof m === 'number' ? m : m[site];
@@ -31,6 +31,7 @@ function fakeTarget(ms: Record<string, number | Record<string, number>>, refuse:
     now: () => clock,
     signature: (matvec) => {
       const label = labelOf(matvec);
+      log.signed.push(label);
       if (refuse[label]) throw new ClawError('clw-bad-request', refuse[label]);
       return signatures[label] ?? label;
     },
@@ -181,10 +182,14 @@ describe('matvec search remembered (chooseMatvec)', () => {
     expect(a.report.memory?.key).toMatch(/^matvec-v1-[0-9a-f]{28}$/);
     expect(a.report.memory?.measuredAt).toBeUndefined();
     expect(store.entries.size).toBe(1);
+    // Each candidate recorded once for its signature: the key's, which the search then uses.
+    expect(first.log.signed).toEqual(c.map((x) => labelOf(x.matvec)));
     const second = fakeTarget(times);
     const b = await chooseMatvec(second.target, c, memoryOf(store));
     expect(b.choice).toEqual({ xTile: 2048 });
     expect(second.log.recorded).toEqual([]);
+    // The candidates for the key, then the stored choice (does the device still take it?).
+    expect(second.log.signed).toEqual([...c.map((x) => labelOf(x.matvec)), labelOf({ xTile: 2048 })]);
     expect(second.log.submissions).toEqual([]);
     expect(b.report.chosen).toBe('c2');
     expect(b.report.candidates).toEqual(a.report.candidates);
