@@ -50,11 +50,5 @@ export function fileMatvecStore(path: string): MatvecChoiceStore {
       for (const old of keys.slice(0, Math.max(0, keys.length - MATVEC_FILE_ENTRIES))) delete entries[old];
       await write(entries);
     },
-    delete: async (key) => {
-      const entries = await read();
-      if (!(key in entries)) return;
-      delete entries[key];
-      await write(entries);
-    },
   };
 }

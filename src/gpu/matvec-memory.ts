@@ -9,7 +9,7 @@
 // any tuning decodes correctly, so a wrong hit could cost speed, never
 // tokens.
 
-import { createStore, del, get, set } from 'idb-keyval';
+import { createStore, get, set } from 'idb-keyval';
 import type { MatvecAutotuneReport } from './matvec-autotune';
 import { hashText } from './text-hash';
 import { MATVEC_TUNING, type MatvecChoice, type MatvecTuning } from './matvec-tuning';
@@ -18,7 +18,6 @@ import { MATVEC_TUNING, type MatvecChoice, type MatvecTuning } from './matvec-tu
 export interface MatvecChoiceStore {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;
-  delete(key: string): Promise<void>;
 }
 
 /** One stored choice. */
@@ -83,7 +82,6 @@ export function memoryMatvecStore(): MatvecChoiceStore & { readonly entries: Map
     entries,
     get: async (key) => structuredClone(entries.get(key)),
     set: async (key, value) => void entries.set(key, structuredClone(value)),
-    delete: async (key) => void entries.delete(key),
   };
 }
 
@@ -96,7 +94,6 @@ export function indexedDbMatvecStore(): MatvecChoiceStore {
   return {
     get: (key) => get(key, store),
     set: (key, value) => set(key, value, store),
-    delete: (key) => del(key, store),
   };
 }
 

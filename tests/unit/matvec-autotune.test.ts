@@ -265,7 +265,6 @@ describe('matvec search remembered (chooseMatvec)', () => {
       set: async () => {
         throw new Error('read-only');
       },
-      delete: async () => undefined,
     };
     const r = await chooseMatvec(fakeTarget(times).target, c, memoryOf(broken));
     expect(r.choice).toEqual({ xTile: 2048 });
