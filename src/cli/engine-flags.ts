@@ -35,6 +35,6 @@ export function matvecSearchLine(info: ModelInfo): string {
   const when = m?.measuredAt
     ? `remembered from a search at ${m.measuredAt} (${m.searchMs!.toFixed(0)} ms then, ${r.tookMs.toFixed(0)} ms now) that timed ${timed.length}`
     : `chosen at load from ${timed.length} timed in ${r.tookMs.toFixed(0)} ms`;
-  const kept = m?.error ? `; not kept: ${m.error}` : m?.replaced ? `; replaces the choice measured at ${m.replaced}` : '';
+  const kept = m?.error ? `; matvec cache: ${m.error}` : m?.replaced ? `; replaces the choice measured at ${m.replaced}` : '';
   return `matvec tuning: ${r.chosen}, ${when} (${timed.map((c) => `${c.label} ${c.ms!.toFixed(3)} ms`).join(', ')}${confirm})${kept}\n`;
 }

@@ -12,8 +12,11 @@
 // candidate, submit it (or one site's dispatches) `passes` times in one
 // submission and resolve when the GPU is done, free it.
 
+import { ClawError } from '../errors';
 import { parseRemembered, rememberChoice, searchKey, type MatvecChoiceStore, type RememberedChoice } from './matvec-memory';
 import { parseMatvecTunings, type MatvecChoice, type MatvecTuningCase } from './matvec-tuning';
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * The tunings timed by default, in the order timed (a search cut short by
@@ -57,6 +60,8 @@ export interface MatvecCandidateTiming {
   sites?: Record<string, number>;
   /** Why it was not timed: the device refused the tuning, it records what an earlier one did, or the budget ran out. */
   skipped?: string;
+  /** It failed for another reason than the device refusing the tuning (the device lost, out of memory): the search is not kept. */
+  failed?: true;
 }
 
 /** The outcome of a load's search (ModelInfo.matvecTuning). */
@@ -84,7 +89,9 @@ export interface MatvecAutotuneReport {
    * under (src/gpu/matvec-memory.ts); when it was read back instead of
    * searched for, when the search ran and what it took; when the choice
    * this search replaced was measured (GpuOpsOptions.matvecRemeasure); why
-   * the store failed, if it did (the load goes on without it).
+   * nothing was read or kept, where so: the store failed (the load goes on
+   * without it), or a candidate failed other than by a refusal (a device
+   * lost or out of memory mid-search: its choice is not kept).
    */
   memory?: { key: string; measuredAt?: string; searchMs?: number; replaced?: string; error?: string };
 }
@@ -186,7 +193,8 @@ export async function autotuneMatvec(
       }
     } catch (e) {
       if (i === 0) throw e;
-      timings.push({ label: c.label, ms: null, skipped: e instanceof Error ? e.message : String(e) });
+      const refused = e instanceof ClawError && e.code === 'clw-bad-request';
+      timings.push({ label: c.label, ms: null, skipped: message(e), ...(refused ? {} : { failed: true as const }) });
     } finally {
       run?.free();
     }
@@ -263,15 +271,15 @@ export interface MatvecMemory {
   remeasure?: boolean;
 }
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 /**
  * autotuneMatvec, once per key: with `memory`, the candidates' passes are
  * recorded (not compiled) for the key, and a choice stored under it is
  * used without timing anything, provided the device still takes it and
  * `memory.remeasure` is not set; otherwise the search runs (on those
- * signatures) and its choice is stored. A store that fails is reported
- * (report.memory.error), never fatal.
+ * signatures) and its choice is stored, unless a candidate failed other
+ * than by the device refusing it (the device lost, out of memory: what the
+ * search chose then says nothing about the GPU). A store that fails is
+ * reported (report.memory.error), never fatal.
  */
 export async function chooseMatvec(target: AutotuneTarget, candidates: readonly MatvecTuningCase[], memory: MatvecMemory | null, budgetMs = AUTOTUNE_BUDGET_MS): Promise<{ report: MatvecAutotuneReport; choice: MatvecChoice }> {
   if (!memory) return autotuneMatvec(target, candidates, budgetMs);
@@ -291,10 +299,14 @@ export async function chooseMatvec(target: AutotuneTarget, candidates: readonly 
     return { report, choice: stored.choice };
   }
   const { report, choice } = await autotuneMatvec(target, candidates, budgetMs, signatures);
-  try {
-    await memory.store.set(key, rememberChoice(choice, report));
-  } catch (e) {
-    error ??= `writing the store failed: ${message(e)}`;
+  const failed = report.candidates.find((c) => c.failed);
+  if (failed) error = `not kept: ${failed.label} failed (${failed.skipped})`;
+  else {
+    try {
+      await memory.store.set(key, rememberChoice(choice, report));
+    } catch (e) {
+      error ??= `writing the store failed: ${message(e)}`;
+    }
   }
   return { report: { ...report, memory: { key, ...(stored && memory.remeasure ? { replaced: stored.measuredAt } : {}), ...(error ? { error } : {}) } }, choice };
 }

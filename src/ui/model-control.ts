@@ -286,6 +286,6 @@ function matvecSearchNote(info: ModelInfo): string {
   const timed = r.candidates.filter((c) => c.ms !== null).length;
   const at = r.memory?.measuredAt;
   if (at) return ` Decode matvec layout: ${r.chosen}, remembered from its measurement on this GPU at ${new Date(at).toLocaleString()} (${timed} of ${r.candidates.length} layouts timed in ${Math.round(r.memory!.searchMs!)} ms).`;
-  const kept = !r.memory ? '' : r.memory.error ? `; not remembered: ${r.memory.error}` : `; remembered for this GPU and model shape${r.memory.replaced ? `, replacing the measurement of ${new Date(r.memory.replaced).toLocaleString()}` : ''}`;
+  const kept = !r.memory ? '' : r.memory.error ? `; ${r.memory.error}` : `; remembered for this GPU and model shape${r.memory.replaced ? `, replacing the measurement of ${new Date(r.memory.replaced).toLocaleString()}` : ''}`;
   return ` Decode matvec layout: ${r.chosen}, measured at load (${timed} of ${r.candidates.length} layouts timed in ${Math.round(r.tookMs)} ms${kept}).`;
 }

@@ -252,6 +252,24 @@ describe('matvec search remembered (chooseMatvec)', () => {
     expect(store.entries.get(key)).toMatchObject({ choice: { xTile: 2048 } });
   });
 
+  it('keeps nothing from a search in which a candidate failed other than by a refusal (the device lost, out of memory)', async () => {
+    const store = memoryMatvecStore();
+    const { target } = fakeTarget(times);
+    const record = target.record;
+    target.record = async (matvec) => {
+      if (labelOf(matvec) === labelOf({ maxLanes: 64 })) throw new ClawError('clw-device-lost', 'the GPU device was lost');
+      return record(matvec);
+    };
+    const r = await chooseMatvec(target, c, memoryOf(store));
+    expect(r.report.candidates[1]).toEqual({ label: 'c1', ms: null, skipped: 'the GPU device was lost', failed: true });
+    expect(r.report.memory?.error).toBe('not kept: c1 failed (the GPU device was lost)');
+    expect(store.entries.size).toBe(0);
+    // A refusal is the device's answer, the same every time: that search is kept.
+    const refusing = await chooseMatvec(fakeTarget(times, { [labelOf({ maxLanes: 64 })]: 'too many lanes' }).target, c, memoryOf(store));
+    expect(refusing.report.candidates[1]).toEqual({ label: 'c1', ms: null, skipped: 'too many lanes' });
+    expect(store.entries.size).toBe(1);
+  });
+
   it('keys a refused candidate by its refusal, and searches on when the store fails', async () => {
     const refusing = fakeTarget(times, { [labelOf({ maxLanes: 64 })]: 'too many lanes' });
     const store = memoryMatvecStore();
