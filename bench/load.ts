@@ -12,13 +12,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { rawText } from '../scripts/raw-text-plugin.mjs';
 import { ClawEngine } from '../src/engine/engine';
 import { READ_AHEAD_BYTES } from '../src/gguf/read-ahead';
 import { openFileSource } from '../src/gguf/source-node';
 import { ensureSwiftShaderFallback, getRuntimeGpu } from '../src/gpu/gpu-node';
-import { withChromium } from './lib/browser-peers';
+import { bundlePage, withChromium } from './lib/browser-peers';
 import { LLAMA_32_1B, shapeOptions, TINY_LLAMA, TINYLLAMA_1_1B, writeTiledModel, type Quant } from './lib/real-shape-models';
 
 const args = process.argv.slice(2);
@@ -64,9 +62,9 @@ async function nodeTimes(file: string): Promise<{ adapter: string; ms: number[][
 }
 
 async function browserTimes(file: string): Promise<{ adapter: string; ms: number[][] }> {
-  const bundle = await build({ entryPoints: [path.resolve(import.meta.dirname, 'lib/browser-load-page.ts')], bundle: true, format: 'esm', target: 'es2022', platform: 'browser', plugins: [rawText], write: false, logLevel: 'warning' });
+  const script = await bundlePage(path.resolve(import.meta.dirname, 'lib/browser-load-page.ts'));
   const page = `<!doctype html><meta charset="utf-8"><title>load bench</title><script type="module" src="/load/bench.js"></script>`;
-  const routes = { '/load/': { type: 'text/html', body: page }, '/load/bench.js': { type: 'text/javascript', body: bundle.outputFiles[0].text } };
+  const routes = { '/load/': { type: 'text/html', body: page }, '/load/bench.js': { type: 'text/javascript', body: script } };
   const order = Array.from({ length: runs }, () => SETTINGS.map((s) => s.readAheadBytes)).flat();
   let result = { adapter: '', ms: [] as number[] };
   await withChromium([{ label: 'model', file, prompt: '', nDecode: 0, ctxSize: CTX }], routes, async (open, modelUrl) => {

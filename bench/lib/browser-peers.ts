@@ -11,6 +11,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
+import { build } from 'esbuild';
+import { rawText } from '../../scripts/raw-text-plugin.mjs';
 import type { PeerRun } from './measure-engine';
 
 export interface BrowserModel {
@@ -44,6 +46,12 @@ window.runWllama = async (url, prompt, nDecode, nCtx) => {
 };
 window.ready = true;
 </script>`;
+
+/** A page script bundled for Chromium with esbuild (the WGSL inlined, as the library build does). */
+export async function bundlePage(entry: string): Promise<string> {
+  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', target: 'es2022', platform: 'browser', plugins: [rawText], write: false, logLevel: 'warning' });
+  return result.outputFiles[0].text;
+}
 
 /** Extra routes of the bench server: a path and the text it answers with. */
 export type Routes = Record<string, { type: string; body: string }>;

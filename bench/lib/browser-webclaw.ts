@@ -5,9 +5,7 @@
 // page cannot run is reported with the error it saw.
 
 import path from 'node:path';
-import { build } from 'esbuild';
-import { rawText } from '../../scripts/raw-text-plugin.mjs';
-import { withChromium, type BrowserModel } from './browser-peers';
+import { bundlePage, withChromium, type BrowserModel } from './browser-peers';
 import type { DecodeWindow, ModelFacts, WebClawRun } from './measure-engine';
 
 export interface WebClawBrowserModel extends BrowserModel {
@@ -20,23 +18,9 @@ export type WebClawBrowserResult = (WebClawRun & { adapter: string }) | { error:
 const PAGE = `<!doctype html><meta charset="utf-8"><title>WebClaw bench</title>
 <script type="module" src="/webclaw/bench.js"></script>`;
 
-async function bundle(): Promise<string> {
-  const result = await build({
-    entryPoints: [path.resolve(import.meta.dirname, 'browser-webclaw-page.ts')],
-    bundle: true,
-    format: 'esm',
-    target: 'es2022',
-    platform: 'browser',
-    plugins: [rawText],
-    write: false,
-    logLevel: 'warning',
-  });
-  return result.outputFiles[0].text;
-}
-
 /** Runs WebClaw in the page on every model; results (or the error the page saw) by model label. */
 export async function runWebClawInBrowser(models: WebClawBrowserModel[], log: (line: string) => void): Promise<Map<string, WebClawBrowserResult>> {
-  const script = await bundle();
+  const script = await bundlePage(path.resolve(import.meta.dirname, 'browser-webclaw-page.ts'));
   const out = new Map<string, WebClawBrowserResult>();
   await withChromium(models, { '/webclaw/': { type: 'text/html', body: PAGE }, '/webclaw/bench.js': { type: 'text/javascript', body: script } }, async (open, modelUrl) => {
     for (const [i, m] of models.entries()) {
