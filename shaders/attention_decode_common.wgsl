@@ -11,6 +11,8 @@ struct Params {
   max_chunks: u32,
   scale: f32,
   softcap: f32,
+  // The merge's OUT_GATE: where the per-head gates start in the gate buffer.
+  gate_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

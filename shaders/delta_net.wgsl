@@ -19,6 +19,10 @@
 // n_tokens x (n_v_heads * S_DIM).
 // Dispatch: one workgroup of S_DIM threads per value head; thread j owns
 // column j of S and walks the tokens in order.
+// PACKED (the decode pass, one token): alpha and beta come from qkv too (at
+// alpha_offset, beta_offset), and the output takes the layer's gated
+// RMSNorm: out = rmsnorm(o) * norm_w * silu(z), the RMS over the head's
+// S_DIM outputs, z at z_offset of qkv.
 
 struct Params {
   n_tokens: u32,
@@ -26,12 +30,19 @@ struct Params {
   n_v_heads: u32,
   row_stride: u32,
   eps: f32,
+  z_offset: u32,
+  alpha_offset: u32,
+  beta_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
+//#if PACKED
+@group(0) @binding(8) var<storage, read> norm_w: array<f32>;
+//#else
 @group(0) @binding(2) var<storage, read> alpha: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
+//#endif
 @group(0) @binding(4) var<storage, read> dt: array<f32>;
 @group(0) @binding(5) var<storage, read> a: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<f32>;
@@ -42,8 +53,26 @@ var<workgroup> ks: array<f32, S_DIM>;
 var<workgroup> sq: array<f32, S_DIM>;
 var<workgroup> sk: array<f32, S_DIM>;
 
+//#include activations
+
 fn softplus(x: f32) -> f32 {
   return select(log(1.0 + exp(x)), x, x > 20.0);
+}
+
+fn alpha_at(i: u32) -> f32 {
+//#if PACKED
+  return qkv[params.alpha_offset + i];
+//#else
+  return alpha[i];
+//#endif
+}
+
+fn beta_at(i: u32) -> f32 {
+//#if PACKED
+  return qkv[params.beta_offset + i];
+//#else
+  return beta[i];
+//#endif
 }
 
 @compute @workgroup_size(S_DIM)
@@ -72,8 +101,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ks[j] = kv / max(sqrt(sk[0]), params.eps);
     workgroupBarrier();
     let ab = t * params.n_v_heads + h;
-    let decay = exp(softplus(alpha[ab] + dt[h]) * a[h]);
-    let b = 1.0 / (1.0 + exp(-beta[ab]));
+    let decay = exp(softplus(alpha_at(ab) + dt[h]) * a[h]);
+    let b = 1.0 / (1.0 + exp(-beta_at(ab)));
     var dot_k = 0.0;
     for (var i = 0u; i < S_DIM; i++) {
       let s = state[base + i * S_DIM] * decay;
@@ -87,7 +116,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       state[base + i * S_DIM] = s;
       o += s * qs[i];
     }
-    out[t * params.n_v_heads * S_DIM + h * S_DIM + j] = o * scale;
+    let y = o * scale;
+//#if PACKED
+    // Every thread read sq[0] before the barrier after qs and ks.
+    sq[j] = y * y;
+    for (var stride = S_DIM / 2u; stride > 0u; stride >>= 1u) {
+      workgroupBarrier();
+      if (j < stride) {
+        sq[j] += sq[j + stride];
+      }
+    }
+    workgroupBarrier();
+    let z = qkv[params.z_offset + h * S_DIM + j];
+    out[h * S_DIM + j] = y * inverseSqrt(sq[0] / f32(S_DIM) + params.eps) * norm_w[j] * silu(z);
+//#else
+    out[t * params.n_v_heads * S_DIM + h * S_DIM + j] = y;
+//#endif
     workgroupBarrier();
   }
 }

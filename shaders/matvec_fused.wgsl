@@ -1,4 +1,4 @@
-// matvec_fused: the decode step's projections, up to three weight matrices
+// matvec_fused: the decode step's projections, up to four weight matrices
 // ("segments") in one dispatch, with the work around them folded in:
 //   NORM:     the input is rmsnorm(x) * norm_w. The row sums are taken
 //             over x * norm_w and scaled by 1 / rms(x) at the end; the sum
@@ -9,10 +9,12 @@
 //             1 add      out[off_s + r] += W_s[r] . in (+ bias_s[r])   (the residual)
 //             2 silu     out[r] = silu(W_0[r] . in) * (W_1[r] . in)    (gate, up)
 //             3 gelu     out[r] = gelu(W_0[r] . in) * (W_1[r] . in)
-// Segment s has rows_s rows of `cols` inputs in its own GGUF type (bound at
+// Segment s has rows[s] rows of `cols` inputs in its own GGUF type (bound at
 // weights_s<s> by the assembler's segments piece); rows are numbered through the
 // segments in order (gated epilogues: rows of segment 0, each paired with
-// the same row of segment 1).
+// the same row of segment 1). SPLIT (split > 0): segment 0's rows alternate,
+// `split` at a time, between out_at[0] and split_out, packed at each (qwen35's
+// joint projection, per head its query rows then its gate rows).
 //
 // Layout: x is cols f32 (read as vec4); out f32; cols % 4 == 0.
 // Dispatch: WG threads per workgroup, (WG / LANES) x RT rows at a time; up
@@ -36,21 +38,15 @@
 
 struct Params {
   cols: u32,
-  rows0: u32,
-  rows1: u32,
-  rows2: u32,
-  row_bytes0: u32,
-  row_bytes1: u32,
-  row_bytes2: u32,
-  out0: u32,
-  out1: u32,
-  out2: u32,
-  bias0: u32,
-  bias1: u32,
-  bias2: u32,
   has_bias: u32, // bit s: segment s has a bias
   eps: f32,
   softcap: f32,
+  rows: vec4<u32>,
+  row_bytes: vec4<u32>,
+  out_at: vec4<u32>,
+  bias_from: vec4<u32>,
+  split: u32,
+  split_out: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -63,6 +59,7 @@ struct Params {
 @group(0) @binding(20) var<storage, read> bias_s0: array<f32>;
 @group(0) @binding(21) var<storage, read> bias_s1: array<f32>;
 @group(0) @binding(22) var<storage, read> bias_s2: array<f32>;
+@group(0) @binding(23) var<storage, read> bias_s3: array<f32>;
 //#endif
 
 //#include segments
@@ -149,9 +146,10 @@ fn act4(k4: u32) -> vec4<f32> {
 fn bias_at(seg: u32, r: u32) -> f32 {
 //#if HAS_BIAS
   switch seg {
-    case 0u: { return bias_s0[params.bias0 + r]; }
-    case 1u: { return bias_s1[params.bias1 + r]; }
-    default: { return bias_s2[params.bias2 + r]; }
+    case 0u: { return bias_s0[params.bias_from[0] + r]; }
+    case 1u: { return bias_s1[params.bias_from[1] + r]; }
+    case 2u: { return bias_s2[params.bias_from[2] + r]; }
+    default: { return bias_s3[params.bias_from[3] + r]; }
   }
 //#else
   return 0.0;
@@ -173,34 +171,21 @@ fn locate(row: u32) -> vec2<u32> {
   var seg = 0u;
   var r = row;
 //#if !GATED
-  if (r >= params.rows0) {
-    r -= params.rows0;
-    seg = 1u;
-    if (r >= params.rows1) {
-      r -= params.rows1;
-      seg = 2u;
-    }
+  for (; seg < 3u && r >= params.rows[seg]; seg++) {
+    r -= params.rows[seg];
   }
 //#endif
   return vec2<u32>(seg, r);
 }
 
-fn row_bytes_of(seg: u32) -> u32 {
-  if (seg == 1u) {
-    return params.row_bytes1;
-  } else if (seg == 2u) {
-    return params.row_bytes2;
+// Where row r of segment seg is stored (SPLIT: segment 0's alternating blocks).
+fn out_index(seg: u32, r: u32) -> u32 {
+  if (seg == 0u && params.split > 0u) {
+    let blk = r / params.split;
+    let packed = (blk >> 1u) * params.split + r % params.split;
+    return select(params.out_at[0], params.split_out, (blk & 1u) == 1u) + packed;
   }
-  return params.row_bytes0;
-}
-
-fn out_offset_of(seg: u32) -> u32 {
-  if (seg == 1u) {
-    return params.out1;
-  } else if (seg == 2u) {
-    return params.out2;
-  }
-  return params.out0;
+  return params.out_at[seg] + r;
 }
 
 // The epilogue of one row: its dot product(s) sum0 (and sum1, gated) over
@@ -213,13 +198,13 @@ fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
 //#if GATED
   let sum1 = dot1 * inv_rms;
   let a = select(gelu(sum0), silu(sum0), EPILOGUE == 2u);
-  out[params.out0 + r] = a * sum1;
+  out[params.out_at[0] + r] = a * sum1;
 //#else
   var v = sum0;
   if (((params.has_bias >> seg) & 1u) != 0u) {
     v += bias_at(seg, r);
   }
-  let o = out_offset_of(seg) + r;
+  let o = out_index(seg, r);
   if (EPILOGUE == 1u) {
     out[o] += v;
   } else {
@@ -267,9 +252,9 @@ fn main(
   let blocks = params.cols / 32u;
 //#endif
 //#if GATED
-  let total = params.rows0;
+  let total = params.rows[0];
 //#else
-  let total = params.rows0 + params.rows1 + params.rows2;
+  let total = params.rows[0] + params.rows[1] + params.rows[2] + params.rows[3];
 //#endif
   // Groups of ROWS_PER_WG rows; a workgroup takes every (number of
   // workgroups)-th group, so a dispatch may have fewer workgroups than groups.
@@ -290,10 +275,10 @@ fn main(
         let at = locate(row0 + i);
         seg[i] = at.x;
 //#if GATED
-        base0[i] = at.y * params.row_bytes0;
-        base1[i] = at.y * params.row_bytes1;
+        base0[i] = at.y * params.row_bytes[0];
+        base1[i] = at.y * params.row_bytes[1];
 //#else
-        base0[i] = at.y * row_bytes_of(at.x);
+        base0[i] = at.y * params.row_bytes[at.x];
 //#endif
       }
     }

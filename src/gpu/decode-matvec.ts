@@ -14,7 +14,7 @@ import { weightRowBytes } from './weights';
 
 
 /** Weight matrices per matvec_fused dispatch, and where their biases bind. */
-const SEGMENTS_MAX = 3;
+const SEGMENTS_MAX = 4;
 const BIAS_BINDING = 20;
 
 export interface MatvecDeps {
@@ -59,9 +59,17 @@ export function matvecSite(tensorName: string): string {
 export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions): MatvecDispatch[] {
   // Split matrices become one projection per part; parts of a matrix keep their rows.
   const pieces = projections.flatMap((p) =>
-    p.w.parts.map((part) => ({ w: p.w, buffer: part.buffer, rows: part.rowCount, out: p.outOffset + part.firstRow, bias: p.bias, biasOffset: part.firstRow })),
+    p.w.parts.map((part) => ({ w: p.w, buffer: part.buffer, rows: part.rowCount, out: p.outOffset + part.firstRow, bias: p.bias, biasOffset: part.firstRow, split: p.split })),
   );
   for (const p of pieces) requireCols(x, p.w);
+  const splitAt = pieces.findIndex((p) => p.split);
+  if (splitAt > 0) throw badRequest('project: only the first projection may split its rows');
+  const split = splitAt === 0 ? pieces[0].split! : null;
+  if (split) {
+    if (projections[0].w.parts.length !== 1) throw badRequest(`project: ${projections[0].w.name} is split into parts and cannot split its rows`);
+    if (!(split.every > 0) || pieces[0].rows % (2 * split.every) !== 0) throw badRequest(`project: ${pieces[0].rows} rows do not alternate in blocks of ${split.every}`);
+    requireCapacity(out, Math.max(pieces[0].out, split.out) + pieces[0].rows / 2, 'project out (split rows)');
+  }
   const hasBias = pieces.some((p) => p.bias);
   const fixed = 3 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0); // params aside: x, out, norm, grid table
   const perSegment = hasBias ? 2 : 1;
@@ -71,26 +79,19 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     const group = pieces.slice(i, i + segmentsPerDispatch);
     const cols = group[0].w.cols;
     if (group.some((p) => p.w.cols !== cols)) throw badRequest('project: every matrix must take the same input width');
-    requireCapacity(out, Math.max(...group.map((p) => p.out + p.rows)), 'project out');
-    const field = (k: number, f: (p: (typeof group)[number]) => number) => u32(k < group.length ? f(group[k]) : 0);
-    const params = [
-      u32(cols),
-      field(0, (p) => p.rows),
-      field(1, (p) => p.rows),
-      field(2, (p) => p.rows),
-      field(0, (p) => weightRowBytes(p.w.type, cols)),
-      field(1, (p) => weightRowBytes(p.w.type, cols)),
-      field(2, (p) => weightRowBytes(p.w.type, cols)),
-      field(0, (p) => p.out),
-      field(1, (p) => p.out),
-      field(2, (p) => p.out),
-      field(0, (p) => p.biasOffset),
-      field(1, (p) => p.biasOffset),
-      field(2, (p) => p.biasOffset),
-      u32(group.reduce((mask, p, k) => mask | (p.bias ? 1 << k : 0), 0)),
-      f32(o.norm?.eps ?? 0),
-      f32(o.softcap ?? 0),
-    ];
+    requireCapacity(out, Math.max(...group.map((p) => (p.split ? 0 : p.out + p.rows))), 'project out');
+    const perSeg = (f: (p: (typeof group)[number]) => number) => Array.from({ length: SEGMENTS_MAX }, (_, k) => u32(k < group.length ? f(group[k]) : 0));
+    const params = matvecParams({
+      cols,
+      hasBias: group.reduce((mask, p, k) => mask | (p.bias ? 1 << k : 0), 0),
+      eps: o.norm?.eps ?? 0,
+      softcap: o.softcap ?? 0,
+      rows: perSeg((p) => p.rows),
+      rowBytes: perSeg((p) => weightRowBytes(p.w.type, cols)),
+      outAt: perSeg((p) => p.out),
+      biasFrom: perSeg((p) => p.biasOffset),
+      split: i === 0 && split ? split : undefined,
+    });
     const buffers: [number, GPUBuffer][] = [
       [1, x.buffer],
       [2, out.buffer],
@@ -140,7 +141,16 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       int8Dot: int8,
       defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, INT8: int8 }),
     },
-    params: [u32(gate.cols), u32(gate.rows), u32(gate.rows), u32(0), u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), u32(0), f32(norm.eps), f32(0)],
+    params: matvecParams({
+      cols: gate.cols,
+      hasBias: 0,
+      eps: norm.eps,
+      softcap: 0,
+      rows: [u32(gate.rows), u32(0), u32(0), u32(0)],
+      rowBytes: [u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0)],
+      outAt: [u32(0), u32(0), u32(0), u32(0)],
+      biasFrom: [u32(0), u32(0), u32(0), u32(0)],
+    }),
     buffers: [
       [1, x.buffer],
       [2, out.buffer],
@@ -152,6 +162,11 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
     weights: `${gate.name}+${up.name}`,
     site,
   };
+}
+
+/** matvec_fused's Params, in its field order (four u32 per segment field: a vec4 each). */
+function matvecParams(p: { cols: number; hasBias: number; eps: number; softcap: number; rows: ParamField[]; rowBytes: ParamField[]; outAt: ParamField[]; biasFrom: ParamField[]; split?: { every: number; out: number } }): ParamField[] {
+  return [u32(p.cols), u32(p.hasBias), f32(p.eps), f32(p.softcap), ...p.rows, ...p.rowBytes, ...p.outAt, ...p.biasFrom, u32(p.split?.every ?? 0), u32(p.split?.out ?? 0)];
 }
 
 function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; INT8: boolean }): ShaderDefines {

@@ -12,7 +12,7 @@ import type { GpuAllocator } from './allocator';
 import { STORAGE_USAGE } from './allocator';
 import { DECODE_KERNELS, ELEMENTWISE_WG, type KernelName } from './kernels';
 import type { MatvecTuning } from './matvec-tuning';
-import { badRequest, requireCapacity, type ActBuffer, type DecodeAttentionParams, type DecodeOps, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
+import { badRequest, requireCapacity, type ActBuffer, type DecodeAttentionParams, type DecodeOps, type DeltaNetStepParams, type KvType, type Projection, type RopeStoreParams, type WeightMatrix } from './ops-api';
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
 import type { ShaderDefines } from './shaders';
@@ -202,7 +202,7 @@ export class DecodeRecorder implements DecodeOps {
     );
   }
 
-  attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams): void {
+  attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams & { outputGate?: number }): void {
     const { nHeads, nKvHeads, headDim } = p;
     if (nHeads !== this.attentionShape.nHeads || headDim !== this.attentionShape.headDim) throw badRequest('attend: one attention shape per decode pass');
     if (headDim % 4 !== 0 || nKvHeads <= 0 || nHeads % nKvHeads !== 0) {
@@ -220,7 +220,9 @@ export class DecodeRecorder implements DecodeOps {
     const chunk = DECODE_KERNELS.ATTENTION_CHUNK;
     const maxChunks = Math.ceil(this.capacity / chunk);
     const scratch = this.scratch(decodeAttentionFloats(nHeads, headDim, this.capacity));
-    const params = [u32(nHeads), u32(nKvHeads), u32(window), u32(maxChunks), f32(p.scale), f32(p.softcap ?? 0)];
+    const gate = p.outputGate;
+    if (gate !== undefined) requireCapacity(qkv, gate + nHeads * headDim, 'attend output gate');
+    const params = [u32(nHeads), u32(nKvHeads), u32(window), u32(maxChunks), f32(p.scale), f32(p.softcap ?? 0), u32(gate ?? 0)];
     // GPUs: a workgroup per chunk, a thread per key, the held ropeAndStore
     // folded in; CPU emulations: a thread per chunk (no barriers).
     const cells = this.cpuEmulated;
@@ -241,17 +243,13 @@ export class DecodeRecorder implements DecodeOps {
     }
     const defines = { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk, ...(cells ? {} : { ROPE: !!rope, QK_NORM: qkNorm }) };
     this.record(cells ? 'attentionDecodeCells' : 'attentionDecodeSplit', { kvType: p.kvType ?? 'f32', defines }, params, buffers, [0, 0], { buffer: this.step, offset: STEP_BYTES + 16 * w });
-    this.record(
-      'attentionDecodeMerge',
-      { defines: { WG: headThreads(headDim), HEAD_DIM: headDim, CHUNK: chunk } },
-      params,
-      [
-        [1, this.step],
-        [2, scratch],
-        [3, out.buffer],
-      ],
-      this.grid(nHeads),
-    );
+    const mergeBuffers: [number, GPUBuffer][] = [
+      [1, this.step],
+      [2, scratch],
+      [3, out.buffer],
+    ];
+    if (gate !== undefined) mergeBuffers.push([4, qkv.buffer]);
+    this.record('attentionDecodeMerge', { defines: { WG: headThreads(headDim), HEAD_DIM: headDim, CHUNK: chunk, OUT_GATE: gate !== undefined } }, params, mergeBuffers, this.grid(nHeads));
   }
 
   addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void {
@@ -278,6 +276,47 @@ export class DecodeRecorder implements DecodeOps {
         [5, state],
       ],
       this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
+    );
+  }
+
+  ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, channels: number, kernel: number): void {
+    requireCapacity(x, channels, 'ssmConv x');
+    if (!(Number.isInteger(kernel) && kernel >= 2 && kernel <= 8)) throw badRequest(`ssmConv: a kernel of ${kernel} taps (2..8 supported)`);
+    this.record(
+      'ssmConv',
+      { defines: { WG: ELEMENTWISE_WG } },
+      [u32(1), u32(channels), u32(kernel)],
+      [
+        [1, x.buffer],
+        [2, state],
+        [3, weight],
+      ],
+      this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
+    );
+  }
+
+  deltaNetStep(p: ActBuffer, dt: GPUBuffer, a: GPUBuffer, state: GPUBuffer, norm: GPUBuffer, out: ActBuffer, q: DeltaNetStepParams): void {
+    const s = q.stateSize;
+    if (!(s >= 2 && s <= 256 && (s & (s - 1)) === 0)) throw badRequest(`deltaNetStep: state size ${s} must be a power of two up to 256`);
+    if (q.nVHeads % q.nKHeads !== 0) throw badRequest(`deltaNetStep: ${q.nVHeads} value heads are not a multiple of ${q.nKHeads} key heads`);
+    const valueDim = q.nVHeads * s;
+    requireCapacity(p, Math.max((2 * q.nKHeads * s) + valueDim, q.zOffset + valueDim, q.alphaOffset + q.nVHeads, q.betaOffset + q.nVHeads), 'deltaNetStep p');
+    requireCapacity(out, valueDim, 'deltaNetStep out');
+    if (p.buffer === out.buffer) throw badRequest('deltaNetStep: p and out must be different buffers');
+    this.record(
+      'deltaNet',
+      { defines: { S_DIM: s, PACKED: true } },
+      [u32(1), u32(q.nKHeads), u32(q.nVHeads), u32(0), f32(q.eps), u32(q.zOffset), u32(q.alphaOffset), u32(q.betaOffset)],
+      [
+        [1, p.buffer],
+        [4, dt],
+        [5, a],
+        [6, state],
+        [7, out.buffer],
+        [8, norm],
+      ],
+      // A workgroup per value head (its S_DIM threads share the head's reductions).
+      [q.nVHeads, 1],
     );
   }
 

@@ -112,6 +112,12 @@ export interface Projection {
   w: WeightMatrix;
   outOffset: number;
   bias?: GPUBuffer;
+  /**
+   * The rows alternate, `every` at a time, between outOffset and `out`, packed
+   * at each (qwen35's attn_q: per head its query rows, then its gate rows).
+   * Only for the first projection of a call, on a matrix of one part.
+   */
+  split?: { every: number; out: number };
 }
 
 /** Rope of q and k and the KV-cache write of the decode step (position from the step buffer). */
@@ -144,6 +150,14 @@ export interface DeltaNetParams {
   eps: number;
 }
 
+/** DecodeOps.deltaNetStep: one token's delta rule, where its inputs lie in one buffer, and the gated RMSNorm's epsilon. */
+export interface DeltaNetStepParams extends Omit<DeltaNetParams, 'nTokens' | 'rowStride'> {
+  /** Offsets (floats) of z (nVHeads * stateSize), alpha and beta (nVHeads each) in p. */
+  zOffset: number;
+  alphaOffset: number;
+  betaOffset: number;
+}
+
 export type DecodeAttentionParams = Omit<AttentionParams, 'nTokens' | 'startPos'>;
 
 /**
@@ -158,8 +172,12 @@ export interface DecodeOps {
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void;
   /** Per head of qkv = [q | k | v]: q/k norms, rope of q and k, k and v into the caches' row at the step's position. */
   ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void;
-  /** Attention of the step's query (the start of qkv) over the cache rows up to the step's position, into out. */
-  attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams): void;
+  /**
+   * Attention of the step's query (the start of qkv) over the cache rows up to
+   * the step's position, into out; with outputGate (qwen35), out is then
+   * multiplied by sigmoid(qkv[outputGate + i]).
+   */
+  attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams & { outputGate?: number }): void;
   /** x += rmsnorm(y) * weight over one row of `dim`. */
   addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void;
   /**
@@ -167,6 +185,14 @@ export interface DecodeOps {
    * [b | c | x] (3 x channels); b becomes c * conv(b * x), continuing `state`.
    */
   shortConv(bcx: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, channels: number, width: number): void;
+  /** qwen35's causal depthwise conv of one token, then SiLU, in place over x[0..channels), continuing `state`. */
+  ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, channels: number, kernel: number): void;
+  /**
+   * qwen35's gated delta rule for one token, then its gated RMSNorm: p holds
+   * the conv's q, k, v (from 0), z, alpha and beta (at the offsets given);
+   * out = rmsnorm(S^T q / sqrt(S_dim)) * norm * silu(z) per value head.
+   */
+  deltaNetStep(p: ActBuffer, dt: GPUBuffer, a: GPUBuffer, state: GPUBuffer, norm: GPUBuffer, out: ActBuffer, params: DeltaNetStepParams): void;
   /** out = dequant(table row ids[0]). */
   embed(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer): void;
   /** x *= s over count. */

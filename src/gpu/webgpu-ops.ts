@@ -301,8 +301,8 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     requireCapacity(out, p.nTokens * p.nVHeads * s, 'deltaNet out');
     this.dispatch(
       'deltaNet',
-      { defines: { S_DIM: s } },
-      [u32(p.nTokens), u32(p.nKHeads), u32(p.nVHeads), u32(p.rowStride), f32(p.eps)],
+      { defines: { S_DIM: s, PACKED: false } },
+      [u32(p.nTokens), u32(p.nKHeads), u32(p.nVHeads), u32(p.rowStride), f32(p.eps), u32(0), u32(0), u32(0)],
       [qkv.buffer, alpha.buffer, beta.buffer, dt, a, state, out.buffer],
       [p.nVHeads, 1],
     );

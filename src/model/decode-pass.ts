@@ -48,7 +48,6 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
  */
 export function decodePassLayersUnsupported(hp: Hyperparams): string | null {
   if (hp.gemma4) return 'gemma4 layers (per-layer head sizes, shared KV, per-layer embeddings) are not recorded';
-  if (hp.deltaNet) return 'gated delta-net layers (qwen35) decode through the batch path';
   return null;
 }
 
@@ -60,9 +59,11 @@ export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string 
   if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';
   const windows = new Set(Array.from({ length: hp.nLayers }, (_, l) => layerAttention(hp, l).window));
   if (windows.size > MAX_WINDOWS) return `${windows.size} different attention windows`;
-  for (const layer of w.layers) {
+  for (const layer of [...w.layers, ...(w.qwen35 ?? [])]) {
     if (layer.wGate.parts.length !== 1 || layer.wUp.parts.length !== 1) return `${layer.wGate.name} is split into parts`;
   }
+  // qwen35's attn_q alternates query and gate rows per head, which the projection splits: one part.
+  for (const layer of w.qwen35 ?? []) if (layer.attention && layer.attention.wqg.parts.length !== 1) return `${layer.attention.wqg.name} is split into parts`;
   return null;
 }
 

@@ -6,13 +6,13 @@
 // Kernels are named calls on GpuOps; the GPU plumbing lives in src/gpu/.
 
 import { ClawError } from '../errors';
-import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, RopeYarn, WeightMatrix } from '../gpu/ops-api';
+import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, RopeParams, RopeStoreParams, RopeYarn, WeightMatrix } from '../gpu/ops-api';
 import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
 import { recordShortConv, recordShortConvToken } from './arch/lfm2';
 import { recordGemma4Embedding, recordGemma4Layer } from './arch/gemma4';
-import { recordQwen35Layer } from './arch/qwen35';
+import { recordQwen35Layer, recordQwen35Token } from './arch/qwen35';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
 export interface Scratch {
@@ -193,6 +193,10 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
   ops.embed(w.tokenEmbd, s.ids, s.x);
   if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, nEmbd);
   for (let l = 0; l < hp.nLayers; l++) {
+    if (w.qwen35) {
+      recordQwen35Token(ops, hp, w.qwen35[l], kv, s, l, { rope: ropeStoreParams(hp, w, kv, l), attention: attentionParams(hp, kv, l) });
+      continue;
+    }
     const layer = w.layers[l];
     const state = kv.states[l];
     if (layer.shortConv && state) recordShortConvToken(ops, hp, layer.shortConv, layer.attnNorm, state[0], s);
@@ -209,7 +213,7 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
 
 /** The attention block of layer l for the step's token, the residual add included. */
 function recordAttentionToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number): void {
-  const { nHeads, nKvHeads, headDim, kvDim, rmsEps: eps } = hp;
+  const { nHeads, headDim, kvDim, rmsEps: eps } = hp;
   const qDim = nHeads * headDim;
   const { wq, wk, wv, wo } = attentionMatrices(layer, l);
   // Attention block: norm folded into the q/k/v projection, then rope and the cache write.
@@ -223,14 +227,19 @@ function recordAttentionToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, 
     s.qkv,
     { norm: { weight: layer.attnNorm, eps } },
   );
+  ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...ropeStoreParams(hp, w, kv, l), qNorm: layer.qNorm, kNorm: layer.kNorm });
+  ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, attentionParams(hp, kv, l));
+  // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
+  residualProject(ops, hp, wo, s.attn, s, layer.attnPostNorm, layer.bo);
+}
+
+/** The decode step's rope of q and k and its cache write in layer l (without q/k norms). */
+function ropeStoreParams(hp: Hyperparams, w: ModelWeights, kv: KvCache, l: number): RopeStoreParams {
   const { startPos: _position, ...rope } = ropeParams(hp, w, l, 0);
   // NoPE layers (smollm3) rotate nothing; the kernel applies mistral3's temperature to q only.
   const nRot = layerAttention(hp, l).rope ? rope.nRot : 0;
   const temperature = hp.attnTemperature ?? undefined;
-  ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...rope, nRot, temperature, nHeads, nKvHeads, qNorm: layer.qNorm, kNorm: layer.kNorm, eps, kvType: kv.kvType });
-  ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, attentionParams(hp, kv, l));
-  // Output projection; the residual add is its epilogue (after gemma's post-norm when there is one).
-  residualProject(ops, hp, wo, s.attn, s, layer.attnPostNorm, layer.bo);
+  return { ...rope, nRot, temperature, nHeads: hp.nHeads, nKvHeads: hp.nKvHeads, eps: hp.rmsEps, kvType: kv.kvType };
 }
 
 /** x += W . input, or x += rmsnorm(W . input) * postNorm (gemma). */

@@ -11,7 +11,7 @@ import type { KeyRope, KvCache } from './kv-cache';
 import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
 import { recordBlock, recordEmbedding, recordOutput, type Scratch } from './forward';
-import { deltaNetScratchLengths } from './arch/qwen35';
+import { deltaNetScratchLengths, qwen35TokenWidth } from './arch/qwen35';
 import { DecodePass, decodePassLayersUnsupported, decodePassUnsupported } from './decode-pass';
 import { TokenPipeline } from './token-pipeline';
 import { GpuSampler } from '../gpu/gpu-sampler';
@@ -41,8 +41,8 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['up', capacity * hp.nFf],
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
-    // The decode pass's q, k, v side by side, or an lfm2 convolution's [b | c | x]: none where it cannot record the layers.
-    ['qkv', decodePassLayersUnsupported(hp) ? 0 : Math.max(qDim + 2 * hp.kvDim, hp.shortConvKernel > 0 ? 3 * hp.nEmbd : 0)],
+    // The decode pass's q, k, v side by side, an lfm2 convolution's [b | c | x] or qwen35's (arch/qwen35.ts): none where it cannot record the layers.
+    ['qkv', decodePassLayersUnsupported(hp) ? 0 : hp.deltaNet ? qwen35TokenWidth(hp) : Math.max(qDim + 2 * hp.kvDim, hp.shortConvKernel > 0 ? 3 * hp.nEmbd : 0)],
     ...gemma4ScratchLayout(hp, capacity),
     ...(Object.entries(deltaNetScratchLengths(hp, capacity)) as [ScratchField, number][]),
   ];

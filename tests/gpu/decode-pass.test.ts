@@ -52,6 +52,15 @@ const CASES: Case[] = [
   { label: 'gemma2 (GELU, post-norms, soft-caps, window 8)', model: { arch: 'gemma2', nHeads: 4, nKvHeads: 2, headDim: 64, slidingWindow: 8, attnSoftcap: 5, finalSoftcap: 5 }, steps: 12 },
   { label: 'gemma3 (q/k norms, windows, two rope bases)', model: { arch: 'gemma3', nLayers: 3, nHeads: 4, nKvHeads: 2, headDim: 64, slidingWindow: 8, slidingWindowPattern: 3 }, steps: 12 },
   { label: 'llama Q4_K_M mix (Q4_K, Q6_K segments)', model: { arch: 'llama', nEmbd: 256, nFf: 512, nHeads: 4, nKvHeads: 2, mix: 'Q4_K_M' }, prompt: [1], steps: 7 },
+  {
+    label: 'qwen35 (3 gated delta-net : 1 gated attention, IMROPE, 4 projections in one dispatch, split q/gate rows)',
+    model: {
+      arch: 'qwen35', nLayers: 4, nHeads: 4, nKvHeads: 2, headDim: 32, ropeDim: 16,
+      deltaNet: { stateSize: 32, kHeads: 2, vHeads: 4, convKernel: 4, ropeSections: [1, 1, 1, 5] },
+    },
+    steps: 70,
+    gpuSteps: 66,
+  },
   { label: 'llama Q8_0, nFf 96 (down projection in 4-element steps)', model: { arch: 'llama', nFf: 96, nHeads: 4, nKvHeads: 2, type: GgmlType.Q8_0 }, prompt: [1], steps: 11 },
 ];
 

@@ -24,7 +24,7 @@
 // frequency factors of 1 and "infinity" (TEXT_OFF: the angle rounds to 0).
 
 import { ClawError } from '../../errors';
-import type { GpuOps, WeightMatrix } from '../../gpu/ops-api';
+import type { DecodeAttentionParams, DecodeOps, GpuOps, RopeStoreParams, WeightMatrix } from '../../gpu/ops-api';
 import type { Hyperparams } from '../hparams';
 import type { KvCache } from '../kv-cache';
 import type { Scratch } from '../forward';
@@ -313,6 +313,100 @@ export function recordQwen35Layer(ops: GpuOps, hp: Hyperparams, layer: Qwen35Lay
   ops.siluMul(s.gate, s.up, s.gate, n * nFf);
   ops.matmul(layer.wDown, s.gate, s.xb, n);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
+}
+
+// ---------------------------------------------------------------------------
+// One token through a layer, as the decode pass records it (fused kernels)
+
+/**
+ * Where the decode pass keeps a delta-net layer's projections in scratch.qkv:
+ * the conv's q, k, v from 0, then z, alpha and beta (floats).
+ */
+function deltaNetTokenLayout(d: DeltaNetShape): { z: number; alpha: number; beta: number; end: number } {
+  const { valueDim, convDim } = deltaNetDims(d);
+  return { z: convDim, alpha: convDim + valueDim, beta: convDim + valueDim + d.vHeads, end: convDim + valueDim + 2 * d.vHeads };
+}
+
+/** Floats of scratch.qkv the decode pass needs: a full-attention layer's [q | k | v | gates] or a delta-net layer's projections. */
+export function qwen35TokenWidth(hp: Hyperparams): number {
+  const d = hp.deltaNet;
+  if (!d) throw new Error('qwen35TokenWidth needs the delta-net shape');
+  return Math.max(2 * hp.nHeads * hp.headDim + 2 * hp.kvDim, deltaNetTokenLayout(d).end);
+}
+
+/** What recordQwen35Token needs of forward.ts: the layer's rope of q and k (with the cache write) and its attention. */
+export interface Qwen35TokenContext {
+  rope: RopeStoreParams;
+  attention: DecodeAttentionParams;
+}
+
+/**
+ * Layer l for the decode step's token, on the residual stream s.x: the
+ * same math as recordQwen35Layer with n = 1, in the decode pass's fused
+ * kernels (6 dispatches either kind of layer).
+ * - delta-net: the attention norm folded into one projection of W_qkv,
+ *   W_gate (z), W_alpha and W_beta into scratch.qkv; the conv and SiLU in
+ *   place; the delta rule with the gated RMSNorm folded in; ssm_out with
+ *   the residual add.
+ * - full attention: the norm folded into q/gate, k and v, attn_q's query
+ *   rows to [0, qDim) and its gate rows after k and v; q/k norms, rope and
+ *   the cache write folded into attention, the sigmoid gate into its merge;
+ *   attn_output with the residual add.
+ * Then the feed-forward block: norm, gate, up and SiLU in one kernel, the
+ * down projection with the residual add.
+ */
+export function recordQwen35Token(ops: DecodeOps, hp: Hyperparams, layer: Qwen35Layer, kv: KvCache, s: Scratch, l: number, c: Qwen35TokenContext): void {
+  const eps = hp.rmsEps;
+  const norm = { weight: layer.attnNorm, eps };
+  if (layer.deltaNet) {
+    const d = hp.deltaNet!;
+    const w = layer.deltaNet;
+    const [convState, ssmState] = kv.states[l] ?? [];
+    if (!convState || !ssmState) throw new ClawError('clw-llm-crash', `layer ${l} has no recurrent state`);
+    const at = deltaNetTokenLayout(d);
+    ops.project(
+      s.x,
+      [
+        { w: w.wqkv, outOffset: 0 },
+        { w: w.wz, outOffset: at.z },
+        { w: w.wAlpha, outOffset: at.alpha },
+        { w: w.wBeta, outOffset: at.beta },
+      ],
+      s.qkv,
+      { norm },
+    );
+    ops.ssmConv(s.qkv, convState, w.conv, deltaNetDims(d).convDim, d.convKernel);
+    const out = deltaNetScratch(s).recurrentOut;
+    ops.deltaNetStep(s.qkv, w.dtBias, w.a, ssmState, w.norm, out, {
+      nKHeads: d.kHeads,
+      nVHeads: d.vHeads,
+      stateSize: d.stateSize,
+      eps,
+      zOffset: at.z,
+      alphaOffset: at.alpha,
+      betaOffset: at.beta,
+    });
+    ops.project(out, [{ w: w.wOut, outOffset: 0 }], s.x, { accumulate: true });
+  } else {
+    const a = layer.attention!;
+    const qDim = hp.nHeads * hp.headDim;
+    const gates = qDim + 2 * hp.kvDim;
+    ops.project(
+      s.x,
+      [
+        { w: a.wqg, outOffset: 0, split: { every: hp.headDim, out: gates } },
+        { w: a.wk, outOffset: qDim },
+        { w: a.wv, outOffset: qDim + hp.kvDim },
+      ],
+      s.qkv,
+      { norm },
+    );
+    ops.ropeAndStore(s.qkv, kv.keys[l], kv.values[l], { ...c.rope, qNorm: a.qNorm, kNorm: a.kNorm, eps });
+    ops.attend(s.qkv, kv.keys[l], kv.values[l], s.attn, { ...c.attention, outputGate: gates });
+    ops.project(s.attn, [{ w: a.wo, outOffset: 0 }], s.x, { accumulate: true });
+  }
+  ops.gatedProject(s.x, { weight: layer.ffnNorm, eps }, layer.wGate, layer.wUp, s.gate, 'silu');
+  ops.project(s.gate, [{ w: layer.wDown, outOffset: 0 }], s.x, { accumulate: true });
 }
 
 function deltaNetScratch(s: Scratch): DeltaNetScratch {
