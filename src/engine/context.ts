@@ -28,8 +28,12 @@ export async function evalReusingCache(s: Session, tokens: readonly number[], si
       // (Saved together with savedPrompt, so always its length; were it not, a pass at 0 starts afresh.)
       reused = at === saved.tokens.length ? at : 0;
       s.cached.length = reused;
-      // The same prompt again: its logits were kept with the state.
-      if (reused === tokens.length) return { logits: saved.logits.slice(), reused };
+      // The same prompt again: its logits were kept with the state (and go back where a GPU draw reads them).
+      if (reused === tokens.length) {
+        const logits = saved.logits.slice();
+        s.model.putLogits(logits);
+        return { logits, reused };
+      }
     } else {
       reused = fromState;
     }

@@ -223,11 +223,14 @@ const PIPELINE_DEPTH = 2;
  * what the cache is said to hold, and are overwritten later). One set of
  * error scopes for the whole request. With a grammar the next mask depends
  * on the token just drawn: one draw in flight, and before each submit the
- * grammar's bitmask is written for the sampler to apply to the logits.
+ * grammar's bitmask is written for the sampler to apply to the logits. A
+ * recurrent state (lfm2, qwen35) would absorb a draw past a stop and could
+ * not forget it: one draw in flight there too, so a step only ever
+ * evaluates a draw already accepted.
  */
 async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
-  const depth = grammar ? 1 : PIPELINE_DEPTH;
+  const depth = grammar || !s.model.runsAhead ? 1 : PIPELINE_DEPTH;
   return s.model.withGpuErrors('generation', async () => {
     await pipe.begin(options, out.history, grammar !== null);
     if (grammar) maskNext(pipe, grammar);

@@ -177,6 +177,11 @@ export class KvCache {
     this.stateSeen = -1;
   }
 
+  /** After work on the state failed or may not have run: only a pass at position 0 may follow. */
+  forgetState(): void {
+    if (this.hasRecurrentState) this.stateSeen = -1;
+  }
+
   /** After a pass that ended at position `end` (exclusive). */
   endPass(end: number): void {
     this.stateSeen = end;

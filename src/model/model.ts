@@ -174,22 +174,29 @@ export class LlamaModel {
    * chain too; else greedy now and the rest at the first request that samples.
    */
   async tokenPipeline(): Promise<TokenPipeline | null> {
-    // A recurrent state (lfm2) would absorb the draws the pipeline runs past a stop, and
-    // could not be rewound: such models sample on the CPU, one evaluated token at a time.
-    if (this.pipeline || !this.decode || !this.allocator || this.kv.hasRecurrentState) return this.pipeline;
+    if (this.pipeline || !this.decode || !this.allocator) return this.pipeline;
     const sampler = await GpuSampler.create(this.ops.device, this.allocator, {
       logits: this.scratch.logits.buffer,
       step: this.decode.stepBuffer,
       tokenOut: this.scratch.ids,
       nVocab: this.hp.nVocab,
     }, { full: this.precompile });
-    this.pipeline = new TokenPipeline(this.ops, this.allocator, this.decode, sampler, this.scratch, this.readPacing);
+    this.pipeline = new TokenPipeline(this.ops, this.allocator, this.decode, sampler, this.scratch, this.kv, this.readPacing);
     return this.pipeline;
   }
 
   /** Makes the KV cache hold `positions` positions; false when memory does not allow (the context is then what it holds). */
   reserve(positions: number): Promise<boolean> {
     return this.kv.reserve(positions);
+  }
+
+  /**
+   * Whether the token pipeline may run steps ahead of the ids read back: not
+   * with a recurrent state (lfm2, qwen35), which would absorb the draws past
+   * a stop and cannot be rewound.
+   */
+  get runsAhead(): boolean {
+    return !this.kv.hasRecurrentState;
   }
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */
@@ -207,7 +214,12 @@ export class LlamaModel {
     return this.kv.hasRecurrentState ? this.kv.stateSeen : null;
   }
 
-  /** Keeps a copy of the recurrent state where it is now (the end of a prompt), replacing the last one; nothing without a state. */
+  /** Writes logits kept on the CPU where the last pass leaves them, for the GPU sampler (a prompt served from a saved state runs no pass). */
+  putLogits(logits: Float32Array<ArrayBuffer>): void {
+    this.ops.device.queue.writeBuffer(this.scratch.logits.buffer, 0, logits);
+  }
+
+    /** Keeps a copy of the recurrent state where it is now (the end of a prompt), replacing the last one; nothing without a state. */
   saveRecurrentState(): void {
     this.kv.saveState();
   }
@@ -279,8 +291,21 @@ export class LlamaModel {
     ops.submit();
   }
 
-  /** Any GPU error inside `what` is a bug or a lost device: a typed error instead of garbage logits. */
+  /**
+   * Any GPU error inside `what` is a bug or a lost device: a typed error
+   * instead of garbage logits. After any failure a recurrent state is not
+   * trusted (the token pipeline advances it step by step as it submits).
+   */
   async withGpuErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.checkGpuErrors(what, fn);
+    } catch (e) {
+      this.kv.forgetState();
+      throw e;
+    }
+  }
+
+  private async checkGpuErrors<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const device = this.ops.device;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');

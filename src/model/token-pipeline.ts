@@ -16,6 +16,7 @@ import type { GpuSampler } from '../gpu/gpu-sampler';
 import type { SamplingOptions } from '../engine/types';
 import type { DecodePass } from './decode-pass';
 import type { Scratch } from './forward';
+import type { KvCache } from './kv-cache';
 
 const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
 /** Read-back buffers: more than the submissions the caller keeps in flight. */
@@ -48,6 +49,8 @@ export class TokenPipeline {
     private readonly decode: DecodePass,
     private readonly sampler: GpuSampler,
     private readonly scratch: Scratch,
+    /** Told of each step (a recurrent state's positions: KvCache.beginPass, endPass). */
+    private readonly kv: Pick<KvCache, 'beginPass' | 'endPass'>,
     /** Pace the read-backs of decode steps (default: where awaiting a GPU promise polls; EngineOptions.readPacing). */
     paceReads = awaitingPolls(),
   ) {
@@ -131,7 +134,12 @@ export class TokenPipeline {
     if (this.count >= PIPELINE_SLOTS) throw new ClawError('clw-llm-crash', `more than ${PIPELINE_SLOTS} draws in flight`);
     this.current = (this.head + this.count) % PIPELINE_SLOTS;
     if (pos < 0) this.decode.sample(this.sampleIndex, this.sampler.dispatches(), this.finish);
-    else this.decode.run(pos, this.sampleIndex, this.sampler.dispatches(), this.finish);
+    else {
+      // Queued in order after every earlier pass: a recurrent state has absorbed pos once it runs.
+      this.kv.beginPass(pos);
+      this.decode.run(pos, this.sampleIndex, this.sampler.dispatches(), this.finish);
+      this.kv.endPass(pos + 1);
+    }
     this.sampleIndex++;
     this.submittedAt[this.current] = performance.now();
     if (pos < 0 || !this.pacer.enabled) {

@@ -1,0 +1,115 @@
+// Models with a recurrent state (lfm2's conv, qwen35's delta-net) sample on
+// the GPU through the recorded decode pass, one draw in flight: a step only
+// evaluates a draw already read and accepted, so the state never absorbs a
+// token past a stop. Checked against the CPU route (a request with
+// logprobs reads the logits back and samples on the CPU, with the same
+// random stream): the same tokens, greedy and seeded; per decoded token no
+// bind group and only the id read back; and after a stop the state holds
+// exactly the accepted draws, so the next prompt continues from it, as a
+// fresh evaluation of the same tokens does.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClawEngine } from '../../src/engine/engine';
+import type { GenerateEvent, GenerateOptions } from '../../src/engine/types';
+import { BytesSource } from '../../src/gguf/source';
+import { countGpuWork, type GpuCounts } from '../../src/gpu/counters';
+import { getRuntimeGpu } from '../../src/gpu/gpu-node';
+import { makeSyntheticModel } from '../fixtures/synthetic-model';
+
+const NVOCAB = 512;
+const MODELS = [
+  {
+    label: 'lfm2 (2 short convolutions, 1 attention layer)',
+    bytes: makeSyntheticModel({ arch: 'lfm2', nEmbd: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, nFf: 128, nVocab: NVOCAB, ctxLength: 256, seed: 11 }),
+  },
+  {
+    label: 'qwen35 (3 delta-net : 1 gated attention)',
+    bytes: makeSyntheticModel({
+      arch: 'qwen35', nEmbd: 64, nFf: 128, nLayers: 4, nHeads: 2, nKvHeads: 1, headDim: 32, ropeDim: 16, nVocab: NVOCAB, ctxLength: 256, seed: 7,
+      deltaNet: { stateSize: 16, kHeads: 2, vHeads: 4, convKernel: 4, ropeSections: [1, 1, 1, 5] },
+    }),
+  },
+];
+const PROMPT = [40, 41, 42, 43, 44];
+const TOKENS = 12;
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+/** A raw-text request of PROMPT's tokens: the ids it drew, its prompt's ids, and what it asked of the GPU. */
+async function run(engine: ClawEngine, options: GenerateOptions): Promise<{ ids: number[]; prompt: number[]; counts: GpuCounts }> {
+  const text = PROMPT.map((id) => engine.tokenizer!.tokenText(id)).join('');
+  const counter = countGpuWork(engine.ctx.device);
+  try {
+    const events: GenerateEvent[] = [];
+    for await (const e of engine.generate(text, { maxTokens: TOKENS, ...options })) events.push(e);
+    const ids = events.flatMap((e) => (e.type === 'token' && e.tokenId >= 0 ? [e.tokenId] : []));
+    const prompt = events.flatMap((e) => (e.type === 'prompt' ? e.tokenIds : []));
+    return { ids, prompt, counts: { ...counter.counts } };
+  } finally {
+    counter.stop();
+  }
+}
+
+describe.each(MODELS)('recurrent model on the GPU sampler: $label', ({ bytes }) => {
+  let engine: ClawEngine;
+  const load = () => engine.load(new BytesSource(bytes, 'm.gguf'), { ctxSize: 64 });
+
+  beforeAll(async () => {
+    engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
+    await load();
+    expect(engine.usesDecodePass).toBe(true);
+  });
+  afterAll(async () => {
+    await engine?.destroy();
+  });
+
+  it('greedy and seeded draws give the CPU route\'s tokens, reading back only the ids', { timeout: 180_000 }, async () => {
+    for (const sampling of [{ temperature: 0 }, { temperature: 0.9, topK: 40, topP: 0.95, seed: 5 }]) {
+      // A different prompt first: each run then starts its state from position 0.
+      await engine.nextTokenLogits([1, 90]);
+      const gpu = await run(engine, sampling);
+      await engine.nextTokenLogits([1, 90]);
+      const cpu = await run(engine, { ...sampling, logprobs: 0 });
+      expect(gpu.ids.length).toBeGreaterThan(2);
+      expect(gpu.ids, JSON.stringify(sampling)).toEqual(cpu.ids);
+      // The prompt's logits (read once by the prefill), then 4 bytes per draw;
+      // the CPU route reads the logits back for every token.
+      expect(gpu.counts.bytesReadBack).toBeLessThanOrEqual(NVOCAB * 4 + TOKENS * 4);
+      expect(cpu.counts.bytesReadBack).toBeGreaterThanOrEqual(TOKENS * NVOCAB * 4);
+    }
+  });
+
+  it('a stop leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would', { timeout: 180_000 }, async () => {
+    await engine.nextTokenLogits([1, 90]);
+    const greedy = await run(engine, { temperature: 0 });
+    const tok = engine.tokenizer!;
+    // A draw whose text first appears there: a stop string on it ends generation at that draw.
+    const k = [4, 5, 6, 7, 8, 3].find((i) => i < greedy.ids.length && tok.decode(greedy.ids.slice(i, i + 1)).trim() !== '' && !tok.decode(greedy.ids.slice(0, i)).includes(tok.decode(greedy.ids.slice(i, i + 1))));
+    expect(k, `no usable stop among ${JSON.stringify(greedy.ids)}`).toBeDefined();
+    await engine.nextTokenLogits([1, 90]);
+    const stopped = await run(engine, { temperature: 0, stop: [tok.decode(greedy.ids.slice(k!, k! + 1))] });
+    // The stop's own draw comes as a token event too (its text before the stop string, here none).
+    expect(stopped.ids).toEqual(greedy.ids.slice(0, k! + 1));
+    // The draws before the stop were evaluated, the stop was not: one more token continues the state
+    // (one token through the decode pass), where a state that had absorbed the stop would make the
+    // engine run every token again from position 0, as a freshly loaded model must.
+    const next = [...stopped.prompt, ...greedy.ids.slice(0, k), 7];
+    const measured = async () => {
+      const counter = countGpuWork(engine.ctx.device);
+      try {
+        return { logits: await engine.nextTokenLogits(next), dispatches: counter.counts.dispatches };
+      } finally {
+        counter.stop();
+      }
+    };
+    const continued = await measured();
+    await load();
+    const fresh = await measured();
+    expect(continued.dispatches).toBeLessThan(fresh.dispatches / 2);
+    expect(maxDiff(continued.logits, fresh.logits)).toBeLessThan(1e-4);
+  });
+});
