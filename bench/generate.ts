@@ -9,7 +9,7 @@
 // bytes read over the model's weight bytes). The decode pass ("after") runs
 // next to the batch path (decodePass: false, "before") on the small models.
 //
-//   npm run ts -- bench/generate.ts [--wllama] [--browser]
+//   npm run ts -- bench/generate.ts [--wllama] [--browser] [--out FILE]
 // Environment (real-shape models cost tens of seconds per token on a
 // 2-core SwiftShader machine, and a prompt costs a whole 32-token prefill
 // tile: the defaults give them one request, an 8-token prompt whose first
@@ -28,7 +28,7 @@
 //                             1 GiB on SwiftShader, where the Q8_0 real shapes stream layers and so
 //                             take the batch path, not the decode pass)
 //   BENCH_LLAMA_THREADS=1
-// Writes bench/results/generate.json and prints a markdown table.
+// Writes bench/results/generate.json (or --out FILE) and prints a markdown table.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -56,7 +56,8 @@ const REAL_BEFORE = env('BENCH_REAL_BEFORE', 0) === 1;
 const BROWSER_REAL = env('BENCH_BROWSER_REAL', 0) === 1;
 const VRAM_LIMIT = process.env.BENCH_VRAM_LIMIT ? parseVramLimit(process.env.BENCH_VRAM_LIMIT) : undefined;
 const LLAMA_THREADS = env('BENCH_LLAMA_THREADS', 1);
-const OUT = path.resolve(import.meta.dirname, 'results/generate.json');
+const outArg = process.argv.indexOf('--out');
+const OUT = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.resolve(import.meta.dirname, 'results/generate.json');
 /** wllama streams its chunks back to back when few are asked: a window this long at least. */
 const WLLAMA_MIN_TOKENS = 8;
 const ONLY = process.env.BENCH_MODELS?.split(',').filter(Boolean);

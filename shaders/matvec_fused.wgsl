@@ -9,6 +9,8 @@
 //             1 add      out[off_s + r] += W_s[r] . in (+ bias_s[r])   (the residual)
 //             2 silu     out[r] = silu(W_0[r] . in) * (W_1[r] . in)    (gate, up)
 //             3 gelu     out[r] = gelu(W_0[r] . in) * (W_1[r] . in)
+// HAS_BIAS: biases of at most three segments (bias_s0..2, a dispatch with
+// biases takes no fourth).
 // Segment s has rows[s] rows of `cols` inputs in its own GGUF type (bound at
 // weights_s<s> by the assembler's segments piece); rows are numbered through the
 // segments in order (gated epilogues: rows of segment 0, each paired with
@@ -59,7 +61,6 @@ struct Params {
 @group(0) @binding(20) var<storage, read> bias_s0: array<f32>;
 @group(0) @binding(21) var<storage, read> bias_s1: array<f32>;
 @group(0) @binding(22) var<storage, read> bias_s2: array<f32>;
-@group(0) @binding(23) var<storage, read> bias_s3: array<f32>;
 //#endif
 
 //#include segments
@@ -148,8 +149,7 @@ fn bias_at(seg: u32, r: u32) -> f32 {
   switch seg {
     case 0u: { return bias_s0[params.bias_from[0] + r]; }
     case 1u: { return bias_s1[params.bias_from[1] + r]; }
-    case 2u: { return bias_s2[params.bias_from[2] + r]; }
-    default: { return bias_s3[params.bias_from[3] + r]; }
+    default: { return bias_s2[params.bias_from[2] + r]; }
   }
 //#else
   return 0.0;

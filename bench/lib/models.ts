@@ -1,5 +1,5 @@
 // The models a generation benchmark runs: the shared test models, a small
-// synthetic llama, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
+// synthetic llama and a small synthetic qwen35, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
 // recording time of a 32-layer pass), and real-shape files (TinyLlama-1.1B
 // and Llama-3.2-1B shapes in Q4_K_M, Q4_0 and Q8_0) written into a temp dir
 // at bench time.
@@ -69,6 +69,19 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
     const file = path.join(dir, 'synthetic-512x4-Q4_K_M.gguf');
     writeFileSync(file, makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M' }));
     out.push(await describeModel(small, 'small', file));
+  }
+  // qwen35's hybrid layers (6 gated delta-net : 2 gated attention), for its own decode pass's counters.
+  const hybrid = 'synthetic qwen35 512x8 (Q4_K_M)';
+  if (keep(hybrid)) {
+    const file = path.join(dir, 'synthetic-qwen35-512x8-Q4_K_M.gguf');
+    writeFileSync(
+      file,
+      makeSyntheticModel({
+        arch: 'qwen35', nEmbd: 512, nLayers: 8, nHeads: 4, nKvHeads: 2, headDim: 128, ropeDim: 32, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M',
+        deltaNet: { stateSize: 64, kHeads: 4, vHeads: 8, convKernel: 4, ropeSections: [3, 3, 2, 0] },
+      }),
+    );
+    out.push(await describeModel(hybrid, 'small', file));
   }
   const layers = `${LLAMA_3_8B_LAYERS.name} (Q4_K_M)`;
   if (keep(layers)) {

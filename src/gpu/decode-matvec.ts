@@ -13,8 +13,9 @@ import { int8DotServes } from './weight-pieces';
 import { weightRowBytes } from './weights';
 
 
-/** Weight matrices per matvec_fused dispatch, and where their biases bind. */
+/** Weight matrices per matvec_fused dispatch; with biases at most BIAS_SEGMENTS, whose biases bind from BIAS_BINDING. */
 const SEGMENTS_MAX = 4;
+const BIAS_SEGMENTS = 3;
 const BIAS_BINDING = 20;
 
 export interface MatvecDeps {
@@ -71,9 +72,9 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     requireCapacity(out, Math.max(pieces[0].out, split.out) + pieces[0].rows / 2, 'project out (split rows)');
   }
   const hasBias = pieces.some((p) => p.bias);
-  const fixed = 3 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0); // params aside: x, out, norm, grid table
-  const perSegment = hasBias ? 2 : 1;
-  const segmentsPerDispatch = Math.max(1, Math.min(SEGMENTS_MAX, Math.floor((deps.maxStorageBuffers - fixed + 1) / perSegment)));
+  // Storage bindings besides the segments: x, out, the norm, the grid table, and every bias slot when any has one.
+  const fixed = 2 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
+  const segmentsPerDispatch = Math.max(1, Math.min(hasBias ? BIAS_SEGMENTS : SEGMENTS_MAX, deps.maxStorageBuffers - fixed));
   const dispatches: MatvecDispatch[] = [];
   for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
     const group = pieces.slice(i, i + segmentsPerDispatch);
@@ -98,7 +99,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     ];
     if (o.norm) buffers.push([3, o.norm.weight]);
     group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
-    if (hasBias) for (let k = 0; k < SEGMENTS_MAX; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
+    if (hasBias) for (let k = 0; k < BIAS_SEGMENTS; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
     const segmentTypes = group.map((p) => p.w.type);
     const site = matvecSite(group[0].w.name);
