@@ -21,7 +21,10 @@
 // the chunk holding step.pos do the same for their k head and take that key
 // and value from workgroup memory, rounded as the cache stores them, and
 // the first q head of each k head writes the cache row. No workgroup reads
-// the cache row at step.pos, so none waits for that write.
+// the cache row at step.pos, so none waits for that write. V_NORM (gemma4):
+// the step's value takes an RMSNorm without weight first. Without KV_NEW
+// (gemma4's layers that reuse an earlier layer's cache, whose row at
+// step.pos an earlier dispatch wrote): q only, every key from the cache.
 
 //#include attention_decode_common
 //#include activations
@@ -125,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
 //#endif
     for (var c = wid.x; c < n_chunks; c += nwg.x) {
-//#if ROPE
+//#if KV_NEW
       if (c == n_chunks - 1u) {
         new_key_value(h, lid);
       }
@@ -136,7 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-//#if ROPE
+//#if KV_NEW
 // The step's key (rotated) and value of head h's k head, as the cache holds
 // them, into k_new / v_new; the first q head of each k head writes them to
 // the cache row at step.pos. Ends on a barrier.
@@ -146,12 +149,30 @@ fn new_key_value(h: u32, lid: u32) {
   rotate_head(params.n_heads + kv_head, false, lid);
   let v_slot = params.n_heads + params.n_kv_heads + kv_head;
   for (var t = lid; t < D4; t += WG) {
-    let k = kv_pack4(vec4<f32>(head[4u * t], head[4u * t + 1u], head[4u * t + 2u], head[4u * t + 3u]));
+    k_new[t] = kv_pack4(vec4<f32>(head[4u * t], head[4u * t + 1u], head[4u * t + 2u], head[4u * t + 3u]));
+  }
+//#if V_NORM
+  workgroupBarrier();
+  for (var d = lid; d < HEAD_DIM; d += WG) {
+    let v4 = q[(v_slot * HEAD_DIM + d) / 4u];
+    head[d] = v4[d & 3u];
+  }
+  workgroupBarrier();
+  var sq = 0.0;
+  for (var d = 0u; d < HEAD_DIM; d++) {
+    sq += head[d] * head[d];
+  }
+  let inv = inverseSqrt(sq / f32(HEAD_DIM) + rope.eps);
+//#endif
+  for (var t = lid; t < D4; t += WG) {
+//#if V_NORM
+    let v = kv_pack4(vec4<f32>(head[4u * t], head[4u * t + 1u], head[4u * t + 2u], head[4u * t + 3u]) * inv);
+//#else
     let v = kv_pack4(q[v_slot * D4 + t]);
-    k_new[t] = k;
+//#endif
     v_new[t] = v;
     if (h % n_rep == 0u) {
-      k_cache[cache_at(step.pos, kv_head, t)] = k;
+      k_cache[cache_at(step.pos, kv_head, t)] = k_new[t];
       v_cache[cache_at(step.pos, kv_head, t)] = v;
     }
   }
@@ -166,7 +187,7 @@ fn cache_at(pos: u32, kv_head: u32, d: u32) -> u32 {
 
 // Key j of the step's keys, 4 elements at d, of k head kv_head.
 fn key4(first_key: u32, j: u32, kv_head: u32, d: u32) -> vec4<f32> {
-//#if ROPE
+//#if KV_NEW
   if (first_key + j == step.pos) {
     return kv_vec4(k_new[d]);
   }
@@ -176,7 +197,7 @@ fn key4(first_key: u32, j: u32, kv_head: u32, d: u32) -> vec4<f32> {
 
 // The same for the value rows.
 fn value4(first_key: u32, j: u32, kv_head: u32, d: u32) -> vec4<f32> {
-//#if ROPE
+//#if KV_NEW
   if (first_key + j == step.pos) {
     return kv_vec4(v_new[d]);
   }

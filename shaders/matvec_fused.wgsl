@@ -9,6 +9,8 @@
 //             1 add      out[off_s + r] += W_s[r] . in (+ bias_s[r])   (the residual)
 //             2 silu     out[r] = silu(W_0[r] . in) * (W_1[r] . in)    (gate, up)
 //             3 gelu     out[r] = gelu(W_0[r] . in) * (W_1[r] . in)
+//             4 gelu-in  out[off_s + r] = gelu(W_s[r] . in) * mul_in[mul_at + r]
+//                        (GATE_IN: gemma4's per-layer input gate)
 // HAS_BIAS: biases of at most three segments (bias_s0..2, a dispatch with
 // biases takes no fourth).
 // Segment s has rows[s] rows of `cols` inputs in its own GGUF type (bound at
@@ -49,6 +51,7 @@ struct Params {
   bias_from: vec4<u32>,
   split: u32,
   split_out: u32,
+  mul_at: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -56,6 +59,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 //#if NORM
 @group(0) @binding(3) var<storage, read> norm_w: array<vec4<f32>>;
+//#endif
+//#if GATE_IN
+@group(0) @binding(4) var<storage, read> mul_in: array<f32>;
 //#endif
 //#if HAS_BIAS
 @group(0) @binding(20) var<storage, read> bias_s0: array<f32>;
@@ -207,6 +213,10 @@ fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
   let o = out_index(seg, r);
   if (EPILOGUE == 1u) {
     out[o] += v;
+  } else if (EPILOGUE == 4u) {
+//#if GATE_IN
+    out[o] = gelu(v) * mul_in[params.mul_at + r];
+//#endif
   } else {
     if (params.softcap > 0.0) {
       v = soft_cap(v, params.softcap);

@@ -1,5 +1,6 @@
-// rms_norm_add: x[:] += y[:] / sqrt(mean(y^2) + eps) * weight[:] for one
-// row: gemma's post-norm of a block's output followed by the residual add,
+// rms_norm_add: x[:] = (x[:] + y[:] / sqrt(mean(y^2) + eps) * weight[:]) * scale
+// for one row: gemma's post-norm of a block's output followed by the
+// residual add (and gemma4's layer_output_scale; 1 elsewhere),
 // in one dispatch of the decode step (the reference path runs rmsNorm and
 // add, with the same arithmetic per element).
 // Layout: x, y: dim f32; weight: dim f32.
@@ -8,6 +9,7 @@
 struct Params {
   dim: u32,
   eps: f32,
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -26,6 +28,6 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(params.dim) + params.eps);
   for (var i = lid; i < params.dim; i += WG) {
-    x[i] += y[i] * inv * weight[i];
+    x[i] = (x[i] + y[i] * inv * weight[i]) * params.scale;
   }
 }

@@ -5,6 +5,9 @@
 // NoPE layers; q's temperature where temp_scale != 0), and the new key and value rows
 // written into the KV cache (f32, or f16 rounded as ggml does).
 //
+// V_NORM (gemma4): v heads take an RMSNorm without weight before the cache
+// write. Without KV (gemma4's layers that reuse an earlier layer's cache):
+// q only; the cache already holds the step's row.
 // Layout: qkv is [q: n_heads * HEAD_DIM | k: n_kv_heads * HEAD_DIM | v: same]
 // f32; q is rotated in place. Cache rows are [pos][n_kv_heads * HEAD_DIM]
 // f32 or packed f16 pairs (u32 words). q_norm / k_norm: HEAD_DIM f32;
@@ -71,7 +74,7 @@ fn store_pair(is_key: bool, e: u32, a: f32, b: f32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
-  if (slot >= params.n_heads + 2u * params.n_kv_heads) {
+  if (slot >= select(params.n_heads, params.n_heads + 2u * params.n_kv_heads, KV)) {
     return;
   }
   let is_q = slot < params.n_heads;
@@ -125,6 +128,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var kv_head = slot - params.n_heads;
   if (!is_k) {
     kv_head -= params.n_kv_heads;
+//#if V_NORM
+    var sq = 0.0;
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      sq += head[d] * head[d];
+    }
+    let inv = inverseSqrt(sq / f32(HEAD_DIM) + params.rope.eps);
+    for (var d = 0u; d < HEAD_DIM; d++) {
+      head[d] *= inv;
+    }
+//#endif
   }
   let row_start = step.pos * params.n_kv_heads * HEAD_DIM + kv_head * HEAD_DIM;
   for (var d = 0u; d < HEAD_DIM; d += 2u) {

@@ -1,5 +1,5 @@
 // The models a generation benchmark runs: the shared test models, a small
-// synthetic llama and a small synthetic qwen35, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
+// synthetic llama, a small synthetic qwen35 and gemma4, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
 // recording time of a 32-layer pass), and real-shape files (TinyLlama-1.1B
 // and Llama-3.2-1B shapes in Q4_K_M, Q4_0 and Q8_0) written into a temp dir
 // at bench time.
@@ -13,6 +13,7 @@ import { GgmlType } from '../../src/gguf/types';
 import { createTokenizer } from '../../src/tokenizer';
 import { haveSharedModels, sharedModels } from '../../tests/conformance/llama-reference';
 import { makeSyntheticModel } from '../../tests/fixtures/synthetic-model';
+import { makeSyntheticGemma4 } from '../../tests/fixtures/synthetic-gemma4';
 import { LLAMA_32_1B, LLAMA_3_8B_LAYERS, shapeOptions, TINYLLAMA_1_1B, weightBytes, writeTiledModel, type Quant } from './real-shape-models';
 
 export interface BenchModel {
@@ -82,6 +83,20 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
       }),
     );
     out.push(await describeModel(hybrid, 'small', file));
+  }
+  // gemma4's per-layer shapes, shared caches and per-layer inputs (E2B's layout in small: 4 sliding : 1 full, the last 4 layers on shared caches).
+  const gemma4 = 'synthetic gemma4 512x10 (Q8_0)';
+  if (keep(gemma4)) {
+    const file = path.join(dir, 'synthetic-gemma4-512x10-Q8_0.gguf');
+    writeFileSync(
+      file,
+      makeSyntheticGemma4({
+        nEmbd: 512, nVocab: 4096, layerTypes: [true, true, true, true, false, true, true, true, true, false], nHeads: 8, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+        headDimSwa: 64, headDimFull: 128, partialRotaryFull: 0.25, nFf: 1024, sharedKvLayers: 4, nEmbdPerLayer: 64,
+        slidingWindow: 512, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 30, ctxLength: 2048, type: GgmlType.Q8_0, seed: 3,
+      }),
+    );
+    out.push(await describeModel(gemma4, 'small', file));
   }
   const layers = `${LLAMA_3_8B_LAYERS.name} (Q4_K_M)`;
   if (keep(layers)) {

@@ -225,8 +225,9 @@ const PIPELINE_DEPTH = 2;
  * on the token just drawn: one draw in flight, and before each submit the
  * grammar's bitmask is written for the sampler to apply to the logits. A
  * recurrent state (lfm2, qwen35) would absorb a draw past a stop and could
- * not forget it: one draw in flight there too, so a step only ever
- * evaluates a draw already accepted.
+ * not forget it, and gemma4's per-layer rows of a token come from the file
+ * once its id is on the CPU: one draw in flight there too, so a step only
+ * ever evaluates a draw already read and accepted.
  */
 async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
@@ -249,6 +250,8 @@ async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOpt
           // This step writes the KV rows of draw `evaluated`: cached now if it was read already.
           if (evaluated < read) s.cached.push(latest);
           if (grammar) maskNext(pipe, grammar);
+          // One draw in flight (!runsAhead): this step evaluates `latest`, read already.
+          if (!s.model.runsAhead) await s.model.beforeStep(latest);
           pipe.step(pos++);
           drawn++;
           evaluated++;

@@ -33,6 +33,8 @@ export interface ProjectOptions {
   norm?: { weight: GPUBuffer; eps: number };
   accumulate?: boolean;
   softcap?: number;
+  /** out[r] = gelu(W[r] . in) * gateIn[offset + r] (gemma4's per-layer input gate; one matrix). */
+  gateIn?: { input: ActBuffer; offset: number };
 }
 
 /** One matvec_fused dispatch, ready to record. */
@@ -72,8 +74,12 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     requireCapacity(out, Math.max(pieces[0].out, split.out) + pieces[0].rows / 2, 'project out (split rows)');
   }
   const hasBias = pieces.some((p) => p.bias);
-  // Storage bindings besides the segments: x, out, the norm, the grid table, and every bias slot when any has one.
-  const fixed = 2 + (o.norm ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
+  if (o.gateIn) {
+    if (pieces.length !== 1 || o.accumulate || o.softcap) throw badRequest('project: gateIn takes one matrix of one part, without accumulate or softcap');
+    requireCapacity(o.gateIn.input, o.gateIn.offset + pieces[0].rows, 'project gateIn');
+  }
+  // Storage bindings besides the segments: x, out, the norm, gateIn, the grid table, and every bias slot when any has one.
+  const fixed = 2 + (o.norm ? 1 : 0) + (o.gateIn ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
   const segmentsPerDispatch = Math.max(1, Math.min(hasBias ? BIAS_SEGMENTS : SEGMENTS_MAX, deps.maxStorageBuffers - fixed));
   const dispatches: MatvecDispatch[] = [];
   for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
@@ -92,12 +98,14 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
       outAt: perSeg((p) => p.out),
       biasFrom: perSeg((p) => p.biasOffset),
       split: i === 0 && split ? split : undefined,
+      mulAt: o.gateIn?.offset,
     });
     const buffers: [number, GPUBuffer][] = [
       [1, x.buffer],
       [2, out.buffer],
     ];
     if (o.norm) buffers.push([3, o.norm.weight]);
+    if (o.gateIn) buffers.push([4, o.gateIn.input.buffer]);
     group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
     if (hasBias) for (let k = 0; k < BIAS_SEGMENTS; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
@@ -110,7 +118,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
         segmentTypes,
         wideLoads: wideLoads(t, cols),
         int8Dot: int8,
-        defines: matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.accumulate ? 1 : 0, INT8: int8 }),
+        defines: matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.gateIn ? 4 : o.accumulate ? 1 : 0, GATE_IN: !!o.gateIn, INT8: int8 }),
       },
       params,
       buffers,
@@ -140,7 +148,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       segmentTypes: [gate.type, up.type],
       wideLoads: wideLoads(t, gate.cols),
       int8Dot: int8,
-      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, INT8: int8 }),
+      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, GATE_IN: false, INT8: int8 }),
     },
     params: matvecParams({
       cols: gate.cols,
@@ -166,11 +174,11 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
 }
 
 /** matvec_fused's Params, in its field order (four u32 per segment field: a vec4 each). */
-function matvecParams(p: { cols: number; hasBias: number; eps: number; softcap: number; rows: ParamField[]; rowBytes: ParamField[]; outAt: ParamField[]; biasFrom: ParamField[]; split?: { every: number; out: number } }): ParamField[] {
-  return [u32(p.cols), u32(p.hasBias), f32(p.eps), f32(p.softcap), ...p.rows, ...p.rowBytes, ...p.outAt, ...p.biasFrom, u32(p.split?.every ?? 0), u32(p.split?.out ?? 0)];
+function matvecParams(p: { cols: number; hasBias: number; eps: number; softcap: number; rows: ParamField[]; rowBytes: ParamField[]; outAt: ParamField[]; biasFrom: ParamField[]; split?: { every: number; out: number }; mulAt?: number }): ParamField[] {
+  return [u32(p.cols), u32(p.hasBias), f32(p.eps), f32(p.softcap), ...p.rows, ...p.rowBytes, ...p.outAt, ...p.biasFrom, u32(p.split?.every ?? 0), u32(p.split?.out ?? 0), u32(p.mulAt ?? 0)];
 }
 
-function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; INT8: boolean }): ShaderDefines {
+function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; GATE_IN: boolean; INT8: boolean }): ShaderDefines {
   if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
   const lanes = matvecLanes(cols, deps.cpuEmulated, t);
   // The input tile: no longer than the row (rounded up to whole 32-blocks).

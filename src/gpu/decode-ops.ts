@@ -183,7 +183,9 @@ export class DecodeRecorder implements DecodeOps {
   private recordRopeKv(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
     const { nHeads, nKvHeads, headDim } = p;
     const kvType = p.kvType ?? 'f32';
-    const qkNorm = !!(p.qNorm && p.kNorm);
+    // A layer on a shared cache has no k to normalize (k_norm is then bound to q's and unused).
+    const qkNorm = !!(p.qNorm && (p.kNorm || p.sharedKv));
+    const kv = !p.sharedKv;
     const buffers: [number, GPUBuffer][] = [
       [1, this.step],
       [2, qkv.buffer],
@@ -191,20 +193,21 @@ export class DecodeRecorder implements DecodeOps {
       [6, kCache],
       [7, vCache],
     ];
-    if (qkNorm) buffers.push([4, p.qNorm!], [5, p.kNorm!]);
+    if (qkNorm) buffers.push([4, p.qNorm!], [5, p.kNorm ?? p.qNorm!]);
     this.record(
       'ropeKv',
-      { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, QK_NORM: qkNorm, KV_F16: kvType === 'f16' } },
+      { defines: { WG: DECODE_KERNELS.HEAD_WG, HEAD_DIM: headDim, QK_NORM: qkNorm, V_NORM: !!p.vNorm, KV: kv, KV_F16: kvType === 'f16' } },
       // Params: the head counts, two pad words, then RopeStore (a struct member starts on 16 bytes).
       [u32(nHeads), u32(nKvHeads), u32(0), u32(0), ...ropeStoreFields(p)],
       buffers,
-      [Math.ceil((nHeads + 2 * nKvHeads) / DECODE_KERNELS.HEAD_WG), 1],
+      [Math.ceil((kv ? nHeads + 2 * nKvHeads : nHeads) / DECODE_KERNELS.HEAD_WG), 1],
     );
   }
 
   attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams & { outputGate?: number }): void {
     const { nHeads, nKvHeads, headDim } = p;
-    if (nHeads !== this.attentionShape.nHeads || headDim !== this.attentionShape.headDim) throw badRequest('attend: one attention shape per decode pass');
+    // Layers may differ (gemma4); the scratch is sized for the widest.
+    if (nHeads > this.attentionShape.nHeads || headDim > this.attentionShape.headDim) throw badRequest(`attend: ${nHeads} heads of ${headDim} exceed the pass's ${this.attentionShape.nHeads} of ${this.attentionShape.headDim}`);
     if (headDim % 4 !== 0 || nKvHeads <= 0 || nHeads % nKvHeads !== 0) {
       throw badRequest(`attention: headDim ${headDim} must be a multiple of 4 and nHeads ${nHeads} a multiple of nKvHeads ${nKvHeads}`);
     }
@@ -219,7 +222,7 @@ export class DecodeRecorder implements DecodeOps {
     }
     const chunk = DECODE_KERNELS.ATTENTION_CHUNK;
     const maxChunks = Math.ceil(this.capacity / chunk);
-    const scratch = this.scratch(decodeAttentionFloats(nHeads, headDim, this.capacity));
+    const scratch = this.scratch(decodeAttentionFloats(this.attentionShape.nHeads, this.attentionShape.headDim, this.capacity));
     const gate = p.outputGate;
     if (gate !== undefined) requireCapacity(qkv, gate + nHeads * headDim, 'attend output gate');
     const params = [u32(nHeads), u32(nKvHeads), u32(window), u32(maxChunks), f32(p.scale), f32(p.softcap ?? 0), u32(gate ?? 0)];
@@ -229,7 +232,7 @@ export class DecodeRecorder implements DecodeOps {
     const r = this.pendingRope;
     const rope = r && r.qkv.buffer === qkv.buffer && r.kCache === kCache && r.vCache === vCache && r.p.nHeads === nHeads && r.p.nKvHeads === nKvHeads && r.p.headDim === headDim ? r.p : null;
     if (rope) this.pendingRope = null;
-    const qkNorm = !!(rope?.qNorm && rope.kNorm);
+    const qkNorm = !!(rope?.qNorm && (rope.kNorm || rope.sharedKv));
     const buffers: [number, GPUBuffer | GPUBufferBinding][] = [
       [1, this.step],
       [2, qkv.buffer],
@@ -239,9 +242,9 @@ export class DecodeRecorder implements DecodeOps {
     ];
     if (rope) {
       buffers.push([6, this.slot(ropeStoreFields(rope))], [7, rope.freqFactors ?? this.deps.placeholder]);
-      if (qkNorm) buffers.push([8, rope.qNorm!], [9, rope.kNorm!]);
+      if (qkNorm) buffers.push([8, rope.qNorm!], [9, rope.kNorm ?? rope.qNorm!]);
     }
-    const defines = { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk, ...(cells ? {} : { ROPE: !!rope, QK_NORM: qkNorm }) };
+    const defines = { WG: cells ? DECODE_KERNELS.HEAD_WG : chunk, HEAD_DIM: headDim, CHUNK: chunk, ...(cells ? {} : { ROPE: !!rope, QK_NORM: qkNorm, KV_NEW: !!rope && !rope.sharedKv, V_NORM: !!rope?.vNorm }) };
     this.record(cells ? 'attentionDecodeCells' : 'attentionDecodeSplit', { kvType: p.kvType ?? 'f32', defines }, params, buffers, [0, 0], { buffer: this.step, offset: STEP_BYTES + 16 * w });
     const mergeBuffers: [number, GPUBuffer][] = [
       [1, this.step],
@@ -252,15 +255,34 @@ export class DecodeRecorder implements DecodeOps {
     this.record('attentionDecodeMerge', { defines: { WG: headThreads(headDim), HEAD_DIM: headDim, CHUNK: chunk, OUT_GATE: gate !== undefined } }, params, mergeBuffers, this.grid(nHeads));
   }
 
-  addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void {
+  addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number, scale = 1): void {
     requireCapacity(x, dim, 'addNormed x');
     requireCapacity(y, dim, 'addNormed y');
     if (x.buffer === y.buffer) throw badRequest('addNormed: x and y must be different buffers');
-    this.record('rmsNormAdd', { defines: { WG: DECODE_KERNELS.HEAD_WG } }, [u32(dim), f32(eps)], [
+    this.record('rmsNormAdd', { defines: { WG: DECODE_KERNELS.HEAD_WG } }, [u32(dim), f32(eps), f32(scale)], [
       [1, x.buffer],
       [2, y.buffer],
       [3, weight],
     ], [1, 1]);
+  }
+
+  perLayerInputs(proj: ActBuffer, rows: ActBuffer, projNorm: GPUBuffer, p: { nLayers: number; nPerLayer: number; nEmbd: number; eps: number }): void {
+    const count = p.nLayers * p.nPerLayer;
+    requireCapacity(proj, count, 'perLayerInputs proj');
+    requireCapacity(rows, count, 'perLayerInputs rows');
+    const f = Math.fround;
+    this.record(
+      'pleInputs',
+      { defines: { WG: DECODE_KERNELS.HEAD_WG } },
+      // The batch path's factors, rounded to f32 as it rounds them.
+      [u32(p.nLayers), u32(p.nPerLayer), f32(p.eps), f32(f(1 / f(Math.sqrt(p.nEmbd)))), f32(f(1 / f(Math.SQRT2)))],
+      [
+        [1, proj.buffer],
+        [2, rows.buffer],
+        [3, projNorm],
+      ],
+      this.grid(p.nLayers),
+    );
   }
 
   shortConv(bcx: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, channels: number, width: number): void {

@@ -30,6 +30,7 @@ import shortConv from '../../shaders/short_conv.wgsl?raw';
 import ssmConv from '../../shaders/ssm_conv.wgsl?raw';
 import deltaNet from '../../shaders/delta_net.wgsl?raw';
 import gatedAttention from '../../shaders/gated_attention.wgsl?raw';
+import pleInputs from '../../shaders/ple_inputs.wgsl?raw';
 
 export const KERNELS = {
   matvec,
@@ -61,6 +62,7 @@ export const KERNELS = {
   ssmConv,
   deltaNet,
   gatedAttention,
+  pleInputs,
 } as const;
 
 export type KernelName = keyof typeof KERNELS;

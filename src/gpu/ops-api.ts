@@ -127,6 +127,10 @@ export interface RopeStoreParams extends Omit<RopeParams, 'nHeads' | 'startPos'>
   /** Per-head RMSNorm of q and k before the rotation (qwen3, gemma3): headDim floats each. */
   qNorm?: GPUBuffer;
   kNorm?: GPUBuffer;
+  /** gemma4: an RMSNorm without weight of each v head before the cache write. */
+  vNorm?: boolean;
+  /** gemma4's layers that reuse an earlier layer's cache: q only (the cache already holds the step's row). */
+  sharedKv?: boolean;
   eps: number;
   kvType?: KvType;
 }
@@ -167,7 +171,7 @@ export type DecodeAttentionParams = Omit<AttentionParams, 'nTokens' | 'startPos'
  */
 export interface DecodeOps {
   /** out[p.outOffset + r] (+)= W_p[r] . in (+ bias), in = x or rmsnorm(x) * norm.weight, for every projection p (several per dispatch). */
-  project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o?: { norm?: { weight: GPUBuffer; eps: number }; accumulate?: boolean; softcap?: number }): void;
+  project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o?: import('./decode-matvec').ProjectOptions): void;
   /** out[r] = act(W_gate[r] . in) * (W_up[r] . in), in = rmsnorm(x) * norm.weight. */
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void;
   /** Per head of qkv = [q | k | v]: q/k norms, rope of q and k, k and v into the caches' row at the step's position. */
@@ -178,8 +182,14 @@ export interface DecodeOps {
    * multiplied by sigmoid(qkv[outputGate + i]).
    */
   attend(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, out: ActBuffer, p: DecodeAttentionParams & { outputGate?: number }): void;
-  /** x += rmsnorm(y) * weight over one row of `dim`. */
-  addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number): void;
+  /** x = (x + rmsnorm(y) * weight) * scale over one row of `dim` (scale: gemma4's layer_output_scale, default 1). */
+  addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number, scale?: number): void;
+  /**
+   * gemma4's per-layer inputs, every layer at once, in place:
+   * proj[l] = (rmsnorm(proj[l] / sqrt(nEmbd)) * projNorm + rows[l]) / sqrt(2),
+   * proj and rows layer-major (nLayers x nPerLayer).
+   */
+  perLayerInputs(proj: ActBuffer, rows: ActBuffer, projNorm: GPUBuffer, p: { nLayers: number; nPerLayer: number; nEmbd: number; eps: number }): void;
   /**
    * lfm2's gated short convolution of one token: bcx holds in_proj's output
    * [b | c | x] (3 x channels); b becomes c * conv(b * x), continuing `state`.

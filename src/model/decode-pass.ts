@@ -41,21 +41,9 @@ export function decodePassBytes(hp: Hyperparams, ctx: number): number {
   return pass + gpuSamplerBytes(hp.nVocab) + TOKEN_PIPELINE_BYTES;
 }
 
-/**
- * Why the decode pass cannot record this kind of layer at all (from the
- * hyperparameters alone), or null: such models decode through the batch
- * path, and need neither the pass's memory nor its qkv scratch.
- */
-export function decodePassLayersUnsupported(hp: Hyperparams): string | null {
-  if (hp.gemma4) return 'gemma4 layers (per-layer head sizes, shared KV, per-layer embeddings) are not recorded';
-  return null;
-}
-
 /** Why a model cannot use the recorded decode pass (it then decodes through the batch path), or null. */
 export function decodePassUnsupported(hp: Hyperparams, w: ModelWeights): string | null {
-  const layers = decodePassLayersUnsupported(hp);
-  if (layers) return layers;
-  if (hp.headDim % 4 !== 0) return `head size ${hp.headDim} is not a multiple of 4`;
+  for (const headDim of new Set([hp.headDim, ...(hp.gemma4?.layers.map((s) => s.headDim) ?? [])])) if (headDim % 4 !== 0) return `head size ${headDim} is not a multiple of 4`;
   if (hp.nEmbd % 4 !== 0 || hp.nFf % 4 !== 0) return 'a projection width is not a multiple of 4';
   const windows = new Set(Array.from({ length: hp.nLayers }, (_, l) => layerAttention(hp, l).window));
   if (windows.size > MAX_WINDOWS) return `${windows.size} different attention windows`;

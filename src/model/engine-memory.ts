@@ -14,7 +14,7 @@ import { staysInFile } from './arch/gemma4';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { uploadsAsVector } from './weights';
-import { decodePassBytes, decodePassLayersUnsupported } from './decode-pass';
+import { decodePassBytes } from './decode-pass';
 import { KV_GROWTH_CHUNK, KV_MIN_GROWTH, kvTypeFor, recurrentStateBytes } from './kv-cache';
 import { kvBytesPerElement, type KvType } from '../gpu/ops-api';
 import { ATTENTION_DECODE_CHUNK } from '../gpu/kernels';
@@ -143,7 +143,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
   // Streamed layers, and layers the pass cannot record (gemma4, lfm2, qwen35), decode through the batch path (no recorded pass).
-  const decodePass = plan.residentLayers < hp.nLayers || decodePassLayersUnsupported(hp) ? 0 : decodePassBytes(hp, plan.ctxSize);
+  const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
   const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels;
   return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, total };
 }

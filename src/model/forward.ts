@@ -11,7 +11,7 @@ import { layerAttention, type Hyperparams } from './hparams';
 import type { LayerWeights, ModelWeights } from './weights';
 import type { KvCache } from './kv-cache';
 import { recordShortConv, recordShortConvToken } from './arch/lfm2';
-import { recordGemma4Embedding, recordGemma4Layer } from './arch/gemma4';
+import { recordGemma4Embedding, recordGemma4Layer, recordGemma4Token, recordGemma4TokenInputs } from './arch/gemma4';
 import { recordQwen35Layer, recordQwen35Token } from './arch/qwen35';
 
 /** Activation buffers for a batch of up to `capacity` tokens, allocated once. */
@@ -192,7 +192,12 @@ export function recordDecodeToken(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
   const { nEmbd, rmsEps: eps } = hp;
   ops.embed(w.tokenEmbd, s.ids, s.x);
   if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, nEmbd);
+  if (hp.gemma4) recordGemma4TokenInputs(ops, hp, w, s);
   for (let l = 0; l < hp.nLayers; l++) {
+    if (hp.gemma4) {
+      recordGemma4Token(ops, hp, w, w.layers[l], kv, s, l);
+      continue;
+    }
     if (w.qwen35) {
       recordQwen35Token(ops, hp, w.qwen35[l], kv, s, l, { rope: ropeStoreParams(hp, w, kv, l), attention: attentionParams(hp, kv, l) });
       continue;

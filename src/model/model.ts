@@ -12,7 +12,7 @@ import type { LayerStreamer } from './streaming';
 import type { ModelWeights } from './weights';
 import { recordBlock, recordEmbedding, recordOutput, type Scratch } from './forward';
 import { deltaNetScratchLengths, qwen35TokenWidth } from './arch/qwen35';
-import { DecodePass, decodePassLayersUnsupported, decodePassUnsupported } from './decode-pass';
+import { DecodePass, decodePassUnsupported } from './decode-pass';
 import { TokenPipeline } from './token-pipeline';
 import { GpuSampler } from '../gpu/gpu-sampler';
 import { gemma4ScratchLayout, type PerLayerTokenRows } from './arch/gemma4';
@@ -41,8 +41,8 @@ function scratchLayout(hp: Hyperparams, capacity: number): [ScratchField, number
     ['up', capacity * hp.nFf],
     ['last', hp.nEmbd],
     ['logits', hp.nVocab],
-    // The decode pass's q, k, v side by side, an lfm2 convolution's [b | c | x] or qwen35's (arch/qwen35.ts): none where it cannot record the layers.
-    ['qkv', decodePassLayersUnsupported(hp) ? 0 : hp.deltaNet ? qwen35TokenWidth(hp) : Math.max(qDim + 2 * hp.kvDim, hp.shortConvKernel > 0 ? 3 * hp.nEmbd : 0)],
+    // The decode pass's q, k, v side by side (the widest layer's, gemma4), an lfm2 convolution's [b | c | x] or qwen35's (arch/qwen35.ts).
+    ['qkv', hp.deltaNet ? qwen35TokenWidth(hp) : Math.max(qDim + 2 * hp.kvDim, hp.shortConvKernel > 0 ? 3 * hp.nEmbd : 0)],
     ...gemma4ScratchLayout(hp, capacity),
     ...(Object.entries(deltaNetScratchLengths(hp, capacity)) as [ScratchField, number][]),
   ];
@@ -193,10 +193,17 @@ export class LlamaModel {
   /**
    * Whether the token pipeline may run steps ahead of the ids read back: not
    * with a recurrent state (lfm2, qwen35), which would absorb the draws past
-   * a stop and cannot be rewound.
+   * a stop and cannot be rewound, nor with gemma4's per-layer embeddings,
+   * whose rows for a token are read from the file once its id is known
+   * (beforeStep).
    */
   get runsAhead(): boolean {
-    return !this.kv.hasRecurrentState;
+    return !this.kv.hasRecurrentState && !this.perLayerRows;
+  }
+
+  /** What a decode step needs before it evaluates `id` on the GPU: gemma4's per-layer table rows of that token (nothing for other models). */
+  async beforeStep(id: number): Promise<void> {
+    await this.perLayerRows?.upload(this.ops.device, [id], this.scratch.pleRows!);
   }
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */
@@ -250,6 +257,7 @@ export class LlamaModel {
     const logits = await this.withGpuErrors('a forward pass', async () => {
       if (tokens.length === 1 && this.decode) {
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(tokens));
+        await this.perLayerRows?.upload(this.ops.device, tokens, this.scratch.pleRows!);
         this.decode.run(startPos, 0);
         return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
       }

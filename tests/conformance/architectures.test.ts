@@ -15,7 +15,7 @@
 // context and mistral3's temperature step are 16 positions, lfm2 has
 // short-convolution layers on both sides of its attention layer. gemma4 has
 // its own writer (tests/fixtures/synthetic-gemma4.ts): per-layer shapes,
-// shared KV, per-layer embeddings; WebClaw runs it through the batch path.
+// shared KV, per-layer embeddings.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

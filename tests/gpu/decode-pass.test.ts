@@ -18,12 +18,15 @@ import type { LoadOptions } from '../../src/engine/types';
 import { argmax } from '../../src/engine/sampler';
 import { relativeDiff } from './helpers/reference';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
+import { makeSyntheticGemma4, type SyntheticGemma4Options } from '../fixtures/synthetic-gemma4';
 
 const SHAPE = { nEmbd: 128, nFf: 256, nLayers: 2, nVocab: 512, seed: 99 };
 
 interface Case {
   label: string;
-  model: Partial<SyntheticModelOptions> & Pick<SyntheticModelOptions, 'nHeads' | 'nKvHeads'>;
+  model?: Partial<SyntheticModelOptions> & Pick<SyntheticModelOptions, 'nHeads' | 'nKvHeads'>;
+  /** gemma4 has its own writer (per-layer shapes and tensors). */
+  gemma4?: SyntheticGemma4Options;
   load?: LoadOptions;
   /** Tokens fed one by one after the prompt. */
   steps: number;
@@ -61,6 +64,26 @@ const CASES: Case[] = [
     steps: 70,
     gpuSteps: 66,
   },
+  {
+    label: 'gemma4 (sliding 32-wide / full 64-wide heads, 3 of 6 layers on a shared cache, V norm, per-layer inputs, output scales, window 8)',
+    gemma4: {
+      nEmbd: 64, nVocab: 512, layerTypes: [true, true, false, true, true, false], nHeads: 4, nKvHeadsSwa: 2, nKvHeadsFull: 1,
+      headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.25, nFf: 128, sharedKvLayers: 3, nEmbdPerLayer: 16,
+      slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 10, ctxLength: 512, seed: 5,
+    },
+    steps: 70,
+    gpuSteps: 66,
+  },
+  {
+    label: 'gemma4 without attn_v (V is K\'s projection), Q8_0',
+    gemma4: {
+      nEmbd: 64, nVocab: 512, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+      headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 32,
+      slidingWindow: 16, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, noValueProjection: true, type: GgmlType.Q8_0, ctxLength: 512, seed: 8,
+    },
+    prompt: [1],
+    steps: 6,
+  },
   { label: 'llama Q8_0, nFf 96 (down projection in 4-element steps)', model: { arch: 'llama', nFf: 96, nHeads: 4, nKvHeads: 2, type: GgmlType.Q8_0 }, prompt: [1], steps: 11 },
 ];
 
@@ -86,7 +109,7 @@ describe('recorded decode pass (gpu and cpu kernels) vs the batch path', () => {
 
   it.each(CASES)('$label', { timeout: 300_000 }, async (c) => {
     const stepsOf = { gpu: c.gpuSteps ?? c.steps, cpu: c.steps };
-    const bytes = makeSyntheticModel({ ...SHAPE, ctxLength: 512, ...c.model });
+    const bytes = c.gemma4 ? makeSyntheticGemma4(c.gemma4) : makeSyntheticModel({ ...SHAPE, ctxLength: 512, ...c.model! });
     const load: LoadOptions = { ctxSize: 256, ...c.load };
     await batch.load(new BytesSource(bytes, 'm.gguf'), load);
     expect(batch.usesDecodePass).toBe(false);

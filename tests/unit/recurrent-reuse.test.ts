@@ -10,9 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { evalReusingCache } from '../../src/engine/context';
 import type { Session } from '../../src/engine/session';
 
-function session(cached: number[], recurrentPosition: number | null): { s: Session; starts: number[]; restores: number[] } {
+function session(cached: number[], recurrentPosition: number | null): { s: Session; starts: number[]; restores: number[]; put: Float32Array[] } {
   const starts: number[] = [];
   const restores: number[] = [];
+  const put: Float32Array[] = [];
   let saved = -1;
   const model = {
     recurrentPosition,
@@ -29,8 +30,9 @@ function session(cached: number[], recurrentPosition: number | null): { s: Sessi
       model.recurrentPosition = saved;
       return saved;
     },
+    putLogits: (logits: Float32Array) => void put.push(logits),
   };
-  return { s: { cached: [...cached], model } as unknown as Session, starts, restores };
+  return { s: { cached: [...cached], model } as unknown as Session, starts, restores, put };
 }
 
 describe('prefix reuse with a recurrent state', () => {
@@ -53,15 +55,18 @@ describe('prefix reuse with a recurrent state', () => {
   });
 
   it('the same prompt after a reply: the saved state and logits, no evaluation; a prompt extending it continues from its end', async () => {
-    const { s, starts, restores } = session([], 0);
+    const { s, starts, restores, put } = session([], 0);
     const prompt = [1, 2, 3, 4];
     const first = await evalReusingCache(s, prompt);
+    expect(put).toHaveLength(0);
     // The reply moves the state on (two tokens evaluated after the prompt).
     s.cached.push(50, 51);
     Object.assign(s.model, { recurrentPosition: 6 });
     const again = await evalReusingCache(s, prompt);
     expect(again).toEqual({ logits: first.logits, reused: 4 });
     expect(again.logits).not.toBe(first.logits);
+    // No pass ran: the kept logits go back where the GPU sampler reads them.
+    expect(put).toEqual([first.logits]);
     expect(starts).toEqual([0]);
     expect(restores).toEqual([4]);
     // Diverging from the reply after the prompt: from the saved end, not from 0.

@@ -16,7 +16,7 @@
 import { ClawError, modelInvalid } from '../../errors';
 import type { ByteSource, GgufFile, GgufTensorInfo } from '../../gguf/types';
 import { GGML_TYPES, type GgmlType } from '../../gguf/types';
-import type { ActBuffer, GpuOps } from '../../gpu/ops-api';
+import type { ActBuffer, DecodeOps, GpuOps, Projection } from '../../gpu/ops-api';
 import type { Scratch } from '../forward';
 import { layerAttention, type Hyperparams } from '../hparams';
 import type { KvCache } from '../kv-cache';
@@ -180,6 +180,71 @@ export function gemma4TensorPlan(hp: Hyperparams, g: Gemma4Layout): PlannedTenso
   return plan;
 }
 
+/**
+ * The decode step's per-layer inputs, every layer's at once, from x (the
+ * scaled token embedding, before layer 0): the model projections into
+ * scratch.pleProj (layer-major), then each normed, added to the token's
+ * table rows (scratch.pleRows, uploaded before the step) and scaled.
+ */
+export function recordGemma4TokenInputs(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, s: Scratch): void {
+  const nPl = hp.gemma4!.nEmbdPerLayer;
+  if (nPl === 0) return;
+  ops.project(s.x, w.perLayerModelProj!.map((m, l) => ({ w: m, outOffset: l * nPl })), s.pleProj!);
+  ops.perLayerInputs(s.pleProj!, s.pleRows!, w.perLayerProjNorm!, { nLayers: hp.nLayers, nPerLayer: nPl, nEmbd: hp.nEmbd, eps: hp.rmsEps });
+}
+
+/**
+ * Layer l for the decode step's token (recordGemma4Layer's math with n = 1,
+ * in the decode pass's kernels): the norm folded into q (and k and v where
+ * the layer owns its cache), q/k norms, v's RMSNorm, rope and the cache
+ * write folded into attention (q only on a shared cache); the output and
+ * down projections each followed by its post-norm and the residual add in
+ * one kernel; gate, up and GELU in one; the per-layer input's gate with its
+ * GELU times the input in the matvec's epilogue; layer_output_scale in the
+ * last residual add.
+ */
+export function recordGemma4Token(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number): void {
+  const shape = hp.gemma4!.layers[l];
+  const { nHeads, nKvHeads, headDim, kvDim, kvLayer, ownsKv } = shape;
+  const { nEmbd, rmsEps: eps } = hp;
+  const local = layerAttention(hp, l);
+  const qDim = nHeads * headDim;
+  const projections: Projection[] = [{ w: layer.wq!, outOffset: 0 }];
+  if (ownsKv) projections.push({ w: layer.wk!, outOffset: qDim }, { w: layer.wv!, outOffset: qDim + kvDim });
+  ops.project(s.x, projections, s.qkv, { norm: { weight: layer.attnNorm, eps } });
+  const keys = kv.keys[kvLayer];
+  const values = kv.values[kvLayer];
+  ops.ropeAndStore(s.qkv, keys, values, {
+    headDim,
+    nRot: shape.ropeDim,
+    freqBase: local.freqBase,
+    freqScale: local.freqScale,
+    neox: true,
+    // Only full layers rotate through rope_freqs (proportional rope).
+    freqFactors: shape.swa ? undefined : w.ropeFreqs,
+    nHeads,
+    nKvHeads,
+    qNorm: layer.qNorm,
+    kNorm: ownsKv ? layer.kNorm : undefined,
+    vNorm: true,
+    sharedKv: !ownsKv,
+    eps,
+    kvType: kv.kvType,
+  });
+  ops.attend(s.qkv, keys, values, s.attn, { nHeads, nKvHeads, headDim, scale: hp.attnScale, slidingWindow: local.window, kvType: kv.kvType });
+  ops.project(s.attn, [{ w: layer.wo!, outOffset: 0 }], s.xb);
+  ops.addNormed(s.x, s.xb, layer.attnPostNorm!, nEmbd, eps);
+  ops.gatedProject(s.x, { weight: layer.ffnNorm, eps }, layer.wGate, layer.wUp, s.gate, 'gelu');
+  ops.project(s.gate, [{ w: layer.wDown, outOffset: 0 }], s.xb);
+  const nPl = hp.gemma4!.nEmbdPerLayer;
+  const scale = layer.outputScale ?? 1;
+  ops.addNormed(s.x, s.xb, layer.ffnPostNorm!, nEmbd, eps, nPl > 0 ? 1 : scale);
+  if (nPl === 0) return;
+  ops.project(s.x, [{ w: layer.perLayerGate!, outOffset: 0 }], s.gate, { gateIn: { input: s.pleProj!, offset: l * nPl } });
+  ops.project(s.gate, [{ w: layer.perLayerProj!, outOffset: 0 }], s.xb);
+  ops.addNormed(s.x, s.xb, layer.perLayerPostNorm!, nEmbd, eps, scale);
+}
+
 /** x is the scaled token embedding: keep a copy, the per-layer inputs project it at every layer. */
 export function recordGemma4Embedding(ops: GpuOps, hp: Hyperparams, s: Scratch, n: number): void {
   if (hp.gemma4!.nEmbdPerLayer > 0) ops.copy(s.x, 0, s.pleInput!, 0, n * hp.nEmbd);
@@ -269,7 +334,8 @@ export function gemma4ScratchLayout(hp: Hyperparams, capacity: number): ['pleInp
   if (nPl === 0) return [];
   return [
     ['pleInput', capacity * hp.nEmbd],
-    ['pleProj', capacity * nPl],
+    // The decode pass projects every layer's at once.
+    ['pleProj', Math.max(capacity, hp.nLayers) * nPl],
     ['pleRows', capacity * hp.nLayers * nPl],
   ];
 }

@@ -1,12 +1,14 @@
-// Models with a recurrent state (lfm2's conv, qwen35's delta-net) sample on
-// the GPU through the recorded decode pass, one draw in flight: a step only
-// evaluates a draw already read and accepted, so the state never absorbs a
-// token past a stop. Checked against the CPU route (a request with
-// logprobs reads the logits back and samples on the CPU, with the same
-// random stream): the same tokens, greedy and seeded; per decoded token no
-// bind group and only the id read back; and after a stop the state holds
-// exactly the accepted draws, so the next prompt continues from it, as a
-// fresh evaluation of the same tokens does.
+// Models whose token pipeline keeps one draw in flight sample on the GPU
+// through the recorded decode pass: those with a recurrent state (lfm2's
+// conv, qwen35's delta-net), where a step only evaluates a draw already read
+// and accepted, so the state never absorbs a token past a stop; and gemma4,
+// whose per-layer table rows for a token are read from the file once its id
+// is known. Checked against the CPU route (a request with logprobs reads the
+// logits back and samples on the CPU, with the same random stream): the
+// same tokens, greedy and seeded, with only the ids read back; and, for the
+// recurrent models, after a stop the state holds exactly the accepted
+// draws, so the next prompt continues from it, as a fresh evaluation of the
+// same tokens does.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
@@ -15,18 +17,30 @@ import { BytesSource } from '../../src/gguf/source';
 import { countGpuWork, type GpuCounts } from '../../src/gpu/counters';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
+import { makeSyntheticGemma4 } from '../fixtures/synthetic-gemma4';
 
 const NVOCAB = 512;
 const MODELS = [
   {
     label: 'lfm2 (2 short convolutions, 1 attention layer)',
+    recurrent: true,
     bytes: makeSyntheticModel({ arch: 'lfm2', nEmbd: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, nFf: 128, nVocab: NVOCAB, ctxLength: 256, seed: 11 }),
   },
   {
     label: 'qwen35 (3 delta-net : 1 gated attention)',
+    recurrent: true,
     bytes: makeSyntheticModel({
       arch: 'qwen35', nEmbd: 64, nFf: 128, nLayers: 4, nHeads: 2, nKvHeads: 1, headDim: 32, ropeDim: 16, nVocab: NVOCAB, ctxLength: 256, seed: 7,
       deltaNet: { stateSize: 16, kHeads: 2, vHeads: 4, convKernel: 4, ropeSections: [1, 1, 1, 5] },
+    }),
+  },
+  {
+    label: 'gemma4 (per-layer inputs, 2 of 4 layers on a shared cache)',
+    recurrent: false,
+    bytes: makeSyntheticGemma4({
+      nEmbd: 64, nVocab: NVOCAB, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+      headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 16,
+      slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, ctxLength: 256, seed: 9,
     }),
   },
 ];
@@ -54,7 +68,7 @@ async function run(engine: ClawEngine, options: GenerateOptions): Promise<{ ids:
   }
 }
 
-describe.each(MODELS)('recurrent model on the GPU sampler: $label', ({ bytes }) => {
+describe.each(MODELS)('one draw in flight on the GPU sampler: $label', ({ bytes, recurrent }) => {
   let engine: ClawEngine;
   const load = () => engine.load(new BytesSource(bytes, 'm.gguf'), { ctxSize: 64 });
 
@@ -83,7 +97,7 @@ describe.each(MODELS)('recurrent model on the GPU sampler: $label', ({ bytes }) 
     }
   });
 
-  it('a stop leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would', { timeout: 180_000 }, async () => {
+  it.runIf(recurrent)('a stop leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would', { timeout: 180_000 }, async () => {
     await engine.nextTokenLogits([1, 90]);
     const greedy = await run(engine, { temperature: 0 });
     const tok = engine.tokenizer!;
