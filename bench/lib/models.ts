@@ -91,7 +91,7 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
     writeFileSync(
       file,
       makeSyntheticGemma4({
-        nEmbd: 512, nVocab: 4096, layerTypes: [true, true, true, true, false, true, true, true, true, false], nHeads: 8, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+        nEmbd: 512, nVocab: 4096, layerTypes: [true, true, true, true, true, false, true, true, true, false], nHeads: 8, nKvHeadsSwa: 1, nKvHeadsFull: 1,
         headDimSwa: 64, headDimFull: 128, partialRotaryFull: 0.25, nFf: 1024, sharedKvLayers: 4, nEmbdPerLayer: 64,
         slidingWindow: 512, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 30, ctxLength: 2048, type: GgmlType.Q8_0, seed: 3,
       }),

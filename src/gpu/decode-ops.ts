@@ -104,7 +104,7 @@ export class DecodeRecorder implements DecodeOps {
     readonly step: GPUBuffer,
     /** Positions the KV cache holds: sizes the attention scratch. */
     private readonly capacity: number,
-    /** Heads and head size of attention (one shape per model). */
+    /** Heads and head size of the widest attention layer (gemma4 layers differ): sizes the attention scratch. */
     private readonly attentionShape: { nHeads: number; headDim: number },
   ) {
     this.maxWorkgroups = deps.cpuEmulated ? CPU_WORKGROUPS : Infinity;
