@@ -24,9 +24,14 @@ const STEP_USAGE = 0x40 | 0x100 | 0x08; // UNIFORM | INDIRECT | COPY_DST
 /** Attention windows a model may mix (global and one sliding window). */
 const MAX_WINDOWS = 2;
 
-/** Dispatches of one recorded token, at most: embedding parts and scale, 9 per layer, the output's parts. */
-function maxDispatches(hp: Hyperparams): number {
-  return 2 + hp.nLayers * 9 + 16;
+/**
+ * Dispatches of one recorded token, at most: the embedding's parts and
+ * scale, up to 12 per layer (a gemma4 layer with per-layer inputs in the
+ * CPU-emulation family), gemma4's per-layer projections (four layers a
+ * dispatch) and inputs, the output's parts.
+ */
+export function maxDecodeDispatches(hp: Hyperparams): number {
+  return 2 + hp.nLayers * 12 + Math.ceil(hp.nLayers / 4) + 1 + 16;
 }
 
 /**
@@ -36,7 +41,7 @@ function maxDispatches(hp: Hyperparams): number {
  * 'uniforms' and 'staging' are the kernels' own buffers that outlive a model.
  */
 export function decodePassBytes(hp: Hyperparams, ctx: number): number {
-  const params = Math.ceil(maxDispatches(hp) / DECODE_PARAM_SLOTS_PER_BUFFER) * DECODE_PARAM_BUFFER_BYTES;
+  const params = Math.ceil(maxDecodeDispatches(hp) / DECODE_PARAM_SLOTS_PER_BUFFER) * DECODE_PARAM_BUFFER_BYTES;
   const pass = params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4);
   return pass + gpuSamplerBytes(hp.nVocab) + TOKEN_PIPELINE_BYTES;
 }

@@ -142,7 +142,7 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const kvTransient = plan.ctxSize * hp.kvDim * F32;
   const scratch = scratchBytes(hp, Math.min(o.batchSize, plan.ctxSize));
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
-  // Streamed layers, and layers the pass cannot record (gemma4, lfm2, qwen35), decode through the batch path (no recorded pass).
+  // Streamed layers decode through the batch path (no recorded pass).
   const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
   const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels;
   return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, total };
