@@ -60,20 +60,30 @@ var<workgroup> q_rot: array<vec4<f32>, D4>;
 var<workgroup> k_new: array<KvVec4, D4>;
 var<workgroup> v_new: array<KvVec4, D4>;
 
-// Head slot `slot` of qkv (q heads, then k heads) into `head`: per-head
-// RMSNorm (QK_NORM) and rotation at step.pos, as rope_kv. Ends on a barrier.
-fn rotate_head(slot: u32, is_q: bool, lid: u32) {
+// Head slot `slot` of qkv (q heads, then k heads, then v heads) into `head`. Ends on a barrier.
+fn load_head(slot: u32, lid: u32) {
   for (var d = lid; d < HEAD_DIM; d += WG) {
     let v4 = q[(slot * HEAD_DIM + d) / 4u];
     head[d] = v4[d & 3u];
   }
   workgroupBarrier();
-//#if QK_NORM
+}
+
+// 1 / rms of `head` (every thread adds up the whole head).
+fn head_inv_rms() -> f32 {
   var sq = 0.0;
   for (var d = 0u; d < HEAD_DIM; d++) {
     sq += head[d] * head[d];
   }
-  let inv = inverseSqrt(sq / f32(HEAD_DIM) + rope.eps);
+  return inverseSqrt(sq / f32(HEAD_DIM) + rope.eps);
+}
+
+// Head slot `slot` of qkv (q heads, then k heads) into `head`: per-head
+// RMSNorm (QK_NORM) and rotation at step.pos, as rope_kv. Ends on a barrier.
+fn rotate_head(slot: u32, is_q: bool, lid: u32) {
+  load_head(slot, lid);
+//#if QK_NORM
+  let inv = head_inv_rms();
   workgroupBarrier();
   for (var d = lid; d < HEAD_DIM; d += WG) {
     if (is_q) {
@@ -153,16 +163,8 @@ fn new_key_value(h: u32, lid: u32) {
   }
 //#if V_NORM
   workgroupBarrier();
-  for (var d = lid; d < HEAD_DIM; d += WG) {
-    let v4 = q[(v_slot * HEAD_DIM + d) / 4u];
-    head[d] = v4[d & 3u];
-  }
-  workgroupBarrier();
-  var sq = 0.0;
-  for (var d = 0u; d < HEAD_DIM; d++) {
-    sq += head[d] * head[d];
-  }
-  let inv = inverseSqrt(sq / f32(HEAD_DIM) + rope.eps);
+  load_head(v_slot, lid);
+  let inv = head_inv_rms();
 //#endif
   for (var t = lid; t < D4; t += WG) {
 //#if V_NORM

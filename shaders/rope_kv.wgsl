@@ -47,6 +47,14 @@ struct Params {
 
 //#include rope_math
 
+fn inv_rms(head: ptr<function, array<f32, HEAD_DIM>>) -> f32 {
+  var sq = 0.0;
+  for (var d = 0u; d < HEAD_DIM; d++) {
+    sq += (*head)[d] * (*head)[d];
+  }
+  return inverseSqrt(sq / f32(HEAD_DIM) + params.rope.eps);
+}
+
 fn store(is_key: bool, e: u32, value: f32) {
 //#if !KV_F16
   if (is_key) {
@@ -87,11 +95,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
   if (is_q || is_k) {
 //#if QK_NORM
-    var sq = 0.0;
-    for (var d = 0u; d < HEAD_DIM; d++) {
-      sq += head[d] * head[d];
-    }
-    let inv = inverseSqrt(sq / f32(HEAD_DIM) + params.rope.eps);
+    let inv = inv_rms(&head);
     for (var d = 0u; d < HEAD_DIM; d++) {
       if (is_q) {
         head[d] = head[d] * inv * q_norm[d];
@@ -129,11 +133,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (!is_k) {
     kv_head -= params.n_kv_heads;
 //#if V_NORM
-    var sq = 0.0;
-    for (var d = 0u; d < HEAD_DIM; d++) {
-      sq += head[d] * head[d];
-    }
-    let inv = inverseSqrt(sq / f32(HEAD_DIM) + params.rope.eps);
+    let inv = inv_rms(&head);
     for (var d = 0u; d < HEAD_DIM; d++) {
       head[d] *= inv;
     }
