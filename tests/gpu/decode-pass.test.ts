@@ -68,6 +68,15 @@ const CASES: Case[] = [
     gpuSteps: 66,
   },
   {
+    label: 'qwen35 Q4_K_M mix (Q4_K segments in the 4-projection dispatch, Q6_K where llama-quantize puts it)',
+    model: {
+      arch: 'qwen35', nEmbd: 256, nFf: 512, nLayers: 4, nHeads: 2, nKvHeads: 1, headDim: 64, ropeDim: 16, mix: 'Q4_K_M',
+      deltaNet: { stateSize: 32, kHeads: 2, vHeads: 4, convKernel: 4, ropeSections: [1, 1, 1, 5] },
+    },
+    prompt: [1],
+    steps: 6,
+  },
+  {
     label: 'gemma4 (sliding 32-wide / full 64-wide heads, 3 of 6 layers on a shared cache, V norm, per-layer inputs, output scales, window 8)',
     gemma4: {
       nEmbd: 64, nVocab: 512, layerTypes: [true, true, false, true, true, false], nHeads: 4, nKvHeadsSwa: 2, nKvHeadsFull: 1,
