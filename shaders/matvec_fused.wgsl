@@ -13,6 +13,12 @@
 //                        (GATE_IN: gemma4's per-layer input gate)
 // HAS_BIAS: biases of at most three segments (bias_s0..2, a dispatch with
 // biases takes no fourth).
+// PRE_ADD (gemma's post-norms): the input is first
+//             x' = (x + y / sqrt(mean(y^2) + pre_eps) * pre_w) * pre_mul,
+//             the residual add of the block before, folded in: each
+//             workgroup adds up y's squares itself, and workgroup 0 also
+//             stores x' to pre_out, the residual stream from here on (a
+//             buffer other than x: the other workgroups still read x).
 // Segment s has rows[s] rows of `cols` inputs in its own GGUF type (bound at
 // weights_s<s> by the assembler's segments piece); rows are numbered through the
 // segments in order (gated epilogues: rows of segment 0, each paired with
@@ -52,6 +58,8 @@ struct Params {
   split: u32,
   split_out: u32,
   mul_at: u32,
+  pre_eps: f32,
+  pre_mul: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -62,6 +70,13 @@ struct Params {
 //#endif
 //#if GATE_IN
 @group(0) @binding(4) var<storage, read> mul_in: array<f32>;
+//#endif
+//#if PRE_ADD
+@group(0) @binding(5) var<storage, read> pre_y: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> pre_w: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> pre_out: array<vec4<f32>>;
+// 1 / rms(y), from the prologue of main.
+var<private> pre_inv: f32;
 //#endif
 //#if HAS_BIAS
 @group(0) @binding(20) var<storage, read> bias_s0: array<f32>;
@@ -107,8 +122,17 @@ fn tile_slot(v: u32) -> u32 {
 //#include act_i8
 //#endif
 
+// Input element group k4 (PRE_ADD: with the block before's residual add).
+fn x4(k4: u32) -> vec4<f32> {
+//#if PRE_ADD
+  return (x[k4] + pre_y[k4] * pre_inv * pre_w[k4]) * params.pre_mul;
+//#else
+  return x[k4];
+//#endif
+}
+
 fn in4(k4: u32) -> vec4<f32> {
-  let v = x[k4];
+  let v = x4(k4);
 //#if NORM
   sum_sq += dot(v, v);
   return v * norm_w[k4];
@@ -265,6 +289,29 @@ fn main(
   let total = params.rows[0];
 //#else
   let total = params.rows[0] + params.rows[1] + params.rows[2] + params.rows[3];
+//#endif
+//#if PRE_ADD
+  // y's sum of squares by a tree over the workgroup (partial is free until the rows' sums).
+  var sq_y = 0.0;
+  for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
+    let v = pre_y[k4];
+    sq_y += dot(v, v);
+  }
+  partial[lid] = sq_y;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      partial[lid] += partial[lid + s];
+    }
+  }
+  workgroupBarrier();
+  pre_inv = inverseSqrt(partial[0] / f32(params.cols) + params.pre_eps);
+  workgroupBarrier();
+  if (wid.x == 0u && wid.y == 0u) {
+    for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
+      pre_out[k4] = x4(k4);
+    }
+  }
 //#endif
   // Groups of ROWS_PER_WG rows; a workgroup takes every (number of
   // workgroups)-th group, so a dispatch may have fewer workgroups than groups.

@@ -35,7 +35,22 @@ export interface ProjectOptions {
   softcap?: number;
   /** out[r] = gelu(W[r] . in) * gateIn[offset + r] (gemma4's per-layer input gate; one matrix). */
   gateIn?: { input: ActBuffer; offset: number };
+  /** The block before's residual add, folded in (matvec_fused's PRE_ADD); see DecodeRecorder.addNormed. */
+  preAdd?: PreAdd;
 }
+
+/** x' = (x + rmsnorm(y) * weight) * scale as the input, x' also stored to `out` (the residual stream from then on). */
+export interface PreAdd {
+  y: GPUBuffer;
+  weight: GPUBuffer;
+  eps: number;
+  scale: number;
+  out: GPUBuffer;
+}
+
+/** Storage bindings PRE_ADD adds (y, its norm weight, the stored x'), and where x' is stored. */
+const PRE_ADD_BINDINGS = 3;
+export const PRE_OUT_BINDING = 7;
 
 /** One matvec_fused dispatch, ready to record. */
 export interface MatvecDispatch {
@@ -78,8 +93,8 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     if (pieces.length !== 1 || o.accumulate || o.softcap) throw badRequest('project: gateIn takes one matrix of one part, without accumulate or softcap');
     requireCapacity(o.gateIn.input, o.gateIn.offset + pieces[0].rows, 'project gateIn');
   }
-  // Storage bindings besides the segments: x, out, the norm, gateIn, the grid table, and every bias slot when any has one.
-  const fixed = 2 + (o.norm ? 1 : 0) + (o.gateIn ? 1 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
+  // Storage bindings besides the segments: x, out, the norm, gateIn, PRE_ADD's, the grid table, and every bias slot when any has one.
+  const fixed = 2 + (o.norm ? 1 : 0) + (o.gateIn ? 1 : 0) + (o.preAdd ? PRE_ADD_BINDINGS : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
   const segmentsPerDispatch = Math.max(1, Math.min(hasBias ? BIAS_SEGMENTS : SEGMENTS_MAX, deps.maxStorageBuffers - fixed));
   const dispatches: MatvecDispatch[] = [];
   for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
@@ -99,6 +114,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
       biasFrom: perSeg((p) => p.biasOffset),
       split: i === 0 && split ? split : undefined,
       mulAt: o.gateIn?.offset,
+      preAdd: o.preAdd,
     });
     const buffers: [number, GPUBuffer][] = [
       [1, x.buffer],
@@ -106,6 +122,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     ];
     if (o.norm) buffers.push([3, o.norm.weight]);
     if (o.gateIn) buffers.push([4, o.gateIn.input.buffer]);
+    if (o.preAdd) buffers.push(...preAddBindings(o.preAdd));
     group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
     if (hasBias) for (let k = 0; k < BIAS_SEGMENTS; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
@@ -118,7 +135,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
         segmentTypes,
         wideLoads: wideLoads(t, cols),
         int8Dot: int8,
-        defines: matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.gateIn ? 4 : o.accumulate ? 1 : 0, GATE_IN: !!o.gateIn, INT8: int8 }),
+        defines: matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.gateIn ? 4 : o.accumulate ? 1 : 0, GATE_IN: !!o.gateIn, PRE_ADD: !!o.preAdd, INT8: int8 }),
       },
       params,
       buffers,
@@ -131,7 +148,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
 }
 
 /** DecodeOps.gatedProject: the FFN's norm, gate and up rows and activation in one dispatch. */
-export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): MatvecDispatch {
+export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu', preAdd?: PreAdd): MatvecDispatch {
   requireCols(x, gate);
   requireCols(x, up);
   if (gate.rows !== up.rows || gate.cols !== up.cols) throw badRequest(`gatedProject: ${gate.name} and ${up.name} differ in shape`);
@@ -148,7 +165,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       segmentTypes: [gate.type, up.type],
       wideLoads: wideLoads(t, gate.cols),
       int8Dot: int8,
-      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, GATE_IN: false, INT8: int8 }),
+      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, GATE_IN: false, PRE_ADD: !!preAdd, INT8: int8 }),
     },
     params: matvecParams({
       cols: gate.cols,
@@ -159,6 +176,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       rowBytes: [u32(rowBytes(gate)), u32(rowBytes(up)), u32(0), u32(0)],
       outAt: [u32(0), u32(0), u32(0), u32(0)],
       biasFrom: [u32(0), u32(0), u32(0), u32(0)],
+      preAdd,
     }),
     buffers: [
       [1, x.buffer],
@@ -166,6 +184,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       [3, norm.weight],
       [SEGMENT_BINDING, gate.parts[0].buffer],
       [SEGMENT_BINDING + 1, up.parts[0].buffer],
+      ...(preAdd ? preAddBindings(preAdd) : []),
     ],
     groups: matvecGrid(deps, t, gate.rows, gate.cols),
     weights: `${gate.name}+${up.name}`,
@@ -174,11 +193,19 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
 }
 
 /** matvec_fused's Params, in its field order (four u32 per segment field: a vec4 each). */
-function matvecParams(p: { cols: number; hasBias: number; eps: number; softcap: number; rows: ParamField[]; rowBytes: ParamField[]; outAt: ParamField[]; biasFrom: ParamField[]; split?: { every: number; out: number }; mulAt?: number }): ParamField[] {
-  return [u32(p.cols), u32(p.hasBias), f32(p.eps), f32(p.softcap), ...p.rows, ...p.rowBytes, ...p.outAt, ...p.biasFrom, u32(p.split?.every ?? 0), u32(p.split?.out ?? 0), u32(p.mulAt ?? 0)];
+function matvecParams(p: { cols: number; hasBias: number; eps: number; softcap: number; rows: ParamField[]; rowBytes: ParamField[]; outAt: ParamField[]; biasFrom: ParamField[]; split?: { every: number; out: number }; mulAt?: number; preAdd?: PreAdd }): ParamField[] {
+  return [u32(p.cols), u32(p.hasBias), f32(p.eps), f32(p.softcap), ...p.rows, ...p.rowBytes, ...p.outAt, ...p.biasFrom, u32(p.split?.every ?? 0), u32(p.split?.out ?? 0), u32(p.mulAt ?? 0), f32(p.preAdd?.eps ?? 0), f32(p.preAdd?.scale ?? 1)];
 }
 
-function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; GATE_IN: boolean; INT8: boolean }): ShaderDefines {
+function preAddBindings(p: PreAdd): [number, GPUBuffer][] {
+  return [
+    [5, p.y],
+    [6, p.weight],
+    [PRE_OUT_BINDING, p.out],
+  ];
+}
+
+function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; GATE_IN: boolean; PRE_ADD: boolean; INT8: boolean }): ShaderDefines {
   if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
   const lanes = matvecLanes(cols, deps.cpuEmulated, t);
   // The input tile: no longer than the row (rounded up to whole 32-blocks).

@@ -16,7 +16,8 @@ import { badRequest, requireCapacity, type ActBuffer, type DecodeAttentionParams
 import type { RecordedDispatch } from './recorded';
 import { STEP_BYTES } from './recorded';
 import type { ShaderDefines } from './shaders';
-import { gatedDispatch, projectDispatches, type MatvecDeps, type ProjectOptions } from './decode-matvec';
+import { gatedDispatch, PRE_OUT_BINDING, projectDispatches, type MatvecDeps, type MatvecDispatch, type PreAdd, type ProjectOptions } from './decode-matvec';
+import { usesGridTable } from './shaders';
 import { f32, ropeStoreFields, u32, type ParamField } from './uniforms';
 import { weightRowBytes } from './weights';
 
@@ -94,6 +95,20 @@ export class DecodeRecorder implements DecodeOps {
   private attentionScratch: GPUBuffer | null = null;
   /** ropeAndStore's call, held for the attend() after it (GPU family: one fused dispatch); recorded on its own otherwise. */
   private pendingRope: { qkv: ActBuffer; kCache: GPUBuffer; vCache: GPUBuffer; p: RopeStoreParams } | null = null;
+  /**
+   * addNormed's call, held for the matvec that reads x next (matvec_fused's
+   * PRE_ADD: one dispatch fewer), recorded on its own otherwise.
+   */
+  private pendingAdd: { x: ActBuffer; y: ActBuffer; weight: GPUBuffer; dim: number; eps: number; scale: number } | null = null;
+  /**
+   * Where a residual stream is now: a folded add stores x' to the other of
+   * two buffers (the dispatch's other workgroups still read x), so each one
+   * moves the stream; every recorded binding of the logical buffer is
+   * redirected. The same list replays every token, from the same start.
+   */
+  private readonly moved = new Map<GPUBuffer, GPUBuffer>();
+  /** The second buffer of a residual stream (allocated at the first folded add). */
+  private readonly twins = new Map<GPUBuffer, GPUBuffer>();
 
   /** What the projections' dispatches depend on (decode-matvec.ts). */
   private readonly matvecDeps: MatvecDeps;
@@ -114,17 +129,20 @@ export class DecodeRecorder implements DecodeOps {
 
   signature(): string {
     this.flushRope();
+    this.flushAdd();
     return this.pending.map((d) => `${this.deps.kernelId(d.kernel, d.variant)}:${d.groups.join('x')}${d.indirect ? 'i' : ''}`).join(' ');
   }
 
   async compile(): Promise<void> {
     this.flushRope();
+    this.flushAdd();
     await Promise.all(this.pending.map((d) => this.deps.pipelineAsync(d.kernel, d.variant)));
   }
 
   /** Uploads the parameter slots, creates the pipelines (unless compiled) and bind groups, and returns the dispatch list. */
   finish(): RecordedDispatch[] {
     this.flushRope();
+    this.flushAdd();
     for (let i = 0; i < this.arena.length; i++) {
       const used = Math.min(ARENA_SLOTS, this.slots - i * ARENA_SLOTS);
       this.deps.device.queue.writeBuffer(this.arena[i], 0, this.arenaStaging[i], 0, used * SLOT_BYTES);
@@ -149,15 +167,61 @@ export class DecodeRecorder implements DecodeOps {
     for (const b of this.arena.splice(0)) this.deps.allocator.free(b);
     if (this.attentionScratch) this.deps.allocator.free(this.attentionScratch);
     this.attentionScratch = null;
+    for (const b of this.twins.values()) this.deps.allocator.free(b);
+    this.twins.clear();
   }
 
   project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions = {}): void {
-    for (const d of projectDispatches(this.matvecDeps, x, projections, out, o)) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
+    const plain = () => projectDispatches(this.matvecDeps, x, projections, out, o);
+    this.recordMatvecs(x, out, plain, (preAdd) => projectDispatches(this.matvecDeps, x, projections, out, { ...o, preAdd }));
   }
 
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void {
-    const d = gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation);
-    this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
+    const plain = () => [gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation)];
+    this.recordMatvecs(x, out, plain, (preAdd) => [gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation, preAdd)]);
+  }
+
+  /**
+   * A call's matvec_fused dispatches; where an add is held for its input x
+   * (and x is not also its output), with that add folded in, provided the
+   * call then stays as many dispatches, each within the storage-buffer limit.
+   */
+  private recordMatvecs(x: ActBuffer, out: ActBuffer, plain: () => MatvecDispatch[], folded: (preAdd: PreAdd) => MatvecDispatch[]): void {
+    const add = this.pendingAdd;
+    let list: MatvecDispatch[] | null = null;
+    let stored: GPUBuffer | null = null;
+    if (add && add.x.buffer === x.buffer && out.buffer !== x.buffer) {
+      const current = this.at(x.buffer);
+      stored = current === x.buffer ? this.twin(x.buffer, add.dim) : x.buffer;
+      const withAdd = folded({ y: this.at(add.y.buffer), weight: add.weight, eps: add.eps, scale: add.scale, out: stored });
+      const fits = withAdd.every((d) => d.buffers.length + (usesGridTable(d.variant) ? 1 : 0) <= this.deps.maxStorageBuffers);
+      if (fits && withAdd.length === plain().length) list = withAdd;
+    }
+    if (list) {
+      this.pendingAdd = null;
+      this.flushRope();
+      // The stored x' is written where the stream moves to: that binding (pre_out) is not redirected.
+      for (const d of list) this.push('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site, PRE_OUT_BINDING);
+      if (stored === x.buffer) this.moved.delete(x.buffer);
+      else this.moved.set(x.buffer, stored!);
+      return;
+    }
+    for (const d of plain()) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
+  }
+
+  /** Where the logical buffer `b` is now (a residual stream may have moved). */
+  private at(b: GPUBuffer): GPUBuffer {
+    return this.moved.get(b) ?? b;
+  }
+
+  /** The other buffer of the residual stream `x` (dim floats). */
+  private twin(x: GPUBuffer, dim: number): GPUBuffer {
+    let t = this.twins.get(x);
+    if (!t) {
+      t = this.deps.allocator.allocSync('activations', Math.max(16, dim * 4), STORAGE_USAGE, 'decode residual twin');
+      this.twins.set(x, t);
+    }
+    return t;
   }
 
   ropeAndStore(qkv: ActBuffer, kCache: GPUBuffer, vCache: GPUBuffer, p: RopeStoreParams): void {
@@ -259,6 +323,17 @@ export class DecodeRecorder implements DecodeOps {
     requireCapacity(x, dim, 'addNormed x');
     requireCapacity(y, dim, 'addNormed y');
     if (x.buffer === y.buffer) throw badRequest('addNormed: x and y must be different buffers');
+    // Held: the matvec that reads x next may fold it in (recordMatvecs); any other use of x or y records it first.
+    this.flushAdd();
+    this.pendingAdd = { x, y, weight, dim, eps, scale };
+  }
+
+  /** Records a held addNormed on its own (rms_norm_add.wgsl). */
+  private flushAdd(): void {
+    const a = this.pendingAdd;
+    if (!a) return;
+    this.pendingAdd = null;
+    const { x, y, weight, dim, eps, scale } = a;
     this.record('rmsNormAdd', { defines: { WG: DECODE_KERNELS.HEAD_WG } }, [u32(dim), f32(eps), f32(scale)], [
       [1, x.buffer],
       [2, y.buffer],
@@ -385,9 +460,32 @@ export class DecodeRecorder implements DecodeOps {
     /** A matvec's projection site. */
     site?: string,
   ): void {
+    // A held add goes first when this dispatch touches its x or y.
+    const add = this.pendingAdd;
+    if (add && buffers.some(([, b]) => bufferOf(b) === add.x.buffer || bufferOf(b) === add.y.buffer)) this.flushAdd();
     this.flushRope();
+    this.push(kernel, variant, params, buffers, groups, indirect, weights, site);
+  }
+
+  /** Appends a dispatch, its bindings of a moved residual stream redirected (except binding `keep`, where a folded add stores x'). */
+  private push(
+    kernel: KernelName,
+    variant: DecodeKernelVariant,
+    params: ParamField[],
+    buffers: [number, GPUBuffer | GPUBufferBinding][],
+    groups: [number, number],
+    indirect: { buffer: GPUBuffer; offset: number } | undefined,
+    weights: string | undefined,
+    site: string | undefined,
+    keep?: number,
+  ): void {
     const label = weights ? `${kernel} ${weights}` : kernel;
-    this.pending.push({ kernel, variant, slot: this.slot(params), buffers, groups, indirect, label, site });
+    const bound = buffers.map(([binding, b]): [number, GPUBuffer | GPUBufferBinding] => {
+      const buffer = bufferOf(b);
+      if (binding === keep || !this.moved.has(buffer)) return [binding, b];
+      return [binding, 'buffer' in b ? { ...b, buffer: this.at(buffer) } : this.at(buffer)];
+    });
+    this.pending.push({ kernel, variant, slot: this.slot(params), buffers: bound, groups, indirect, label, site });
   }
 
   /** A 256-byte parameter slot of the arena, filled now and uploaded by finish(). */
@@ -427,6 +525,10 @@ export class DecodeRecorder implements DecodeOps {
 /** Slots of one arena buffer of decode parameters, for the memory planner. */
 export const DECODE_PARAM_SLOTS_PER_BUFFER = ARENA_SLOTS;
 export const DECODE_PARAM_BUFFER_BYTES = ARENA_SLOTS * SLOT_BYTES;
+
+function bufferOf(b: GPUBuffer | GPUBufferBinding): GPUBuffer {
+  return 'buffer' in b ? b.buffer : b;
+}
 
 /** Threads per head for the per-head kernels: one per element up to HEAD_WG (a power of two, for their tree reductions). */
 function headThreads(headDim: number): number {

@@ -42,7 +42,9 @@ export function maxDecodeDispatches(hp: Hyperparams): number {
  */
 export function decodePassBytes(hp: Hyperparams, ctx: number): number {
   const params = Math.ceil(maxDecodeDispatches(hp) / DECODE_PARAM_SLOTS_PER_BUFFER) * DECODE_PARAM_BUFFER_BYTES;
-  const pass = params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4);
+  // The residual stream's second buffer (where a post-norm's add folded into the next matvec stores x'; gemma).
+  const twin = Math.max(16, hp.nEmbd * 4);
+  const pass = params + stepBufferBytes(MAX_WINDOWS) + Math.max(16, decodeAttentionFloats(hp.nHeads, hp.headDim, ctx) * 4) + twin;
   return pass + gpuSamplerBytes(hp.nVocab) + TOKEN_PIPELINE_BYTES;
 }
 

@@ -171,4 +171,23 @@ describe('recorded decode pass (gpu and cpu kernels) vs the batch path', () => {
     expect(dispatches.gpu).toBeGreaterThan(0);
     expect(dispatches.cpu - dispatches.gpu).toBe(SHAPE.nLayers);
   });
+
+  it("folds gemma's post-norm residual adds into the matvec that reads x next: a gemma3 layer dispatches as a llama layer", { timeout: 120_000 }, async () => {
+    const count = async (model: Partial<SyntheticModelOptions>) => {
+      const engine = fused.get('gpu')!;
+      await engine.load(new BytesSource(makeSyntheticModel({ ...SHAPE, ctxLength: 512, nHeads: 4, nKvHeads: 2, headDim: 64, ...model }), 'm.gguf'), { ctxSize: 64 });
+      await engine.nextTokenLogits([1, 17, 42]);
+      const counter = countGpuWork(engine.ctx.device);
+      try {
+        await engine.nextTokenLogits([1, 17, 42, 99]);
+        return counter.counts.dispatches;
+      } finally {
+        counter.stop();
+      }
+    };
+    const llama = await count({ arch: 'llama' });
+    const gemma3 = await count({ arch: 'gemma3', nLayers: SHAPE.nLayers, slidingWindow: 8, slidingWindowPattern: 2 });
+    // Only gemma's embedding scale more (the two rms_norm_add of each layer are folded in).
+    expect(gemma3 - llama).toBe(1);
+  });
 });
