@@ -13,6 +13,11 @@
 //                        (GATE_IN: gemma4's per-layer input gate)
 // HAS_BIAS: biases of at most three segments (bias_s0..2, a dispatch with
 // biases takes no fourth).
+// CONV (qwen35's delta-net layers): each row of segment 0 is a channel of
+//             the causal depthwise conv: its stored value is
+//             silu(sum_i conv_w[c, i] * [state[c, :], v][i]), CONV_K taps,
+//             and its state takes v (ssm_conv.wgsl's arithmetic, in its
+//             order); the thread that writes a row owns its channel.
 // PRE_ADD (gemma's post-norms): the input is first
 //             x' = (x + y / sqrt(mean(y^2) + pre_eps) * pre_w) * pre_mul,
 //             the residual add of the block before, folded in: each
@@ -70,6 +75,28 @@ struct Params {
 //#endif
 //#if GATE_IN
 @group(0) @binding(4) var<storage, read> mul_in: array<f32>;
+//#endif
+//#if CONV
+@group(0) @binding(8) var<storage, read> conv_w: array<f32>;
+@group(0) @binding(9) var<storage, read_write> conv_state: array<f32>;
+
+// Channel c's conv of this step's input v, its state moved on by one.
+fn conv_step(c: u32, v: f32) -> f32 {
+  let hist = CONV_K - 1u;
+  var win: array<f32, CONV_K>;
+  for (var i = 0u; i < hist; i++) {
+    win[i] = conv_state[c * hist + i];
+  }
+  win[hist] = v;
+  var sum = 0.0;
+  for (var i = 0u; i < CONV_K; i++) {
+    sum += win[i] * conv_w[c * CONV_K + i];
+  }
+  for (var i = 0u; i < hist; i++) {
+    conv_state[c * hist + i] = win[i + 1u];
+  }
+  return silu(sum);
+}
 //#endif
 //#if PRE_ADD
 @group(0) @binding(5) var<storage, read> pre_y: array<vec4<f32>>;
@@ -245,6 +272,11 @@ fn write_row(row: u32, dot0: f32, dot1: f32, inv_rms: f32) {
     if (params.softcap > 0.0) {
       v = soft_cap(v, params.softcap);
     }
+//#if CONV
+    if (seg == 0u) {
+      v = conv_step(r, v);
+    }
+//#endif
     out[o] = v;
   }
 //#endif

@@ -37,6 +37,12 @@ export interface ProjectOptions {
   gateIn?: { input: ActBuffer; offset: number };
   /** The block before's residual add, folded in (matvec_fused's PRE_ADD); see DecodeRecorder.addNormed. */
   preAdd?: PreAdd;
+  /**
+   * qwen35: the first matrix's rows are the channels of a causal depthwise
+   * conv (CONV_K = taps), stored after it and SiLU, `state` (the last taps - 1
+   * inputs per channel) moved on: ssm_conv in the epilogue.
+   */
+  conv?: { weight: GPUBuffer; state: GPUBuffer; taps: number };
 }
 
 /** x' = (x + rmsnorm(y) * weight) * scale as the input, x' also stored to `out` (the residual stream from then on). */
@@ -89,12 +95,18 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     requireCapacity(out, Math.max(pieces[0].out, split.out) + pieces[0].rows / 2, 'project out (split rows)');
   }
   const hasBias = pieces.some((p) => p.bias);
+  if (o.conv) {
+    if (projections[0].w.parts.length !== 1 || projections[0].outOffset !== 0 || projections[0].split || o.accumulate || o.softcap || o.gateIn) {
+      throw badRequest('project: conv takes a first matrix of one part, stored as it is at the start of out');
+    }
+    if (!(Number.isInteger(o.conv.taps) && o.conv.taps >= 2 && o.conv.taps <= 8)) throw badRequest(`project: a conv of ${o.conv.taps} taps (2..8 supported)`);
+  }
   if (o.gateIn) {
     if (pieces.length !== 1 || o.accumulate || o.softcap) throw badRequest('project: gateIn takes one matrix of one part, without accumulate or softcap');
     requireCapacity(o.gateIn.input, o.gateIn.offset + pieces[0].rows, 'project gateIn');
   }
-  // Storage bindings besides the segments: x, out, the norm, gateIn, PRE_ADD's, the grid table, and every bias slot when any has one.
-  const fixed = 2 + (o.norm ? 1 : 0) + (o.gateIn ? 1 : 0) + (o.preAdd ? PRE_ADD_BINDINGS : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
+  // Storage bindings besides the segments: x, out, the norm, gateIn, PRE_ADD's, the conv's, the grid table, and every bias slot when any has one.
+  const fixed = 2 + (o.norm ? 1 : 0) + (o.gateIn ? 1 : 0) + (o.preAdd ? PRE_ADD_BINDINGS : 0) + (o.conv ? 2 : 0) + (usesGridTable({ segmentTypes: pieces.map((p) => p.w.type) }) ? 1 : 0) + (hasBias ? BIAS_SEGMENTS : 0);
   const segmentsPerDispatch = Math.max(1, Math.min(hasBias ? BIAS_SEGMENTS : SEGMENTS_MAX, deps.maxStorageBuffers - fixed));
   const dispatches: MatvecDispatch[] = [];
   for (let i = 0; i < pieces.length; i += segmentsPerDispatch) {
@@ -123,6 +135,9 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     if (o.norm) buffers.push([3, o.norm.weight]);
     if (o.gateIn) buffers.push([4, o.gateIn.input.buffer]);
     if (o.preAdd) buffers.push(...preAddBindings(o.preAdd));
+    // The conv belongs to the first matrix: the first dispatch.
+    const conv = i === 0 ? o.conv : undefined;
+    if (conv) buffers.push([8, conv.weight], [9, conv.state]);
     group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
     if (hasBias) for (let k = 0; k < BIAS_SEGMENTS; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);
@@ -135,7 +150,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
         segmentTypes,
         wideLoads: wideLoads(t, cols),
         int8Dot: int8,
-        defines: matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.gateIn ? 4 : o.accumulate ? 1 : 0, GATE_IN: !!o.gateIn, PRE_ADD: !!o.preAdd, INT8: int8 }),
+        defines: { ...matvecDefines(deps, t, cols, { NORM: !!o.norm, HAS_BIAS: hasBias, GATED: false, EPILOGUE: o.gateIn ? 4 : o.accumulate ? 1 : 0, GATE_IN: !!o.gateIn, PRE_ADD: !!o.preAdd, CONV: !!conv, INT8: int8 }), ...(conv ? { CONV_K: conv.taps } : {}) },
       },
       params,
       buffers,
@@ -165,7 +180,7 @@ export function gatedDispatch(deps: MatvecDeps, x: ActBuffer, norm: { weight: GP
       segmentTypes: [gate.type, up.type],
       wideLoads: wideLoads(t, gate.cols),
       int8Dot: int8,
-      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, GATE_IN: false, PRE_ADD: !!preAdd, INT8: int8 }),
+      defines: matvecDefines(deps, t, gate.cols, { NORM: true, HAS_BIAS: false, GATED: true, EPILOGUE: activation === 'silu' ? 2 : 3, GATE_IN: false, PRE_ADD: !!preAdd, CONV: false, INT8: int8 }),
     },
     params: matvecParams({
       cols: gate.cols,
@@ -205,7 +220,7 @@ function preAddBindings(p: PreAdd): [number, GPUBuffer][] {
   ];
 }
 
-function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; GATE_IN: boolean; PRE_ADD: boolean; INT8: boolean }): ShaderDefines {
+function matvecDefines(deps: MatvecDeps, t: Readonly<MatvecTuning>, cols: number, d: { NORM: boolean; HAS_BIAS: boolean; GATED: boolean; EPILOGUE: number; GATE_IN: boolean; PRE_ADD: boolean; CONV: boolean; INT8: boolean }): ShaderDefines {
   if (cols % 4 !== 0) throw badRequest(`a decode projection needs a multiple of 4 inputs, got ${cols}`);
   const lanes = matvecLanes(cols, deps.cpuEmulated, t);
   // The input tile: no longer than the row (rounded up to whole 32-blocks).

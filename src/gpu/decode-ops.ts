@@ -172,6 +172,16 @@ export class DecodeRecorder implements DecodeOps {
   }
 
   project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions = {}): void {
+    const conv = o.conv;
+    if (conv) {
+      // The conv's two bindings must not cost a dispatch: else it runs on its own after the projection.
+      const without = { ...o, conv: undefined };
+      if (projectDispatches(this.matvecDeps, x, projections, out, o).length > projectDispatches(this.matvecDeps, x, projections, out, without).length) {
+        this.project(x, projections, out, without);
+        this.recordSsmConv(out, conv.state, conv.weight, projections[0].w.rows, conv.taps);
+        return;
+      }
+    }
     const plain = () => projectDispatches(this.matvecDeps, x, projections, out, o);
     this.recordMatvecs(x, out, plain, (preAdd) => projectDispatches(this.matvecDeps, x, projections, out, { ...o, preAdd }));
   }
@@ -376,7 +386,8 @@ export class DecodeRecorder implements DecodeOps {
     );
   }
 
-  ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, channels: number, kernel: number): void {
+  /** qwen35's causal depthwise conv of one token, then SiLU, in place over x[0..channels), continuing `state` (where project's conv cannot fold it). */
+  private recordSsmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, channels: number, kernel: number): void {
     requireCapacity(x, channels, 'ssmConv x');
     if (!(Number.isInteger(kernel) && kernel >= 2 && kernel <= 8)) throw badRequest(`ssmConv: a kernel of ${kernel} taps (2..8 supported)`);
     this.record(

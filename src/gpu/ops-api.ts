@@ -195,8 +195,6 @@ export interface DecodeOps {
    * [b | c | x] (3 x channels); b becomes c * conv(b * x), continuing `state`.
    */
   shortConv(bcx: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, channels: number, width: number): void;
-  /** qwen35's causal depthwise conv of one token, then SiLU, in place over x[0..channels), continuing `state`. */
-  ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, channels: number, kernel: number): void;
   /**
    * qwen35's gated delta rule for one token, then its gated RMSNorm: p holds
    * the conv's q, k, v (from 0), z, alpha and beta (at the offsets given);

@@ -1,9 +1,10 @@
-// DecodeRecorder's folding of a held residual add (addNormed: gemma's
-// post-norms) into the matvec that reads x next (matvec_fused's PRE_ADD),
-// over stand-in WebGPU objects: what is folded and what is recorded on its
-// own, and where the residual stream's bindings point once a folded add has
-// moved it to its second buffer and back. The arithmetic is checked against
-// the batch path in tests/gpu/decode-pass.test.ts.
+// DecodeRecorder's folds, over stand-in WebGPU objects: a held residual add
+// (addNormed: gemma's post-norms) into the matvec that reads x next
+// (matvec_fused's PRE_ADD), and qwen35's conv into its projection's
+// epilogue (CONV): what is folded and what is recorded on its own, and where
+// the residual stream's bindings point once a folded add has moved it to its
+// second buffer and back. The arithmetic is checked against the batch path
+// in tests/gpu/decode-pass.test.ts.
 
 import { describe, expect, it } from 'vitest';
 import { GgmlType } from '../../src/gguf/types';
@@ -29,7 +30,7 @@ function recorder(maxStorageBuffers: number): DecodeRecorder {
     allocator: { allocSync: (_p: string, _size: number, _u: number, label: string) => buf(label) } as unknown as DecodeRecorderDeps['allocator'],
     pipeline: () => ({ getBindGroupLayout: () => ({}) }) as unknown as GPUComputePipeline,
     pipelineAsync: async () => ({}) as GPUComputePipeline,
-    kernelId: (kernel, variant) => (variant.defines?.PRE_ADD ? `${kernel}+add` : kernel),
+    kernelId: (kernel, variant) => `${kernel}${variant.defines?.PRE_ADD ? '+add' : ''}${variant.defines?.CONV ? '+conv' : ''}`,
     placeholder: buf('placeholder'),
     gridTableEntries: () => [],
     maxStorageBuffers,
@@ -70,6 +71,20 @@ describe('a held residual add folded into the next matvec', () => {
       const r = recorder(limit);
       r.addNormed(x, act('xb'), buf('post'), 64, 1e-6);
       r.project(x, qkv, act('qkv'), { norm });
+      expect(kernels(r), `limit ${limit}`).toEqual(expected);
+    }
+  });
+
+  it("folds qwen35's conv into the projection where its two bindings cost no dispatch, else records it on its own", () => {
+    const ps = ['attn_qkv', 'attn_gate', 'ssm_alpha', 'ssm_beta'].map((n, i) => ({ w: matrix(`blk.0.${n}.weight`, 16), outOffset: 16 * i }));
+    const conv = { weight: buf('conv'), state: buf('conv state'), taps: 4 };
+    // x, out, norm and four segments: 7; the conv's two make 9.
+    for (const [limit, expected] of [
+      [8, ['matvecFused', 'ssmConv']],
+      [9, ['matvecFused+conv']],
+    ] as const) {
+      const r = recorder(limit);
+      r.project(act('x'), ps, act('qkv'), { norm, conv });
       expect(kernels(r), `limit ${limit}`).toEqual(expected);
     }
   });

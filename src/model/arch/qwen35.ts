@@ -343,11 +343,11 @@ export interface Qwen35TokenContext {
 /**
  * Layer l for the decode step's token, on the residual stream s.x: the
  * same math as recordQwen35Layer with n = 1, in the decode pass's fused
- * kernels (6 dispatches either kind of layer).
+ * kernels (5 dispatches a delta-net layer, 6 an attention layer).
  * - delta-net: the attention norm folded into one projection of W_qkv,
- *   W_gate (z), W_alpha and W_beta into scratch.qkv; the conv and SiLU in
- *   place; the delta rule with the gated RMSNorm folded in; ssm_out with
- *   the residual add.
+ *   W_gate (z), W_alpha and W_beta into scratch.qkv, the conv and SiLU in
+ *   its epilogue; the delta rule with the gated RMSNorm folded in; ssm_out
+ *   with the residual add.
  * - full attention: the norm folded into q/gate, k and v, attn_q's query
  *   rows to [0, qDim) and its gate rows after k and v; q/k norms, rope and
  *   the cache write folded into attention, the sigmoid gate into its merge;
@@ -364,6 +364,7 @@ export function recordQwen35Token(ops: DecodeOps, hp: Hyperparams, layer: Qwen35
     const [convState, ssmState] = kv.states[l] ?? [];
     if (!convState || !ssmState) throw new ClawError('clw-llm-crash', `layer ${l} has no recurrent state`);
     const at = deltaNetTokenLayout(d);
+    // The conv (and its SiLU) on attn_qkv's rows, in the projection's epilogue.
     ops.project(
       s.x,
       [
@@ -373,9 +374,8 @@ export function recordQwen35Token(ops: DecodeOps, hp: Hyperparams, layer: Qwen35
         { w: w.wBeta, outOffset: at.beta },
       ],
       s.qkv,
-      { norm },
+      { norm, conv: { weight: w.conv, state: convState, taps: d.convKernel } },
     );
-    ops.ssmConv(s.qkv, convState, w.conv, deltaNetDims(d).convDim, d.convKernel);
     const out = deltaNetScratch(s).recurrentOut;
     ops.deltaNetStep(s.qkv, w.dtBias, w.a, ssmState, w.norm, out, {
       nKHeads: d.kHeads,
