@@ -35,6 +35,16 @@ const CASES: Case[] = [
   // thread's share; wide loads for Q4_K beside Q6_K's word loads in one dispatch.
   { label: 'Q4_K_M, x tiles in workgroup memory, wide loads', model: { mix: 'Q4_K_M' }, matvec: { xTile: 64, wideLoads: true }, family: 'gpu' },
   { label: 'Q8_0, x tiles, a thread per row block', model: { type: GgmlType.Q8_0 }, matvec: { xTile: 96 }, family: 'cpu' },
+  // gemma's post-norm adds folded into the next matvec (PRE_ADD), through x tiles and wide loads and through a thread per row block.
+  { label: 'gemma3 Q4_K_M, folded residual adds, x tiles, wide loads, 3 rows per block', model: { arch: 'gemma3', headDim: 64, nLayers: 2, slidingWindow: 8, slidingWindowPattern: 2, mix: 'Q4_K_M' }, matvec: { xTile: 64, wideLoads: true, rowsPerBlock: 3 }, family: 'gpu' },
+  { label: 'gemma2 F32, folded residual adds, a thread per row block', model: { arch: 'gemma2', headDim: 64, nLayers: 2, slidingWindow: 8, type: GgmlType.F32 }, matvec: { rowsPerBlock: 2 }, family: 'cpu' },
+  // qwen35's conv in the projection's epilogue, a lane per block.
+  {
+    label: 'qwen35 Q4_K_M, the conv in the epilogue, a lane per block',
+    model: { arch: 'qwen35', nLayers: 4, nHeads: 2, nKvHeads: 1, headDim: 64, ropeDim: 16, mix: 'Q4_K_M', deltaNet: { stateSize: 32, kHeads: 2, vHeads: 4, convKernel: 4, ropeSections: [1, 1, 1, 5] } },
+    matvec: { blocksPerLane: 1, maxLanes: 64 },
+    family: 'gpu',
+  },
   // nFf 96: the down projection's rows are 24 blocks of 4 elements (DOT4), 3 tiles of 8.
   { label: 'Q8_0, nFf 96 (4-element blocks), x tiles', model: { type: GgmlType.Q8_0, nFf: 96 }, matvec: { xTile: 32 }, family: 'gpu' },
 ];
