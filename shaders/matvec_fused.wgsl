@@ -21,7 +21,8 @@
 // PRE_ADD (gemma's post-norms): the input is first
 //             x' = (x + y / sqrt(mean(y^2) + pre_eps) * pre_w) * pre_mul,
 //             the residual add of the block before, folded in: each
-//             workgroup adds up y's squares itself, and workgroup 0 also
+//             workgroup (each thread, in the barrier-free family of CPU
+//             emulations) adds up y's squares itself, and workgroup 0 also
 //             stores x' to pre_out, the residual stream from here on (a
 //             buffer other than x: the other workgroups still read x).
 // Segment s has rows[s] rows of `cols` inputs in its own GGUF type (bound at
@@ -323,22 +324,32 @@ fn main(
   let total = params.rows[0] + params.rows[1] + params.rows[2] + params.rows[3];
 //#endif
 //#if PRE_ADD
-  // y's sum of squares by a tree over the workgroup (partial is free until the rows' sums).
-  var sq_y = 0.0;
-  for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
-    let v = pre_y[k4];
-    sq_y += dot(v, v);
-  }
-  partial[lid] = sq_y;
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (lid < s) {
-      partial[lid] += partial[lid + s];
+  if (LANES == 1u && !SHARED_X) {
+    // A thread per row block (CPU emulations, where a barrier costs a context switch per invocation): each adds up y itself.
+    var sq_y = 0.0;
+    for (var k4 = 0u; k4 < params.cols / 4u; k4++) {
+      let v = pre_y[k4];
+      sq_y += dot(v, v);
     }
+    pre_inv = inverseSqrt(sq_y / f32(params.cols) + params.pre_eps);
+  } else {
+    // y's sum of squares by a tree over the workgroup (partial is free until the rows' sums).
+    var sq_y = 0.0;
+    for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
+      let v = pre_y[k4];
+      sq_y += dot(v, v);
+    }
+    partial[lid] = sq_y;
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      workgroupBarrier();
+      if (lid < s) {
+        partial[lid] += partial[lid + s];
+      }
+    }
+    workgroupBarrier();
+    pre_inv = inverseSqrt(partial[0] / f32(params.cols) + params.pre_eps);
+    workgroupBarrier();
   }
-  workgroupBarrier();
-  pre_inv = inverseSqrt(partial[0] / f32(params.cols) + params.pre_eps);
-  workgroupBarrier();
   if (wid.x == 0u && wid.y == 0u) {
     for (var k4 = lid; k4 < params.cols / 4u; k4 += WG) {
       pre_out[k4] = x4(k4);

@@ -1,5 +1,5 @@
 // The models a generation benchmark runs: the shared test models, a small
-// synthetic llama, a small synthetic qwen35 and gemma4, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
+// synthetic llama, small synthetic gemma3, qwen35 and gemma4, a 32-layer narrow llama (LLAMA_3_8B_LAYERS: the JS
 // recording time of a 32-layer pass), and real-shape files (TinyLlama-1.1B
 // and Llama-3.2-1B shapes in Q4_K_M, Q4_0 and Q8_0) written into a temp dir
 // at bench time.
@@ -70,6 +70,13 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
     const file = path.join(dir, 'synthetic-512x4-Q4_K_M.gguf');
     writeFileSync(file, makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M' }));
     out.push(await describeModel(small, 'small', file));
+  }
+  // gemma3's post-norms (their residual adds folded into the next matvec of the decode pass), 5 local : 1 global.
+  const gemma3 = 'synthetic gemma3 512x6 (Q4_K_M)';
+  if (keep(gemma3)) {
+    const file = path.join(dir, 'synthetic-gemma3-512x6-Q4_K_M.gguf');
+    writeFileSync(file, makeSyntheticModel({ arch: 'gemma3', nEmbd: 512, nLayers: 6, nHeads: 8, nKvHeads: 4, headDim: 64, nFf: 1536, ctxLength: 2048, slidingWindow: 512, slidingWindowPattern: 6, seed: 3, mix: 'Q4_K_M' }));
+    out.push(await describeModel(gemma3, 'small', file));
   }
   // qwen35's hybrid layers (6 gated delta-net : 2 gated attention), for its own decode pass's counters.
   const hybrid = 'synthetic qwen35 512x8 (Q4_K_M)';
