@@ -65,45 +65,42 @@ export async function benchModels(dir: string, keep: (label: string) => boolean,
       if (keep(label)) out.push(await describeModel(label, 'shared', path.join(sharedModels, name)));
     }
   }
-  const small = 'synthetic llama 512x4 (Q4_K_M)';
-  if (keep(small)) {
-    const file = path.join(dir, 'synthetic-512x4-Q4_K_M.gguf');
-    writeFileSync(file, makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M' }));
-    out.push(await describeModel(small, 'small', file));
-  }
-  // gemma3's post-norms (their residual adds folded into the next matvec of the decode pass), 5 local : 1 global.
-  const gemma3 = 'synthetic gemma3 512x6 (Q4_K_M)';
-  if (keep(gemma3)) {
-    const file = path.join(dir, 'synthetic-gemma3-512x6-Q4_K_M.gguf');
-    writeFileSync(file, makeSyntheticModel({ arch: 'gemma3', nEmbd: 512, nLayers: 6, nHeads: 8, nKvHeads: 4, headDim: 64, nFf: 1536, ctxLength: 2048, slidingWindow: 512, slidingWindowPattern: 6, seed: 3, mix: 'Q4_K_M' }));
-    out.push(await describeModel(gemma3, 'small', file));
-  }
-  // qwen35's hybrid layers (6 gated delta-net : 2 gated attention), for its own decode pass's counters.
-  const hybrid = 'synthetic qwen35 512x8 (Q4_K_M)';
-  if (keep(hybrid)) {
-    const file = path.join(dir, 'synthetic-qwen35-512x8-Q4_K_M.gguf');
-    writeFileSync(
-      file,
-      makeSyntheticModel({
-        arch: 'qwen35', nEmbd: 512, nLayers: 8, nHeads: 4, nKvHeads: 2, headDim: 128, ropeDim: 32, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M',
-        deltaNet: { stateSize: 64, kHeads: 4, vHeads: 8, convKernel: 4, ropeSections: [3, 3, 2, 0] },
-      }),
-    );
-    out.push(await describeModel(hybrid, 'small', file));
-  }
-  // gemma4's per-layer shapes, shared caches and per-layer inputs (E2B's layout in small: 4 sliding : 1 full, the last 4 layers on shared caches).
-  const gemma4 = 'synthetic gemma4 512x10 (Q8_0)';
-  if (keep(gemma4)) {
-    const file = path.join(dir, 'synthetic-gemma4-512x10-Q8_0.gguf');
-    writeFileSync(
-      file,
-      makeSyntheticGemma4({
-        nEmbd: 512, nVocab: 4096, layerTypes: [true, true, true, true, true, false, true, true, true, false], nHeads: 8, nKvHeadsSwa: 1, nKvHeadsFull: 1,
-        headDimSwa: 64, headDimFull: 128, partialRotaryFull: 0.25, nFf: 1024, sharedKvLayers: 4, nEmbdPerLayer: 64,
-        slidingWindow: 512, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 30, ctxLength: 2048, type: GgmlType.Q8_0, seed: 3,
-      }),
-    );
-    out.push(await describeModel(gemma4, 'small', file));
+  // Small synthetic files, written whole: a llama; gemma3's post-norms (their residual adds folded into the next
+  // matvec of the decode pass), 5 local : 1 global; qwen35's hybrid layers (6 gated delta-net : 2 gated attention);
+  // gemma4's per-layer shapes, shared caches and per-layer inputs (E2B's layout in small: 4 sliding : 1 full, the
+  // last 4 layers on shared caches).
+  const small: [label: string, file: string, make: () => Uint8Array][] = [
+    ['synthetic llama 512x4 (Q4_K_M)', 'synthetic-512x4-Q4_K_M.gguf', () => makeSyntheticModel({ nEmbd: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M' })],
+    [
+      'synthetic gemma3 512x6 (Q4_K_M)',
+      'synthetic-gemma3-512x6-Q4_K_M.gguf',
+      () => makeSyntheticModel({ arch: 'gemma3', nEmbd: 512, nLayers: 6, nHeads: 8, nKvHeads: 4, headDim: 64, nFf: 1536, ctxLength: 2048, slidingWindow: 512, slidingWindowPattern: 6, seed: 3, mix: 'Q4_K_M' }),
+    ],
+    [
+      'synthetic qwen35 512x8 (Q4_K_M)',
+      'synthetic-qwen35-512x8-Q4_K_M.gguf',
+      () =>
+        makeSyntheticModel({
+          arch: 'qwen35', nEmbd: 512, nLayers: 8, nHeads: 4, nKvHeads: 2, headDim: 128, ropeDim: 32, nFf: 1536, ctxLength: 2048, seed: 3, mix: 'Q4_K_M',
+          deltaNet: { stateSize: 64, kHeads: 4, vHeads: 8, convKernel: 4, ropeSections: [3, 3, 2, 0] },
+        }),
+    ],
+    [
+      'synthetic gemma4 512x10 (Q8_0)',
+      'synthetic-gemma4-512x10-Q8_0.gguf',
+      () =>
+        makeSyntheticGemma4({
+          nEmbd: 512, nVocab: 4096, layerTypes: [true, true, true, true, true, false, true, true, true, false], nHeads: 8, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+          headDimSwa: 64, headDimFull: 128, partialRotaryFull: 0.25, nFf: 1024, sharedKvLayers: 4, nEmbdPerLayer: 64,
+          slidingWindow: 512, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, finalSoftcap: 30, ctxLength: 2048, type: GgmlType.Q8_0, seed: 3,
+        }),
+    ],
+  ];
+  for (const [label, name, make] of small) {
+    if (!keep(label)) continue;
+    const file = path.join(dir, name);
+    writeFileSync(file, make());
+    out.push(await describeModel(label, 'small', file));
   }
   const layers = `${LLAMA_3_8B_LAYERS.name} (Q4_K_M)`;
   if (keep(layers)) {
