@@ -58,7 +58,7 @@ describe('int8Dot', () => {
 
   it('assembles matvec_fused with each segment\'s int8 piece and the quantizer, once the language feature is required', () => {
     const types = [GgmlType.Q4_0, GgmlType.Q6_K];
-    const defines = { WG: 64, LANES: 8, RT: 4, DOT4: false, SHARED_X: false, NORM: true, HAS_BIAS: false, GATED: false, EPILOGUE: 0, GATE_IN: false, PRE_ADD: false, INT8: true };
+    const defines = { WG: 64, LANES: 8, RT: 4, DOT4: false, SHARED_X: false, NORM: true, HAS_BIAS: false, GATED: false, EPILOGUE: 0, GATE_IN: false, PRE_ADD: false, CONV: false, INT8: true };
     const text = assembleKernel(KERNELS.matvecFused, { segmentTypes: types, int8Dot: true, defines });
     expect(text.startsWith('requires packed_4x8_integer_dot_product;')).toBe(true);
     expect(text.match(/^requires /gm)).toHaveLength(1);
