@@ -172,23 +172,23 @@ export class DecodeRecorder implements DecodeOps {
   }
 
   project(x: ActBuffer, projections: readonly Projection[], out: ActBuffer, o: ProjectOptions = {}): void {
+    const list = projectDispatches(this.matvecDeps, x, projections, out, o);
     const conv = o.conv;
     if (conv) {
       // The conv's two bindings must not cost a dispatch: else it runs on its own after the projection.
       const without = { ...o, conv: undefined };
-      if (projectDispatches(this.matvecDeps, x, projections, out, o).length > projectDispatches(this.matvecDeps, x, projections, out, without).length) {
+      if (list.length > projectDispatches(this.matvecDeps, x, projections, out, without).length) {
         this.project(x, projections, out, without);
         this.recordSsmConv(out, conv.state, conv.weight, projections[0].w.rows, conv.taps);
         return;
       }
     }
-    const plain = () => projectDispatches(this.matvecDeps, x, projections, out, o);
-    this.recordMatvecs(x, out, plain, (preAdd) => projectDispatches(this.matvecDeps, x, projections, out, { ...o, preAdd }));
+    this.recordMatvecs(x, out, list, (preAdd) => projectDispatches(this.matvecDeps, x, projections, out, { ...o, preAdd }));
   }
 
   gatedProject(x: ActBuffer, norm: { weight: GPUBuffer; eps: number }, gate: WeightMatrix, up: WeightMatrix, out: ActBuffer, activation: 'silu' | 'gelu'): void {
-    const plain = () => [gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation)];
-    this.recordMatvecs(x, out, plain, (preAdd) => [gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation, preAdd)]);
+    const list = [gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation)];
+    this.recordMatvecs(x, out, list, (preAdd) => [gatedDispatch(this.matvecDeps, x, norm, gate, up, out, activation, preAdd)]);
   }
 
   /**
@@ -196,7 +196,7 @@ export class DecodeRecorder implements DecodeOps {
    * (and x is not also its output), with that add folded in, provided the
    * call then stays as many dispatches, each within the storage-buffer limit.
    */
-  private recordMatvecs(x: ActBuffer, out: ActBuffer, plain: () => MatvecDispatch[], folded: (preAdd: PreAdd) => MatvecDispatch[]): void {
+  private recordMatvecs(x: ActBuffer, out: ActBuffer, plain: MatvecDispatch[], folded: (preAdd: PreAdd) => MatvecDispatch[]): void {
     const add = this.pendingAdd;
     let list: MatvecDispatch[] | null = null;
     let stored: GPUBuffer | null = null;
@@ -205,7 +205,7 @@ export class DecodeRecorder implements DecodeOps {
       stored = current === x.buffer ? this.twin(x.buffer, add.dim) : x.buffer;
       const withAdd = folded({ y: this.at(add.y.buffer), weight: add.weight, eps: add.eps, scale: add.scale, out: stored });
       const fits = withAdd.every((d) => d.buffers.length + (usesGridTable(d.variant) ? 1 : 0) <= this.deps.maxStorageBuffers);
-      if (fits && withAdd.length === plain().length) list = withAdd;
+      if (fits && withAdd.length === plain.length) list = withAdd;
     }
     if (list) {
       this.pendingAdd = null;
@@ -216,7 +216,7 @@ export class DecodeRecorder implements DecodeOps {
       else this.moved.set(x.buffer, stored!);
       return;
     }
-    for (const d of plain()) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
+    for (const d of plain) this.record('matvecFused', d.variant, d.params, d.buffers, d.groups, undefined, d.weights, d.site);
   }
 
   /** Where the logical buffer `b` is now (a residual stream may have moved). */

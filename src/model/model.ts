@@ -226,7 +226,7 @@ export class LlamaModel {
     this.ops.device.queue.writeBuffer(this.scratch.logits.buffer, 0, logits);
   }
 
-    /** Keeps a copy of the recurrent state where it is now (the end of a prompt), replacing the last one; nothing without a state. */
+  /** Keeps a copy of the recurrent state where it is now (the end of a prompt), replacing the last one; nothing without a state. */
   saveRecurrentState(): void {
     this.kv.saveState();
   }
@@ -257,7 +257,7 @@ export class LlamaModel {
     const logits = await this.withGpuErrors('a forward pass', async () => {
       if (tokens.length === 1 && this.decode) {
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(tokens));
-        await this.perLayerRows?.upload(this.ops.device, tokens, this.scratch.pleRows!);
+        await this.beforeStep(tokens[0]);
         this.decode.run(startPos, 0);
         return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);
       }

@@ -16,7 +16,7 @@
 import { ClawError, modelInvalid } from '../../errors';
 import type { ByteSource, GgufFile, GgufTensorInfo } from '../../gguf/types';
 import { GGML_TYPES, type GgmlType } from '../../gguf/types';
-import type { ActBuffer, DecodeOps, GpuOps, Projection } from '../../gpu/ops-api';
+import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, Projection, RopeParams } from '../../gpu/ops-api';
 import type { Scratch } from '../forward';
 import { layerAttention, type Hyperparams } from '../hparams';
 import type { KvCache } from '../kv-cache';
@@ -180,6 +180,19 @@ export function gemma4TensorPlan(hp: Hyperparams, g: Gemma4Layout): PlannedTenso
   return plan;
 }
 
+/** Layer l's rope, both paths: its own rotated width and base; only full layers rotate through rope_freqs (proportional rope). */
+function gemma4Rope(hp: Hyperparams, w: ModelWeights, l: number): Omit<RopeParams, 'nHeads' | 'startPos'> {
+  const shape = hp.gemma4!.layers[l];
+  const { freqBase, freqScale } = layerAttention(hp, l);
+  return { headDim: shape.headDim, nRot: shape.ropeDim, freqBase, freqScale, neox: true, freqFactors: shape.swa ? undefined : w.ropeFreqs };
+}
+
+/** Layer l's attention, both paths: its own heads and head size, its window. */
+function gemma4Attention(hp: Hyperparams, kv: KvCache, l: number): DecodeAttentionParams {
+  const { nHeads, nKvHeads, headDim } = hp.gemma4!.layers[l];
+  return { nHeads, nKvHeads, headDim, scale: hp.attnScale, slidingWindow: layerAttention(hp, l).window, kvType: kv.kvType };
+}
+
 /**
  * The decode step's per-layer inputs, every layer's at once, from x (the
  * scaled token embedding, before layer 0): the model projections into
@@ -198,16 +211,15 @@ export function recordGemma4TokenInputs(ops: DecodeOps, hp: Hyperparams, w: Mode
  * in the decode pass's kernels): the norm folded into q (and k and v where
  * the layer owns its cache), q/k norms, v's RMSNorm, rope and the cache
  * write folded into attention (q only on a shared cache); the output and
- * down projections each followed by its post-norm and the residual add in
- * one kernel; gate, up and GELU in one; the per-layer input's gate with its
- * GELU times the input in the matvec's epilogue; layer_output_scale in the
- * last residual add.
+ * down projections each followed by its post-norm and residual add
+ * (addNormed, which the recorder folds into the next matvec); gate, up and
+ * GELU in one; the per-layer input's gate with its GELU times the input in
+ * the matvec's epilogue; layer_output_scale in the last residual add.
  */
 export function recordGemma4Token(ops: DecodeOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, kv: KvCache, s: Scratch, l: number): void {
   const shape = hp.gemma4!.layers[l];
   const { nHeads, nKvHeads, headDim, kvDim, kvLayer, ownsKv } = shape;
   const { nEmbd, rmsEps: eps } = hp;
-  const local = layerAttention(hp, l);
   const qDim = nHeads * headDim;
   const projections: Projection[] = [{ w: layer.wq!, outOffset: 0 }];
   if (ownsKv) projections.push({ w: layer.wk!, outOffset: qDim }, { w: layer.wv!, outOffset: qDim + kvDim });
@@ -215,13 +227,7 @@ export function recordGemma4Token(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
   const keys = kv.keys[kvLayer];
   const values = kv.values[kvLayer];
   ops.ropeAndStore(s.qkv, keys, values, {
-    headDim,
-    nRot: shape.ropeDim,
-    freqBase: local.freqBase,
-    freqScale: local.freqScale,
-    neox: true,
-    // Only full layers rotate through rope_freqs (proportional rope).
-    freqFactors: shape.swa ? undefined : w.ropeFreqs,
+    ...gemma4Rope(hp, w, l),
     nHeads,
     nKvHeads,
     qNorm: layer.qNorm,
@@ -231,7 +237,7 @@ export function recordGemma4Token(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
     eps,
     kvType: kv.kvType,
   });
-  ops.attend(s.qkv, keys, values, s.attn, { nHeads, nKvHeads, headDim, scale: hp.attnScale, slidingWindow: local.window, kvType: kv.kvType });
+  ops.attend(s.qkv, keys, values, s.attn, gemma4Attention(hp, kv, l));
   ops.project(s.attn, [{ w: layer.wo!, outOffset: 0 }], s.xb);
   ops.addNormed(s.x, s.xb, layer.attnPostNorm!, nEmbd, eps);
   ops.gatedProject(s.x, { weight: layer.ffnNorm, eps }, layer.wGate, layer.wUp, s.gate, 'gelu');
@@ -255,17 +261,7 @@ export function recordGemma4Layer(ops: GpuOps, hp: Hyperparams, w: ModelWeights,
   const shape = hp.gemma4!.layers[l];
   const { nHeads, nKvHeads, headDim, kvDim, nFf, kvLayer } = shape;
   const { nEmbd, rmsEps: eps } = hp;
-  const local = layerAttention(hp, l);
-  const rope = {
-    headDim,
-    nRot: shape.ropeDim,
-    startPos,
-    freqBase: local.freqBase,
-    freqScale: local.freqScale,
-    neox: true,
-    // Only full layers rotate through rope_freqs (proportional rope).
-    freqFactors: shape.swa ? undefined : w.ropeFreqs,
-  };
+  const rope = { ...gemma4Rope(hp, w, l), startPos };
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, eps);
   ops.matmul(layer.wq!, s.xb, s.q, n);
   ops.rmsNorm(s.q, layer.qNorm!, s.q, n * nHeads, headDim, eps);
@@ -279,16 +275,7 @@ export function recordGemma4Layer(ops: GpuOps, hp: Hyperparams, w: ModelWeights,
     ops.writeCacheRows(s.k, kv.keys[kvLayer], startPos, n, kvDim, kv.kvType);
     ops.writeCacheRows(s.v, kv.values[kvLayer], startPos, n, kvDim, kv.kvType);
   }
-  ops.attention(s.q, kv.keys[kvLayer], kv.values[kvLayer], s.attn, {
-    nTokens: n,
-    startPos,
-    nHeads,
-    nKvHeads,
-    headDim,
-    scale: hp.attnScale,
-    slidingWindow: local.window,
-    kvType: kv.kvType,
-  });
+  ops.attention(s.q, kv.keys[kvLayer], kv.values[kvLayer], s.attn, { nTokens: n, startPos, ...gemma4Attention(hp, kv, l) });
   ops.matmul(layer.wo!, s.attn, s.xb, n);
   ops.rmsNorm(s.xb, layer.attnPostNorm!, s.xb, n, nEmbd, eps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);
