@@ -31,7 +31,7 @@ export default defineConfig({
       'tests/gpu/engine-stress.test.ts',
       'tests/gpu/lfm2-state.test.ts',
       'tests/gpu/qwen35-state.test.ts',
-      'tests/gpu/one-draw-decode.test.ts',
+      'tests/gpu/stateful-decode.test.ts',
       'tests/gpu/openai-api.test.ts',
       'tests/gpu/worker-engine.test.ts',
       'tests/gpu/engine-eog-text.test.ts',

@@ -12,7 +12,11 @@
 // S is S_DIM x S_DIM per head, row-major: state[h, i, j] = S[i][j], so the
 // threads (one per column j) read consecutive words at each step i.
 // A sequence starts from S = 0: the KV cache zeroes the state before its
-// first pass.
+// first pass. The buffer holds two halves of n_v_heads x S_DIM x S_DIM
+// (state_halves): the first token reads the first position's half, every
+// token writes the end's half (and the tokens after the first read it), so
+// a one-token step leaves the state it started from as it was. The first
+// position is start_pos, or (STEP, the decode pass) step.pos.
 // Layout: qkv is n_tokens x row_stride f32 after the conv: q heads, then k
 // heads (n_k_heads x S_DIM each), then v heads (n_v_heads x S_DIM);
 // alpha and beta are n_tokens x n_v_heads; dt and a are n_v_heads; out is
@@ -33,6 +37,7 @@ struct Params {
   z_offset: u32,
   alpha_offset: u32,
   beta_offset: u32,
+  start_pos: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -47,6 +52,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read> a: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
+//#if STEP
+//#include step
+@group(0) @binding(9) var<uniform> step: Step;
+//#endif
 
 var<workgroup> qs: array<f32, S_DIM>;
 var<workgroup> ks: array<f32, S_DIM>;
@@ -54,6 +63,15 @@ var<workgroup> sq: array<f32, S_DIM>;
 var<workgroup> sk: array<f32, S_DIM>;
 
 //#include activations
+//#include state_halves
+
+fn first_pos() -> u32 {
+//#if STEP
+  return step.pos;
+//#else
+  return params.start_pos;
+//#endif
+}
 
 fn softplus(x: f32) -> f32 {
   return select(log(1.0 + exp(x)), x, x > 20.0);
@@ -80,9 +98,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.x;
   let kh = h % params.n_k_heads;
   let key_dim = params.n_k_heads * S_DIM;
-  let base = h * S_DIM * S_DIM + j;
+  let half = params.n_v_heads * S_DIM * S_DIM;
+  let p0 = first_pos();
+  let head = h * S_DIM * S_DIM + j;
+  let src = state_src(p0, half) + head;
+  let dst = state_dst(p0, params.n_tokens, half) + head;
   let scale = 1.0 / sqrt(f32(S_DIM));
   for (var t = 0u; t < params.n_tokens; t++) {
+    // The state this token starts from: the first position's half, then the one this call writes.
+    let cur = select(dst, src, t == 0u);
     let row = t * params.row_stride;
     let qv = qkv[row + kh * S_DIM + j];
     let kv = qkv[row + key_dim + kh * S_DIM + j];
@@ -103,17 +127,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let ab = t * params.n_v_heads + h;
     let decay = exp(softplus(alpha_at(ab) + dt[h]) * a[h]);
     let b = 1.0 / (1.0 + exp(-beta_at(ab)));
+    // S * exp(g) is formed twice, the same way, rather than stored between the two loops.
     var dot_k = 0.0;
     for (var i = 0u; i < S_DIM; i++) {
-      let s = state[base + i * S_DIM] * decay;
-      state[base + i * S_DIM] = s;
+      let s = state[cur + i * S_DIM] * decay;
       dot_k += s * ks[i];
     }
     let d = (v - dot_k) * b;
     var o = 0.0;
     for (var i = 0u; i < S_DIM; i++) {
-      let s = state[base + i * S_DIM] + ks[i] * d;
-      state[base + i * S_DIM] = s;
+      let s = state[cur + i * S_DIM] * decay + ks[i] * d;
+      state[dst + i * S_DIM] = s;
       o += s * qs[i];
     }
     let y = o * scale;

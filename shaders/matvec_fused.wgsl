@@ -17,7 +17,8 @@
 //             the causal depthwise conv: its stored value is
 //             silu(sum_i conv_w[c, i] * [state[c, :], v][i]), CONV_K taps,
 //             and its state takes v (ssm_conv.wgsl's arithmetic, in its
-//             order); the thread that writes a row owns its channel.
+//             order); the thread that writes a row owns its channel. The
+//             state's halves (state_halves) are picked by step.pos.
 // PRE_ADD (gemma's post-norms): the input is first
 //             x' = (x + y / sqrt(mean(y^2) + pre_eps) * pre_w) * pre_mul,
 //             the residual add of the block before, folded in: each
@@ -80,13 +81,19 @@ struct Params {
 //#if CONV
 @group(0) @binding(8) var<storage, read> conv_w: array<f32>;
 @group(0) @binding(9) var<storage, read_write> conv_state: array<f32>;
+//#include step
+@group(0) @binding(19) var<uniform> step: Step;
+//#include state_halves
 
 // Channel c's conv of this step's input v, its state moved on by one.
 fn conv_step(c: u32, v: f32) -> f32 {
   let hist = CONV_K - 1u;
+  let half = params.rows.x * hist;
+  let src = state_src(step.pos, half) + c * hist;
+  let dst = state_dst(step.pos, 1u, half) + c * hist;
   var win: array<f32, CONV_K>;
   for (var i = 0u; i < hist; i++) {
-    win[i] = conv_state[c * hist + i];
+    win[i] = conv_state[src + i];
   }
   win[hist] = v;
   var sum = 0.0;
@@ -94,7 +101,7 @@ fn conv_step(c: u32, v: f32) -> f32 {
     sum += win[i] * conv_w[c * CONV_K + i];
   }
   for (var i = 0u; i < hist; i++) {
-    conv_state[c * hist + i] = win[i + 1u];
+    conv_state[dst + i] = win[i + 1u];
   }
   return silu(sum);
 }

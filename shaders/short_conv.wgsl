@@ -12,13 +12,16 @@
 // thread reads b[t, ch] before it writes it). PACKED (the decode pass): one
 // buffer of n_tokens x [b | c | x], in_proj's own output rows, y over the b
 // thirds. w: channels x L f32 (llama.cpp's shortconv.conv, the kernel of
-// channel ch at ch * L). state: channels x (L - 1) f32.
+// channel ch at ch * L). state: two halves of channels x (L - 1) f32
+// (state_halves: read at the first position's, written at the end's); the
+// first position is start_pos, or (STEP, the decode pass) step.pos.
 // Dispatch: one thread per channel (a thread walks the tokens in order:
 // the state makes the steps sequential), WG per workgroup, 2D grid when needed.
 
 struct Params {
   n_tokens: u32,
   channels: u32,
+  start_pos: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -29,8 +32,21 @@ struct Params {
 //#endif
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> state: array<f32>;
+//#if STEP
+//#include step
+@group(0) @binding(6) var<uniform> step: Step;
+//#endif
 
 //#include grid
+//#include state_halves
+
+fn first_pos() -> u32 {
+//#if STEP
+  return step.pos;
+//#else
+  return params.start_pos;
+//#endif
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -38,9 +54,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (ch >= params.channels) {
     return;
   }
+  let half = params.channels * HIST;
+  let p0 = first_pos();
+  let src = state_src(p0, half) + ch * HIST;
+  let dst = state_dst(p0, params.n_tokens, half) + ch * HIST;
   var hist: array<f32, HIST>;
   for (var k = 0u; k < HIST; k++) {
-    hist[k] = state[ch * HIST + k];
+    hist[k] = state[src + k];
   }
   let wb = ch * (HIST + 1u);
   for (var t = 0u; t < params.n_tokens; t++) {
@@ -65,6 +85,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     b_y[i] = gate * acc;
   }
   for (var k = 0u; k < HIST; k++) {
-    state[ch * HIST + k] = hist[k];
+    state[dst + k] = hist[k];
   }
 }

@@ -213,21 +213,26 @@ async function flushHeld(out: TokenSink, emit: Emit): Promise<void> {
   if (tail) await emit({ type: 'token', tokenId: -1, text: tail });
 }
 
-/** Draws submitted ahead of the one being read: token t + 1 is on the GPU before t's id is on the CPU. */
+/**
+ * Draws submitted ahead of the one being read: token t + 1 is on the GPU
+ * before t's id is on the CPU. At a stop one step has run past what is kept,
+ * which is as far as a recurrent state can go back (KvCache.rewindState):
+ * deeper, such a model would restart its next prompt from position 0.
+ */
 const PIPELINE_DEPTH = 2;
 
 /**
  * Sampling on the GPU, pipelined: the sampled id stays on the GPU and feeds
  * the next step; ids come back a draw or two behind for streaming and stop
  * checks, and what was drawn past a stop is dropped (its KV rows lie past
- * what the cache is said to hold, and are overwritten later). One set of
- * error scopes for the whole request. With a grammar the next mask depends
- * on the token just drawn: one draw in flight, and before each submit the
- * grammar's bitmask is written for the sampler to apply to the logits. A
- * recurrent state (lfm2, qwen35) would absorb a draw past a stop and could
- * not forget it, and gemma4's per-layer rows of a token come from the file
- * once its id is on the CPU: one draw in flight there too, so a step only
- * ever evaluates a draw already read and accepted.
+ * what the cache is said to hold, and are overwritten later; a recurrent
+ * state, lfm2's or qwen35's, is taken back the one step it ran ahead). One
+ * set of error scopes for the whole request. With a grammar the next mask
+ * depends on the token just drawn: one draw in flight, and before each
+ * submit the grammar's bitmask is written for the sampler to apply to the
+ * logits. gemma4's per-layer rows of a token come from the file once its id
+ * is on the CPU: one draw in flight there too, so a step only ever
+ * evaluates a draw already read and accepted.
  */
 async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;
@@ -287,6 +292,8 @@ async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOpt
       }
     } finally {
       await pipe.drain();
+      // The step evaluating a draw past the stop ran; what is kept is what is cached.
+      s.model.rewindState(s.cached.length);
     }
   });
 }

@@ -17,6 +17,8 @@ import { weightRowBytes } from './weights';
 const SEGMENTS_MAX = 4;
 const BIAS_SEGMENTS = 3;
 const BIAS_BINDING = 20;
+/** The step uniform a CONV dispatch reads its position from (after the segments' bindings). */
+const CONV_STEP_BINDING = 19;
 
 export interface MatvecDeps {
   /** The tuning of a projection site (matvecSite of its first matrix). */
@@ -25,6 +27,8 @@ export interface MatvecDeps {
   maxStorageBuffers: number;
   /** Bound where a segment has no bias. */
   placeholder: GPUBuffer;
+  /** The decode pass's step buffer (the conv reads the position there: which halves of its state). */
+  step: GPUBuffer;
   /** Workgroups for `wanted` units of work, capped and spread over x and y. */
   grid(wanted: number): [number, number];
 }
@@ -137,7 +141,7 @@ export function projectDispatches(deps: MatvecDeps, x: ActBuffer, projections: r
     if (o.preAdd) buffers.push(...preAddBindings(o.preAdd));
     // The conv belongs to the first matrix: the first dispatch.
     const conv = i === 0 ? o.conv : undefined;
-    if (conv) buffers.push([8, conv.weight], [9, conv.state]);
+    if (conv) buffers.push([8, conv.weight], [9, conv.state], [CONV_STEP_BINDING, deps.step]);
     group.forEach((p, k) => buffers.push([SEGMENT_BINDING + k, p.buffer]));
     if (hasBias) for (let k = 0; k < BIAS_SEGMENTS; k++) buffers.push([BIAS_BINDING + k, group[k]?.bias ?? deps.placeholder]);
     const rows = group.reduce((n, p) => n + p.rows, 0);

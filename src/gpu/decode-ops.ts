@@ -124,7 +124,7 @@ export class DecodeRecorder implements DecodeOps {
   ) {
     this.maxWorkgroups = deps.cpuEmulated ? CPU_WORKGROUPS : Infinity;
     this.attentionByCell = deps.cpuEmulated;
-    this.matvecDeps = { tuningFor: (site) => deps.matvec(site), cpuEmulated: deps.cpuEmulated, maxStorageBuffers: deps.maxStorageBuffers, placeholder: deps.placeholder, grid: (n) => this.grid(n) };
+    this.matvecDeps = { tuningFor: (site) => deps.matvec(site), cpuEmulated: deps.cpuEmulated, maxStorageBuffers: deps.maxStorageBuffers, placeholder: deps.placeholder, step, grid: (n) => this.grid(n) };
   }
 
   signature(): string {
@@ -375,12 +375,13 @@ export class DecodeRecorder implements DecodeOps {
     if (!(Number.isInteger(width) && width >= 2)) throw badRequest(`shortConv: width ${width} must be an integer of at least 2`);
     this.record(
       'shortConv',
-      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1, PACKED: true } },
-      [u32(1), u32(channels)],
+      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1, PACKED: true, STEP: true } },
+      [u32(1), u32(channels), u32(0)],
       [
         [1, bcx.buffer],
         [4, kernel],
         [5, state],
+        [6, this.step],
       ],
       this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
     );
@@ -392,12 +393,13 @@ export class DecodeRecorder implements DecodeOps {
     if (!(Number.isInteger(kernel) && kernel >= 2 && kernel <= 8)) throw badRequest(`ssmConv: a kernel of ${kernel} taps (2..8 supported)`);
     this.record(
       'ssmConv',
-      { defines: { WG: ELEMENTWISE_WG } },
-      [u32(1), u32(channels), u32(kernel)],
+      { defines: { WG: ELEMENTWISE_WG, STEP: true } },
+      [u32(1), u32(channels), u32(kernel), u32(0)],
       [
         [1, x.buffer],
         [2, state],
         [3, weight],
+        [4, this.step],
       ],
       this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
     );
@@ -413,8 +415,8 @@ export class DecodeRecorder implements DecodeOps {
     if (p.buffer === out.buffer) throw badRequest('deltaNetStep: p and out must be different buffers');
     this.record(
       'deltaNet',
-      { defines: { S_DIM: s, PACKED: true } },
-      [u32(1), u32(q.nKHeads), u32(q.nVHeads), u32(0), f32(q.eps), u32(q.zOffset), u32(q.alphaOffset), u32(q.betaOffset)],
+      { defines: { S_DIM: s, PACKED: true, STEP: true } },
+      [u32(1), u32(q.nKHeads), u32(q.nVHeads), u32(0), f32(q.eps), u32(q.zOffset), u32(q.alphaOffset), u32(q.betaOffset), u32(0)],
       [
         [1, p.buffer],
         [4, dt],
@@ -422,6 +424,7 @@ export class DecodeRecorder implements DecodeOps {
         [6, state],
         [7, out.buffer],
         [8, norm],
+        [9, this.step],
       ],
       // A workgroup per value head (its S_DIM threads share the head's reductions).
       [q.nVHeads, 1],

@@ -140,6 +140,8 @@ export interface SsmConvParams {
   channels: number;
   /** Taps per channel (ssm.conv_kernel), at most 8. */
   kernel: number;
+  /** Positions the state has absorbed before the first token (which of its halves is read: shaders/state_halves.wgsl). */
+  startPos: number;
 }
 
 export interface DeltaNetParams {
@@ -152,10 +154,12 @@ export interface DeltaNetParams {
   rowStride: number;
   /** The L2 norm's floor (llama.cpp passes the RMS epsilon). */
   eps: number;
+  /** Positions the state has absorbed before the first token (which of its halves is read: shaders/state_halves.wgsl). */
+  startPos: number;
 }
 
 /** DecodeOps.deltaNetStep: one token's delta rule, where its inputs lie in one buffer, and the gated RMSNorm's epsilon. */
-export interface DeltaNetStepParams extends Omit<DeltaNetParams, 'nTokens' | 'rowStride'> {
+export interface DeltaNetStepParams extends Omit<DeltaNetParams, 'nTokens' | 'rowStride' | 'startPos'> {
   /** Offsets (floats) of z (nVHeads * stateSize), alpha and beta (nVHeads each) in p. */
   zOffset: number;
   alphaOffset: number;
@@ -167,7 +171,8 @@ export type DecodeAttentionParams = Omit<AttentionParams, 'nTokens' | 'startPos'
 /**
  * The fused kernels of the one-token decode pass. Calls record dispatches
  * once (bind groups, parameters and pipelines made now); the decode pass
- * replays them every token, with the position read from its step buffer.
+ * replays them every token, with the position read from its step buffer
+ * (which also picks the halves of a recurrent state: shaders/state_halves.wgsl).
  */
 export interface DecodeOps {
   /** out[p.outOffset + r] (+)= W_p[r] . in (+ bias), in = x or rmsnorm(x) * norm.weight, for every projection p (several per dispatch). */
@@ -263,9 +268,10 @@ export interface GpuOps {
   /**
    * lfm2's gated short convolution of n tokens over `channels`: b = c * conv(b * x)
    * in place, the causal conv of width L = kernel / channels continuing from
-   * `state` (the last L - 1 inputs per channel), which it updates.
+   * `state` (the last L - 1 inputs per channel, in the half that `startPos`
+   * positions picks: shaders/state_halves.wgsl), which it moves on.
    */
-  shortConv(b: ActBuffer, c: ActBuffer, x: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, n: number, channels: number, width: number): void;
+  shortConv(b: ActBuffer, c: ActBuffer, x: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, n: number, channels: number, width: number, startPos: number): void;
   /** out = a + b, elementwise over count (out may be a). */
   add(a: ActBuffer, b: ActBuffer, out: ActBuffer, count: number): void;
   /** x *= s, elementwise over count. */

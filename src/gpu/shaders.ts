@@ -24,6 +24,7 @@ import gatedUnitPiece from '../../shaders/gated_unit.wgsl?raw';
 import inPlacePiece from '../../shaders/in_place.wgsl?raw';
 import elementwisePiece from '../../shaders/elementwise.wgsl?raw';
 import gridPiece from '../../shaders/grid.wgsl?raw';
+import stateHalvesPiece from '../../shaders/state_halves.wgsl?raw';
 import matrixPiece from '../../shaders/matrix.wgsl?raw';
 import rmsNormRowPiece from '../../shaders/rms_norm_row.wgsl?raw';
 import workgroupSumPiece from '../../shaders/workgroup_sum.wgsl?raw';
@@ -64,7 +65,8 @@ export const SEGMENT_BINDING = 10;
  * the workgroup or segments of it),
  * `sample_best` (the GPU sampler's best-token order and workgroup reduction),
  * `activations` (safe_tanh, soft_cap, silu, gelu as ggml computes them),
- * `chunk_merge` (the online-softmax merge of split attention's chunks).
+ * `chunk_merge` (the online-softmax merge of split attention's chunks),
+ * `state_halves` (where a recurrent state's call reads and writes it).
  */
 // In this order: a piece may include one listed after it. Each is replaced
 // once: the first `//#include name` line of the assembled text.
@@ -80,6 +82,7 @@ const SHARED_PIECES: Readonly<Record<string, string>> = {
   in_place: inPlacePiece,
   elementwise: elementwisePiece,
   grid: gridPiece,
+  state_halves: stateHalvesPiece,
   matrix: matrixPiece,
   rms_norm_row: rmsNormRowPiece,
   workgroup_sum: workgroupSumPiece,

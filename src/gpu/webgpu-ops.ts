@@ -236,13 +236,13 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.gatedUnit('geluMul', gate, up, out, count);
   }
 
-  shortConv(b: ActBuffer, c: ActBuffer, x: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, n: number, channels: number, width: number): void {
+  shortConv(b: ActBuffer, c: ActBuffer, x: ActBuffer, kernel: GPUBuffer, state: GPUBuffer, n: number, channels: number, width: number, startPos: number): void {
     for (const [buf, what] of [[b, 'b'], [c, 'c'], [x, 'x']] as const) requireCapacity(buf, n * channels, `shortConv ${what}`);
     if (!(Number.isInteger(width) && width >= 2)) throw badRequest(`shortConv: width ${width} must be an integer of at least 2`);
     this.dispatch(
       'shortConv',
-      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1, PACKED: false } },
-      [u32(n), u32(channels)],
+      { defines: { WG: ELEMENTWISE_WG, HIST: width - 1, PACKED: false, STEP: false } },
+      [u32(n), u32(channels), u32(startPos)],
       [b.buffer, c.buffer, x.buffer, kernel, state],
       this.grid(Math.ceil(channels / ELEMENTWISE_WG)),
     );
@@ -285,7 +285,7 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
   ssmConv(x: ActBuffer, state: GPUBuffer, weight: GPUBuffer, p: SsmConvParams): void {
     requireCapacity(x, p.nTokens * p.channels, 'ssmConv x');
     if (!(p.kernel >= 2 && p.kernel <= 8)) throw badRequest(`ssmConv: a kernel of ${p.kernel} taps (2..8 supported)`);
-    this.dispatch('ssmConv', { defines: { WG: ELEMENTWISE_WG } }, [u32(p.nTokens), u32(p.channels), u32(p.kernel)], [x.buffer, state, weight], [
+    this.dispatch('ssmConv', { defines: { WG: ELEMENTWISE_WG, STEP: false } }, [u32(p.nTokens), u32(p.channels), u32(p.kernel), u32(p.startPos)], [x.buffer, state, weight], [
       Math.ceil(p.channels / ELEMENTWISE_WG),
       1,
     ]);
@@ -301,8 +301,8 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     requireCapacity(out, p.nTokens * p.nVHeads * s, 'deltaNet out');
     this.dispatch(
       'deltaNet',
-      { defines: { S_DIM: s, PACKED: false } },
-      [u32(p.nTokens), u32(p.nKHeads), u32(p.nVHeads), u32(p.rowStride), f32(p.eps), u32(0), u32(0), u32(0)],
+      { defines: { S_DIM: s, PACKED: false, STEP: false } },
+      [u32(p.nTokens), u32(p.nKHeads), u32(p.nVHeads), u32(p.rowStride), f32(p.eps), u32(0), u32(0), u32(0), u32(p.startPos)],
       [qkv.buffer, alpha.buffer, beta.buffer, dt, a, state, out.buffer],
       [p.nVHeads, 1],
     );

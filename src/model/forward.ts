@@ -129,7 +129,7 @@ function recordLayer(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: Layer
   // Attention block (or lfm2's short convolution, continuing its state).
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
   const state = kv.states[l];
-  if (layer.shortConv && state) recordShortConv(ops, hp, layer.shortConv, state[0], s, n);
+  if (layer.shortConv && state) recordShortConv(ops, hp, layer.shortConv, state[0], s, n, startPos);
   else recordAttention(ops, hp, w, layer, kv, s, l, n, startPos);
   if (layer.attnPostNorm) ops.rmsNorm(s.xb, layer.attnPostNorm, s.xb, n, nEmbd, rmsEps);
   ops.add(s.x, s.xb, s.x, n * nEmbd);

@@ -11,11 +11,17 @@
 // delta-net layers) have no rows: their K and V are one shared placeholder.
 // They keep a per-sequence recurrent state instead, a few f32 buffers per
 // layer (recurrentStateShape: lfm2's conv inputs; qwen35's conv inputs and
-// delta-rule matrices), which cannot be rewound: the cache tracks how many
-// positions it has absorbed, and a pass must continue from exactly there or
-// restart at position 0 (which clears it). One copy of the state can be
-// saved (the end of the last prompt) and put back, so the same prompt again
-// (a regenerated reply) continues from there instead of from 0.
+// delta-rule matrices), which cannot be rewound in general: the cache tracks
+// how many positions it has absorbed, and a pass must continue from exactly
+// there or restart at position 0 (which clears it). Each state buffer holds
+// two halves, the state after n positions in half n % 2 (a pass reads the
+// half of its first position and writes the half of its end:
+// shaders/state_halves.wgsl), so a one-position step leaves the state before
+// it intact and can be taken back (rewindState): the token pipeline runs a
+// step ahead of the ids it has read, and drops that step at a stop. One copy
+// of the state can be saved (the end of the last prompt) and put back, so
+// the same prompt again (a regenerated reply) continues from there instead
+// of from 0.
 
 import { ClawError } from '../errors';
 import { STORAGE_USAGE, type GpuAllocator } from '../gpu/allocator';
@@ -43,16 +49,16 @@ export interface KvCacheOptions {
   growthChunk?: number;
   /** Element type of the rows (default f32). f16 needs an even kvDim: see kvTypeFor. */
   kvType?: KvType;
-  /** Layers with no K/V rows (true), each holding buffers of `stateBytes` bytes of recurrent state instead. */
+  /** Layers with no K/V rows (true), each holding buffers of recurrent state instead. */
   recurrentLayers?: readonly boolean[];
-  /** Bytes of each state buffer of a recurrent layer (recurrentStateShape). */
+  /** Bytes of one copy of each state buffer of a recurrent layer (recurrentStateShape); the buffer holds two. */
   stateBytes?: readonly number[];
 }
 
-/** Bytes of the recurrent state, its saved copy and the placeholder K/V of `recurrentLayers` (0 when there are none): for the memory plans. */
+/** Bytes of the recurrent state (two halves), its saved copy and the placeholder K/V of `recurrentLayers` (0 when there are none): for the memory plans. */
 export function recurrentStateBytes(recurrentLayers: readonly boolean[], stateBytes: readonly number[]): number {
   const n = recurrentLayers.filter(Boolean).length;
-  return n === 0 ? 0 : 2 * n * stateBytes.reduce((sum, b) => sum + stateBufferBytes(b), 0) + PLACEHOLDER_BYTES;
+  return n === 0 ? 0 : n * stateBytes.reduce((sum, b) => sum + stateBufferBytes(2 * b) + stateBufferBytes(b), 0) + PLACEHOLDER_BYTES;
 }
 
 /** A state buffer's allocation: at least one word. */
@@ -81,10 +87,14 @@ export class KvCache {
   growths = 0;
   /** Bumped whenever a K or V buffer is replaced (growth, even one that fails halfway): what binds them must bind again. */
   buffersVersion = 0;
-  /** Per layer, the recurrent state buffers of a layer without attention (recurrentStateShape's order); null for attention layers. */
+  /** Per layer, the recurrent state buffers of a layer without attention (recurrentStateShape's order, two halves each); null for attention layers. */
   readonly states: (GPUBuffer[] | null)[] = [];
   /** Positions the recurrent state has absorbed, -1 after a failed pass (meaningful only when hasRecurrentState). */
   stateSeen = 0;
+  /** Positions of the state the other halves still hold (the last pass took one position), else -1: where rewindState may go. */
+  private stateBefore = -1;
+  /** Bytes of one half of each state buffer (KvCacheOptions.stateBytes). */
+  private stateHalves: readonly number[] = [];
   /** Per layer, the saved copy of `states` (saveState); null for attention layers. */
   private readonly savedStates: (GPUBuffer[] | null)[] = [];
   /** Positions the saved copy had absorbed; -1 when nothing is saved. */
@@ -130,8 +140,9 @@ export class KvCache {
           const saved: GPUBuffer[] = [];
           kv.states.push(state);
           kv.savedStates.push(saved);
-          for (const [i, bytes] of (o.stateBytes ?? []).entries()) {
-            state.push(await allocator.alloc('kv', stateBufferBytes(bytes), STORAGE_USAGE, `recurrent state ${l}.${i}`));
+          kv.stateHalves = o.stateBytes ?? [];
+          for (const [i, bytes] of kv.stateHalves.entries()) {
+            state.push(await allocator.alloc('kv', stateBufferBytes(2 * bytes), STORAGE_USAGE, `recurrent state ${l}.${i}`));
             saved.push(await allocator.alloc('kv', stateBufferBytes(bytes), STORAGE_USAGE, `saved recurrent state ${l}.${i}`));
           }
           continue;
@@ -175,6 +186,7 @@ export class KvCache {
     }
     // Unknown until the pass ends: a pass that fails leaves only a restart at 0.
     this.stateSeen = -1;
+    this.stateBefore = startPos;
   }
 
   /** After work on the state failed or may not have run: only a pass at position 0 may follow. */
@@ -185,30 +197,50 @@ export class KvCache {
   /** After a pass that ended at position `end` (exclusive). */
   endPass(end: number): void {
     this.stateSeen = end;
+    // A pass of one position wrote the other halves: its start's state is still there.
+    if (end - this.stateBefore !== 1) this.stateBefore = -1;
+  }
+
+  /**
+   * Takes the state back to `positions` absorbed: where it is, or where it
+   * was before a last pass of one position (true); anything else forgets
+   * it, so that only a pass at 0 may follow (false).
+   */
+  rewindState(positions: number): boolean {
+    if (!this.hasRecurrentState || positions === this.stateSeen) return true;
+    const ok = this.stateSeen >= 0 && positions === this.stateBefore;
+    this.stateSeen = ok ? positions : -1;
+    this.stateBefore = -1;
+    return ok;
   }
 
   /** Saves a copy of the recurrent state as it is now (after a pass that succeeded), replacing the last one. */
   saveState(): void {
     if (!this.hasRecurrentState || this.stateSeen < 0) return;
-    this.copyStates(this.states, this.savedStates, 'recurrent state save');
+    this.copyStates(this.states, this.stateSeen % 2, this.savedStates, 0, 'recurrent state save');
     this.savedSeen = this.stateSeen;
   }
 
   /** Puts the saved copy back: the state is again at `savedSeen`, which it returns (-1, and nothing changes, when none is saved). */
   restoreState(): number {
     if (!this.hasRecurrentState || this.savedSeen < 0) return -1;
-    this.copyStates(this.savedStates, this.states, 'recurrent state restore');
+    this.copyStates(this.savedStates, 0, this.states, this.savedSeen % 2, 'recurrent state restore');
     this.stateSeen = this.savedSeen;
+    this.stateBefore = -1;
     return this.stateSeen;
   }
 
-  private copyStates(from: (GPUBuffer[] | null)[], to: (GPUBuffer[] | null)[], label: string): void {
+  /** One half of every state buffer from `from` (half `fromHalf`) to `to` (half `toHalf`); the saved copies have one. */
+  private copyStates(from: (GPUBuffer[] | null)[], fromHalf: number, to: (GPUBuffer[] | null)[], toHalf: number, label: string): void {
     const encoder = this.device.createCommandEncoder({ label });
     for (let l = 0; l < from.length; l++) {
       const src = from[l];
       const dst = to[l];
       if (!src || !dst) continue;
-      for (let i = 0; i < src.length; i++) encoder.copyBufferToBuffer(src[i], 0, dst[i], 0, src[i].size);
+      for (let i = 0; i < src.length; i++) {
+        const bytes = this.stateHalves[i];
+        if (bytes > 0) encoder.copyBufferToBuffer(src[i], fromHalf * bytes, dst[i], toHalf * bytes, bytes);
+      }
     }
     this.device.queue.submit([encoder.finish()]);
   }

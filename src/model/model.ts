@@ -192,13 +192,23 @@ export class LlamaModel {
 
   /**
    * Whether the token pipeline may run steps ahead of the ids read back: not
-   * with a recurrent state (lfm2, qwen35), which would absorb the draws past
-   * a stop and cannot be rewound, nor with gemma4's per-layer embeddings,
-   * whose rows for a token are read from the file once its id is known
-   * (beforeStep).
+   * with gemma4's per-layer embeddings, whose rows for a token are read from
+   * the file once its id is known (beforeStep). A recurrent state (lfm2,
+   * qwen35) may: the step past a stop is taken back (rewindState).
    */
   get runsAhead(): boolean {
-    return !this.kv.hasRecurrentState && !this.perLayerRows;
+    return !this.perLayerRows;
+  }
+
+  /**
+   * After decoding ran a step past what was kept: a recurrent state goes
+   * back to `positions` absorbed (at most one step back: KvCache.rewindState;
+   * further, it is forgotten and the next prompt runs from 0). Nothing
+   * without a state: the rows past what the cache is said to hold are
+   * written over later.
+   */
+  rewindState(positions: number): void {
+    this.kv.rewindState(positions);
   }
 
   /** What a decode step needs before it evaluates `id` on the GPU: gemma4's per-layer table rows of that token (nothing for other models). */

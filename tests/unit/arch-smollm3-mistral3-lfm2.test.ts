@@ -120,8 +120,8 @@ describe('lfm2', () => {
     expect(plan.bytes.kvCache).toBe(2 * 2 * 1024 * hp.kvDim * 2);
     const bytes = engineBytes(file, hp, plan, { batchSize: 128, maxPartBytes: GiB, liveByPurpose: { weights: 0, kv: 0, activations: 0, uniforms: 0, staging: 0 }, kvType: 'f16' });
     expect(bytes.kvCache).toBe(2 * 2 * 1024 * hp.kvDim * 2);
-    // 6 convolution layers, each (L - 1) x nEmbd f32 and its saved copy, and one 16-byte placeholder for their K/V.
-    expect(bytes.recurrentState).toBe(2 * 6 * 2 * 256 * 4 + 16);
+    // 6 convolution layers, each (L - 1) x nEmbd f32 twice (the state's two halves) and a saved copy, and one 16-byte placeholder for their K/V.
+    expect(bytes.recurrentState).toBe(3 * 6 * 2 * 256 * 4 + 16);
   });
 });
 

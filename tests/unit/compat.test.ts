@@ -201,9 +201,9 @@ describe('qwen35 in the compatibility report and the memory plan', () => {
     expect(hp.nLayers).toBe(24);
     expect(hp.recurrentLayers.filter(Boolean).length).toBe(18);
     expect(kvCacheWidths(hp).filter((w) => w > 0).length).toBe(6);
-    // Per delta-net layer: 3 taps x 6144 conv channels and 16 heads of 128 x 128, f32, and a saved copy; one 16-byte placeholder K/V.
+    // Per delta-net layer: 3 taps x 6144 conv channels and 16 heads of 128 x 128, f32, twice (the state's two halves) and a saved copy; one 16-byte placeholder K/V.
     expect(recurrentStateShape(hp)).toEqual([3 * 6144 * 4, 16 * 128 * 128 * 4]);
-    expect(recurrentStateBytes(hp.recurrentLayers, recurrentStateShape(hp))).toBe(2 * 18 * (3 * 6144 + 16 * 128 * 128) * 4 + 16);
+    expect(recurrentStateBytes(hp.recurrentLayers, recurrentStateShape(hp))).toBe(3 * 18 * (3 * 6144 + 16 * 128 * 128) * 4 + 16);
   });
 
   test('a delta-net state size the kernels cannot run is reported', async () => {

@@ -13,7 +13,7 @@ const LIMITS = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupStor
 
 function deps(maxStorageBuffers: number): MatvecDeps {
   const tuning = resolveMatvecTuning({}, LIMITS, { packedInt8Dot: false });
-  return { tuningFor: () => tuning, cpuEmulated: false, maxStorageBuffers, placeholder: {} as GPUBuffer, grid: (n) => [n, 1] };
+  return { tuningFor: () => tuning, cpuEmulated: false, maxStorageBuffers, placeholder: {} as GPUBuffer, step: {} as GPUBuffer, grid: (n) => [n, 1] };
 }
 
 const matrix = (name: string, rows: number, type = GgmlType.Q8_0): WeightMatrix => ({ name, type, rows, cols: 64, parts: [{ buffer: { label: name } as GPUBuffer, firstRow: 0, rowCount: rows }] });

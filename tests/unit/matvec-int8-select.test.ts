@@ -17,7 +17,7 @@ const buffer = {} as GPUBuffer;
 
 function deps(matvec: Partial<MatvecTuning>): MatvecDeps {
   const tuning = resolveMatvecTuning(matvec, LIMITS, { packedInt8Dot: true });
-  return { tuningFor: () => tuning, cpuEmulated: false, maxStorageBuffers: 10, placeholder: buffer, grid: (n) => [n, 1] };
+  return { tuningFor: () => tuning, cpuEmulated: false, maxStorageBuffers: 10, placeholder: buffer, step: buffer, grid: (n) => [n, 1] };
 }
 
 function matrix(type: GgmlType, cols: number, name = GgmlType[type]): WeightMatrix {

@@ -53,15 +53,15 @@ export function assembleShortConv(l: number, slot: (name: string) => WeightMatri
 }
 
 /**
- * The block over n tokens, from the normed input in scratch.xb to its
- * output in scratch.xb (before the residual add): b into q, c into attn,
- * x into gate (each at least nEmbd wide for lfm2), y over b.
+ * The block over n tokens at startPos.., from the normed input in scratch.xb
+ * to its output in scratch.xb (before the residual add): b into q, c into
+ * attn, x into gate (each at least nEmbd wide for lfm2), y over b.
  */
-export function recordShortConv(ops: GpuOps, hp: Hyperparams, w: ShortConvWeights, state: GPUBuffer, s: Scratch, n: number): void {
+export function recordShortConv(ops: GpuOps, hp: Hyperparams, w: ShortConvWeights, state: GPUBuffer, s: Scratch, n: number, startPos: number): void {
   ops.matmul(w.inB, s.xb, s.q, n);
   ops.matmul(w.inC, s.xb, s.attn, n);
   ops.matmul(w.inX, s.xb, s.gate, n);
-  ops.shortConv(s.q, s.attn, s.gate, w.kernel, state, n, hp.nEmbd, hp.shortConvKernel);
+  ops.shortConv(s.q, s.attn, s.gate, w.kernel, state, n, hp.nEmbd, hp.shortConvKernel, startPos);
   ops.matmul(w.out, s.q, s.xb, n);
 }
 

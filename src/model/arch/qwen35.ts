@@ -288,7 +288,7 @@ export function recordQwen35Layer(ops: GpuOps, hp: Hyperparams, layer: Qwen35Lay
   const { nEmbd, nHeads, nKvHeads, headDim, kvDim, nFf, rmsEps } = hp;
   const extra = deltaNetScratch(s);
   ops.rmsNorm(s.x, layer.attnNorm, s.xb, n, nEmbd, rmsEps);
-  if (layer.deltaNet) recordDeltaNet(ops, hp, layer.deltaNet, kv, s, extra, l, n);
+  if (layer.deltaNet) recordDeltaNet(ops, hp, layer.deltaNet, kv, s, extra, l, n, startPos);
   else {
     const a = layer.attention!;
     const qCount = n * nHeads * headDim;
@@ -416,7 +416,7 @@ function deltaNetScratch(s: Scratch): DeltaNetScratch {
 }
 
 /** The delta-net block: projections, conv, the delta-rule scan, gated RMSNorm, output projection into s.xb. */
-function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvCache, s: Scratch, e: DeltaNetScratch, l: number, n: number): void {
+function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvCache, s: Scratch, e: DeltaNetScratch, l: number, n: number, startPos: number): void {
   const d = hp.deltaNet!;
   // The buffers of deltaNetStateBytes, in its order.
   const [convState, ssmState] = kv.states[l] ?? [];
@@ -426,7 +426,7 @@ function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvC
   ops.matmul(w.wz, s.xb, e.z, n);
   ops.matmul(w.wAlpha, s.xb, e.alpha, n);
   ops.matmul(w.wBeta, s.xb, e.beta, n);
-  ops.ssmConv(e.conv, convState, w.conv, { nTokens: n, channels: convDim, kernel: d.convKernel });
+  ops.ssmConv(e.conv, convState, w.conv, { nTokens: n, channels: convDim, kernel: d.convKernel, startPos });
   const o = e.recurrentOut;
   ops.deltaNet(e.conv, e.alpha, e.beta, w.dtBias, w.a, ssmState, o, {
     nTokens: n,
@@ -435,6 +435,7 @@ function recordDeltaNet(ops: GpuOps, hp: Hyperparams, w: Qwen35DeltaNet, kv: KvC
     stateSize: d.stateSize,
     rowStride: convDim,
     eps: hp.rmsEps,
+    startPos,
   });
   ops.rmsNorm(o, w.norm, o, n * d.vHeads, d.stateSize, hp.rmsEps);
   ops.siluMul(e.z, o, o, n * valueDim);

@@ -1,14 +1,16 @@
-// Models whose token pipeline keeps one draw in flight sample on the GPU
-// through the recorded decode pass: those with a recurrent state (lfm2's
-// conv, qwen35's delta-net), where a step only evaluates a draw already read
-// and accepted, so the state never absorbs a token past a stop; and gemma4,
-// whose per-layer table rows for a token are read from the file once its id
-// is known. Checked against the CPU route (a request with logprobs reads the
-// logits back and samples on the CPU, with the same random stream): the
-// same tokens, greedy and seeded, with only the ids read back; and, for the
-// recurrent models, after a stop the state holds exactly the accepted
-// draws, so the next prompt continues from it, as a fresh evaluation of the
-// same tokens does.
+// Models that carry state from one decode step to the next besides the KV
+// rows sample on the GPU through the recorded decode pass too: those with a
+// recurrent state (lfm2's conv, qwen35's delta-net), whose token pipeline
+// runs a step ahead of the ids read back and takes that step back at a stop
+// (the state's two halves: KvCache.rewindState); and gemma4, whose per-layer
+// table rows for a token are read from the file once its id is known, so
+// one draw stays in flight. Checked against the CPU route (a request with
+// logprobs reads the logits back and samples on the CPU, with the same
+// random stream): the same tokens, greedy and seeded, with only the ids
+// read back; how far each runs ahead at a stop; and, for the recurrent
+// models, after a stop the state holds exactly the accepted draws, so the
+// next prompt continues from it, as a fresh evaluation of the same tokens
+// does.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
@@ -24,11 +26,13 @@ const MODELS = [
   {
     label: 'lfm2 (2 short convolutions, 1 attention layer)',
     recurrent: true,
+    runsAhead: true,
     bytes: makeSyntheticModel({ arch: 'lfm2', nEmbd: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, nFf: 128, nVocab: NVOCAB, ctxLength: 256, seed: 11 }),
   },
   {
     label: 'qwen35 (3 delta-net : 1 gated attention)',
     recurrent: true,
+    runsAhead: true,
     bytes: makeSyntheticModel({
       arch: 'qwen35', nEmbd: 64, nFf: 128, nLayers: 4, nHeads: 2, nKvHeads: 1, headDim: 32, ropeDim: 16, nVocab: NVOCAB, ctxLength: 256, seed: 7,
       deltaNet: { stateSize: 16, kHeads: 2, vHeads: 4, convKernel: 4, ropeSections: [1, 1, 1, 5] },
@@ -37,6 +41,7 @@ const MODELS = [
   {
     label: 'gemma4 (per-layer inputs, 2 of 4 layers on a shared cache)',
     recurrent: false,
+    runsAhead: false,
     bytes: makeSyntheticGemma4({
       nEmbd: 64, nVocab: NVOCAB, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
       headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 16,
@@ -68,7 +73,7 @@ async function run(engine: ClawEngine, options: GenerateOptions): Promise<{ ids:
   }
 }
 
-describe.each(MODELS)('one draw in flight on the GPU sampler: $label', ({ bytes, recurrent }) => {
+describe.each(MODELS)('the GPU sampler through the decode pass: $label', ({ bytes, recurrent, runsAhead }) => {
   let engine: ClawEngine;
   const load = () => engine.load(new BytesSource(bytes, 'm.gguf'), { ctxSize: 64 });
 
@@ -97,21 +102,31 @@ describe.each(MODELS)('one draw in flight on the GPU sampler: $label', ({ bytes,
     }
   });
 
-  it.runIf(recurrent)('a stop leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would', { timeout: 180_000 }, async () => {
+  it(`a stop ${recurrent ? 'leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would' : 'after one draw in flight'}`, { timeout: 180_000 }, async () => {
+    // Seeded draws (the same in every run: the random stream starts with each request), which unlike
+    // greedy ones do not settle into repeating one token on every model here.
+    const sampling = { temperature: 0.9, topK: 40, seed: 3 };
     await engine.nextTokenLogits([1, 90]);
-    const greedy = await run(engine, { temperature: 0 });
+    const drawn = await run(engine, sampling);
     const tok = engine.tokenizer!;
     // A draw whose text first appears there: a stop string on it ends generation at that draw.
-    const k = [4, 5, 6, 7, 8, 3].find((i) => i < greedy.ids.length && tok.decode(greedy.ids.slice(i, i + 1)).trim() !== '' && !tok.decode(greedy.ids.slice(0, i)).includes(tok.decode(greedy.ids.slice(i, i + 1))));
-    expect(k, `no usable stop among ${JSON.stringify(greedy.ids)}`).toBeDefined();
+    const k = [4, 5, 6, 7, 8, 3, 2, 1].find((i) => i < drawn.ids.length && tok.decode(drawn.ids.slice(i, i + 1)).trim() !== '' && !tok.decode(drawn.ids.slice(0, i)).includes(tok.decode(drawn.ids.slice(i, i + 1))));
+    expect(k, `no usable stop among ${JSON.stringify(drawn.ids)}`).toBeDefined();
+    // The same draws capped by maxTokens evaluate k of them (the last is only drawn).
     await engine.nextTokenLogits([1, 90]);
-    const stopped = await run(engine, { temperature: 0, stop: [tok.decode(greedy.ids.slice(k!, k! + 1))] });
+    const capped = await run(engine, { ...sampling, maxTokens: k! + 1 });
+    await engine.nextTokenLogits([1, 90]);
+    const stopped = await run(engine, { ...sampling, stop: [tok.decode(drawn.ids.slice(k!, k! + 1))] });
     // The stop's own draw comes as a token event too (its text before the stop string, here none).
-    expect(stopped.ids).toEqual(greedy.ids.slice(0, k! + 1));
+    expect(stopped.ids).toEqual(drawn.ids.slice(0, k! + 1));
+    expect(capped.ids).toEqual(stopped.ids);
+    // At the stop, a pipeline that runs ahead had also submitted the step evaluating the stop's draw.
+    expect(stopped.counts.submits - capped.counts.submits).toBe(runsAhead ? 1 : 0);
+    if (!recurrent) return;
     // The draws before the stop were evaluated, the stop was not: one more token continues the state
     // (one token through the decode pass), where a state that had absorbed the stop would make the
     // engine run every token again from position 0, as a freshly loaded model must.
-    const next = [...stopped.prompt, ...greedy.ids.slice(0, k), 7];
+    const next = [...stopped.prompt, ...drawn.ids.slice(0, k), 7];
     const measured = async () => {
       const counter = countGpuWork(engine.ctx.device);
       try {
