@@ -1,11 +1,11 @@
 // npm run bench:gpu: on this machine's GPU (Dawn over Vulkan; SwiftShader
-// where there is none), per real-shape model (TinyLlama-1.1B, Llama-3.2-1B
-// and Llama-3.1-8B shapes; Q4_K_M, Q4_0, Q8_0): load MB/s, time to first
+// where there is none), per real-shape model (TinyLlama-1.1B, Llama-3.2-1B,
+// Llama-3.1-8B and Qwen3.5-0.8B shapes; Q4_K_M, Q4_0, Q8_0): load MB/s, time to first
 // token, prefill tok/s, decode tok/s and the fraction of the GPU's copy
 // bandwidth the decode reaches. See bench/lib/gpu-bench.ts and
 // BENCHMARKS.md ("On a real GPU") for running it on a machine without Node.
 //
-//   npm run bench:gpu -- [--tiny] [--tokens 16] [--prefill 512] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32,llama8b]
+//   npm run bench:gpu -- [--tiny] [--tokens 16] [--prefill 512] [--quants Q4_0,Q8_0] [--shapes tinyllama,llama32,llama8b,qwen35]
 //                        [--copy-mib 1024] [--reference file.json] [--out file.json] [--read-pacing off] [--dawn-flag F]
 //                        [--tune 'default;maxLanes=128'] [--profile]
 // --tiny: a tiny llama instead of the real shapes (a smoke test of the script or its bundle).
@@ -28,7 +28,7 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-const shapeKeys: Record<string, string> = { tinyllama: 'TinyLlama', llama32: 'Llama-3.2', llama8b: 'Llama-3.1-8B' };
+const shapeKeys: Record<string, string> = { tinyllama: 'TinyLlama', llama32: 'Llama-3.2', llama8b: 'Llama-3.1-8B', qwen35: 'Qwen3.5-0.8B' };
 const wantShapes = arg('shapes')?.split(',').map((s) => shapeKeys[s] ?? s);
 const out = path.resolve(arg('out') ?? path.join(import.meta.dirname ?? '.', 'results/gpu.json'));
 mkdirSync(path.dirname(out), { recursive: true });

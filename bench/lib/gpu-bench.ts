@@ -38,7 +38,7 @@ import { measureWebClaw } from './measure-webclaw';
 import { kernelProfileTable, profileDecodeKernels, type KernelTime } from './kernel-profile';
 import { tokenCpuTable } from './token-cpu';
 import { probeGpuWait, waitProbeLines, type WaitProbe } from './wait-probe';
-import { LLAMA_31_8B, LLAMA_32_1B, QUANTS, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
+import { LLAMA_31_8B, LLAMA_32_1B, QUANTS, QWEN35_08B, shapeOptions, TINYLLAMA_1_1B, writeTiledModel, type ModelShape, type Quant } from './real-shape-models';
 
 export interface Bandwidth {
   /** Bytes copied per buffer. */
@@ -129,7 +129,7 @@ export interface GpuBenchResult {
   rows: GpuBenchRow[];
 }
 
-export const REAL_SHAPES: ModelShape[] = [TINYLLAMA_1_1B, LLAMA_32_1B, LLAMA_31_8B];
+export const REAL_SHAPES: ModelShape[] = [TINYLLAMA_1_1B, LLAMA_32_1B, LLAMA_31_8B, QWEN35_08B];
 export const ALL_QUANTS = QUANTS;
 
 type Create = (e: EngineOptions) => Promise<ClawEngine>;

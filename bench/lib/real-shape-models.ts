@@ -22,6 +22,17 @@ export const TINYLLAMA_1_1B: ModelShape = { name: 'TinyLlama-1.1B shape', nEmbd:
 /** Llama-3.2-1B (128k vocabulary, output tied to the embeddings). */
 export const LLAMA_32_1B: ModelShape = { name: 'Llama-3.2-1B shape', nEmbd: 2048, nLayers: 16, nHeads: 32, nKvHeads: 8, nFf: 8192, nVocab: 128256, ctxLength: 131072, ropeFreqBase: 500000, tied: true };
 
+/**
+ * Qwen3.5-0.8B's text model (qwen35): 18 gated delta-net and 6 gated
+ * attention layers, 248,320-token vocabulary, output tied to the
+ * embeddings; the recurrent state and the decode pass's delta-net kernels
+ * at their real size. Its MTP block is left out (the engine does not load it).
+ */
+export const QWEN35_08B: ModelShape = {
+  name: 'Qwen3.5-0.8B shape', arch: 'qwen35', nEmbd: 1024, nLayers: 24, nHeads: 8, nKvHeads: 2, headDim: 256, ropeDim: 64, nFf: 3584, nVocab: 248320,
+  ctxLength: 262144, ropeFreqBase: 1e7, tied: true, deltaNet: { stateSize: 128, kHeads: 16, vHeads: 16, convKernel: 4, ropeSections: [11, 11, 10, 0] },
+};
+
 /** Llama-3.1-8B (128k vocabulary, untied output): 4.9 GB in Q4_K_M, for a GPU machine (too big for SwiftShader). */
 export const LLAMA_31_8B: ModelShape = { name: 'Llama-3.1-8B shape', nEmbd: 4096, nLayers: 32, nHeads: 32, nKvHeads: 8, nFf: 14336, nVocab: 128256, ctxLength: 131072, ropeFreqBase: 500000 };
 
