@@ -6,10 +6,10 @@ import { ClawError, modelInvalid, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
 import { resolveDtype, type GpuContext } from '../gpu/device';
-import { createWeightUploader } from '../gpu/ops';
+import { createWeightUploader, uploadWeightFrom } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from '../model/hparams';
-import { PER_LAYER_TABLE, PerLayerTokenRows } from '../model/arch/gemma4';
+import { PER_LAYER_TABLE, perLayerTable, PerLayerTokenRows } from '../model/arch/gemma4';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache } from '../model/kv-cache';
@@ -201,11 +201,28 @@ async function allocateModel(
         })
       : null;
   const uploader = createWeightUploader(ctx, buffers);
+  const batch = Math.min(planned.batchSize, plan.ctxSize);
+  // gemma4's per-layer table (its shape checked here): rows read from the file per batch, and on the GPU where the plan puts it.
+  const table = perLayerTable(file, hp);
+  if (hp.gemma4?.nEmbdPerLayer && !table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
+  const perLayerRows = table ? new PerLayerTokenRows(source, table, hp, batch, dequantize) : undefined;
+  const tableBytes = planned.perLayerTable && table ? table.byteSize : 0;
+  const uploaded = (loaded: number, total: number) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total });
+  let before = 0;
   const weights = await loadModelWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
     contextSize: plan.ctxSize,
     readAheadBytes: env.readAheadBytes,
-    onBytes: (loaded, total) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total }),
+    onBytes: (loaded, total) => {
+      before = total;
+      uploaded(loaded, total + tableBytes);
+    },
   });
+  if (table && tableBytes > 0) {
+    // After the other tensors, in chunks: E2B's table is 2.3 GiB.
+    weights.perLayerTable = await uploadWeightFrom(ctx, table.name, table.type, hp.nVocab, table.shape[0], (offset, length) => source.read(table.fileOffset + offset, length), buffers, {
+      onBytes: (done) => uploaded(before + done, before + tableBytes),
+    });
+  }
   await streamer?.allocateSlots();
   const kvWidths = kvCacheWidths(hp);
   const kv = await KvCache.create(buffers, ctx.device, {
@@ -220,12 +237,9 @@ async function allocateModel(
     recurrentLayers: hp.recurrentLayers,
     stateBytes: recurrentStateShape(hp),
   });
-  const batch = Math.min(planned.batchSize, plan.ctxSize);
   const scratch = await createScratch(buffers, hp, batch);
-  const table = hp.gemma4?.nEmbdPerLayer ? file.tensors.find((t) => t.name === PER_LAYER_TABLE) : undefined;
-  if (hp.gemma4?.nEmbdPerLayer && !table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
   const model = new LlamaModel(env.ops, hp, weights, kv, scratch, {
-    perLayerRows: table ? new PerLayerTokenRows(source, table, hp, batch, dequantize) : undefined,
+    perLayerRows,
     streamer: streamer?.hasStreamedLayers ? streamer : null,
     allocator: buffers,
     decodePass: env.decodePass,

@@ -351,7 +351,7 @@ export class DecodeRecorder implements DecodeOps {
     ], [1, 1]);
   }
 
-  perLayerInputs(proj: ActBuffer, rows: ActBuffer, projNorm: GPUBuffer, p: { nLayers: number; nPerLayer: number; nEmbd: number; eps: number }): void {
+  perLayerInputs(proj: ActBuffer, rows: ActBuffer, projNorm: GPUBuffer, p: { nLayers: number; nPerLayer: number; nEmbd: number; eps: number; rowsScale?: number }): void {
     const count = p.nLayers * p.nPerLayer;
     requireCapacity(proj, count, 'perLayerInputs proj');
     requireCapacity(rows, count, 'perLayerInputs rows');
@@ -360,7 +360,7 @@ export class DecodeRecorder implements DecodeOps {
       'pleInputs',
       { defines: { WG: DECODE_KERNELS.HEAD_WG } },
       // The batch path's factors, rounded to f32 as it rounds them.
-      [u32(p.nLayers), u32(p.nPerLayer), f32(p.eps), f32(f(1 / f(Math.sqrt(p.nEmbd)))), f32(f(1 / f(Math.SQRT2)))],
+      [u32(p.nLayers), u32(p.nPerLayer), f32(p.eps), f32(f(1 / f(Math.sqrt(p.nEmbd)))), f32(f(1 / f(Math.SQRT2))), f32(p.rowsScale ?? 1)],
       [
         [1, proj.buffer],
         [2, rows.buffer],

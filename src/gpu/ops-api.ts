@@ -191,10 +191,10 @@ export interface DecodeOps {
   addNormed(x: ActBuffer, y: ActBuffer, weight: GPUBuffer, dim: number, eps: number, scale?: number): void;
   /**
    * gemma4's per-layer inputs, every layer at once, in place:
-   * proj[l] = (rmsnorm(proj[l] / sqrt(nEmbd)) * projNorm + rows[l]) / sqrt(2),
-   * proj and rows layer-major (nLayers x nPerLayer).
+   * proj[l] = (rmsnorm(proj[l] / sqrt(nEmbd)) * projNorm + rows[l] * rowsScale) / sqrt(2),
+   * proj and rows layer-major (nLayers x nPerLayer); rowsScale default 1.
    */
-  perLayerInputs(proj: ActBuffer, rows: ActBuffer, projNorm: GPUBuffer, p: { nLayers: number; nPerLayer: number; nEmbd: number; eps: number }): void;
+  perLayerInputs(proj: ActBuffer, rows: ActBuffer, projNorm: GPUBuffer, p: { nLayers: number; nPerLayer: number; nEmbd: number; eps: number; rowsScale?: number }): void;
   /**
    * lfm2's gated short convolution of one token: bcx holds in_proj's output
    * [b | c | x] (3 x channels); b becomes c * conv(b * x), continuing `state`.

@@ -9,7 +9,7 @@ import type { MatvecChoice, MatvecTuningCase } from './matvec-tuning';
 import type { ActBuffer, Dtype, GpuOps } from './ops-api';
 import { WebGpuOps } from './webgpu-ops';
 
-export { uploadWeight, uploadF32, createWeightUploader, type UploadWeightOptions } from './weights';
+export { uploadWeight, uploadWeightFrom, uploadF32, createWeightUploader, type UploadWeightOptions } from './weights';
 
 /** An f32 activation buffer from the allocator (capacity rounded up to whole vec4s). */
 export async function allocActivations(allocator: GpuAllocator, length: number, label: string): Promise<ActBuffer> {

@@ -22,6 +22,9 @@ export function weightRowBytes(type: GgmlType, cols: number): number {
   return (cols / info.blockSize) * info.blockBytes;
 }
 
+/** Bytes uploadWeightFrom reads and writes at a time: a tensor bigger than that never sits whole in memory. */
+export const UPLOAD_CHUNK_BYTES = 64 * 2 ** 20;
+
 export async function uploadWeight(
   ctx: GpuContext,
   name: string,
@@ -32,6 +35,49 @@ export async function uploadWeight(
   allocator: GpuAllocator,
   options: UploadWeightOptions = {},
 ): Promise<WeightMatrix> {
+  const rowBytes = checkMatrix(name, type, rows, cols);
+  if (bytes.byteLength < rows * rowBytes) {
+    throw new ClawError('clw-model-invalid', `tensor ${name}: ${bytes.byteLength} bytes given, ${rows * rowBytes} needed`, {
+      details: { tensor: name, bytes: bytes.byteLength, needed: rows * rowBytes },
+    });
+  }
+  return uploadRows(ctx, name, type, rows, cols, rows, (first, count) => Promise.resolve(bytes.subarray(first * rowBytes, (first + count) * rowBytes)), allocator, options);
+}
+
+/**
+ * uploadWeight of a tensor read from `read(offset, length)` (bytes from the
+ * tensor's start) in chunks of about UPLOAD_CHUNK_BYTES (chunkBytes: tests),
+ * each written to its part as it arrives; `onBytes` is told the bytes done
+ * so far.
+ */
+export async function uploadWeightFrom(
+  ctx: GpuContext,
+  name: string,
+  type: GgmlType,
+  rows: number,
+  cols: number,
+  read: (offset: number, length: number) => Promise<Uint8Array>,
+  allocator: GpuAllocator,
+  options: UploadWeightOptions & { onBytes?: (done: number) => void; chunkBytes?: number } = {},
+): Promise<WeightMatrix> {
+  const rowBytes = checkMatrix(name, type, rows, cols);
+  // Whole multiples of 4 rows, so that every chunk starts at a whole word of its part.
+  const chunkRows = Math.max(4, Math.floor((options.chunkBytes ?? UPLOAD_CHUNK_BYTES) / rowBytes / 4) * 4);
+  let done = 0;
+  const readRows = async (first: number, count: number) => {
+    const bytes = await read(first * rowBytes, count * rowBytes);
+    if (bytes.byteLength < count * rowBytes) {
+      throw new ClawError('clw-model-invalid', `tensor ${name}: rows ${first}..${first + count} are past the end of the file`, { details: { tensor: name } });
+    }
+    done += bytes.byteLength;
+    options.onBytes?.(done);
+    return bytes;
+  };
+  return uploadRows(ctx, name, type, rows, cols, chunkRows, readRows, allocator, options);
+}
+
+/** The row size of a matrix the GPU can decode; throws for a type or shape it cannot. */
+function checkMatrix(name: string, type: GgmlType, rows: number, cols: number): number {
   const info = ggmlTypeInfo(type);
   if (!info || !hasGpuDecoder(type)) {
     throw new ClawError('clw-quant-unsupported', `tensor ${name} has type ${ggmlTypeName(type)}, which the GPU path cannot run`, {
@@ -44,12 +90,22 @@ export async function uploadWeight(
       details: { tensor: name, rows, cols, type: info.name },
     });
   }
+  return weightRowBytes(type, cols);
+}
+
+/** Parts of at most a binding each, filled `chunkRows` rows at a time (a multiple of 4 rows, or all of them) from `read`. */
+async function uploadRows(
+  ctx: GpuContext,
+  name: string,
+  type: GgmlType,
+  rows: number,
+  cols: number,
+  chunkRows: number,
+  read: (firstRow: number, rowCount: number) => Promise<Uint8Array>,
+  allocator: GpuAllocator,
+  options: UploadWeightOptions,
+): Promise<WeightMatrix> {
   const rowBytes = weightRowBytes(type, cols);
-  if (bytes.byteLength < rows * rowBytes) {
-    throw new ClawError('clw-model-invalid', `tensor ${name}: ${bytes.byteLength} bytes given, ${rows * rowBytes} needed`, {
-      details: { tensor: name, bytes: bytes.byteLength, needed: rows * rowBytes },
-    });
-  }
   const maxPartBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, options.maxPartBytes ?? Infinity);
   // Keep 4 bytes of slack: a part's size is rounded up to whole words.
   const rowsPerPart = Math.floor((maxPartBytes - 4) / rowBytes);
@@ -64,10 +120,12 @@ export async function uploadWeight(
     for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPart) {
       const rowCount = Math.min(rowsPerPart, rows - firstRow);
       const label = rows > rowsPerPart ? `${name} [rows ${firstRow}..${firstRow + rowCount})` : name;
-      const partBytes = bytes.subarray(firstRow * rowBytes, (firstRow + rowCount) * rowBytes);
-      const buffer = await allocator.alloc('weights', partBytes.byteLength, WEIGHT_USAGE, label);
+      const buffer = await allocator.alloc('weights', rowCount * rowBytes, WEIGHT_USAGE, label);
       parts.push({ buffer, firstRow, rowCount });
-      writeWordPadded(ctx.device, buffer, partBytes);
+      for (let r = 0; r < rowCount; r += chunkRows) {
+        const n = Math.min(chunkRows, rowCount - r);
+        writeWordPadded(ctx.device, buffer, r * rowBytes, await read(firstRow + r, n));
+      }
     }
   } catch (e) {
     for (const p of parts) allocator.free(p.buffer);
@@ -79,18 +137,18 @@ export async function uploadWeight(
 /** An f32 vector (norm weights, biases, rope frequency factors). */
 export async function uploadF32(ctx: GpuContext, name: string, values: Float32Array, allocator: GpuAllocator): Promise<GPUBuffer> {
   const buffer = await allocator.alloc('weights', Math.max(4, values.byteLength), WEIGHT_USAGE, name);
-  writeWordPadded(ctx.device, buffer, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  writeWordPadded(ctx.device, buffer, 0, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   return buffer;
 }
 
-/** queue.writeBuffer wants a multiple of 4 bytes; a ragged tail goes through a small padded copy. */
-function writeWordPadded(device: GPUDevice, buffer: GPUBuffer, bytes: Uint8Array): void {
+/** queue.writeBuffer wants a multiple of 4 bytes (at a multiple of 4); a ragged tail goes through a small padded copy. */
+function writeWordPadded(device: GPUDevice, buffer: GPUBuffer, at: number, bytes: Uint8Array): void {
   const whole = bytes.byteLength & ~3;
-  if (whole > 0) device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, whole);
+  if (whole > 0) device.queue.writeBuffer(buffer, at, bytes.buffer, bytes.byteOffset, whole);
   if (whole < bytes.byteLength) {
     const tail = new Uint8Array(4);
     tail.set(bytes.subarray(whole));
-    device.queue.writeBuffer(buffer, whole, tail);
+    device.queue.writeBuffer(buffer, at + whole, tail);
   }
 }
 

@@ -10,7 +10,7 @@
 import type { GgufFile } from '../gguf/types';
 import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
 import { kvCacheWidths, recurrentStateShape, type Hyperparams } from './hparams';
-import { staysInFile } from './arch/gemma4';
+import { perLayerTable, staysInFile } from './arch/gemma4';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { uploadsAsVector } from './weights';
@@ -42,6 +42,8 @@ export interface EngineBytes {
   decodePass: number;
   /** What the kernels will still allocate for themselves (uniform ring, staging), beyond what is live now. */
   kernels: number;
+  /** gemma4's per-layer embedding table where the plan puts it on the GPU (EnginePlan.perLayerTable), else 0. */
+  perLayerTable: number;
   total: number;
 }
 
@@ -71,6 +73,13 @@ export interface EnginePlan {
   kvChunk: number;
   /** Element type of the KV cache this plan counts (what the engine creates). */
   kvType: KvType;
+  /**
+   * gemma4: the per-layer embedding table goes to the GPU, where the decode
+   * pass gathers each token's rows, so decoding runs a step ahead; else it
+   * stays in the file and a step's rows are read once its token is known.
+   * Only after every layer and the wanted context have their room.
+   */
+  perLayerTable: boolean;
   fits: boolean;
   /** "22 of 32 layers resident, 10 streamed, context 8192: fits in 3.1 of 3.2 GiB" with the engine's own total. */
   text: string;
@@ -112,8 +121,13 @@ export function kernelReserveBytes(hp: Hyperparams, ctx: number, live: ByPurpose
   return Math.max(0, UNIFORM_RESERVE_BYTES - live.uniforms) + Math.max(0, staging - live.staging);
 }
 
-/** Bytes the engine allocates for `plan`, by the same rules the loader, streamer, KV cache and scratch follow. */
-export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: Pick<EnginePlanOptions, 'batchSize' | 'maxPartBytes' | 'liveByPurpose' | 'kvType'>): EngineBytes {
+/** Bytes the engine allocates for `plan`, by the same rules the loader, streamer, KV cache and scratch follow (with perLayerTable, gemma4's table on the GPU). */
+export function engineBytes(
+  file: GgufFile,
+  hp: Hyperparams,
+  plan: LoadPlan,
+  o: Pick<EnginePlanOptions, 'batchSize' | 'maxPartBytes' | 'liveByPurpose' | 'kvType'> & { perLayerTable?: boolean },
+): EngineBytes {
   // The same bytes as the loader: vectors as f32, matrices split by binding, the scratch for min(batch, context).
   let weightsResident = 0;
   const slotByRole = new Map<string, number>();
@@ -144,8 +158,10 @@ export function engineBytes(file: GgufFile, hp: Hyperparams, plan: LoadPlan, o: 
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
   // Streamed layers decode through the batch path (no recorded pass).
   const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
-  const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels;
-  return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, total };
+  const table = o.perLayerTable ? perLayerTable(file, hp) : undefined;
+  const tableBytes = table ? matrixGpuBytes(table.byteSize, o.maxPartBytes) : 0;
+  const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels + tableBytes;
+  return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, perLayerTable: tableBytes, total };
 }
 
 /** Bytes per KV element of the cache the engine will really create for `kvType`. */
@@ -162,7 +178,8 @@ function describe(plan: LoadPlan, total: number, fits: boolean, budget: number, 
 }
 
 function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: PlanOptions, o: EnginePlanOptions, batchSize: number, kvChunk: number, notes: string[]): EnginePlan {
-  const bytes = engineBytes(file, hp, plan, { ...o, batchSize });
+  const table = planOptions.perLayerTable ?? false;
+  const bytes = engineBytes(file, hp, plan, { ...o, batchSize, perLayerTable: table });
   const available = o.budgetBytes - o.liveBytes;
   const fits = plan.fits && bytes.total <= available;
   const kvType = kvTypeFor(o.kvType ?? 'f32', hp.kvDim);
@@ -173,6 +190,7 @@ function finish(file: GgufFile, hp: Hyperparams, plan: LoadPlan, planOptions: Pl
     bytes,
     kvChunk,
     kvType,
+    perLayerTable: table,
     fits,
     // The KV type is named where the caller chose one (the engine always does).
     text: describe(plan, bytes.total + o.liveBytes, fits, o.budgetBytes, o.kvType === undefined ? undefined : kvType),
@@ -188,13 +206,30 @@ export const MIN_PREFILL_BATCH = 16;
  * loader allocates. When the budget is tight it gives up, in order, prefill
  * batch (down to MIN_PREFILL_BATCH: slower prompts only), resident layers
  * (they stream), and context (down to the planner's floor); fits = false
- * means not even the floor fits.
+ * means not even the floor fits. gemma4's per-layer embedding table goes to
+ * the GPU only where that gives up none of these below the wanted context
+ * (EnginePlan.perLayerTable); beyond it, the table comes before more context.
  */
 export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan {
-  const unbounded = planMemory(file, planOptionsFor(hp, o, o.batchSize, Number.MAX_SAFE_INTEGER));
+  const unbounded = planMemory(file, planOptionsFor(hp, o, o.batchSize, Number.MAX_SAFE_INTEGER, false));
   // The context worth a smaller batch: the one asked for, or a usable one; more than that is not.
   const wantedCtx = o.ctxSize ?? Math.min(unbounded.ctxSize, PREFERRED_MIN_CTX);
-  const keepsAll = (p: EnginePlan) => p.fits && p.plan.residentLayers >= unbounded.residentLayers && p.plan.ctxSize >= wantedCtx;
+  const without = planWith(file, hp, o, unbounded.residentLayers, wantedCtx, false);
+  const table = perLayerTable(file, hp);
+  if (!table || without.plan.residentLayers < hp.nLayers) return without;
+  const withTable = planWith(file, hp, o, unbounded.residentLayers, wantedCtx, true);
+  const size = formatBytes(withTable.bytes.perLayerTable);
+  if (withTable.fits && withTable.plan.residentLayers === hp.nLayers && withTable.batchSize >= without.batchSize && withTable.plan.ctxSize >= Math.min(without.plan.ctxSize, wantedCtx)) {
+    withTable.notes.push(`the per-layer embedding table (${size}) is on the GPU: decoding gathers each token's rows there and runs a step ahead`);
+    return withTable;
+  }
+  without.notes.push(`the per-layer embedding table (${size}) stays in the file: each decoded token's rows are read from it once the token is known (one draw in flight); a larger VRAM limit puts it on the GPU`);
+  return without;
+}
+
+/** planEngineMemory with the per-layer table on the GPU or not: the best prefill batch for the unbounded plan's layers and the wanted context. */
+function planWith(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions, allLayers: number, wantedCtx: number, table: boolean): EnginePlan {
+  const keepsAll = (p: EnginePlan) => p.fits && p.plan.residentLayers >= allLayers && p.plan.ctxSize >= wantedCtx;
   // Better = fits, then more resident layers, then more of the wanted context.
   const score = (p: EnginePlan) => [p.fits ? 1 : 0, p.plan.residentLayers, Math.min(p.plan.ctxSize, wantedCtx)];
   const better = (a: EnginePlan, b: EnginePlan) => {
@@ -204,10 +239,10 @@ export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanO
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] > y[i];
     return false;
   };
-  let best = planAtBatch(file, hp, o, o.batchSize);
+  let best = planAtBatch(file, hp, o, o.batchSize, table);
   for (let batch = o.batchSize; !keepsAll(best) && batch > MIN_PREFILL_BATCH; ) {
     batch = Math.max(MIN_PREFILL_BATCH, Math.floor(batch / 2));
-    const p = planAtBatch(file, hp, o, batch);
+    const p = planAtBatch(file, hp, o, batch, table);
     if (better(p, best)) best = p;
   }
   if (best.batchSize < o.batchSize) {
@@ -216,15 +251,15 @@ export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanO
   return best;
 }
 
-function planOptionsFor(hp: Hyperparams, o: EnginePlanOptions, batchSize: number, budgetBytes: number): PlanOptions {
-  return { budgetBytes, ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: engineKvBytesPerElement(hp, o.kvType), batchSize, maxBindingBytes: o.maxPartBytes };
+function planOptionsFor(hp: Hyperparams, o: EnginePlanOptions, batchSize: number, budgetBytes: number, perLayerTable: boolean): PlanOptions {
+  return { budgetBytes, ctxSize: o.ctxSize, nGpuLayers: o.nGpuLayers, kvBytesPerElement: engineKvBytesPerElement(hp, o.kvType), batchSize, maxBindingBytes: o.maxPartBytes, perLayerTable };
 }
 
 /** planMemory at one prefill batch, with a planning budget lowered until the engine's exact total (plus what is live already) fits. */
-function planAtBatch(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions, batchSize: number): EnginePlan {
+function planAtBatch(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions, batchSize: number, perLayerTable: boolean): EnginePlan {
   const available = o.budgetBytes - o.liveBytes;
-  const base = planOptionsFor(hp, o, batchSize, Math.max(1, available));
-  const at = { ...o, batchSize };
+  const base = planOptionsFor(hp, o, batchSize, Math.max(1, available), perLayerTable);
+  const at = { ...o, batchSize, perLayerTable };
   let planOptions = base;
   let plan = planMemory(file, planOptions);
   // Each round moves the planning budget down by the engine's excess over the planner's model; a few rounds settle it.
@@ -241,13 +276,19 @@ function planAtBatch(file: GgufFile, hp: Hyperparams, o: EnginePlanOptions, batc
 }
 
 /**
- * The next smaller plan after an allocation failed: a halved prefill batch
- * (down to MIN_PREFILL_BATCH), then fewer resident layers, then a shorter
- * context; a smaller KV growth step each time. null when none is smaller.
+ * The next smaller plan after an allocation failed: gemma4's per-layer
+ * table back in the file, then a halved prefill batch (down to
+ * MIN_PREFILL_BATCH), then fewer resident layers, then a shorter context; a
+ * smaller KV growth step each time. null when none is smaller.
  */
 export function shrinkEnginePlan(prev: EnginePlan, file: GgufFile, hp: Hyperparams, o: EnginePlanOptions): EnginePlan | null {
   const kvChunk = Math.max(KV_MIN_GROWTH, Math.floor(prev.kvChunk / 2));
   const kvNote = `KV cache growth step ${prev.kvChunk} -> ${kvChunk} positions`;
+  // First the per-layer table goes back to the file (the same plan otherwise).
+  if (prev.perLayerTable) {
+    const notes = [`shrunk after an allocation failure: the per-layer embedding table stays in the file`, kvNote];
+    return finish(file, hp, prev.plan, { ...prev.planOptions, perLayerTable: false }, o, prev.batchSize, kvChunk, notes);
+  }
   const batch = Math.min(prev.batchSize, prev.plan.ctxSize);
   if (batch > MIN_PREFILL_BATCH) {
     const smaller = Math.max(MIN_PREFILL_BATCH, Math.floor(batch / 2));

@@ -192,12 +192,18 @@ export class LlamaModel {
 
   /**
    * Whether the token pipeline may run steps ahead of the ids read back: not
-   * with gemma4's per-layer embeddings, whose rows for a token are read from
-   * the file once its id is known (beforeStep). A recurrent state (lfm2,
-   * qwen35) may: the step past a stop is taken back (rewindState).
+   * with gemma4's per-layer table in the file, whose rows for a token are
+   * read once its id is known (beforeStep); where the table is on the GPU,
+   * the decode pass gathers them itself. A recurrent state (lfm2, qwen35)
+   * may: the step past a stop is taken back (rewindState).
    */
   get runsAhead(): boolean {
-    return !this.perLayerRows;
+    return !this.rowsFromFile;
+  }
+
+  /** gemma4 with its per-layer table in the file: each decode step's rows are uploaded before it. */
+  private get rowsFromFile(): boolean {
+    return this.perLayerRows !== undefined && this.weights.perLayerTable === undefined;
   }
 
   /**
@@ -211,9 +217,9 @@ export class LlamaModel {
     this.kv.rewindState(positions);
   }
 
-  /** What a decode step needs before it evaluates `id` on the GPU: gemma4's per-layer table rows of that token (nothing for other models). */
+  /** What a decode step needs before it evaluates `id` on the GPU: gemma4's per-layer table rows of that token, from the file (nothing for other models, or where the table is on the GPU). */
   async beforeStep(id: number): Promise<void> {
-    await this.perLayerRows?.upload(this.ops.device, [id], this.scratch.pleRows!);
+    if (this.rowsFromFile) await this.perLayerRows!.upload(this.ops.device, [id], this.scratch.pleRows!);
   }
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */

@@ -8,7 +8,8 @@
 //         + 2 streaming buffers of the largest streamed layer (double-buffered uploads)
 //         + KV cache: 2 * (sum of the cache layers' kvDim) * kvBytesPerElement * ctx
 //           (every layer's cache lives on the GPU, streamed or not; gemma4's
-//           shared layers have none; its per-layer embedding table stays in the file;
+//           shared layers have none; its per-layer embedding table stays in the file
+//           unless the engine's plan asks for it with perLayerTable;
 //           recurrent layers (lfm2, qwen35) have none, and a fixed-size state instead)
 //         + activations for a prefill batch and the logits (attention streams its
 //           softmax over key blocks: no score matrix, nothing that grows with ctx).
@@ -20,7 +21,7 @@
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
 import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from './hparams';
-import { staysInFile } from './arch/gemma4';
+import { perLayerTable, staysInFile } from './arch/gemma4';
 import { deltaNetScratchLengths } from './arch/qwen35';
 import { recurrentStateBytes } from './kv-cache';
 
@@ -36,6 +37,8 @@ export interface PlanOptions {
   batchSize?: number;
   /** Largest storage binding the adapter allows; bigger tensors are split by rows. */
   maxBindingBytes?: number;
+  /** gemma4: count the per-layer embedding table as resident (EnginePlan.perLayerTable); else it stays in the file. */
+  perLayerTable?: boolean;
 }
 
 export interface LoadPlanBytes {
@@ -124,11 +127,12 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     if (layer >= 0) layerBytes[layer] += t.byteSize;
     else if (!staysInFile(t.name)) nonLayerBytes += t.byteSize;
   }
+  if (options.perLayerTable) nonLayerBytes += perLayerTable(file, hp)?.byteSize ?? 0;
 
   const fileNotes: string[] = [];
   const maxBinding = options.maxBindingBytes;
   if (maxBinding !== undefined && maxBinding > 0) {
-    const tooBig = file.tensors.filter((t) => t.byteSize > maxBinding);
+    const tooBig = file.tensors.filter((t) => t.byteSize > maxBinding && (options.perLayerTable || !staysInFile(t.name)));
     if (tooBig.length > 0) {
       const largest = tooBig.reduce((a, b) => (b.byteSize > a.byteSize ? b : a));
       fileNotes.push(

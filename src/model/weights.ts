@@ -61,6 +61,8 @@ export interface ModelWeights {
   /** gemma4: per_layer_model_proj split by layer (nEmbdPerLayer rows each), and the norm of its output. */
   perLayerModelProj?: WeightMatrix[];
   perLayerProjNorm?: GPUBuffer;
+  /** gemma4's per-layer embedding table, where the memory plan puts it on the GPU (EnginePlan.perLayerTable): the decode pass gathers its token's row. */
+  perLayerTable?: WeightMatrix;
   layers: LayerWeights[];
   /** qwen35: its hybrid layers instead of `layers` (which is then empty). */
   qwen35?: Qwen35Layer[];

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import { GgmlType } from '../../src/gguf/types';
 import { GpuAllocator } from '../../src/gpu/allocator';
-import { uploadWeight } from '../../src/gpu/ops';
-import { quantize } from '../../src/quant';
+import { uploadWeight, uploadWeightFrom } from '../../src/gpu/ops';
+import { dequantize, quantize } from '../../src/quant';
 import { gpuTestContext } from './gpu-test-context';
 import { randomFloats } from './helpers/reference';
 
@@ -117,6 +117,36 @@ describe('uploadWeight', () => {
       }
     },
   );
+
+  it('uploads from a reader in chunks of whole words, never reading more than a chunk at a time (uploadWeightFrom)', async () => {
+    const t = await gpuTestContext();
+    // Q4_0 rows of 32 are 18 bytes: chunks must be whole multiples of 4 rows to start at a word.
+    const rows = 23;
+    const cols = 32;
+    const bytes = quantize(GgmlType.Q4_0, randomFloats(rows * cols, 9));
+    const rowBytes = bytes.byteLength / rows;
+    const reads: [number, number][] = [];
+    const read = async (offset: number, length: number) => {
+      reads.push([offset, length]);
+      return bytes.subarray(offset, offset + length);
+    };
+    const a = new GpuAllocator(t.ctx.device, t.ctx.limits);
+    const done: number[] = [];
+    // Parts of 10 rows, chunks of 4 rows (72 bytes: under 100, rounded down to a multiple of 4 rows).
+    const m = await uploadWeightFrom(t.ctx, 'w', GgmlType.Q4_0, rows, cols, read, a, { maxPartBytes: 10 * rowBytes + 4, chunkBytes: 100, onBytes: (n) => done.push(n) });
+    expect(m.parts.map((p) => [p.firstRow, p.rowCount])).toEqual([[0, 10], [10, 10], [20, 3]]);
+    expect(reads.map(([o, n]) => [o / rowBytes, n / rowBytes])).toEqual([[0, 4], [4, 4], [8, 2], [10, 4], [14, 4], [18, 2], [20, 3]]);
+    expect(done.at(-1)).toBe(bytes.byteLength);
+    // What the GPU holds decodes to the file's rows, every one of them (weights cannot be read back as bytes).
+    const ids = Uint32Array.from({ length: rows }, (_, i) => rows - 1 - i);
+    const out = await t.act(rows * cols);
+    t.ops.embedRows(m, await t.u32(ids), out, rows);
+    const table = dequantize(GgmlType.Q4_0, bytes, rows * cols);
+    const want = new Float32Array(rows * cols);
+    ids.forEach((id, i) => want.set(table.subarray(id * cols, (id + 1) * cols), i * cols));
+    expect(await t.read(out)).toEqual(want);
+    a.freeAll();
+  });
 
   it('refuses a type without a GPU decoder as clw-quant-unsupported', async () => {
     const t = await gpuTestContext();

@@ -22,6 +22,7 @@ import { readHyperparams } from '../../src/model/hparams';
 import { maxDecodeDispatches } from '../../src/model/decode-pass';
 import { makeSyntheticModel, type SyntheticModelOptions } from '../fixtures/synthetic-model';
 import { makeSyntheticGemma4, type SyntheticGemma4Options } from '../fixtures/synthetic-gemma4';
+import { tableInFileLimit } from './helpers/per-layer-table';
 
 const SHAPE = { nEmbd: 128, nFf: 256, nLayers: 2, nVocab: 512, seed: 99 };
 
@@ -43,6 +44,8 @@ interface Case {
   prompt?: number[];
   /** Steps for the 'gpu' family (slower on SwiftShader), when fewer: still past one 64-key chunk. */
   gpuSteps?: number;
+  /** gemma4: a VRAM limit that leaves the per-layer table in the file (rows uploaded before each step); else it is on the GPU. */
+  tableInFile?: boolean;
 }
 
 const CASES: Case[] = [
@@ -87,7 +90,7 @@ const CASES: Case[] = [
     steps: 12,
   },
   {
-    label: 'gemma4 without attn_v (V is K\'s projection), Q8_0',
+    label: 'gemma4 without attn_v (V is K\'s projection), Q8_0, per-layer table in the file',
     gemma4: {
       nEmbd: 64, nVocab: 512, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
       headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 32,
@@ -95,6 +98,7 @@ const CASES: Case[] = [
     },
     prompt: [1],
     steps: 6,
+    tableInFile: true,
   },
   { label: 'llama Q8_0, nFf 96 (down projection in 4-element steps)', model: { arch: 'llama', nFf: 96, nHeads: 4, nKvHeads: 2, type: GgmlType.Q8_0 }, prompt: [1], steps: 11 },
 ];
@@ -127,8 +131,11 @@ describe('recorded decode pass (gpu and cpu kernels) vs the batch path', () => {
     await batch.load(new BytesSource(bytes, 'm.gguf'), load);
     expect(batch.usesDecodePass).toBe(false);
     for (const [v, engine] of fused) {
-      await engine.load(new BytesSource(bytes, 'm.gguf'), load);
+      const vramLimit = c.tableInFile ? await tableInFileLimit(engine, bytes, load) : undefined;
+      const info = await engine.load(new BytesSource(bytes, 'm.gguf'), { ...load, vramLimit });
       expect(engine.usesDecodePass, v).toBe(true);
+      // gemma4's per-layer table: gathered by the pass on the GPU, or each step's rows uploaded from the file.
+      if (c.gemma4) expect((info.planNotes ?? []).join('\n'), v).toMatch(c.tableInFile ? /per-layer embedding table \(.*\) stays in the file/ : /per-layer embedding table \(.*\) is on the GPU/);
     }
     const tokens = [...(c.prompt ?? [1, 17, 42, 99])];
     const worst = { gpu: 0, cpu: 0 };

@@ -3,14 +3,15 @@
 // recurrent state (lfm2's conv, qwen35's delta-net), whose token pipeline
 // runs a step ahead of the ids read back and takes that step back at a stop
 // (the state's two halves: KvCache.rewindState); and gemma4, whose per-layer
-// table rows for a token are read from the file once its id is known, so
-// one draw stays in flight. Checked against the CPU route (a request with
-// logprobs reads the logits back and samples on the CPU, with the same
-// random stream): the same tokens, greedy and seeded, with only the ids
-// read back; how far each runs ahead at a stop; and, for the recurrent
-// models, after a stop the state holds exactly the accepted draws, so the
-// next prompt continues from it, as a fresh evaluation of the same tokens
-// does.
+// table rows for a token are gathered by the pass where the table is on the
+// GPU (the pipeline then runs ahead too), or read from the file once its id
+// is known (a VRAM limit too small for the table: one draw in flight).
+// Checked against the CPU route (a request with logprobs reads the logits
+// back and samples on the CPU, with the same random stream): the same
+// tokens, greedy and seeded, with only the ids read back; how far each runs
+// ahead at a stop; and, for the recurrent models, after a stop the state
+// holds exactly the accepted draws, so the next prompt continues from it,
+// as a fresh evaluation of the same tokens does.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClawEngine } from '../../src/engine/engine';
@@ -20,8 +21,14 @@ import { countGpuWork, type GpuCounts } from '../../src/gpu/counters';
 import { getRuntimeGpu } from '../../src/gpu/gpu-node';
 import { makeSyntheticModel } from '../fixtures/synthetic-model';
 import { makeSyntheticGemma4 } from '../fixtures/synthetic-gemma4';
+import { tableInFileLimit } from './helpers/per-layer-table';
 
 const NVOCAB = 512;
+const GEMMA4 = makeSyntheticGemma4({
+  nEmbd: 64, nVocab: NVOCAB, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+  headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 16,
+  slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, ctxLength: 256, seed: 9,
+});
 const MODELS = [
   {
     label: 'lfm2 (2 short convolutions, 1 attention layer)',
@@ -39,14 +46,18 @@ const MODELS = [
     }),
   },
   {
-    label: 'gemma4 (per-layer inputs, 2 of 4 layers on a shared cache)',
+    label: 'gemma4 (per-layer inputs, 2 of 4 layers on a shared cache), table on the GPU',
+    recurrent: false,
+    runsAhead: true,
+    tableInFile: false,
+    bytes: GEMMA4,
+  },
+  {
+    label: 'gemma4, the same file with its per-layer table left in the file',
     recurrent: false,
     runsAhead: false,
-    bytes: makeSyntheticGemma4({
-      nEmbd: 64, nVocab: NVOCAB, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
-      headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 16,
-      slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, ctxLength: 256, seed: 9,
-    }),
+    tableInFile: true,
+    bytes: GEMMA4,
   },
 ];
 const PROMPT = [40, 41, 42, 43, 44];
@@ -73,9 +84,13 @@ async function run(engine: ClawEngine, options: GenerateOptions): Promise<{ ids:
   }
 }
 
-describe.each(MODELS)('the GPU sampler through the decode pass: $label', ({ bytes, recurrent, runsAhead }) => {
+describe.each(MODELS)('the GPU sampler through the decode pass: $label', ({ bytes, recurrent, runsAhead, tableInFile }) => {
   let engine: ClawEngine;
-  const load = () => engine.load(new BytesSource(bytes, 'm.gguf'), { ctxSize: 64 });
+  const load = async () => {
+    const vramLimit = tableInFile ? await tableInFileLimit(engine, bytes, { ctxSize: 64 }) : undefined;
+    const info = await engine.load(new BytesSource(bytes, 'm.gguf'), { ctxSize: 64, vramLimit });
+    if (tableInFile !== undefined) expect((info.planNotes ?? []).join('\n')).toMatch(tableInFile ? /table \(.*\) stays in the file/ : /table \(.*\) is on the GPU/);
+  };
 
   beforeAll(async () => {
     engine = await ClawEngine.create({ gpu: getRuntimeGpu() });
@@ -102,7 +117,7 @@ describe.each(MODELS)('the GPU sampler through the decode pass: $label', ({ byte
     }
   });
 
-  it(`a stop ${recurrent ? 'leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would' : 'after one draw in flight'}`, { timeout: 180_000 }, async () => {
+  it(`a stop ${recurrent ? 'leaves the state at the last accepted draw: the next prompt continues from there, as a fresh evaluation would' : runsAhead ? 'after a step ahead' : 'after one draw in flight'}`, { timeout: 180_000 }, async () => {
     // Seeded draws (the same in every run: the random stream starts with each request), which unlike
     // greedy ones do not settle into repeating one token on every model here.
     const sampling = { temperature: 0.9, topK: 40, seed: 3 };

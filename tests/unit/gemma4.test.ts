@@ -1,13 +1,13 @@
 // gemma4 from the header alone, on an E2B-sized shape: per-layer shapes and
 // KV sharing as llama.cpp reads them, the memory plan (KV only for the
-// layers that own a cache, the per-layer embedding table left in the file),
-// and the compatibility report.
+// layers that own a cache, the per-layer embedding table on the GPU or in
+// the file), and the compatibility report.
 
 import { describe, expect, it } from 'vitest';
 import { buildCompatibilityReport } from '../../src/engine/compat';
 import { BytesSource, readGguf } from '../../src/gguf';
 import { GgmlType, GgufValueType, type GgufMetadataEntry } from '../../src/gguf/types';
-import { engineBytes, planEngineMemory } from '../../src/model/engine-memory';
+import { engineBytes, planEngineMemory, shrinkEnginePlan } from '../../src/model/engine-memory';
 import { kvCacheWidths, readHyperparams } from '../../src/model/hparams';
 import { makeSyntheticGemma4, type SyntheticGemma4Options } from '../fixtures/synthetic-gemma4';
 import { fullFileBytes } from '../fixtures/real-shapes';
@@ -81,20 +81,54 @@ describe('gemma4 hyperparameters', () => {
 });
 
 describe('gemma4 memory plan', () => {
-  it('books KV only for the layers that own a cache and leaves the per-layer table in the file', async () => {
+  const options = (budgetBytes: number, ctxSize?: number) => ({ budgetBytes, liveBytes: 0, liveByPurpose: NOTHING_LIVE, batchSize: 128, kvDynamic: true, maxPartBytes: 2 * GiB - 4, ctxSize, kvType: 'f16' as const });
+
+  it('books KV only for the layers that own a cache, and the per-layer table on its own where it goes to the GPU', async () => {
     const file = await header(E2B);
     const hp = readHyperparams(file);
-    const plan = planEngineMemory(file, hp, { budgetBytes: 16 * GiB, liveBytes: 0, liveByPurpose: NOTHING_LIVE, batchSize: 128, kvDynamic: true, maxPartBytes: 2 * GiB - 4, ctxSize: 4096, kvType: 'f16' });
+    const plan = planEngineMemory(file, hp, options(16 * GiB, 4096));
     expect(plan.fits).toBe(true);
     const ctx = plan.plan.ctxSize;
     // 15 owners: 12 sliding of 256 and 3 full of 512 per position, K and V, f16.
     expect(plan.bytes.kvCache).toBe(2 * ctx * (12 * 256 + 3 * 512) * 2);
     const table = file.tensors.find((t) => t.name === 'per_layer_token_embd.weight')!;
     const others = file.tensors.reduce((a, t) => a + t.byteSize, 0) - table.byteSize;
+    // 16 GiB holds the table (2.3 GiB in Q8_0) beside everything else: booked as what the upload allocates (two parts here).
+    expect(plan.perLayerTable).toBe(true);
+    expect(plan.bytes.perLayerTable).toBeGreaterThanOrEqual(table.byteSize);
+    expect(plan.bytes.perLayerTable).toBeLessThan(table.byteSize + 64);
+    expect(plan.notes.join('\n')).toContain('per-layer embedding table (2.3 GiB) is on the GPU');
     const b = engineBytes(file, hp, plan.plan, { batchSize: 128, maxPartBytes: 2 * GiB - 4, liveByPurpose: NOTHING_LIVE, kvType: 'f16' });
+    expect(b.perLayerTable).toBe(0);
     expect(b.weightsResident).toBeGreaterThanOrEqual(others);
     expect(b.weightsResident).toBeLessThan(others + 64 * file.tensors.length);
-    expect(plan.plan.bytes.weightsResident).toBeLessThan(others + 1);
+    // The planner counted it with the other non-layer weights.
+    expect(plan.plan.bytes.weightsResident).toBe(others + table.byteSize);
+  });
+
+  it('leaves the table in the file where it would cost layers or the wanted context, and gives it back first after an allocation failure', async () => {
+    const file = await header(E2B);
+    const hp = readHyperparams(file);
+    const big = planEngineMemory(file, hp, options(16 * GiB, 4096));
+    // The same plan's need without the table, and half the table more: the table does not fit.
+    const tight = big.bytes.total - big.bytes.perLayerTable / 2;
+    const plan = planEngineMemory(file, hp, options(tight, 4096));
+    expect(plan.fits).toBe(true);
+    expect(plan.perLayerTable).toBe(false);
+    expect(plan.bytes.perLayerTable).toBe(0);
+    expect(plan.plan.residentLayers).toBe(35);
+    expect(plan.plan.ctxSize).toBe(4096);
+    expect(plan.notes.join('\n')).toContain('per-layer embedding table (2.3 GiB) stays in the file');
+    // Without an asked context, the table comes before more than the usable one (4096).
+    const auto = planEngineMemory(file, hp, options(big.bytes.total + GiB));
+    expect(auto.perLayerTable).toBe(true);
+    expect(auto.plan.ctxSize).toBeGreaterThan(4096);
+    expect(auto.plan.ctxSize).toBeLessThan(hp.nCtxTrain);
+    const shrunk = shrinkEnginePlan(big, file, hp, options(16 * GiB, 4096))!;
+    expect(shrunk.perLayerTable).toBe(false);
+    expect(shrunk.plan).toEqual(big.plan);
+    expect(shrunk.bytes.total).toBe(big.bytes.total - big.bytes.perLayerTable);
+    expect(shrunk.notes.join('\n')).toContain('the per-layer embedding table stays in the file');
   });
 
   it('reports an E2B-shaped file as running', async () => {

@@ -43,12 +43,22 @@ export interface Gemma4Layout {
   nEmbdPerLayer: number;
 }
 
-/** The tensor kept in the file: only the rows of the tokens in a batch are read (PerLayerTokenRows). */
+/**
+ * The per-layer embedding table: the batch path reads the rows of a
+ * batch's tokens from the file (PerLayerTokenRows); the decode pass gathers
+ * its token's row on the GPU where the memory plan puts the table there
+ * (EnginePlan.perLayerTable), else reads it from the file too.
+ */
 export const PER_LAYER_TABLE = 'per_layer_token_embd.weight';
 
-/** Whether a tensor stays in the file instead of GPU memory (the memory plan leaves it out). */
+/** Whether a tensor is left out of the layers' and other weights' bytes: the per-layer table, which the plan books on its own when it goes to the GPU. */
 export function staysInFile(name: string): boolean {
   return name === PER_LAYER_TABLE;
+}
+
+/** The per-layer embedding table of a gemma4 file that has one (undefined otherwise). */
+export function perLayerTable(file: GgufFile, hp: Hyperparams): GgufTensorInfo | undefined {
+  return hp.gemma4?.nEmbdPerLayer ? file.tensors.find((t) => t.name === PER_LAYER_TABLE) : undefined;
 }
 
 function perLayerValues(file: GgufFile, key: string, nLayers: number, fallback?: number): number[] {
@@ -203,7 +213,10 @@ export function recordGemma4TokenInputs(ops: DecodeOps, hp: Hyperparams, w: Mode
   const nPl = hp.gemma4!.nEmbdPerLayer;
   if (nPl === 0) return;
   ops.project(s.x, w.perLayerModelProj!.map((m, l) => ({ w: m, outOffset: l * nPl })), s.pleProj!);
-  ops.perLayerInputs(s.pleProj!, s.pleRows!, w.perLayerProjNorm!, { nLayers: hp.nLayers, nPerLayer: nPl, nEmbd: hp.nEmbd, eps: hp.rmsEps });
+  // The token's row, gathered where the table is on the GPU (else uploaded before the step: Model.beforeStep).
+  if (w.perLayerTable) ops.embed(w.perLayerTable, s.ids, s.pleRows!);
+  const rowsScale = w.perLayerTable ? Math.fround(Math.sqrt(nPl)) : 1;
+  ops.perLayerInputs(s.pleProj!, s.pleRows!, w.perLayerProjNorm!, { nLayers: hp.nLayers, nPerLayer: nPl, nEmbd: hp.nEmbd, eps: hp.rmsEps, rowsScale });
 }
 
 /**
