@@ -200,6 +200,7 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
   if (options.adapter) issues.push(...adapterIssues(file, options.adapter, arithmetic?.note));
 
   let plan: string | undefined;
+  let planNotes: string[] = [];
   const budgetBytes = options.budgetBytes ?? (options.adapter ? resolveBudget(undefined, options.adapter) : undefined);
   if (hp && budgetBytes !== undefined) {
     try {
@@ -208,6 +209,7 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
       const { planned } = planLoad(file, hp, budgetBytes, load, device);
       const p = planned.plan;
       plan = planned.text;
+      planNotes = planned.notes;
       if (!planned.fits) {
         issues.push(error('clw-gpu-oom', `the model does not fit the ${formatBytes(budgetBytes)} VRAM budget: ${p.reason ?? planned.text}`));
       } else if (p.streamedLayers > 0) {
@@ -237,6 +239,7 @@ export function buildCompatibilityReport(file: GgufFile, options: CompatOptions)
   if (modelName !== undefined) report.modelName = modelName;
   if (contextLength !== undefined) report.contextLength = contextLength;
   if (plan !== undefined) report.plan = plan;
+  if (planNotes.length > 0) report.planNotes = planNotes;
   if (arithmetic) {
     report.dtype = arithmetic.dtype;
     report.arithmetic = arithmetic.text;
@@ -269,6 +272,7 @@ export function formatCompatibilityReport(report: CompatibilityReport): string {
   }
   if (report.arithmetic !== undefined) lines.push(`arithmetic: ${report.arithmetic}`);
   if (report.plan !== undefined) lines.push(`memory plan: ${report.plan}`);
+  for (const note of report.planNotes ?? []) lines.push(`  ${note}`);
   if (report.issues.length > 0) {
     lines.push('issues:');
     for (const i of report.issues) lines.push(`  ${i.severity} ${i.code}: ${i.message}`);

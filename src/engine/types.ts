@@ -150,6 +150,8 @@ export interface CompatibilityReport {
   verdict: 'runs' | 'runs-with-warnings' | 'will-not-run';
   /** Present once an adapter is known: the memory plan text. */
   plan?: string;
+  /** With the plan: what it gave up or chose and why (a capped context, streamed layers, gemma4's per-layer table on the GPU or in the file), as ModelInfo.planNotes will say after the load. */
+  planNotes?: string[];
   /** Present once an adapter is known: the arithmetic path the model will run on (LoadOptions.dtype resolved). */
   dtype?: 'f32' | 'f16';
   /** The same, with the reason, as the page and `claw-infer inspect` show it. */

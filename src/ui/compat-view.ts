@@ -81,7 +81,9 @@ export class CompatView {
             ),
           )
         : null,
-      report.plan ? h('details', { class: 'plan', open: true }, h('summary', {}, 'Memory plan'), h('pre', { 'data-testid': 'compat-plan' }, report.plan)) : null,
+      report.plan
+        ? h('details', { class: 'plan', open: true }, h('summary', {}, 'Memory plan'), h('pre', { 'data-testid': 'compat-plan' }, [report.plan, ...(report.planNotes ?? []).map((n) => `- ${n}`)].join('\n')))
+        : null,
     ];
     this.root.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
     this.root.hidden = false;

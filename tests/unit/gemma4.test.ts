@@ -4,7 +4,7 @@
 // the file), and the compatibility report.
 
 import { describe, expect, it } from 'vitest';
-import { buildCompatibilityReport } from '../../src/engine/compat';
+import { buildCompatibilityReport, formatCompatibilityReport } from '../../src/engine/compat';
 import { BytesSource, readGguf } from '../../src/gguf';
 import { GgmlType, GgufValueType, type GgufMetadataEntry } from '../../src/gguf/types';
 import { engineBytes, planEngineMemory, shrinkEnginePlan } from '../../src/model/engine-memory';
@@ -141,5 +141,11 @@ describe('gemma4 memory plan', () => {
     expect(report.issues).toEqual([]);
     expect(report.verdict).toBe('runs');
     expect(report.architecture).toBe('gemma4');
+    // Before loading, the report says where the per-layer table goes (8 GiB: the GPU), as the load's notes will.
+    expect(report.planNotes?.join('\n')).toMatch(/per-layer embedding table \(2\.3 GiB\) is on the GPU/);
+    expect(formatCompatibilityReport(report)).toContain('\n  the per-layer embedding table (2.3 GiB) is on the GPU');
+    const small = buildCompatibilityReport(file, { fileBytes: fullFileBytes(file), adapter: { description: 'test GPU', features: { f16: true, subgroups: false }, maxStorageBufferBindingSize: GiB, maxBufferSize: 2 * GiB }, budgetBytes: 4 * GiB });
+    expect(small.verdict).toBe('runs');
+    expect(small.planNotes?.join('\n')).toMatch(/per-layer embedding table \(2\.3 GiB\) stays in the file/);
   });
 });
