@@ -230,9 +230,9 @@ const PIPELINE_DEPTH = 2;
  * set of error scopes for the whole request. With a grammar the next mask
  * depends on the token just drawn: one draw in flight, and before each
  * submit the grammar's bitmask is written for the sampler to apply to the
- * logits. gemma4's per-layer rows of a token come from the file once its id
- * is on the CPU: one draw in flight there too, so a step only ever
- * evaluates a draw already read and accepted.
+ * logits. Where gemma4's per-layer table stays in the file, a token's rows
+ * are read once its id is on the CPU: one draw in flight there too, so a
+ * step only ever evaluates a draw already read and accepted.
  */
 async function decodeOnGpu(s: Session, pipe: TokenPipeline, options: GenerateOptions, out: TokenSink, nKeep: number, emit: Emit, hooks: GenerationHooks, grammar: GrammarMatcher | null): Promise<StopReason> {
   const maxTokens = options.maxTokens ?? DEFAULT_GENERATION.maxTokens;

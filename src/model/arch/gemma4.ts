@@ -7,10 +7,11 @@
 //   RMS-normalised), V RMS-normalised without a weight;
 // - the last shared_kv_layers layers own no KV cache: a sliding one reads
 //   the cache of the last sliding owner, a full one that of the last owner;
-// - per-layer embeddings: a table of nLayers * nEmbdPerLayer per token that
-//   stays in the file (rows are read and uploaded per batch, see
-//   PerLayerTokenRows), mixed with a projection of the scaled token
-//   embedding and added through a gated projection after each layer;
+// - per-layer embeddings: a table of nLayers * nEmbdPerLayer per token
+//   (rows read from the file and uploaded per batch, see PerLayerTokenRows;
+//   gathered on the GPU by the decode pass where the memory plan puts the
+//   table there), mixed with a projection of the scaled token embedding and
+//   added through a gated projection after each layer;
 // - blk.N.layer_output_scale multiplies each layer's output.
 
 import { ClawError, modelInvalid } from '../../errors';
@@ -341,9 +342,10 @@ export function gemma4ScratchLayout(hp: Hyperparams, capacity: number): ['pleInp
 }
 
 /**
- * The per-layer embedding table stays in the file (E2B's is 262144 tokens x
- * 35 layers x 256, about 2.5 GB even in Q8_0): per batch, each token's row
- * is read from the byte source, dequantized on the CPU, scaled by
+ * The per-layer embedding table's rows from the file (E2B's table is 262144
+ * tokens x 35 layers x 256, 2.3 GiB even in Q8_0): per batch, and per
+ * decode step where the table is not on the GPU, each token's row is read
+ * from the byte source, dequantized on the CPU, scaled by
  * sqrt(nEmbdPerLayer) (llama.cpp's order: get_rows, then scale) and
  * uploaded layer-major into scratch.pleRows.
  */
