@@ -9,7 +9,7 @@ import { resolveDtype, type GpuContext } from '../gpu/device';
 import { createWeightUploader, uploadWeightFrom } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from '../model/hparams';
-import { PER_LAYER_TABLE, perLayerTable, PerLayerTokenRows } from '../model/arch/gemma4';
+import { PER_LAYER_TABLE, perLayerTableTensor, PerLayerTokenRows } from '../model/arch/gemma4';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache } from '../model/kv-cache';
@@ -203,7 +203,7 @@ async function allocateModel(
   const uploader = createWeightUploader(ctx, buffers);
   const batch = Math.min(planned.batchSize, plan.ctxSize);
   // gemma4's per-layer table (its shape checked here): rows read from the file per batch, and on the GPU where the plan puts it.
-  const table = perLayerTable(file, hp);
+  const table = perLayerTableTensor(file, hp);
   if (hp.gemma4?.nEmbdPerLayer && !table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
   const perLayerRows = table ? new PerLayerTokenRows(source, table, hp, batch, dequantize) : undefined;
   const tableBytes = planned.perLayerTable && table ? table.byteSize : 0;

@@ -10,7 +10,7 @@
 import type { GgufFile } from '../gguf/types';
 import type { BufferPurpose, ByPurpose } from '../gpu/allocator';
 import { kvCacheWidths, recurrentStateShape, type Hyperparams } from './hparams';
-import { perLayerTable, staysInFile } from './arch/gemma4';
+import { perLayerTableTensor, staysInFile } from './arch/gemma4';
 import { PREFERRED_MIN_CTX, formatBytes, planMemory, shrinkPlan, type LoadPlan, type PlanOptions } from './plan';
 import { scratchBytes } from './model';
 import { uploadsAsVector } from './weights';
@@ -158,7 +158,7 @@ export function engineBytes(
   const kernels = kernelReserveBytes(hp, plan.ctxSize, o.liveByPurpose);
   // Streamed layers decode through the batch path (no recorded pass).
   const decodePass = plan.residentLayers < hp.nLayers ? 0 : decodePassBytes(hp, plan.ctxSize);
-  const table = o.perLayerTable ? perLayerTable(file, hp) : undefined;
+  const table = o.perLayerTable ? perLayerTableTensor(file, hp) : undefined;
   const tableBytes = table ? matrixGpuBytes(table.byteSize, o.maxPartBytes) : 0;
   const total = weightsResident + streamSlots + kvCache + recurrentState + kvTransient + scratch + decodePass + kernels + tableBytes;
   return { weightsResident, streamSlots, kvCache, recurrentState, kvTransient, scratch, decodePass, kernels, perLayerTable: tableBytes, total };
@@ -215,7 +215,7 @@ export function planEngineMemory(file: GgufFile, hp: Hyperparams, o: EnginePlanO
   // The context worth a smaller batch: the one asked for, or a usable one; more than that is not.
   const wantedCtx = o.ctxSize ?? Math.min(unbounded.ctxSize, PREFERRED_MIN_CTX);
   const without = planWith(file, hp, o, unbounded.residentLayers, wantedCtx, false);
-  const table = perLayerTable(file, hp);
+  const table = perLayerTableTensor(file, hp);
   if (!table || without.plan.residentLayers < hp.nLayers) return without;
   const withTable = planWith(file, hp, o, unbounded.residentLayers, wantedCtx, true);
   const size = formatBytes(withTable.bytes.perLayerTable);

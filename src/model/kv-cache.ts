@@ -93,7 +93,7 @@ export class KvCache {
   stateSeen = 0;
   /** Positions of the state the other halves still hold (the last pass took one position), else -1: where rewindState may go. */
   private stateBefore = -1;
-  /** Bytes of one half of each state buffer (KvCacheOptions.stateBytes). */
+  /** Bytes of one half of each state buffer of a recurrent layer (KvCacheOptions.stateBytes). */
   private stateHalves: readonly number[] = [];
   /** Per layer, the saved copy of `states` (saveState); null for attention layers. */
   private readonly savedStates: (GPUBuffer[] | null)[] = [];
@@ -129,6 +129,7 @@ export class KvCache {
     if (kvType === 'f16' && widths.some((w) => w % 2 !== 0)) throw new ClawError('clw-bad-request', `an f16 KV cache needs even row widths, got ${widths.join(', ')}`);
     const chunk = Math.max(1, o.growthChunk ?? KV_GROWTH_CHUNK);
     const kv = new KvCache(allocator, device, o.kvDim, o.nLayers, o.maxCapacity, chunk, kvType, o.layerWidths);
+    kv.stateHalves = o.stateBytes ?? [];
     const first = o.dynamic ? Math.min(o.maxCapacity, roundUp(Math.max(1, o.initialPositions ?? chunk), chunk)) : o.maxCapacity;
     try {
       for (let l = 0; l < o.nLayers; l++) {
@@ -140,7 +141,6 @@ export class KvCache {
           const saved: GPUBuffer[] = [];
           kv.states.push(state);
           kv.savedStates.push(saved);
-          kv.stateHalves = o.stateBytes ?? [];
           for (const [i, bytes] of kv.stateHalves.entries()) {
             state.push(await allocator.alloc('kv', stateBufferBytes(2 * bytes), STORAGE_USAGE, `recurrent state ${l}.${i}`));
             saved.push(await allocator.alloc('kv', stateBufferBytes(bytes), STORAGE_USAGE, `saved recurrent state ${l}.${i}`));

@@ -21,7 +21,7 @@
 import { ClawError } from '../errors';
 import type { GgufFile } from '../gguf/types';
 import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from './hparams';
-import { perLayerTable, staysInFile } from './arch/gemma4';
+import { perLayerTableTensor, staysInFile } from './arch/gemma4';
 import { deltaNetScratchLengths } from './arch/qwen35';
 import { recurrentStateBytes } from './kv-cache';
 
@@ -127,7 +127,7 @@ function measureFile(file: GgufFile, options: PlanOptions): MemoryModel {
     if (layer >= 0) layerBytes[layer] += t.byteSize;
     else if (!staysInFile(t.name)) nonLayerBytes += t.byteSize;
   }
-  if (options.perLayerTable) nonLayerBytes += perLayerTable(file, hp)?.byteSize ?? 0;
+  if (options.perLayerTable) nonLayerBytes += perLayerTableTensor(file, hp)?.byteSize ?? 0;
 
   const fileNotes: string[] = [];
   const maxBinding = options.maxBindingBytes;

@@ -58,7 +58,7 @@ export function staysInFile(name: string): boolean {
 }
 
 /** The per-layer embedding table of a gemma4 file that has one (undefined otherwise). */
-export function perLayerTable(file: GgufFile, hp: Hyperparams): GgufTensorInfo | undefined {
+export function perLayerTableTensor(file: GgufFile, hp: Hyperparams): GgufTensorInfo | undefined {
   return hp.gemma4?.nEmbdPerLayer ? file.tensors.find((t) => t.name === PER_LAYER_TABLE) : undefined;
 }
 
