@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { ClawError } from '../../src/errors';
 import type { LoadOptions } from '../../src/engine/types';
 import { GgmlType } from '../../src/gguf/types';
+import { BytesSource } from '../../src/gguf/source';
+import { makeSyntheticGemma4 } from '../fixtures/synthetic-gemma4';
 import { bytesLimit, greedy, modelBytesLeft, syntheticSource, testEngine } from './budget-helpers';
+import { relativeDiff } from './helpers/reference';
 
 const SMALL = { nEmbd: 64, nLayers: 3, nHeads: 4, nKvHeads: 2, nFf: 128, ctxLength: 1024, type: GgmlType.Q8_0, seed: 3 };
 const LIMIT = bytesLimit(64 * 2 ** 20);
@@ -54,6 +57,40 @@ describe('allocation failures during load', () => {
       expect(shrunk).toBe(sites);
     });
   }
+
+  it("a refused per-layer table (gemma4) puts it back in the file, with the rest of the plan as it was, and the same logits", async () => {
+    const bytes = makeSyntheticGemma4({
+      nEmbd: 64, nVocab: 512, layerTypes: [true, false, true, false], nHeads: 2, nKvHeadsSwa: 1, nKvHeadsFull: 1,
+      headDimSwa: 32, headDimFull: 64, partialRotaryFull: 0.5, nFf: 128, sharedKvLayers: 2, nEmbdPerLayer: 16,
+      slidingWindow: 8, ropeFreqBase: 1000000, ropeFreqBaseSwa: 10000, ctxLength: 256, seed: 9,
+    });
+    const engine = await testEngine();
+    const options: LoadOptions = { ctxSize: 64 };
+    const activationsBefore = engine.allocator.liveBytesByPurpose().activations;
+    const clean = await engine.load(new BytesSource(bytes, 'm.gguf'), options);
+    expect(clean.planNotes?.join('\n')).toMatch(/per-layer embedding table \(.*\) is on the GPU/);
+    // The last token goes through the decode pass (one token after a prompt): its row gathered from the table.
+    const tokens = [1, 300, 301, 302];
+    await engine.nextTokenLogits(tokens.slice(0, -1));
+    const reference = await engine.nextTokenLogits(tokens);
+    await engine.unload();
+    engine.allocator.injectFailure((_purpose, _size, label) => label === 'per_layer_token_embd.weight');
+    try {
+      const info = await engine.load(new BytesSource(bytes, 'm.gguf'), options);
+      const notes = info.planNotes?.join('\n') ?? '';
+      expect(notes).toContain('allocation failed');
+      expect(notes).toContain('shrunk after an allocation failure: the per-layer embedding table stays in the file');
+      expect([info.residentLayers, info.batchSize, info.ctxSize]).toEqual([clean.residentLayers, clean.batchSize, clean.ctxSize]);
+      engine.allocator.injectFailure(undefined);
+      // The step's row comes from the file instead: the same logits (f32 rounding), through the decode pass as before.
+      await engine.nextTokenLogits(tokens.slice(0, -1));
+      expect(relativeDiff(await engine.nextTokenLogits(tokens), reference)).toBeLessThan(1e-4);
+    } finally {
+      engine.allocator.injectFailure(undefined);
+      await engine.unload();
+    }
+    expect(modelBytesLeft(engine, activationsBefore)).toBe(0);
+  });
 
   it('fails with clw-gpu-oom, before allocating anything, when even the smallest plan exceeds the budget', async () => {
     const model = await syntheticSource(SMALL);
