@@ -17,7 +17,7 @@ import { formatBytes } from '../model/plan';
 import { shrinkEnginePlan, type EnginePlan } from '../model/engine-memory';
 import { LayerStreamer, defaultStreamCacheBytes } from '../model/streaming';
 import { resolveBudget } from '../model/vram';
-import { dequantize } from '../quant';
+import { dequantize, dequantizeInto } from '../quant';
 import { createTokenizer } from '../tokenizer';
 import { chatFormatterFor } from './chat';
 import { planLoad, type DeviceFacts } from './load-plan';
@@ -205,7 +205,7 @@ async function allocateModel(
   // gemma4's per-layer table (its shape checked here): rows read from the file per batch, and on the GPU where the plan puts it.
   const table = perLayerTableTensor(file, hp);
   if (hp.gemma4?.nEmbdPerLayer && !table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
-  const perLayerRows = table ? new PerLayerTokenRows(source, table, hp, batch, dequantize) : undefined;
+  const perLayerRows = table ? new PerLayerTokenRows(source, table, hp, batch, dequantizeInto) : undefined;
   const tableBytes = planned.perLayerTable && table ? table.byteSize : 0;
   const uploaded = (loaded: number, total: number) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total });
   let before = 0;

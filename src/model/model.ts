@@ -219,7 +219,7 @@ export class LlamaModel {
 
   /** What a decode step needs before it evaluates `id` on the GPU: gemma4's per-layer table rows of that token, from the file (nothing for other models, or where the table is on the GPU). */
   async beforeStep(id: number): Promise<void> {
-    if (this.rowsFromFile) await this.perLayerRows!.upload(this.ops.device, [id], this.scratch.pleRows!);
+    if (this.rowsFromFile) await this.perLayerRows!.uploadOne(this.ops.device, id, this.scratch.pleRows!);
   }
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */

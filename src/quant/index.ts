@@ -110,6 +110,13 @@ export function quantizedByteLength(type: GgmlType, nElements: number): number {
  * clw-bad-request when the count is not whole blocks or `bytes` is too short.
  */
 export function dequantize(type: GgmlType, bytes: Uint8Array, nElements: number): Float32Array {
+  const out = new Float32Array(nElements);
+  dequantizeInto(type, bytes, out, nElements);
+  return out;
+}
+
+/** dequantize into the first `nElements` of `out` (allocates nothing: a per-token path reuses `out`). */
+export function dequantizeInto(type: GgmlType, bytes: Uint8Array, out: Float32Array, nElements: number): void {
   const { codec, info } = codecFor(type);
   const nBlocks = blockCount(info, nElements);
   const needed = nBlocks * info.blockBytes;
@@ -118,9 +125,8 @@ export function dequantize(type: GgmlType, bytes: Uint8Array, nElements: number)
       details: { type, typeName: info.name, nElements, needed, available: bytes.length },
     });
   }
-  const out = new Float32Array(nElements);
+  if (out.length < nElements) throw new ClawError('clw-bad-request', `an output of ${out.length} floats cannot hold ${nElements} elements`, { details: { type, nElements } });
   codec.decode(bytes, out, nBlocks);
-  return out;
 }
 
 /**

@@ -351,6 +351,8 @@ export function gemma4ScratchLayout(hp: Hyperparams, capacity: number): ['pleInp
  */
 export class PerLayerTokenRows {
   private readonly staging: Float32Array<ArrayBuffer>;
+  /** One token's row, decoded (reused). */
+  private readonly row: Float32Array;
   private readonly rowBytes: number;
   private readonly rowLength: number;
   private readonly scale: number;
@@ -360,7 +362,7 @@ export class PerLayerTokenRows {
     private readonly table: GgufTensorInfo,
     private readonly hp: Hyperparams,
     capacity: number,
-    private readonly dequantize: (type: GgmlType, bytes: Uint8Array, elements: number) => Float32Array,
+    private readonly dequantizeInto: (type: GgmlType, bytes: Uint8Array, out: Float32Array, elements: number) => void,
   ) {
     const nPl = hp.gemma4!.nEmbdPerLayer;
     this.rowLength = nPl * hp.nLayers;
@@ -378,21 +380,35 @@ export class PerLayerTokenRows {
     this.rowBytes = (this.rowLength / info.blockSize) * info.blockBytes;
     this.scale = Math.fround(Math.sqrt(nPl));
     this.staging = new Float32Array(capacity * this.rowLength);
+    this.row = new Float32Array(this.rowLength);
   }
 
   /** Gathers the rows of `tokens` and writes them into `out` (layer-major: [layer][token][nEmbdPerLayer]). */
   async upload(device: GPUDevice, tokens: readonly number[], out: ActBuffer): Promise<void> {
     const n = tokens.length;
-    const nPl = this.hp.gemma4!.nEmbdPerLayer;
     // The reads go out together (a Blob slice each in the browser), then each row is spread over the layers.
-    const rows = await Promise.all(tokens.map((id) => this.source.read(this.table.fileOffset + id * this.rowBytes, this.rowBytes)));
-    for (let t = 0; t < n; t++) {
-      const row = this.dequantize(this.table.type, rows[t], this.rowLength);
-      for (let l = 0; l < this.hp.nLayers; l++) {
-        const to = (l * n + t) * nPl;
-        for (let i = 0; i < nPl; i++) this.staging[to + i] = row[l * nPl + i] * this.scale;
-      }
-    }
+    const rows = await Promise.all(tokens.map((id) => this.read(id)));
+    for (let t = 0; t < n; t++) this.spread(rows[t], t, n);
     device.queue.writeBuffer(out.buffer, 0, this.staging, 0, n * this.rowLength);
+  }
+
+  /** upload of one token (a decode step's): nothing allocated here but the source's read. */
+  async uploadOne(device: GPUDevice, id: number, out: ActBuffer): Promise<void> {
+    this.spread(await this.read(id), 0, 1);
+    device.queue.writeBuffer(out.buffer, 0, this.staging, 0, this.rowLength);
+  }
+
+  private read(id: number): Promise<Uint8Array> {
+    return this.source.read(this.table.fileOffset + id * this.rowBytes, this.rowBytes);
+  }
+
+  /** Token t's row (of n in the batch), decoded and scaled into its layer-major places in the staging. */
+  private spread(bytes: Uint8Array, t: number, n: number): void {
+    const nPl = this.hp.gemma4!.nEmbdPerLayer;
+    this.dequantizeInto(this.table.type, bytes, this.row, this.rowLength);
+    for (let l = 0; l < this.hp.nLayers; l++) {
+      const to = (l * n + t) * nPl;
+      for (let i = 0; i < nPl; i++) this.staging[to + i] = this.row[l * nPl + i] * this.scale;
+    }
   }
 }
