@@ -438,7 +438,7 @@ export class DecodeRecorder implements DecodeOps {
       this.record(
         'embedRows',
         { weightType: table.type, defines: { WG: ELEMENTWISE_WG } },
-        [u32(part.rowCount), u32(table.cols), u32(rowBytes), u32(part.firstRow), u32(1)],
+        [u32(part.rowCount), u32(table.cols), u32(rowBytes), u32(part.firstRow), u32(1), u32(0)],
         [
           [1, part.buffer],
           [2, ids],

@@ -247,8 +247,12 @@ export interface GpuOps {
   /** Finish and submit everything recorded since begin(). */
   submit(): void;
 
-  /** out[t, :] = dequant(table row ids[t]) for t < n. ids: u32 buffer. */
-  embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void;
+  /**
+   * out[t, :] = dequant(table row ids[t]) for t < n. ids: u32 buffer. With
+   * `group` (a multiple of 4 dividing the row), each row's columns go
+   * group-major instead: out[g, t, :] = its columns g * group ...
+   */
+  embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number, group?: number): void;
   /** out[r, :] = x[r, :] / sqrt(mean(x[r,:]^2) + eps) * weight[:] for r < nRows; weight has `dim` f32 (or null: no scale). */
   rmsNorm(x: ActBuffer, weight: GPUBuffer | null, out: ActBuffer, nRows: number, dim: number, eps: number): void;
   /** out[t, r] = sum_c W[r, c] * x[t, c] (+ bias[r]); n = 1 uses the matrix-vector kernel. */

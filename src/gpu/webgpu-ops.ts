@@ -79,15 +79,16 @@ export class WebGpuOps extends GpuDispatcher implements GpuOps {
     this.matvecSearchContext = JSON.stringify({ adapterDescription, features, limits, cpuEmulated, family: this.cpuEmulated ? 'cpu' : 'gpu', subgroups: this.subgroups, lanes: this.subgroupLanes });
   }
 
-  embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number): void {
+  embedRows(table: WeightMatrix, ids: GPUBuffer, out: ActBuffer, n: number, group = 0): void {
     requireCapacity(out, n * table.cols, 'embedRows out');
+    if (group !== 0 && !(group % 4 === 0 && table.cols % group === 0)) throw badRequest(`embedRows: a group of ${group} columns must be a multiple of 4 dividing ${table.cols}`);
     const rowBytes = weightRowBytes(table.type, table.cols);
     const threads = (n * table.cols) / 4;
     for (const part of table.parts) {
       this.dispatch(
         'embedRows',
         { weightType: table.type, defines: { WG: ELEMENTWISE_WG } },
-        [u32(part.rowCount), u32(table.cols), u32(rowBytes), u32(part.firstRow), u32(n)],
+        [u32(part.rowCount), u32(table.cols), u32(rowBytes), u32(part.firstRow), u32(n), u32(group)],
         [part.buffer, ids, out.buffer],
         this.grid(Math.ceil(threads / ELEMENTWISE_WG)),
       );

@@ -117,7 +117,7 @@ export function recordBlock(ops: GpuOps, hp: Hyperparams, w: ModelWeights, kv: K
 export function recordEmbedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
   ops.embedRows(w.tokenEmbd, s.ids, s.x, n);
   if (hp.embedScale !== 1) ops.scale(s.x, hp.embedScale, n * hp.nEmbd);
-  if (hp.gemma4) recordGemma4Embedding(ops, hp, s, n);
+  if (hp.gemma4) recordGemma4Embedding(ops, hp, w, s, n);
 }
 
 /**

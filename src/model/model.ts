@@ -201,7 +201,7 @@ export class LlamaModel {
     return !this.rowsFromFile;
   }
 
-  /** gemma4 with its per-layer table in the file: each decode step's rows are uploaded before it. */
+  /** gemma4 with its per-layer table in the file: each batch's and decode step's rows are uploaded before it (else the passes gather them). */
   private get rowsFromFile(): boolean {
     return this.perLayerRows !== undefined && this.weights.perLayerTable === undefined;
   }
@@ -280,7 +280,7 @@ export class LlamaModel {
       for (let i = 0; i < tokens.length; i += B) {
         const chunk = tokens.slice(i, i + B);
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
-        await this.perLayerRows?.upload(this.ops.device, chunk, this.scratch.pleRows!);
+        if (this.rowsFromFile) await this.perLayerRows!.upload(this.ops.device, chunk, this.scratch.pleRows!);
         await this.recordPass(chunk.length, startPos + i);
       }
       return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);

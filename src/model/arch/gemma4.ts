@@ -8,10 +8,11 @@
 // - the last shared_kv_layers layers own no KV cache: a sliding one reads
 //   the cache of the last sliding owner, a full one that of the last owner;
 // - per-layer embeddings: a table of nLayers * nEmbdPerLayer per token
-//   (rows read from the file and uploaded per batch, see PerLayerTokenRows;
-//   gathered on the GPU by the decode pass where the memory plan puts the
-//   table there), mixed with a projection of the scaled token embedding and
-//   added through a gated projection after each layer;
+//   (its rows gathered on the GPU by both passes where the memory plan puts
+//   the table there; else read from the file and uploaded before each
+//   batch and decode step, see PerLayerTokenRows), mixed with a projection
+//   of the scaled token embedding and added through a gated projection
+//   after each layer;
 // - blk.N.layer_output_scale multiplies each layer's output.
 
 import { ClawError, modelInvalid } from '../../errors';
@@ -45,10 +46,9 @@ export interface Gemma4Layout {
 }
 
 /**
- * The per-layer embedding table: the batch path reads the rows of a
- * batch's tokens from the file (PerLayerTokenRows); the decode pass gathers
- * its token's row on the GPU where the memory plan puts the table there
- * (EnginePlan.perLayerTable), else reads it from the file too.
+ * The per-layer embedding table: its rows are gathered on the GPU where the
+ * memory plan puts it there (EnginePlan.perLayerTable), else read from the
+ * file (PerLayerTokenRows).
  */
 export const PER_LAYER_TABLE = 'per_layer_token_embd.weight';
 
@@ -266,8 +266,15 @@ export function recordGemma4Token(ops: DecodeOps, hp: Hyperparams, w: ModelWeigh
 }
 
 /** x is the scaled token embedding: keep a copy, the per-layer inputs project it at every layer. */
-export function recordGemma4Embedding(ops: GpuOps, hp: Hyperparams, s: Scratch, n: number): void {
-  if (hp.gemma4!.nEmbdPerLayer > 0) ops.copy(s.x, 0, s.pleInput!, 0, n * hp.nEmbd);
+export function recordGemma4Embedding(ops: GpuOps, hp: Hyperparams, w: ModelWeights, s: Scratch, n: number): void {
+  const nPl = hp.gemma4!.nEmbdPerLayer;
+  if (nPl === 0) return;
+  ops.copy(s.x, 0, s.pleInput!, 0, n * hp.nEmbd);
+  // The batch's table rows, layer-major and scaled as PerLayerTokenRows uploads them, where the table is on the GPU.
+  if (w.perLayerTable) {
+    ops.embedRows(w.perLayerTable, s.ids, s.pleRows!, n, nPl);
+    ops.scale(s.pleRows!, Math.fround(Math.sqrt(nPl)), n * hp.nLayers * nPl);
+  }
 }
 
 /** One gemma4 block over n tokens at positions startPos.. (llama.cpp's graph, step by step). */
@@ -308,7 +315,8 @@ export function recordGemma4Layer(ops: GpuOps, hp: Hyperparams, w: ModelWeights,
  * x += rmsnorm(proj . (gelu(inp_gate . x) * input_l)) * post_norm, where
  * input_l = (rmsnorm(model_proj_l . x0 / sqrt(nEmbd)) * proj_norm + rows_l) / sqrt(2),
  * x0 the scaled token embedding and rows_l this layer's slice of the table
- * rows (already times sqrt(nEmbdPerLayer), uploaded layer-major).
+ * rows (already times sqrt(nEmbdPerLayer), layer-major: gathered by
+ * recordGemma4Embedding, or uploaded from the file).
  */
 function recordPerLayerInput(ops: GpuOps, hp: Hyperparams, w: ModelWeights, layer: LayerWeights, s: Scratch, l: number, n: number): void {
   const f = Math.fround;
@@ -342,12 +350,12 @@ export function gemma4ScratchLayout(hp: Hyperparams, capacity: number): ['pleInp
 }
 
 /**
- * The per-layer embedding table's rows from the file (E2B's table is 262144
- * tokens x 35 layers x 256, 2.3 GiB even in Q8_0): per batch, and per
- * decode step where the table is not on the GPU, each token's row is read
- * from the byte source, dequantized on the CPU, scaled by
- * sqrt(nEmbdPerLayer) (llama.cpp's order: get_rows, then scale) and
- * uploaded layer-major into scratch.pleRows.
+ * The per-layer embedding table's rows from the file, where the table is
+ * not on the GPU (E2B's is 262144 tokens x 35 layers x 256, 2.3 GiB even in
+ * Q8_0): per batch and per decode step, each token's row is read from the
+ * byte source, dequantized on the CPU, scaled by sqrt(nEmbdPerLayer)
+ * (llama.cpp's order: get_rows, then scale) and uploaded layer-major into
+ * scratch.pleRows.
  */
 export class PerLayerTokenRows {
   private readonly staging: Float32Array<ArrayBuffer>;
