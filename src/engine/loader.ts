@@ -2,14 +2,14 @@
 // the weights, the KV cache and the scratch buffers; an allocation the GPU
 // (or the budget) refuses shrinks the plan and tries again.
 
-import { ClawError, modelInvalid, toClawError } from '../errors';
+import { ClawError, toClawError } from '../errors';
 import type { ByteSource, GgufFile } from '../gguf/types';
 import { readGguf } from '../gguf/reader';
 import { resolveDtype, type GpuContext } from '../gpu/device';
 import { createWeightUploader, uploadWeightFrom } from '../gpu/ops';
 import type { GpuOps } from '../gpu/ops-api';
 import { kvCacheWidths, readHyperparams, recurrentStateShape, type Hyperparams } from '../model/hparams';
-import { PER_LAYER_TABLE, perLayerTableTensor, PerLayerTokenRows } from '../model/arch/gemma4';
+import { perLayerTableTensor, PerLayerTokenRows } from '../model/arch/gemma4';
 import { loadModelWeights } from '../model/weights';
 import { LlamaModel, createScratch } from '../model/model';
 import { KvCache } from '../model/kv-cache';
@@ -202,11 +202,10 @@ async function allocateModel(
       : null;
   const uploader = createWeightUploader(ctx, buffers);
   const batch = Math.min(planned.batchSize, plan.ctxSize);
-  // gemma4's per-layer table (its shape checked here): rows read from the file per batch, and on the GPU where the plan puts it.
+  // gemma4's per-layer table: on the GPU where the plan puts it, else its rows are read from the file for each pass.
   const table = perLayerTableTensor(file, hp);
-  if (hp.gemma4?.nEmbdPerLayer && !table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
-  const perLayerRows = table ? new PerLayerTokenRows(source, table, hp, batch, dequantizeInto) : undefined;
   const tableBytes = planned.perLayerTable && table ? table.byteSize : 0;
+  const perLayerRows = table && tableBytes === 0 ? new PerLayerTokenRows(source, table, hp, batch, dequantizeInto) : undefined;
   const uploaded = (loaded: number, total: number) => onProgress?.({ phase: 'upload', fraction: total ? loaded / total : 1, loadedBytes: loaded, totalBytes: total });
   let before = 0;
   const weights = await loadModelWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {

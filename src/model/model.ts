@@ -107,7 +107,7 @@ export interface LlamaModelOptions {
   readPacing?: boolean;
   /** prepare() compiles every kernel at load (default true); false leaves them to their first use. */
   precompile?: boolean;
-  /** gemma4: the per-layer embedding rows, read from the file and uploaded before each batch. */
+  /** gemma4 with its per-layer table left in the file: its rows, read and uploaded before each batch and decode step. */
   perLayerRows?: PerLayerTokenRows;
 }
 
@@ -198,12 +198,7 @@ export class LlamaModel {
    * may: the step past a stop is taken back (rewindState).
    */
   get runsAhead(): boolean {
-    return !this.rowsFromFile;
-  }
-
-  /** gemma4 with its per-layer table in the file: each batch's and decode step's rows are uploaded before it (else the passes gather them). */
-  private get rowsFromFile(): boolean {
-    return this.perLayerRows !== undefined && this.weights.perLayerTable === undefined;
+    return this.perLayerRows === undefined;
   }
 
   /**
@@ -219,7 +214,7 @@ export class LlamaModel {
 
   /** What a decode step needs before it evaluates `id` on the GPU: gemma4's per-layer table rows of that token, from the file (nothing for other models, or where the table is on the GPU). */
   async beforeStep(id: number): Promise<void> {
-    if (this.rowsFromFile) await this.perLayerRows!.uploadOne(this.ops.device, id, this.scratch.pleRows!);
+    await this.perLayerRows?.uploadOne(this.ops.device, id, this.scratch.pleRows!);
   }
 
   /** Whether shiftCache can drop positions in place (else the caller re-evaluates the kept tokens). */
@@ -280,7 +275,7 @@ export class LlamaModel {
       for (let i = 0; i < tokens.length; i += B) {
         const chunk = tokens.slice(i, i + B);
         this.ops.device.queue.writeBuffer(this.scratch.ids, 0, new Uint32Array(chunk));
-        if (this.rowsFromFile) await this.perLayerRows!.upload(this.ops.device, chunk, this.scratch.pleRows!);
+        await this.perLayerRows?.upload(this.ops.device, chunk, this.scratch.pleRows!);
         await this.recordPass(chunk.length, startPos + i);
       }
       return this.ops.read(this.scratch.logits, 0, this.hp.nVocab);

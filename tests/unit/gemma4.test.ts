@@ -131,6 +131,20 @@ describe('gemma4 memory plan', () => {
     expect(shrunk.notes.join('\n')).toContain('the per-layer embedding table stays in the file');
   });
 
+  it('reports a missing or misshapen per-layer table before loading (clw-model-invalid)', async () => {
+    const file = await header(E2B);
+    const adapter = { description: 'test GPU', features: { f16: true, subgroups: false }, maxStorageBufferBindingSize: GiB, maxBufferSize: 2 * GiB };
+    const table = file.tensors.find((t) => t.name === 'per_layer_token_embd.weight')!;
+    for (const [what, tensors] of [
+      ['missing', file.tensors.filter((t) => t !== table)],
+      ['misshapen', file.tensors.map((t) => (t === table ? { ...t, shape: [t.shape[0] / 2, t.shape[1] * 2] } : t))],
+    ] as const) {
+      const report = buildCompatibilityReport({ ...file, tensors: [...tensors] }, { fileBytes: fullFileBytes(file), adapter, budgetBytes: 8 * GiB });
+      expect(report.verdict, what).toBe('will-not-run');
+      expect(report.issues.find((i) => i.code === 'clw-model-invalid')?.message, what).toContain('per_layer_token_embd.weight');
+    }
+  });
+
   it('reports an E2B-shaped file as running', async () => {
     const file = await header(E2B);
     const report = buildCompatibilityReport(file, {

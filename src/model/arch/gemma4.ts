@@ -19,6 +19,7 @@ import { ClawError, modelInvalid } from '../../errors';
 import type { ByteSource, GgufFile, GgufTensorInfo } from '../../gguf/types';
 import { GGML_TYPES, type GgmlType } from '../../gguf/types';
 import type { ActBuffer, DecodeAttentionParams, DecodeOps, GpuOps, Projection, RopeParams } from '../../gpu/ops-api';
+import { weightRowBytes } from '../../gpu/weights';
 import type { Scratch } from '../forward';
 import { layerAttention, type Hyperparams } from '../hparams';
 import type { KvCache } from '../kv-cache';
@@ -57,9 +58,34 @@ export function staysInFile(name: string): boolean {
   return name === PER_LAYER_TABLE;
 }
 
-/** The per-layer embedding table of a gemma4 file that has one (undefined otherwise). */
+/**
+ * The per-layer embedding table of a gemma4 file that has one (undefined
+ * otherwise), its shape and type checked: nVocab rows of nLayers x
+ * nEmbdPerLayer, a type WebClaw decodes.
+ */
 export function perLayerTableTensor(file: GgufFile, hp: Hyperparams): GgufTensorInfo | undefined {
-  return hp.gemma4?.nEmbdPerLayer ? file.tensors.find((t) => t.name === PER_LAYER_TABLE) : undefined;
+  const nPl = hp.gemma4?.nEmbdPerLayer ?? 0;
+  if (nPl === 0) return undefined;
+  const table = file.tensors.find((t) => t.name === PER_LAYER_TABLE);
+  if (!table) throw modelInvalid(PER_LAYER_TABLE, 0, 'required tensor is missing', { tensor: PER_LAYER_TABLE });
+  const rowLength = nPl * hp.nLayers;
+  const info = GGML_TYPES.get(table.type);
+  if (!info || table.shape[0] !== rowLength || table.shape[1] !== hp.nVocab || rowLength % info.blockSize !== 0) {
+    throw modelInvalid(table.name, table.fileOffset, `shape [${table.shape.join(', ')}] does not match the expected [${rowLength}, ${hp.nVocab}]`, { tensor: table.name });
+  }
+  // Decoded on the CPU or the GPU: held to the same list of types as every tensor (each has its CPU twin).
+  if (!info.gpuSupported) {
+    throw new ClawError('clw-quant-unsupported', `tensor ${table.name} has type ${info.name}, which WebClaw cannot decode`, {
+      fix: 'Use a file quantized to a supported type (see the README).',
+      details: { tensor: table.name, type: table.type },
+    });
+  }
+  return table;
+}
+
+/** The factor a per-layer table row is scaled by after its lookup (llama.cpp's order: get_rows, then scale), in f32. */
+export function perLayerRowScale(hp: Hyperparams): number {
+  return Math.fround(Math.sqrt(hp.gemma4!.nEmbdPerLayer));
 }
 
 function perLayerValues(file: GgufFile, key: string, nLayers: number, fallback?: number): number[] {
@@ -216,7 +242,7 @@ export function recordGemma4TokenInputs(ops: DecodeOps, hp: Hyperparams, w: Mode
   ops.project(s.x, w.perLayerModelProj!.map((m, l) => ({ w: m, outOffset: l * nPl })), s.pleProj!);
   // The token's row, gathered where the table is on the GPU (else uploaded before the step: Model.beforeStep).
   if (w.perLayerTable) ops.embed(w.perLayerTable, s.ids, s.pleRows!);
-  const rowsScale = w.perLayerTable ? Math.fround(Math.sqrt(nPl)) : 1;
+  const rowsScale = w.perLayerTable ? perLayerRowScale(hp) : 1;
   ops.perLayerInputs(s.pleProj!, s.pleRows!, w.perLayerProjNorm!, { nLayers: hp.nLayers, nPerLayer: nPl, nEmbd: hp.nEmbd, eps: hp.rmsEps, rowsScale });
 }
 
@@ -273,7 +299,7 @@ export function recordGemma4Embedding(ops: GpuOps, hp: Hyperparams, w: ModelWeig
   // The batch's table rows, layer-major and scaled as PerLayerTokenRows uploads them, where the table is on the GPU.
   if (w.perLayerTable) {
     ops.embedRows(w.perLayerTable, s.ids, s.pleRows!, n, nPl);
-    ops.scale(s.pleRows!, Math.fround(Math.sqrt(nPl)), n * hp.nLayers * nPl);
+    ops.scale(s.pleRows!, perLayerRowScale(hp), n * hp.nLayers * nPl);
   }
 }
 
@@ -365,6 +391,7 @@ export class PerLayerTokenRows {
   private readonly rowLength: number;
   private readonly scale: number;
 
+  /** `table` as perLayerTableTensor checked it. */
   constructor(
     private readonly source: ByteSource,
     private readonly table: GgufTensorInfo,
@@ -372,21 +399,9 @@ export class PerLayerTokenRows {
     capacity: number,
     private readonly dequantizeInto: (type: GgmlType, bytes: Uint8Array, out: Float32Array, elements: number) => void,
   ) {
-    const nPl = hp.gemma4!.nEmbdPerLayer;
-    this.rowLength = nPl * hp.nLayers;
-    const info = GGML_TYPES.get(table.type);
-    if (!info || table.shape[0] !== this.rowLength || table.shape[1] !== hp.nVocab || this.rowLength % info.blockSize !== 0) {
-      throw modelInvalid(table.name, table.fileOffset, `shape [${table.shape.join(', ')}] does not match the expected [${this.rowLength}, ${hp.nVocab}]`, { tensor: table.name });
-    }
-    // Decoded on the CPU, but held to the same list of types as every tensor (each has its CPU twin).
-    if (!info.gpuSupported) {
-      throw new ClawError('clw-quant-unsupported', `tensor ${table.name} has type ${info.name}, which WebClaw cannot decode`, {
-        fix: 'Use a file quantized to a supported type (see the README).',
-        details: { tensor: table.name, type: table.type },
-      });
-    }
-    this.rowBytes = (this.rowLength / info.blockSize) * info.blockBytes;
-    this.scale = Math.fround(Math.sqrt(nPl));
+    this.rowLength = table.shape[0];
+    this.rowBytes = weightRowBytes(table.type, this.rowLength);
+    this.scale = perLayerRowScale(hp);
     this.staging = new Float32Array(capacity * this.rowLength);
     this.row = new Float32Array(this.rowLength);
   }
