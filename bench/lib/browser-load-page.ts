@@ -5,12 +5,15 @@
 // and loads it with the engine on the worker's WebGPU, once per setting.
 
 import { createStore, get, set } from 'idb-keyval';
-import { ClawEngine } from '../../src/engine/engine';
+import { ClawEngine, type EngineOptions } from '../../src/engine/engine';
 import { BlobSource } from '../../src/gguf/source';
+
+/** The engine's read settings one load runs with (absent: the default). */
+export type LoadSetting = Pick<EngineOptions, 'readAheadBytes' | 'readChunkBytes'>;
 
 interface LoadRequest {
   url: string;
-  settings: (number | null)[];
+  settings: LoadSetting[];
   ctxSize: number;
 }
 type LoadResult = { adapter: string; ms: number[] } | { error: string };
@@ -21,8 +24,8 @@ async function loadTimes({ url, settings, ctxSize }: LoadRequest): Promise<LoadR
   const blob = (await get('model', store)) as Blob;
   const ms: number[] = [];
   let adapter = '';
-  for (const readAheadBytes of settings) {
-    const engine = await ClawEngine.create(readAheadBytes === null ? {} : { readAheadBytes });
+  for (const setting of settings) {
+    const engine = await ClawEngine.create(setting);
     adapter = engine.adapterDescription;
     try {
       const t = performance.now();

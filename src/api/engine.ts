@@ -45,10 +45,10 @@ export interface CreateEngineBaseOptions extends LoadOptions, EngineOptions {
  * everything created is freed (and the source closed when `closeSource`).
  */
 export async function openEngine(source: ByteSource, gpu: GPU, options: CreateEngineBaseOptions, closeSource: boolean): Promise<WebClawEngine> {
-  const { onProgress, streamCacheBytes, kernels, precompile, decodePass, readPacing, readAheadBytes, gpu: _chosen, ...loadOptions } = options;
+  const { onProgress, streamCacheBytes, kernels, precompile, decodePass, readPacing, readAheadBytes, readChunkBytes, gpu: _chosen, ...loadOptions } = options;
   let engine: ClawEngine | null = null;
   try {
-    engine = await ClawEngine.create({ gpu, streamCacheBytes, kernels, precompile, decodePass, readPacing, readAheadBytes });
+    engine = await ClawEngine.create({ gpu, streamCacheBytes, kernels, precompile, decodePass, readPacing, readAheadBytes, readChunkBytes });
     const info = await engine.load(source, loadOptions, onProgress);
     return wrapEngine(engine, source, loadOptions, info, closeSource);
   } catch (e) {

@@ -44,12 +44,19 @@ export interface EngineOptions {
    */
   readPacing?: boolean;
   /**
-   * Bytes of the next tensors read from the source while one uploads
-   * (src/gguf/read-ahead.ts; default READ_AHEAD_BYTES, 16 MiB; 0 reads
-   * each tensor only when it is uploaded). CPU memory during a load is the
-   * tensor being uploaded plus this.
+   * Bytes of the next reads made from the source while one uploads
+   * (src/gguf/read-ahead.ts; default READ_AHEAD_BYTES, 16 MiB; 0 reads only
+   * what uploads next). CPU memory during a load is the read being uploaded
+   * plus this.
    */
   readAheadBytes?: number;
+  /**
+   * Longest read of tensors that follow each other in the file: neighbours
+   * are read together (src/gguf/read-ahead.ts; default READ_CHUNK_BYTES,
+   * 16 MiB; 0 reads each tensor on its own). A read of a Blob costs a round
+   * trip through the browser process besides its bytes.
+   */
+  readChunkBytes?: number;
 }
 
 export class ClawEngine {
@@ -193,7 +200,7 @@ export class ClawEngine {
   private async loadNow(source: ByteSource, options: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
     this.releaseSession();
     this.lastLoad = { source, options };
-    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, readPacing: this.options.readPacing, readAheadBytes: this.options.readAheadBytes, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
+    const loaded = await loadSession({ ctx: this.ctx, ops: this.ops, streamCacheBytes: this.options.streamCacheBytes, decodePass: this.options.decodePass, readPacing: this.options.readPacing, readAheadBytes: this.options.readAheadBytes, readChunkBytes: this.options.readChunkBytes, precompile: this.options.precompile ?? !this.ctx.cpuEmulated }, source, options, onProgress);
     this.session = loaded.session;
     this.modelBuffers = loaded.buffers;
     return loaded.session.info;

@@ -37,6 +37,8 @@ export interface LoaderEnv {
   readPacing?: boolean;
   /** EngineOptions.readAheadBytes. */
   readAheadBytes?: number;
+  /** EngineOptions.readChunkBytes. */
+  readChunkBytes?: number;
   /** Compile every kernel at load (EngineOptions.precompile, resolved for the adapter). */
   precompile: boolean;
 }
@@ -110,7 +112,8 @@ export async function loadSession(env: LoaderEnv, source: ByteSource, options: L
       break;
     } catch (e) {
       const error = toClawError(e);
-      const refusedAt = allocator.liveBytes();
+      // The bytes live when the GPU refused: the weights' answers come in batches (GpuAllocator.allocFilled), after more buffers were made.
+      const refusedAt = Math.min(allocator.liveBytes(), Number(error.details?.liveBytes ?? Infinity));
       buffers.freeAll();
       if (error.code !== 'clw-gpu-oom') throw error;
       if (error.details?.refusedBy === 'gpu' && refusedAt < budgetBytes) {
@@ -211,6 +214,7 @@ async function allocateModel(
   const weights = await loadModelWeights(file, source, hp, streamer ? streamer.wrap(uploader) : uploader, dequantize, {
     contextSize: plan.ctxSize,
     readAheadBytes: env.readAheadBytes,
+    readChunkBytes: env.readChunkBytes,
     onBytes: (loaded, total) => {
       before = total;
       uploaded(loaded, total + tableBytes);

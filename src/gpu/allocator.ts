@@ -36,6 +36,21 @@ interface LiveBuffer {
   size: number;
 }
 
+/** A buffer allocFilled made whose error scopes have not been awaited yet. */
+interface Unsettled {
+  buffer: GPUBuffer;
+  purpose: BufferPurpose;
+  size: number;
+  label: string;
+  /** Live bytes before it, as alloc's error would say. */
+  liveBefore: number;
+  /** Its scopes' answers: the out-of-memory one, then the validation one. */
+  errors: Promise<(GPUError | null)[]>;
+}
+
+/** allocFilled's unsettled buffers the weight uploader lets pile up before it waits for their answers. */
+export const MAX_UNSETTLED = 64;
+
 /** What alloc needs from the device's limits. */
 export interface AllocatorLimits {
   maxBufferSize: number;
@@ -54,6 +69,7 @@ export class GpuAllocator {
   private peakTotal = 0;
   private allocations = 0;
   private failure: FailurePredicate | undefined;
+  private unsettledList: Unsettled[] = [];
 
   private readonly limits: AllocatorLimits;
   /** The allocator that keeps the books; `this` unless this is a scope. */
@@ -109,6 +125,65 @@ export class GpuAllocator {
     }
     this.track(buffer, purpose, bytes);
     return buffer;
+  }
+
+  /**
+   * alloc for a buffer filled as soon as it exists (the loader's weights):
+   * the same budget checks and accounting, the buffer created and `fill`
+   * run inside the error scopes, which are not awaited here. Awaiting them is
+   * a round trip to the GPU process behind every upload before it (in
+   * Chromium that was 40% of a model's load: BENCHMARKS.md, "Loading").
+   * settle() awaits them and throws the first failure as alloc would have;
+   * whoever allocates this way settles before the buffers are used.
+   */
+  allocFilled(purpose: BufferPurpose, size: number, usage: GPUBufferUsageFlags, label: string, fill: (buffer: GPUBuffer) => void): GPUBuffer {
+    if (this.owned) {
+      const buffer = this.root.allocFilled(purpose, size, usage, label, fill);
+      this.owned.add(buffer);
+      return buffer;
+    }
+    const bytes = this.checkRequest(purpose, size, label);
+    const liveBefore = this.liveTotal;
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const buffer = this.device.createBuffer({ size: bytes, usage, label });
+    let filled = false;
+    try {
+      fill(buffer);
+      filled = true;
+    } finally {
+      const validation = this.device.popErrorScope();
+      const oom = this.device.popErrorScope();
+      const errors = Promise.all([oom, validation]);
+      if (filled) {
+        this.track(buffer, purpose, bytes);
+        this.unsettledList.push({ buffer, purpose, size: bytes, label, liveBefore, errors });
+      } else {
+        errors.catch(() => {});
+        buffer.destroy();
+      }
+    }
+    return buffer;
+  }
+
+  /** Buffers allocFilled made whose answers settle() has not awaited yet (the whole device's). */
+  get unsettled(): number {
+    return this.root.unsettledList.length;
+  }
+
+  /** Awaits the error scopes of every allocFilled buffer; the first refused one is freed and thrown as clw-gpu-oom. */
+  async settle(): Promise<void> {
+    const root = this.root;
+    while (root.unsettledList.length > 0) {
+      const batch = root.unsettledList.splice(0);
+      const answers = await Promise.all(batch.map((u) => u.errors.catch((e: unknown) => [e instanceof Error ? e : new Error(String(e))])));
+      const i = answers.findIndex((a) => a.some((e) => e));
+      if (i < 0) continue;
+      const u = batch[i];
+      const [oom, validation] = answers[i];
+      root.free(u.buffer);
+      throw root.oomError(u.purpose, u.size, u.label, `the GPU refused the buffer: ${(oom ?? validation)!.message}`, oom ? 'gpu' : 'limit', u.liveBefore);
+    }
   }
 
   /**
@@ -213,10 +288,10 @@ export class GpuAllocator {
     this.peakTotal = Math.max(this.peakTotal, this.liveTotal);
   }
 
-  private oomError(purpose: BufferPurpose, size: number, label: string, why: string, refusedBy: Refusal): ClawError {
+  private oomError(purpose: BufferPurpose, size: number, label: string, why: string, refusedBy: Refusal, liveBytes = this.liveTotal): ClawError {
     return new ClawError('clw-gpu-oom', `could not allocate ${size} bytes for ${purpose} ("${label}"): ${why}`, {
       fix: 'Lower the VRAM budget use: fewer GPU layers, a shorter context, or a smaller model.',
-      details: { purpose, size, label, liveBytes: this.liveTotal, budgetBytes: this.budgetBytes, refusedBy },
+      details: { purpose, size, label, liveBytes, budgetBytes: this.budgetBytes, refusedBy },
     });
   }
 }

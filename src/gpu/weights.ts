@@ -5,7 +5,7 @@
 import { ClawError } from '../errors';
 import { GgmlType, ggmlTypeInfo, ggmlTypeName } from '../gguf/types';
 import type { WeightMatrix, WeightPart } from './ops-api';
-import { WEIGHT_USAGE, type GpuAllocator } from './allocator';
+import { MAX_UNSETTLED, WEIGHT_USAGE, type GpuAllocator } from './allocator';
 import type { GpuContext } from './device';
 import { hasGpuDecoder } from './weight-pieces';
 
@@ -35,13 +35,48 @@ export async function uploadWeight(
   allocator: GpuAllocator,
   options: UploadWeightOptions = {},
 ): Promise<WeightMatrix> {
+  const matrix = placeWeight(ctx, name, type, rows, cols, bytes, allocator, options);
+  return settled(allocator, matrix, matrix.parts.map((p) => p.buffer));
+}
+
+/**
+ * uploadWeight without waiting for the GPU's answer (GpuAllocator.allocFilled):
+ * the allocator's settle() says whether the parts were made.
+ */
+function placeWeight(ctx: GpuContext, name: string, type: GgmlType, rows: number, cols: number, bytes: Uint8Array, allocator: GpuAllocator, options: UploadWeightOptions): WeightMatrix {
   const rowBytes = checkMatrix(name, type, rows, cols);
   if (bytes.byteLength < rows * rowBytes) {
     throw new ClawError('clw-model-invalid', `tensor ${name}: ${bytes.byteLength} bytes given, ${rows * rowBytes} needed`, {
       details: { tensor: name, bytes: bytes.byteLength, needed: rows * rowBytes },
     });
   }
-  return uploadRows(ctx, name, type, rows, cols, rows, (first, count) => Promise.resolve(bytes.subarray(first * rowBytes, (first + count) * rowBytes)), allocator, options);
+  const rowsPerPart = partRows(ctx, name, rowBytes, options);
+  const parts: WeightPart[] = [];
+  try {
+    for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPart) {
+      const rowCount = Math.min(rowsPerPart, rows - firstRow);
+      const rowsOf = bytes.subarray(firstRow * rowBytes, (firstRow + rowCount) * rowBytes);
+      const buffer = allocator.allocFilled('weights', rowCount * rowBytes, WEIGHT_USAGE, partLabel(name, rows, rowsPerPart, firstRow, rowCount), (b) =>
+        writeWordPadded(ctx.device, b, 0, rowsOf),
+      );
+      parts.push({ buffer, firstRow, rowCount });
+    }
+  } catch (e) {
+    for (const p of parts) allocator.free(p.buffer);
+    throw e;
+  }
+  return { name, type, rows, cols, parts };
+}
+
+/** `value` once the allocator's unsettled buffers are answered; `buffers` freed if that fails. */
+async function settled<T>(allocator: GpuAllocator, value: T, buffers: GPUBuffer[]): Promise<T> {
+  try {
+    await allocator.settle();
+  } catch (e) {
+    for (const b of buffers) allocator.free(b);
+    throw e;
+  }
+  return value;
 }
 
 /**
@@ -106,21 +141,12 @@ async function uploadRows(
   options: UploadWeightOptions,
 ): Promise<WeightMatrix> {
   const rowBytes = weightRowBytes(type, cols);
-  const maxPartBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, options.maxPartBytes ?? Infinity);
-  // Keep 4 bytes of slack: a part's size is rounded up to whole words.
-  const rowsPerPart = Math.floor((maxPartBytes - 4) / rowBytes);
-  if (rowsPerPart < 1) {
-    throw new ClawError('clw-feature-missing', `tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's storage binding limit`, {
-      details: { tensor: name, rowBytes, maxPartBytes },
-    });
-  }
-
+  const rowsPerPart = partRows(ctx, name, rowBytes, options);
   const parts: WeightPart[] = [];
   try {
     for (let firstRow = 0; firstRow < rows; firstRow += rowsPerPart) {
       const rowCount = Math.min(rowsPerPart, rows - firstRow);
-      const label = rows > rowsPerPart ? `${name} [rows ${firstRow}..${firstRow + rowCount})` : name;
-      const buffer = await allocator.alloc('weights', rowCount * rowBytes, WEIGHT_USAGE, label);
+      const buffer = await allocator.alloc('weights', rowCount * rowBytes, WEIGHT_USAGE, partLabel(name, rows, rowsPerPart, firstRow, rowCount));
       parts.push({ buffer, firstRow, rowCount });
       for (let r = 0; r < rowCount; r += chunkRows) {
         const n = Math.min(chunkRows, rowCount - r);
@@ -134,11 +160,34 @@ async function uploadRows(
   return { name, type, rows, cols, parts };
 }
 
+/** Rows per part: as many as one storage binding holds. */
+function partRows(ctx: GpuContext, name: string, rowBytes: number, options: UploadWeightOptions): number {
+  const maxPartBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, options.maxPartBytes ?? Infinity);
+  // Keep 4 bytes of slack: a part's size is rounded up to whole words.
+  const rowsPerPart = Math.floor((maxPartBytes - 4) / rowBytes);
+  if (rowsPerPart < 1) {
+    throw new ClawError('clw-feature-missing', `tensor ${name}: one row (${rowBytes} bytes) exceeds the GPU's storage binding limit`, {
+      details: { tensor: name, rowBytes, maxPartBytes },
+    });
+  }
+  return rowsPerPart;
+}
+
+function partLabel(name: string, rows: number, rowsPerPart: number, firstRow: number, rowCount: number): string {
+  return rows > rowsPerPart ? `${name} [rows ${firstRow}..${firstRow + rowCount})` : name;
+}
+
 /** An f32 vector (norm weights, biases, rope frequency factors). */
 export async function uploadF32(ctx: GpuContext, name: string, values: Float32Array, allocator: GpuAllocator): Promise<GPUBuffer> {
-  const buffer = await allocator.alloc('weights', Math.max(4, values.byteLength), WEIGHT_USAGE, name);
-  writeWordPadded(ctx.device, buffer, 0, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-  return buffer;
+  const buffer = placeF32(ctx, name, values, allocator);
+  return settled(allocator, buffer, [buffer]);
+}
+
+/** uploadF32 without waiting for the GPU's answer (see placeWeight). */
+function placeF32(ctx: GpuContext, name: string, values: Float32Array, allocator: GpuAllocator): GPUBuffer {
+  return allocator.allocFilled('weights', Math.max(4, values.byteLength), WEIGHT_USAGE, name, (b) =>
+    writeWordPadded(ctx.device, b, 0, new Uint8Array(values.buffer, values.byteOffset, values.byteLength)),
+  );
 }
 
 /** queue.writeBuffer wants a multiple of 4 bytes (at a multiple of 4); a ragged tail goes through a small padded copy. */
@@ -152,11 +201,20 @@ function writeWordPadded(device: GPUDevice, buffer: GPUBuffer, at: number, bytes
   }
 }
 
-/** The weight-upload interface src/model uses, over one context and allocator. */
+/**
+ * The weight-upload interface src/model uses, over one context and
+ * allocator. Uploads do not wait for the GPU's answer one by one: every
+ * MAX_UNSETTLED buffers, and at settle(), which the loader calls before the
+ * weights are used, a refused one throws clw-gpu-oom.
+ */
 export function createWeightUploader(ctx: GpuContext, allocator: GpuAllocator = ctx.allocator) {
+  const settleEvery = async <T>(value: T): Promise<T> => {
+    if (allocator.unsettled >= MAX_UNSETTLED) await allocator.settle();
+    return value;
+  };
   return {
-    matrix: (name: string, type: GgmlType, rows: number, cols: number, bytes: Uint8Array) =>
-      uploadWeight(ctx, name, type, rows, cols, bytes, allocator),
-    vector: (name: string, values: Float32Array) => uploadF32(ctx, name, values, allocator),
+    matrix: (name: string, type: GgmlType, rows: number, cols: number, bytes: Uint8Array) => settleEvery(placeWeight(ctx, name, type, rows, cols, bytes, allocator, {})),
+    vector: (name: string, values: Float32Array) => settleEvery(placeF32(ctx, name, values, allocator)),
+    settle: () => allocator.settle(),
   };
 }

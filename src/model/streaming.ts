@@ -88,6 +88,7 @@ export class LayerStreamer {
   wrap(inner: WeightUploader): WeightUploader {
     return {
       vector: (name, values) => inner.vector(name, values),
+      settle: () => inner.settle(),
       matrix: async (name, type, rows, cols, bytes) => {
         const m = LAYER_TENSOR.exec(name);
         const layer = m ? Number(m[1]) : -1;

@@ -1,7 +1,8 @@
 // Model weights on the GPU: which GGUF tensor feeds which slot, shape checks,
-// and the upload itself (one tensor at a time, straight from the byte
-// source, the next ones read meanwhile: CPU memory holds the tensor being
-// uploaded and at most READ_AHEAD_BYTES more). Fused tensors (phi3's
+// and the upload itself (one tensor at a time, in the file's order, straight
+// from the byte source, neighbouring tensors in one read and the next ones
+// read meanwhile: CPU memory holds the read being uploaded and at most
+// READ_AHEAD_BYTES more). Fused tensors (phi3's
 // attn_qkv and gate-up ffn_up) are split by rows on upload, so the forward
 // pass sees the same q/k/v and gate/up matrices for every architecture.
 
@@ -82,6 +83,8 @@ export function uploadsAsVector(t: { name: string; shape: readonly number[] }): 
 export interface WeightUploader {
   matrix(name: string, type: GgmlType, rows: number, cols: number, bytes: Uint8Array): Promise<WeightMatrix>;
   vector(name: string, values: Float32Array): Promise<GPUBuffer>;
+  /** Resolves once the GPU has accepted every buffer uploaded so far (an uploader may not wait for each one); else throws clw-gpu-oom. */
+  settle(): Promise<void>;
 }
 
 /** Decodes a small F32/F16/BF16 tensor (norms, biases) to f32 on the CPU. */
@@ -219,6 +222,8 @@ export interface LoadWeightsOptions {
   contextSize?: number;
   /** Bytes of the next tensors read while one uploads (ReadAhead; default READ_AHEAD_BYTES). */
   readAheadBytes?: number;
+  /** Longest read of tensors that follow each other in the file (ReadAhead; default READ_CHUNK_BYTES; 0: a read per tensor). */
+  readChunkBytes?: number;
 }
 
 export async function loadModelWeights(
@@ -243,16 +248,19 @@ export async function loadModelWeights(
   const total = infos.reduce((s, t) => s + t.byteSize, 0);
   let loaded = 0;
   const slots = new Map<string, Slot>();
-  const reads = new ReadAhead(source, infos.map((t) => ({ offset: t.fileOffset, length: t.byteSize })), options.readAheadBytes);
-  for (let i = 0; i < present.length; i++) {
+  // In the file's order, so that neighbouring tensors come in one read.
+  const order = infos.map((_, i) => i).sort((a, b) => infos[a].fileOffset - infos[b].fileOffset);
+  const reads = new ReadAhead(source, order.map((i) => ({ offset: infos[i].fileOffset, length: infos[i].byteSize })), options.readAheadBytes, options.readChunkBytes);
+  for (const [k, i] of order.entries()) {
     options.signal?.throwIfAborted();
-    const bytes = await reads.take(i);
+    const bytes = await reads.take(k);
     await uploadPlanned(present[i], infos[i], bytes, up, decodeVector, slots);
     loaded += infos[i].byteSize;
     options.onBytes?.(loaded, total);
   }
   // qwen35's IMROPE on text positions, as NeoX rope with frequency factors (arch/qwen35.ts).
   if (hp.deltaNet) slots.set('rope_freqs.weight', await up.vector('imrope text sections', imropeTextFactors(hp, hp.deltaNet)));
+  await up.settle();
   return assembleWeights(hp, slots);
 }
 

@@ -86,6 +86,34 @@ describe('GpuAllocator', () => {
     await expectClawError(a.alloc('weights', NaN, STORAGE, 'nan'), 'clw-bad-request');
   });
 
+  it('allocFilled fills a buffer at once and hears the GPU at settle(): a refused one is freed there and thrown as alloc would', async () => {
+    const t = await gpuTestContext();
+    const a = new GpuAllocator(t.ctx.device, t.ctx.limits);
+    const values = Float32Array.from([1, 2, 3, 4]);
+    const write = (b: GPUBuffer) => t.ctx.device.queue.writeBuffer(b, 0, values);
+    const good = a.allocFilled('weights', 16, STORAGE | 0x04, 'good', write);
+    expect(a.unsettled).toBe(1);
+    // MAP_READ beside STORAGE is no valid usage: only the error scope says the GPU refused it (and the write into it).
+    a.allocFilled('weights', 32, 0x01 | 0x80, 'refused', write);
+    a.allocFilled('kv', 8, STORAGE, 'after', (b) => t.ctx.device.queue.writeBuffer(b, 0, values, 0, 2));
+    expect(a.liveBytes()).toBe(56);
+    const e = await expectClawError(a.settle(), 'clw-gpu-oom');
+    // As alloc says it: the label, who refused, and the bytes live before it.
+    expect(e.details).toMatchObject({ purpose: 'weights', size: 32, label: 'refused', refusedBy: 'limit', liveBytes: 16 });
+    expect(a.liveBytes()).toBe(24);
+    expect(a.unsettled).toBe(0);
+    await a.settle();
+    expect([...(await t.read({ buffer: good, length: 4 }))]).toEqual([1, 2, 3, 4]);
+    // A fill that throws: the buffer is not kept, and the scopes are balanced.
+    expect(() => a.allocFilled('weights', 16, STORAGE, 'throws', () => { throw new Error('no bytes'); })).toThrow('no bytes');
+    expect(a.liveBytes()).toBe(24);
+    expect(a.unsettled).toBe(0);
+    // The budget still refuses up front.
+    a.budgetBytes = 64;
+    expect(() => a.allocFilled('weights', 64, STORAGE, 'big', write)).toThrow(/over the VRAM budget/);
+    a.freeAll();
+  });
+
   it('freeAll brings live bytes back to 0', async () => {
     const a = await freshAllocator();
     for (let i = 0; i < 5; i++) await a.alloc('activations', 256 * (i + 1), STORAGE, `act ${i}`);

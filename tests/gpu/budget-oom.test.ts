@@ -112,6 +112,57 @@ describe('allocation failures during load', () => {
 });
 
 describe('the automatic budget is measured where the GPU refuses cleanly', () => {
+  it('a weight buffer the GPU itself refuses is heard after later uploads (answers come in batches): the plan shrinks all the same, and nothing is left behind', async () => {
+    const model = await syntheticSource(SMALL);
+    const engine = await testEngine();
+    const options: LoadOptions = { ctxSize: 1024, batchSize: 32, vramLimit: LIMIT };
+    const clean = await engine.load(model.source, options);
+    await engine.unload();
+    const activationsBefore = engine.allocator.liveBytesByPurpose().activations;
+    const device = engine.ctx.device;
+    const create = device.createBuffer;
+    const pop = device.popErrorScope;
+    // The first time, the driver refuses this weight (MAP_READ beside STORAGE is no valid usage): only its error scope can say so.
+    let refuse = true;
+    const events: string[] = [];
+    device.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
+      events.push(`create ${d.label}`);
+      if (refuse && d.label === 'blk.1.ffn_up.weight') {
+        refuse = false;
+        return create.call(this, { ...d, usage: 0x01 | 0x80 });
+      }
+      return create.call(this, d);
+    };
+    // Answers a timer late, as a GPU process behind the uploads does (Deno's wgpu answers at once).
+    device.popErrorScope = function (this: GPUDevice) {
+      const answer = pop.call(this);
+      return new Promise<GPUError | null>((resolve, reject) =>
+        setTimeout(() => answer.then((v) => (events.push('answer'), resolve(v)), reject), 1),
+      );
+    };
+    try {
+      const info = await engine.load(model.source, options);
+      expect(refuse).toBe(false);
+      expect(info.planNotes?.some((n) => n.startsWith('allocation failed') && n.includes('"blk.1.ffn_up.weight"'))).toBe(true);
+      expect(info.batchSize! < clean.batchSize! || info.residentLayers! < clean.residentLayers! || info.ctxSize < clean.ctxSize).toBe(true);
+      // The loader made weight buffers one after another without waiting for the GPU's answer to each.
+      let run = 0;
+      let longest = 0;
+      for (const e of events) {
+        run = e === 'answer' ? 0 : e.startsWith('create blk.') ? run + 1 : run;
+        longest = Math.max(longest, run);
+      }
+      expect(longest).toBeGreaterThan(5);
+      expect((await engine.nextTokenLogits([1, 300, 301])).every(Number.isFinite)).toBe(true);
+      expect(engine.ctx.takeUncapturedErrors()).toEqual([]);
+    } finally {
+      device.createBuffer = create;
+      device.popErrorScope = pop;
+      await engine.unload();
+    }
+    expect(modelBytesLeft(engine, activationsBefore)).toBe(0);
+  });
+
   it('a GPU out of memory part-way through the load sets the budget to what it took; the re-plan streams layers and gives the same logits', async () => {
     // Layers wide enough to be most of the model, so streaming some of them saves memory.
     const model = await syntheticSource({ ...SMALL, nEmbd: 128, nFf: 512, nLayers: 4 });
