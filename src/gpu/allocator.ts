@@ -176,7 +176,8 @@ export class GpuAllocator {
     const root = this.root;
     while (root.unsettledList.length > 0) {
       const batch = root.unsettledList.splice(0);
-      const answers = await Promise.all(batch.map((u) => u.errors.catch((e: unknown) => [e instanceof Error ? e : new Error(String(e))])));
+      // A scope that cannot answer (a lost device) rejects: that reaches the caller as it is, as from alloc.
+      const answers = await Promise.all(batch.map((u) => u.errors));
       const i = answers.findIndex((a) => a.some((e) => e));
       if (i < 0) continue;
       const u = batch[i];
