@@ -220,7 +220,7 @@ export interface LoadWeightsOptions {
   signal?: AbortSignal;
   /** The context the KV cache is made for: picks phi3's long or short rope factors (short when absent). */
   contextSize?: number;
-  /** Bytes of the next tensors read while one uploads (ReadAhead; default READ_AHEAD_BYTES). */
+  /** Bytes of the next reads made while one uploads (ReadAhead; default READ_AHEAD_BYTES). */
   readAheadBytes?: number;
   /** Longest read of tensors that follow each other in the file (ReadAhead; default READ_CHUNK_BYTES; 0: a read per tensor). */
   readChunkBytes?: number;
